@@ -1,0 +1,42 @@
+/**
+ * Platform settings, read once per isolate from the Worker's environment variables
+ * and validated with zod, so a typo in `wrangler.jsonc` fails loudly at the first
+ * request instead of silently running with a default.
+ */
+import { z } from "zod";
+
+const intFrom = (fallback: number, min: number) =>
+  z.coerce.number().int().min(min).optional().transform((v) => v ?? fallback);
+
+const boolFrom = (fallback: boolean) =>
+  z
+    .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+    .optional()
+    .transform((v) => (v === undefined ? fallback : v === true || v === "true" || v === "1"));
+
+export const PlatformConfigSchema = z.object({
+  SMCP_SESSION_TTL_SECONDS: intFrom(1800, 1),
+  SMCP_MAX_BODY_BYTES: intFrom(1024 * 1024, 1024),
+  SMCP_EVENT_LOG_MAX_EVENTS: intFrom(1000, 1),
+  SMCP_EVENT_LOG_MAX_BYTES: intFrom(4 * 1024 * 1024, 1024),
+  SMCP_SSE_RETRY_MS: intFrom(1000, 0),
+  SMCP_ALLOW_PUBLIC_TENANTS: boolFrom(false),
+  SMCP_ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean)),
+});
+
+export type PlatformConfig = z.output<typeof PlatformConfigSchema>;
+
+const cache = new WeakMap<object, PlatformConfig>();
+
+/** The validated settings of `env`, memoised per env object. */
+export function platformConfig(env: object): PlatformConfig {
+  let config = cache.get(env);
+  if (!config) {
+    config = PlatformConfigSchema.parse(env);
+    cache.set(env, config);
+  }
+  return config;
+}

@@ -1,0 +1,206 @@
+/**
+ * The SSE event log of one session, in the session Durable Object's SQLite.
+ *
+ * It is the SDK transport's `EventStore`: every event is inserted before the transport
+ * writes it to the wire, so a client that loses its stream can reconnect with
+ * `Last-Event-ID` and get exactly what followed on that stream. An event id names its
+ * stream (`<stream>.<seq>`); `seq` is one counter for the whole session, so "after" is
+ * a single indexed range scan. The log is bounded by count and bytes; the oldest
+ * events go first, and ids at or below `pruned_through` answer "pruned" (409) rather
+ * than "unknown" (400).
+ *
+ * It deliberately does not implement `getStreamIdForEventId`: with it, the SDK answers
+ * 409 when a client reconnects before the old stream's end was noticed. Without it,
+ * the SDK replaces the old stream with the new one, which is what a client whose
+ * connection just dropped needs. The host validates ids with `check()` first.
+ */
+import type { EventStore, JSONRPCMessage } from "@modelcontextprotocol/server";
+
+/** What a client says of itself in `initialize`. */
+export interface ClientInfo {
+  name: string;
+  version: string;
+  title?: string;
+}
+
+/** The subset of Cloudflare's `SqlStorage` this module needs. */
+export interface SqlLike {
+  exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): SqlCursorLike<T>;
+}
+type SqlStorageValue = ArrayBuffer | string | number | null;
+interface SqlCursorLike<T> extends Iterable<T> {
+  toArray(): T[];
+  one(): T;
+}
+
+export interface EventLogLimits {
+  maxEvents: number;
+  maxBytes: number;
+}
+
+export type ResumeCheck =
+  | { ok: true; streamId: string }
+  | { ok: false; reason: "malformed-event-id" | "unknown-event-id" | "pruned-event-id" };
+
+export interface StoredEvent {
+  id: string;
+  streamId: string;
+  seq: number;
+  /** The JSON text of the message, as it went on the wire. */
+  message: string;
+  bytes: number;
+  createdAt: number;
+}
+
+export const EVENT_LOG_SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY,
+  stream_id TEXT NOT NULL,
+  message TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_stream ON events (stream_id, seq);
+CREATE TABLE IF NOT EXISTS event_log_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  last_seq INTEGER NOT NULL,
+  pruned_through INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO event_log_state (id, last_seq, pruned_through) VALUES (1, 0, 0);
+`;
+
+/** An empty `data:` priming event is stored so its id can be resumed from, but is never replayed. */
+const PRIMING = "{}";
+
+const encoder = new TextEncoder();
+
+export function formatEventId(streamId: string, seq: number): string {
+  return `${streamId}.${seq}`;
+}
+
+export function parseEventId(id: string): { streamId: string; seq: number } | null {
+  const dot = id.lastIndexOf(".");
+  if (dot <= 0) return null;
+  const seqText = id.slice(dot + 1);
+  if (!/^[0-9]{1,15}$/.test(seqText)) return null;
+  return { streamId: id.slice(0, dot), seq: Number(seqText) };
+}
+
+export class SqliteEventLog implements EventStore {
+  #sql: SqlLike;
+  #limits: EventLogLimits;
+  #lastSeq: number;
+  #prunedThrough: number;
+  #count: number;
+  #bytes: number;
+
+  /** Assumes `EVENT_LOG_SCHEMA` has been applied. */
+  constructor(sql: SqlLike, limits: EventLogLimits) {
+    this.#sql = sql;
+    this.#limits = limits;
+    const state = sql.exec<{ last_seq: number; pruned_through: number }>(
+      "SELECT last_seq, pruned_through FROM event_log_state WHERE id = 1",
+    ).one();
+    this.#lastSeq = state.last_seq;
+    this.#prunedThrough = state.pruned_through;
+    const totals = sql.exec<{ n: number; b: number | null }>("SELECT count(*) AS n, sum(bytes) AS b FROM events").one();
+    this.#count = totals.n;
+    this.#bytes = totals.b ?? 0;
+  }
+
+  async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
+    return this.append(streamId, JSON.stringify(message));
+  }
+
+  /** Appends one event and enforces the bounds; returns its id. */
+  append(streamId: string, text: string): string {
+    const seq = ++this.#lastSeq;
+    const bytes = encoder.encode(text).byteLength;
+    this.#sql.exec(
+      "INSERT INTO events (seq, stream_id, message, bytes, created_at) VALUES (?, ?, ?, ?, ?)",
+      seq,
+      streamId,
+      text,
+      bytes,
+      Date.now(),
+    );
+    this.#count++;
+    this.#bytes += bytes;
+    if (this.#count > this.#limits.maxEvents || this.#bytes > this.#limits.maxBytes) this.#prune();
+    this.#sql.exec("UPDATE event_log_state SET last_seq = ?, pruned_through = ? WHERE id = 1", seq, this.#prunedThrough);
+    return formatEventId(streamId, seq);
+  }
+
+  /** Whether a client may resume from `lastEventId`, and on which stream. */
+  check(lastEventId: string): ResumeCheck {
+    const parsed = parseEventId(lastEventId);
+    if (!parsed) return { ok: false, reason: "malformed-event-id" };
+    if (parsed.seq <= this.#prunedThrough) return { ok: false, reason: "pruned-event-id" };
+    const row = this.#sql
+      .exec<{ stream_id: string }>("SELECT stream_id FROM events WHERE seq = ?", parsed.seq)
+      .toArray()[0];
+    if (!row || row.stream_id !== parsed.streamId) return { ok: false, reason: "unknown-event-id" };
+    return { ok: true, streamId: parsed.streamId };
+  }
+
+  async replayEventsAfter(
+    lastEventId: string,
+    { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> },
+  ): Promise<string> {
+    const parsed = parseEventId(lastEventId);
+    if (!parsed) throw new Error("replayEventsAfter called with an unchecked event id");
+    const rows = this.#sql
+      .exec<{ seq: number; message: string }>(
+        "SELECT seq, message FROM events WHERE stream_id = ? AND seq > ? ORDER BY seq",
+        parsed.streamId,
+        parsed.seq,
+      )
+      .toArray();
+    for (const row of rows) {
+      if (row.message === PRIMING) continue;
+      await send(formatEventId(parsed.streamId, row.seq), JSON.parse(row.message) as JSONRPCMessage);
+    }
+    return parsed.streamId;
+  }
+
+  stats(): { events: number; bytes: number; lastSeq: number; prunedThrough: number } {
+    return { events: this.#count, bytes: this.#bytes, lastSeq: this.#lastSeq, prunedThrough: this.#prunedThrough };
+  }
+
+  /** A page of the log for admins, oldest first. */
+  page(afterSeq: number, limit: number): StoredEvent[] {
+    return this.#sql
+      .exec<{ seq: number; stream_id: string; message: string; bytes: number; created_at: number }>(
+        "SELECT seq, stream_id, message, bytes, created_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+        afterSeq,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({
+        id: formatEventId(r.stream_id, r.seq),
+        streamId: r.stream_id,
+        seq: r.seq,
+        message: r.message,
+        bytes: r.bytes,
+        createdAt: r.created_at,
+      }));
+  }
+
+  #prune(): void {
+    while (this.#count > this.#limits.maxEvents || this.#bytes > this.#limits.maxBytes) {
+      const oldest = this.#sql
+        .exec<{ seq: number; bytes: number }>("SELECT seq, bytes FROM events ORDER BY seq LIMIT 64")
+        .toArray();
+      if (oldest.length === 0) break;
+      let cut = this.#prunedThrough;
+      for (const row of oldest) {
+        if (this.#count <= this.#limits.maxEvents && this.#bytes <= this.#limits.maxBytes) break;
+        cut = row.seq;
+        this.#count--;
+        this.#bytes -= row.bytes;
+      }
+      this.#sql.exec("DELETE FROM events WHERE seq <= ?", cut);
+      this.#prunedThrough = cut;
+    }
+  }
+}

@@ -1,0 +1,17 @@
+export { readJsonBody, looksLikeJsonRpc, type ParsedBody } from "./body";
+export { platformConfig, type PlatformConfig } from "./config";
+export { JsonRpcCode, WireError, wire, jsonRpcErrorResponse, jsonErrorResponse, jsonResponse, toWireError } from "./errors";
+export {
+  EVENT_LOG_SCHEMA,
+  SqliteEventLog,
+  formatEventId,
+  parseEventId,
+  type EventLogLimits,
+  type ClientInfo,
+  type ResumeCheck,
+  type StoredEvent,
+} from "./event-log";
+export { isValidSegment, isWellFormedSessionId, newSessionId, randomToken, sessionObjectName } from "./names";
+export { isOriginAllowed } from "./origin";
+export { SESSION_REVISIONS, LATEST_SESSION_REVISION, STATELESS_REVISIONS, DEFAULT_SESSION_REVISION, batchesAllowed, isKnownRevision } from "./protocol";
+export { sha256Hex, secretsEqual, bearerToken } from "./secrets";

@@ -1,0 +1,695 @@
+/**
+ * `everything`: the MCP conformance fixture (SPEC section 7).
+ *
+ * Why it looks like this:
+ * - The conformance suite's server scenarios call fixtures by fixed names and check
+ *   fixed shapes (`test_simple_text`, `test://static-text`, `test_prompt_with_image`,
+ *   ...). So this module is a catalogue of those fixtures, not a useful server; names
+ *   and texts are the suite's. Static fixtures are data tables, registered in loops.
+ * - One definition serves both protocol eras. Everything that needs input from the
+ *   client (elicitation, sampling, roots) is written once, multi-round-trip style: the
+ *   handler returns `inputRequired(...)` until the retried request carries the answers.
+ *   On 2026-07-28 the client fulfils that; on a 2025 session the SDK's legacy shim sends
+ *   the real server-to-client requests and re-enters the handler.
+ * - No module-level mutable state. Each `create()` call gets its own subscription set;
+ *   the `requestState` HMAC key lives in the tenant's store, because on 2026-07-28
+ *   every request gets a fresh instance (maybe in another isolate) that must verify
+ *   state an earlier one minted, and another tenant's key must not verify it.
+ * - List-changed triggers publish through an optional `notify` hook the platform may
+ *   put on the context (the `createMcpHandler` bus behind `subscriptions/listen`);
+ *   on 2025 sessions they notify the session directly.
+ */
+import {
+  McpServer,
+  ResourceTemplate,
+  acceptedContent,
+  completable,
+  createRequestStateCodec,
+  fromJsonSchema,
+  inputRequired,
+  type CallToolResult,
+  type ContentBlock,
+  type ElicitRequestFormParams,
+  type GetPromptResult,
+  type InputRequests,
+  type InputRequiredResult,
+  type RequestStateCodec,
+  type ServerContext as McpContext,
+  type ServerNotifier,
+} from "@modelcontextprotocol/server";
+import { z } from "zod";
+import type { ServerContext, ServerModule, ToolDataStore } from "./types";
+
+/** The platform may add this hook; without it, 2026-07-28 listen streams just get no list-changed events. */
+export interface EverythingContext extends ServerContext {
+  notify?: Pick<ServerNotifier, "toolsChanged" | "promptsChanged">;
+}
+
+// ---- fixture data (frozen: shared by every instance, never mutated) ----
+
+/** 1x1 red PNG and a minimal WAV, as the suite expects them. */
+const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
+const WAV = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=";
+
+const textBlock = (text: string) => ({ type: "text" as const, text });
+const imageBlock = { type: "image" as const, data: PNG, mimeType: "image/png" };
+const embedded = (uri: string, mimeType: string, text: string) => ({
+  type: "resource" as const,
+  resource: { uri, mimeType, text },
+});
+const result = (text: string): CallToolResult => ({ content: [textBlock(text)] });
+
+/** Tools that take no input and always answer the same content. */
+const STATIC_TOOLS: ReadonlyArray<{ name: string; description: string; content: ContentBlock[] }> = deepFreeze([
+  {
+    name: "test_simple_text",
+    description: "Tests simple text content response",
+    content: [textBlock("This is a simple text response for testing.")],
+  },
+  { name: "test_image_content", description: "Tests image content response", content: [imageBlock] },
+  {
+    name: "test_audio_content",
+    description: "Tests audio content response",
+    content: [{ type: "audio", data: WAV, mimeType: "audio/wav" }],
+  },
+  {
+    name: "test_embedded_resource",
+    description: "Tests embedded resource content response",
+    content: [embedded("test://embedded-resource", "text/plain", "This is an embedded resource content.")],
+  },
+  {
+    name: "test_multiple_content_types",
+    description: "Tests response with multiple content types (text, image, resource)",
+    content: [
+      textBlock("Multiple content types test:"),
+      imageBlock,
+      embedded("test://mixed-content-resource", "application/json", JSON.stringify({ test: "data", value: 123 })),
+    ],
+  },
+  {
+    // SEP-2575 diagnostic: a plain result, so the response stream carries no top-level requests.
+    name: "test_streaming_elicitation",
+    description: "Answers with result frames only (no server-to-client requests on the stream)",
+    content: [textBlock("stream observed: result frames only")],
+  },
+]);
+
+/** Static resources: text, binary, and one to subscribe to. */
+const STATIC_RESOURCES = deepFreeze([
+  {
+    name: "static-text",
+    uri: "test://static-text",
+    title: "Static Text Resource",
+    mimeType: "text/plain",
+    body: { text: "This is the content of the static text resource." },
+  },
+  {
+    name: "static-binary",
+    uri: "test://static-binary",
+    title: "Static Binary Resource",
+    mimeType: "image/png",
+    body: { blob: PNG },
+  },
+  {
+    name: "watched-resource",
+    uri: "test://watched-resource",
+    title: "Watched Resource",
+    mimeType: "text/plain",
+    body: { text: "Watched resource content" },
+  },
+]);
+
+/** Elicitation forms the 2025 elicitation scenarios inspect field by field. */
+const FORMS = deepFreeze({
+  /** SEP-1034: a default for every primitive type. */
+  defaults: {
+    type: "object",
+    properties: {
+      name: { type: "string", description: "User name", default: "John Doe" },
+      age: { type: "integer", description: "User age", default: 30 },
+      score: { type: "number", description: "User score", default: 95.5 },
+      status: {
+        type: "string",
+        description: "User status",
+        enum: ["active", "inactive", "pending"],
+        default: "active",
+      },
+      verified: { type: "boolean", description: "Verification status", default: true },
+    },
+    required: [],
+  },
+  /** SEP-1330: the five enum shapes (untitled/titled/legacy single-select, untitled/titled multi-select). */
+  enums: {
+    type: "object",
+    properties: {
+      untitledSingle: { type: "string", description: "Select one option", enum: ["option1", "option2", "option3"] },
+      titledSingle: {
+        type: "string",
+        description: "Select one option with titles",
+        oneOf: [
+          { const: "value1", title: "First Option" },
+          { const: "value2", title: "Second Option" },
+          { const: "value3", title: "Third Option" },
+        ],
+      },
+      legacyEnum: {
+        type: "string",
+        description: "Select one option (legacy)",
+        enum: ["opt1", "opt2", "opt3"],
+        enumNames: ["Option One", "Option Two", "Option Three"],
+      },
+      untitledMulti: {
+        type: "array",
+        description: "Select multiple options",
+        minItems: 1,
+        maxItems: 3,
+        items: { type: "string", enum: ["option1", "option2", "option3"] },
+      },
+      titledMulti: {
+        type: "array",
+        description: "Select multiple options with titles",
+        minItems: 1,
+        maxItems: 3,
+        items: {
+          anyOf: [
+            { const: "value1", title: "First Choice" },
+            { const: "value2", title: "Second Choice" },
+            { const: "value3", title: "Third Choice" },
+          ],
+        },
+      },
+    },
+    required: [],
+  },
+  response: {
+    type: "object",
+    properties: { response: { type: "string", description: "User's response" } },
+    required: ["response"],
+  },
+  name: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+  color: { type: "object", properties: { color: { type: "string" } }, required: ["color"] },
+  confirm: { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] },
+  context: { type: "object", properties: { context: { type: "string" } }, required: ["context"] },
+} satisfies Record<string, ElicitRequestFormParams["requestedSchema"]>);
+
+/** SEP-1613 / SEP-2106: 2020-12 keywords that must survive `tools/list` verbatim. */
+const JSON_SCHEMA_2020_12 = deepFreeze({
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  type: "object",
+  $defs: {
+    address: {
+      $anchor: "addressDef",
+      type: "object",
+      properties: { street: { type: "string" }, city: { type: "string" } },
+    },
+  },
+  properties: {
+    name: { type: "string" },
+    address: { $ref: "#/$defs/address" },
+    contactMethod: { type: "string", enum: ["phone", "email"] },
+    phone: { type: "string" },
+    email: { type: "string" },
+  },
+  allOf: [{ anyOf: [{ required: ["phone"] }, { required: ["email"] }] }],
+  if: { properties: { contactMethod: { const: "phone" } }, required: ["contactMethod"] },
+  then: { required: ["phone"] },
+  else: { required: ["email"] },
+  additionalProperties: false,
+});
+
+const COMPLETIONS = deepFreeze(["test", "testing", "tested", "paris", "park", "party"]);
+const complete = (value: string) => COMPLETIONS.filter((word) => word.startsWith(value ?? ""));
+
+// ---- small helpers ----
+
+const noArgs = z.object({});
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The multi-round-trip state this fixture mints; integrity-protected by the codec. */
+interface FlowState {
+  tool: string;
+  round?: number;
+  name?: string;
+}
+
+const KEY_COLLECTION = "everything";
+const KEY_ID = "request-state-hmac-key";
+
+/**
+ * The tenant's HMAC key for `requestState`: made on first use and kept in the tenant's
+ * store, so every instance can verify what another minted. If two first uses race, the
+ * read-back makes both settle on the write that landed last.
+ */
+async function requestStateKey(store: ToolDataStore): Promise<string> {
+  const found = await store.get(KEY_COLLECTION, KEY_ID);
+  if (typeof found?.value === "string") return found.value;
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  await store.put(KEY_COLLECTION, KEY_ID, [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(""));
+  return (await store.get(KEY_COLLECTION, KEY_ID))?.value as string;
+}
+
+/** Whether this request arrived on the stateless 2026-07-28 lane (it carries the `_meta` envelope). */
+const isModern = (ctx: McpContext) => ctx.mcpReq.envelope !== undefined;
+
+// ---- the module ----
+
+export const everything: ServerModule = {
+  name: "everything",
+  title: "Everything (MCP conformance fixture)",
+  version: "1.0.0",
+  create(ctx: EverythingContext): McpServer {
+    let codec: Promise<RequestStateCodec<FlowState>> | undefined;
+    const stateCodec = () =>
+      (codec ??= requestStateKey(ctx.store).then((key) => createRequestStateCodec<FlowState>({ key })));
+    const mint = async (state: FlowState) => (await stateCodec()).mint(state);
+
+    const server = new McpServer(
+      { name: "smcp-everything", title: everything.title, version: everything.version },
+      {
+        capabilities: {
+          tools: { listChanged: true },
+          resources: { subscribe: true, listChanged: true },
+          prompts: { listChanged: true },
+          completions: {},
+          // Deprecated in 2026-07-28, still negotiated by the 2025 logging scenarios.
+          logging: {},
+        },
+        // Rejects a tampered or expired requestState with -32602 before any handler runs.
+        requestState: { verify: async (state, mcpCtx) => (await stateCodec()).verify(state, mcpCtx) },
+      },
+    );
+
+    registerContentTools(server);
+    registerNotifyingTools(server, ctx);
+    registerInputTools(server, mint);
+    registerResources(server);
+    registerPrompts(server);
+    return server;
+  },
+};
+
+/** Static content, error, schema and header fixtures. */
+function registerContentTools(server: McpServer): void {
+  for (const { name, description, content } of STATIC_TOOLS) {
+    server.registerTool(name, { description, inputSchema: noArgs }, async () => ({ content: [...content] }));
+  }
+
+  server.registerTool(
+    "test_error_handling",
+    { description: "Tests error response handling", inputSchema: noArgs },
+    async () => {
+      throw new Error("This tool intentionally returns an error for testing");
+    },
+  );
+
+  server.registerTool(
+    "json_schema_2020_12_tool",
+    {
+      description: "Tool with JSON Schema 2020-12 features (SEP-1613, SEP-2106)",
+      inputSchema: fromJsonSchema<Record<string, unknown>>(JSON_SCHEMA_2020_12),
+    },
+    async (args) => result(`JSON Schema 2020-12 tool called with: ${JSON.stringify(args)}`),
+  );
+
+  // SEP-2243: `region` is mirrored into the Mcp-Param-Region header, which the SDK validates.
+  server.registerTool(
+    "test_x_mcp_header",
+    {
+      description: "Tests SEP-2243 Mcp-Param-* header validation",
+      inputSchema: fromJsonSchema<{ region?: string; level?: number }>({
+        type: "object",
+        properties: {
+          region: { type: "string", description: "mirrored into Mcp-Param-Region", "x-mcp-header": "Region" },
+          level: { type: "integer", description: "not mirrored" },
+        },
+      }),
+    },
+    async (args) => result(`region=${args.region ?? "<none>"}`),
+  );
+}
+
+/** Fixtures that emit notifications: logging, progress, SSE reconnection, list changes. */
+function registerNotifyingTools(server: McpServer, ctx: EverythingContext): void {
+  server.registerTool(
+    "test_tool_with_logging",
+    { description: "Emits three log messages while it runs", inputSchema: noArgs },
+    async (_args, mcpCtx) => {
+      for (const [i, step] of ["Tool execution started", "Tool processing data", "Tool execution completed"].entries()) {
+        if (i > 0) await sleep(50);
+        await mcpCtx.mcpReq.log("info", step, "everything");
+      }
+      return result("Tool with logging executed successfully");
+    },
+  );
+
+  // SEP-2575: logs only when the request set `_meta` logLevel (the SDK gates `log`).
+  server.registerTool(
+    "test_logging_tool",
+    { description: "Logs through the request-scoped, logLevel-gated channel", inputSchema: noArgs },
+    async (_args, mcpCtx) => {
+      await mcpCtx.mcpReq.log("info", "test_logging_tool ran", "everything");
+      return result("logged through the logLevel-gated channel");
+    },
+  );
+
+  server.registerTool(
+    "test_tool_with_progress",
+    { description: "Reports progress 0, 50, 100 of 100 when given a progress token", inputSchema: noArgs },
+    async (_args, mcpCtx) => {
+      const progressToken = mcpCtx.mcpReq._meta?.progressToken;
+      if (progressToken !== undefined) {
+        for (const progress of [0, 50, 100]) {
+          await mcpCtx.mcpReq.notify({
+            method: "notifications/progress",
+            params: { progressToken, progress, total: 100, message: `Completed step ${progress} of 100` },
+          });
+          if (progress < 100) await sleep(50);
+        }
+      }
+      return result(String(progressToken ?? "no-progress-token"));
+    },
+  );
+
+  // SEP-1699: closes this request's SSE stream mid-call; the result arrives after the client reconnects.
+  server.registerTool(
+    "test_reconnection",
+    { description: "Closes the SSE stream mid-call to test client reconnection", inputSchema: noArgs },
+    async (_args, mcpCtx) => {
+      mcpCtx.http?.closeSSE?.();
+      await sleep(100);
+      return result("Reconnection test completed successfully.");
+    },
+  );
+
+  const trigger = (kind: "tools" | "prompts") => async (_args: unknown, mcpCtx: McpContext) => {
+    if (!isModern(mcpCtx)) {
+      await (kind === "tools" ? server.sendToolListChanged() : server.sendPromptListChanged());
+    } else if (kind === "tools") {
+      ctx.notify?.toolsChanged();
+    } else {
+      ctx.notify?.promptsChanged();
+    }
+    return result(`${kind}_list_changed published`);
+  };
+  server.registerTool(
+    "test_trigger_tool_change",
+    { description: "Publishes notifications/tools/list_changed", inputSchema: noArgs },
+    trigger("tools"),
+  );
+  server.registerTool(
+    "test_trigger_prompt_change",
+    { description: "Publishes notifications/prompts/list_changed", inputSchema: noArgs },
+    trigger("prompts"),
+  );
+}
+
+type Mint = (state: FlowState) => Promise<string>;
+
+const elicit = (message: string, requestedSchema: ElicitRequestFormParams["requestedSchema"]) =>
+  inputRequired.elicit({ message, requestedSchema });
+const sample = (text: string, maxTokens: number) =>
+  inputRequired.createMessage({ messages: [{ role: "user", content: { type: "text", text } }], maxTokens });
+const samplingText = (response: unknown) => {
+  const content = (response as { content?: { text?: unknown } } | undefined)?.content;
+  return typeof content?.text === "string" ? content.text : undefined;
+};
+const rootsOf = (response: unknown) => {
+  const roots = (response as { roots?: unknown } | undefined)?.roots;
+  return Array.isArray(roots) ? (roots as Array<{ uri?: string }>) : undefined;
+};
+const summarize = (response: unknown) => {
+  const { action, content } = (response ?? {}) as { action?: string; content?: unknown };
+  return `action=${action}, content=${JSON.stringify(content ?? {})}`;
+};
+
+/**
+ * Fixtures that need input from the client (elicitation, sampling, roots), written once
+ * as multi-round-trip handlers for both eras.
+ */
+function registerInputTools(server: McpServer, mint: Mint): void {
+  /** One round: ask once, then answer from the response (2025 push-style scenarios). */
+  const askOnce = (
+    name: string,
+    description: string,
+    inputSchema: z.ZodObject,
+    ask: (args: Record<string, string>) => InputRequests,
+    answer: (response: unknown) => string,
+  ) =>
+    server.registerTool(name, { description, inputSchema }, async (args, mcpCtx) => {
+      const key = Object.keys(ask({}))[0]!;
+      const response = mcpCtx.mcpReq.inputResponses?.[key];
+      if (response === undefined) return inputRequired({ inputRequests: ask(args as Record<string, string>) });
+      return result(answer(response));
+    });
+
+  askOnce(
+    "test_sampling",
+    "Tests server-initiated sampling (LLM completion request)",
+    z.object({ prompt: z.string().describe("The prompt to send to the LLM") }),
+    ({ prompt }) => ({ llm: sample(prompt ?? "", 100) }),
+    (response) => `LLM response: ${samplingText(response) ?? "No response"}`,
+  );
+  askOnce(
+    "test_elicitation",
+    "Tests server-initiated elicitation (user input request)",
+    z.object({ message: z.string().describe("The message to show the user") }),
+    ({ message }) => ({ user: elicit(message ?? "", FORMS.response) }),
+    (response) => `User response: ${summarize(response)}`,
+  );
+  askOnce(
+    "test_elicitation_sep1034_defaults",
+    "Tests elicitation with default values per SEP-1034",
+    noArgs,
+    () => ({ form: elicit("Please review and update the form fields with defaults", FORMS.defaults) }),
+    (response) => `Elicitation completed: ${summarize(response)}`,
+  );
+  askOnce(
+    "test_elicitation_sep1330_enums",
+    "Tests elicitation with enum schema improvements per SEP-1330",
+    noArgs,
+    () => ({ form: elicit("Please select options from the enum fields", FORMS.enums) }),
+    (response) => `Elicitation completed: ${summarize(response)}`,
+  );
+  askOnce(
+    "test_input_required_result_sampling",
+    "MRTR (SEP-2322): asks for an LLM completion in-band",
+    noArgs,
+    () => ({ capital_question: sample("What is the capital of France?", 100) }),
+    (response) => `Sampling response: ${samplingText(response) ?? JSON.stringify(response)}`,
+  );
+  // SEP-2575: needs the `sampling` capability; a request that did not declare it gets -32021.
+  askOnce(
+    "test_missing_capability",
+    "Requires the sampling client capability",
+    noArgs,
+    () => ({ llm_answer: sample("Reply with the single word: pong", 16) }),
+    () => "sampling round-trip complete",
+  );
+
+  server.registerTool(
+    "test_input_required_result_elicitation",
+    { description: "MRTR (SEP-2322): asks for the caller's name in-band", inputSchema: noArgs },
+    async (_args, mcpCtx) => {
+      const name = acceptedContent<{ name: string }>(mcpCtx.mcpReq.inputResponses, "user_name")?.name;
+      if (typeof name !== "string") {
+        return inputRequired({ inputRequests: { user_name: elicit("What is your name?", FORMS.name) } });
+      }
+      return result(`Hello, ${name}!`);
+    },
+  );
+
+  server.registerTool(
+    "test_input_required_result_list_roots",
+    { description: "MRTR (SEP-2322): asks for the client's roots in-band", inputSchema: noArgs },
+    async (_args, mcpCtx) => {
+      const roots = rootsOf(mcpCtx.mcpReq.inputResponses?.client_roots);
+      if (!roots) return inputRequired({ inputRequests: { client_roots: inputRequired.listRoots() } });
+      return result(`Client exposed ${roots.length} root(s): ${roots.map((root) => root.uri).join(", ")}`);
+    },
+  );
+
+  // requestState round trip; verified by the codec before the handler runs. The
+  // tampered-state scenario sends the same flow back with a forged state.
+  for (const tool of ["test_input_required_result_request_state", "test_input_required_result_tampered_state"]) {
+    server.registerTool(
+      tool,
+      { description: "MRTR (SEP-2322): round-trips integrity-protected requestState", inputSchema: noArgs },
+      async (_args, mcpCtx) => {
+        const state = mcpCtx.mcpReq.requestState<FlowState>();
+        const confirmed = acceptedContent(mcpCtx.mcpReq.inputResponses, "confirm") !== undefined;
+        if (state?.tool === tool && confirmed) return result("state-ok: requestState verified and confirmation received");
+        return inputRequired({
+          inputRequests: { confirm: elicit("Please confirm", FORMS.confirm) },
+          requestState: await mint({ tool }),
+        });
+      },
+    );
+  }
+
+  server.registerTool(
+    "test_input_required_result_multiple_inputs",
+    { description: "MRTR (SEP-2322): elicitation, sampling and roots in one round", inputSchema: noArgs },
+    async (_args, mcpCtx) => {
+      const responses = mcpCtx.mcpReq.inputResponses;
+      const name = acceptedContent<{ name: string }>(responses, "user_name")?.name;
+      const greeting = samplingText(responses?.greeting);
+      const roots = rootsOf(responses?.client_roots);
+      if (typeof name !== "string" || greeting === undefined || !roots) {
+        return inputRequired({
+          inputRequests: {
+            user_name: elicit("What is your name?", FORMS.name),
+            greeting: sample("Generate a greeting", 50),
+            client_roots: inputRequired.listRoots(),
+          },
+          requestState: await mint({ tool: "multiple_inputs" }),
+        });
+      }
+      return result(`${greeting} ${name}: ${roots.length} root(s) visible`);
+    },
+  );
+
+  // Two elicitation rounds; the round number lives in the (changing) requestState.
+  server.registerTool(
+    "test_input_required_result_multi_round",
+    { description: "MRTR (SEP-2322): two rounds with evolving requestState", inputSchema: noArgs },
+    async (_args, mcpCtx) => {
+      const state = mcpCtx.mcpReq.requestState<FlowState>();
+      const round = state?.tool === "multi_round" ? (state.round ?? 0) : 0;
+      const responses = mcpCtx.mcpReq.inputResponses;
+      if (round === 0) {
+        return inputRequired({
+          inputRequests: { step1: elicit("Step 1: What is your name?", FORMS.name) },
+          requestState: await mint({ tool: "multi_round", round: 1 }),
+        });
+      }
+      if (round === 1) {
+        const name = acceptedContent<{ name: string }>(responses, "step1")?.name ?? "unknown";
+        return inputRequired({
+          inputRequests: { step2: elicit("Step 2: What is your favorite color?", FORMS.color) },
+          requestState: await mint({ tool: "multi_round", round: 2, name }),
+        });
+      }
+      const color = acceptedContent<{ color: string }>(responses, "step2")?.color ?? "unknown";
+      return result(`Multi-round complete: ${state?.name ?? "unknown"} likes ${color}`);
+    },
+  );
+
+  // Asks only for the input kinds the request declared it can provide.
+  server.registerTool(
+    "test_input_required_result_capabilities",
+    { description: "MRTR (SEP-2322): only requests input kinds the client declared", inputSchema: noArgs },
+    async (_args, mcpCtx) => {
+      if (mcpCtx.mcpReq.inputResponses !== undefined) return result("Capability-aware input requests fulfilled");
+      const declared = mcpCtx.mcpReq.envelope?.["io.modelcontextprotocol/clientCapabilities"] ?? {};
+      const requests: InputRequests = {};
+      if (declared.elicitation) requests.user_name = elicit("What is your name?", FORMS.name);
+      if (declared.sampling) requests.greeting = sample("Generate a short greeting", 50);
+      if (declared.roots) requests.client_roots = inputRequired.listRoots();
+      if (Object.keys(requests).length === 0) return result("No declared capability supports an input request");
+      return inputRequired({ inputRequests: requests });
+    },
+  );
+}
+
+function registerResources(server: McpServer): void {
+  for (const { name, uri, title, mimeType, body } of STATIC_RESOURCES) {
+    server.registerResource(name, uri, { title, description: `${title} for testing`, mimeType }, async () => ({
+      contents: [{ uri, mimeType, ...body }],
+    }));
+  }
+
+  server.registerResource(
+    "template",
+    new ResourceTemplate("test://template/{id}/data", { list: undefined, complete: { id: complete } }),
+    { title: "Resource Template", description: "A resource template with parameter substitution", mimeType: "application/json" },
+    async (uri, { id }) => ({
+      contents: [
+        {
+          uri: uri.href,
+          mimeType: "application/json",
+          text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }),
+        },
+      ],
+    }),
+  );
+
+  // 2025 subscriptions: remembered per session; the fixture's resources never change.
+  const subscribed = new Set<string>();
+  server.server.setRequestHandler("resources/subscribe", async (request) => {
+    subscribed.add(request.params.uri);
+    return {};
+  });
+  server.server.setRequestHandler("resources/unsubscribe", async (request) => {
+    subscribed.delete(request.params.uri);
+    return {};
+  });
+}
+
+function registerPrompts(server: McpServer): void {
+  const user = (content: GetPromptResult["messages"][number]["content"]) => ({ role: "user" as const, content });
+
+  server.registerPrompt(
+    "test_simple_prompt",
+    { title: "Simple Test Prompt", description: "A simple prompt without arguments" },
+    async () => ({ messages: [user(textBlock("This is a simple prompt for testing."))] }),
+  );
+
+  server.registerPrompt(
+    "test_prompt_with_arguments",
+    {
+      title: "Prompt With Arguments",
+      description: "A prompt with required arguments",
+      argsSchema: z.object({
+        arg1: completable(z.string().describe("First test argument"), complete),
+        arg2: completable(z.string().describe("Second test argument"), complete),
+      }),
+    },
+    async ({ arg1, arg2 }) => ({
+      messages: [user(textBlock(`Prompt with arguments: arg1='${arg1}', arg2='${arg2}'`))],
+    }),
+  );
+
+  server.registerPrompt(
+    "test_prompt_with_embedded_resource",
+    {
+      title: "Prompt With Embedded Resource",
+      description: "A prompt that includes an embedded resource",
+      argsSchema: z.object({ resourceUri: z.string().describe("URI of the resource to embed") }),
+    },
+    async ({ resourceUri }) => ({
+      messages: [
+        user(embedded(resourceUri, "text/plain", "Embedded resource content for testing.")),
+        user(textBlock("Please process the embedded resource above.")),
+      ],
+    }),
+  );
+
+  server.registerPrompt(
+    "test_prompt_with_image",
+    { title: "Prompt With Image", description: "A prompt that includes image content" },
+    async () => ({ messages: [user(imageBlock), user(textBlock("Please analyze the image above."))] }),
+  );
+
+  // SEP-2322: prompts/get may also return input_required.
+  server.registerPrompt(
+    "test_input_required_result_prompt",
+    { title: "MRTR Prompt", description: "Requires elicitation input before rendering" },
+    async (mcpCtx: McpContext): Promise<GetPromptResult | InputRequiredResult> => {
+      const context = acceptedContent<{ context: string }>(mcpCtx.mcpReq.inputResponses, "user_context")?.context;
+      if (typeof context !== "string") {
+        return inputRequired({
+          inputRequests: { user_context: elicit("What context should the prompt use?", FORMS.context) },
+        });
+      }
+      return { messages: [user(textBlock(`Use the following context: ${context}`))] };
+    },
+  );
+}

@@ -1,0 +1,2 @@
+export { builtInServers } from "./registry";
+export type { ServerContext, ServerModule, StoredRecord, ToolDataStore } from "./types";

@@ -1,0 +1,108 @@
+/**
+ * `notes`: tenant-scoped notes (SPEC section 7).
+ *
+ * Every note lives in the tenant's Durable Object through `ctx.store`, so all
+ * sessions of one tenant share them and no other tenant can see them. Notes are also
+ * exposed as resources (`note://{id}`), listed from the same store.
+ */
+import { McpServer, ResourceTemplate } from "@modelcontextprotocol/server";
+import { z } from "zod";
+import type { ServerContext, ServerModule, StoredRecord } from "./types";
+
+const COLLECTION = "notes";
+
+interface Note {
+  title: string;
+  body: string;
+}
+
+const text = (value: string) => ({ content: [{ type: "text" as const, text: value }] });
+
+const asNote = (record: StoredRecord) => ({ id: record.id, ...(record.value as Note), updatedAt: record.updatedAt });
+
+export const notes: ServerModule = {
+  name: "notes",
+  title: "Notes",
+  version: "1.0.0",
+  create(ctx: ServerContext): McpServer {
+    const server = new McpServer({ name: "smcp-notes", title: "Notes", version: "1.0.0" });
+    const { store } = ctx;
+
+    server.registerTool(
+      "add_note",
+      {
+        title: "Add note",
+        description: "Store a note for this tenant and return its id.",
+        inputSchema: z.object({ title: z.string().min(1).max(200), body: z.string().max(100_000) }),
+        outputSchema: z.object({ id: z.string() }),
+      },
+      async ({ title, body }) => {
+        const id = crypto.randomUUID();
+        await store.put(COLLECTION, id, { title, body } satisfies Note);
+        return { ...text(`Added note ${id}`), structuredContent: { id } };
+      },
+    );
+
+    server.registerTool(
+      "list_notes",
+      {
+        title: "List notes",
+        description: "List this tenant's notes, oldest id first.",
+        inputSchema: z.object({ limit: z.number().int().min(1).max(500).optional() }),
+      },
+      async ({ limit }) => {
+        const found = (await store.list(COLLECTION, { limit: limit ?? 100 })).map(asNote);
+        return { ...text(JSON.stringify(found)), structuredContent: { notes: found } };
+      },
+    );
+
+    server.registerTool(
+      "search_notes",
+      {
+        title: "Search notes",
+        description: "Find notes whose title or body contains the query (case-insensitive).",
+        inputSchema: z.object({ query: z.string().min(1).max(200), limit: z.number().int().min(1).max(500).optional() }),
+      },
+      async ({ query, limit }) => {
+        const found = (await store.search(COLLECTION, query, { limit: limit ?? 50 })).map(asNote);
+        return { ...text(JSON.stringify(found)), structuredContent: { notes: found } };
+      },
+    );
+
+    server.registerTool(
+      "delete_note",
+      {
+        title: "Delete note",
+        description: "Delete one note by id.",
+        inputSchema: z.object({ id: z.string().min(1).max(100) }),
+      },
+      async ({ id }) => {
+        const deleted = await store.delete(COLLECTION, id);
+        if (!deleted) return { ...text(`No note ${id}`), isError: true };
+        return text(`Deleted note ${id}`);
+      },
+    );
+
+    server.registerResource(
+      "note",
+      new ResourceTemplate("note://{id}", {
+        list: async () => ({
+          resources: (await store.list(COLLECTION, { limit: 500 })).map((r) => ({
+            uri: `note://${r.id}`,
+            name: (r.value as Note).title,
+            mimeType: "text/markdown",
+          })),
+        }),
+      }),
+      { title: "Note", description: "One note of this tenant", mimeType: "text/markdown" },
+      async (uri, { id }) => {
+        const record = await store.get(COLLECTION, String(id));
+        if (!record) throw new Error(`No note ${String(id)}`);
+        const note = record.value as Note;
+        return { contents: [{ uri: uri.href, mimeType: "text/markdown", text: `# ${note.title}\n\n${note.body}` }] };
+      },
+    );
+
+    return server;
+  },
+};

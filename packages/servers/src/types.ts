@@ -1,0 +1,45 @@
+/**
+ * The contract between the platform and an MCP server module.
+ *
+ * A server module is a factory: given the context of one tenant and one server, it
+ * returns a fresh `McpServer` with its tools, resources and prompts registered. The
+ * platform calls it once per session (session lane) or per request (stateless lane),
+ * so a module must keep no state of its own between calls: anything that must last
+ * goes through `ctx.store`, which is scoped to the tenant and the server.
+ */
+import type { McpServer } from "@modelcontextprotocol/server";
+
+/** One stored record of a server's tool data. */
+export interface StoredRecord {
+  id: string;
+  value: unknown;
+  updatedAt: number;
+}
+
+/**
+ * Tool data of one tenant and one server, kept in the tenant's Durable Object.
+ * Collections are free-form names chosen by the server module; no module can reach
+ * another tenant's data or another server's collections through it.
+ */
+export interface ToolDataStore {
+  put(collection: string, id: string, value: unknown): Promise<void>;
+  get(collection: string, id: string): Promise<StoredRecord | null>;
+  list(collection: string, options?: { limit?: number; after?: string }): Promise<StoredRecord[]>;
+  /** Case-insensitive substring search over the JSON text of each value. */
+  search(collection: string, text: string, options?: { limit?: number }): Promise<StoredRecord[]>;
+  delete(collection: string, id: string): Promise<boolean>;
+}
+
+export interface ServerContext {
+  tenant: string;
+  server: string;
+  store: ToolDataStore;
+}
+
+export interface ServerModule {
+  /** The `{server}` segment of `/mcp/{tenant}/{server}`. */
+  name: string;
+  title: string;
+  version: string;
+  create(ctx: ServerContext): McpServer;
+}

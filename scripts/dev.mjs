@@ -1,0 +1,73 @@
+// `pnpm dev`: the local platform on http://localhost:8787 with a demo tenant ready.
+// First run writes .dev.vars (admin token, public tenants allowed) and provisions
+// the demo tenant; later runs reuse both and re-provision if the local state was
+// wiped. Prints what a person needs next: the MCP URL, the key, a client line.
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT, startWrangler, stopWrangler } from "./lib/wrangler.mjs";
+import { adminClient, provisionTenant } from "./lib/admin-client.mjs";
+
+const PORT = Number(process.env.PORT ?? 8787);
+const DEV_VARS = path.join(ROOT, ".dev.vars");
+
+function readDevVars() {
+  if (!existsSync(DEV_VARS)) return {};
+  return Object.fromEntries(
+    readFileSync(DEV_VARS, "utf8")
+      .split("\n")
+      .map((line) => /^([A-Z0-9_]+)=(.*)$/.exec(line.trim()))
+      .filter(Boolean)
+      .map((m) => [m[1], m[2]]),
+  );
+}
+
+let vars = readDevVars();
+if (!vars.SMCP_ADMIN_TOKEN) {
+  const token = `smcp_admin_${randomBytes(24).toString("base64url")}`;
+  writeFileSync(
+    DEV_VARS,
+    `# Local settings for pnpm dev (never commit). Created ${new Date().toISOString()}.\nSMCP_ADMIN_TOKEN=${token}\nSMCP_ALLOW_PUBLIC_TENANTS=true\n`,
+  );
+  console.log("smcp: wrote .dev.vars with a new admin token");
+  vars = readDevVars();
+}
+
+console.log(`smcp: starting wrangler dev on http://localhost:${PORT} ...`);
+const { child } = await startWrangler({ port: PORT, inherit: true });
+const base = `http://localhost:${PORT}`;
+const admin = adminClient(base, vars.SMCP_ADMIN_TOKEN);
+
+let demoKey = vars.SMCP_DEMO_KEY;
+const demoExists = await admin.getTenant("demo").then(() => true, () => false);
+if (!demoExists || !demoKey) {
+  if (demoExists) await admin.call("DELETE", "/tenants/demo");
+  const { key } = await provisionTenant(admin, "demo", { label: "pnpm dev" });
+  demoKey = key;
+  const kept = readFileSync(DEV_VARS, "utf8").replace(/^SMCP_DEMO_KEY=.*\n?/m, "");
+  writeFileSync(DEV_VARS, kept);
+  appendFileSync(DEV_VARS, `SMCP_DEMO_KEY=${demoKey}\n`);
+  console.log("smcp: provisioned the demo tenant (servers: notes, everything)");
+}
+
+const url = `${base}/mcp/demo/notes`;
+console.log(`
+  SMCP is running.
+
+  MCP URL     ${url}
+              ${base}/mcp/demo/everything
+  API key     ${demoKey}
+  Admin token ${vars.SMCP_ADMIN_TOKEN}   (Authorization: Bearer ... on ${base}/admin/v1)
+
+  Connect Claude Code:
+    claude mcp add --transport http smcp-demo ${url} --header "Authorization: Bearer ${demoKey}"
+  Or the MCP Inspector:
+    npx @modelcontextprotocol/inspector --transport http --server-url ${url} --header "Authorization: Bearer ${demoKey}"
+
+  Press Ctrl+C to stop.
+`);
+
+const stop = () => stopWrangler(child).then(() => process.exit(0));
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+child.on("exit", (code) => process.exit(code ?? 0));

@@ -1,0 +1,82 @@
+// Starting and stopping `wrangler dev` for the dev server, tests and benchmarks.
+// Every caller gets the same behaviour: metrics off, its own port and state
+// directory, output kept for the error message if it fails to come up.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** A free TCP port on loopback. */
+export async function freePort() {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address();
+  server.close();
+  await once(server, "close");
+  return port;
+}
+
+/**
+ * Starts `wrangler dev`. `vars` become `--var` flags (they override wrangler.jsonc
+ * and .dev.vars); `persistTo` keeps Durable Object state across restarts.
+ * Resolves once /healthz answers.
+ */
+export async function startWrangler({ port, persistTo, vars = {}, inherit = false, config = "wrangler.jsonc" }) {
+  const args = [
+    path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+    "dev",
+    "--config", path.join(ROOT, config),
+    "--port", String(port),
+    "--ip", "127.0.0.1",
+    "--show-interactive-dev-session=false",
+    "--log-level", inherit ? "info" : "warn",
+  ];
+  if (persistTo) args.push("--persist-to", persistTo);
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: process.env.CI ?? "1", NO_COLOR: "1" },
+    stdio: inherit ? ["inherit", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
+    detached: !inherit,
+  });
+  let output = "";
+  child.stdout?.on("data", (d) => (output += d));
+  child.stderr?.on("data", (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      await stopWrangler(child);
+      throw new Error(`wrangler dev did not answer /healthz on ${url} within 60 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { child, url, output: () => output };
+}
+
+/** Stops a wrangler started by `startWrangler`, with its workerd children. */
+export async function stopWrangler(child) {
+  if (!child || child.exitCode !== null) return;
+  const exited = once(child, "exit");
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    child.kill("SIGTERM");
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+  }, 5_000);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,29 @@
+/** `/admin/v1/tenants/{t}/keys`: create (the secret appears only in this response), list, revoke. */
+import { jsonResponse, wire } from "@smcp/runtime";
+import { z } from "zod";
+import { tenantStub, type Env } from "../env";
+import { readBody } from "./read-body";
+import { unknownTenant } from "./tenants";
+
+const CreateKey = z.object({ label: z.string().min(1).max(100).optional() }).strict();
+
+export async function createKey(request: Request, env: Env, tenant: string): Promise<Response> {
+  const body = await readBody(request, CreateKey);
+  const result = await tenantStub(env, tenant).createKey(body.label ?? "default");
+  if (!result.ok) throw unknownTenant(tenant);
+  return jsonResponse({ ...result.info, key: result.key }, 201);
+}
+
+export async function listKeys(env: Env, tenant: string): Promise<Response> {
+  const result = await tenantStub(env, tenant).listKeys();
+  if (!result.ok) throw unknownTenant(tenant);
+  return jsonResponse({ keys: result.keys });
+}
+
+export async function revokeKey(env: Env, tenant: string, keyId: string): Promise<Response> {
+  const result = await tenantStub(env, tenant).revokeKey(keyId);
+  if (!result.ok) {
+    throw result.reason === "unknown-tenant" ? unknownTenant(tenant) : wire.notFound("unknown_key", `No live key ${keyId}`);
+  }
+  return jsonResponse({ revoked: keyId });
+}

@@ -1,0 +1,42 @@
+/** The admin API route table (SPEC section 6). Every route needs the admin token. */
+import { jsonErrorResponse, wire } from "@smcp/runtime";
+import type { Env } from "../env";
+import { matchRoute, type Params, type Route } from "../routes";
+import { createKey, listKeys, revokeKey } from "./keys";
+import { requireAdmin } from "./require-admin";
+import { disableServer, enableServer, listServers } from "./servers";
+import { deleteSession, getSession, getSessionEvents, listSessions } from "./sessions";
+import { createTenant, deleteTenant, getTenant, listTenants } from "./tenants";
+
+type AdminHandler = (request: Request, env: Env, p: Params) => Promise<Response>;
+
+const T = "/admin/v1/tenants/:tenant";
+const routes: Route<AdminHandler>[] = [
+  { method: "POST", pattern: "/admin/v1/tenants", handler: (r, env) => createTenant(r, env) },
+  { method: "GET", pattern: "/admin/v1/tenants", handler: (_r, env) => listTenants(env) },
+  { method: "GET", pattern: T, handler: (_r, env, p) => getTenant(env, p.tenant!) },
+  { method: "DELETE", pattern: T, handler: (_r, env, p) => deleteTenant(env, p.tenant!) },
+  { method: "POST", pattern: `${T}/keys`, handler: (r, env, p) => createKey(r, env, p.tenant!) },
+  { method: "GET", pattern: `${T}/keys`, handler: (_r, env, p) => listKeys(env, p.tenant!) },
+  { method: "DELETE", pattern: `${T}/keys/:key`, handler: (_r, env, p) => revokeKey(env, p.tenant!, p.key!) },
+  { method: "GET", pattern: `${T}/servers`, handler: (_r, env, p) => listServers(env, p.tenant!) },
+  { method: "PUT", pattern: `${T}/servers/:server`, handler: (_r, env, p) => enableServer(env, p.tenant!, p.server!) },
+  { method: "DELETE", pattern: `${T}/servers/:server`, handler: (_r, env, p) => disableServer(env, p.tenant!, p.server!) },
+  { method: "GET", pattern: `${T}/sessions`, handler: (_r, env, p) => listSessions(env, p.tenant!) },
+  { method: "GET", pattern: `${T}/sessions/:session`, handler: (_r, env, p) => getSession(env, p.tenant!, p.session!) },
+  { method: "GET", pattern: `${T}/sessions/:session/events`, handler: (r, env, p) => getSessionEvents(r, env, p.tenant!, p.session!) },
+  { method: "DELETE", pattern: `${T}/sessions/:session`, handler: (_r, env, p) => deleteSession(env, p.tenant!, p.session!) },
+];
+
+export async function handleAdmin(request: Request, env: Env, path: string): Promise<Response> {
+  await requireAdmin(request, env);
+  const match = matchRoute(routes, request.method, path);
+  switch (match.kind) {
+    case "found":
+      return match.handler(request, env, match.params);
+    case "method-not-allowed":
+      return jsonErrorResponse(wire.methodNotAllowed(match.allow));
+    case "none":
+      return jsonErrorResponse(wire.notFound("not_found", `No admin route ${request.method} ${path}`));
+  }
+}

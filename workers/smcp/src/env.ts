@@ -1,0 +1,23 @@
+/** The bindings and variables of the SMCP Worker (see `wrangler.jsonc`). */
+import type { SessionDO } from "./session-do";
+import type { TenantDO } from "./tenant-do";
+import type { DirectoryDO } from "./directory-do";
+
+export interface Env {
+  SESSION: DurableObjectNamespace<SessionDO>;
+  TENANT: DurableObjectNamespace<TenantDO>;
+  DIRECTORY: DurableObjectNamespace<DirectoryDO>;
+  SMCP_ADMIN_TOKEN?: string;
+  SMCP_VERSION?: string;
+  SMCP_SESSION_TTL_SECONDS?: string;
+  SMCP_MAX_BODY_BYTES?: string;
+  SMCP_EVENT_LOG_MAX_EVENTS?: string;
+  SMCP_EVENT_LOG_MAX_BYTES?: string;
+  SMCP_SSE_RETRY_MS?: string;
+  SMCP_ALLOW_PUBLIC_TENANTS?: string;
+  SMCP_ALLOWED_ORIGINS?: string;
+}
+
+export const tenantStub = (env: Env, tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
+
+export const directoryStub = (env: Env) => env.DIRECTORY.get(env.DIRECTORY.idFromName("directory"));

@@ -1,0 +1,56 @@
+/**
+ * The SMCP routing Worker: routes only. It matches the route, runs the guard for
+ * it, and forwards to a Durable Object or the stateless lane. It keeps no session
+ * state. Every error leaves through one place: wire errors keep their status,
+ * anything else is logged and becomes a generic 500 with no detail.
+ */
+import { jsonErrorResponse, jsonResponse, jsonRpcErrorResponse, toWireError, wire } from "@smcp/runtime";
+import { handleAdmin } from "./admin/router";
+import type { Env } from "./env";
+import { handleMcp } from "./mcp/endpoint";
+import { protectedResourceMetadata } from "./mcp/resource-metadata";
+import { matchRoute, type Params, type Route } from "./routes";
+
+export { DirectoryDO } from "./directory-do";
+export { SessionDO } from "./session-do";
+export { TenantDO } from "./tenant-do";
+
+type Handler = (request: Request, env: Env, params: Params) => Promise<Response>;
+
+const mcp: Handler = (request, env, p) => handleMcp(request, env, p.tenant!, p.server!);
+const healthz: Handler = async (_request, env) => jsonResponse({ ok: true, version: env.SMCP_VERSION ?? "dev" });
+const metadata: Handler = async (request, _env, p) => protectedResourceMetadata(request, p.tenant!, p.server!);
+
+const routes: Route<Handler>[] = [
+  { method: "POST", pattern: "/mcp/:tenant/:server", handler: mcp },
+  { method: "GET", pattern: "/mcp/:tenant/:server", handler: mcp },
+  { method: "DELETE", pattern: "/mcp/:tenant/:server", handler: mcp },
+  { method: "GET", pattern: "/.well-known/oauth-protected-resource/mcp/:tenant/:server", handler: metadata },
+  { method: "GET", pattern: "/healthz", handler: healthz },
+];
+
+async function route(request: Request, env: Env): Promise<Response> {
+  const path = new URL(request.url).pathname;
+  if (path === "/admin/v1" || path.startsWith("/admin/v1/")) return handleAdmin(request, env, path);
+  const match = matchRoute(routes, request.method, path);
+  switch (match.kind) {
+    case "found":
+      return match.handler(request, env, match.params);
+    case "method-not-allowed":
+      throw wire.methodNotAllowed(match.allow);
+    case "none":
+      throw wire.notFound("not_found", `No route for ${request.method} ${path}`);
+  }
+}
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    try {
+      return await route(request, env);
+    } catch (err) {
+      const error = toWireError(err, (detail) => console.error("smcp: unexpected error", detail));
+      const isMcp = new URL(request.url).pathname.startsWith("/mcp/");
+      return isMcp ? jsonRpcErrorResponse(error) : jsonErrorResponse(error);
+    }
+  },
+} satisfies ExportedHandler<Env>;

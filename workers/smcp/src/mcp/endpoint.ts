@@ -1,0 +1,44 @@
+/**
+ * `/mcp/{tenant}/{server}`: the checks every MCP request passes, then the lane.
+ *
+ * Order matters and is fixed here: DNS-rebinding guard, method, authentication, body
+ * (size, media type, JSON, JSON-RPC shape), then the SDK's era classification picks
+ * the stateless lane (served in this Worker) or the session lane (forwarded to the
+ * session's Durable Object).
+ */
+import { isLegacyRequest } from "@modelcontextprotocol/server";
+import { isOriginAllowed, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
+import { builtInServers } from "@smcp/servers";
+import type { Env } from "../env";
+import { authenticate } from "./authenticate";
+import { serveSession } from "./session-lane";
+import { serveStateless } from "./stateless-lane";
+
+const ALLOWED_METHODS = "GET, POST, DELETE";
+
+export async function handleMcp(request: Request, env: Env, tenant: string, server: string): Promise<Response> {
+  const config = platformConfig(env);
+  const origin = request.headers.get("origin");
+  if (!isOriginAllowed(origin, config.SMCP_ALLOWED_ORIGINS)) {
+    throw wire.forbidden("origin_not_allowed", `Origin ${origin} is not allowed`);
+  }
+  if (!ALLOWED_METHODS.includes(request.method)) throw wire.methodNotAllowed(ALLOWED_METHODS);
+
+  const module = builtInServers.get(server);
+  const principal = await authenticate(request, env, tenant, server);
+  if (!module) throw wire.notFound("unknown_server", `Server ${server} is not available`);
+
+  let body: ParsedBody | null = null;
+  if (request.method === "POST") {
+    if (!isJsonMediaType(request.headers.get("content-type"))) throw wire.unsupportedMediaType();
+    body = await readJsonBody(request, config.SMCP_MAX_BODY_BYTES);
+    if (!looksLikeJsonRpc(body.json)) throw wire.invalidRequest("Invalid Request: body is not a JSON-RPC 2.0 message");
+  }
+
+  if (await isLegacyRequest(request, body?.json)) return serveSession(request, body, principal, env);
+  return serveStateless(request, body?.json, module, principal, env, config.SMCP_MAX_BODY_BYTES);
+}
+
+function isJsonMediaType(contentType: string | null): boolean {
+  return contentType?.split(";")[0]?.trim().toLowerCase() === "application/json";
+}

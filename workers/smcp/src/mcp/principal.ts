@@ -1,0 +1,39 @@
+/**
+ * Who a forwarded MCP request belongs to. The routing Worker authenticates the
+ * request, then hands the session Durable Object the verified principal in internal
+ * headers; it strips any such headers a client sent, so only the Worker can set them.
+ */
+export const PRINCIPAL_HEADER = "x-smcp-principal";
+export const NEW_SESSION_HEADER = "x-smcp-new-session";
+export const INTERNAL_HEADER_PREFIX = "x-smcp-";
+
+export interface Principal {
+  tenant: string;
+  server: string;
+  keyId: string | null;
+}
+
+export function readPrincipal(request: Request): Principal | null {
+  const raw = request.headers.get(PRINCIPAL_HEADER);
+  if (!raw) return null;
+  try {
+    const value = JSON.parse(raw) as Principal;
+    return typeof value.tenant === "string" && typeof value.server === "string" ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+export function samePrincipal(a: Principal, b: Principal): boolean {
+  return a.tenant === b.tenant && a.server === b.server && a.keyId === b.keyId;
+}
+
+/** `AuthInfo` as the SDK hands it to tool handlers: no secret, only who is calling. */
+export function authInfoOf(principal: Principal, sessionId?: string) {
+  return {
+    token: "",
+    clientId: principal.keyId ?? "anonymous",
+    scopes: [],
+    extra: { tenant: principal.tenant, server: principal.server, ...(sessionId ? { sessionId } : {}) },
+  };
+}

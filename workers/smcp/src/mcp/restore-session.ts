@@ -1,0 +1,40 @@
+/**
+ * Bringing an SDK session back after the Durable Object was evicted or restarted.
+ *
+ * The SDK's `WebStandardStreamableHTTPServerTransport` and `Server` keep "this session
+ * was initialized" only in memory; a fresh instance answers 400 "Server not
+ * initialized". Everything they need is in our SQLite: the session id and the
+ * client's `initialize` params. This module replays the handshake into fresh
+ * instances without sending anything on the wire. It touches SDK internals, so it is
+ * kept in this one place and the end-to-end restart test guards it against SDK
+ * upgrades.
+ */
+import type { McpServer, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
+
+export interface InitializeParams {
+  protocolVersion: string;
+  capabilities: Record<string, unknown>;
+  clientInfo: { name: string; version: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+interface TransportInternals {
+  sessionId?: string;
+  _initialized: boolean;
+}
+
+interface ServerInternals {
+  _oninitialize(request: { method: "initialize"; params: InitializeParams }): Promise<unknown>;
+}
+
+export async function restoreInitializedSession(
+  mcp: McpServer,
+  transport: WebStandardStreamableHTTPServerTransport,
+  sessionId: string,
+  params: InitializeParams,
+): Promise<void> {
+  const t = transport as unknown as TransportInternals;
+  t.sessionId = sessionId;
+  t._initialized = true;
+  await (mcp.server as unknown as ServerInternals)._oninitialize({ method: "initialize", params });
+}

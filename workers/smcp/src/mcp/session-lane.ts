@@ -1,0 +1,48 @@
+/**
+ * The session lane (2025 revisions): find the session's Durable Object and forward.
+ *
+ * The Worker holds no session state. A new session's id is minted here, on
+ * `initialize`, and the Durable Object is addressed by a name derived from tenant,
+ * server and id, so the same id presented for another tenant or server reaches a
+ * different, empty object and gets 404. Ids of the wrong shape are refused before
+ * any Durable Object is touched.
+ */
+import { isWellFormedSessionId, newSessionId, sessionObjectName, wire, type ParsedBody } from "@smcp/runtime";
+import type { Env } from "../env";
+import { INTERNAL_HEADER_PREFIX, NEW_SESSION_HEADER, PRINCIPAL_HEADER, type Principal } from "./principal";
+
+export async function serveSession(request: Request, body: ParsedBody | null, principal: Principal, env: Env): Promise<Response> {
+  const presented = request.headers.get("mcp-session-id");
+  let sessionId: string;
+  let isNew = false;
+  if (presented === null) {
+    if (!isInitializeRequest(body?.json)) {
+      throw wire.badRequest("session_required", "Bad Request: Mcp-Session-Id header is required (send initialize first)");
+    }
+    sessionId = newSessionId();
+    isNew = true;
+  } else {
+    if (!isWellFormedSessionId(presented)) throw wire.notFound("session_not_found", "Session not found");
+    sessionId = presented;
+  }
+
+  const headers = new Headers();
+  for (const [name, value] of request.headers) {
+    if (!name.startsWith(INTERNAL_HEADER_PREFIX)) headers.set(name, value);
+  }
+  headers.set(PRINCIPAL_HEADER, JSON.stringify(principal));
+  if (isNew) headers.set(NEW_SESSION_HEADER, sessionId);
+
+  const stub = env.SESSION.get(env.SESSION.idFromName(sessionObjectName(principal.tenant, principal.server, sessionId)));
+  return stub.fetch(new Request(request.url, { method: request.method, headers, body: body?.text ?? null, signal: request.signal }));
+}
+
+function isInitializeRequest(json: unknown): boolean {
+  return (
+    typeof json === "object" &&
+    json !== null &&
+    !Array.isArray(json) &&
+    (json as { method?: unknown }).method === "initialize" &&
+    "id" in json
+  );
+}

@@ -1,0 +1,284 @@
+/**
+ * SessionDO: one MCP session of the session lane (2025 revisions).
+ *
+ * It owns the session's SDK server and transport, its SSE event log in SQLite and its
+ * idle-TTL alarm. What must survive eviction or a restart (the session's identity,
+ * its principal, the client's `initialize` params, the event log) is in SQLite; the
+ * SDK objects are rebuilt from it on the next request. A Durable Object that holds no
+ * session writes nothing: every path for an unknown id reads, answers 404 and stops.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { WebStandardStreamableHTTPServerTransport, type McpServer } from "@modelcontextprotocol/server";
+import {
+  EVENT_LOG_SCHEMA,
+  SESSION_REVISIONS,
+  LATEST_SESSION_REVISION,
+  SqliteEventLog,
+  batchesAllowed,
+  jsonRpcErrorResponse,
+  platformConfig,
+  toWireError,
+  wire,
+  type PlatformConfig,
+  type ClientInfo,
+  type StoredEvent,
+} from "@smcp/runtime";
+import { builtInServers } from "@smcp/servers";
+import { tenantStub, type Env } from "./env";
+import { NEW_SESSION_HEADER, authInfoOf, readPrincipal, samePrincipal, type Principal } from "./mcp/principal";
+import { restoreInitializedSession, type InitializeParams } from "./mcp/restore-session";
+import { primeStandaloneStream } from "./mcp/priming";
+import { TenantToolStore } from "./tool-store";
+import type { SessionRecord } from "./tenant-do";
+
+const META_KEY = "meta";
+
+export interface SessionMeta extends Principal {
+  sessionId: string;
+  protocolVersion: string;
+  initParams: InitializeParams;
+  createdAt: number;
+  lastActivity: number;
+}
+
+export interface SessionView {
+  id: string;
+  tenant: string;
+  server: string;
+  keyId: string | null;
+  protocolVersion: string;
+  clientInfo: ClientInfo | null;
+  createdAt: number;
+  lastActivity: number;
+  expiresAt: number;
+  nextAlarm: number | null;
+  eventLog: { events: number; bytes: number; lastSeq: number; prunedThrough: number };
+}
+
+interface Live {
+  mcp: McpServer;
+  transport: WebStandardStreamableHTTPServerTransport;
+  log: SqliteEventLog;
+}
+
+export class SessionDO extends DurableObject<Env> {
+  #config: PlatformConfig;
+  #meta: SessionMeta | undefined;
+  #live: Live | undefined;
+  #persistedActivity = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#config = platformConfig(env);
+  }
+
+  async fetch(request: Request): Promise<Response> {
+    try {
+      return await this.#handle(request);
+    } catch (err) {
+      return jsonRpcErrorResponse(toWireError(err, (detail) => console.error("session-do: unexpected error", detail)));
+    }
+  }
+
+  /** Admin view of this session, or null when there is none. */
+  async inspect(): Promise<SessionView | null> {
+    const meta = this.#loadMeta();
+    if (!meta) return null;
+    const log = this.#live?.log ?? new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+    return {
+      id: meta.sessionId,
+      tenant: meta.tenant,
+      server: meta.server,
+      keyId: meta.keyId,
+      protocolVersion: meta.protocolVersion,
+      clientInfo: meta.initParams.clientInfo as ClientInfo,
+      createdAt: meta.createdAt,
+      lastActivity: meta.lastActivity,
+      expiresAt: meta.lastActivity + this.#ttlMs(),
+      nextAlarm: await this.ctx.storage.getAlarm(),
+      eventLog: log.stats(),
+    };
+  }
+
+  /** A page of the SSE event log, for admins. */
+  async events(afterSeq: number, limit: number): Promise<StoredEvent[] | null> {
+    if (!this.#loadMeta()) return null;
+    const log = this.#live?.log ?? new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+    return log.page(afterSeq, Math.max(1, Math.min(1000, limit)));
+  }
+
+  /** Ends the session now (admin terminate); false when there was no session. */
+  async terminate(): Promise<boolean> {
+    if (!this.#loadMeta()) return false;
+    await this.#end();
+    return true;
+  }
+
+  async alarm(): Promise<void> {
+    const meta = this.#loadMeta();
+    if (!meta) return;
+    const expiresAt = meta.lastActivity + this.#ttlMs();
+    if (Date.now() >= expiresAt) {
+      await this.#end();
+    } else {
+      await this.ctx.storage.setAlarm(expiresAt);
+    }
+  }
+
+  // --- request path ----------------------------------------------------------
+
+  async #handle(request: Request): Promise<Response> {
+    const principal = readPrincipal(request);
+    if (!principal) throw new Error("request reached SessionDO without a principal");
+    const body = request.method === "POST" ? JSON.parse(await request.text()) : undefined;
+
+    let meta = this.#loadMeta();
+    const newSessionId = request.headers.get(NEW_SESSION_HEADER);
+    if (!meta) {
+      if (!newSessionId) return sessionNotFound();
+      meta = await this.#create(newSessionId, principal, body as { params: InitializeParams });
+    } else if (newSessionId || !samePrincipal(meta, principal)) {
+      return sessionNotFound();
+    }
+
+    if (Array.isArray(body)) {
+      const revision = request.headers.get("mcp-protocol-version") ?? meta.protocolVersion;
+      if (!batchesAllowed(revision)) {
+        return jsonRpcErrorResponse(wire.invalidRequest(`JSON-RPC batches are not allowed in protocol revision ${revision}`));
+      }
+    }
+
+    const live = await this.#ensureLive(meta, newSessionId === null);
+    this.#touch(meta);
+
+    if (request.method === "GET") {
+      const lastEventId = request.headers.get("last-event-id");
+      if (lastEventId !== null) {
+        const check = live.log.check(lastEventId);
+        if (!check.ok) {
+          return check.reason === "pruned-event-id"
+            ? jsonRpcErrorResponse(
+                wire.conflict(
+                  "event_pruned",
+                  `Last-Event-ID ${lastEventId} is no longer in this session's event log (it keeps the newest ${this.#config.SMCP_EVENT_LOG_MAX_EVENTS} events); open a new stream without Last-Event-ID`,
+                ),
+              )
+            : jsonRpcErrorResponse(wire.badRequest("unknown_event_id", `Last-Event-ID ${lastEventId} does not name an event of this session`));
+        }
+      } else {
+        // Newest stream wins: an old one the client abandoned must not block it with 409.
+        live.transport.closeStandaloneSSEStream();
+      }
+    }
+
+    const response = await live.transport.handleRequest(request, {
+      parsedBody: body,
+      authInfo: authInfoOf(principal, meta.sessionId),
+    });
+    if (request.method === "GET" && request.headers.get("last-event-id") === null && response.ok) {
+      return primeStandaloneStream(response, live.log, meta.protocolVersion, this.#config.SMCP_SSE_RETRY_MS);
+    }
+    return response;
+  }
+
+  async #create(sessionId: string, principal: Principal, initialize: { params: InitializeParams }): Promise<SessionMeta> {
+    const now = Date.now();
+    const requested = initialize.params.protocolVersion;
+    const meta: SessionMeta = {
+      ...principal,
+      sessionId,
+      // The SDK answers an unknown revision with its newest 2025 one; record what it negotiates.
+      protocolVersion: (SESSION_REVISIONS as readonly string[]).includes(requested) ? requested : LATEST_SESSION_REVISION,
+      initParams: initialize.params,
+      createdAt: now,
+      lastActivity: now,
+    };
+    this.ctx.storage.transactionSync(() => {
+      this.ctx.storage.sql.exec(EVENT_LOG_SCHEMA);
+      this.ctx.storage.kv.put(META_KEY, meta);
+    });
+    this.#meta = meta;
+    this.#persistedActivity = now;
+    await this.ctx.storage.setAlarm(now + this.#ttlMs());
+    await tenantStub(this.env, principal.tenant).sessionOpened(this.#record(meta));
+    return meta;
+  }
+
+  async #ensureLive(meta: SessionMeta, restore: boolean): Promise<Live> {
+    if (this.#live) return this.#live;
+    const module = builtInServers.get(meta.server);
+    if (!module) throw wire.notFound("unknown_server", `Server ${meta.server} is not available`);
+    const mcp = module.create({
+      tenant: meta.tenant,
+      server: meta.server,
+      store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server),
+    });
+    const log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => meta.sessionId,
+      eventStore: log,
+      retryInterval: this.#config.SMCP_SSE_RETRY_MS,
+      maxRequestBodySize: this.#config.SMCP_MAX_BODY_BYTES,
+      onsessionclosed: () => this.#end(),
+    });
+    await mcp.connect(transport);
+    if (restore) await restoreInitializedSession(mcp, transport, meta.sessionId, meta.initParams);
+    this.#live = { mcp, transport, log };
+    return this.#live;
+  }
+
+  /**
+   * Records activity. The timestamp is persisted at most every few seconds, not on
+   * every request: the alarm only needs it to the precision of the TTL, and a write
+   * per request would cost every call a storage round trip.
+   */
+  #touch(meta: SessionMeta): void {
+    const now = Date.now();
+    meta.lastActivity = now;
+    if (now - this.#persistedActivity < Math.min(30_000, this.#ttlMs() / 10)) return;
+    this.#persistedActivity = now;
+    this.ctx.storage.kv.put(META_KEY, meta);
+    this.ctx.waitUntil(
+      tenantStub(this.env, meta.tenant).sessionTouched(meta.sessionId, now, now + this.#ttlMs()).catch(() => {}),
+    );
+  }
+
+  async #end(): Promise<void> {
+    const meta = this.#loadMeta();
+    const live = this.#live;
+    this.#live = undefined;
+    this.#meta = undefined;
+    await live?.transport.close();
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    if (meta) await tenantStub(this.env, meta.tenant).sessionClosed(meta.sessionId);
+  }
+
+  #loadMeta(): SessionMeta | undefined {
+    this.#meta ??= this.ctx.storage.kv.get<SessionMeta>(META_KEY);
+    return this.#meta;
+  }
+
+  #record(meta: SessionMeta): SessionRecord {
+    return {
+      id: meta.sessionId,
+      server: meta.server,
+      keyId: meta.keyId,
+      protocolVersion: meta.protocolVersion,
+      clientInfo: (meta.initParams?.clientInfo ?? null) as ClientInfo,
+      createdAt: meta.createdAt,
+      lastActivity: meta.lastActivity,
+      expiresAt: meta.lastActivity + this.#ttlMs(),
+    };
+  }
+
+  #ttlMs(): number {
+    return this.#config.SMCP_SESSION_TTL_SECONDS * 1000;
+  }
+
+  #limits() {
+    return { maxEvents: this.#config.SMCP_EVENT_LOG_MAX_EVENTS, maxBytes: this.#config.SMCP_EVENT_LOG_MAX_BYTES };
+  }
+}
+
+const sessionNotFound = () => jsonRpcErrorResponse(wire.notFound("session_not_found", "Session not found"));

@@ -1,0 +1,37 @@
+/**
+ * `ToolDataStore` over RPC to the tenant's Durable Object, fixed to one server.
+ * Server modules get this object and nothing else of the platform: the tenant and
+ * server are bound here, not passed by the module, so a module cannot name another.
+ */
+import type { StoredRecord, ToolDataStore } from "@smcp/servers";
+import type { TenantDO } from "./tenant-do";
+
+export class TenantToolStore implements ToolDataStore {
+  readonly #tenant: DurableObjectStub<TenantDO>;
+  readonly #server: string;
+
+  constructor(tenant: DurableObjectStub<TenantDO>, server: string) {
+    this.#tenant = tenant;
+    this.#server = server;
+  }
+
+  async put(collection: string, id: string, value: unknown): Promise<void> {
+    await this.#tenant.dataPut(this.#server, collection, id, JSON.stringify(value));
+  }
+
+  async get(collection: string, id: string): Promise<StoredRecord | null> {
+    return (await this.#tenant.dataGet(this.#server, collection, id)) as StoredRecord | null;
+  }
+
+  async list(collection: string, options: { limit?: number; after?: string } = {}): Promise<StoredRecord[]> {
+    return (await this.#tenant.dataList(this.#server, collection, options.limit ?? 100, options.after ?? "")) as StoredRecord[];
+  }
+
+  async search(collection: string, text: string, options: { limit?: number } = {}): Promise<StoredRecord[]> {
+    return (await this.#tenant.dataSearch(this.#server, collection, text, options.limit ?? 50)) as StoredRecord[];
+  }
+
+  async delete(collection: string, id: string): Promise<boolean> {
+    return this.#tenant.dataDelete(this.#server, collection, id);
+  }
+}
