@@ -25,7 +25,7 @@ export async function freePort() {
  * and .dev.vars); `persistTo` keeps Durable Object state across restarts.
  * Resolves once /healthz answers.
  */
-export async function startWrangler({ port, persistTo, vars = {}, inherit = false, config = "wrangler.jsonc" }) {
+export async function startWrangler({ port, persistTo, vars = {}, inherit = false, config = "wrangler.jsonc", logLevel }) {
   const args = [
     path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
     "dev",
@@ -33,7 +33,7 @@ export async function startWrangler({ port, persistTo, vars = {}, inherit = fals
     "--port", String(port),
     "--ip", "127.0.0.1",
     "--show-interactive-dev-session=false",
-    "--log-level", inherit ? "info" : "warn",
+    "--log-level", logLevel ?? (inherit ? "info" : "warn"),
   ];
   if (persistTo) args.push("--persist-to", persistTo);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);

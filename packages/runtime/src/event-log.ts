@@ -149,18 +149,24 @@ export class SqliteEventLog implements EventStore {
   ): Promise<string> {
     const parsed = parseEventId(lastEventId);
     if (!parsed) throw new Error("replayEventsAfter called with an unchecked event id");
-    const rows = this.#sql
-      .exec<{ seq: number; message: string }>(
-        "SELECT seq, message FROM events WHERE stream_id = ? AND seq > ? ORDER BY seq",
-        parsed.streamId,
-        parsed.seq,
-      )
-      .toArray();
-    for (const row of rows) {
-      if (row.message === PRIMING) continue;
-      await send(formatEventId(parsed.streamId, row.seq), JSON.parse(row.message) as JSONRPCMessage);
+    // Events can be appended while earlier ones are being sent (the request may still
+    // be running); read again until caught up so none falls between replay and live.
+    let after = parsed.seq;
+    for (;;) {
+      const rows = this.#sql
+        .exec<{ seq: number; message: string }>(
+          "SELECT seq, message FROM events WHERE stream_id = ? AND seq > ? ORDER BY seq",
+          parsed.streamId,
+          after,
+        )
+        .toArray();
+      if (rows.length === 0) return parsed.streamId;
+      for (const row of rows) {
+        after = row.seq;
+        if (row.message === PRIMING) continue;
+        await send(formatEventId(parsed.streamId, row.seq), JSON.parse(row.message) as JSONRPCMessage);
+      }
     }
-    return parsed.streamId;
   }
 
   stats(): { events: number; bytes: number; lastSeq: number; prunedThrough: number } {

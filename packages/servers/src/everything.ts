@@ -20,6 +20,7 @@
  *   on 2025 sessions they notify the session directly.
  */
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   McpServer,
   ResourceTemplate,
   acceptedContent,
@@ -28,12 +29,15 @@ import {
   fromJsonSchema,
   inputRequired,
   type CallToolResult,
+  type ClientCapabilities,
   type ContentBlock,
   type ElicitRequestFormParams,
   type GetPromptResult,
+  type InputRequest,
   type InputRequests,
   type InputRequiredResult,
   type RequestStateCodec,
+  type StandardSchemaWithJSON,
   type ServerContext as McpContext,
   type ServerNotifier,
 } from "@modelcontextprotocol/server";
@@ -217,6 +221,15 @@ const JSON_SCHEMA_2020_12 = deepFreeze({
   additionalProperties: false,
 });
 
+/** SEP-2243: `region` is mirrored into an `Mcp-Param-Region` header (an annotation JSON Schema types do not know). */
+const X_MCP_HEADER_SCHEMA = deepFreeze({
+  type: "object" as const,
+  properties: {
+    region: { type: "string" as const, description: "mirrored into Mcp-Param-Region", "x-mcp-header": "Region" },
+    level: { type: "integer" as const, description: "not mirrored" },
+  },
+});
+
 const COMPLETIONS = deepFreeze(["test", "testing", "tested", "paris", "park", "party"]);
 const complete = (value: string) => COMPLETIONS.filter((word) => word.startsWith(value ?? ""));
 
@@ -319,18 +332,12 @@ function registerContentTools(server: McpServer): void {
     async (args) => result(`JSON Schema 2020-12 tool called with: ${JSON.stringify(args)}`),
   );
 
-  // SEP-2243: `region` is mirrored into the Mcp-Param-Region header, which the SDK validates.
+  // SEP-2243: the SDK checks the Mcp-Param-Region header against `region` before dispatch.
   server.registerTool(
     "test_x_mcp_header",
     {
       description: "Tests SEP-2243 Mcp-Param-* header validation",
-      inputSchema: fromJsonSchema<{ region?: string; level?: number }>({
-        type: "object",
-        properties: {
-          region: { type: "string", description: "mirrored into Mcp-Param-Region", "x-mcp-header": "Region" },
-          level: { type: "integer", description: "not mirrored" },
-        },
-      }),
+      inputSchema: fromJsonSchema<{ region?: string; level?: number }>(X_MCP_HEADER_SCHEMA),
     },
     async (args) => result(`region=${args.region ?? "<none>"}`),
   );
@@ -435,18 +442,18 @@ const summarize = (response: unknown) => {
  * as multi-round-trip handlers for both eras.
  */
 function registerInputTools(server: McpServer, mint: Mint): void {
-  /** One round: ask once, then answer from the response (2025 push-style scenarios). */
-  const askOnce = (
+  /** Asks the client once under `key`, then answers from its response. */
+  const askOnce = <Args extends Record<string, string>>(
     name: string,
     description: string,
-    inputSchema: z.ZodObject,
-    ask: (args: Record<string, string>) => InputRequests,
+    inputSchema: StandardSchemaWithJSON<Args>,
+    key: string,
+    ask: (args: Args) => InputRequest,
     answer: (response: unknown) => string,
   ) =>
     server.registerTool(name, { description, inputSchema }, async (args, mcpCtx) => {
-      const key = Object.keys(ask({}))[0]!;
       const response = mcpCtx.mcpReq.inputResponses?.[key];
-      if (response === undefined) return inputRequired({ inputRequests: ask(args as Record<string, string>) });
+      if (response === undefined) return inputRequired({ inputRequests: { [key]: ask(args) } });
       return result(answer(response));
     });
 
@@ -454,35 +461,40 @@ function registerInputTools(server: McpServer, mint: Mint): void {
     "test_sampling",
     "Tests server-initiated sampling (LLM completion request)",
     z.object({ prompt: z.string().describe("The prompt to send to the LLM") }),
-    ({ prompt }) => ({ llm: sample(prompt ?? "", 100) }),
+    "llm",
+    ({ prompt }) => sample(prompt, 100),
     (response) => `LLM response: ${samplingText(response) ?? "No response"}`,
   );
   askOnce(
     "test_elicitation",
     "Tests server-initiated elicitation (user input request)",
     z.object({ message: z.string().describe("The message to show the user") }),
-    ({ message }) => ({ user: elicit(message ?? "", FORMS.response) }),
+    "user",
+    ({ message }) => elicit(message, FORMS.response),
     (response) => `User response: ${summarize(response)}`,
   );
   askOnce(
     "test_elicitation_sep1034_defaults",
     "Tests elicitation with default values per SEP-1034",
     noArgs,
-    () => ({ form: elicit("Please review and update the form fields with defaults", FORMS.defaults) }),
+    "form",
+    () => elicit("Please review and update the form fields with defaults", FORMS.defaults),
     (response) => `Elicitation completed: ${summarize(response)}`,
   );
   askOnce(
     "test_elicitation_sep1330_enums",
     "Tests elicitation with enum schema improvements per SEP-1330",
     noArgs,
-    () => ({ form: elicit("Please select options from the enum fields", FORMS.enums) }),
+    "form",
+    () => elicit("Please select options from the enum fields", FORMS.enums),
     (response) => `Elicitation completed: ${summarize(response)}`,
   );
   askOnce(
     "test_input_required_result_sampling",
     "MRTR (SEP-2322): asks for an LLM completion in-band",
     noArgs,
-    () => ({ capital_question: sample("What is the capital of France?", 100) }),
+    "capital_question",
+    () => sample("What is the capital of France?", 100),
     (response) => `Sampling response: ${samplingText(response) ?? JSON.stringify(response)}`,
   );
   // SEP-2575: needs the `sampling` capability; a request that did not declare it gets -32021.
@@ -490,7 +502,8 @@ function registerInputTools(server: McpServer, mint: Mint): void {
     "test_missing_capability",
     "Requires the sampling client capability",
     noArgs,
-    () => ({ llm_answer: sample("Reply with the single word: pong", 16) }),
+    "llm_answer",
+    () => sample("Reply with the single word: pong", 16),
     () => "sampling round-trip complete",
   );
 
@@ -588,7 +601,9 @@ function registerInputTools(server: McpServer, mint: Mint): void {
     { description: "MRTR (SEP-2322): only requests input kinds the client declared", inputSchema: noArgs },
     async (_args, mcpCtx) => {
       if (mcpCtx.mcpReq.inputResponses !== undefined) return result("Capability-aware input requests fulfilled");
-      const declared = mcpCtx.mcpReq.envelope?.["io.modelcontextprotocol/clientCapabilities"] ?? {};
+      // The published typings declare the envelope as `{}`, so read the key through a cast.
+      const envelope = mcpCtx.mcpReq.envelope as Record<string, ClientCapabilities | undefined> | undefined;
+      const declared = envelope?.[CLIENT_CAPABILITIES_META_KEY] ?? {};
       const requests: InputRequests = {};
       if (declared.elicitation) requests.user_name = elicit("What is your name?", FORMS.name);
       if (declared.sampling) requests.greeting = sample("Generate a short greeting", 50);

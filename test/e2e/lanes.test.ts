@@ -1,0 +1,74 @@
+// The official SDK client against `wrangler dev`, on both protocol lanes.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Platform, textOf } from "./platform";
+
+const platform = new Platform();
+let acme: { tenant: string; key: string };
+let globex: { tenant: string; key: string };
+
+beforeAll(async () => {
+  await platform.start();
+  acme = await platform.tenant("acme");
+  globex = await platform.tenant("globex");
+});
+afterAll(() => platform.dispose());
+
+describe.each(["session", "stateless"] as const)("%s lane", (lane) => {
+  it("connects, lists tools and calls them", async () => {
+    const { client } = await platform.connect(acme.tenant, "notes", acme.key, { lane });
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(["add_note", "delete_note", "list_notes", "search_notes"]);
+    const added = await client.callTool({ name: "add_note", arguments: { title: `from ${lane}`, body: `written on the ${lane} lane` } });
+    expect(added.isError).toBeFalsy();
+    const found = await client.callTool({ name: "search_notes", arguments: { query: `the ${lane} lane` } });
+    expect(textOf(found)).toContain(`from ${lane}`);
+    await client.close();
+  });
+
+  it("keeps notes within the tenant", async () => {
+    const { client } = await platform.connect(globex.tenant, "notes", globex.key, { lane });
+    const listed = await client.callTool({ name: "list_notes", arguments: {} });
+    expect(JSON.parse(textOf(listed))).toEqual([]);
+    await client.close();
+  });
+
+  it("serves the everything fixture", async () => {
+    const { client } = await platform.connect(acme.tenant, "everything", acme.key, { lane });
+    const result = await client.callTool({ name: "test_simple_text", arguments: {} });
+    expect(textOf(result).length).toBeGreaterThan(0);
+    const { prompts } = await client.listPrompts();
+    expect(prompts.length).toBeGreaterThan(0);
+    await client.close();
+  });
+});
+
+describe("session lane", () => {
+  it("shares notes between two sessions of one tenant", async () => {
+    const a = await platform.connect(acme.tenant, "notes", acme.key);
+    const b = await platform.connect(acme.tenant, "notes", acme.key);
+    expect(a.transport.sessionId).not.toEqual(b.transport.sessionId);
+    await a.client.callTool({ name: "add_note", arguments: { title: "shared", body: "seen by the other session" } });
+    const found = await b.client.callTool({ name: "search_notes", arguments: { query: "seen by the other" } });
+    expect(textOf(found)).toContain("shared");
+    await a.client.close();
+    await b.client.close();
+  });
+
+  it("ends the session on DELETE; the id then gets 404", async () => {
+    const { client, transport } = await platform.connect(acme.tenant, "notes", acme.key);
+    const sessionId = transport.sessionId!;
+    await transport.terminateSession();
+    await client.close();
+    const res = await fetch(platform.mcpUrl(acme.tenant, "notes"), {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${acme.key}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-session-id": sessionId,
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    expect(res.status).toBe(404);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * A running SMCP for end-to-end tests: `wrangler dev` on a free port with its own
+ * state directory (so it can be restarted with its Durable Objects intact), an admin
+ * client, and helpers that connect the official SDK client on either lane.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Client, StreamableHTTPClientTransport, type FetchLike } from "@modelcontextprotocol/client";
+// @ts-expect-error plain ESM helpers shared with the scripts
+import { freePort, startWrangler, stopWrangler } from "../../scripts/lib/wrangler.mjs";
+// @ts-expect-error plain ESM helpers shared with the scripts
+import { adminClient, provisionTenant } from "../../scripts/lib/admin-client.mjs";
+
+export const ADMIN_TOKEN = "e2e-admin-token";
+
+export class Platform {
+  port = 0;
+  url = "";
+  #child: unknown;
+  #state = mkdtempSync(path.join(tmpdir(), "smcp-e2e-"));
+
+  async start(): Promise<void> {
+    this.port ||= await freePort();
+    const started = await startWrangler({
+      port: this.port,
+      persistTo: this.#state,
+      vars: { SMCP_ADMIN_TOKEN: ADMIN_TOKEN, SMCP_ALLOW_PUBLIC_TENANTS: "true", SMCP_SSE_RETRY_MS: "100" },
+    });
+    this.#child = started.child;
+    this.url = started.url;
+  }
+
+  async stop(): Promise<void> {
+    await stopWrangler(this.#child);
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.#state, { recursive: true, force: true });
+  }
+
+  admin() {
+    return adminClient(this.url, ADMIN_TOKEN);
+  }
+
+  async tenant(id: string): Promise<{ tenant: string; key: string }> {
+    return provisionTenant(this.admin(), id);
+  }
+
+  mcpUrl(tenant: string, server: string): URL {
+    return new URL(`${this.url}/mcp/${tenant}/${server}`);
+  }
+
+  /** The SDK client on the session lane (2025-11-25) or the stateless lane (2026-07-28). */
+  async connect(
+    tenant: string,
+    server: string,
+    key: string,
+    options: { lane?: "session" | "stateless"; fetch?: FetchLike } = {},
+  ): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+    const transport = new StreamableHTTPClientTransport(this.mcpUrl(tenant, server), {
+      requestInit: { headers: { Authorization: `Bearer ${key}` } },
+      reconnectionOptions: { initialReconnectionDelay: 50, maxReconnectionDelay: 500, reconnectionDelayGrowFactor: 1.5, maxRetries: 20 },
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+    const client = new Client(
+      { name: "smcp-e2e", version: "1.0.0" },
+      options.lane === "stateless" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {},
+    );
+    await client.connect(transport);
+    return { client, transport };
+  }
+}
+
+/** The text of the first content block of a tool result. */
+export function textOf(result: unknown): string {
+  const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
+  return content.find((c) => c.type === "text")?.text ?? "";
+}
