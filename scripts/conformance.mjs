@@ -142,9 +142,7 @@ function readChecks(dir) {
 const failuresOf = (checks) => checks.filter((c) => c.status === "FAILURE");
 const describe = (c) => `${c.id}: ${c.errorMessage ?? c.description ?? "failed"}`.replace(/\s+/g, " ");
 
-async function runRevision(cli, revision, opts, workDir) {
-  const requirements = requirementSet(cli, revision);
-  const { expected, file } = expectedFailures(revision, requirements, opts.url);
+async function runRevision(cli, { revision, requirements, expected, file }, opts, workDir) {
   const dir = path.join(workDir, revision);
   mkdirSync(dir, { recursive: true });
   const baseline = path.join(dir, "expected-failures.yaml");
@@ -199,12 +197,17 @@ function print(report) {
 async function main() {
   const opts = options();
   const cli = localCli();
+  // Check every list before running anything.
+  const plans = opts.revisions.map((revision) => {
+    const requirements = requirementSet(cli, revision);
+    return { revision, requirements, ...expectedFailures(revision, requirements, opts.url) };
+  });
   const workDir = opts.out ? path.resolve(opts.out) : mkdtempSync(path.join(tmpdir(), "smcp-conformance-"));
   console.log(`MCP conformance ${cli.version} against ${opts.url.href} (${opts.revisions.join(", ")})`);
 
   const reports = [];
-  for (const revision of opts.revisions) {
-    const report = await runRevision(cli, revision, opts, workDir);
+  for (const plan of plans) {
+    const report = await runRevision(cli, plan, opts, workDir);
     print(report);
     reports.push(report);
   }

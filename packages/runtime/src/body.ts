@@ -7,6 +7,7 @@
  * `Content-Length` when declared and while streaming otherwise, so memory use is
  * bounded by the limit, not by the client.
  */
+import { parseJSONRPCMessage } from "@modelcontextprotocol/server";
 import { wire } from "./errors";
 
 export type ParsedBody = { text: string; json: unknown };
@@ -51,10 +52,16 @@ async function readBoundedText(request: Request, maxBytes: number): Promise<stri
   }
 }
 
-/** Whether a parsed body has the shape of JSON-RPC 2.0 (a message or a non-empty batch of them). */
+/** Whether a parsed body is JSON-RPC 2.0 (a message or a non-empty batch), by the SDK's own schema. */
 export function looksLikeJsonRpc(json: unknown): boolean {
-  const isMessage = (m: unknown) =>
-    typeof m === "object" && m !== null && !Array.isArray(m) && (m as { jsonrpc?: unknown }).jsonrpc === "2.0";
+  const isMessage = (m: unknown) => {
+    try {
+      parseJSONRPCMessage(m);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   return Array.isArray(json) ? json.length > 0 && json.every(isMessage) : isMessage(json);
 }
 

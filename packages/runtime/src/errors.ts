@@ -60,6 +60,8 @@ export const wire = {
     new WireError({ status: 400, code: "parse_error", rpcCode: JsonRpcCode.ParseError, message: `Parse error: ${detail}` }),
   invalidRequest: (message: string) =>
     new WireError({ status: 400, code: "invalid_request", rpcCode: JsonRpcCode.InvalidRequest, message }),
+  invalidParams: (message: string) =>
+    new WireError({ status: 400, code: "invalid_params", rpcCode: JsonRpcCode.InvalidParams, message }),
   badRequest: (code: string, message: string) => new WireError({ status: 400, code, message }),
   unauthorized: (message: string, resourceMetadataUrl: string) =>
     new WireError({

@@ -7,6 +7,7 @@
  * different, empty object and gets 404. Ids of the wrong shape are refused before
  * any Durable Object is touched.
  */
+import { isInitializeRequest } from "@modelcontextprotocol/server";
 import { isWellFormedSessionId, newSessionId, sessionObjectName, wire, type ParsedBody } from "@smcp/runtime";
 import type { Env } from "../env";
 import { INTERNAL_HEADER_PREFIX, NEW_SESSION_HEADER, PRINCIPAL_HEADER, type Principal } from "./principal";
@@ -16,8 +17,11 @@ export async function serveSession(request: Request, body: ParsedBody | null, pr
   let sessionId: string;
   let isNew = false;
   if (presented === null) {
-    if (!isInitializeRequest(body?.json)) {
+    if (!isInitializeCall(body?.json)) {
       throw wire.badRequest("session_required", "Bad Request: Mcp-Session-Id header is required (send initialize first)");
+    }
+    if (!isInitializeRequest(body?.json)) {
+      throw wire.invalidParams("Invalid params: initialize needs protocolVersion, capabilities and clientInfo");
     }
     sessionId = newSessionId();
     isNew = true;
@@ -37,7 +41,7 @@ export async function serveSession(request: Request, body: ParsedBody | null, pr
   return stub.fetch(new Request(request.url, { method: request.method, headers, body: body?.text ?? null, signal: request.signal }));
 }
 
-function isInitializeRequest(json: unknown): boolean {
+function isInitializeCall(json: unknown): boolean {
   return (
     typeof json === "object" &&
     json !== null &&
