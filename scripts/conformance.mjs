@@ -24,6 +24,7 @@ import { parseArgs } from "node:util";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const REVISIONS = ["2025-11-25", "2026-07-28"];
+const MAX_MESSAGES = 6; // failing checks shown per scenario
 const CLI_PACKAGE = path.join(ROOT, "node_modules", "@modelcontextprotocol", "conformance");
 
 /** Conformance cannot pass by construction in these cases; applied only when the condition holds. */
@@ -185,8 +186,10 @@ function print(report) {
       (notScored ? `  (not scored: ${r.notScored.passed}/${notScored} passed)` : ""),
   );
   for (const { scenario, messages } of r.unexpected) {
+    const unique = [...new Set(messages)];
     console.log(`  FAILED ${scenario}`);
-    for (const m of messages) console.log(`    - ${m}`);
+    for (const m of unique.slice(0, MAX_MESSAGES)) console.log(`    - ${m}`);
+    if (unique.length > MAX_MESSAGES) console.log(`    ... and ${unique.length - MAX_MESSAGES} more (see ${r.log})`);
   }
   for (const scenario of r.stale) console.log(`  PASSES NOW ${scenario}: remove it from ${r.file}`);
   for (const { scenario, reason } of r.expectedFailed) console.log(`  expected failure ${scenario}: ${reason}`);
