@@ -327,7 +327,7 @@ function registerContentTools(server: McpServer): void {
     "json_schema_2020_12_tool",
     {
       description: "Tool with JSON Schema 2020-12 features (SEP-1613, SEP-2106)",
-      inputSchema: fromJsonSchema<Record<string, unknown>>(JSON_SCHEMA_2020_12),
+      inputSchema: fromJsonSchema<Record<string, unknown>>(structuredClone(JSON_SCHEMA_2020_12)),
     },
     async (args) => result(`JSON Schema 2020-12 tool called with: ${JSON.stringify(args)}`),
   );
@@ -337,7 +337,7 @@ function registerContentTools(server: McpServer): void {
     "test_x_mcp_header",
     {
       description: "Tests SEP-2243 Mcp-Param-* header validation",
-      inputSchema: fromJsonSchema<{ region?: string; level?: number }>(X_MCP_HEADER_SCHEMA),
+      inputSchema: fromJsonSchema<{ region?: string; level?: number }>(structuredClone(X_MCP_HEADER_SCHEMA)),
     },
     async (args) => result(`region=${args.region ?? "<none>"}`),
   );

@@ -65,6 +65,7 @@ export class SessionDO extends DurableObject<Env> {
   #config: PlatformConfig;
   #meta: SessionMeta | undefined;
   #live: Live | undefined;
+  #building: Promise<Live> | undefined;
   #persistedActivity = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -204,8 +205,14 @@ export class SessionDO extends DurableObject<Env> {
     return meta;
   }
 
-  async #ensureLive(meta: SessionMeta, restore: boolean): Promise<Live> {
-    if (this.#live) return this.#live;
+  /** One build per instance: two requests racing after eviction must share one SDK session. */
+  #ensureLive(meta: SessionMeta, restore: boolean): Promise<Live> {
+    if (this.#live) return Promise.resolve(this.#live);
+    this.#building ??= this.#build(meta, restore).finally(() => (this.#building = undefined));
+    return this.#building;
+  }
+
+  async #build(meta: SessionMeta, restore: boolean): Promise<Live> {
     const module = builtInServers.get(meta.server);
     if (!module) throw wire.notFound("unknown_server", `Server ${meta.server} is not available`);
     const mcp = module.create({

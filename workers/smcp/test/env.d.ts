@@ -1,4 +1,5 @@
-// The Worker's bindings, as `env` from `cloudflare:workers` / `cloudflare:test` sees them.
+// The Worker's bindings, as `env` from `cloudflare:test` (and `cloudflare:workers`) sees them.
+type SmcpWorkerEnv = import("../src/env").Env;
 declare namespace Cloudflare {
-  interface Env extends import("../src/env").Env {}
+  interface Env extends SmcpWorkerEnv {}
 }
