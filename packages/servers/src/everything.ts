@@ -39,17 +39,17 @@ import {
   type RequestStateCodec,
   type StandardSchemaWithJSON,
   type ServerContext as McpContext,
-  type ServerNotifier,
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { ServerContext, ServerModule, ToolDataStore } from "./types";
 
-/** The platform may add this hook; without it, 2026-07-28 listen streams just get no list-changed events. */
-export interface EverythingContext extends ServerContext {
-  notify?: Pick<ServerNotifier, "toolsChanged" | "promptsChanged">;
-}
+/** Without `ctx.notify`, 2026-07-28 listen streams just get no list-changed events. */
+type EverythingContext = ServerContext;
 
-// ---- fixture data (frozen: shared by every instance, never mutated) ----
+// ---- fixture data ----
+// Frozen: shared by every instance, so nothing may change it. JSON Schemas handed to
+// `fromJsonSchema` are cloned per instance, because the workerd validator
+// (@cfworker/json-schema) annotates a schema in place when it compiles it.
 
 /** 1x1 red PNG and a minimal WAV, as the suite expects them. */
 const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";

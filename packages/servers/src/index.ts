@@ -1,2 +1,2 @@
 export { builtInServers } from "./registry";
-export type { ServerContext, ServerModule, StoredRecord, ToolDataStore } from "./types";
+export type { ChangeNotifier, ServerContext, ServerModule, StoredRecord, ToolDataStore } from "./types";

@@ -30,10 +30,23 @@ export interface ToolDataStore {
   delete(collection: string, id: string): Promise<boolean>;
 }
 
+/**
+ * Publishes list-changed events to open `subscriptions/listen` streams of the
+ * stateless lane (2026-07-28). On 2025 sessions, servers notify their session directly.
+ */
+export interface ChangeNotifier {
+  toolsChanged(): void;
+  promptsChanged(): void;
+  resourcesChanged(): void;
+  resourceUpdated(uri: string): void;
+}
+
 export interface ServerContext {
   tenant: string;
   server: string;
   store: ToolDataStore;
+  /** Present on the stateless lane. */
+  notify?: ChangeNotifier;
 }
 
 export interface ServerModule {

@@ -28,10 +28,16 @@ import { tenantStub, type Env } from "./env";
 import { NEW_SESSION_HEADER, authInfoOf, readPrincipal, samePrincipal, type Principal } from "./mcp/principal";
 import { restoreInitializedSession, type InitializeParams } from "./mcp/restore-session";
 import { primeStandaloneStream } from "./mcp/priming";
+import { REQUEST_LOG_SCHEMA, RequestLog, type RequestLogEntry } from "./mcp/request-log";
 import { TenantToolStore } from "./tool-store";
-import type { SessionRecord } from "./tenant-do";
+import type { SessionRecord, SessionUpdate } from "./tenant-do";
+import { logEvent } from "./log";
 
 const META_KEY = "meta";
+/** When the pending alarm was due, to measure how late it ran. */
+const ALARM_AT_KEY = "alarmAt";
+
+type EndReason = "deleted" | "expired" | "terminated";
 
 export interface SessionMeta extends Principal {
   sessionId: string;
@@ -59,6 +65,7 @@ interface Live {
   mcp: McpServer;
   transport: WebStandardStreamableHTTPServerTransport;
   log: SqliteEventLog;
+  requests: RequestLog;
 }
 
 export class SessionDO extends DurableObject<Env> {
@@ -108,21 +115,43 @@ export class SessionDO extends DurableObject<Env> {
     return log.page(afterSeq, Math.max(1, Math.min(1000, limit)));
   }
 
+  /** A page of the request log, for admins. */
+  async requestLog(afterSeq: number, limit: number): Promise<RequestLogEntry[] | null> {
+    if (!this.#loadMeta()) return null;
+    return (this.#live?.requests ?? new RequestLog(this.ctx.storage.sql)).page(afterSeq, Math.max(1, Math.min(1000, limit)));
+  }
+
   /** Ends the session now (admin terminate); false when there was no session. */
   async terminate(): Promise<boolean> {
     if (!this.#loadMeta()) return false;
-    await this.#end();
+    await this.#end("terminated");
     return true;
   }
 
-  async alarm(): Promise<void> {
+  /**
+   * The idle-TTL check. A failure is logged and reported, then rethrown so that the
+   * runtime retries the alarm with backoff: a session must not outlive its TTL
+   * because one attempt failed.
+   */
+  async alarm(info?: AlarmInvocationInfo): Promise<void> {
     const meta = this.#loadMeta();
     if (!meta) return;
-    const expiresAt = meta.lastActivity + this.#ttlMs();
-    if (Date.now() >= expiresAt) {
-      await this.#end();
-    } else {
-      await this.ctx.storage.setAlarm(expiresAt);
+    const due = this.ctx.storage.kv.get<number>(ALARM_AT_KEY) ?? Date.now();
+    const lagMs = Math.max(0, Date.now() - due);
+    const tenant = tenantStub(this.env, meta.tenant);
+    try {
+      const expiresAt = meta.lastActivity + this.#ttlMs();
+      if (Date.now() >= expiresAt) {
+        await tenant.recordAlarm(lagMs, true);
+        await this.#end("expired");
+      } else {
+        await this.#setAlarm(expiresAt);
+        await tenant.recordAlarm(lagMs, true);
+      }
+    } catch (err) {
+      logEvent("error", "session alarm failed", { tenant: meta.tenant, server: meta.server, session: meta.sessionId, retryCount: info?.retryCount ?? 0, error: String(err) });
+      await tenant.recordAlarm(lagMs, false).catch(() => {});
+      throw err;
     }
   }
 
@@ -150,7 +179,7 @@ export class SessionDO extends DurableObject<Env> {
     }
 
     const live = await this.#ensureLive(meta, newSessionId === null);
-    this.#touch(meta);
+    this.#touch(meta, live);
 
     if (request.method === "GET") {
       const lastEventId = request.headers.get("last-event-id");
@@ -172,10 +201,12 @@ export class SessionDO extends DurableObject<Env> {
       }
     }
 
+    const started = body === undefined ? [] : live.requests.received(body);
     const response = await live.transport.handleRequest(request, {
       parsedBody: body,
       authInfo: authInfoOf(principal, meta.sessionId),
     });
+    if (response.status >= 400) live.requests.rejected(started, response.status, (body as { method?: string })?.method ?? request.method);
     if (request.method === "GET" && request.headers.get("last-event-id") === null && response.ok) {
       return primeStandaloneStream(response, live.log, meta.protocolVersion, this.#config.SMCP_SSE_RETRY_MS);
     }
@@ -196,11 +227,12 @@ export class SessionDO extends DurableObject<Env> {
     };
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(EVENT_LOG_SCHEMA);
+      this.ctx.storage.sql.exec(REQUEST_LOG_SCHEMA);
       this.ctx.storage.kv.put(META_KEY, meta);
     });
     this.#meta = meta;
     this.#persistedActivity = now;
-    await this.ctx.storage.setAlarm(now + this.#ttlMs());
+    await this.#setAlarm(now + this.#ttlMs());
     await tenantStub(this.env, principal.tenant).sessionOpened(this.#record(meta));
     return meta;
   }
@@ -226,11 +258,17 @@ export class SessionDO extends DurableObject<Env> {
       eventStore: log,
       retryInterval: this.#config.SMCP_SSE_RETRY_MS,
       maxRequestBodySize: this.#config.SMCP_MAX_BODY_BYTES,
-      onsessionclosed: () => this.#end(),
+      onsessionclosed: () => this.#end("deleted"),
     });
     await mcp.connect(transport);
     if (restore) await restoreInitializedSession(mcp, transport, meta.sessionId, meta.initParams);
-    this.#live = { mcp, transport, log };
+    const requests = new RequestLog(this.ctx.storage.sql);
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => {
+      requests.sent(message);
+      return send(message, options);
+    };
+    this.#live = { mcp, transport, log, requests };
     return this.#live;
   }
 
@@ -239,26 +277,43 @@ export class SessionDO extends DurableObject<Env> {
    * every request: the alarm only needs it to the precision of the TTL, and a write
    * per request would cost every call a storage round trip.
    */
-  #touch(meta: SessionMeta): void {
+  #touch(meta: SessionMeta, live: Live): void {
     const now = Date.now();
     meta.lastActivity = now;
     if (now - this.#persistedActivity < Math.min(30_000, this.#ttlMs() / 10)) return;
     this.#persistedActivity = now;
     this.ctx.storage.kv.put(META_KEY, meta);
-    this.ctx.waitUntil(
-      tenantStub(this.env, meta.tenant).sessionTouched(meta.sessionId, now, now + this.#ttlMs()).catch(() => {}),
-    );
+    this.ctx.waitUntil(tenantStub(this.env, meta.tenant).sessionTouched(meta.sessionId, this.#update(meta, live)).catch(() => {}));
   }
 
-  async #end(): Promise<void> {
+  #update(meta: SessionMeta, live: Live | undefined): SessionUpdate {
+    return {
+      lastActivity: meta.lastActivity,
+      expiresAt: meta.lastActivity + this.#ttlMs(),
+      requests: live?.requests.requests ?? 0,
+      errors: live?.requests.errors ?? 0,
+      eventBytes: live?.log.stats().bytes ?? 0,
+    };
+  }
+
+  async #setAlarm(at: number): Promise<void> {
+    this.ctx.storage.kv.put(ALARM_AT_KEY, at);
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  async #end(reason: EndReason): Promise<void> {
     const meta = this.#loadMeta();
     const live = this.#live;
+    const final = meta && live ? this.#update(meta, live) : undefined;
     this.#live = undefined;
     this.#meta = undefined;
     await live?.transport.close();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    if (meta) await tenantStub(this.env, meta.tenant).sessionClosed(meta.sessionId);
+    if (meta) {
+      logEvent("info", "session ended", { tenant: meta.tenant, server: meta.server, session: meta.sessionId, reason });
+      await tenantStub(this.env, meta.tenant).sessionClosed(meta.sessionId, reason, final);
+    }
   }
 
   #loadMeta(): SessionMeta | undefined {

@@ -6,9 +6,21 @@
  * first reads the config from the synchronous KV (a read creates no storage), so a
  * request for an unknown tenant leaves no trace. Methods return tagged results
  * instead of throwing, because errors lose their class across RPC.
+ *
+ * Every admin action and auth event is appended to the tenant's audit log, a hash
+ * chain that SQLite triggers keep append-only.
  */
 import { DurableObject } from "cloudflare:workers";
-import { randomToken, sha256Hex, type ClientInfo } from "@smcp/runtime";
+import {
+  AUDIT_GENESIS,
+  auditHash,
+  randomToken,
+  sha256Hex,
+  verifyAuditChain,
+  type AuditEntry,
+  type ChainVerdict,
+  type ClientInfo,
+} from "@smcp/runtime";
 import type { Env } from "./env";
 import { TENANT_SCHEMA } from "./tenant-schema";
 
@@ -47,6 +59,39 @@ export interface SessionRecord {
   expiresAt: number;
 }
 
+/** What a session reports to the tenant's index as it runs (cumulative counters). */
+export interface SessionUpdate {
+  lastActivity: number;
+  expiresAt: number;
+  requests: number;
+  errors: number;
+  eventBytes: number;
+}
+
+export interface TenantStats {
+  sessions: number;
+  sessionsByServer: Record<string, number>;
+  requests: number;
+  errors: number;
+  eventLogBytes: number;
+  alarms: number;
+  alarmFailures: number;
+  alarmLagMsMax: number;
+  alarmLagMsAvg: number;
+}
+
+interface StatsRecord {
+  closedRequests: number;
+  closedErrors: number;
+  alarms: number;
+  alarmFailures: number;
+  alarmLagMsMax: number;
+  alarmLagMsTotal: number;
+}
+
+const EMPTY_STATS: StatsRecord = { closedRequests: 0, closedErrors: 0, alarms: 0, alarmFailures: 0, alarmLagMsMax: 0, alarmLagMsTotal: 0 };
+const STATS_KEY = "stats";
+
 export type AuthDecision =
   | { ok: true; keyId: string | null; auth: TenantAuthMode }
   | { ok: false; reason: "unknown-tenant" | "invalid-key" | "unknown-server" };
@@ -57,6 +102,8 @@ const MISSING: Missing = { ok: false, reason: "unknown-tenant" };
 const CONFIG_KEY = "config";
 
 export class TenantDO extends DurableObject<Env> {
+  /** Appends run one at a time: each needs the previous entry's hash. */
+  #auditTail: Promise<unknown> = Promise.resolve();
   get #sql() {
     return this.ctx.storage.sql;
   }
@@ -74,6 +121,7 @@ export class TenantDO extends DurableObject<Env> {
       this.#sql.exec(TENANT_SCHEMA);
       this.ctx.storage.kv.put(CONFIG_KEY, tenant);
     });
+    await this.#audit("admin", "tenant.created", tenant.id, { auth: tenant.auth, limits: tenant.limits });
     return { ok: true, tenant };
   }
 
@@ -102,6 +150,7 @@ export class TenantDO extends DurableObject<Env> {
       await sha256Hex(key),
       info.createdAt,
     );
+    await this.#audit("admin", "key.created", info.id, { label });
     return { ok: true, key, info };
   }
 
@@ -120,7 +169,9 @@ export class TenantDO extends DurableObject<Env> {
     if (!this.#config()) return MISSING;
     const changed = this.#sql.exec("UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", Date.now(), id)
       .rowsWritten;
-    return changed > 0 ? { ok: true } : { ok: false, reason: "unknown-key" };
+    if (changed === 0) return { ok: false, reason: "unknown-key" };
+    await this.#audit("admin", "key.revoked", id, {});
+    return { ok: true };
   }
 
   /**
@@ -133,11 +184,13 @@ export class TenantDO extends DurableObject<Env> {
     if (!config) return { ok: false, reason: "unknown-tenant" };
     let keyId: string | null = null;
     if (config.auth === "key") {
-      if (!keyHash) return { ok: false, reason: "invalid-key" };
-      const row = this.#sql
-        .exec<{ id: string }>("SELECT id FROM keys WHERE hash = ? AND revoked_at IS NULL", keyHash)
-        .toArray()[0];
-      if (!row) return { ok: false, reason: "invalid-key" };
+      const row = keyHash
+        ? this.#sql.exec<{ id: string }>("SELECT id FROM keys WHERE hash = ? AND revoked_at IS NULL", keyHash).toArray()[0]
+        : undefined;
+      if (!row) {
+        await this.#audit("anonymous", "auth.failed", server, { reason: keyHash ? "invalid or revoked key" : "no key" });
+        return { ok: false, reason: "invalid-key" };
+      }
       keyId = row.id;
     }
     const enabled = this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", server).toArray().length > 0;
@@ -151,13 +204,16 @@ export class TenantDO extends DurableObject<Env> {
     if (!this.#config()) return MISSING;
     const written = this.#sql.exec("INSERT OR IGNORE INTO servers (name, enabled_at) VALUES (?, ?)", name, Date.now())
       .rowsWritten;
+    if (written > 0) await this.#audit("admin", "server.enabled", name, {});
     return { ok: true, created: written > 0 };
   }
 
   async disableServer(name: string): Promise<{ ok: true } | Missing | { ok: false; reason: "unknown-server" }> {
     if (!this.#config()) return MISSING;
     const written = this.#sql.exec("DELETE FROM servers WHERE name = ?", name).rowsWritten;
-    return written > 0 ? { ok: true } : { ok: false, reason: "unknown-server" };
+    if (written === 0) return { ok: false, reason: "unknown-server" };
+    await this.#audit("admin", "server.disabled", name, {});
+    return { ok: true };
   }
 
   async listServers(): Promise<{ ok: true; servers: { name: string; enabledAt: number }[] } | Missing> {
@@ -185,16 +241,121 @@ export class TenantDO extends DurableObject<Env> {
       record.lastActivity,
       record.expiresAt,
     );
+    await this.#audit(actorOf(record.keyId), "session.created", record.id, {
+      server: record.server,
+      protocolVersion: record.protocolVersion,
+      client: record.clientInfo?.name ?? null,
+    });
   }
 
-  async sessionTouched(id: string, lastActivity: number, expiresAt: number): Promise<void> {
+  async sessionTouched(id: string, update: SessionUpdate): Promise<void> {
     if (!this.#config()) return;
-    this.#sql.exec("UPDATE sessions SET last_activity = ?, expires_at = ? WHERE id = ?", lastActivity, expiresAt, id);
+    this.#sql.exec(
+      "UPDATE sessions SET last_activity = ?, expires_at = ?, requests = ?, errors = ?, event_bytes = ? WHERE id = ?",
+      update.lastActivity,
+      update.expiresAt,
+      update.requests,
+      update.errors,
+      update.eventBytes,
+      id,
+    );
   }
 
-  async sessionClosed(id: string): Promise<void> {
+  /** Drops a session from the index, keeping its counters in the tenant's totals. */
+  async sessionClosed(id: string, reason: "deleted" | "expired" | "terminated", final?: SessionUpdate): Promise<void> {
     if (!this.#config()) return;
+    const row = this.#sql
+      .exec<{ key_id: string | null; requests: number; errors: number }>("SELECT key_id, requests, errors FROM sessions WHERE id = ?", id)
+      .toArray()[0];
+    if (!row) return;
+    const stats = this.#stats();
+    stats.closedRequests += final?.requests ?? row.requests;
+    stats.closedErrors += final?.errors ?? row.errors;
+    this.ctx.storage.kv.put(STATS_KEY, stats);
     this.#sql.exec("DELETE FROM sessions WHERE id = ?", id);
+    await this.#audit(reason === "deleted" ? actorOf(row.key_id) : reason === "terminated" ? "admin" : "platform", "session.ended", id, { reason });
+  }
+
+  async recordAlarm(lagMs: number, ok: boolean): Promise<void> {
+    if (!this.#config()) return;
+    const stats = this.#stats();
+    stats.alarms++;
+    if (!ok) stats.alarmFailures++;
+    stats.alarmLagMsMax = Math.max(stats.alarmLagMsMax, lagMs);
+    stats.alarmLagMsTotal += lagMs;
+    this.ctx.storage.kv.put(STATS_KEY, stats);
+  }
+
+  async stats(): Promise<TenantStats | null> {
+    if (!this.#config()) return null;
+    const stats = this.#stats();
+    const rows = this.#sql
+      .exec<{ server: string; n: number; requests: number; errors: number; bytes: number }>(
+        "SELECT server, count(*) AS n, sum(requests) AS requests, sum(errors) AS errors, sum(event_bytes) AS bytes FROM sessions GROUP BY server",
+      )
+      .toArray();
+    const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((t, r) => t + (f(r) ?? 0), 0);
+    return {
+      sessions: sum((r) => r.n),
+      sessionsByServer: Object.fromEntries(rows.map((r) => [r.server, r.n])),
+      requests: stats.closedRequests + sum((r) => r.requests),
+      errors: stats.closedErrors + sum((r) => r.errors),
+      eventLogBytes: sum((r) => r.bytes),
+      alarms: stats.alarms,
+      alarmFailures: stats.alarmFailures,
+      alarmLagMsMax: stats.alarmLagMsMax,
+      alarmLagMsAvg: stats.alarms ? Math.round(stats.alarmLagMsTotal / stats.alarms) : 0,
+    };
+  }
+
+  #stats(): StatsRecord {
+    return { ...EMPTY_STATS, ...this.ctx.storage.kv.get<StatsRecord>(STATS_KEY) };
+  }
+
+  // --- audit log -----------------------------------------------------------------
+
+  async auditPage(afterSeq: number, limit: number): Promise<{ ok: true; entries: AuditEntry[] } | Missing> {
+    if (!this.#config()) return MISSING;
+    return { ok: true, entries: this.#auditRows("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, clampLimit(limit)) };
+  }
+
+  async verifyAudit(): Promise<{ ok: true; verdict: ChainVerdict } | Missing> {
+    if (!this.#config()) return MISSING;
+    await this.#auditTail;
+    return { ok: true, verdict: await verifyAuditChain(this.#auditRows("SELECT * FROM audit ORDER BY seq")) };
+  }
+
+  #audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void> {
+    const append = async () => {
+      const last = this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0];
+      const fields = { seq: (last?.seq ?? 0) + 1, at: Date.now(), actor, action, target, detail: JSON.stringify(detail) };
+      const prevHash = last?.hash ?? AUDIT_GENESIS;
+      const hash = await auditHash(prevHash, fields);
+      this.#sql.exec(
+        "INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        fields.seq,
+        fields.at,
+        actor,
+        action,
+        target,
+        fields.detail,
+        prevHash,
+        hash,
+      );
+    };
+    const next = this.#auditTail.then(append, append);
+    this.#auditTail = next.catch(() => {});
+    return next;
+  }
+
+  #auditRows(query: string, ...bindings: unknown[]): AuditEntry[] {
+    return this.#sql
+      .exec<{ seq: number; at: number; actor: string; action: string; target: string; detail: string; prev_hash: string; hash: string }>(
+        query,
+        ...bindings,
+      )
+      .toArray()
+      .map((r) => ({ seq: r.seq, at: r.at, actor: r.actor, action: r.action, target: r.target, detail: r.detail, prevHash: r.prev_hash, hash: r.hash }));
   }
 
   async listSessions(): Promise<{ ok: true; sessions: SessionRecord[] } | Missing> {
@@ -292,5 +453,7 @@ interface ToolRecord {
   value: unknown;
   updatedAt: number;
 }
+
+const actorOf = (keyId: string | null) => (keyId ? `key:${keyId}` : "anonymous");
 
 const clampLimit = (limit: number) => Math.max(1, Math.min(500, Math.trunc(limit) || 1));

@@ -5,7 +5,9 @@ import { matchRoute, type Params, type Route } from "../routes";
 import { createKey, listKeys, revokeKey } from "./keys";
 import { requireAdmin } from "./require-admin";
 import { disableServer, enableServer, listServers } from "./servers";
-import { deleteSession, getSession, getSessionEvents, listSessions } from "./sessions";
+import { getAudit, verifyAudit } from "./audit";
+import { getHealth } from "./health";
+import { deleteSession, getSession, getSessionEvents, getSessionRequests, listSessions } from "./sessions";
 import { createTenant, deleteTenant, getTenant, listTenants } from "./tenants";
 
 type AdminHandler = (request: Request, env: Env, p: Params) => Promise<Response>;
@@ -25,7 +27,11 @@ const routes: Route<AdminHandler>[] = [
   { method: "GET", pattern: `${T}/sessions`, handler: (_r, env, p) => listSessions(env, p.tenant!) },
   { method: "GET", pattern: `${T}/sessions/:session`, handler: (_r, env, p) => getSession(env, p.tenant!, p.session!) },
   { method: "GET", pattern: `${T}/sessions/:session/events`, handler: (r, env, p) => getSessionEvents(r, env, p.tenant!, p.session!) },
+  { method: "GET", pattern: `${T}/sessions/:session/requests`, handler: (r, env, p) => getSessionRequests(r, env, p.tenant!, p.session!) },
   { method: "DELETE", pattern: `${T}/sessions/:session`, handler: (_r, env, p) => deleteSession(env, p.tenant!, p.session!) },
+  { method: "GET", pattern: `${T}/audit`, handler: (r, env, p) => getAudit(r, env, p.tenant!) },
+  { method: "GET", pattern: `${T}/audit/verify`, handler: (_r, env, p) => verifyAudit(env, p.tenant!) },
+  { method: "GET", pattern: "/admin/v1/health", handler: (_r, env) => getHealth(env) },
 ];
 
 export async function handleAdmin(request: Request, env: Env, path: string): Promise<Response> {

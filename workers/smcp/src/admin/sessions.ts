@@ -5,6 +5,7 @@
  */
 import { jsonResponse, sessionObjectName, wire } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
+import { nextCursor, readPage } from "./paging";
 import { unknownTenant } from "./tenants";
 
 export async function listSessions(env: Env, tenant: string): Promise<Response> {
@@ -26,20 +27,21 @@ export async function getSession(env: Env, tenant: string, sessionId: string): P
 }
 
 export async function getSessionEvents(request: Request, env: Env, tenant: string, sessionId: string): Promise<Response> {
-  const url = new URL(request.url);
-  const after = Number(url.searchParams.get("after") ?? 0);
-  const limit = Number(url.searchParams.get("limit") ?? 100);
-  if (!Number.isInteger(after) || after < 0 || !Number.isInteger(limit) || limit < 1 || limit > 1000) {
-    throw wire.badRequest("invalid_query", "after must be an integer >= 0 and limit an integer in 1..1000");
-  }
+  const { after, limit } = readPage(request);
   const events = await (await sessionStub(env, tenant, sessionId)).events(after, limit);
   if (!events) throw wire.notFound("session_not_found", `Session ${sessionId} has ended`);
-  const next = events.length === limit ? events[events.length - 1]!.seq : null;
-  return jsonResponse({ events: events.map((e) => ({ ...e, message: JSON.parse(e.message) })), next });
+  return jsonResponse({ events: events.map((e) => ({ ...e, message: JSON.parse(e.message) })), next: nextCursor(events, limit) });
+}
+
+export async function getSessionRequests(request: Request, env: Env, tenant: string, sessionId: string): Promise<Response> {
+  const { after, limit } = readPage(request);
+  const requests = await (await sessionStub(env, tenant, sessionId)).requestLog(after, limit);
+  if (!requests) throw wire.notFound("session_not_found", `Session ${sessionId} has ended`);
+  return jsonResponse({ requests, next: nextCursor(requests, limit) });
 }
 
 export async function deleteSession(env: Env, tenant: string, sessionId: string): Promise<Response> {
   const ended = await (await sessionStub(env, tenant, sessionId)).terminate();
-  if (!ended) await tenantStub(env, tenant).sessionClosed(sessionId);
+  if (!ended) await tenantStub(env, tenant).sessionClosed(sessionId, "terminated");
   return jsonResponse({ terminated: sessionId });
 }

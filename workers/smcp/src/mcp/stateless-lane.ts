@@ -25,7 +25,12 @@ function handlerFor(module: ServerModule, maxRequestBodySize: number): McpHttpHa
       (ctx) => {
         const lane = ctx.authInfo?.extra?.lane as LaneContext;
         const { tenant, server } = lane.principal;
-        return module.create({ tenant, server, store: new TenantToolStore(tenantStub(lane.env, tenant), server) });
+        return module.create({
+          tenant,
+          server,
+          store: new TenantToolStore(tenantStub(lane.env, tenant), server),
+          notify: handler!.notify,
+        });
       },
       { legacy: "reject", maxRequestBodySize },
     );

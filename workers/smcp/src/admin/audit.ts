@@ -1,0 +1,18 @@
+/** `/admin/v1/tenants/{t}/audit`: the tenant's hash-chained, append-only audit log, and its verification. */
+import { jsonResponse } from "@smcp/runtime";
+import { tenantStub, type Env } from "../env";
+import { nextCursor, readPage } from "./paging";
+import { unknownTenant } from "./tenants";
+
+export async function getAudit(request: Request, env: Env, tenant: string): Promise<Response> {
+  const { after, limit } = readPage(request);
+  const result = await tenantStub(env, tenant).auditPage(after, limit);
+  if (!result.ok) throw unknownTenant(tenant);
+  return jsonResponse({ entries: result.entries, next: nextCursor(result.entries, limit) });
+}
+
+export async function verifyAudit(env: Env, tenant: string): Promise<Response> {
+  const result = await tenantStub(env, tenant).verifyAudit();
+  if (!result.ok) throw unknownTenant(tenant);
+  return jsonResponse(result.verdict);
+}
