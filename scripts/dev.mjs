@@ -34,7 +34,7 @@ if (!vars.SMCP_ADMIN_TOKEN) {
 }
 
 console.log(`smcp: starting wrangler dev on http://localhost:${PORT} ...`);
-const { child } = await startWrangler({ port: PORT, inherit: true });
+const { child } = await startWrangler({ port: PORT, inherit: true, ip: "localhost" });
 const base = `http://localhost:${PORT}`;
 const admin = adminClient(base, vars.SMCP_ADMIN_TOKEN);
 

@@ -25,13 +25,13 @@ export async function freePort() {
  * and .dev.vars); `persistTo` keeps Durable Object state across restarts.
  * Resolves once /healthz answers.
  */
-export async function startWrangler({ port, persistTo, vars = {}, inherit = false, config = "wrangler.jsonc", logLevel }) {
+export async function startWrangler({ port, persistTo, vars = {}, inherit = false, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1" }) {
   const args = [
     path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
     "dev",
     "--config", path.join(ROOT, config),
     "--port", String(port),
-    "--ip", "127.0.0.1",
+    "--ip", ip,
     "--show-interactive-dev-session=false",
     "--log-level", logLevel ?? (inherit ? "info" : "warn"),
   ];

@@ -36,6 +36,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 20_000,
+    // The Worker writes one JSON log line per request; show them only for failing tests.
+    silent: "passed-only",
     // One workerd for all files (about twice as fast). Safe because every test works in
     // tenants with unique names and never counts objects across the whole namespace.
     isolate: false,

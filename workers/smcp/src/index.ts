@@ -9,15 +9,18 @@ import { handleAdmin } from "./admin/router";
 import type { Env } from "./env";
 import { handleMcp } from "./mcp/endpoint";
 import { protectedResourceMetadata } from "./mcp/resource-metadata";
+import { logEvent } from "./log";
+import type { RequestContext } from "./request-context";
 import { matchRoute, type Params, type Route } from "./routes";
+import { traceOf } from "./trace";
 
 export { DirectoryDO } from "./directory-do";
 export { SessionDO } from "./session-do";
 export { TenantDO } from "./tenant-do";
 
-type Handler = (request: Request, env: Env, params: Params) => Promise<Response>;
+type Handler = (request: Request, env: Env, params: Params, rc: RequestContext) => Promise<Response>;
 
-const mcp: Handler = (request, env, p) => handleMcp(request, env, p.tenant!, p.server!);
+const mcp: Handler = (request, env, p, rc) => handleMcp(request, env, p.tenant!, p.server!, rc);
 const healthz: Handler = async (_request, env) => jsonResponse({ ok: true, version: env.SMCP_VERSION ?? "dev" });
 const metadata: Handler = async (request, _env, p) => protectedResourceMetadata(request, p.tenant!, p.server!);
 
@@ -29,13 +32,13 @@ const routes: Route<Handler>[] = [
   { method: "GET", pattern: "/healthz", handler: healthz },
 ];
 
-async function route(request: Request, env: Env): Promise<Response> {
+async function route(request: Request, env: Env, rc: RequestContext): Promise<Response> {
   const path = new URL(request.url).pathname;
   if (path === "/admin/v1" || path.startsWith("/admin/v1/")) return handleAdmin(request, env, path);
   const match = matchRoute(routes, request.method, path);
   switch (match.kind) {
     case "found":
-      return match.handler(request, env, match.params);
+      return match.handler(request, env, match.params, rc);
     case "method-not-allowed":
       throw wire.methodNotAllowed(match.allow);
     case "none":
@@ -45,12 +48,31 @@ async function route(request: Request, env: Env): Promise<Response> {
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
+    const started = Date.now();
+    const rc: RequestContext = { trace: traceOf(request) };
+    const path = new URL(request.url).pathname;
+    let response: Response;
     try {
-      return await route(request, env);
+      response = await route(request, env, rc);
     } catch (err) {
-      const error = toWireError(err, (detail) => console.error("smcp: unexpected error", detail));
-      const isMcp = new URL(request.url).pathname.startsWith("/mcp/");
-      return isMcp ? jsonRpcErrorResponse(error) : jsonErrorResponse(error);
+      const error = toWireError(err, (detail) =>
+        logEvent("error", "unexpected error", { path, traceId: rc.trace.traceId, error: detail instanceof Error ? detail.stack : String(detail) }),
+      );
+      response = path.startsWith("/mcp/") ? jsonRpcErrorResponse(error) : jsonErrorResponse(error);
     }
+    logEvent("info", "request", {
+      method: request.method,
+      path: path.startsWith("/admin/") ? path : undefined,
+      tenant: rc.tenant,
+      server: rc.server,
+      session: rc.session ?? response.headers.get("mcp-session-id") ?? undefined,
+      lane: rc.lane,
+      rpcMethod: rc.rpcMethod,
+      tool: rc.tool,
+      status: response.status,
+      durationMs: Date.now() - started,
+      traceId: rc.trace.traceId,
+    });
+    return response;
   },
 } satisfies ExportedHandler<Env>;

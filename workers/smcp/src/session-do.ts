@@ -204,7 +204,7 @@ export class SessionDO extends DurableObject<Env> {
     const started = body === undefined ? [] : live.requests.received(body);
     const response = await live.transport.handleRequest(request, {
       parsedBody: body,
-      authInfo: authInfoOf(principal, meta.sessionId),
+      authInfo: authInfoOf(principal, { sessionId: meta.sessionId, traceparent: request.headers.get("traceparent") ?? undefined }),
     });
     if (response.status >= 400) live.requests.rejected(started, response.status, (body as { method?: string })?.method ?? request.method);
     if (request.method === "GET" && request.headers.get("last-event-id") === null && response.ok) {

@@ -218,9 +218,3 @@ describe("public tenants", () => {
     await expectAdminError(await admin("GET", `/tenants/${id}`), 404, "unknown_tenant");
   });
 });
-
-describe("not implemented yet (SPEC section 6)", () => {
-  it.todo("admin:audit — GET /tenants/{t}/audit lists admin and auth events, append-only");
-  it.todo("admin:requests — GET /tenants/{t}/sessions/{sid}/requests lists method, tool, status, duration");
-  it.todo("admin:health — GET /admin/v1/health reports sessions, error rate, alarm lag, per server");
-});

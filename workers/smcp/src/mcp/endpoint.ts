@@ -10,14 +10,18 @@ import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { isOriginAllowed, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
 import { builtInServers } from "@smcp/servers";
 import type { Env } from "../env";
+import type { RequestContext } from "../request-context";
 import { authenticate } from "./authenticate";
 import { serveSession } from "./session-lane";
 import { serveStateless } from "./stateless-lane";
 
 const ALLOWED_METHODS = "GET, POST, DELETE";
 
-export async function handleMcp(request: Request, env: Env, tenant: string, server: string): Promise<Response> {
+export async function handleMcp(request: Request, env: Env, tenant: string, server: string, rc: RequestContext): Promise<Response> {
   const config = platformConfig(env);
+  rc.tenant = tenant;
+  rc.server = server;
+  rc.session = request.headers.get("mcp-session-id") ?? undefined;
   const origin = request.headers.get("origin");
   if (!isOriginAllowed(origin, config.SMCP_ALLOWED_ORIGINS)) {
     throw wire.forbidden("origin_not_allowed", `Origin ${origin} is not allowed`);
@@ -33,10 +37,22 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
     if (!isJsonMediaType(request.headers.get("content-type"))) throw wire.unsupportedMediaType();
     body = await readJsonBody(request, config.SMCP_MAX_BODY_BYTES);
     if (!looksLikeJsonRpc(body.json)) throw wire.invalidRequest("Invalid Request: body is not a JSON-RPC 2.0 message");
+    describeCall(body.json, rc);
   }
 
-  if (await isLegacyRequest(request, body?.json)) return serveSession(request, body, principal, env);
-  return serveStateless(request, body?.json, module, principal, env, config.SMCP_MAX_BODY_BYTES);
+  if (await isLegacyRequest(request, body?.json)) {
+    rc.lane = "session";
+    return serveSession(request, body, principal, env, rc.trace);
+  }
+  rc.lane = "stateless";
+  return serveStateless(request, body?.json, module, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace);
+}
+
+/** Names the call for the request log line: the method of the first message, and the tool of a `tools/call`. */
+function describeCall(json: unknown, rc: RequestContext): void {
+  const first = (Array.isArray(json) ? json[0] : json) as { method?: unknown; params?: { name?: unknown } };
+  if (typeof first?.method === "string") rc.rpcMethod = first.method;
+  if (first?.method === "tools/call" && typeof first.params?.name === "string") rc.tool = first.params.name;
 }
 
 function isJsonMediaType(contentType: string | null): boolean {

@@ -29,11 +29,11 @@ export function samePrincipal(a: Principal, b: Principal): boolean {
 }
 
 /** `AuthInfo` as the SDK hands it to tool handlers: no secret, only who is calling. */
-export function authInfoOf(principal: Principal, sessionId?: string) {
+export function authInfoOf(principal: Principal, extra: { sessionId?: string; traceparent?: string } = {}) {
   return {
     token: "",
     clientId: principal.keyId ?? "anonymous",
     scopes: [],
-    extra: { tenant: principal.tenant, server: principal.server, ...(sessionId ? { sessionId } : {}) },
+    extra: { tenant: principal.tenant, server: principal.server, ...extra },
   };
 }

@@ -10,9 +10,10 @@
 import { isInitializeRequest } from "@modelcontextprotocol/server";
 import { isWellFormedSessionId, newSessionId, sessionObjectName, wire, type ParsedBody } from "@smcp/runtime";
 import type { Env } from "../env";
+import type { Trace } from "../trace";
 import { INTERNAL_HEADER_PREFIX, NEW_SESSION_HEADER, PRINCIPAL_HEADER, type Principal } from "./principal";
 
-export async function serveSession(request: Request, body: ParsedBody | null, principal: Principal, env: Env): Promise<Response> {
+export async function serveSession(request: Request, body: ParsedBody | null, principal: Principal, env: Env, trace: Trace): Promise<Response> {
   const presented = request.headers.get("mcp-session-id");
   let sessionId: string;
   let isNew = false;
@@ -35,6 +36,7 @@ export async function serveSession(request: Request, body: ParsedBody | null, pr
     if (!name.startsWith(INTERNAL_HEADER_PREFIX)) headers.set(name, value);
   }
   headers.set(PRINCIPAL_HEADER, JSON.stringify(principal));
+  headers.set("traceparent", trace.traceparent);
   if (isNew) headers.set(NEW_SESSION_HEADER, sessionId);
 
   const stub = env.SESSION.get(env.SESSION.idFromName(sessionObjectName(principal.tenant, principal.server, sessionId)));

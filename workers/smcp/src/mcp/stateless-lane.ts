@@ -9,6 +9,7 @@ import { createMcpHandler, type McpHttpHandler } from "@modelcontextprotocol/ser
 import type { ServerModule } from "@smcp/servers";
 import { tenantStub, type Env } from "../env";
 import { TenantToolStore } from "../tool-store";
+import type { Trace } from "../trace";
 import { authInfoOf, type Principal } from "./principal";
 
 const handlers = new Map<string, McpHttpHandler>();
@@ -46,8 +47,9 @@ export function serveStateless(
   principal: Principal,
   env: Env,
   maxRequestBodySize: number,
+  trace: Trace,
 ): Promise<Response> {
-  const authInfo = authInfoOf(principal);
+  const authInfo = authInfoOf(principal, { traceparent: trace.traceparent });
   const lane: LaneContext = { principal, env };
   return handlerFor(module, maxRequestBodySize).fetch(request, {
     parsedBody,

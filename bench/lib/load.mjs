@@ -1,0 +1,71 @@
+/**
+ * Load generation with autocannon, the one shape every throughput figure uses.
+ *
+ * A run is a short warm-up (discarded) and a measured run with the same settings.
+ * `headersFor(i)` gives connection i its own headers, so each connection can drive
+ * its own MCP session (autocannon clones its options per connection, and
+ * `setupClient` runs once per connection); `body(seq)` builds each request body so
+ * every JSON-RPC request gets a fresh id. Each response body is checked for a
+ * JSON-RPC error or a tool error, because an MCP server answers most failures
+ * with HTTP 200; those count as errors beside non-2xx answers and socket errors.
+ */
+import autocannon from "autocannon";
+
+/**
+ * @param {{ url: string, connections: number, duration: number, warmup: number,
+ *   headersFor: (i: number) => Record<string, string>, body: (seq: number) => string }} options
+ * @returns {Promise<{ rps: number, p50: number, p99: number, requests: number, errors: number }>}
+ */
+export async function measureLoad({ url, connections, duration, warmup, headersFor, body }) {
+  if (warmup > 0) await run({ url, connections, duration: warmup, headersFor, body });
+  return run({ url, connections, duration, headersFor, body });
+}
+
+async function run({ url, connections, duration, headersFor, body }) {
+  let seq = 0;
+  let client = 0;
+  let bad = 0;
+  const latencies = [];
+  const instance = autocannon({
+    url,
+    connections,
+    duration,
+    method: "POST",
+    timeout: 30,
+    setupClient: (c) => c.setHeaders(headersFor(client++)),
+    requests: [
+      {
+        method: "POST",
+        setupRequest: (req) => ({ ...req, body: body(++seq) }),
+        onResponse: (status, text) => {
+          if (status < 300 && isFailure(text)) bad++;
+        },
+      },
+    ],
+  });
+  // autocannon's own histogram has whole-millisecond buckets; keep the exact times.
+  instance.on("response", (_client, status, _bytes, ms) => {
+    if (status < 300) latencies.push(ms);
+  });
+  const result = await instance;
+  const errors = result.errors + result.timeouts + result.non2xx + bad;
+  return {
+    rps: result.requests.total / result.duration,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    requests: result.requests.total,
+    errors,
+  };
+}
+
+/** A JSON-RPC error or a tool result flagged `isError`, in a JSON or SSE body. */
+export function isFailure(text) {
+  return text.includes('"error":{"code"') || text.includes('"isError":true');
+}
+
+/** The q-quantile (0..1) of a list of numbers, nearest rank; NaN when empty. */
+export function percentile(values, q) {
+  if (values.length === 0) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}

@@ -1,0 +1,168 @@
+/**
+ * The servers under test, each started the way its users would run it and
+ * described by one shape (`Target`), so the figures never ask which one they drive:
+ *
+ * - floor   bench/floor on `wrangler dev` (Worker -> Durable Object -> SQLite insert)
+ * - smcp    this repository's wrangler.jsonc on `wrangler dev`, one provisioned tenant
+ * - node    the SDK's Node Streamable HTTP server (bench/peers/node) on Node 22
+ * - agents  the `agents` McpAgent (bench/peers/agents) on `wrangler dev`
+ *
+ * Every process is started detached in its own group and stopped by `target.stop()`
+ * (the orchestrator stops whatever is still running on any exit). Each target gets
+ * its own fresh state directory, removed on stop.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { ROOT, freePort, startWrangler, stopWrangler } from "../../scripts/lib/wrangler.mjs";
+import { adminClient, provisionTenant } from "../../scripts/lib/admin-client.mjs";
+import { rssBytes, workerdPids } from "./processes.mjs";
+
+const ADMIN_TOKEN = "bench-admin-token";
+const TENANT = "bench";
+
+/** The arguments every target's tools are called with. */
+export const TOOL_ARGS = {
+  add: { title: "bench", body: "a note written by pnpm bench" },
+  search: { query: "needle" },
+  echo: { text: "hello from pnpm bench" },
+  trigger: {},
+};
+
+/**
+ * @typedef {{ url: string, name: string, args: object, standIn?: string }} ToolRef
+ * @typedef {{
+ *   id: string, label: string, url: string, headers: Record<string, string>,
+ *   lanes: string[], tools: Record<"add" | "search" | "echo" | "trigger", ToolRef> | null,
+ *   pid: number, rss: () => number, sessionStoreDir: string | null,
+ *   eventLogBytes: ((sessionId: string) => Promise<number>) | null,
+ *   stop: () => Promise<void>,
+ * }} Target
+ */
+
+function stateDir(id) {
+  return mkdtempSync(path.join(tmpdir(), `smcp-bench-${id}-`));
+}
+
+async function wranglerTarget(id, config, vars = {}) {
+  const state = stateDir(id);
+  const started = await startWrangler({ port: await freePort(), persistTo: state, config, vars });
+  return {
+    state,
+    url: started.url,
+    pid: started.child.pid,
+    rss: () => rssBytes(workerdPids(started.child.pid)),
+    stop: async () => {
+      await stopWrangler(started.child);
+      rmSync(state, { recursive: true, force: true });
+    },
+  };
+}
+
+const tool = (url, name, kind) => ({ url, name, args: TOOL_ARGS[kind] });
+const peerTools = (mcpUrl) => ({
+  add: tool(mcpUrl, "add_note", "add"),
+  search: tool(mcpUrl, "search_notes", "search"),
+  echo: tool(mcpUrl, "echo", "echo"),
+  trigger: tool(mcpUrl, "test_trigger_tool_change", "trigger"),
+});
+
+/** @returns {Promise<Target>} */
+export async function startFloor() {
+  const w = await wranglerTarget("floor", "bench/floor/wrangler.jsonc");
+  return { id: "floor", label: "floor", ...w, headers: {}, lanes: [], tools: null, sessionStoreDir: null, eventLogBytes: null };
+}
+
+/** @returns {Promise<Target>} */
+export async function startSmcp() {
+  const w = await wranglerTarget("smcp", "wrangler.jsonc", { SMCP_ADMIN_TOKEN: ADMIN_TOKEN });
+  const admin = adminClient(w.url, ADMIN_TOKEN);
+  const { key } = await provisionTenant(admin, TENANT, { servers: ["notes", "everything"] });
+  const headers = { authorization: `Bearer ${key}` };
+  const mcpUrl = (server) => `${w.url}/mcp/${TENANT}/${server}`;
+  return {
+    id: "smcp",
+    label: "SMCP",
+    ...w,
+    headers,
+    lanes: ["session", "stateless"],
+    tools: {
+      add: tool(mcpUrl("notes"), "add_note", "add"),
+      search: tool(mcpUrl("notes"), "search_notes", "search"),
+      echo: await smcpEcho(mcpUrl, headers),
+      trigger: tool(mcpUrl("everything"), "test_trigger_tool_change", "trigger"),
+    },
+    sessionStoreDir: path.join(w.state, "v3/do/smcp-SessionDO"),
+    eventLogBytes: async (sessionId) => (await admin.call("GET", `/tenants/${TENANT}/sessions/${sessionId}`)).eventLog.bytes,
+  };
+}
+
+/**
+ * SMCP has no plain echo tool today: use one named `echo` if a built-in server
+ * gains it, else the `everything` fixture's `test_simple_text` (no input, a static
+ * text answer) as the nearest stand-in, and say so in the table.
+ */
+async function smcpEcho(mcpUrl, headers) {
+  for (const server of ["notes", "everything"]) {
+    const client = new Client({ name: "smcp-bench", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl(server)), { requestInit: { headers } }));
+    const { tools } = await client.listTools();
+    await client.close();
+    if (tools.some((t) => t.name === "echo")) return tool(mcpUrl(server), "echo", "echo");
+  }
+  return { url: mcpUrl("everything"), name: "test_simple_text", args: {}, standIn: "everything/test_simple_text: SMCP has no echo tool" };
+}
+
+/** @returns {Promise<Target>} */
+export async function startNodePeer() {
+  const state = stateDir("node");
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ["--no-warnings", path.join(ROOT, "bench/peers/node/server.mjs"), "--port", String(port), "--db", path.join(state, "notes.sqlite")],
+    { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"], detached: true },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await stopWrangler(child); // stops any detached child and its group, not only wrangler
+    rmSync(state, { recursive: true, force: true });
+  };
+  for (const deadline = Date.now() + 15_000; ; ) {
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error("the Node peer did not answer /healthz within 15 s");
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    id: "node",
+    label: "SDK Node",
+    url,
+    pid: child.pid,
+    headers: {},
+    lanes: ["session", "stateless"],
+    tools: peerTools(`${url}/mcp`),
+    rss: () => rssBytes([child.pid]),
+    sessionStoreDir: null,
+    eventLogBytes: null,
+    stop,
+  };
+}
+
+/** @returns {Promise<Target>} */
+export async function startAgentsPeer() {
+  const w = await wranglerTarget("agents", "bench/peers/agents/wrangler.jsonc");
+  return {
+    id: "agents",
+    label: "McpAgent",
+    ...w,
+    headers: {},
+    lanes: ["session", "stateless"],
+    tools: peerTools(`${w.url}/mcp`),
+    sessionStoreDir: path.join(w.state, "v3/do/smcp-bench-agents-BenchMcp"),
+    eventLogBytes: null,
+  };
+}

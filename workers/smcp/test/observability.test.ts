@@ -1,0 +1,106 @@
+/**
+ * What admins see: the request log of a session, the tenant's hash-chained audit log
+ * (append-only, tampering detected), and platform health summed from the tenants.
+ */
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { TenantDO } from "../src/tenant-do";
+import { adminOk, callTool, mcpFetch, mcpUrl, openSession, provisionTenant, request, send, rpc } from "./helpers";
+
+const tenantStub = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
+
+describe("request log", () => {
+  it("admin:requests — lists each call with method, tool, outcome and duration", async () => {
+    const { tenant, key } = await provisionTenant();
+    const session = await openSession(mcpUrl(tenant, "notes"), key);
+    await callTool(session, "add_note", { title: "logged", body: "x" });
+    await send(session, rpc("no/such/method"));
+    await request(session, "tools/list");
+
+    const { requests } = await adminOk("GET", `/tenants/${tenant}/sessions/${session.sessionId}/requests`);
+    const rows = requests.map((r: any) => [r.method, r.tool, r.status]);
+    expect(rows).toEqual([
+      ["initialize", null, "ok"],
+      ["tools/call", "add_note", "ok"],
+      ["no/such/method", null, "error"],
+      ["tools/list", null, "ok"],
+    ]);
+    expect(requests[2].error).toContain("-32601");
+    for (const r of requests) expect(r.durationMs).toBeGreaterThanOrEqual(0);
+
+    const page = await adminOk("GET", `/tenants/${tenant}/sessions/${session.sessionId}/requests?after=${requests[1].seq}&limit=1`);
+    expect(page.requests.map((r: any) => r.method)).toEqual(["no/such/method"]);
+    expect(page.next).toBe(requests[2].seq);
+  });
+});
+
+describe("audit log", () => {
+  it("admin:audit — admin actions and auth events are recorded in order, chained, and verify", async () => {
+    const { tenant, key, keyId } = await provisionTenant({ servers: ["notes"] });
+    const session = await openSession(mcpUrl(tenant, "notes"), key);
+    await adminOk("DELETE", `/tenants/${tenant}/keys/${keyId}`);
+    await adminOk("DELETE", `/tenants/${tenant}/sessions/${session.sessionId}`);
+
+    const { entries } = await adminOk("GET", `/tenants/${tenant}/audit`);
+    expect(entries.map((e: any) => e.action)).toEqual([
+      "tenant.created",
+      "server.enabled",
+      "key.created",
+      "session.created",
+      "key.revoked",
+      "session.ended",
+    ]);
+    expect(entries[3].actor).toBe(`key:${keyId}`);
+    expect(JSON.stringify(entries)).not.toContain(key!);
+    for (let i = 1; i < entries.length; i++) expect(entries[i].prevHash).toBe(entries[i - 1].hash);
+    expect(await adminOk("GET", `/tenants/${tenant}/audit/verify`)).toEqual({ ok: true, entries: entries.length });
+  });
+
+  it("admin:audit-failed-auth — a refused key is an auth.failed entry, without the key", async () => {
+    const { tenant } = await provisionTenant({ servers: ["notes"] });
+    const wrong = "smcp_sk_not-a-real-key-0000000000000000000000";
+    const res = await mcpFetch(mcpUrl(tenant, "notes"), { key: wrong, body: rpc("tools/list") });
+    expect(res.status).toBe(401);
+    const { entries } = await adminOk("GET", `/tenants/${tenant}/audit`);
+    expect(entries.at(-1)).toMatchObject({ actor: "anonymous", action: "auth.failed", target: "notes" });
+    expect(JSON.stringify(entries)).not.toContain(wrong);
+  });
+
+  it("admin:audit-append-only — SQLite refuses to change or delete an entry", async () => {
+    const { tenant } = await provisionTenant({ servers: [] });
+    await runInDurableObject(tenantStub(tenant), async (_instance: TenantDO, state) => {
+      expect(() => state.storage.sql.exec("UPDATE audit SET actor = 'mallory' WHERE seq = 1")).toThrow(/append-only/);
+      expect(() => state.storage.sql.exec("DELETE FROM audit")).toThrow(/append-only/);
+    });
+  });
+
+  it("admin:audit-verify — tampering with a stored entry is detected at that entry", async () => {
+    const { tenant } = await provisionTenant({ servers: ["notes", "everything"] });
+    await runInDurableObject(tenantStub(tenant), async (_instance: TenantDO, state) => {
+      // An attacker with raw database access could drop the guard first; the chain still tells.
+      state.storage.sql.exec("DROP TRIGGER audit_is_append_only_update");
+      state.storage.sql.exec("UPDATE audit SET detail = '{\"forged\":true}' WHERE seq = 2");
+    });
+    const verdict = await adminOk("GET", `/tenants/${tenant}/audit/verify`);
+    expect(verdict).toMatchObject({ ok: false, brokenAt: 2 });
+  });
+});
+
+describe("platform health", () => {
+  it("admin:health — sessions by tenant and server, requests and error rate, event-log bytes", async () => {
+    const { tenant, key } = await provisionTenant();
+    const notes = await openSession(mcpUrl(tenant, "notes"), key);
+    await openSession(mcpUrl(tenant, "everything"), key);
+    await callTool(notes, "add_note", { title: "h", body: "h" });
+
+    const health = await adminOk("GET", "/health");
+    expect(health.ok).toBe(true);
+    expect(health.sessions.byTenant[tenant]).toBe(2);
+    expect(health.sessions.byServer.notes).toBeGreaterThanOrEqual(1);
+    expect(health.sessions.byServer.everything).toBeGreaterThanOrEqual(1);
+    expect(health.requests.errorRate).toBeGreaterThanOrEqual(0);
+    expect(health.requests.errorRate).toBeLessThanOrEqual(1);
+    expect(health.alarms).toMatchObject({ runs: expect.any(Number), failures: expect.any(Number), lagMsMax: expect.any(Number) });
+    expect(health.eventLog.bytes).toBeGreaterThanOrEqual(0);
+  });
+});
