@@ -21,6 +21,11 @@ export const PlatformConfigSchema = z.object({
   SMCP_EVENT_LOG_MAX_BYTES: intFrom(4 * 1024 * 1024, 1024),
   SMCP_SSE_RETRY_MS: intFrom(1000, 0),
   SMCP_ALLOW_PUBLIC_TENANTS: boolFrom(false),
+  SMCP_DEFAULT_REQUESTS_PER_SECOND: intFrom(1000, 1),
+  SMCP_DEFAULT_MAX_SESSIONS: intFrom(1000, 1),
+  SMCP_DEFAULT_TOOL_DATA_BYTES: intFrom(50 * 1024 * 1024, 1024),
+  SMCP_MAX_HEADER_BYTES: intFrom(16 * 1024, 1024),
+  SMCP_MAX_STREAMS_PER_SESSION: intFrom(8, 1),
   SMCP_ALLOWED_ORIGINS: z
     .string()
     .optional()

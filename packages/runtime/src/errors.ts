@@ -86,6 +86,15 @@ export const wire = {
     new WireError({ status: 413, code: "body_too_large", message: `Request body exceeds ${limit} bytes` }),
   unsupportedMediaType: () =>
     new WireError({ status: 415, code: "unsupported_media_type", message: "Content-Type must be application/json" }),
+  tooManyRequests: (code: string, message: string, retryAfterSeconds?: number) =>
+    new WireError({
+      status: 429,
+      code,
+      message,
+      headers: retryAfterSeconds === undefined ? {} : { "Retry-After": String(retryAfterSeconds) },
+    }),
+  headersTooLarge: (limit: number) =>
+    new WireError({ status: 431, code: "headers_too_large", message: `Request headers exceed ${limit} bytes` }),
   internal: () => new WireError({ status: 500, code: "internal", message: "Internal error" }),
 };
 

@@ -16,3 +16,4 @@ export { isOriginAllowed } from "./origin";
 export { SESSION_REVISIONS, LATEST_SESSION_REVISION, STATELESS_REVISIONS, DEFAULT_SESSION_REVISION, batchesAllowed, isKnownRevision } from "./protocol";
 export { sha256Hex, secretsEqual, bearerToken } from "./secrets";
 export { AUDIT_GENESIS, auditHash, verifyAuditChain, type AuditEntry, type AuditFields, type ChainVerdict } from "./audit-chain";
+export { TokenBucket } from "./token-bucket";

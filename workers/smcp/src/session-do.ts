@@ -19,6 +19,7 @@ import {
   platformConfig,
   toWireError,
   wire,
+  WireError,
   type PlatformConfig,
   type ClientInfo,
   type StoredEvent,
@@ -28,6 +29,7 @@ import { tenantStub, type Env } from "./env";
 import { NEW_SESSION_HEADER, authInfoOf, readPrincipal, samePrincipal, type Principal } from "./mcp/principal";
 import { restoreInitializedSession, type InitializeParams } from "./mcp/restore-session";
 import { primeStandaloneStream } from "./mcp/priming";
+import { StreamCounter } from "./mcp/stream-counter";
 import { REQUEST_LOG_SCHEMA, RequestLog, type RequestLogEntry } from "./mcp/request-log";
 import { TenantToolStore } from "./tool-store";
 import type { SessionRecord, SessionUpdate } from "./tenant-do";
@@ -45,6 +47,8 @@ export interface SessionMeta extends Principal {
   initParams: InitializeParams;
   createdAt: number;
   lastActivity: number;
+  /** The tenant's event-log byte bound when the session was created. */
+  eventLogMaxBytes: number;
 }
 
 export interface SessionView {
@@ -74,6 +78,7 @@ export class SessionDO extends DurableObject<Env> {
   #live: Live | undefined;
   #building: Promise<Live> | undefined;
   #persistedActivity = 0;
+  #streams = new StreamCounter();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -166,7 +171,9 @@ export class SessionDO extends DurableObject<Env> {
     const newSessionId = request.headers.get(NEW_SESSION_HEADER);
     if (!meta) {
       if (!newSessionId) return sessionNotFound();
-      meta = await this.#create(newSessionId, principal, body as { params: InitializeParams });
+      const created = await this.#create(newSessionId, principal, body as { params: InitializeParams });
+      if (created instanceof WireError) return jsonRpcErrorResponse(created);
+      meta = created;
     } else if (newSessionId || !samePrincipal(meta, principal)) {
       return sessionNotFound();
     }
@@ -201,6 +208,13 @@ export class SessionDO extends DurableObject<Env> {
       }
     }
 
+    const opensStream = request.method === "POST" ? hasRequest(body) : request.headers.get("last-event-id") !== null;
+    if (opensStream && this.#streams.open >= this.#config.SMCP_MAX_STREAMS_PER_SESSION) {
+      return jsonRpcErrorResponse(
+        wire.tooManyRequests("too_many_streams", `This session has ${this.#streams.open} open SSE streams, the most allowed; close one first`, 1),
+      );
+    }
+
     const started = body === undefined ? [] : live.requests.received(body);
     const response = await live.transport.handleRequest(request, {
       parsedBody: body,
@@ -208,12 +222,13 @@ export class SessionDO extends DurableObject<Env> {
     });
     if (response.status >= 400) live.requests.rejected(started, response.status, (body as { method?: string })?.method ?? request.method);
     if (request.method === "GET" && request.headers.get("last-event-id") === null && response.ok) {
-      return primeStandaloneStream(response, live.log, meta.protocolVersion, this.#config.SMCP_SSE_RETRY_MS);
+      return this.#streams.track(primeStandaloneStream(response, live.log, meta.protocolVersion, this.#config.SMCP_SSE_RETRY_MS));
     }
-    return response;
+    return this.#streams.track(response);
   }
 
-  async #create(sessionId: string, principal: Principal, initialize: { params: InitializeParams }): Promise<SessionMeta> {
+  /** Admits the session with the tenant first: a refused session writes nothing here. */
+  async #create(sessionId: string, principal: Principal, initialize: { params: InitializeParams }): Promise<SessionMeta | WireError> {
     const now = Date.now();
     const requested = initialize.params.protocolVersion;
     const meta: SessionMeta = {
@@ -224,7 +239,15 @@ export class SessionDO extends DurableObject<Env> {
       initParams: initialize.params,
       createdAt: now,
       lastActivity: now,
+      eventLogMaxBytes: this.#config.SMCP_EVENT_LOG_MAX_BYTES,
     };
+    const admission = await tenantStub(this.env, principal.tenant).sessionOpened(this.#record(meta));
+    if (!admission.ok) {
+      return admission.reason === "session-limit"
+        ? wire.tooManyRequests("session_limit", `This tenant may have ${admission.limit} open sessions; end one (DELETE) or wait for one to expire`)
+        : wire.notFound("session_not_found", "Session not found");
+    }
+    meta.eventLogMaxBytes = admission.eventLogBytes;
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(EVENT_LOG_SCHEMA);
       this.ctx.storage.sql.exec(REQUEST_LOG_SCHEMA);
@@ -233,7 +256,6 @@ export class SessionDO extends DurableObject<Env> {
     this.#meta = meta;
     this.#persistedActivity = now;
     await this.#setAlarm(now + this.#ttlMs());
-    await tenantStub(this.env, principal.tenant).sessionOpened(this.#record(meta));
     return meta;
   }
 
@@ -339,8 +361,12 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   #limits() {
-    return { maxEvents: this.#config.SMCP_EVENT_LOG_MAX_EVENTS, maxBytes: this.#config.SMCP_EVENT_LOG_MAX_BYTES };
+    const maxBytes = this.#meta?.eventLogMaxBytes ?? this.#config.SMCP_EVENT_LOG_MAX_BYTES;
+    return { maxEvents: this.#config.SMCP_EVENT_LOG_MAX_EVENTS, maxBytes };
   }
 }
+
+const hasRequest = (body: unknown) =>
+  (Array.isArray(body) ? body : [body]).some((m) => typeof m === "object" && m !== null && "method" in m && "id" in m);
 
 const sessionNotFound = () => jsonRpcErrorResponse(wire.notFound("session_not_found", "Session not found"));

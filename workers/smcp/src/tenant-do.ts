@@ -13,8 +13,11 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   AUDIT_GENESIS,
+  TokenBucket,
   auditHash,
+  platformConfig,
   randomToken,
+  sessionObjectName,
   sha256Hex,
   verifyAuditChain,
   type AuditEntry,
@@ -22,6 +25,7 @@ import {
   type ClientInfo,
 } from "@smcp/runtime";
 import type { Env } from "./env";
+import { effectiveLimits, type EffectiveLimits } from "./limits";
 import { TENANT_SCHEMA } from "./tenant-schema";
 
 export type TenantAuthMode = "key" | "none";
@@ -91,6 +95,16 @@ interface StatsRecord {
 
 const EMPTY_STATS: StatsRecord = { closedRequests: 0, closedErrors: 0, alarms: 0, alarmFailures: 0, alarmLagMsMax: 0, alarmLagMsTotal: 0 };
 const STATS_KEY = "stats";
+const TOOL_DATA_BYTES_KEY = "toolDataBytes";
+/** At most one `limit.hit` audit entry per kind in this many ms, so a flood cannot flood the audit log. */
+const LIMIT_AUDIT_INTERVAL_MS = 10_000;
+
+export type SessionAdmission =
+  | { ok: true; eventLogBytes: number }
+  | { ok: false; reason: "unknown-tenant" }
+  | { ok: false; reason: "session-limit"; limit: number };
+
+export type DataPutResult = { ok: true } | { ok: false; reason: "unknown-tenant" } | { ok: false; reason: "quota"; limit: number; used: number };
 
 export type AuthDecision =
   | { ok: true; keyId: string | null; auth: TenantAuthMode }
@@ -104,6 +118,13 @@ const CONFIG_KEY = "config";
 export class TenantDO extends DurableObject<Env> {
   /** Appends run one at a time: each needs the previous entry's hash. */
   #auditTail: Promise<unknown> = Promise.resolve();
+  /** Rate state lives in memory: losing it on eviction only forgives one second of traffic. */
+  #bucket: TokenBucket | undefined;
+  #lastLimitAudit = new Map<string, number>();
+
+  #limits(config: TenantConfig): EffectiveLimits {
+    return effectiveLimits(config.limits, platformConfig(this.env));
+  }
   get #sql() {
     return this.ctx.storage.sql;
   }
@@ -171,6 +192,12 @@ export class TenantDO extends DurableObject<Env> {
       .rowsWritten;
     if (changed === 0) return { ok: false, reason: "unknown-key" };
     await this.#audit("admin", "key.revoked", id, {});
+    // Open sessions of a revoked key end now, streams included; new requests fail auth.
+    const sessions = this.#sql.exec<{ id: string; server: string }>("SELECT id, server FROM sessions WHERE key_id = ?", id).toArray();
+    const tenant = this.#config()!.id;
+    await Promise.all(
+      sessions.map((s) => this.env.SESSION.get(this.env.SESSION.idFromName(sessionObjectName(tenant, s.server, s.id))).terminate()),
+    );
     return { ok: true };
   }
 
@@ -227,8 +254,16 @@ export class TenantDO extends DurableObject<Env> {
 
   // --- session index -----------------------------------------------------------
 
-  async sessionOpened(record: SessionRecord): Promise<void> {
-    if (!this.#config()) return;
+  /** Admits a new session under the tenant's session limit and indexes it, in one step. */
+  async sessionOpened(record: SessionRecord): Promise<SessionAdmission> {
+    const config = this.#config();
+    if (!config) return { ok: false, reason: "unknown-tenant" };
+    const limits = this.#limits(config);
+    const open = this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
+    if (open >= limits.maxSessions) {
+      await this.#limitHit("sessions", { limit: limits.maxSessions });
+      return { ok: false, reason: "session-limit", limit: limits.maxSessions };
+    }
     this.#sql.exec(
       `INSERT OR REPLACE INTO sessions (id, server, key_id, protocol_version, client_info, created_at, last_activity, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -246,6 +281,38 @@ export class TenantDO extends DurableObject<Env> {
       protocolVersion: record.protocolVersion,
       client: record.clientInfo?.name ?? null,
     });
+    return { ok: true, eventLogBytes: limits.eventLogBytes };
+  }
+
+  /**
+   * Leases up to `want` request tokens from the tenant's bucket. Workers lease a
+   * small batch and spend it locally, so the tenant object sees one call per batch,
+   * not per request, and no object is shared between tenants.
+   */
+  async takeTokens(want: number): Promise<{ ok: true; granted: number; retryAfterMs: number; limit: number } | Missing> {
+    const config = this.#config();
+    if (!config) return MISSING;
+    const limit = this.#limits(config).requestsPerSecond;
+    if (!this.#bucket || this.#bucket.ratePerSecond !== limit) this.#bucket = new TokenBucket(limit, Date.now());
+    const result = this.#bucket.take(Math.max(1, Math.min(want, limit)), Date.now());
+    if (result.granted === 0) await this.#limitHit("requests", { limit });
+    return { ok: true, ...result, limit };
+  }
+
+  async setLimits(limits: TenantLimits): Promise<{ ok: true; tenant: TenantConfig } | Missing> {
+    const config = this.#config();
+    if (!config) return MISSING;
+    const tenant = { ...config, limits: { ...config.limits, ...limits } };
+    this.ctx.storage.kv.put(CONFIG_KEY, tenant);
+    await this.#audit("admin", "tenant.limits", tenant.id, { limits: tenant.limits });
+    return { ok: true, tenant };
+  }
+
+  async #limitHit(kind: string, detail: Record<string, unknown>): Promise<void> {
+    const now = Date.now();
+    if (now - (this.#lastLimitAudit.get(kind) ?? 0) < LIMIT_AUDIT_INTERVAL_MS) return;
+    this.#lastLimitAudit.set(kind, now);
+    await this.#audit("platform", "limit.hit", kind, detail);
   }
 
   async sessionTouched(id: string, update: SessionUpdate): Promise<void> {
@@ -395,8 +462,20 @@ export class TenantDO extends DurableObject<Env> {
 
   // --- tool data (see tool-store.ts) ---------------------------------------------
 
-  async dataPut(server: string, collection: string, id: string, valueJson: string): Promise<void> {
-    if (!this.#config()) throw new Error("unknown tenant");
+  async dataPut(server: string, collection: string, id: string, valueJson: string): Promise<DataPutResult> {
+    const config = this.#config();
+    if (!config) return MISSING;
+    const limit = this.#limits(config).toolDataBytes;
+    const old = this.#sql
+      .exec<{ n: number }>("SELECT length(CAST(value AS BLOB)) AS n FROM tool_data WHERE server = ? AND collection = ? AND id = ?", server, collection, id)
+      .toArray()[0]?.n ?? 0;
+    const size = new TextEncoder().encode(valueJson).byteLength;
+    const used = this.#toolDataBytes();
+    if (used - old + size > limit) {
+      await this.#limitHit("tool-data", { limit, used });
+      return { ok: false, reason: "quota", limit, used };
+    }
+    this.ctx.storage.kv.put(TOOL_DATA_BYTES_KEY, used - old + size);
     this.#sql.exec(
       "INSERT OR REPLACE INTO tool_data (server, collection, id, value, updated_at) VALUES (?, ?, ?, ?, ?)",
       server,
@@ -405,6 +484,17 @@ export class TenantDO extends DurableObject<Env> {
       valueJson,
       Date.now(),
     );
+    return { ok: true };
+  }
+
+  /** Bytes of tool data held, kept as a running total (computed once if missing). */
+  #toolDataBytes(): number {
+    let used = this.ctx.storage.kv.get<number>(TOOL_DATA_BYTES_KEY);
+    if (used === undefined) {
+      used = this.#sql.exec<{ n: number | null }>("SELECT sum(length(CAST(value AS BLOB))) AS n FROM tool_data").one().n ?? 0;
+      this.ctx.storage.kv.put(TOOL_DATA_BYTES_KEY, used);
+    }
+    return used;
   }
 
   async dataGet(server: string, collection: string, id: string): Promise<ToolRecord | null> {
@@ -436,8 +526,17 @@ export class TenantDO extends DurableObject<Env> {
 
   async dataDelete(server: string, collection: string, id: string): Promise<boolean> {
     if (!this.#config()) return false;
-    return this.#sql.exec("DELETE FROM tool_data WHERE server = ? AND collection = ? AND id = ?", server, collection, id)
-      .rowsWritten > 0;
+    const row = this.#sql
+      .exec<{ n: number }>(
+        "DELETE FROM tool_data WHERE server = ? AND collection = ? AND id = ? RETURNING length(CAST(value AS BLOB)) AS n",
+        server,
+        collection,
+        id,
+      )
+      .toArray()[0];
+    if (!row) return false;
+    this.ctx.storage.kv.put(TOOL_DATA_BYTES_KEY, Math.max(0, this.#toolDataBytes() - row.n));
+    return true;
   }
 
   #records(query: string, ...bindings: unknown[]): ToolRecord[] {

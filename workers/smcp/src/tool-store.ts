@@ -16,7 +16,14 @@ export class TenantToolStore implements ToolDataStore {
   }
 
   async put(collection: string, id: string, value: unknown): Promise<void> {
-    await this.#tenant.dataPut(this.#server, collection, id, JSON.stringify(value));
+    const result = await this.#tenant.dataPut(this.#server, collection, id, JSON.stringify(value));
+    if (!result.ok) {
+      throw new Error(
+        result.reason === "quota"
+          ? `Tool-data quota exceeded: this tenant may store ${result.limit} bytes and holds ${result.used}; nothing was written`
+          : "Unknown tenant",
+      );
+    }
   }
 
   async get(collection: string, id: string): Promise<StoredRecord | null> {

@@ -8,7 +8,7 @@ import { disableServer, enableServer, listServers } from "./servers";
 import { getAudit, verifyAudit } from "./audit";
 import { getHealth } from "./health";
 import { deleteSession, getSession, getSessionEvents, getSessionRequests, listSessions } from "./sessions";
-import { createTenant, deleteTenant, getTenant, listTenants } from "./tenants";
+import { createTenant, deleteTenant, getTenant, listTenants, updateTenant } from "./tenants";
 
 type AdminHandler = (request: Request, env: Env, p: Params) => Promise<Response>;
 
@@ -17,6 +17,7 @@ const routes: Route<AdminHandler>[] = [
   { method: "POST", pattern: "/admin/v1/tenants", handler: (r, env) => createTenant(r, env) },
   { method: "GET", pattern: "/admin/v1/tenants", handler: (_r, env) => listTenants(env) },
   { method: "GET", pattern: T, handler: (_r, env, p) => getTenant(env, p.tenant!) },
+  { method: "PATCH", pattern: T, handler: (r, env, p) => updateTenant(r, env, p.tenant!) },
   { method: "DELETE", pattern: T, handler: (_r, env, p) => deleteTenant(env, p.tenant!) },
   { method: "POST", pattern: `${T}/keys`, handler: (r, env, p) => createKey(r, env, p.tenant!) },
   { method: "GET", pattern: `${T}/keys`, handler: (_r, env, p) => listKeys(env, p.tenant!) },

@@ -35,6 +35,16 @@ export async function createTenant(request: Request, env: Env): Promise<Response
   return jsonResponse(result.tenant, 201);
 }
 
+const UpdateTenant = z.object({ limits: LimitsSchema }).strict();
+
+/** `PATCH /tenants/{t}` `{limits}`: changes the given limits, keeps the others. */
+export async function updateTenant(request: Request, env: Env, tenant: string): Promise<Response> {
+  const body = await readBody(request, UpdateTenant);
+  const result = await tenantStub(env, tenant).setLimits(body.limits);
+  if (!result.ok) throw unknownTenant(tenant);
+  return jsonResponse(result.tenant);
+}
+
 export async function listTenants(env: Env): Promise<Response> {
   const ids = await directoryStub(env).list();
   const tenants = (await Promise.all(ids.map((id) => tenantStub(env, id).info()))).filter((t): t is TenantConfig => t !== null);

@@ -12,6 +12,7 @@ import { builtInServers } from "@smcp/servers";
 import type { Env } from "../env";
 import type { RequestContext } from "../request-context";
 import { authenticate } from "./authenticate";
+import { admitRequest } from "./rate-limit";
 import { serveSession } from "./session-lane";
 import { serveStateless } from "./stateless-lane";
 
@@ -27,9 +28,11 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
     throw wire.forbidden("origin_not_allowed", `Origin ${origin} is not allowed`);
   }
   if (!ALLOWED_METHODS.includes(request.method)) throw wire.methodNotAllowed(ALLOWED_METHODS);
+  if (headerBytes(request.headers) > config.SMCP_MAX_HEADER_BYTES) throw wire.headersTooLarge(config.SMCP_MAX_HEADER_BYTES);
 
   const module = builtInServers.get(server);
   const principal = await authenticate(request, env, tenant, server);
+  await admitRequest(env, tenant);
   if (!module) throw wire.notFound("unknown_server", `Server ${server} is not available`);
 
   let body: ParsedBody | null = null;
@@ -53,6 +56,12 @@ function describeCall(json: unknown, rc: RequestContext): void {
   const first = (Array.isArray(json) ? json[0] : json) as { method?: unknown; params?: { name?: unknown } };
   if (typeof first?.method === "string") rc.rpcMethod = first.method;
   if (first?.method === "tools/call" && typeof first.params?.name === "string") rc.tool = first.params.name;
+}
+
+function headerBytes(headers: Headers): number {
+  let total = 0;
+  for (const [name, value] of headers) total += name.length + value.length + 4;
+  return total;
 }
 
 function isJsonMediaType(contentType: string | null): boolean {
