@@ -51,16 +51,9 @@ export interface SessionMeta extends Principal {
   eventLogMaxBytes: number;
 }
 
-export interface SessionView {
-  id: string;
+/** The admin view of a live session: its index record plus what only the session knows. */
+export interface SessionView extends SessionRecord {
   tenant: string;
-  server: string;
-  keyId: string | null;
-  protocolVersion: string;
-  clientInfo: ClientInfo | null;
-  createdAt: number;
-  lastActivity: number;
-  expiresAt: number;
   nextAlarm: number | null;
   eventLog: { events: number; bytes: number; lastSeq: number; prunedThrough: number };
 }
@@ -99,15 +92,8 @@ export class SessionDO extends DurableObject<Env> {
     if (!meta) return null;
     const log = this.#live?.log ?? new SqliteEventLog(this.ctx.storage.sql, this.#limits());
     return {
-      id: meta.sessionId,
+      ...this.#record(meta),
       tenant: meta.tenant,
-      server: meta.server,
-      keyId: meta.keyId,
-      protocolVersion: meta.protocolVersion,
-      clientInfo: meta.initParams.clientInfo as ClientInfo,
-      createdAt: meta.createdAt,
-      lastActivity: meta.lastActivity,
-      expiresAt: meta.lastActivity + this.#ttlMs(),
       nextAlarm: await this.ctx.storage.getAlarm(),
       eventLog: log.stats(),
     };
