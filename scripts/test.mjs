@@ -39,7 +39,10 @@ async function conformance() {
 }
 
 const steps = [
-  ["typecheck", () => run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"])],
+  ["typecheck", async () => {
+    const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
+    return (await run(process.execPath, [tsc, "-p", "tsconfig.json"])) || run(process.execPath, [tsc, "-p", "packages/cli"]);
+  }],
   ["workerd integration", () => run(bin("vitest"), ["run", "--config", "workers/smcp/vitest.config.ts"])],
   ["end to end (wrangler dev + SDK client)", () => run(bin("vitest"), ["run", "--config", "test/vitest.config.ts"])],
   ["MCP conformance", conformance],

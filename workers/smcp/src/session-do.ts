@@ -55,6 +55,9 @@ export interface SessionMeta extends Principal {
 export interface SessionView extends SessionRecord {
   tenant: string;
   nextAlarm: number | null;
+  /** Since the session object last started (eviction resets them; the tenant keeps totals). */
+  requests: number;
+  errors: number;
   eventLog: { events: number; bytes: number; lastSeq: number; prunedThrough: number };
 }
 
@@ -95,6 +98,8 @@ export class SessionDO extends DurableObject<Env> {
       ...this.#record(meta),
       tenant: meta.tenant,
       nextAlarm: await this.ctx.storage.getAlarm(),
+      requests: this.#live?.requests.requests ?? 0,
+      errors: this.#live?.requests.errors ?? 0,
       eventLog: log.stats(),
     };
   }

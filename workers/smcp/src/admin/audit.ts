@@ -8,7 +8,9 @@ export async function getAudit(request: Request, env: Env, tenant: string): Prom
   const { after, limit } = readPage(request);
   const result = await tenantStub(env, tenant).auditPage(after, limit);
   if (!result.ok) throw unknownTenant(tenant);
-  return jsonResponse({ entries: result.entries, next: nextCursor(result.entries, limit) });
+  // `detail` is stored as the exact JSON text the hash covers; decode it for readers.
+  const entries = result.entries.map((e) => ({ ...e, detail: JSON.parse(e.detail) }));
+  return jsonResponse({ entries, next: nextCursor(result.entries, limit) });
 }
 
 export async function verifyAudit(env: Env, tenant: string): Promise<Response> {

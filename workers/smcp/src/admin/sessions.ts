@@ -30,7 +30,9 @@ export async function getSessionEvents(request: Request, env: Env, tenant: strin
   const { after, limit } = readPage(request);
   const events = await (await sessionStub(env, tenant, sessionId)).events(after, limit);
   if (!events) throw wire.notFound("session_not_found", `Session ${sessionId} has ended`);
-  return jsonResponse({ events: events.map((e) => ({ ...e, message: JSON.parse(e.message) })), next: nextCursor(events, limit) });
+  // A priming event (empty data on the wire) is stored as `{}`; say so rather than leave admins guessing.
+  const shown = events.map((e) => ({ ...e, priming: e.message === "{}", message: JSON.parse(e.message) }));
+  return jsonResponse({ events: shown, next: nextCursor(events, limit) });
 }
 
 export async function getSessionRequests(request: Request, env: Env, tenant: string, sessionId: string): Promise<Response> {

@@ -1,0 +1,22 @@
+/**
+ * The command table: every command the CLI has, in the order `smcp help` lists
+ * them. Adding a command is one entry here and one object in its resource's module.
+ */
+import { auditCommand } from "./audit.mjs";
+import { eventsCommand } from "./events.mjs";
+import { healthCommand } from "./health.mjs";
+import { keyCommands } from "./keys.mjs";
+import { serverCommands } from "./servers.mjs";
+import { sessionCommands } from "./sessions.mjs";
+import { tenantCommands } from "./tenants.mjs";
+
+/** @type {import("./context.mjs").Command[]} */
+export const commands = [
+  ...tenantCommands,
+  ...keyCommands,
+  ...serverCommands,
+  ...sessionCommands,
+  eventsCommand,
+  auditCommand,
+  healthCommand,
+];

@@ -1,0 +1,193 @@
+// The admin CLI as a person runs it: `smcp` as a child process against `wrangler dev`,
+// inspecting a session the official SDK client holds open.
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Client } from "@modelcontextprotocol/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, Platform } from "./platform";
+// @ts-expect-error plain ESM helpers shared with the scripts
+import { freePort } from "../../scripts/lib/wrangler.mjs";
+
+const SMCP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../packages/cli/bin/smcp.mjs");
+
+const platform = new Platform();
+let tenant: string;
+let client: Client;
+let sessionId: string;
+let firstNoteId: string;
+
+beforeAll(async () => {
+  await platform.start();
+  const provisioned = await platform.tenant("cli-acme");
+  tenant = provisioned.tenant;
+  const connected = await platform.connect(tenant, "notes", provisioned.key);
+  client = connected.client;
+  sessionId = connected.transport.sessionId!;
+  firstNoteId = await addNote("first");
+});
+afterAll(async () => {
+  await client?.close().catch(() => {});
+  await platform.dispose();
+});
+
+async function addNote(title: string): Promise<string> {
+  const result = await client.callTool({ name: "add_note", arguments: { title, body: `${title} note` } });
+  return (result.structuredContent as { id: string }).id;
+}
+
+/** One `smcp` process; output is collected as it arrives, so a test can wait for a line. */
+class Smcp {
+  readonly child: ChildProcess;
+  stdout = "";
+  stderr = "";
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[], { url = platform.url, token = ADMIN_TOKEN }: { url?: string; token?: string } = {}) {
+    this.child = spawn(process.execPath, [SMCP, ...args, "--url", url, "--token", token], {
+      env: { ...process.env, SMCP_URL: "", SMCP_ADMIN_TOKEN: "", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child.stdout!.setEncoding("utf8").on("data", (d: string) => (this.stdout += d));
+    this.child.stderr!.setEncoding("utf8").on("data", (d: string) => (this.stderr += d));
+    this.exited = new Promise((resolve) => this.child.on("close", (code) => resolve(code)));
+  }
+
+  /** Resolves once `stream` contains `text`; fails if the process exits first. */
+  waitFor(stream: "stdout" | "stderr", text: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!this[stream].includes(text)) return false;
+        this.child[stream]!.off("data", onData);
+        this.child.off("close", onClose);
+        resolve();
+        return true;
+      };
+      const onData = () => void check();
+      const onClose = () => {
+        if (!check()) reject(new Error(`smcp exited before printing ${JSON.stringify(text)}:\n${this.stdout}\n${this.stderr}`));
+      };
+      this.child[stream]!.on("data", onData);
+      this.child.on("close", onClose);
+      check();
+    });
+  }
+}
+
+/** Runs `smcp` to completion. */
+async function smcp(args: string[], options?: { url?: string; token?: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = new Smcp(args, options);
+  const code = await run.exited;
+  return { code, stdout: run.stdout, stderr: run.stderr };
+}
+
+describe("smcp, the admin CLI", () => {
+  it("lists tenants in a table", async () => {
+    const { code, stdout } = await smcp(["tenants", "ls"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^TENANT\s+NAME\s+AUTH\s+CREATED$/m);
+    expect(stdout).toMatch(new RegExp(`^${tenant}\\s+${tenant}\\s+key\\s+`, "m"));
+  });
+
+  it("lists the tenant's live session with its server and client", async () => {
+    const { code, stdout } = await smcp(["sessions", "ls", tenant]);
+    expect(code).toBe(0);
+    const line = stdout.split("\n").find((l) => l.startsWith(sessionId));
+    expect(line).toMatch(/\bnotes\b.*\bsmcp-e2e 1\.0\.0\b/);
+  });
+
+  it("shows one session: protocol version and client", async () => {
+    const json = await smcp(["sessions", "show", tenant, sessionId, "--json"]);
+    expect(json.code).toBe(0);
+    const view = JSON.parse(json.stdout);
+    expect(view).toMatchObject({ id: sessionId, tenant, server: "notes", clientInfo: { name: "smcp-e2e", version: "1.0.0" } });
+
+    const { code, stdout } = await smcp(["sessions", "show", tenant, sessionId]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^protocol\\s+${view.protocolVersion}$`, "m"));
+    expect(stdout).toMatch(/^client\s+smcp-e2e 1\.0\.0$/m);
+    expect(stdout).toMatch(/^event log\s+\d+ events?/m);
+  });
+
+  it("prints the session's events, summarised, and raw with --json", async () => {
+    const { code, stdout } = await smcp(["sessions", "events", tenant, sessionId]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^SEQ\s+AGE\s+STREAM\s+SIZE\s+MESSAGE$/m);
+    expect(stdout).toMatch(/result #\d+ initialize 2025-/);
+    expect(stdout).toContain(`"Added note ${firstNoteId}"`);
+
+    const json = await smcp(["sessions", "events", tenant, sessionId, "--json", "--limit", "2"]);
+    expect(json.code).toBe(0);
+    const page = JSON.parse(json.stdout);
+    expect(page.events.map((e: { seq: number }) => e.seq)).toEqual([1, 2]);
+    expect(page.next).toBe(2);
+  });
+
+  it("lists the session's requests with the tool called", async () => {
+    const { code, stdout } = await smcp(["sessions", "requests", tenant, sessionId]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^SEQ\s+AT\s+ID\s+REQUEST\s+STATUS\s+TIME/m);
+    expect(stdout).toMatch(/\binitialize\s+ok\b/);
+    expect(stdout).toMatch(/\btools\/call add_note\s+ok\b/);
+  });
+
+  it("follows the event log: an event that arrives after it started is printed", async () => {
+    const follow = new Smcp(["sessions", "events", tenant, sessionId, "--follow"]);
+    try {
+      await follow.waitFor("stderr", "waiting for new events");
+      const noteId = await addNote("while following");
+      await follow.waitFor("stdout", `"Added note ${noteId}"`);
+      follow.child.kill("SIGINT");
+      expect(await follow.exited).toBe(0);
+    } finally {
+      follow.child.kill("SIGKILL");
+    }
+  });
+
+  it("prints platform health", async () => {
+    const { code, stdout } = await smcp(["health"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^status\s+ok\b/m);
+    expect(stdout).toMatch(/^sessions\s+\d+/m);
+  });
+
+  it("kills the session: a follower exits cleanly, and show then fails with the API's not-found message", async () => {
+    const follow = new Smcp(["sessions", "events", tenant, sessionId, "--follow"]);
+    try {
+      await follow.waitFor("stderr", "waiting for new events");
+      const kill = await smcp(["sessions", "kill", tenant, sessionId]);
+      expect(kill).toMatchObject({ code: 0, stdout: `terminated ${sessionId}\n` });
+      expect(await follow.exited).toBe(0);
+      expect(follow.stderr).toContain(`session ${sessionId} has ended`);
+    } finally {
+      follow.child.kill("SIGKILL");
+    }
+
+    const show = await smcp(["sessions", "show", tenant, sessionId]);
+    expect(show.code).toBe(1);
+    expect(show.stdout).toBe("");
+    expect(show.stderr).toBe(`smcp: No session ${sessionId} for tenant ${tenant}\n`);
+  });
+
+  it("says so when the admin token is refused", async () => {
+    const { code, stderr } = await smcp(["tenants", "ls"], { token: "not-the-token" });
+    expect(code).toBe(1);
+    expect(stderr).toBe("smcp: the admin token was refused; set SMCP_ADMIN_TOKEN or --token\n");
+  });
+
+  it("says so when nothing listens at the URL", async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const { code, stderr } = await smcp(["tenants", "ls"], { url });
+    expect(code).toBe(1);
+    expect(stderr).toBe(`smcp: cannot reach SMCP at ${url}: is \`pnpm dev\` running?\n`);
+  });
+
+  it("answers a bad command line with the usage line and exit 2", async () => {
+    const { code, stderr } = await smcp(["sessions", "show", tenant]);
+    expect(code).toBe(2);
+    expect(stderr).toBe("smcp: missing <session>\nusage: smcp sessions show <tenant> <session>\n");
+    const help = await smcp(["sessions", "events", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("smcp sessions events <tenant> <session> [--after N] [--limit N] [--follow]");
+  });
+});
