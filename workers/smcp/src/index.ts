@@ -6,6 +6,7 @@
  */
 import { jsonErrorResponse, jsonResponse, jsonRpcErrorResponse, toWireError, wire } from "@smcp/runtime";
 import { handleAdmin } from "./admin/router";
+import { serveDashboard } from "./dashboard/handler";
 import type { Env } from "./env";
 import { handleMcp } from "./mcp/endpoint";
 import { protectedResourceMetadata } from "./mcp/resource-metadata";
@@ -30,6 +31,7 @@ const routes: Route<Handler>[] = [
   { method: "DELETE", pattern: "/mcp/:tenant/:server", handler: mcp },
   { method: "GET", pattern: "/.well-known/oauth-protected-resource/mcp/:tenant/:server", handler: metadata },
   { method: "GET", pattern: "/healthz", handler: healthz },
+  { method: "GET", pattern: "/admin", handler: serveDashboard },
 ];
 
 async function route(request: Request, env: Env, rc: RequestContext): Promise<Response> {

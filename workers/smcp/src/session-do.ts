@@ -39,6 +39,8 @@ const META_KEY = "meta";
 /** When the pending alarm was due, to measure how late it ran. */
 const ALARM_AT_KEY = "alarmAt";
 
+const REPORT_INTERVAL_MS = 5_000;
+
 type EndReason = "deleted" | "expired" | "terminated";
 
 export interface SessionMeta extends Principal {
@@ -74,6 +76,7 @@ export class SessionDO extends DurableObject<Env> {
   #live: Live | undefined;
   #building: Promise<Live> | undefined;
   #persistedActivity = 0;
+  #reportedActivity = 0;
   #streams = new StreamCounter();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -246,6 +249,7 @@ export class SessionDO extends DurableObject<Env> {
     });
     this.#meta = meta;
     this.#persistedActivity = now;
+    this.#reportedActivity = now;
     await this.#setAlarm(now + this.#ttlMs());
     return meta;
   }
@@ -293,10 +297,15 @@ export class SessionDO extends DurableObject<Env> {
   #touch(meta: SessionMeta, live: Live): void {
     const now = Date.now();
     meta.lastActivity = now;
-    if (now - this.#persistedActivity < Math.min(30_000, this.#ttlMs() / 10)) return;
-    this.#persistedActivity = now;
-    this.ctx.storage.kv.put(META_KEY, meta);
-    this.ctx.waitUntil(tenantStub(this.env, meta.tenant).sessionTouched(meta.sessionId, this.#update(meta, live)).catch(() => {}));
+    if (now - this.#persistedActivity >= Math.min(30_000, this.#ttlMs() / 10)) {
+      this.#persistedActivity = now;
+      this.ctx.storage.kv.put(META_KEY, meta);
+    }
+    // The tenant's index and health counters lag by at most this much.
+    if (now - this.#reportedActivity >= REPORT_INTERVAL_MS) {
+      this.#reportedActivity = now;
+      this.ctx.waitUntil(tenantStub(this.env, meta.tenant).sessionTouched(meta.sessionId, this.#update(meta, live)).catch(() => {}));
+    }
   }
 
   #update(meta: SessionMeta, live: Live | undefined): SessionUpdate {

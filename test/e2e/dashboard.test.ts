@@ -1,0 +1,145 @@
+/**
+ * The admin dashboard (`GET /admin`) in a real headless Chromium, against `wrangler
+ * dev`, with the official SDK client making the traffic it shows. The browser is
+ * the Chromium build shipped inside the npm package `@sparticuz/chromium` (unpacked
+ * on first use), driven by `playwright-core`; nothing is downloaded at test time.
+ * Every wait is one of Playwright's auto-waiting expectations: no sleeps, no timings.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import sparticuz from "@sparticuz/chromium";
+import { expect as playwrightExpect } from "@playwright/test";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, Platform } from "./platform";
+
+/** Generous, because the page polls every 2 s and CI machines are slow; not a timing assertion. */
+const expectPage = playwrightExpect.configure({ timeout: 15_000 });
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+/** A tenant name an attacker could choose: it must show as text and never run. */
+const HOSTILE_NAME = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>Acme & "Co"`;
+
+const platform = new Platform();
+const profile = mkdtempSync(path.join(tmpdir(), "smcp-dashboard-chromium-"));
+let browser: BrowserContext;
+let keyId: string;
+let key: string;
+/** Everything the browser asked for, and every CSP or Trusted Types complaint it logged. */
+const requested: string[] = [];
+const violations: string[] = [];
+
+beforeAll(async () => {
+  await platform.start();
+  const admin = platform.admin();
+  await admin.createTenant("dash", { name: HOSTILE_NAME });
+  await admin.enableServer("dash", "notes");
+  ({ id: keyId, key } = await admin.createKey("dash", "dashboard-test"));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: await sparticuz.executablePath(),
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  browser.on("request", (r) => requested.push(r.url()));
+  browser.on("console", (m) => {
+    if (/Content Security Policy|Trusted ?(Types?|HTML|Script)/i.test(m.text())) violations.push(m.text());
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await platform.dispose();
+  rmSync(profile, { recursive: true, force: true });
+});
+
+async function openDashboard(token: string): Promise<Page> {
+  const page = await browser.newPage();
+  const response = await page.goto(`${platform.url}/admin`);
+  expect(response?.status()).toBe(200);
+  expect(response?.headers()["content-security-policy"]).toContain("default-src 'none'");
+  await page.getByLabel("Admin token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  return page;
+}
+
+describe("admin dashboard", () => {
+  it("says so when the admin token is refused", async () => {
+    const page = await openDashboard("not-the-admin-token");
+    await expectPage(page.getByRole("alert")).toContainText("admin token was refused");
+    await expectPage(page.getByLabel("Admin token")).toBeVisible();
+    await expectPage(page.getByRole("heading", { name: "Platform health" })).toBeHidden();
+    expect(await page.evaluate(() => sessionStorage.getItem("smcp-admin-token"))).toBeNull();
+    await page.close();
+  });
+
+  it("shows tenants, live sessions and their logs, follows new requests, and ends a session", async () => {
+    const { client, transport } = await platform.connect("dash", "notes", key);
+    const sessionId = transport.sessionId!;
+    const added = await client.callTool({ name: "add_note", arguments: { title: "first", body: "from the SDK client" } });
+    const noteId = (added.structuredContent as { id: string }).id;
+    const { sessions } = await platform.admin().call("GET", "/tenants/dash/sessions");
+    const record = sessions.find((s: { id: string }) => s.id === sessionId);
+
+    const page = await openDashboard(ADMIN_TOKEN);
+    await expectPage(page.locator("#health")).toContainText("notes: 1");
+
+    // The hostile tenant name is shown as text; none of it became markup.
+    const tenant = page.locator("#tenants").getByRole("button", { name: /^dash/ });
+    await expectPage(tenant).toContainText(HOSTILE_NAME);
+    await expectPage(page.locator("#tenants img, #tenants script")).toHaveCount(0);
+    await tenant.click();
+
+    const row = page.locator(`#sessions tr[data-session="${sessionId}"]`);
+    for (const cell of ["notes", keyId, record.protocolVersion, "smcp-e2e 1.0.0"]) await expectPage(row).toContainText(cell);
+    await row.getByRole("button", { name: `Open session ${sessionId}` }).click();
+
+    const requests = page.locator("#requests tbody tr");
+    const events = page.locator("#events tbody tr");
+    await expectPage(requests.filter({ hasText: "tools/call" }).filter({ hasText: "add_note" })).toHaveCount(1);
+    await expectPage(events.filter({ hasText: `Added note ${noteId}` })).toHaveCount(1);
+
+    // A new call appears without a reload, appended once after the rows already there.
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await client.callTool({ name: "list_notes", arguments: {} });
+    await expectPage(requests.filter({ hasText: "list_notes" })).toHaveCount(1);
+    await expectPage(requests.last()).toContainText("list_notes");
+    await expectPage(events.last()).toContainText("from the SDK client");
+    await expectPage(requests.filter({ hasText: "add_note" })).toHaveCount(1);
+    await expectPage(events.filter({ hasText: `Added note ${noteId}` })).toHaveCount(1);
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+
+    // End it from the page, after the confirm.
+    const confirmed = new Promise<string>((resolve) =>
+      page.once("dialog", (dialog) => {
+        resolve(dialog.message());
+        void dialog.accept();
+      }),
+    );
+    await page.getByRole("button", { name: "End session" }).click();
+    expect(await confirmed).toContain(sessionId);
+    await expectPage(page.getByRole("status")).toContainText(`Session ${sessionId} ended`);
+    await expectPage(page.locator("#detail-state")).toContainText("ended");
+    await expectPage(row).toHaveCount(0);
+    await expectPage(page.locator("#sessions-note")).toContainText("No live sessions");
+    await expect(client.callTool({ name: "list_notes", arguments: {} })).rejects.toThrow();
+
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    await page.close();
+  });
+
+  it("calls nothing outside its own origin and breaks none of its own policy", () => {
+    expect(requested.length).toBeGreaterThan(0);
+    expect(requested.filter((url) => !url.startsWith(`${platform.url}/`))).toEqual([]);
+    expect(violations).toEqual([]);
+  });
+});
