@@ -7,6 +7,8 @@ export interface Env {
   SESSION: DurableObjectNamespace<SessionDO>;
   TENANT: DurableObjectNamespace<TenantDO>;
   DIRECTORY: DurableObjectNamespace<DirectoryDO>;
+  /** OAuth client registrations (oauth/clients.ts); grants and tokens live in each TenantDO. */
+  OAUTH_KV: KVNamespace;
   SMCP_ADMIN_TOKEN?: string;
   SMCP_VERSION?: string;
   SMCP_SESSION_TTL_SECONDS?: string;

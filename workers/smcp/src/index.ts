@@ -10,6 +10,7 @@ import { serveDashboard } from "./dashboard/handler";
 import type { Env } from "./env";
 import { handleMcp } from "./mcp/endpoint";
 import { protectedResourceMetadata } from "./mcp/resource-metadata";
+import { oauthRoutes } from "./oauth/routes";
 import { logEvent } from "./log";
 import type { RequestContext } from "./request-context";
 import { matchRoute, type Params, type Route } from "./routes";
@@ -31,6 +32,7 @@ const routes: Route<Handler>[] = [
   { method: "DELETE", pattern: "/mcp/:tenant/:server", handler: mcp },
   { method: "GET", pattern: "/.well-known/oauth-protected-resource/mcp/:tenant/:server", handler: metadata },
   { method: "GET", pattern: "/healthz", handler: healthz },
+  ...oauthRoutes,
   { method: "GET", pattern: "/admin", handler: serveDashboard },
 ];
 

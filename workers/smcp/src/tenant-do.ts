@@ -27,6 +27,7 @@ import {
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
 import { TENANT_SCHEMA } from "./tenant-schema";
+import { GrantStore, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
 
 export type TenantAuthMode = "key" | "none";
 
@@ -223,6 +224,42 @@ export class TenantDO extends DurableObject<Env> {
     const enabled = this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", server).toArray().length > 0;
     if (!enabled) return { ok: false, reason: "unknown-server" };
     return { ok: true, keyId, auth: config.auth };
+  }
+
+  // --- OAuth grants (the rules are in oauth/grant-store.ts) ------------------------
+
+  async oauthIssueCode(init: CodeGrantInit) {
+    return this.#grants((g) => g.issueCode(init));
+  }
+
+  async oauthRedeemCode(redemption: CodeRedemption) {
+    return this.#grants((g) => g.redeemCode(redemption));
+  }
+
+  async oauthRefresh(refresh: TokenRefresh) {
+    return this.#grants((g) => g.refresh(refresh));
+  }
+
+  async oauthCheckAccess(check: AccessCheck) {
+    return this.#grants((g) => g.checkAccess(check));
+  }
+
+  async oauthRevoke(tokenHash: string, clientId: string) {
+    return this.#grants((g) => g.revoke(tokenHash, clientId));
+  }
+
+  async #grants<T>(run: (grants: GrantStore) => Promise<T>): Promise<T | Missing> {
+    const config = this.#config();
+    if (!config) return MISSING;
+    return run(
+      new GrantStore({
+        sql: this.#sql,
+        auth: config.auth,
+        keyIsLive: (id) => this.#sql.exec("SELECT 1 FROM keys WHERE id = ? AND revoked_at IS NULL", id).toArray().length > 0,
+        serverEnabled: (name) => this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", name).toArray().length > 0,
+        audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
+      }),
+    );
   }
 
   // --- servers ---------------------------------------------------------------

@@ -9,6 +9,8 @@
  */
 import { bearerToken, sha256Hex, wire } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
+import { authenticateAccessToken } from "../oauth/access-token";
+import { isTenantKey } from "../oauth/tokens";
 import type { AuthDecision } from "../tenant-do";
 import type { Principal } from "./principal";
 
@@ -23,6 +25,11 @@ export function resourceMetadataUrl(requestUrl: string, tenant: string, server: 
 
 export async function authenticate(request: Request, env: Env, tenant: string, server: string): Promise<Principal> {
   const token = bearerToken(request.headers.get("authorization"));
+  if (token && !isTenantKey(token)) {
+    // Not a tenant key: an OAuth access token (oauth/access-token.ts).
+    const metadataUrl = resourceMetadataUrl(request.url, tenant, server);
+    return authenticateAccessToken(env, { requestUrl: request.url, tenant, server, token, metadataUrl });
+  }
   const keyHash = token ? await sha256Hex(token) : null;
   const decision = await decide(env, tenant, server, keyHash);
   if (decision.ok) return { tenant, server, keyId: decision.keyId };

@@ -1,0 +1,109 @@
+/**
+ * The HTML of the `/authorize` step: the consent form and the error page.
+ *
+ * Everything a client chose (its name, redirect URI, state) is inserted as escaped
+ * text or attribute values; the page has no script and loads nothing. The CSP allows
+ * only the page's own inline style (by hash), form posts to this origin and to the
+ * client's redirect target (the POST answers with a redirect there), and no framing.
+ */
+
+export interface ConsentView {
+  /** Self-asserted by the client at registration: shown as such. */
+  clientName: string | null;
+  clientId: string;
+  redirectUri: string;
+  tenant: string;
+  server: string;
+  resource: string;
+  /** The authorization request, carried through the form unchanged. */
+  hidden: [name: string, value: string][];
+  error?: string;
+}
+
+const STYLE = `body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
+main{max-width:34rem;margin:3rem auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 4px #0002}
+h1{font-size:1.3rem;margin-top:0}code{background:#eef0f4;padding:0 .25em;border-radius:3px;word-break:break-all}
+.note{color:#5b6475;font-size:.9rem}.warn{background:#fff6db;padding:.5rem .75rem;border-radius:4px}
+.error{background:#fde8e8;color:#8a1c1c;padding:.5rem .75rem;border-radius:4px}
+label{display:block;font-weight:600;margin-top:1rem}input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;font:inherit}
+.actions{display:flex;gap:.75rem;margin-top:1rem}button{padding:.5rem 1.25rem;font:inherit;border-radius:4px;border:1px solid #1d2330;background:#fff}
+button[value=approve]{background:#1d2330;color:#fff}`;
+
+let styleHash: Promise<string> | undefined;
+
+/** The consent form: who asks, for which MCP URL, where the token goes, and the key field. */
+export async function consentPage(view: ConsentView, status = 200): Promise<Response> {
+  const redirect = new URL(view.redirectUri);
+  const redirectHost = redirect.protocol === "http:" || redirect.protocol === "https:" ? redirect.host : redirect.protocol;
+  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(redirect.hostname);
+  const name = view.clientName ? `<strong>${esc(view.clientName)}</strong>` : `An unnamed client (<code>${esc(view.clientId)}</code>)`;
+  const body = `<h1>Authorize an MCP client</h1>
+<p>${name} <span class="note">(the name is given by the client itself and is not verified)</span>
+asks to use the MCP server <code>${esc(view.server)}</code> of tenant <code>${esc(view.tenant)}</code>:</p>
+<p><code>${esc(view.resource)}</code></p>
+<p>If you approve, an access token for this one MCP server goes to <strong>${esc(redirectHost)}</strong>.</p>
+${loopback ? `<p class="warn">That is an app on this computer. Approve only if you just started connecting from it.</p>` : ""}
+${view.error ? `<p class="error" role="alert">${esc(view.error)}</p>` : ""}
+<form method="post" action="/authorize">
+${view.hidden.map(([n, v]) => `<input type="hidden" name="${esc(n)}" value="${esc(v)}">`).join("\n")}
+<label for="api_key">API key of tenant <code>${esc(view.tenant)}</code></label>
+<input id="api_key" name="api_key" type="password" autocomplete="off" spellcheck="false" required autofocus>
+<p class="note">The key proves you may use this tenant. It is checked and forgotten: the client never sees it.</p>
+<div class="actions"><button type="submit" name="decision" value="approve">Approve</button>
+<button type="submit" name="decision" value="deny" formnovalidate>Deny</button></div>
+</form>`;
+  return htmlResponse(`Authorize access to ${view.tenant}/${view.server}`, body, status, formActionSource(redirect));
+}
+
+/** An error shown on our own page, for requests whose client or redirect URI cannot be trusted. */
+export function errorPage(message: string, status: number): Promise<Response> {
+  return htmlResponse("Authorization failed", `<h1>Authorization failed</h1>\n<p class="error" role="alert">${esc(message)}</p>`, status, null);
+}
+
+async function htmlResponse(title: string, body: string, status: number, redirectSource: string | null): Promise<Response> {
+  styleHash ??= sha256Base64(STYLE);
+  const csp = [
+    "default-src 'none'",
+    `style-src '${await styleHash}'`,
+    redirectSource === null ? "form-action 'none'" : `form-action 'self' ${redirectSource}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join("; ");
+  const html = `<!doctype html>
+<html lang="en">
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)} · SMCP</title>
+<style>${STYLE}</style>
+<main>
+${body}
+</main>
+</html>`;
+  return new Response(html, {
+    status,
+    headers: {
+      "Content-Type": "text/html; charset=utf-8",
+      "Content-Security-Policy": csp,
+      "Cache-Control": "no-store",
+      "Referrer-Policy": "no-referrer",
+      "X-Content-Type-Options": "nosniff",
+      "X-Frame-Options": "DENY",
+    },
+  });
+}
+
+/** The CSP source of the client's redirect target: its origin, or its private-use scheme. */
+function formActionSource(redirect: URL): string {
+  return redirect.protocol === "http:" || redirect.protocol === "https:" ? redirect.origin : redirect.protocol;
+}
+
+function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+async function sha256Base64(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  let binary = "";
+  for (const b of digest) binary += String.fromCharCode(b);
+  return `sha256-${btoa(binary)}`;
+}

@@ -1,0 +1,160 @@
+/**
+ * `GET POST /authorize`: the authorization endpoint (RFC 6749 §4.1.1, OAuth 2.1).
+ *
+ * SMCP has no user accounts. Whoever holds an API key of the tenant named by the
+ * `resource` parameter (RFC 8707; it must be one of our MCP URLs) may approve a client
+ * for that one MCP URL: GET shows a form asking for the key, POST checks it through
+ * the tenant's Durable Object (`authorize(server, keyHash)`, the same check as the MCP
+ * endpoint's) and redirects to the client with a code. The grant records the key's
+ * id, so revoking the key ends the grant.
+ *
+ * Both methods run the same request check. Errors about the client or its redirect URI
+ * are shown here and never redirected (RFC 6749 §4.1.2.1); once both are trusted,
+ * errors go back to the client with `state` and `iss` (RFC 9207).
+ */
+import { sha256Hex } from "@smcp/runtime";
+import { tenantStub, type Env } from "../env";
+import { errorPage, consentPage } from "./authorize-page";
+import { getClient, matchRedirectUri, type OAuthClient } from "./clients";
+import { OAuthError, type OAuthErrorCode } from "./errors";
+import { readForm } from "./http";
+import { MCP_SCOPE, issuerOf, parseMcpResource, type McpResource } from "./resource";
+import { isS256Challenge, mintSecret } from "./tokens";
+
+/** The parameters of an authorization request that the form carries from GET to POST. */
+const REQUEST_PARAMS = ["response_type", "client_id", "redirect_uri", "code_challenge", "code_challenge_method", "state", "scope", "resource"];
+const MAX_STATE_LENGTH = 2048;
+
+interface AuthorizationRequest {
+  client: OAuthClient;
+  redirectUri: string;
+  state: string | null;
+  codeChallenge: string;
+  resource: McpResource;
+  params: URLSearchParams;
+}
+
+type RequestCheck =
+  | { ok: true; value: AuthorizationRequest }
+  /** The client or redirect URI cannot be trusted: answer on our own page. */
+  | { ok: false; reason: "unknown-client" | "bad-redirect-uri" }
+  /** Redirect the error to the client. */
+  | { ok: false; reason: "redirect"; redirectUri: string; state: string | null; error: OAuthErrorCode; description: string };
+
+export async function handleAuthorize(request: Request, env: Env): Promise<Response> {
+  const issuer = issuerOf(request);
+  let params: URLSearchParams;
+  if (request.method === "POST") {
+    const origin = request.headers.get("origin");
+    // A browser always sends Origin on a form POST: refuse posts from other sites' pages.
+    if (origin !== null && origin !== issuer) return errorPage("This form can only be submitted from this server's own page.", 403);
+    try {
+      params = await readForm(request);
+    } catch (err) {
+      if (err instanceof OAuthError) return errorPage(err.message, err.status);
+      throw err;
+    }
+  } else {
+    params = new URL(request.url).searchParams;
+  }
+
+  const check = await checkRequest(env, params, issuer);
+  if (!check.ok) {
+    switch (check.reason) {
+      case "unknown-client":
+        return errorPage("Unknown client: client_id is missing or not registered here. Register the client again and retry.", 400);
+      case "bad-redirect-uri":
+        return errorPage("redirect_uri is missing or is not one of the client's registered redirect URIs.", 400);
+      case "redirect":
+        return redirectTo(check.redirectUri, { error: check.error, error_description: check.description, state: check.state, iss: issuer });
+    }
+  }
+  const req = check.value;
+  if (request.method !== "POST") return consentPage(viewOf(req));
+  return approve(env, req, issuer);
+}
+
+/** The POST: deny, or check the key and answer with a code. */
+async function approve(env: Env, req: AuthorizationRequest, issuer: string): Promise<Response> {
+  const back = (fields: Record<string, string | null>) => redirectTo(req.redirectUri, { ...fields, state: req.state, iss: issuer });
+  if (req.params.get("decision") === "deny") return back({ error: "access_denied", error_description: "The request was denied" });
+  const key = req.params.get("api_key");
+  if (!key) return consentPage({ ...viewOf(req), error: "Enter an API key of this tenant." }, 400);
+
+  const { tenant, server, url: resource } = req.resource;
+  const tenantDO = tenantStub(env, tenant);
+  const decision = await tenantDO.authorize(server, await sha256Hex(key));
+  if (!decision.ok) {
+    switch (decision.reason) {
+      case "unknown-tenant":
+      case "invalid-key":
+        // One message for both: the page does not reveal which tenants exist.
+        return consentPage({ ...viewOf(req), error: "That key is not a valid, unrevoked API key of this tenant." }, 401);
+      case "unknown-server":
+        return back({ error: "invalid_target", error_description: `Server ${server} is not enabled for tenant ${tenant}` });
+    }
+  }
+  const code = await mintSecret("code", tenant);
+  const issued = await tenantDO.oauthIssueCode({
+    codeHash: code.hash,
+    clientId: req.client.client_id,
+    server,
+    resource,
+    keyId: decision.keyId,
+    redirectUri: req.redirectUri,
+    codeChallenge: req.codeChallenge,
+    scope: MCP_SCOPE,
+  });
+  if (!issued.ok) return back({ error: "invalid_target", error_description: "Unknown tenant" });
+  return back({ code: code.value });
+}
+
+async function checkRequest(env: Env, params: URLSearchParams, issuer: string): Promise<RequestCheck> {
+  const client = await getClient(env, params.get("client_id"));
+  if (!client) return { ok: false, reason: "unknown-client" };
+  const redirectUri = matchRedirectUri(client, params.get("redirect_uri"));
+  if (!redirectUri) return { ok: false, reason: "bad-redirect-uri" };
+  const state = params.get("state");
+  const fail = (error: OAuthErrorCode, description: string): RequestCheck => ({
+    ok: false,
+    reason: "redirect",
+    redirectUri,
+    state: state !== null && state.length <= MAX_STATE_LENGTH ? state : null,
+    error,
+    description,
+  });
+  if (params.get("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code");
+  if (!client.grant_types.includes("authorization_code")) return fail("unauthorized_client", "The client did not register the authorization_code grant");
+  if (state !== null && state.length > MAX_STATE_LENGTH) return fail("invalid_request", "state is too long");
+  const codeChallenge = params.get("code_challenge");
+  if (params.get("code_challenge_method") !== "S256" || !isS256Challenge(codeChallenge)) {
+    return fail("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256");
+  }
+  const resource = parseMcpResource(params.get("resource"), issuer);
+  if (!resource) return fail("invalid_target", `resource must be the MCP URL to authorize: ${issuer}/mcp/{tenant}/{server}`);
+  return { ok: true, value: { client, redirectUri, state, codeChallenge, resource, params } };
+}
+
+function viewOf(req: AuthorizationRequest) {
+  return {
+    clientName: req.client.client_name ?? null,
+    clientId: req.client.client_id,
+    redirectUri: req.redirectUri,
+    tenant: req.resource.tenant,
+    server: req.resource.server,
+    resource: req.resource.url,
+    hidden: REQUEST_PARAMS.flatMap((name): [string, string][] => {
+      const value = req.params.get(name);
+      return value === null ? [] : [[name, value]];
+    }),
+  };
+}
+
+function redirectTo(redirectUri: string, fields: Record<string, string | null>): Response {
+  const url = new URL(redirectUri);
+  for (const [name, value] of Object.entries(fields)) if (value !== null) url.searchParams.set(name, value);
+  return new Response(null, {
+    status: 302,
+    headers: { Location: url.href, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer" },
+  });
+}

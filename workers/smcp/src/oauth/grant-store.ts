@@ -1,0 +1,293 @@
+/**
+ * A tenant's OAuth grants, codes and tokens, in the tenant's own SQLite.
+ *
+ * The TenantDO owns the storage and calls in here through thin RPC wrappers; this
+ * module owns the rules. Everything a grant needs to be checked lives next to the
+ * tenant's keys and servers, so one synchronous step can check a code or token, the
+ * key that approved its grant, and the server, and then write: no other request can
+ * run in between, which is what makes codes and refresh tokens single-use. A grant
+ * dies with its tenant (`deleteAll`), with the revocation of the key that approved it
+ * (checked on every use), or when a used code or refresh token is presented again
+ * (OAuth 2.1 §4.1.3 and §4.3.1: a replay revokes the whole grant).
+ *
+ * Only SHA-256 digests of codes and tokens are stored; the Worker mints the secrets
+ * and hashes them before calling in. Tables are created on first use, so tenants
+ * created before OAuth existed need no migration. See docs/storage-schema.md.
+ */
+import { randomToken } from "@smcp/runtime";
+import { ACCESS_TOKEN_TTL_MS, CODE_TTL_MS, REFRESH_TOKEN_TTL_MS } from "./tokens";
+
+export const GRANT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS oauth_grants (
+  id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  server TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  key_id TEXT,
+  scope TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS oauth_codes (
+  hash TEXT PRIMARY KEY,
+  grant_id TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  code_challenge TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS oauth_tokens (
+  hash TEXT PRIMARY KEY,
+  grant_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS oauth_codes_by_grant ON oauth_codes (grant_id);
+CREATE INDEX IF NOT EXISTS oauth_tokens_by_grant ON oauth_tokens (grant_id);
+CREATE INDEX IF NOT EXISTS oauth_grants_by_expiry ON oauth_grants (expires_at);
+`;
+
+/** What the grant store needs from the tenant object that hosts it. */
+export interface GrantHost {
+  sql: SqlStorage;
+  auth: "key" | "none";
+  keyIsLive(keyId: string): boolean;
+  serverEnabled(server: string): boolean;
+  audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void>;
+}
+
+export interface CodeGrantInit {
+  codeHash: string;
+  clientId: string;
+  server: string;
+  resource: string;
+  /** The tenant key that approved the grant (null on a tenant with `auth: "none"`). */
+  keyId: string | null;
+  redirectUri: string;
+  codeChallenge: string;
+  scope: string;
+}
+
+export interface CodeRedemption {
+  codeHash: string;
+  clientId: string;
+  redirectUri: string;
+  /** S256 of the presented `code_verifier`, computed by the Worker. */
+  verifierChallenge: string;
+  /** The `resource` of the token request, when sent (canonical spelling). */
+  resource: string | null;
+  accessHash: string;
+  /** Null when the client did not register the refresh_token grant. */
+  refreshHash: string | null;
+}
+
+export interface TokenRefresh {
+  refreshHash: string;
+  clientId: string;
+  resource: string | null;
+  accessHash: string;
+  newRefreshHash: string;
+}
+
+export interface AccessCheck {
+  tokenHash: string;
+  server: string;
+  /** The MCP URL the token is presented at: must be the grant's audience. */
+  resource: string;
+}
+
+export type Issued = { ok: true; scope: string; resource: string; accessExpiresAt: number; refreshExpiresAt: number | null };
+export type GrantRefusal = { ok: false; reason: "invalid-grant" | "invalid-target"; detail: string };
+export type AccessDecision =
+  | { ok: true; keyId: string | null; expiresAt: number }
+  | { ok: false; reason: "invalid-token" | "unknown-server" };
+
+type GrantRow = {
+  grant_id: string;
+  client_id: string;
+  server: string;
+  resource: string;
+  key_id: string | null;
+  scope: string;
+};
+
+const refuse = (detail: string, reason: GrantRefusal["reason"] = "invalid-grant"): GrantRefusal => ({ ok: false, reason, detail });
+
+export class GrantStore {
+  #host: GrantHost;
+  #sql: SqlStorage;
+
+  constructor(host: GrantHost) {
+    this.#host = host;
+    this.#sql = host.sql;
+    this.#sql.exec(GRANT_SCHEMA);
+  }
+
+  /** Records an approved authorization request: a new grant and its one code. */
+  async issueCode(init: CodeGrantInit): Promise<{ ok: true; grantId: string }> {
+    const now = Date.now();
+    this.#sweep(now);
+    const grantId = `grant_${randomToken(12)}`;
+    this.#sql.exec(
+      "INSERT INTO oauth_grants (id, client_id, server, resource, key_id, scope, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      grantId,
+      init.clientId,
+      init.server,
+      init.resource,
+      init.keyId,
+      init.scope,
+      now,
+      now + CODE_TTL_MS,
+    );
+    this.#sql.exec(
+      "INSERT INTO oauth_codes (hash, grant_id, redirect_uri, code_challenge, expires_at) VALUES (?, ?, ?, ?, ?)",
+      init.codeHash,
+      grantId,
+      init.redirectUri,
+      init.codeChallenge,
+      now + CODE_TTL_MS,
+    );
+    await this.#host.audit(actorOf(init.keyId), "oauth.authorized", grantId, { client: init.clientId, server: init.server });
+    return { ok: true, grantId };
+  }
+
+  /** The authorization-code grant (RFC 6749 §4.1.3 with RFC 7636 §4.6). */
+  async redeemCode(r: CodeRedemption): Promise<Issued | GrantRefusal> {
+    const now = Date.now();
+    const row = this.#sql
+      .exec<GrantRow & { redirect_uri: string; code_challenge: string; expires_at: number; used_at: number | null }>(
+        `SELECT c.grant_id, c.redirect_uri, c.code_challenge, c.expires_at, c.used_at, g.client_id, g.server, g.resource, g.key_id, g.scope
+         FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id WHERE c.hash = ?`,
+        r.codeHash,
+      )
+      .toArray()[0];
+    if (!row) return refuse("Unknown or expired authorization code");
+    if (row.client_id !== r.clientId) return refuse("The authorization code was issued to another client");
+    if (row.used_at !== null) {
+      await this.#revokeGrant(row.grant_id, "authorization code used twice");
+      return refuse("The authorization code was already used; its grant is revoked");
+    }
+    if (row.expires_at <= now) return refuse("Unknown or expired authorization code");
+    if (row.redirect_uri !== r.redirectUri) return refuse("redirect_uri does not match the authorization request");
+    if (row.code_challenge !== r.verifierChallenge) return refuse("PKCE verification failed: code_verifier does not match code_challenge");
+    if (r.resource !== null && r.resource !== row.resource) return refuse("resource does not match the authorization request", "invalid-target");
+    if (!this.#approverLive(row.key_id)) return refuse("The key that approved this grant has been revoked");
+    this.#sql.exec("UPDATE oauth_codes SET used_at = ? WHERE hash = ?", now, r.codeHash);
+    return this.#issueTokens(row, r.accessHash, r.refreshHash, now);
+  }
+
+  /** The refresh-token grant (RFC 6749 §6), rotating the refresh token (OAuth 2.1 §4.3.1). */
+  async refresh(r: TokenRefresh): Promise<Issued | GrantRefusal> {
+    const now = Date.now();
+    this.#sweep(now);
+    const row = this.#sql
+      .exec<GrantRow & { expires_at: number; used_at: number | null }>(
+        `SELECT t.grant_id, t.expires_at, t.used_at, g.client_id, g.server, g.resource, g.key_id, g.scope
+         FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.hash = ? AND t.kind = 'refresh'`,
+        r.refreshHash,
+      )
+      .toArray()[0];
+    if (!row || row.expires_at <= now) return refuse("Unknown or expired refresh token");
+    if (row.client_id !== r.clientId) return refuse("The refresh token was issued to another client");
+    if (row.used_at !== null) {
+      await this.#revokeGrant(row.grant_id, "refresh token used twice");
+      return refuse("The refresh token was already used; its grant is revoked");
+    }
+    if (r.resource !== null && r.resource !== row.resource) return refuse("resource does not match the grant", "invalid-target");
+    if (!this.#approverLive(row.key_id)) return refuse("The key that approved this grant has been revoked");
+    this.#sql.exec("UPDATE oauth_tokens SET used_at = ? WHERE hash = ?", now, r.refreshHash);
+    return this.#issueTokens(row, r.accessHash, r.newRefreshHash, now);
+  }
+
+  /**
+   * Whether an access token may be used at `resource` now. On a tenant without keys
+   * (`auth: "none"`) any bearer value passes, exactly as a tenant key would.
+   */
+  async checkAccess(c: AccessCheck): Promise<AccessDecision> {
+    if (this.#host.auth === "none") {
+      return this.#host.serverEnabled(c.server) ? { ok: true, keyId: null, expiresAt: Number.MAX_SAFE_INTEGER } : { ok: false, reason: "unknown-server" };
+    }
+    const now = Date.now();
+    const row = this.#sql
+      .exec<{ expires_at: number; server: string; resource: string; key_id: string | null }>(
+        `SELECT t.expires_at, g.server, g.resource, g.key_id
+         FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.hash = ? AND t.kind = 'access'`,
+        c.tokenHash,
+      )
+      .toArray()[0];
+    const reason =
+      !row || row.expires_at <= now
+        ? "unknown or expired access token"
+        : row.server !== c.server || row.resource !== c.resource
+          ? "access token issued for another MCP server"
+          : row.key_id === null || !this.#host.keyIsLive(row.key_id)
+            ? "the key that approved the grant is revoked"
+            : null;
+    if (reason !== null || !row) {
+      await this.#host.audit("anonymous", "auth.failed", c.server, { reason });
+      return { ok: false, reason: "invalid-token" };
+    }
+    if (!this.#host.serverEnabled(c.server)) return { ok: false, reason: "unknown-server" };
+    return { ok: true, keyId: row.key_id, expiresAt: row.expires_at };
+  }
+
+  /**
+   * Token revocation (RFC 7009 §2.1): a refresh token takes its whole grant with it,
+   * an access token only itself. Tokens of other clients are left alone.
+   */
+  async revoke(tokenHash: string, clientId: string): Promise<{ ok: true }> {
+    const row = this.#sql
+      .exec<{ grant_id: string; kind: string; client_id: string }>(
+        "SELECT t.grant_id, t.kind, g.client_id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.hash = ?",
+        tokenHash,
+      )
+      .toArray()[0];
+    if (!row || row.client_id !== clientId) return { ok: true };
+    if (row.kind === "refresh") await this.#revokeGrant(row.grant_id, "revoked by the client");
+    else this.#sql.exec("DELETE FROM oauth_tokens WHERE hash = ?", tokenHash);
+    return { ok: true };
+  }
+
+  #issueTokens(row: GrantRow, accessHash: string, refreshHash: string | null, now: number): Issued {
+    const accessExpiresAt = now + ACCESS_TOKEN_TTL_MS;
+    const refreshExpiresAt = refreshHash ? now + REFRESH_TOKEN_TTL_MS : null;
+    this.#sql.exec("INSERT INTO oauth_tokens (hash, grant_id, kind, expires_at) VALUES (?, ?, 'access', ?)", accessHash, row.grant_id, accessExpiresAt);
+    if (refreshHash) {
+      this.#sql.exec("INSERT INTO oauth_tokens (hash, grant_id, kind, expires_at) VALUES (?, ?, 'refresh', ?)", refreshHash, row.grant_id, refreshExpiresAt);
+    }
+    // The grant lives as long as its longest-lived token; a used refresh token is kept
+    // until its own expiry so that a replay can still be recognised.
+    this.#sql.exec(
+      "UPDATE oauth_grants SET expires_at = max(expires_at, ?) WHERE id = ?",
+      refreshExpiresAt ?? accessExpiresAt,
+      row.grant_id,
+    );
+    return { ok: true, scope: row.scope, resource: row.resource, accessExpiresAt, refreshExpiresAt };
+  }
+
+  #approverLive(keyId: string | null): boolean {
+    return keyId === null ? this.#host.auth === "none" : this.#host.keyIsLive(keyId);
+  }
+
+  async #revokeGrant(grantId: string, reason: string): Promise<void> {
+    this.#deleteGrants("id = ?", grantId);
+    await this.#host.audit("platform", "oauth.revoked", grantId, { reason });
+  }
+
+  /** Drops expired grants with everything they own, and expired tokens and codes of live grants. */
+  #sweep(now: number): void {
+    this.#deleteGrants("expires_at <= ?", now);
+    this.#sql.exec("DELETE FROM oauth_tokens WHERE expires_at <= ?", now);
+    this.#sql.exec("DELETE FROM oauth_codes WHERE expires_at <= ? AND used_at IS NULL", now);
+  }
+
+  #deleteGrants(where: string, binding: string | number): void {
+    const ids = `SELECT id FROM oauth_grants WHERE ${where}`;
+    this.#sql.exec(`DELETE FROM oauth_tokens WHERE grant_id IN (${ids})`, binding);
+    this.#sql.exec(`DELETE FROM oauth_codes WHERE grant_id IN (${ids})`, binding);
+    this.#sql.exec(`DELETE FROM oauth_grants WHERE ${where}`, binding);
+  }
+}
+
+const actorOf = (keyId: string | null) => (keyId ? `key:${keyId}` : "anonymous");

@@ -1,0 +1,505 @@
+/**
+ * OAuth 2.1 for MCP clients (MCP authorization 2025-06-18 / 2025-11-25): the RFC 9728
+ * and RFC 8414 documents, dynamic client registration (RFC 7591), the `/authorize`
+ * page (a tenant key approves one MCP URL), PKCE (S256 only), the code and refresh
+ * grants, and the MCP endpoint accepting a token only at its own tenant and server.
+ *
+ * Raw requests through `SELF`, as in the other workerd tests, so statuses, headers
+ * and redirects are visible. Token expiry is set in the tenant's SQLite directly
+ * (`runInDurableObject`), never waited for.
+ */
+import { SELF, env, runInDurableObject } from "cloudflare:test";
+import { sha256Hex } from "@smcp/runtime";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  ORIGIN,
+  admin,
+  adminOk,
+  callTool,
+  expectRpcError,
+  initializeParams,
+  listSessions,
+  mcpFetch,
+  mcpUrl,
+  openSession,
+  provisionTenant,
+  rpc,
+  statelessTool,
+  textOf,
+  type Tenant,
+} from "./helpers";
+
+const REDIRECT_URI = "http://127.0.0.1:33418/callback";
+
+// --- an OAuth client, by hand --------------------------------------------------------
+
+interface RegisteredClient {
+  client_id: string;
+  client_secret?: string;
+  redirect_uris: string[];
+  grant_types: string[];
+  token_endpoint_auth_method: string;
+}
+
+async function register(metadata: Record<string, unknown> = {}): Promise<RegisteredClient> {
+  const res = await SELF.fetch(`${ORIGIN}/register`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ client_name: "workerd tests", redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "none", ...metadata }),
+  });
+  const text = await res.text();
+  expect(res.status, text).toBe(201);
+  return JSON.parse(text);
+}
+
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function pkcePair(): Promise<{ verifier: string; challenge: string }> {
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+  return { verifier, challenge };
+}
+
+function authorizeUrl(client: RegisteredClient, resource: string, challenge: string, extra: Record<string, string | null> = {}): string {
+  const params: Record<string, string | null> = {
+    response_type: "code",
+    client_id: client.client_id,
+    redirect_uri: REDIRECT_URI,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    state: "st4te",
+    resource,
+    ...extra,
+  };
+  const url = new URL(`${ORIGIN}/authorize`);
+  for (const [name, value] of Object.entries(params)) if (value !== null) url.searchParams.set(name, value);
+  return url.href;
+}
+
+/** The hidden fields of the consent form, as a browser would submit them. */
+function hiddenFields(html: string): URLSearchParams {
+  const form = new URLSearchParams();
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+    form.set(m[1]!, m[2]!.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code))));
+  }
+  return form;
+}
+
+function postForm(path: string, form: URLSearchParams, headers: Record<string, string> = {}): Promise<Response> {
+  return SELF.fetch(`${ORIGIN}${path}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
+    body: form.toString(),
+    redirect: "manual",
+  });
+}
+
+/** GET the page, submit it with `key`; returns the redirect's query. */
+async function approve(client: RegisteredClient, resource: string, challenge: string, key: string): Promise<URLSearchParams> {
+  const page = await SELF.fetch(authorizeUrl(client, resource, challenge), { redirect: "manual" });
+  const html = await page.text();
+  expect(page.status, html).toBe(200);
+  const form = hiddenFields(html);
+  form.set("api_key", key);
+  form.set("decision", "approve");
+  const res = await postForm("/authorize", form);
+  expect(res.status, await res.clone().text()).toBe(302);
+  const location = new URL(res.headers.get("location")!);
+  expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_URI);
+  return location.searchParams;
+}
+
+function tokenRequest(fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+  return postForm("/token", new URLSearchParams(fields), headers);
+}
+
+interface Tokens {
+  access_token: string;
+  refresh_token: string;
+  token_type: string;
+  expires_in: number;
+  scope: string;
+}
+
+async function tokensOk(res: Response): Promise<Tokens> {
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  expect(res.headers.get("cache-control")).toBe("no-store");
+  return JSON.parse(text);
+}
+
+async function oauthError(res: Response, status: number, error: string): Promise<void> {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  expect(JSON.parse(text).error, text).toBe(error);
+}
+
+/** The whole flow for one MCP URL: register, approve with the key, redeem the code. */
+async function tokensFor(t: Tenant, server: string, client?: RegisteredClient): Promise<Tokens & { client: RegisteredClient }> {
+  const c = client ?? (await register());
+  const { verifier, challenge } = await pkcePair();
+  const query = await approve(c, mcpUrl(t.tenant, server), challenge, t.key!);
+  const tokens = await tokensOk(
+    await tokenRequest({
+      grant_type: "authorization_code",
+      code: query.get("code")!,
+      code_verifier: verifier,
+      redirect_uri: REDIRECT_URI,
+      client_id: c.client_id,
+      resource: mcpUrl(t.tenant, server),
+    }),
+  );
+  return { ...tokens, client: c };
+}
+
+const tenantObject = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
+
+/** A request the MCP endpoint must refuse as an invalid token (RFC 6750 §3.1), naming its own metadata. */
+async function expectInvalidToken(res: Response, tenant: string, server: string): Promise<void> {
+  expect(res.headers.get("www-authenticate")).toBe(
+    `Bearer error="invalid_token", error_description="The access token is invalid, expired or revoked, or was issued for another MCP server", ` +
+      `resource_metadata="${ORIGIN}/.well-known/oauth-protected-resource/mcp/${tenant}/${server}"`,
+  );
+  await expectRpcError(res, 401);
+}
+
+const initialize = (url: string, token: string) => mcpFetch(url, { key: token, body: rpc("initialize", initializeParams("2025-11-25")) });
+
+let a: Tenant;
+let b: Tenant;
+
+beforeAll(async () => {
+  a = await provisionTenant({ prefix: "oa", servers: ["notes", "everything"] });
+  b = await provisionTenant({ prefix: "ob", servers: ["notes", "everything"] });
+});
+
+// --- discovery ------------------------------------------------------------------------
+
+describe("metadata", () => {
+  it("oauth:protected-resource-metadata — RFC 9728 names SMCP's authorization server, and the 401 points at it", async () => {
+    const unauthenticated = await mcpFetch(mcpUrl(a.tenant, "notes"), { body: rpc("ping") });
+    const challenge = unauthenticated.headers.get("www-authenticate")!;
+    await expectRpcError(unauthenticated, 401);
+    const metadataUrl = /resource_metadata="([^"]+)"/.exec(challenge)![1]!;
+    expect(metadataUrl).toBe(`${ORIGIN}/.well-known/oauth-protected-resource/mcp/${a.tenant}/notes`);
+
+    const res = await SELF.fetch(metadataUrl);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(await res.json()).toMatchObject({
+      resource: mcpUrl(a.tenant, "notes"),
+      authorization_servers: [ORIGIN],
+      scopes_supported: ["mcp"],
+      bearer_methods_supported: ["header"],
+    });
+  });
+
+  it("oauth:authorization-server-metadata — RFC 8414: issuer, endpoints, code flow with S256 only, refresh, DCR", async () => {
+    const res = await SELF.fetch(`${ORIGIN}/.well-known/oauth-authorization-server`);
+    expect(res.status).toBe(200);
+    const doc = await res.json<Record<string, unknown>>();
+    expect(doc).toMatchObject({
+      issuer: ORIGIN,
+      authorization_endpoint: `${ORIGIN}/authorize`,
+      token_endpoint: `${ORIGIN}/token`,
+      registration_endpoint: `${ORIGIN}/register`,
+      revocation_endpoint: `${ORIGIN}/revoke`,
+      response_types_supported: ["code"],
+      grant_types_supported: ["authorization_code", "refresh_token"],
+      code_challenge_methods_supported: ["S256"],
+      authorization_response_iss_parameter_supported: true,
+    });
+    expect(doc.token_endpoint_auth_methods_supported).toContain("none");
+    const preflight = await SELF.fetch(`${ORIGIN}/token`, { method: "OPTIONS" });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
+  });
+});
+
+// --- registration -------------------------------------------------------------------------
+
+describe("dynamic client registration", () => {
+  it("oauth:dcr — a public client gets an id and no secret; a confidential one a secret, shown once", async () => {
+    const pub = await register();
+    expect(pub.client_id).toMatch(/^mcpc_/);
+    expect(pub.client_secret).toBeUndefined();
+    expect(pub.grant_types).toEqual(["authorization_code", "refresh_token"]);
+
+    const conf = await register({ token_endpoint_auth_method: "client_secret_basic" });
+    expect(conf.client_secret).toMatch(/^smcp_cs_/);
+    const stored = await env.OAUTH_KV.get(`client:${conf.client_id}`);
+    expect(stored).not.toContain(conf.client_secret!);
+    expect(stored).toContain(await sha256Hex(conf.client_secret!));
+  });
+
+  it("oauth:dcr-invalid — bad redirect URIs and metadata are refused with RFC 7591 errors", async () => {
+    const cases: [unknown, string][] = [
+      [{ redirect_uris: ["http://evil.example/cb"] }, "invalid_redirect_uri"],
+      [{ redirect_uris: ["javascript:alert(1)"] }, "invalid_redirect_uri"],
+      [{ redirect_uris: ["https://app.example/cb#frag"] }, "invalid_redirect_uri"],
+      [{ redirect_uris: [] }, "invalid_redirect_uri"],
+      [{ client_name: "no redirect" }, "invalid_redirect_uri"],
+      [{ redirect_uris: [REDIRECT_URI], grant_types: ["client_credentials"] }, "invalid_client_metadata"],
+      [{ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "private_key_jwt" }, "invalid_client_metadata"],
+      ["[not json", "invalid_client_metadata"],
+    ];
+    for (const [body, error] of cases) {
+      const res = await SELF.fetch(`${ORIGIN}/register`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
+      await oauthError(res, 400, error);
+    }
+  });
+});
+
+// --- the authorize page ----------------------------------------------------------------------
+
+describe("authorize", () => {
+  it("oauth:authorize-page — a form with no script, a strict CSP, and every client-chosen value escaped", async () => {
+    const client = await register({ client_name: `<img src=x onerror=alert(1)>"'` });
+    const { challenge } = await pkcePair();
+    const res = await SELF.fetch(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge, { state: `"><script>alert(2)</script>` }));
+    expect(res.status).toBe(200);
+    const csp = res.headers.get("content-security-policy")!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("form-action 'self' http://127.0.0.1:33418");
+    expect(csp).not.toContain("script-src");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    const html = await res.text();
+    expect(html).not.toMatch(/<script|<img|<link|<iframe/i);
+    expect(html).toContain("&#60;img src=x onerror=alert(1)&#62;&#34;&#39;");
+    expect(html).toContain(`name="api_key" type="password"`);
+    expect(html).toContain(mcpUrl(a.tenant, "notes"));
+  });
+
+  it("oauth:authorize-untrusted — an unknown client or unregistered redirect URI is shown an error, never redirected", async () => {
+    const client = await register();
+    const { challenge } = await pkcePair();
+    const cases: Record<string, string | null>[] = [{ client_id: "mcpc_AAAAAAAAAAAAAAAAAAAAAAAA" }, { redirect_uri: "https://evil.example/cb" }, { redirect_uri: null }];
+    for (const extra of cases) {
+      const res = await SELF.fetch(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge, extra), { redirect: "manual" });
+      expect(res.status, JSON.stringify(extra)).toBe(400);
+      expect(res.headers.get("location")).toBeNull();
+      expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    }
+  });
+
+  it("oauth:authorize-errors — PKCE missing or plain, a bad response_type or resource: redirected back with the error, state and iss", async () => {
+    const client = await register();
+    const { challenge } = await pkcePair();
+    const cases: [Record<string, string | null>, string][] = [
+      [{ code_challenge: null }, "invalid_request"],
+      [{ code_challenge_method: null }, "invalid_request"],
+      [{ code_challenge_method: "plain" }, "invalid_request"],
+      [{ response_type: "token" }, "unsupported_response_type"],
+      [{ resource: null }, "invalid_target"],
+      [{ resource: "https://other.example/mcp/x/notes" }, "invalid_target"],
+      [{ resource: `${ORIGIN}/admin/v1/tenants` }, "invalid_target"],
+    ];
+    for (const [extra, error] of cases) {
+      const res = await SELF.fetch(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge, extra), { redirect: "manual" });
+      expect(res.status, JSON.stringify(extra)).toBe(302);
+      const query = new URL(res.headers.get("location")!).searchParams;
+      expect(query.get("error"), JSON.stringify(extra)).toBe(error);
+      expect(query.get("state")).toBe("st4te");
+      expect(query.get("iss")).toBe(ORIGIN);
+      expect(query.get("code")).toBeNull();
+    }
+  });
+
+  it("oauth:authorize-key — a wrong key, another tenant's key, or no key re-shows the form; deny returns access_denied", async () => {
+    const client = await register();
+    const { challenge } = await pkcePair();
+    const page = await SELF.fetch(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge));
+    const form = hiddenFields(await page.text());
+    for (const key of [`smcp_sk_${"A".repeat(43)}`, b.key!, ""]) {
+      form.set("api_key", key);
+      form.set("decision", "approve");
+      const res = await postForm("/authorize", form);
+      expect([400, 401]).toContain(res.status);
+      expect(res.headers.get("location")).toBeNull();
+      expect(await res.text()).toContain("role=\"alert\"");
+    }
+    form.set("decision", "deny");
+    const denied = await postForm("/authorize", form);
+    expect(denied.status).toBe(302);
+    expect(new URL(denied.headers.get("location")!).searchParams.get("error")).toBe("access_denied");
+
+    form.set("api_key", a.key!);
+    form.set("decision", "approve");
+    const crossSite = await postForm("/authorize", form, { Origin: "https://evil.example" });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.headers.get("location")).toBeNull();
+  });
+});
+
+// --- the token endpoint ----------------------------------------------------------------------
+
+describe("token endpoint", () => {
+  it("oauth:pkce-required — no verifier or a wrong one is refused; the right one gets tokens, stored only as hashes", async () => {
+    const client = await register();
+    const { verifier, challenge } = await pkcePair();
+    const code = (await approve(client, mcpUrl(a.tenant, "notes"), challenge, a.key!)).get("code")!;
+    const base = { grant_type: "authorization_code", code, redirect_uri: REDIRECT_URI, client_id: client.client_id };
+
+    await oauthError(await tokenRequest(base), 400, "invalid_request");
+    await oauthError(await tokenRequest({ ...base, code_verifier: (await pkcePair()).verifier }), 400, "invalid_grant");
+    await oauthError(await tokenRequest({ ...base, code_verifier: "short" }), 400, "invalid_grant");
+    await oauthError(await tokenRequest({ ...base, code_verifier: verifier, redirect_uri: "http://127.0.0.1:33418/other" }), 400, "invalid_grant");
+    await oauthError(await tokenRequest({ ...base, code_verifier: verifier, resource: mcpUrl(a.tenant, "everything") }), 400, "invalid_target");
+
+    const tokens = await tokensOk(await tokenRequest({ ...base, code_verifier: verifier }));
+    expect(tokens.token_type).toBe("Bearer");
+    expect(tokens.scope).toBe("mcp");
+    expect(tokens.expires_in).toBeGreaterThan(0);
+    expect(tokens.access_token).toMatch(new RegExp(`^smcp_at_${a.tenant}\\.`));
+    expect(tokens.refresh_token).toMatch(new RegExp(`^smcp_rt_${a.tenant}\\.`));
+
+    const stored = await runInDurableObject(tenantObject(a.tenant), (_o, state) =>
+      JSON.stringify([
+        state.storage.sql.exec("SELECT * FROM oauth_tokens").toArray(),
+        state.storage.sql.exec("SELECT * FROM oauth_codes").toArray(),
+      ]),
+    );
+    for (const secret of [tokens.access_token, tokens.refresh_token, code]) {
+      expect(stored).not.toContain(secret);
+      expect(stored).toContain(await sha256Hex(secret));
+    }
+  });
+
+  it("oauth:code-single-use — a code redeemed twice is refused and revokes the tokens it gave", async () => {
+    const client = await register();
+    const { verifier, challenge } = await pkcePair();
+    const code = (await approve(client, mcpUrl(a.tenant, "notes"), challenge, a.key!)).get("code")!;
+    const exchange = { grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: REDIRECT_URI, client_id: client.client_id };
+    const tokens = await tokensOk(await tokenRequest(exchange));
+    await oauthError(await tokenRequest(exchange), 400, "invalid_grant");
+    await expectInvalidToken(await initialize(mcpUrl(a.tenant, "notes"), tokens.access_token), a.tenant, "notes");
+  });
+
+  it("oauth:refresh — a refresh gives a working token pair; refresh tokens rotate, and a replay revokes the grant", async () => {
+    const first = await tokensFor(a, "notes");
+    const refresh = (token: string) =>
+      tokenRequest({ grant_type: "refresh_token", refresh_token: token, client_id: first.client.client_id, resource: mcpUrl(a.tenant, "notes") });
+
+    const second = await tokensOk(await refresh(first.refresh_token));
+    expect(second.access_token).not.toBe(first.access_token);
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    const session = await openSession(mcpUrl(a.tenant, "notes"), second.access_token);
+    expect(textOf(await callTool(session, "list_notes"))).toBeDefined();
+
+    const third = await tokensOk(await refresh(second.refresh_token));
+    await oauthError(await refresh(first.refresh_token), 400, "invalid_grant");
+    // The replay revoked the whole grant: the newest pair is dead too.
+    await expectInvalidToken(await initialize(mcpUrl(a.tenant, "notes"), third.access_token), a.tenant, "notes");
+    await oauthError(await refresh(third.refresh_token), 400, "invalid_grant");
+  });
+
+  it("oauth:refresh-other-client — a refresh token works only for the client it was issued to", async () => {
+    const tokens = await tokensFor(a, "notes");
+    const other = await register();
+    await oauthError(await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: other.client_id }), 400, "invalid_grant");
+    await tokensOk(await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: tokens.client.client_id }));
+  });
+
+  it("oauth:client-auth — a confidential client must authenticate; unknown clients and grant types are refused", async () => {
+    const client = await register({ token_endpoint_auth_method: "client_secret_basic" });
+    const { verifier, challenge } = await pkcePair();
+    const code = (await approve(client, mcpUrl(a.tenant, "notes"), challenge, a.key!)).get("code")!;
+    const exchange = { grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: REDIRECT_URI };
+    await oauthError(await tokenRequest({ ...exchange, client_id: client.client_id }), 401, "invalid_client");
+    const wrong = `Basic ${btoa(`${client.client_id}:smcp_cs_wrong`)}`;
+    await oauthError(await tokenRequest(exchange, { Authorization: wrong }), 401, "invalid_client");
+    await tokensOk(await tokenRequest(exchange, { Authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}` }));
+
+    await oauthError(await tokenRequest({ ...exchange, client_id: "mcpc_AAAAAAAAAAAAAAAAAAAAAAAA" }), 401, "invalid_client");
+    const pub = await register();
+    await oauthError(await tokenRequest({ grant_type: "password", client_id: pub.client_id }), 400, "unsupported_grant_type");
+    await oauthError(await tokenRequest({ grant_type: "authorization_code", code: "nope", client_id: pub.client_id, code_verifier: verifier, redirect_uri: REDIRECT_URI }), 400, "invalid_grant");
+  });
+
+  it("oauth:revoke — RFC 7009: revoking the refresh token ends the grant", async () => {
+    const tokens = await tokensFor(a, "notes");
+    const res = await postForm("/revoke", new URLSearchParams({ token: tokens.refresh_token, client_id: tokens.client.client_id }));
+    expect(res.status).toBe(200);
+    await expectInvalidToken(await initialize(mcpUrl(a.tenant, "notes"), tokens.access_token), a.tenant, "notes");
+  });
+});
+
+// --- the MCP endpoint ------------------------------------------------------------------------
+
+describe("access tokens at the MCP endpoint", () => {
+  it("oauth:token-accepted — a token works on both lanes; its sessions are bound to the key that approved it", async () => {
+    const tokens = await tokensFor(a, "notes");
+    const session = await openSession(mcpUrl(a.tenant, "notes"), tokens.access_token);
+    const added = await callTool(session, "add_note", { title: "via oauth", body: "oauth-marker" });
+    expect(added.isError).toBeFalsy();
+    const listed = (await listSessions(a.tenant)).find((s) => s.id === session.sessionId);
+    expect(listed).toMatchObject({ server: "notes", keyId: a.keyId });
+    const found = await statelessTool(mcpUrl(a.tenant, "notes"), tokens.access_token, "search_notes", { query: "oauth-marker" });
+    expect(textOf(found)).toContain("via oauth");
+    // The tenant key keeps working beside the token.
+    expect((await initialize(mcpUrl(a.tenant, "notes"), a.key!)).status).toBe(200);
+  });
+
+  it("oauth:token-other-tenant — a token for tenant A is refused at tenant B with invalid_token", async () => {
+    const tokens = await tokensFor(a, "notes");
+    await expectInvalidToken(await initialize(mcpUrl(b.tenant, "notes"), tokens.access_token), b.tenant, "notes");
+    const session = await openSession(mcpUrl(a.tenant, "notes"), tokens.access_token);
+    const res = await mcpFetch(mcpUrl(b.tenant, "notes"), { key: tokens.access_token, sessionId: session.sessionId, body: rpc("ping") });
+    await expectInvalidToken(res, b.tenant, "notes");
+  });
+
+  it("oauth:token-other-server — a token for server X is refused at server Y of the same tenant", async () => {
+    const tokens = await tokensFor(a, "notes");
+    await expectInvalidToken(await initialize(mcpUrl(a.tenant, "everything"), tokens.access_token), a.tenant, "everything");
+    // A session opened with the token on X is not reachable from Y either.
+    const session = await openSession(mcpUrl(a.tenant, "notes"), tokens.access_token);
+    const res = await mcpFetch(mcpUrl(a.tenant, "everything"), { key: tokens.access_token, sessionId: session.sessionId, body: rpc("ping") });
+    await expectInvalidToken(res, a.tenant, "everything");
+  });
+
+  it("oauth:token-invalid — garbage, expired, and revoked-key tokens get 401 invalid_token", async () => {
+    const url = mcpUrl(a.tenant, "notes");
+    for (const garbage of ["abc", `smcp_at_${a.tenant}.${"A".repeat(43)}`, `smcp_rt_${a.tenant}.${"A".repeat(43)}`]) {
+      await expectInvalidToken(await initialize(url, garbage), a.tenant, "notes");
+    }
+
+    const expiring = await tokensFor(a, "notes");
+    const hash = await sha256Hex(expiring.access_token);
+    await runInDurableObject(tenantObject(a.tenant), (_o, state) => {
+      state.storage.sql.exec("UPDATE oauth_tokens SET expires_at = ? WHERE hash = ?", Date.now() - 1, hash);
+    });
+    await expectInvalidToken(await initialize(url, expiring.access_token), a.tenant, "notes");
+    // The refresh token of the same grant still gets a fresh access token.
+    const refreshed = await tokensOk(
+      await tokenRequest({ grant_type: "refresh_token", refresh_token: expiring.refresh_token, client_id: expiring.client.client_id }),
+    );
+    expect((await initialize(url, refreshed.access_token)).status).toBe(200);
+
+    // Revoking the key that approved a grant ends it: its tokens and its refresh.
+    const t = await provisionTenant({ prefix: "orv", servers: ["notes"] });
+    const tokens = await tokensFor(t, "notes");
+    expect(await adminOk("DELETE", `/tenants/${t.tenant}/keys/${t.keyId}`)).toEqual({ revoked: t.keyId });
+    await expectInvalidToken(await initialize(mcpUrl(t.tenant, "notes"), tokens.access_token), t.tenant, "notes");
+    await oauthError(
+      await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: tokens.client.client_id }),
+      400,
+      "invalid_grant",
+    );
+  });
+
+  it("oauth:token-deleted-tenant — deleting the tenant deletes its grants", async () => {
+    const t = await provisionTenant({ prefix: "odel", servers: ["notes"] });
+    const tokens = await tokensFor(t, "notes");
+    expect((await admin("DELETE", `/tenants/${t.tenant}`)).status).toBe(200);
+    await expectInvalidToken(await initialize(mcpUrl(t.tenant, "notes"), tokens.access_token), t.tenant, "notes");
+  });
+});
