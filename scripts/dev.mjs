@@ -61,6 +61,8 @@ console.log(`
 
   Connect Claude Code:
     claude mcp add --transport http smcp-demo ${url} --header "Authorization: Bearer ${demoKey}"
+  or without the header, approving the client with the key on the OAuth page it opens:
+    claude mcp add --transport http smcp-demo ${url}
   Or the MCP Inspector:
     npx @modelcontextprotocol/inspector --transport http --server-url ${url} --header "Authorization: Bearer ${demoKey}"
 
