@@ -9,6 +9,8 @@ export interface Env {
   DIRECTORY: DurableObjectNamespace<DirectoryDO>;
   /** OAuth client registrations (oauth/clients.ts); grants and tokens live in each TenantDO. */
   OAUTH_KV: KVNamespace;
+  /** Loads deployed (tenant-written) servers into isolates of their own (sandbox/client.ts). */
+  LOADER: WorkerLoader;
   SMCP_ADMIN_TOKEN?: string;
   SMCP_VERSION?: string;
   SMCP_SESSION_TTL_SECONDS?: string;

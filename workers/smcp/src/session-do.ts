@@ -24,7 +24,6 @@ import {
   type ClientInfo,
   type StoredEvent,
 } from "@smcp/runtime";
-import { builtInServers } from "@smcp/servers";
 import { tenantStub, type Env } from "./env";
 import { NEW_SESSION_HEADER, authInfoOf, readPrincipal, samePrincipal, type Principal } from "./mcp/principal";
 import { restoreInitializedSession, type InitializeParams } from "./mcp/restore-session";
@@ -34,6 +33,7 @@ import { REQUEST_LOG_SCHEMA, RequestLog, type RequestLogEntry } from "./mcp/requ
 import { TenantToolStore } from "./tool-store";
 import type { SessionRecord, SessionUpdate } from "./tenant-do";
 import { logEvent } from "./log";
+import { resolveServerModule } from "./sandbox/resolve-server";
 
 const META_KEY = "meta";
 /** When the pending alarm was due, to measure how late it ran. */
@@ -262,7 +262,7 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   async #build(meta: SessionMeta, restore: boolean): Promise<Live> {
-    const module = builtInServers.get(meta.server);
+    const module = await resolveServerModule(this.env, meta.tenant, meta.server);
     if (!module) throw wire.notFound("unknown_server", `Server ${meta.server} is not available`);
     const mcp = module.create({
       tenant: meta.tenant,

@@ -28,6 +28,7 @@ import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
 import { TENANT_SCHEMA } from "./tenant-schema";
 import { GrantStore, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
+import { DeploymentStore, type CallReport, type NewBundle } from "./sandbox/deployment-store";
 
 export type TenantAuthMode = "key" | "none";
 
@@ -287,6 +288,54 @@ export class TenantDO extends DurableObject<Env> {
       .toArray()
       .map((s) => ({ name: s.name, enabledAt: s.enabled_at }));
     return { ok: true, servers };
+  }
+
+  // --- deployed servers (the rules are in sandbox/deployment-store.ts) -------------
+
+  async deploymentCreate(server: string, bundle: NewBundle) {
+    return this.#deployments((d) => d.deploy(server, bundle));
+  }
+
+  async deploymentActivate(server: string, version: number) {
+    return this.#deployments((d) => d.activate(server, version));
+  }
+
+  async deploymentList(server: string) {
+    return this.#deployments((d) => d.list(server));
+  }
+
+  async deploymentGet(server: string, version: number, withSource = false) {
+    return this.#deployments((d) => d.get(server, version, withSource));
+  }
+
+  async deploymentActive(server: string) {
+    return this.#deployments((d) => d.active(server));
+  }
+
+  async deploymentView(server: string) {
+    return this.#deployments((d) => d.view(server));
+  }
+
+  async deploymentSetEgress(server: string, allow: string[]) {
+    return this.#deployments((d) => d.setEgress(server, allow));
+  }
+
+  async deploymentReport(server: string, version: number, report: CallReport) {
+    return this.#deployments((d) => d.report(server, version, report));
+  }
+
+  async deploymentRefused(server: string, reason: string) {
+    return this.#deployments(() => this.#audit("admin", "deployment.refused", server, { reason }));
+  }
+
+  async #deployments<T>(run: (store: DeploymentStore) => T): Promise<{ ok: true; value: Awaited<T> } | Missing> {
+    if (!this.#config()) return MISSING;
+    const store = new DeploymentStore({
+      sql: this.#sql,
+      enableServer: (name) => void this.#sql.exec("INSERT OR IGNORE INTO servers (name, enabled_at) VALUES (?, ?)", name, Date.now()),
+      audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
+    });
+    return { ok: true, value: await run(store) };
   }
 
   // --- session index -----------------------------------------------------------

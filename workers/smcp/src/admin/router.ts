@@ -2,6 +2,7 @@
 import { jsonErrorResponse, wire } from "@smcp/runtime";
 import type { Env } from "../env";
 import { matchRoute, type Params, type Route } from "../routes";
+import { activateDeployment, deploy, getDeployment, getServer, listDeployments, setEgress } from "./deployments";
 import { createKey, listKeys, revokeKey } from "./keys";
 import { requireAdmin } from "./require-admin";
 import { disableServer, enableServer, listServers } from "./servers";
@@ -25,6 +26,13 @@ const routes: Route<AdminHandler>[] = [
   { method: "GET", pattern: `${T}/servers`, handler: (_r, env, p) => listServers(env, p.tenant!) },
   { method: "PUT", pattern: `${T}/servers/:server`, handler: (_r, env, p) => enableServer(env, p.tenant!, p.server!) },
   { method: "DELETE", pattern: `${T}/servers/:server`, handler: (_r, env, p) => disableServer(env, p.tenant!, p.server!) },
+  // Deployed (tenant-written) servers: admin/deployments.ts.
+  { method: "GET", pattern: `${T}/servers/:server`, handler: (_r, env, p) => getServer(env, p.tenant!, p.server!) },
+  { method: "PUT", pattern: `${T}/servers/:server/deployments`, handler: (r, env, p) => deploy(r, env, p.tenant!, p.server!) },
+  { method: "GET", pattern: `${T}/servers/:server/deployments`, handler: (_r, env, p) => listDeployments(env, p.tenant!, p.server!) },
+  { method: "GET", pattern: `${T}/servers/:server/deployments/:version`, handler: (r, env, p) => getDeployment(r, env, p.tenant!, p.server!, p.version!) },
+  { method: "POST", pattern: `${T}/servers/:server/deployments/:version/activate`, handler: (_r, env, p) => activateDeployment(env, p.tenant!, p.server!, p.version!) },
+  { method: "PUT", pattern: `${T}/servers/:server/egress`, handler: (r, env, p) => setEgress(r, env, p.tenant!, p.server!) },
   { method: "GET", pattern: `${T}/sessions`, handler: (_r, env, p) => listSessions(env, p.tenant!) },
   { method: "GET", pattern: `${T}/sessions/:session`, handler: (_r, env, p) => getSession(env, p.tenant!, p.session!) },
   { method: "GET", pattern: `${T}/sessions/:session/events`, handler: (r, env, p) => getSessionEvents(r, env, p.tenant!, p.session!) },

@@ -5,8 +5,9 @@ import { tenantStub, type Env } from "../env";
 import { unknownTenant } from "./tenants";
 
 export async function enableServer(env: Env, tenant: string, server: string): Promise<Response> {
-  if (!builtInServers.has(server)) {
-    throw wire.notFound("unknown_server", `No server named ${server}; available: ${[...builtInServers.keys()].join(", ")}`);
+  const deployed = builtInServers.has(server) ? null : await tenantStub(env, tenant).deploymentList(server);
+  if (deployed && !(deployed.ok && deployed.value.length > 0)) {
+    throw wire.notFound("unknown_server", `No server named ${server}; available: ${[...builtInServers.keys()].join(", ")}, or deploy one (PUT .../servers/${server}/deployments)`);
   }
   const result = await tenantStub(env, tenant).enableServer(server);
   if (!result.ok) throw unknownTenant(tenant);

@@ -8,9 +8,9 @@
  */
 import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { isOriginAllowed, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
-import { builtInServers } from "@smcp/servers";
 import type { Env } from "../env";
 import type { RequestContext } from "../request-context";
+import { resolveServerModule } from "../sandbox/resolve-server";
 import { authenticate } from "./authenticate";
 import { admitRequest } from "./rate-limit";
 import { serveSession } from "./session-lane";
@@ -30,9 +30,9 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
   if (!ALLOWED_METHODS.includes(request.method)) throw wire.methodNotAllowed(ALLOWED_METHODS);
   if (headerBytes(request.headers) > config.SMCP_MAX_HEADER_BYTES) throw wire.headersTooLarge(config.SMCP_MAX_HEADER_BYTES);
 
-  const module = builtInServers.get(server);
   const principal = await authenticate(request, env, tenant, server);
   await admitRequest(env, tenant);
+  const module = await resolveServerModule(env, tenant, server);
   if (!module) throw wire.notFound("unknown_server", `Server ${server} is not available`);
 
   let body: ParsedBody | null = null;

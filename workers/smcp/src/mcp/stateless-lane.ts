@@ -12,7 +12,8 @@ import { TenantToolStore } from "../tool-store";
 import type { Trace } from "../trace";
 import { authInfoOf, type Principal } from "./principal";
 
-const handlers = new Map<string, McpHttpHandler>();
+/** Keyed by module object: a deployed server's name is unique only within its tenant. */
+const handlers = new WeakMap<ServerModule, McpHttpHandler>();
 
 interface LaneContext {
   principal: Principal;
@@ -20,7 +21,7 @@ interface LaneContext {
 }
 
 function handlerFor(module: ServerModule, maxRequestBodySize: number): McpHttpHandler {
-  let handler = handlers.get(module.name);
+  let handler = handlers.get(module);
   if (!handler) {
     handler = createMcpHandler(
       (ctx) => {
@@ -35,7 +36,7 @@ function handlerFor(module: ServerModule, maxRequestBodySize: number): McpHttpHa
       },
       { legacy: "reject", maxRequestBodySize },
     );
-    handlers.set(module.name, handler);
+    handlers.set(module, handler);
   }
   return handler;
 }

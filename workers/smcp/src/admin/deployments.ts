@@ -1,0 +1,138 @@
+/**
+ * `/admin/v1/tenants/{t}/servers/{s}/...` for servers a tenant deploys itself:
+ * deploy a module, list and show versions, roll back (activate an older version),
+ * set the egress allow-list, and the server's health view.
+ *
+ * A deploy is checked in a sandbox before anything is stored (sandbox/bundle.ts);
+ * a refused module changes nothing, so the running version keeps serving. Built-in
+ * server names cannot be deployed to.
+ */
+import { jsonResponse, sha256Hex, wire } from "@smcp/runtime";
+import { builtInServers } from "@smcp/servers";
+import { z } from "zod";
+import { tenantStub, type Env } from "../env";
+import { checkBundle, readBundle } from "../sandbox/bundle";
+import { checkEgressEntry } from "../sandbox/egress";
+import { SANDBOX_LIMITS } from "../sandbox/limits";
+import { forgetResolvedServer } from "../sandbox/resolve-server";
+import { readBody } from "./read-body";
+import { requireTenant, unknownTenant } from "./tenants";
+
+function refuseBuiltIn(server: string): void {
+  if (builtInServers.has(server)) {
+    throw wire.conflict("server_is_built_in", `${server} is a built-in server; deploy your module under another name`);
+  }
+}
+
+/** `PUT .../deployments`: check the module in a sandbox, then store it as the next version and make it active. */
+export async function deploy(request: Request, env: Env, tenant: string, server: string): Promise<Response> {
+  refuseBuiltIn(server);
+  await requireTenant(env, tenant);
+  const stub = tenantStub(env, tenant);
+  const source = await readBundle(request);
+  const hash = await sha256Hex(source);
+  const size = new TextEncoder().encode(source).byteLength;
+  // Version 0 names the not-yet-stored bundle: its check isolate is never one that serves.
+  const check = await checkBundle(env, { tenant, server, version: 0, hash, egress: [], egressRevision: 0 }, source);
+  if (!check.ok) {
+    await stub.deploymentRefused(server, check.reason);
+    throw wire.badRequest("bundle_rejected", `Deployment refused: ${check.reason}`);
+  }
+  const result = await stub.deploymentCreate(server, { hash, size, source, manifestJson: JSON.stringify(check.manifest) });
+  if (!result.ok) throw unknownTenant(tenant);
+  forgetResolvedServer(tenant, server);
+  const { info, created } = result.value;
+  return jsonResponse({ server, ...info, ...summary(check.manifest) }, created ? 201 : 200);
+}
+
+export async function listDeployments(env: Env, tenant: string, server: string): Promise<Response> {
+  const result = await tenantStub(env, tenant).deploymentList(server);
+  if (!result.ok) throw unknownTenant(tenant);
+  return jsonResponse({ server, deployments: result.value });
+}
+
+/** `GET .../deployments/{version}` (`?source=1` adds the module source). */
+export async function getDeployment(request: Request, env: Env, tenant: string, server: string, version: string): Promise<Response> {
+  const withSource = new URL(request.url).searchParams.get("source") === "1";
+  const result = await tenantStub(env, tenant).deploymentGet(server, versionNumber(server, version), withSource);
+  if (!result.ok) throw unknownTenant(tenant);
+  if (!result.value) throw noVersion(server, version);
+  const { manifestJson, ...info } = result.value;
+  return jsonResponse({ server, ...info, manifest: JSON.parse(manifestJson) });
+}
+
+/** `POST .../deployments/{version}/activate`: roll back (or forward) in one call, after a health check. */
+export async function activateDeployment(env: Env, tenant: string, server: string, version: string): Promise<Response> {
+  const stub = tenantStub(env, tenant);
+  const n = versionNumber(server, version);
+  const stored = await stub.deploymentGet(server, n, true);
+  if (!stored.ok) throw unknownTenant(tenant);
+  if (!stored.value?.source) throw noVersion(server, version);
+  const egress = await stub.deploymentActive(server);
+  const current = egress.ok && egress.value ? egress.value : { egress: [], egressRevision: 0 };
+  const target = { tenant, server, version: n, hash: stored.value.hash, egress: current.egress, egressRevision: current.egressRevision };
+  const check = await checkBundle(env, target, stored.value.source);
+  if (!check.ok) throw wire.badRequest("bundle_rejected", `Version ${n} fails its health check: ${check.reason}`);
+  const result = await stub.deploymentActivate(server, n);
+  if (!result.ok) throw unknownTenant(tenant);
+  if (!result.value) throw noVersion(server, version);
+  forgetResolvedServer(tenant, server);
+  return jsonResponse({ server, ...result.value });
+}
+
+const SetEgress = z.object({ allow: z.array(z.string()).max(SANDBOX_LIMITS.maxEgressHosts) }).strict();
+
+/** `PUT .../egress` `{allow: [...]}`: the hosts the server's code may fetch; `[]` means no network at all. */
+export async function setEgress(request: Request, env: Env, tenant: string, server: string): Promise<Response> {
+  refuseBuiltIn(server);
+  const body = await readBody(request, SetEgress);
+  const allow: string[] = [];
+  for (const raw of body.allow) {
+    const entry = checkEgressEntry(raw);
+    if (!entry.ok) throw wire.badRequest("invalid_egress", entry.reason);
+    if (!allow.includes(entry.entry)) allow.push(entry.entry);
+  }
+  const result = await tenantStub(env, tenant).deploymentSetEgress(server, allow);
+  if (!result.ok) throw unknownTenant(tenant);
+  forgetResolvedServer(tenant, server);
+  return jsonResponse({ server, egress: result.value.allow });
+}
+
+/** `GET /tenants/{t}/servers/{s}`: what serves the name, and for a deployed server its version, status and errors. */
+export async function getServer(env: Env, tenant: string, server: string): Promise<Response> {
+  const stub = tenantStub(env, tenant);
+  const servers = await stub.listServers();
+  if (!servers.ok) throw unknownTenant(tenant);
+  const enabled = servers.servers.some((s) => s.name === server);
+  if (builtInServers.has(server)) return jsonResponse({ server, kind: "built-in", enabled });
+  const view = await stub.deploymentView(server);
+  if (!view.ok) throw unknownTenant(tenant);
+  if (!view.value) throw wire.notFound("unknown_server", `No server ${server}: it is not built in and nothing was deployed under that name`);
+  const { active, versions, errorRate, lastErrors, egress } = view.value;
+  return jsonResponse({
+    server,
+    kind: "deployed",
+    enabled,
+    version: active?.version ?? null,
+    status: !active ? "no-active-version" : enabled ? "serving" : "disabled",
+    hash: active?.hash ?? null,
+    calls: active?.calls ?? 0,
+    errors: active?.errors ?? 0,
+    errorRate,
+    lastErrors,
+    egress,
+    versions,
+  });
+}
+
+function summary(manifest: { tools: { name: string }[]; resources: { uri: string }[]; prompts: { name: string }[] }) {
+  return { tools: manifest.tools.map((t) => t.name), resources: manifest.resources.map((r) => r.uri), prompts: manifest.prompts.map((p) => p.name) };
+}
+
+function versionNumber(server: string, version: string): number {
+  const n = Number(version);
+  if (!/^[1-9][0-9]{0,8}$/.test(version)) throw noVersion(server, version);
+  return n;
+}
+
+const noVersion = (server: string, version: string) => wire.notFound("unknown_version", `Server ${server} has no deployed version ${version}`);

@@ -1,0 +1,98 @@
+/**
+ * A tenant's module bundle on its way in: read it with a bound, then prove it runs
+ * before it may take traffic. The health check loads the module in a sandbox
+ * isolate of its own (never the platform's), asks it to describe itself and parses
+ * that manifest; a module that does not parse, throws while loading, exports the
+ * wrong shape or declares something malformed is refused with the reason.
+ */
+import { WireError, wire } from "@smcp/runtime";
+import type { Env } from "../env";
+import { SandboxFailure, checkInSandbox, type SandboxTarget } from "./client";
+import { SANDBOX_LIMITS } from "./limits";
+import { parseManifest, type Manifest } from "./manifest";
+
+const JAVASCRIPT_TYPES = new Set(["application/javascript", "text/javascript", "application/x-javascript"]);
+
+const tooLarge = () =>
+  wire.badRequest("bundle_too_large", `The module is larger than ${SANDBOX_LIMITS.bundleBytes} bytes (1 MiB), the most a deployment may hold`);
+
+/**
+ * The module source of a deploy request: raw JavaScript (`Content-Type:
+ * application/javascript`) or JSON `{ "module": "<source>" }`.
+ */
+export async function readBundle(request: Request): Promise<string> {
+  const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "";
+  const isJson = type === "application/json";
+  if (!isJson && !JAVASCRIPT_TYPES.has(type)) {
+    throw new WireError({
+      status: 415,
+      code: "unsupported_media_type",
+      message: 'Content-Type must be application/javascript (the module itself) or application/json ({"module": "<source>"})',
+    });
+  }
+  // JSON escaping can double a module's size; the module itself is checked after parsing.
+  const maxBytes = isJson ? 2 * SANDBOX_LIMITS.bundleBytes + 1024 : SANDBOX_LIMITS.bundleBytes;
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > maxBytes) throw tooLarge();
+  const text = await readText(request, maxBytes);
+  let source = text;
+  if (isJson) {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw wire.badRequest("invalid_body", "The body is not valid JSON");
+    }
+    const module = (body as { module?: unknown } | null)?.module;
+    if (typeof module !== "string" || Object.keys(body as object).length !== 1) {
+      throw wire.badRequest("invalid_body", 'The JSON body must be {"module": "<ES module source>"}');
+    }
+    source = module;
+  }
+  if (source.trim() === "") throw wire.badRequest("bundle_empty", "The module is empty");
+  if (new TextEncoder().encode(source).byteLength > SANDBOX_LIMITS.bundleBytes) throw tooLarge();
+  return source;
+}
+
+async function readText(request: Request, maxBytes: number): Promise<string> {
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw wire.badRequest("invalid_body", "The module is not valid UTF-8");
+  }
+}
+
+export type BundleCheck = { ok: true; manifest: Manifest } | { ok: false; reason: string };
+
+/** Loads `source` as `target` in a sandbox and checks what it declares. */
+export async function checkBundle(env: Env, target: SandboxTarget, source: string): Promise<BundleCheck> {
+  try {
+    const reply = await checkInSandbox(env, target, source);
+    if (!reply.ok) return { ok: false, reason: `the module's exports are wrong: ${reply.error}` };
+    const manifest = parseManifest(reply.manifest);
+    return manifest.ok ? manifest : { ok: false, reason: `the module declares something invalid: ${manifest.reason}` };
+  } catch (err) {
+    if (err instanceof SandboxFailure) return { ok: false, reason: `the module failed to load: ${err.message}` };
+    throw err;
+  }
+}

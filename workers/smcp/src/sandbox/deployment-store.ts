@@ -1,0 +1,286 @@
+/**
+ * A tenant's deployed servers, in the tenant's own SQLite: every uploaded module as
+ * an immutable version, which version is active, the egress allow-list, and the
+ * call and error counts the sandbox reports.
+ *
+ * The TenantDO owns the storage and calls in here through thin RPC wrappers; this
+ * module owns the rules. A version's bytes never change (a trigger refuses it), so
+ * rolling back is only a change of which row is `active`. Tables are created on
+ * first use, so tenants created earlier need no migration. See docs/storage-schema.md.
+ */
+import { SANDBOX_LIMITS } from "./limits";
+
+export const DEPLOYMENT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS deployments (
+  server TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'inactive')),
+  source TEXT NOT NULL,
+  manifest TEXT NOT NULL,
+  calls INTEGER NOT NULL DEFAULT 0,
+  errors INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (server, version)
+);
+CREATE TRIGGER IF NOT EXISTS deployments_are_immutable
+  BEFORE UPDATE OF server, version, hash, size, created_at, source, manifest ON deployments
+  BEGIN SELECT RAISE(ABORT, 'a deployment version is immutable'); END;
+CREATE TABLE IF NOT EXISTS deployment_errors (
+  seq INTEGER PRIMARY KEY,
+  server TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deployment_errors_by_server ON deployment_errors (server, seq);
+CREATE TABLE IF NOT EXISTS sandbox_egress (
+  server TEXT PRIMARY KEY,
+  allow TEXT NOT NULL,
+  revision INTEGER NOT NULL
+);
+`;
+
+/** Versions kept per server; the oldest inactive ones go first. */
+export const KEPT_VERSIONS = 20;
+
+export type DeploymentStatus = "active" | "inactive";
+
+export interface DeploymentInfo {
+  version: number;
+  hash: string;
+  size: number;
+  createdAt: number;
+  status: DeploymentStatus;
+  calls: number;
+  errors: number;
+}
+
+/**
+ * What a call site needs to serve the active version (no source: it is fetched only
+ * to load an isolate). Manifests cross RPC as JSON text: they hold arbitrary JSON
+ * Schemas, which RPC's types cannot describe.
+ */
+export interface ActiveDeployment {
+  server: string;
+  version: number;
+  hash: string;
+  manifestJson: string;
+  egress: string[];
+  egressRevision: number;
+}
+
+export interface DeploymentError {
+  version: number;
+  at: number;
+  kind: string;
+  message: string;
+}
+
+export interface CallReport {
+  calls: number;
+  errors: number;
+  recent: DeploymentError[];
+}
+
+export interface ServerView {
+  active: DeploymentInfo | null;
+  versions: number;
+  errorRate: number;
+  lastErrors: DeploymentError[];
+  egress: string[];
+}
+
+export interface NewBundle {
+  hash: string;
+  size: number;
+  source: string;
+  manifestJson: string;
+}
+
+/** What the deployment store needs from the tenant object that hosts it. */
+export interface DeploymentHost {
+  sql: SqlStorage;
+  enableServer(server: string): void;
+  audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void>;
+}
+
+type Row = {
+  version: number;
+  hash: string;
+  size: number;
+  created_at: number;
+  status: DeploymentStatus;
+  calls: number;
+  errors: number;
+};
+
+const INFO_COLUMNS = "version, hash, size, created_at, status, calls, errors";
+const infoOf = (r: Row): DeploymentInfo => ({
+  version: r.version,
+  hash: r.hash,
+  size: r.size,
+  createdAt: r.created_at,
+  status: r.status,
+  calls: r.calls,
+  errors: r.errors,
+});
+
+export class DeploymentStore {
+  readonly #host: DeploymentHost;
+
+  constructor(host: DeploymentHost) {
+    this.#host = host;
+    host.sql.exec(DEPLOYMENT_SCHEMA);
+  }
+
+  get #sql() {
+    return this.#host.sql;
+  }
+
+  /**
+   * Stores a checked bundle as the next version and makes it active. Deploying the
+   * bytes the server already runs is a no-op that answers the running version.
+   */
+  async deploy(server: string, bundle: NewBundle): Promise<{ info: DeploymentInfo; created: boolean }> {
+    const running = this.#rows(`SELECT ${INFO_COLUMNS} FROM deployments WHERE server = ? AND status = 'active'`, server)[0];
+    if (running?.hash === bundle.hash) return { info: infoOf(running), created: false };
+    const version = (this.#sql.exec<{ v: number | null }>("SELECT max(version) AS v FROM deployments WHERE server = ?", server).one().v ?? 0) + 1;
+    this.#sql.exec("UPDATE deployments SET status = 'inactive' WHERE server = ? AND status = 'active'", server);
+    this.#sql.exec(
+      "INSERT INTO deployments (server, version, hash, size, created_at, status, source, manifest) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)",
+      server,
+      version,
+      bundle.hash,
+      bundle.size,
+      Date.now(),
+      bundle.source,
+      bundle.manifestJson,
+    );
+    this.#sql.exec(
+      `DELETE FROM deployments WHERE server = ? AND status = 'inactive' AND version NOT IN
+         (SELECT version FROM deployments WHERE server = ? ORDER BY version DESC LIMIT ?)`,
+      server,
+      server,
+      KEPT_VERSIONS,
+    );
+    this.#host.enableServer(server);
+    await this.#host.audit("admin", "deployment.created", server, { version, hash: bundle.hash, size: bundle.size });
+    return { info: this.#info(server, version)!, created: true };
+  }
+
+  async activate(server: string, version: number): Promise<DeploymentInfo | null> {
+    if (!this.#info(server, version)) return null;
+    this.#sql.exec("UPDATE deployments SET status = CASE WHEN version = ? THEN 'active' ELSE 'inactive' END WHERE server = ?", version, server);
+    await this.#host.audit("admin", "deployment.activated", server, { version });
+    return this.#info(server, version);
+  }
+
+  list(server: string): DeploymentInfo[] {
+    return this.#rows(`SELECT ${INFO_COLUMNS} FROM deployments WHERE server = ? ORDER BY version DESC`, server).map(infoOf);
+  }
+
+  /** One version with its manifest (and its source only when asked). */
+  get(server: string, version: number, withSource: boolean): (DeploymentInfo & { manifestJson: string; source?: string }) | null {
+    const row = this.#sql
+      .exec<Row & { manifest: string; source: string }>(
+        `SELECT ${INFO_COLUMNS}, manifest${withSource ? ", source" : ", '' AS source"} FROM deployments WHERE server = ? AND version = ?`,
+        server,
+        version,
+      )
+      .toArray()[0];
+    if (!row) return null;
+    return { ...infoOf(row), manifestJson: row.manifest, ...(withSource ? { source: row.source } : {}) };
+  }
+
+  active(server: string): ActiveDeployment | null {
+    const row = this.#sql
+      .exec<{ version: number; hash: string; manifest: string }>(
+        "SELECT version, hash, manifest FROM deployments WHERE server = ? AND status = 'active'",
+        server,
+      )
+      .toArray()[0];
+    if (!row) return null;
+    const egress = this.#egress(server);
+    return { server, version: row.version, hash: row.hash, manifestJson: row.manifest, egress: egress.allow, egressRevision: egress.revision };
+  }
+
+  hasDeployments(server: string): boolean {
+    return this.#sql.exec("SELECT 1 FROM deployments WHERE server = ? LIMIT 1", server).toArray().length > 0;
+  }
+
+  async setEgress(server: string, allow: string[]): Promise<{ allow: string[]; revision: number }> {
+    const revision = this.#egress(server).revision + 1;
+    this.#sql.exec("INSERT OR REPLACE INTO sandbox_egress (server, allow, revision) VALUES (?, ?, ?)", server, JSON.stringify(allow), revision);
+    await this.#host.audit("admin", "egress.changed", server, { allow });
+    return { allow, revision };
+  }
+
+  egress(server: string): string[] {
+    return this.#egress(server).allow;
+  }
+
+  /** Adds what an isolate counted since its last report; keeps the newest errors only. */
+  report(server: string, version: number, report: CallReport): void {
+    this.#sql.exec(
+      "UPDATE deployments SET calls = calls + ?, errors = errors + ? WHERE server = ? AND version = ?",
+      Math.max(0, Math.trunc(report.calls)),
+      Math.max(0, Math.trunc(report.errors)),
+      server,
+      version,
+    );
+    for (const e of report.recent.slice(-SANDBOX_LIMITS.keptErrors)) {
+      this.#sql.exec(
+        "INSERT INTO deployment_errors (server, version, at, kind, message) VALUES (?, ?, ?, ?, ?)",
+        server,
+        e.version,
+        e.at,
+        String(e.kind).slice(0, 40),
+        String(e.message).slice(0, SANDBOX_LIMITS.maxLogChars),
+      );
+    }
+    this.#sql.exec(
+      `DELETE FROM deployment_errors WHERE server = ? AND seq NOT IN
+         (SELECT seq FROM deployment_errors WHERE server = ? ORDER BY seq DESC LIMIT ?)`,
+      server,
+      server,
+      SANDBOX_LIMITS.keptErrors,
+    );
+  }
+
+  view(server: string): ServerView | null {
+    const versions = this.list(server);
+    if (versions.length === 0) return null;
+    const active = versions.find((v) => v.status === "active") ?? null;
+    const lastErrors = this.#sql
+      .exec<{ version: number; at: number; kind: string; message: string }>(
+        "SELECT version, at, kind, message FROM deployment_errors WHERE server = ? ORDER BY seq DESC LIMIT ?",
+        server,
+        SANDBOX_LIMITS.keptErrors,
+      )
+      .toArray();
+    return {
+      active,
+      versions: versions.length,
+      errorRate: active && active.calls > 0 ? active.errors / active.calls : 0,
+      lastErrors,
+      egress: this.#egress(server).allow,
+    };
+  }
+
+  #egress(server: string): { allow: string[]; revision: number } {
+    const row = this.#sql.exec<{ allow: string; revision: number }>("SELECT allow, revision FROM sandbox_egress WHERE server = ?", server).toArray()[0];
+    return row ? { allow: JSON.parse(row.allow) as string[], revision: row.revision } : { allow: [], revision: 0 };
+  }
+
+  #info(server: string, version: number): DeploymentInfo | null {
+    const row = this.#rows(`SELECT ${INFO_COLUMNS} FROM deployments WHERE server = ? AND version = ?`, server, version)[0];
+    return row ? infoOf(row) : null;
+  }
+
+  #rows(query: string, ...bindings: unknown[]): Row[] {
+    return this.#sql.exec<Row>(query, ...bindings).toArray();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The harness: the small module the platform loads next to a tenant's module in
+ * the tenant's own isolate (`harness.js` imports `tenant.js`).
+ *
+ * It turns the tenant's plain-object module into four HTTP calls the platform makes
+ * (`/describe`, `/tools/call`, `/resources/read`, `/prompts/get`), builds the `ctx`
+ * a handler receives, and shapes return values into MCP results. It runs beside
+ * untrusted code and so is itself untrusted: the tenant can rewrite any global it
+ * uses. Nothing here is a security boundary. The boundary is the isolate, the
+ * bindings the platform chose to give it, and the platform's own checks on every
+ * byte that comes back (size, JSON shape, MCP result schema).
+ *
+ * The protocol is HTTP with JSON bodies, not RPC, on purpose: the answer crosses
+ * as bytes the platform reads with a bound, so no object, function or stub of the
+ * tenant's ever reaches the platform's isolate.
+ */
+import { SANDBOX_LIMITS } from "./limits";
+
+export const HARNESS_MODULE = "harness.js";
+export const TENANT_MODULE = "tenant.js";
+
+export const HARNESS_SOURCE = `
+import * as tenantModule from "./${TENANT_MODULE}";
+
+const MAX_LOG_LINES = ${SANDBOX_LIMITS.maxLogLines};
+const MAX_LOG_CHARS = ${SANDBOX_LIMITS.maxLogChars};
+const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+class BundleError extends Error {}
+
+const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+const optText = (v, what) => {
+  if (v !== undefined && typeof v !== "string") throw new BundleError(what + " must be a string");
+  return v;
+};
+
+function definition() {
+  const def = tenantModule.default;
+  if (!isObject(def)) {
+    throw new BundleError("the module's default export must be an object: export default { tools: [...], resources?: [...], prompts?: [...] }");
+  }
+  for (const key of ["tools", "resources", "prompts"]) {
+    if (def[key] !== undefined && !Array.isArray(def[key])) throw new BundleError("export default { " + key + " } must be an array");
+  }
+  return def;
+}
+
+function describe() {
+  const def = definition();
+  const tools = (def.tools ?? []).map((t, i) => {
+    if (!isObject(t)) throw new BundleError("tools[" + i + "] must be an object");
+    if (typeof t.name !== "string") throw new BundleError("tools[" + i + "].name must be a string");
+    if (typeof t.handler !== "function") throw new BundleError("tool " + t.name + ": handler must be a function (args, ctx) => result");
+    if (t.inputSchema !== undefined && !isObject(t.inputSchema)) throw new BundleError("tool " + t.name + ": inputSchema must be a JSON Schema object");
+    return {
+      name: t.name,
+      title: optText(t.title, "tool " + t.name + ": title"),
+      description: optText(t.description, "tool " + t.name + ": description"),
+      inputSchema: t.inputSchema ?? { type: "object" },
+      outputSchema: t.outputSchema,
+      annotations: t.annotations,
+    };
+  });
+  const resources = (def.resources ?? []).map((r, i) => {
+    if (!isObject(r)) throw new BundleError("resources[" + i + "] must be an object");
+    if (typeof r.uri !== "string") throw new BundleError("resources[" + i + "].uri must be a string");
+    if (typeof r.read !== "function") throw new BundleError("resource " + r.uri + ": read must be a function (ctx) => contents");
+    return {
+      uri: r.uri,
+      name: r.name ?? r.uri,
+      title: optText(r.title, "resource " + r.uri + ": title"),
+      description: optText(r.description, "resource " + r.uri + ": description"),
+      mimeType: optText(r.mimeType, "resource " + r.uri + ": mimeType"),
+    };
+  });
+  const prompts = (def.prompts ?? []).map((p, i) => {
+    if (!isObject(p)) throw new BundleError("prompts[" + i + "] must be an object");
+    if (typeof p.name !== "string") throw new BundleError("prompts[" + i + "].name must be a string");
+    if (typeof p.get !== "function") throw new BundleError("prompt " + p.name + ": get must be a function (args, ctx) => messages");
+    return {
+      name: p.name,
+      title: optText(p.title, "prompt " + p.name + ": title"),
+      description: optText(p.description, "prompt " + p.name + ": description"),
+      arguments: (p.arguments ?? []).map((a) => ({ name: a?.name, description: a?.description, required: a?.required })),
+    };
+  });
+  return { tools, resources, prompts };
+}
+
+function context(env) {
+  const logs = [];
+  const store = env.STORE;
+  const log = (level, ...parts) => {
+    if (!LEVELS.includes(level)) {
+      parts.unshift(level);
+      level = "info";
+    }
+    if (logs.length >= MAX_LOG_LINES) return;
+    const message = parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p))).join(" ");
+    logs.push({ level, message: message.slice(0, MAX_LOG_CHARS) });
+  };
+  const ctx = Object.freeze({
+    tenant: env.TENANT,
+    server: env.SERVER,
+    store: Object.freeze({
+      put: (collection, id, value) => store.put(collection, id, value),
+      get: (collection, id) => store.get(collection, id),
+      list: (collection, options) => store.list(collection, options ?? {}),
+      search: (collection, text, options) => store.search(collection, text, options ?? {}),
+      delete: (collection, id) => store.delete(collection, id),
+    }),
+    log,
+    fetch: (input, init) => fetch(input, init),
+  });
+  return { ctx, logs };
+}
+
+const text = (t) => ({ type: "text", text: t });
+
+function toolResult(out) {
+  if (typeof out === "string") return { content: [text(out)] };
+  if (isObject(out) && Array.isArray(out.content)) return out;
+  if (out === undefined) return { content: [] };
+  const json = JSON.stringify(out);
+  return isObject(out) ? { content: [text(json)], structuredContent: out } : { content: [text(json)] };
+}
+
+function resourceResult(uri, mimeType, out) {
+  if (typeof out === "string") return { contents: [{ uri, mimeType, text: out }] };
+  if (isObject(out) && Array.isArray(out.contents)) return out;
+  if (isObject(out) && (typeof out.text === "string" || typeof out.blob === "string")) {
+    return { contents: [{ uri, mimeType: out.mimeType ?? mimeType, ...(typeof out.text === "string" ? { text: out.text } : { blob: out.blob }) }] };
+  }
+  return { contents: [{ uri, mimeType: "application/json", text: JSON.stringify(out) }] };
+}
+
+function promptResult(out) {
+  if (typeof out === "string") return { messages: [{ role: "user", content: text(out) }] };
+  if (isObject(out) && Array.isArray(out.messages)) return out;
+  throw new Error("a prompt's get() must return a string or { messages: [...] }");
+}
+
+const messageOf = (err) => (err instanceof Error ? err.message : String(err)).slice(0, MAX_LOG_CHARS);
+const reply = (body) => new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
+
+async function serve(op, call, env) {
+  const def = definition();
+  const { ctx, logs } = context(env);
+  try {
+    if (op === "/tools/call") {
+      const tool = (def.tools ?? []).find((t) => t?.name === call.name);
+      if (!tool) return reply({ ok: false, kind: "unknown", error: "no tool " + call.name });
+      return reply({ ok: true, result: toolResult(await tool.handler(call.args ?? {}, ctx)), logs });
+    }
+    if (op === "/resources/read") {
+      const resource = (def.resources ?? []).find((r) => r?.uri === call.uri);
+      if (!resource) return reply({ ok: false, kind: "unknown", error: "no resource " + call.uri });
+      return reply({ ok: true, result: resourceResult(resource.uri, resource.mimeType, await resource.read(ctx)), logs });
+    }
+    if (op === "/prompts/get") {
+      const prompt = (def.prompts ?? []).find((p) => p?.name === call.name);
+      if (!prompt) return reply({ ok: false, kind: "unknown", error: "no prompt " + call.name });
+      return reply({ ok: true, result: promptResult(await prompt.get(call.args ?? {}, ctx)), logs });
+    }
+    return reply({ ok: false, kind: "unknown", error: "no operation " + op });
+  } catch (err) {
+    return reply({ ok: false, kind: "tenant", error: messageOf(err), logs });
+  }
+}
+
+export default {
+  async fetch(request, env) {
+    const op = new URL(request.url).pathname;
+    if (op === "/describe") {
+      try {
+        return reply({ ok: true, manifest: describe() });
+      } catch (err) {
+        return reply({ ok: false, kind: "bundle", error: messageOf(err) });
+      }
+    }
+    return serve(op, await request.json(), env);
+  },
+};
+`;

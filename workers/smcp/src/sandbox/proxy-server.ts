@@ -1,0 +1,170 @@
+/**
+ * A deployed server as the platform serves it: a real SDK `McpServer` in the
+ * platform's isolate (session Durable Object or stateless lane), whose tools,
+ * resources and prompts come from the stored manifest and whose handlers are
+ * proxies that call into the tenant's sandbox.
+ *
+ * Protocol handling, the event log, limits and the request log stay in platform
+ * code; the sandbox only runs handler bodies. Hence the split of errors:
+ * - input that fails the tool's JSON Schema is refused here (-32602), before any
+ *   tenant code runs;
+ * - a handler that throws is the tenant's tool failing: an `isError` tool result
+ *   with its message, as the SDK does for built-in servers;
+ * - a sandbox that crashes, exceeds its CPU, time or size limit, or answers
+ *   nonsense is a JSON-RPC error (-32603) that says which of these happened.
+ * Tools use low-level handlers for exactly that reason: `McpServer.registerTool`
+ * turns every thrown error into a tool result.
+ */
+import {
+  McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
+  fromJsonSchema,
+  isSpecType,
+  type CallToolResult,
+  type GetPromptResult,
+  type LoggingLevel,
+  type ReadResourceResult,
+  type ServerContext as McpContext,
+  type StandardSchemaWithJSON,
+} from "@modelcontextprotocol/server";
+import { z } from "zod";
+import { logEvent } from "../log";
+import { SandboxFailure, type SandboxLog, type SandboxOp, type SandboxReply } from "./client";
+import type { Manifest, PromptEntry } from "./manifest";
+
+/** One call into the sandbox of the version this server was built for. */
+export type SandboxCaller = (op: SandboxOp, payload: unknown) => Promise<SandboxReply>;
+
+export interface ProxyTarget {
+  tenant: string;
+  server: string;
+  version: number;
+  manifest: Manifest;
+  /** Compiled input validators, shared by every server built from this deployment. */
+  validators: Map<string, StandardSchemaWithJSON>;
+  call: SandboxCaller;
+  /** Told about every call's outcome (for the error rate and last errors). */
+  record(error?: { kind: string; message: string }): void;
+}
+
+const LOG_LEVELS = new Set<string>(["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]);
+
+export function createProxyServer(target: ProxyTarget): McpServer {
+  const { manifest } = target;
+  const mcp = new McpServer(
+    { name: `${target.tenant}/${target.server}`, title: target.server, version: `v${target.version}` },
+    {
+      capabilities: {
+        logging: {},
+        ...(manifest.tools.length ? { tools: { listChanged: false } } : {}),
+      },
+    },
+  );
+
+  if (manifest.tools.length) {
+    const tools = new Map(manifest.tools.map((t) => [t.name, t]));
+    mcp.server.setRequestHandler("tools/list", () => ({
+      tools: manifest.tools.map((t) => ({
+        name: t.name,
+        title: t.title,
+        description: t.description,
+        inputSchema: t.inputSchema as { type: "object" },
+        ...(t.outputSchema ? { outputSchema: t.outputSchema as { type: "object" } } : {}),
+        annotations: t.annotations,
+      })),
+    }));
+    mcp.server.setRequestHandler("tools/call", async (request, ctx) => {
+      const { name, arguments: args } = request.params;
+      const tool = tools.get(name);
+      if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
+      const checked = await validatorOf(target, name, tool.inputSchema)["~standard"].validate(args ?? {});
+      if (checked.issues) {
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Input validation error: Invalid arguments for tool ${name}: ${checked.issues[0]?.message}`);
+      }
+      const reply = await run(target, `tool ${name}`, "/tools/call", { name, args: checked.value }, ctx);
+      if (!reply.ok) return { content: [{ type: "text", text: reply.error }], isError: true } satisfies CallToolResult;
+      if (!isSpecType.CallToolResult(reply.result)) throw invalidResult(target, `tool ${name}`);
+      return mcp.server.projectCallToolResult(reply.result as CallToolResult, tool.outputSchema as never);
+    });
+  }
+
+  for (const resource of manifest.resources) {
+    const { uri, name, ...metadata } = resource;
+    mcp.registerResource(name, uri, metadata, async (_uri, ctx) => {
+      const reply = await run(target, `resource ${uri}`, "/resources/read", { uri }, ctx);
+      if (!reply.ok) throw new ProtocolError(ProtocolErrorCode.InternalError, `Resource ${uri} failed: ${reply.error}`);
+      if (!isSpecType.ReadResourceResult(reply.result)) throw invalidResult(target, `resource ${uri}`);
+      return reply.result as ReadResourceResult;
+    });
+  }
+
+  for (const prompt of manifest.prompts) {
+    mcp.registerPrompt(prompt.name, { title: prompt.title, description: prompt.description, argsSchema: promptArgs(prompt) }, async (args, ctx) => {
+      const reply = await run(target, `prompt ${prompt.name}`, "/prompts/get", { name: prompt.name, args }, ctx);
+      if (!reply.ok) throw new ProtocolError(ProtocolErrorCode.InternalError, `Prompt ${prompt.name} failed: ${reply.error}`);
+      if (!isSpecType.GetPromptResult(reply.result)) throw invalidResult(target, `prompt ${prompt.name}`);
+      return reply.result as GetPromptResult;
+    });
+  }
+
+  return mcp;
+}
+
+/** One call into the sandbox: forwards its logs, records the outcome, turns failures into JSON-RPC errors. */
+async function run(target: ProxyTarget, what: string, op: SandboxOp, payload: unknown, ctx: McpContext) {
+  let reply: SandboxReply;
+  try {
+    reply = await target.call(op, payload);
+  } catch (err) {
+    if (!(err instanceof SandboxFailure)) throw err;
+    target.record({ kind: err.kind, message: `${what}: ${err.message}` });
+    throw new ProtocolError(
+      ProtocolErrorCode.InternalError,
+      `Deployed server ${target.server} (v${target.version}) failed running ${what}: ${err.message}`,
+    );
+  }
+  await forwardLogs(target, reply.logs ?? [], ctx);
+  if (!reply.ok && reply.kind !== "tenant") {
+    target.record({ kind: "invalid-reply", message: `${what}: ${reply.error}` });
+    throw new ProtocolError(ProtocolErrorCode.InternalError, `Deployed server ${target.server} (v${target.version}) cannot run ${what}: ${reply.error}`);
+  }
+  target.record(reply.ok ? undefined : { kind: "tenant", message: `${what}: ${reply.error}` });
+  return reply as { ok: true; result?: unknown } | { ok: false; error: string };
+}
+
+function invalidResult(target: ProxyTarget, what: string): ProtocolError {
+  const message = `${what} returned a value that is not a valid MCP result`;
+  target.record({ kind: "invalid-result", message });
+  return new ProtocolError(ProtocolErrorCode.InternalError, `Deployed server ${target.server} (v${target.version}): ${message}`);
+}
+
+/** The tenant's log lines go to the platform log and, as MCP log notifications, to the client. */
+async function forwardLogs(target: ProxyTarget, logs: SandboxLog[], ctx: McpContext): Promise<void> {
+  for (const line of logs) {
+    const level = (LOG_LEVELS.has(line.level) ? line.level : "info") as LoggingLevel;
+    logEvent(level === "debug" ? "debug" : "info", "tenant log", { tenant: target.tenant, server: target.server, version: target.version, level, message: line.message });
+    await ctx.mcpReq.log(level, line.message, target.server).catch(() => {});
+  }
+}
+
+function validatorOf(target: ProxyTarget, name: string, schema: Record<string, unknown>): StandardSchemaWithJSON {
+  let validator = target.validators.get(name);
+  if (!validator) {
+    // The workerd validator annotates the schema it compiles, so it gets its own copy.
+    validator = fromJsonSchema(structuredClone(schema));
+    target.validators.set(name, validator);
+  }
+  return validator;
+}
+
+function promptArgs(prompt: PromptEntry) {
+  return z.object(
+    Object.fromEntries(
+      prompt.arguments.map((a) => {
+        const field = a.description ? z.string().describe(a.description) : z.string();
+        return [a.name, a.required ? field : field.optional()];
+      }),
+    ),
+  );
+}
