@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ROOT, freePort, startWrangler, stopWrangler } from "./lib/wrangler.mjs";
+import { ROOT, startWrangler, stopWrangler } from "./lib/wrangler.mjs";
 import { adminClient, provisionTenant } from "./lib/admin-client.mjs";
 
 const bin = (name) => path.join(ROOT, "node_modules/.bin", name);
@@ -25,7 +25,6 @@ async function conformance() {
   const state = mkdtempSync(path.join(tmpdir(), "smcp-conformance-"));
   const token = "conformance-admin-token";
   const { child, url } = await startWrangler({
-    port: await freePort(),
     persistTo: state,
     vars: { SMCP_ADMIN_TOKEN: token, SMCP_ALLOW_PUBLIC_TENANTS: "true", SMCP_SSE_RETRY_MS: "500" },
   });

@@ -21,11 +21,27 @@ export async function freePort() {
 }
 
 /**
+ * Starts `wrangler dev` on `port`, or on a free port when none is given: another
+ * process may take a port between our probe and wrangler's bind, so a clash is
+ * retried on a new port. Resolves to `{ child, url, port, output }`.
+ */
+export async function startWrangler(options) {
+  if (options.port !== undefined) return startWranglerOn(options);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startWranglerOn({ ...options, port: await freePort() });
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/i.test(String(err?.message))) throw err;
+    }
+  }
+}
+
+/**
  * Starts `wrangler dev`. `vars` become `--var` flags (they override wrangler.jsonc
  * and .dev.vars); `persistTo` keeps Durable Object state across restarts.
  * Resolves once /healthz answers.
  */
-export async function startWrangler({ port, persistTo, vars = {}, inherit = false, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1" }) {
+async function startWranglerOn({ port, persistTo, vars = {}, inherit = false, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1" }) {
   const args = [
     path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
     "dev",
@@ -60,7 +76,7 @@ export async function startWrangler({ port, persistTo, vars = {}, inherit = fals
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { child, url, output: () => output };
+  return { child, url, port, output: () => output };
 }
 
 /** Stops a wrangler started by `startWrangler`, with its workerd children. */

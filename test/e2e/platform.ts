@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Client, StreamableHTTPClientTransport, type FetchLike } from "@modelcontextprotocol/client";
 // @ts-expect-error plain ESM helpers shared with the scripts
-import { freePort, startWrangler, stopWrangler } from "../../scripts/lib/wrangler.mjs";
+import { startWrangler, stopWrangler } from "../../scripts/lib/wrangler.mjs";
 // @ts-expect-error plain ESM helpers shared with the scripts
 import { adminClient, provisionTenant } from "../../scripts/lib/admin-client.mjs";
 
@@ -21,14 +21,15 @@ export class Platform {
   #state = mkdtempSync(path.join(tmpdir(), "smcp-e2e-"));
 
   async start(): Promise<void> {
-    this.port ||= await freePort();
+    // A restart reuses the first port: the clients under test keep their URLs.
     const started = await startWrangler({
-      port: this.port,
+      port: this.port || undefined,
       persistTo: this.#state,
       vars: { SMCP_ADMIN_TOKEN: ADMIN_TOKEN, SMCP_ALLOW_PUBLIC_TENANTS: "true", SMCP_SSE_RETRY_MS: "100" },
     });
     this.#child = started.child;
     this.url = started.url;
+    this.port = started.port;
   }
 
   async stop(): Promise<void> {
