@@ -8,109 +8,48 @@
  * instead of throwing, because errors lose their class across RPC.
  *
  * Every admin action and auth event is appended to the tenant's audit log, a hash
- * chain that SQLite triggers keep append-only.
+ * chain that SQLite triggers keep append-only. The class stays thin: each concern's
+ * rules live in a module of its own (tenant/, oauth/grant-store.ts,
+ * sandbox/deployment-store.ts) and the methods here are the RPC surface.
  */
 import { DurableObject } from "cloudflare:workers";
-import {
-  AUDIT_GENESIS,
-  TokenBucket,
-  auditHash,
-  platformConfig,
-  randomToken,
-  sessionObjectName,
-  sha256Hex,
-  verifyAuditChain,
-  type AuditEntry,
-  type ChainVerdict,
-  type ClientInfo,
-} from "@smcp/runtime";
+import { TokenBucket, platformConfig, randomToken, sessionObjectName, sha256Hex, type AuditEntry, type ChainVerdict } from "@smcp/runtime";
+import type { StoredRecord } from "@smcp/servers";
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
+import { AuditLog, actorOf } from "./tenant/audit-log";
+import { SessionIndex } from "./tenant/session-index";
+import { ToolData, type PutOutcome } from "./tenant/tool-data";
+import type {
+  AuthDecision,
+  DataPutResult,
+  KeyInfo,
+  SessionAdmission,
+  SessionRecord,
+  SessionUpdate,
+  TenantConfig,
+  TenantLimits,
+  TenantStats,
+} from "./tenant/types";
 import { TENANT_SCHEMA } from "./tenant-schema";
+
+export type {
+  AuthDecision,
+  DataPutResult,
+  KeyInfo,
+  SessionAdmission,
+  SessionRecord,
+  SessionUpdate,
+  TenantAuthMode,
+  TenantConfig,
+  TenantLimits,
+  TenantStats,
+} from "./tenant/types";
 import { GrantStore, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
 import { DeploymentStore, type CallReport, type NewBundle } from "./sandbox/deployment-store";
 
-export type TenantAuthMode = "key" | "none";
-
-export interface TenantLimits {
-  requestsPerSecond?: number;
-  maxSessions?: number;
-  eventLogBytes?: number;
-  toolDataBytes?: number;
-}
-
-export interface TenantConfig {
-  id: string;
-  name: string;
-  auth: TenantAuthMode;
-  limits: TenantLimits;
-  createdAt: number;
-}
-
-export interface KeyInfo {
-  id: string;
-  label: string;
-  createdAt: number;
-  revokedAt: number | null;
-}
-
-export interface SessionRecord {
-  id: string;
-  server: string;
-  keyId: string | null;
-  protocolVersion: string;
-  clientInfo: ClientInfo | null;
-  createdAt: number;
-  lastActivity: number;
-  expiresAt: number;
-}
-
-/** What a session reports to the tenant's index as it runs (cumulative counters). */
-export interface SessionUpdate {
-  lastActivity: number;
-  expiresAt: number;
-  requests: number;
-  errors: number;
-  eventBytes: number;
-}
-
-export interface TenantStats {
-  sessions: number;
-  sessionsByServer: Record<string, number>;
-  requests: number;
-  errors: number;
-  eventLogBytes: number;
-  alarms: number;
-  alarmFailures: number;
-  alarmLagMsMax: number;
-  alarmLagMsAvg: number;
-}
-
-interface StatsRecord {
-  closedRequests: number;
-  closedErrors: number;
-  alarms: number;
-  alarmFailures: number;
-  alarmLagMsMax: number;
-  alarmLagMsTotal: number;
-}
-
-const EMPTY_STATS: StatsRecord = { closedRequests: 0, closedErrors: 0, alarms: 0, alarmFailures: 0, alarmLagMsMax: 0, alarmLagMsTotal: 0 };
-const STATS_KEY = "stats";
-const TOOL_DATA_BYTES_KEY = "toolDataBytes";
 /** At most one `limit.hit` audit entry per kind in this many ms, so a flood cannot flood the audit log. */
 const LIMIT_AUDIT_INTERVAL_MS = 10_000;
-
-export type SessionAdmission =
-  | { ok: true; eventLogBytes: number }
-  | { ok: false; reason: "unknown-tenant" }
-  | { ok: false; reason: "session-limit"; limit: number };
-
-export type DataPutResult = { ok: true } | { ok: false; reason: "unknown-tenant" } | { ok: false; reason: "quota"; limit: number; used: number };
-
-export type AuthDecision =
-  | { ok: true; keyId: string | null; auth: TenantAuthMode }
-  | { ok: false; reason: "unknown-tenant" | "invalid-key" | "unknown-server" };
 
 type Missing = { ok: false; reason: "unknown-tenant" };
 const MISSING: Missing = { ok: false, reason: "unknown-tenant" };
@@ -118,8 +57,7 @@ const MISSING: Missing = { ok: false, reason: "unknown-tenant" };
 const CONFIG_KEY = "config";
 
 export class TenantDO extends DurableObject<Env> {
-  /** Appends run one at a time: each needs the previous entry's hash. */
-  #auditTail: Promise<unknown> = Promise.resolve();
+  #auditLog: AuditLog | undefined;
   /** Rate state lives in memory: losing it on eviction only forgives one second of traffic. */
   #bucket: TokenBucket | undefined;
   #lastLimitAudit = new Map<string, number>();
@@ -129,6 +67,20 @@ export class TenantDO extends DurableObject<Env> {
   }
   get #sql() {
     return this.ctx.storage.sql;
+  }
+
+  get #sessions() {
+    return new SessionIndex(this.ctx.storage);
+  }
+
+  get #toolData() {
+    return new ToolData(this.ctx.storage);
+  }
+
+  /** One instance per object: it serialises appends. */
+  #audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void> {
+    this.#auditLog ??= new AuditLog(this.#sql);
+    return this.#auditLog.append(actor, action, target, detail);
   }
 
   #config(): TenantConfig | undefined {
@@ -155,9 +107,10 @@ export class TenantDO extends DurableObject<Env> {
   /** Deletes every byte of the tenant; returns the sessions that were open so the caller can end them. */
   async destroy(): Promise<{ ok: true; sessions: { id: string; server: string }[] } | Missing> {
     if (!this.#config()) return MISSING;
-    const sessions = this.#sql.exec<{ id: string; server: string }>("SELECT id, server FROM sessions").toArray();
+    const sessions = this.#sessions.all();
     await this.ctx.storage.deleteAll();
-    return { ok: true, sessions: sessions.map((s) => ({ id: s.id, server: s.server })) };
+    this.#auditLog = undefined;
+    return { ok: true, sessions };
   }
 
   // --- keys ------------------------------------------------------------------
@@ -195,7 +148,7 @@ export class TenantDO extends DurableObject<Env> {
     if (changed === 0) return { ok: false, reason: "unknown-key" };
     await this.#audit("admin", "key.revoked", id, {});
     // Open sessions of a revoked key end now, streams included; new requests fail auth.
-    const sessions = this.#sql.exec<{ id: string; server: string }>("SELECT id, server FROM sessions WHERE key_id = ?", id).toArray();
+    const sessions = this.#sessions.ofKey(id);
     const tenant = this.#config()!.id;
     await Promise.all(
       sessions.map((s) => this.env.SESSION.get(this.env.SESSION.idFromName(sessionObjectName(tenant, s.server, s.id))).terminate()),
@@ -345,23 +298,11 @@ export class TenantDO extends DurableObject<Env> {
     const config = this.#config();
     if (!config) return { ok: false, reason: "unknown-tenant" };
     const limits = this.#limits(config);
-    const open = this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
-    if (open >= limits.maxSessions) {
+    if (this.#sessions.count() >= limits.maxSessions) {
       await this.#limitHit("sessions", { limit: limits.maxSessions });
       return { ok: false, reason: "session-limit", limit: limits.maxSessions };
     }
-    this.#sql.exec(
-      `INSERT OR REPLACE INTO sessions (id, server, key_id, protocol_version, client_info, created_at, last_activity, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      record.id,
-      record.server,
-      record.keyId,
-      record.protocolVersion,
-      JSON.stringify(record.clientInfo ?? null),
-      record.createdAt,
-      record.lastActivity,
-      record.expiresAt,
-    );
+    this.#sessions.add(record);
     await this.#audit(actorOf(record.keyId), "session.created", record.id, {
       server: record.server,
       protocolVersion: record.protocolVersion,
@@ -402,243 +343,72 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   async sessionTouched(id: string, update: SessionUpdate): Promise<void> {
-    if (!this.#config()) return;
-    this.#sql.exec(
-      "UPDATE sessions SET last_activity = ?, expires_at = ?, requests = ?, errors = ?, event_bytes = ? WHERE id = ?",
-      update.lastActivity,
-      update.expiresAt,
-      update.requests,
-      update.errors,
-      update.eventBytes,
-      id,
-    );
+    if (this.#config()) this.#sessions.touch(id, update);
   }
 
   /** Drops a session from the index, keeping its counters in the tenant's totals. */
   async sessionClosed(id: string, reason: "deleted" | "expired" | "terminated", final?: SessionUpdate): Promise<void> {
     if (!this.#config()) return;
-    const row = this.#sql
-      .exec<{ key_id: string | null; requests: number; errors: number }>("SELECT key_id, requests, errors FROM sessions WHERE id = ?", id)
-      .toArray()[0];
-    if (!row) return;
-    const stats = this.#stats();
-    stats.closedRequests += final?.requests ?? row.requests;
-    stats.closedErrors += final?.errors ?? row.errors;
-    this.ctx.storage.kv.put(STATS_KEY, stats);
-    this.#sql.exec("DELETE FROM sessions WHERE id = ?", id);
-    await this.#audit(reason === "deleted" ? actorOf(row.key_id) : reason === "terminated" ? "admin" : "platform", "session.ended", id, { reason });
+    const removed = this.#sessions.remove(id, final);
+    if (!removed) return;
+    const actor = reason === "deleted" ? actorOf(removed.keyId) : reason === "terminated" ? "admin" : "platform";
+    await this.#audit(actor, "session.ended", id, { reason });
   }
 
   async recordAlarm(lagMs: number, ok: boolean): Promise<void> {
-    if (!this.#config()) return;
-    const stats = this.#stats();
-    stats.alarms++;
-    if (!ok) stats.alarmFailures++;
-    stats.alarmLagMsMax = Math.max(stats.alarmLagMsMax, lagMs);
-    stats.alarmLagMsTotal += lagMs;
-    this.ctx.storage.kv.put(STATS_KEY, stats);
+    if (this.#config()) this.#sessions.recordAlarm(lagMs, ok);
   }
 
   async stats(): Promise<TenantStats | null> {
-    if (!this.#config()) return null;
-    const stats = this.#stats();
-    const rows = this.#sql
-      .exec<{ server: string; n: number; requests: number; errors: number; bytes: number }>(
-        "SELECT server, count(*) AS n, sum(requests) AS requests, sum(errors) AS errors, sum(event_bytes) AS bytes FROM sessions GROUP BY server",
-      )
-      .toArray();
-    const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((t, r) => t + (f(r) ?? 0), 0);
-    return {
-      sessions: sum((r) => r.n),
-      sessionsByServer: Object.fromEntries(rows.map((r) => [r.server, r.n])),
-      requests: stats.closedRequests + sum((r) => r.requests),
-      errors: stats.closedErrors + sum((r) => r.errors),
-      eventLogBytes: sum((r) => r.bytes),
-      alarms: stats.alarms,
-      alarmFailures: stats.alarmFailures,
-      alarmLagMsMax: stats.alarmLagMsMax,
-      alarmLagMsAvg: stats.alarms ? Math.round(stats.alarmLagMsTotal / stats.alarms) : 0,
-    };
+    return this.#config() ? this.#sessions.stats() : null;
   }
 
-  #stats(): StatsRecord {
-    return { ...EMPTY_STATS, ...this.ctx.storage.kv.get<StatsRecord>(STATS_KEY) };
+  async listSessions(): Promise<{ ok: true; sessions: SessionRecord[] } | Missing> {
+    if (!this.#config()) return MISSING;
+    return { ok: true, sessions: this.#sessions.list() };
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    return this.#config() ? this.#sessions.get(id) : null;
   }
 
   // --- audit log -----------------------------------------------------------------
 
   async auditPage(afterSeq: number, limit: number): Promise<{ ok: true; entries: AuditEntry[] } | Missing> {
     if (!this.#config()) return MISSING;
-    return { ok: true, entries: this.#auditRows("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, clampLimit(limit)) };
+    this.#auditLog ??= new AuditLog(this.#sql);
+    return { ok: true, entries: this.#auditLog.page(afterSeq, Math.max(1, Math.min(500, Math.trunc(limit) || 1))) };
   }
 
   async verifyAudit(): Promise<{ ok: true; verdict: ChainVerdict } | Missing> {
     if (!this.#config()) return MISSING;
-    await this.#auditTail;
-    return { ok: true, verdict: await verifyAuditChain(this.#auditRows("SELECT * FROM audit ORDER BY seq")) };
+    this.#auditLog ??= new AuditLog(this.#sql);
+    return { ok: true, verdict: await this.#auditLog.verify() };
   }
 
-  #audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void> {
-    const append = async () => {
-      const last = this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0];
-      const fields = { seq: (last?.seq ?? 0) + 1, at: Date.now(), actor, action, target, detail: JSON.stringify(detail) };
-      const prevHash = last?.hash ?? AUDIT_GENESIS;
-      const hash = await auditHash(prevHash, fields);
-      this.#sql.exec(
-        "INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        fields.seq,
-        fields.at,
-        actor,
-        action,
-        target,
-        fields.detail,
-        prevHash,
-        hash,
-      );
-    };
-    const next = this.#auditTail.then(append, append);
-    this.#auditTail = next.catch(() => {});
-    return next;
-  }
-
-  #auditRows(query: string, ...bindings: unknown[]): AuditEntry[] {
-    return this.#sql
-      .exec<{ seq: number; at: number; actor: string; action: string; target: string; detail: string; prev_hash: string; hash: string }>(
-        query,
-        ...bindings,
-      )
-      .toArray()
-      .map((r) => ({ seq: r.seq, at: r.at, actor: r.actor, action: r.action, target: r.target, detail: r.detail, prevHash: r.prev_hash, hash: r.hash }));
-  }
-
-  async listSessions(): Promise<{ ok: true; sessions: SessionRecord[] } | Missing> {
-    if (!this.#config()) return MISSING;
-    return { ok: true, sessions: this.#sessionRows("SELECT * FROM sessions ORDER BY created_at, id") };
-  }
-
-  async getSession(id: string): Promise<SessionRecord | null> {
-    if (!this.#config()) return null;
-    return this.#sessionRows("SELECT * FROM sessions WHERE id = ?", id)[0] ?? null;
-  }
-
-  #sessionRows(query: string, ...bindings: unknown[]): SessionRecord[] {
-    return this.#sql
-      .exec<{
-        id: string;
-        server: string;
-        key_id: string | null;
-        protocol_version: string;
-        client_info: string;
-        created_at: number;
-        last_activity: number;
-        expires_at: number;
-      }>(query, ...bindings)
-      .toArray()
-      .map((r) => ({
-        id: r.id,
-        server: r.server,
-        keyId: r.key_id,
-        protocolVersion: r.protocol_version,
-        clientInfo: JSON.parse(r.client_info),
-        createdAt: r.created_at,
-        lastActivity: r.last_activity,
-        expiresAt: r.expires_at,
-      }));
-  }
-
-  // --- tool data (see tool-store.ts) ---------------------------------------------
+  // --- tool data (see tool-store.ts and tenant/tool-data.ts) ------------------------
 
   async dataPut(server: string, collection: string, id: string, valueJson: string): Promise<DataPutResult> {
     const config = this.#config();
     if (!config) return MISSING;
-    const limit = this.#limits(config).toolDataBytes;
-    const old = this.#sql
-      .exec<{ n: number }>("SELECT length(CAST(value AS BLOB)) AS n FROM tool_data WHERE server = ? AND collection = ? AND id = ?", server, collection, id)
-      .toArray()[0]?.n ?? 0;
-    const size = new TextEncoder().encode(valueJson).byteLength;
-    const used = this.#toolDataBytes();
-    if (used - old + size > limit) {
-      await this.#limitHit("tool-data", { limit, used });
-      return { ok: false, reason: "quota", limit, used };
-    }
-    this.ctx.storage.kv.put(TOOL_DATA_BYTES_KEY, used - old + size);
-    this.#sql.exec(
-      "INSERT OR REPLACE INTO tool_data (server, collection, id, value, updated_at) VALUES (?, ?, ?, ?, ?)",
-      server,
-      collection,
-      id,
-      valueJson,
-      Date.now(),
-    );
-    return { ok: true };
+    const outcome: PutOutcome = this.#toolData.put(server, collection, id, valueJson, this.#limits(config).toolDataBytes);
+    if (!outcome.ok) await this.#limitHit("tool-data", { limit: outcome.limit, used: outcome.used });
+    return outcome;
   }
 
-  /** Bytes of tool data held, kept as a running total (computed once if missing). */
-  #toolDataBytes(): number {
-    let used = this.ctx.storage.kv.get<number>(TOOL_DATA_BYTES_KEY);
-    if (used === undefined) {
-      used = this.#sql.exec<{ n: number | null }>("SELECT sum(length(CAST(value AS BLOB))) AS n FROM tool_data").one().n ?? 0;
-      this.ctx.storage.kv.put(TOOL_DATA_BYTES_KEY, used);
-    }
-    return used;
+  async dataGet(server: string, collection: string, id: string): Promise<StoredRecord | null> {
+    return this.#config() ? this.#toolData.get(server, collection, id) : null;
   }
 
-  async dataGet(server: string, collection: string, id: string): Promise<ToolRecord | null> {
-    if (!this.#config()) return null;
-    return this.#records("SELECT id, value, updated_at FROM tool_data WHERE server = ? AND collection = ? AND id = ?", server, collection, id)[0] ?? null;
+  async dataList(server: string, collection: string, limit: number, after: string): Promise<StoredRecord[]> {
+    return this.#config() ? this.#toolData.list(server, collection, limit, after) : [];
   }
 
-  async dataList(server: string, collection: string, limit: number, after: string): Promise<ToolRecord[]> {
-    if (!this.#config()) return [];
-    return this.#records(
-      "SELECT id, value, updated_at FROM tool_data WHERE server = ? AND collection = ? AND id > ? ORDER BY id LIMIT ?",
-      server,
-      collection,
-      after,
-      clampLimit(limit),
-    );
-  }
-
-  async dataSearch(server: string, collection: string, text: string, limit: number): Promise<ToolRecord[]> {
-    if (!this.#config()) return [];
-    return this.#records(
-      "SELECT id, value, updated_at FROM tool_data WHERE server = ? AND collection = ? AND instr(lower(value), lower(?)) > 0 ORDER BY id LIMIT ?",
-      server,
-      collection,
-      text,
-      clampLimit(limit),
-    );
+  async dataSearch(server: string, collection: string, text: string, limit: number): Promise<StoredRecord[]> {
+    return this.#config() ? this.#toolData.search(server, collection, text, limit) : [];
   }
 
   async dataDelete(server: string, collection: string, id: string): Promise<boolean> {
-    if (!this.#config()) return false;
-    const row = this.#sql
-      .exec<{ n: number }>(
-        "DELETE FROM tool_data WHERE server = ? AND collection = ? AND id = ? RETURNING length(CAST(value AS BLOB)) AS n",
-        server,
-        collection,
-        id,
-      )
-      .toArray()[0];
-    if (!row) return false;
-    this.ctx.storage.kv.put(TOOL_DATA_BYTES_KEY, Math.max(0, this.#toolDataBytes() - row.n));
-    return true;
-  }
-
-  #records(query: string, ...bindings: unknown[]): ToolRecord[] {
-    return this.#sql
-      .exec<{ id: string; value: string; updated_at: number }>(query, ...bindings)
-      .toArray()
-      .map((r) => ({ id: r.id, value: JSON.parse(r.value), updatedAt: r.updated_at }));
+    return this.#config() ? this.#toolData.delete(server, collection, id) : false;
   }
 }
-
-interface ToolRecord {
-  id: string;
-  value: unknown;
-  updatedAt: number;
-}
-
-const actorOf = (keyId: string | null) => (keyId ? `key:${keyId}` : "anonymous");
-
-const clampLimit = (limit: number) => Math.max(1, Math.min(500, Math.trunc(limit) || 1));

@@ -1,0 +1,155 @@
+/**
+ * The tenant's session index (table `sessions`) and the counters admins read from it.
+ *
+ * Sessions add themselves on `initialize`, report activity and counters while they
+ * run, and remove themselves when they end; the counters of ended sessions are kept
+ * as totals in KV so that health figures survive the sessions they came from.
+ */
+import type { SessionRecord, SessionUpdate, TenantStats } from "./types";
+
+interface Totals {
+  closedRequests: number;
+  closedErrors: number;
+  alarms: number;
+  alarmFailures: number;
+  alarmLagMsMax: number;
+  alarmLagMsTotal: number;
+}
+
+const EMPTY: Totals = { closedRequests: 0, closedErrors: 0, alarms: 0, alarmFailures: 0, alarmLagMsMax: 0, alarmLagMsTotal: 0 };
+const TOTALS_KEY = "stats";
+
+interface SessionRow extends Record<string, SqlStorageValue> {
+  id: string;
+  server: string;
+  key_id: string | null;
+  protocol_version: string;
+  client_info: string;
+  created_at: number;
+  last_activity: number;
+  expires_at: number;
+}
+
+export class SessionIndex {
+  readonly #storage: DurableObjectStorage;
+
+  constructor(storage: DurableObjectStorage) {
+    this.#storage = storage;
+  }
+
+  get #sql() {
+    return this.#storage.sql;
+  }
+
+  count(): number {
+    return this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
+  }
+
+  add(record: SessionRecord): void {
+    this.#sql.exec(
+      `INSERT OR REPLACE INTO sessions (id, server, key_id, protocol_version, client_info, created_at, last_activity, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      record.id,
+      record.server,
+      record.keyId,
+      record.protocolVersion,
+      JSON.stringify(record.clientInfo ?? null),
+      record.createdAt,
+      record.lastActivity,
+      record.expiresAt,
+    );
+  }
+
+  touch(id: string, update: SessionUpdate): void {
+    this.#sql.exec(
+      "UPDATE sessions SET last_activity = ?, expires_at = ?, requests = ?, errors = ?, event_bytes = ? WHERE id = ?",
+      update.lastActivity,
+      update.expiresAt,
+      update.requests,
+      update.errors,
+      update.eventBytes,
+      id,
+    );
+  }
+
+  /** Removes a session, adding its counters to the totals; returns its key id, or undefined when it was not indexed. */
+  remove(id: string, final?: SessionUpdate): { keyId: string | null } | undefined {
+    const row = this.#sql
+      .exec<{ key_id: string | null; requests: number; errors: number }>("SELECT key_id, requests, errors FROM sessions WHERE id = ?", id)
+      .toArray()[0];
+    if (!row) return undefined;
+    const totals = this.#totals();
+    totals.closedRequests += final?.requests ?? row.requests;
+    totals.closedErrors += final?.errors ?? row.errors;
+    this.#storage.kv.put(TOTALS_KEY, totals);
+    this.#sql.exec("DELETE FROM sessions WHERE id = ?", id);
+    return { keyId: row.key_id };
+  }
+
+  list(): SessionRecord[] {
+    return this.#rows("SELECT * FROM sessions ORDER BY created_at, id");
+  }
+
+  get(id: string): SessionRecord | null {
+    return this.#rows("SELECT * FROM sessions WHERE id = ?", id)[0] ?? null;
+  }
+
+  /** Open sessions of one key, so revoking the key can end them. */
+  ofKey(keyId: string): { id: string; server: string }[] {
+    return this.#sql.exec<{ id: string; server: string }>("SELECT id, server FROM sessions WHERE key_id = ?", keyId).toArray().map((s) => ({ ...s }));
+  }
+
+  all(): { id: string; server: string }[] {
+    return this.#sql.exec<{ id: string; server: string }>("SELECT id, server FROM sessions").toArray().map((s) => ({ ...s }));
+  }
+
+  recordAlarm(lagMs: number, ok: boolean): void {
+    const totals = this.#totals();
+    totals.alarms++;
+    if (!ok) totals.alarmFailures++;
+    totals.alarmLagMsMax = Math.max(totals.alarmLagMsMax, lagMs);
+    totals.alarmLagMsTotal += lagMs;
+    this.#storage.kv.put(TOTALS_KEY, totals);
+  }
+
+  stats(): TenantStats {
+    const totals = this.#totals();
+    const rows = this.#sql
+      .exec<{ server: string; n: number; requests: number; errors: number; bytes: number }>(
+        "SELECT server, count(*) AS n, sum(requests) AS requests, sum(errors) AS errors, sum(event_bytes) AS bytes FROM sessions GROUP BY server",
+      )
+      .toArray();
+    const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((t, r) => t + (f(r) ?? 0), 0);
+    return {
+      sessions: sum((r) => r.n),
+      sessionsByServer: Object.fromEntries(rows.map((r) => [r.server, r.n])),
+      requests: totals.closedRequests + sum((r) => r.requests),
+      errors: totals.closedErrors + sum((r) => r.errors),
+      eventLogBytes: sum((r) => r.bytes),
+      alarms: totals.alarms,
+      alarmFailures: totals.alarmFailures,
+      alarmLagMsMax: totals.alarmLagMsMax,
+      alarmLagMsAvg: totals.alarms ? Math.round(totals.alarmLagMsTotal / totals.alarms) : 0,
+    };
+  }
+
+  #totals(): Totals {
+    return { ...EMPTY, ...this.#storage.kv.get<Totals>(TOTALS_KEY) };
+  }
+
+  #rows(query: string, ...bindings: unknown[]): SessionRecord[] {
+    return this.#sql
+      .exec<SessionRow>(query, ...bindings)
+      .toArray()
+      .map((r) => ({
+        id: r.id,
+        server: r.server,
+        keyId: r.key_id,
+        protocolVersion: r.protocol_version,
+        clientInfo: JSON.parse(r.client_info),
+        createdAt: r.created_at,
+        lastActivity: r.last_activity,
+        expiresAt: r.expires_at,
+      }));
+  }
+}
