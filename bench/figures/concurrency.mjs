@@ -13,9 +13,11 @@ import { pool } from "../lib/pool.mjs";
  */
 export async function concurrentSessions(tool, templates, plan) {
   const n = plan.concurrentSessions;
-  const errors = [];
+  const errors = new Map(); // kind of failure -> { count, first example }
   const note = (stage) => (err) => {
-    errors.push(`${stage}: ${err?.message ?? err}`);
+    const message = `${stage}: ${err?.message ?? err}`;
+    const kind = message.replace(/[0-9.]+ s\b/g, "N s");
+    errors.set(kind, { count: (errors.get(kind)?.count ?? 0) + 1, example: errors.get(kind)?.example ?? message });
     return null;
   };
   const t0 = performance.now();
@@ -27,12 +29,17 @@ export async function concurrentSessions(tool, templates, plan) {
     if (!stream?.ok) return stream && note("GET stream")(`status ${stream.status}`);
     const state = { sessionId, open: true };
     // Drain the stream in the background; it must stay open until we abort it.
+    const opened = performance.now();
     (async () => {
       for await (const _chunk of stream.body) {
       }
     })()
-      .catch(() => {})
-      .finally(() => (state.open = controller.signal.aborted ? state.open : false));
+      .catch((err) => err)
+      .then((err) => {
+        if (controller.signal.aborted) return;
+        state.open = false;
+        note("GET stream")(`closed by the server after ${((performance.now() - opened) / 1000).toFixed(1)} s${err ? ` (${err.message})` : ""}`);
+      });
     return state;
   });
   const openedIn = (performance.now() - t0) / 1000;
@@ -42,5 +49,6 @@ export async function concurrentSessions(tool, templates, plan) {
   );
   const stillOpen = live.filter((s, i) => s.open && called[i]).length;
   controller.abort();
-  return { sessions: n, held: stillOpen, errors: n - stillOpen, openedIn, firstErrors: errors.slice(0, 3) };
+  const failures = [...errors.values()].sort((a, b) => b.count - a.count).map((e) => `${e.count}× ${e.example}`);
+  return { sessions: n, held: stillOpen, errors: n - stillOpen, openedIn, failures };
 }

@@ -30,5 +30,6 @@ export function floorThroughput(target, plan) {
     warmup: plan.warmup,
     headersFor: () => ({ "content-type": "application/json" }),
     body: (seq) => `{"title":"floor ${seq}","body":"one row"}`,
+    cpu: target.cpu,
   });
 }

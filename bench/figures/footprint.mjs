@@ -1,18 +1,18 @@
 /**
  * What an idle session costs: SQLite bytes and resident memory.
  *
- * Opens `idleSessions` sessions (initialize + initialized, nothing else) and
- * compares the server's resident memory before and after (for wrangler targets,
- * every workerd process it started; Durable Objects live there). SQLite bytes are
- * read from each new per-session database file the way SQLite counts them
- * (page_count x page_size, WAL included), plus the event-log bytes the SMCP admin
- * API reports. RSS moves in pages and with garbage collection: it is an estimate,
- * the same estimate for every target.
+ * `open()` creates one idle unit: for an MCP server a session (initialize +
+ * initialized, nothing else), for the floor a Durable Object holding one row. The
+ * figure compares the server's resident memory before and after `idleSessions` of
+ * them (for wrangler targets, the workerd process that runs the worker and its
+ * Durable Objects). SQLite bytes are read from each new per-object database file the
+ * way SQLite counts them (page_count x page_size, WAL included), plus the
+ * event-log bytes the SMCP admin API reports. RSS moves in pages and with garbage
+ * collection: it is an estimate, the same estimate for every target.
  */
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { openSession } from "../lib/mcp-wire.mjs";
 import { pool } from "../lib/pool.mjs";
 
 const settle = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -36,24 +36,24 @@ function sqliteBytes(file) {
   }
 }
 
+const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+
 /**
  * @param {import("../lib/targets.mjs").Target} target
- * @param {Awaited<ReturnType<import("../lib/mcp-wire.mjs").captureTemplates>>} templates  session lane
+ * @param {(i: number) => Promise<string>} open  creates one idle session; resolves to its id
  */
-export async function idleFootprint(target, templates, plan) {
-  await pool(4, 4, () => openSession(templates)); // first sessions pay for code loading, not per session
-  await settle(1000);
+export async function idleFootprint(target, open, plan) {
+  await pool(4, 4, (i) => open(-1 - i)); // the first ones pay for code loading, not per session
+  await settle(plan.settleMs);
   const filesBefore = sqliteFiles(target.sessionStoreDir);
   const rssBefore = target.rss();
-  const sessions = await pool(plan.idleSessions, 4, () => openSession(templates));
-  await settle(2000);
+  const sessions = await pool(plan.idleSessions, 4, open);
+  await settle(2 * plan.settleMs);
   const rssAfter = target.rss();
 
   const fresh = [...sqliteFiles(target.sessionStoreDir)].filter((f) => !filesBefore.has(f));
   const perFile = fresh.map((f) => sqliteBytes(path.join(target.sessionStoreDir, f)));
-  const sample = sessions.slice(0, 10);
-  const eventLog = target.eventLogBytes ? await Promise.all(sample.map((s) => target.eventLogBytes(s))) : [];
-  const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const eventLog = target.eventLogBytes ? await Promise.all(sessions.slice(0, 10).map((s) => target.eventLogBytes(s))) : [];
   return {
     sessions: sessions.length,
     rssBytesPerSession: (rssAfter - rssBefore) / sessions.length,
@@ -62,3 +62,11 @@ export async function idleFootprint(target, templates, plan) {
     eventLogBytesPerSession: mean(eventLog),
   };
 }
+
+/** The floor's idle unit: a Durable Object with one row. */
+export const floorObject = (target) => async (i) => {
+  const res = await fetch(`${target.url}/?object=idle-${i}`, { method: "POST", body: '{"title":"idle","body":"one row"}' });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`floor answered ${res.status}`);
+  return `idle-${i}`;
+};

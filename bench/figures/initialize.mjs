@@ -7,7 +7,7 @@
 import { measureLoad } from "../lib/load.mjs";
 import { headersOf } from "../lib/mcp-wire.mjs";
 
-export function initializeRate(templates, plan) {
+export function initializeRate(templates, plan, cpu) {
   const { body } = templates.initialize;
   return measureLoad({
     url: templates.url,
@@ -16,5 +16,6 @@ export function initializeRate(templates, plan) {
     warmup: plan.warmup,
     headersFor: () => headersOf(templates.initialize),
     body: (seq) => JSON.stringify({ ...body, id: seq }),
+    cpu,
   });
 }

@@ -12,8 +12,9 @@ import { pool } from "../lib/pool.mjs";
 /**
  * @param {import("../lib/targets.mjs").ToolRef} tool
  * @param {Awaited<ReturnType<import("../lib/mcp-wire.mjs").captureTemplates>>} templates
+ * @param {() => { runtime: number, total: number }} [cpu]  the server's CPU seconds so far
  */
-export async function toolsCallLoad(tool, templates, plan) {
+export async function toolsCallLoad(tool, templates, plan, cpu) {
   const sessions = templates.lane === "session" ? await pool(plan.connections, 4, () => openSession(templates)) : [];
   return measureLoad({
     url: tool.url,
@@ -22,6 +23,7 @@ export async function toolsCallLoad(tool, templates, plan) {
     warmup: plan.warmup,
     headersFor: (i) => headersOf(templates.call, sessions[i % sessions.length], tool.name),
     body: (seq) => callBody(templates, seq, tool),
+    cpu,
   });
 }
 

@@ -8,17 +8,35 @@
  * every JSON-RPC request gets a fresh id. Each response body is checked for a
  * JSON-RPC error or a tool error, because an MCP server answers most failures
  * with HTTP 200; those count as errors beside non-2xx answers and socket errors.
+ * Given `cpu()` (the server's CPU seconds so far, `{ runtime, total }`), it also
+ * reports the server's CPU milliseconds per request over the measured run, and
+ * how many cores other processes kept busy meanwhile (`otherCores`: noise).
  */
 import autocannon from "autocannon";
+import { machineBusySeconds } from "./processes.mjs";
 
 /**
  * @param {{ url: string, connections: number, duration: number, warmup: number,
- *   headersFor: (i: number) => Record<string, string>, body: (seq: number) => string }} options
- * @returns {Promise<{ rps: number, p50: number, p99: number, requests: number, errors: number }>}
+ *   headersFor: (i: number) => Record<string, string>, body: (seq: number) => string, cpu?: () => { runtime: number, total: number } }} options
+ * @returns {Promise<{ rps: number, p50: number, p99: number, requests: number, errors: number, cpuMsPerRequest?: number, cpuTotalMsPerRequest?: number }>}
  */
-export async function measureLoad({ url, connections, duration, warmup, headersFor, body }) {
+export async function measureLoad({ url, connections, duration, warmup, headersFor, body, cpu }) {
   if (warmup > 0) await run({ url, connections, duration: warmup, headersFor, body });
-  return run({ url, connections, duration, headersFor, body });
+  const cpuBefore = cpu?.();
+  const busyBefore = machineBusySeconds();
+  const ownBefore = process.cpuUsage();
+  const result = await run({ url, connections, duration, headersFor, body });
+  const own = process.cpuUsage(ownBefore);
+  const busy = machineBusySeconds() - busyBefore - (own.user + own.system) / 1e6;
+  if (cpu) {
+    const cpuAfter = cpu();
+    const perRequest = (field) => ((cpuAfter[field] - cpuBefore[field]) * 1000) / result.requests;
+    result.cpuMsPerRequest = perRequest("runtime");
+    result.cpuTotalMsPerRequest = perRequest("total");
+    // What neither the server nor the load generator used: other work on the machine.
+    result.otherCores = Math.max(0, (busy - (cpuAfter.total - cpuBefore.total)) / duration);
+  }
+  return result;
 }
 
 async function run({ url, connections, duration, headersFor, body }) {

@@ -10,6 +10,9 @@
  */
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 
+/** No setup request may hang the run: a server that stops answering fails the figure. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /** The SDK client's `versionNegotiation` option that puts it on each lane. */
 const LANE_OPTIONS = {
   session: {},
@@ -74,6 +77,7 @@ export async function openSession(templates) {
     method: "POST",
     headers: headersOf(templates.initialize),
     body: JSON.stringify(templates.initialize.body),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const text = await init.text();
   const sessionId = init.headers.get("mcp-session-id");
@@ -82,6 +86,7 @@ export async function openSession(templates) {
     method: "POST",
     headers: headersOf(templates.initialized, sessionId),
     body: JSON.stringify(templates.initialized.body),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   await ack.arrayBuffer();
   if (!ack.ok) throw new Error(`notifications/initialized answered ${ack.status}`);
@@ -94,6 +99,7 @@ export async function callTool(templates, sessionId, id, tool) {
     method: "POST",
     headers: headersOf(templates.call, sessionId, tool.name),
     body: callBody(templates, id, tool),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const text = await res.text();
   if (!res.ok || text.includes('"error":{"code"') || text.includes('"isError":true')) {

@@ -43,6 +43,20 @@ export function descendants(root) {
 /** The workerd processes a `wrangler dev` started. */
 export const workerdPids = (root) => descendants(root).filter((pid) => commandOf(pid) === "workerd");
 
+/**
+ * The workerd process that runs the worker itself. `wrangler dev` starts two: a
+ * proxy that owns the port it was given (`entry=127.0.0.1:<port>`) and the runtime
+ * of the worker and its Durable Objects, on a port of its own choosing.
+ */
+export const runtimePids = (root, port) =>
+  workerdPids(root).filter((pid) => {
+    try {
+      return !readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`entry=127.0.0.1:${port}`);
+    } catch {
+      return false;
+    }
+  });
+
 /** Resident set size in bytes, summed over `pids` (processes that are gone count 0). */
 export function rssBytes(pids) {
   let total = 0;
@@ -66,4 +80,39 @@ export function listeningPorts(pids) {
     if (pid && port && wanted.has(pid)) ports.push(Number(port));
   }
   return ports;
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) used so far by `pids`. */
+export function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {}
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+/** CPU seconds the whole machine has been busy (all cores, from /proc/stat). */
+export function machineBusySeconds() {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
+  return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS;
+}
+
+/**
+ * Waits (up to `maxMs`) until the machine is quiet: less than `cores` CPUs busy
+ * over half a second. Other work on the machine (a test run, a build) would
+ * otherwise land in the figures. Resolves to how long it waited.
+ */
+export async function waitForQuiet(maxMs, cores = 0.3) {
+  const started = Date.now();
+  for (;;) {
+    const before = machineBusySeconds();
+    await new Promise((r) => setTimeout(r, 500));
+    if ((machineBusySeconds() - before) / 0.5 < cores || Date.now() - started >= maxMs) return Date.now() - started;
+  }
 }

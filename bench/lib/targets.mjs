@@ -7,6 +7,11 @@
  * - node    the SDK's Node Streamable HTTP server (bench/peers/node) on Node 22
  * - agents  the `agents` McpAgent (bench/peers/agents) on `wrangler dev`
  *
+ * `generation()` names the runtime process (it changes when wrangler restarts it),
+ * `rss()` is the resident memory of the runtime, `cpu()` counts CPU seconds of the runtime (workerd running the worker and its
+ * Durable Objects, or the Node process) and in total (with wrangler's proxy
+ * workerd and its Node process, which a deployed Worker does not pay for).
+ *
  * Every process is started detached in its own group and stopped by `target.stop()`
  * (the orchestrator stops whatever is still running on any exit). Each target gets
  * its own fresh state directory, removed on stop.
@@ -18,9 +23,19 @@ import path from "node:path";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { ROOT, freePort, startWrangler, stopWrangler } from "../../scripts/lib/wrangler.mjs";
 import { adminClient, provisionTenant } from "../../scripts/lib/admin-client.mjs";
-import { rssBytes, workerdPids } from "./processes.mjs";
+import { cpuSeconds, descendants, rssBytes, runtimePids } from "./processes.mjs";
 
 const ADMIN_TOKEN = "bench-admin-token";
+/**
+ * The bench opens thousands of sessions and sends thousands of requests a second
+ * from one tenant; the per-tenant quotas are raised out of the way (their checks
+ * still run on every request, so their cost stays in the figures).
+ */
+const SMCP_VARS = {
+  SMCP_ADMIN_TOKEN: ADMIN_TOKEN,
+  SMCP_DEFAULT_REQUESTS_PER_SECOND: "100000",
+  SMCP_DEFAULT_MAX_SESSIONS: "1000000",
+};
 const TENANT = "bench";
 
 /** The arguments every target's tools are called with. */
@@ -36,8 +51,8 @@ export const TOOL_ARGS = {
  * @typedef {{
  *   id: string, label: string, url: string, headers: Record<string, string>,
  *   lanes: string[], tools: Record<"add" | "search" | "echo" | "trigger", ToolRef> | null,
- *   pid: number, rss: () => number, sessionStoreDir: string | null,
- *   eventLogBytes: ((sessionId: string) => Promise<number>) | null,
+ *   pid: number, rss: () => number, generation: () => string, cpu: () => { runtime: number, total: number }, sessionStoreDir: string | null,
+ *   eventLogBytes: ((sessionId: string) => Promise<number>) | null, output?: () => string,
  *   stop: () => Promise<void>,
  * }} Target
  */
@@ -48,12 +63,19 @@ function stateDir(id) {
 
 async function wranglerTarget(id, config, vars = {}) {
   const state = stateDir(id);
-  const started = await startWrangler({ port: await freePort(), persistTo: state, config, vars });
+  const port = await freePort();
+  const started = await startWrangler({ port, persistTo: state, config, vars });
   return {
     state,
     url: started.url,
     pid: started.child.pid,
-    rss: () => rssBytes(workerdPids(started.child.pid)),
+    output: started.output,
+    rss: () => rssBytes(runtimePids(started.child.pid, port)),
+    generation: () => runtimePids(started.child.pid, port).join(","),
+    cpu: () => ({
+      runtime: cpuSeconds(runtimePids(started.child.pid, port)),
+      total: cpuSeconds(descendants(started.child.pid)),
+    }),
     stop: async () => {
       await stopWrangler(started.child);
       rmSync(state, { recursive: true, force: true });
@@ -72,16 +94,29 @@ const peerTools = (mcpUrl) => ({
 /** @returns {Promise<Target>} */
 export async function startFloor() {
   const w = await wranglerTarget("floor", "bench/floor/wrangler.jsonc");
-  return { id: "floor", label: "floor", ...w, headers: {}, lanes: [], tools: null, sessionStoreDir: null, eventLogBytes: null };
+  const sessionStoreDir = path.join(w.state, "v3/do/smcp-bench-floor-FloorDO");
+  return { id: "floor", label: "floor", ...w, headers: {}, lanes: [], tools: null, sessionStoreDir, eventLogBytes: null };
 }
 
-/** @returns {Promise<Target>} */
-export async function startSmcp() {
-  const w = await wranglerTarget("smcp", "wrangler.jsonc", { SMCP_ADMIN_TOKEN: ADMIN_TOKEN });
+/**
+ * @param {{ config?: string }} [options]  another wrangler config (relative to the
+ *   repository), e.g. a throwaway copy of SMCP with one cost taken out
+ * @returns {Promise<Target>}
+ */
+export async function startSmcp({ config = "wrangler.jsonc" } = {}) {
+  const w = await wranglerTarget("smcp", config, SMCP_VARS);
   const admin = adminClient(w.url, ADMIN_TOKEN);
-  const { key } = await provisionTenant(admin, TENANT, { servers: ["notes", "everything"] });
-  const headers = { authorization: `Bearer ${key}` };
   const mcpUrl = (server) => `${w.url}/mcp/${TENANT}/${server}`;
+  let headers;
+  let echo;
+  try {
+    const { key } = await provisionTenant(admin, TENANT, { servers: ["notes", "everything"] });
+    headers = { authorization: `Bearer ${key}` };
+    echo = await smcpEcho(mcpUrl, headers);
+  } catch (err) {
+    await w.stop();
+    throw err;
+  }
   return {
     id: "smcp",
     label: "SMCP",
@@ -91,7 +126,7 @@ export async function startSmcp() {
     tools: {
       add: tool(mcpUrl("notes"), "add_note", "add"),
       search: tool(mcpUrl("notes"), "search_notes", "search"),
-      echo: await smcpEcho(mcpUrl, headers),
+      echo,
       trigger: tool(mcpUrl("everything"), "test_trigger_tool_change", "trigger"),
     },
     sessionStoreDir: path.join(w.state, "v3/do/smcp-SessionDO"),
@@ -146,6 +181,8 @@ export async function startNodePeer() {
     lanes: ["session", "stateless"],
     tools: peerTools(`${url}/mcp`),
     rss: () => rssBytes([child.pid]),
+    generation: () => String(child.pid),
+    cpu: () => ({ runtime: cpuSeconds([child.pid]), total: cpuSeconds([child.pid]) }),
     sessionStoreDir: null,
     eventLogBytes: null,
     stop,

@@ -6,6 +6,9 @@
  * call to one named Durable Object (as SMCP reaches a tenant's object), and that
  * object inserts one row (as `add_note` stores one record) and answers the id. No
  * routing, no auth, no JSON-RPC: anything SMCP adds on top is what the ratio shows.
+ *
+ * `?object=<name>` addresses another object, so the footprint figure can create
+ * many objects holding one row each: the floor of what an idle session can cost.
  */
 import { DurableObject } from "cloudflare:workers";
 
@@ -31,7 +34,8 @@ export class FloorDO extends DurableObject<Env> {
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     if (request.method !== "POST") return Response.json({ ok: true });
-    const id = await env.FLOOR.getByName("floor").insert(await request.text());
+    const name = new URL(request.url).searchParams.get("object") ?? "floor";
+    const id = await env.FLOOR.getByName(name).insert(await request.text());
     return Response.json({ id });
   },
 } satisfies ExportedHandler<Env>;

@@ -72,9 +72,25 @@ async function readJson(req) {
   return text ? JSON.parse(text) : undefined;
 }
 
+/**
+ * `toNodeHandler` writes the status and headers but Node sends them with the first
+ * body bytes; an SSE stream with nothing to say yet (the standalone GET) would leave
+ * the client waiting for the SDK's keep-alive. Flush event-stream headers at once,
+ * as SMCP and McpAgent do.
+ */
+function flushStreamHeaders(res) {
+  const writeHead = res.writeHead.bind(res);
+  res.writeHead = (status, headers) => {
+    writeHead(status, headers);
+    if (String(headers?.["content-type"] ?? "").startsWith("text/event-stream")) res.flushHeaders();
+    return res;
+  };
+}
+
 const server = http.createServer(async (req, res) => {
   if (req.url === "/healthz") return res.end('{"ok":true}');
   if (!req.url?.startsWith("/mcp")) return res.writeHead(404).end();
+  flushStreamHeaders(res);
   try {
     await mcp(req, res, req.method === "POST" ? await readJson(req) : undefined);
   } catch (err) {

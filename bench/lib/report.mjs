@@ -1,0 +1,190 @@
+/**
+ * From raw results to figures: one row per figure with each server's value, the
+ * ratios SMCP/floor and SMCP/peer, and the three targets of the benchmark issue.
+ * Every ratio is SMCP's value over the other's, with the direction that is better
+ * for that figure, so "ahead" never depends on reading a number the right way up.
+ */
+export const SERVERS = ["smcp", "node", "agents"];
+export const LABELS = { floor: "floor", smcp: "SMCP", node: "SDK Node", agents: "McpAgent" };
+
+const TOOL_LABELS = { add: "add_note", search: "search_notes", echo: "echo" };
+
+const fixed = (n, digits) => (Number.isFinite(n) ? n.toFixed(digits) : "?");
+const ms = (n) => fixed(n, n < 10 ? 2 : n < 100 ? 1 : 0);
+
+/** A cell: a number to compare (or null) and the text to print. */
+const cell = (num, text) => ({ num, text });
+const missing = (value) => !value || value.error !== undefined;
+
+function loadCell(value) {
+  if (missing(value)) return cell(null, value?.error ? "n/a" : "—");
+  const errors = value.errors ? ` ${value.errors} err` : "";
+  return cell(value.rps, `${fixed(value.rps, 0)} (${ms(value.p50)}/${ms(value.p99)})${errors}`);
+}
+
+const numberCell = (value, pick, format) => {
+  if (missing(value)) return cell(null, value?.error ? "n/a" : "—");
+  const num = pick(value);
+  return num === null || num === undefined ? cell(null, "—") : cell(num, format(num));
+};
+
+/** The figure rows, in table order. */
+export function figureRows(results, plan) {
+  const floor = results.floor ?? {};
+  const rows = [];
+  const perServer = (build) => Object.fromEntries(SERVERS.map((s) => [s, build(results[s] ?? {}, s)]));
+
+  rows.push({ label: "floor: Worker→DO→SQLite insert, req/s (p50/p99 ms)", floor: loadCell(floor.load), servers: {} });
+  rows.push({ label: "floor: one round trip, ms (p50)", floor: numberCell(floor.rtt, (v) => v.p50, ms), servers: {} });
+
+  for (const kind of plan.kinds) {
+    for (const lane of ["session", "stateless"]) {
+      const standIn = kind === "echo" && results.smcp?.echoStandIn;
+      rows.push({
+        id: `${kind}/${lane}`,
+        label: `tools/call ${TOOL_LABELS[kind]}${standIn ? "*" : ""} · ${lane}, req/s (p50/p99 ms)`,
+        better: "higher",
+        floor: kind === "add" ? loadCell(floor.load) : undefined,
+        servers: perServer((r) => loadCell(r.calls?.[`${kind}/${lane}`])),
+      });
+      if (kind === "add") {
+        const cpu = (v) => numberCell(v, (x) => x.cpuMsPerRequest, ms);
+        rows.push({
+          id: `cpu/${lane}`,
+          label: `  runtime CPU per add_note · ${lane}, ms`,
+          better: "lower",
+          floor: cpu(floor.load),
+          servers: perServer((r) => cpu(r.calls?.[`add/${lane}`])),
+        });
+      }
+    }
+  }
+  rows.push({ id: "initialize", label: "initialize, sessions/s (p50/p99 ms)", better: "higher", servers: perServer((r) => loadCell(r.initialize)) });
+  rows.push({
+    id: "resume",
+    label: `resume ${plan.resumeEvents} missed events, ms (p50)`,
+    better: "lower",
+    floor: numberCell(floor.rtt, (v) => v.p50, (n) => `RTT ${ms(n)}`),
+    floorUnit: "rtt",
+    servers: perServer((r) => numberCell(r.resume, (v) => v.p50, ms)),
+  });
+  rows.push({
+    id: "sqlite",
+    label: "SQLite per idle session, KB",
+    better: "lower",
+    floor: numberCell(floor.footprint, (v) => v.sqliteBytesPerSession, (n) => fixed(n / 1024, 1)),
+    servers: perServer((r, s) => (s === "node" && !missing(r.footprint) ? cell(null, "in memory") : numberCell(r.footprint, (v) => v.sqliteBytesPerSession, (n) => fixed(n / 1024, 1)))),
+  });
+  rows.push({
+    id: "eventlog",
+    label: "  of which event log (admin API), bytes",
+    servers: perServer((r) => numberCell(r.footprint, (v) => v.eventLogBytesPerSession, (n) => fixed(n, 0))),
+  });
+  rows.push({
+    id: "memory",
+    label: "memory (RSS) per idle session, KB",
+    better: "lower",
+    floor: numberCell(floor.footprint, (v) => v.rssBytesPerSession, (n) => fixed(n / 1024, 1)),
+    servers: perServer((r) => numberCell(r.footprint, (v) => v.rssBytesPerSession, (n) => fixed(n / 1024, 1))),
+  });
+  rows.push({
+    id: "concurrency",
+    label: `sessions held open at once (of ${plan.concurrentSessions}), with stream + call`,
+    better: "higher",
+    servers: perServer((r) => numberCell(r.concurrency, (v) => v.held, (n) => `${n} (${fixed(r.concurrency.openedIn, 1)} s)`)),
+  });
+  for (const row of rows) row.ratios = ratiosOf(row);
+  return rows;
+}
+
+function ratiosOf(row) {
+  const smcp = row.servers.smcp?.num;
+  const ratios = {};
+  if (row.floor?.num && smcp != null) {
+    ratios.floor = row.floorUnit === "rtt" ? { value: smcp / row.floor.num, text: `${fixed(smcp / row.floor.num, 1)} RTT` } : ratio(smcp, row.floor.num, row.better);
+  }
+  for (const peer of ["node", "agents"]) {
+    const other = row.servers[peer]?.num;
+    if (smcp != null && other != null && other > 0 && row.better) ratios[peer] = ratio(smcp, other, row.better);
+  }
+  return ratios;
+}
+
+/** SMCP over another; within 2% counts as even (neither ahead nor behind). */
+function ratio(a, b, better) {
+  const value = a / b;
+  if (Math.abs(value - 1) <= 0.02) return { value, ahead: true, even: true, text: `${fixed(value, 2)}× even` };
+  const ahead = better === "higher" ? value > 1 : value < 1;
+  return { value, ahead, text: `${fixed(value, 2)}× ${ahead ? "ahead" : "behind"}` };
+}
+
+/** The three targets of the benchmark issue, each met or not, with the numbers behind it. */
+export function verdicts(rows) {
+  const byId = Object.fromEntries(rows.filter((r) => r.id).map((r) => [r.id, r]));
+  const floorShare = ["add/session", "add/stateless"].map((id) => [id.split("/")[1], byId[id]?.ratios.floor?.value]);
+  const compared = rows.filter((r) => r.ratios.agents);
+  const behind = compared.filter((r) => !r.ratios.agents.ahead).map((r) => r.label.split(",")[0].trim());
+  const even = compared.filter((r) => r.ratios.agents.even).length;
+  const resumeRtts = byId.resume?.ratios.floor?.value;
+  return [
+    {
+      target: "SMCP tools/call (add_note) >= 80% of floor throughput",
+      met: floorShare.every(([, v]) => v !== undefined && v >= 0.8),
+      detail: floorShare.map(([lane, v]) => `${lane} ${v === undefined ? "n/a" : `${fixed(v * 100, 0)}%`}`).join(", "),
+    },
+    {
+      target: "SMCP ahead of McpAgent on every figure",
+      met: compared.length > 0 && behind.length === 0,
+      detail: `ahead or even on ${compared.length - behind.length}/${compared.length} figures both measured${even ? ` (${even} even)` : ""}${behind.length ? `; behind on: ${behind.join("; ")}` : ""}`,
+    },
+    {
+      target: "resume of 100 events in under 3 floor round trips",
+      met: resumeRtts !== undefined && resumeRtts < 3,
+      detail: resumeRtts === undefined ? "n/a" : `${fixed(resumeRtts, 1)} round trips`,
+    },
+  ];
+}
+
+/** One line for the progress log. */
+export function describeFigure(value) {
+  if (!value || typeof value !== "object") return String(value);
+  if ("rps" in value) {
+    const cpu = value.cpuMsPerRequest === undefined ? "" : `, ${ms(value.cpuMsPerRequest)} ms CPU/req`;
+    const noise = value.otherCores > 0.25 ? `, other processes busy ${fixed(value.otherCores, 1)} cores` : "";
+    return `${fixed(value.rps, 0)} req/s, p50 ${ms(value.p50)} ms, p99 ${ms(value.p99)} ms, ${value.errors} errors${cpu}${noise}`;
+  }
+  if ("rounds" in value) return `p50 ${ms(value.p50)} ms over ${value.rounds} rounds`;
+  if ("p50" in value) return `p50 ${ms(value.p50)} ms, p99 ${ms(value.p99)} ms`;
+  if ("rssBytesPerSession" in value) {
+    const sqlite = value.sqliteBytesPerSession == null ? "no SQLite" : `${fixed(value.sqliteBytesPerSession / 1024, 1)} KB SQLite`;
+    return `${fixed(value.rssBytesPerSession / 1024, 1)} KB RSS, ${sqlite} per session`;
+  }
+  if ("held" in value) return `${value.held}/${value.sessions} held, opened in ${fixed(value.openedIn, 1)} s${value.failures.length ? `; ${value.failures.slice(0, 3).join("; ")}` : ""}`;
+  return JSON.stringify(value);
+}
+
+/** The mean of several runs of the same figures, field by field (a field missing from any run is dropped). */
+export function meanOfRuns(runs) {
+  const numbers = runs.filter((r) => r && typeof r === "object" && !("error" in r));
+  if (numbers.length === 0) return runs[0];
+  const out = {};
+  for (const key of Object.keys(numbers[0])) {
+    const values = numbers.map((r) => r[key]);
+    if (values.every((v) => typeof v === "number")) out[key] = values.reduce((a, b) => a + b, 0) / values.length;
+    else if (values.every((v) => v && typeof v === "object" && !Array.isArray(v))) out[key] = meanOfRuns(values);
+    else out[key] = values[0];
+  }
+  return out;
+}
+
+/** Load figures during which other processes kept more than `threshold` cores busy. */
+export function noisyFigures(results, threshold = 0.25) {
+  const noisy = [];
+  const visit = (where, value) => {
+    if (!value || typeof value !== "object") return;
+    if (typeof value.otherCores === "number" && value.otherCores > threshold) noisy.push(`${where} (${fixed(value.otherCores, 1)})`);
+    else for (const [key, inner] of Object.entries(value)) visit(`${where}${where ? " " : ""}${key}`, inner);
+  };
+  for (const [who, value] of Object.entries(results)) if (who !== "floor") visit(who, value);
+  return noisy;
+}

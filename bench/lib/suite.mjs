@@ -1,0 +1,65 @@
+/**
+ * The figures of one server, in an order that keeps them independent: the idle
+ * footprint first (before load leaves garbage behind), then resume and many open
+ * sessions, then throughput per tool and lane (search before add, so every search
+ * scans the same seeded corpus), and session creation last (it leaves thousands of
+ * sessions behind).
+ */
+import { concurrentSessions } from "../figures/concurrency.mjs";
+import { floorRoundTrip, floorThroughput } from "../figures/floor.mjs";
+import { floorObject, idleFootprint } from "../figures/footprint.mjs";
+import { initializeRate } from "../figures/initialize.mjs";
+import { resumeLatency } from "../figures/resume.mjs";
+import { seedNotes, toolsCallLoad } from "../figures/tools-call.mjs";
+import { captureTemplates, openSession } from "./mcp-wire.mjs";
+import { measured } from "./progress.mjs";
+
+/** @param {import("./targets.mjs").Target} target */
+export async function runFloorSuite(target, plan) {
+  const step = (name, run) => measured("floor", name, run, { quietMs: plan.quietMs, generation: target.generation });
+  return {
+    rtt: await step("round trip", () => floorRoundTrip(target, plan)),
+    load: await step("throughput", () => floorThroughput(target, plan)),
+    footprint: await step(`idle footprint, ${plan.idleSessions} objects`, () => idleFootprint(target, floorObject(target), plan)),
+  };
+}
+
+/** @param {import("./targets.mjs").Target} target */
+export async function runMcpSuite(target, plan) {
+  const captured = new Map();
+  const templates = (tool, lane) => {
+    const key = `${tool.url} ${lane}`;
+    if (!captured.has(key)) captured.set(key, captureTemplates(tool.url, target.headers, lane, tool));
+    return captured.get(key);
+  };
+  const step = (name, run) => measured(target.id, name, run, { quietMs: plan.quietMs, generation: target.generation });
+  const { add, echo, trigger } = target.tools;
+  const results = { calls: {}, echoStandIn: echo.standIn ?? null };
+
+  results.footprint = await step(`idle footprint, ${plan.idleSessions} sessions`, async () => {
+    const session = await templates(add, "session");
+    return idleFootprint(target, () => openSession(session), plan);
+  });
+  results.resume = await step(`resume ${plan.resumeEvents} events`, async () =>
+    resumeLatency(trigger, await templates(trigger, "session"), plan),
+  );
+  results.concurrency = await step(`${plan.concurrentSessions} concurrent sessions`, async () =>
+    concurrentSessions(echo, await templates(echo, "session"), plan),
+  );
+  for (const kind of plan.kinds) {
+    const tool = target.tools[kind];
+    if (kind === "search") {
+      await step(`seed ${plan.corpus} notes`, async () => {
+        await seedNotes(add, await templates(add, "session"), plan.corpus);
+        return { notes: plan.corpus };
+      });
+    }
+    for (const lane of target.lanes) {
+      results.calls[`${kind}/${lane}`] = await step(`tools/call ${tool.name} · ${lane}`, async () =>
+        toolsCallLoad(tool, await templates(tool, lane), plan, target.cpu),
+      );
+    }
+  }
+  results.initialize = await step("initialize rate", async () => initializeRate(await templates(add, "session"), plan, target.cpu));
+  return results;
+}

@@ -1,0 +1,132 @@
+/**
+ * `pnpm bench [--quick]`: SMCP's figures beside their baselines, measured in one run.
+ *
+ * Starts one server at a time (the machine has two cores; two servers under load
+ * would measure each other), runs its figures, stops it: the floor Worker, SMCP,
+ * the SDK's Node server, the agents McpAgent. Then prints one table and writes
+ * bench/results/latest.json. Whatever it started is stopped on every exit path,
+ * including Ctrl-C. `--quick` runs the same figures shorter and smaller (< 2 min).
+ */
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { progress } from "./lib/progress.mjs";
+import { figureRows, meanOfRuns, noisyFigures, verdicts } from "./lib/report.mjs";
+import { runFloorSuite, runMcpSuite } from "./lib/suite.mjs";
+import { renderTable } from "./lib/table.mjs";
+import { startAgentsPeer, startFloor, startNodePeer, startSmcp } from "./lib/targets.mjs";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const quick = process.argv.includes("--quick");
+
+const PLANS = {
+  quick: {
+    connections: 8, duration: 2, warmup: 0.5, rttSamples: 100, kinds: ["add", "echo"], corpus: 50,
+    resumeEvents: 100, resumeRounds: 1, idleSessions: 20, settleMs: 500, concurrentSessions: 50, quietMs: 0,
+  },
+  full: {
+    connections: 8, duration: 10, warmup: 3, rttSamples: 1000, kinds: ["search", "add", "echo"], corpus: 200,
+    resumeEvents: 100, resumeRounds: 10, idleSessions: 200, settleMs: 1500, concurrentSessions: 1000, quietMs: 30_000,
+  },
+};
+const plan = PLANS[quick ? "quick" : "full"];
+
+for (const name of ["WRANGLER_SEND_METRICS", "CLOUDFLARE_CF_FETCH_ENABLED"]) process.env[name] = "false";
+
+/** Servers started and not yet stopped. They run detached, so nothing else stops them. */
+const running = new Set();
+let interrupted = false;
+async function stopAll() {
+  const targets = [...running];
+  running.clear();
+  await Promise.allSettled(targets.map((t) => t.stop()));
+}
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.exitCode = 130;
+    progress("bench", `${signal}: stopping the servers`);
+    void stopAll(); // the figure in flight fails fast; main() stops at the next server
+  });
+}
+for (const event of ["uncaughtException", "unhandledRejection"]) {
+  process.on(event, (err) => {
+    process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
+    void stopAll().finally(() => process.exit(1));
+  });
+}
+
+/** The floor runs first and last, so a machine that got busier in between shows in its spread. */
+const SEQUENCE = [
+  [startFloor, (t) => runFloorSuite(t, plan)],
+  [startSmcp, (t) => runMcpSuite(t, plan)],
+  [startNodePeer, (t) => runMcpSuite(t, plan)],
+  [startAgentsPeer, (t) => runMcpSuite(t, plan)],
+  [startFloor, (t) => runFloorSuite(t, plan)],
+];
+
+async function main() {
+  const startedAt = new Date().toISOString();
+  progress("bench", `${quick ? "quick" : "full"} run: ${plan.connections} connections, ${plan.duration} s per load figure`);
+  const results = { floorRuns: [] };
+  for (const [start, suite] of SEQUENCE) {
+    if (interrupted) return;
+    const target = await start();
+    running.add(target);
+    if (interrupted) return;
+    progress(target.id, `started on ${target.url}`);
+    try {
+      const value = await suite(target);
+      if (target.id === "floor") results.floorRuns.push(value);
+      else results[target.id] = value;
+    } finally {
+      running.delete(target);
+      await target.stop();
+    }
+  }
+  results.floor = meanOfRuns(results.floorRuns);
+
+  const rows = figureRows(results, plan);
+  const targets = verdicts(rows);
+  const notes = [
+    "req/s over the measured window; p50/p99 per request in ms; ratios are SMCP's value over the other's.",
+    `Every server ran alone on this ${os.cpus().length}-core machine, autocannon with ${plan.connections} connections; session lane = one session per connection.`,
+    "SMCP authenticates every request with a tenant key; the peers have no authentication.",
+    `floor = mean of a run before and after the servers: ${results.floorRuns.map((r) => `${r.load?.rps?.toFixed(0)} req/s, RTT ${r.rtt?.p50?.toFixed(2)} ms`).join(" / ")}.`,
+  ];
+  const noisy = noisyFigures(results);
+  if (noisy.length) notes.push(`NOISE: other processes kept cores busy during: ${noisy.join(", ")}; rerun those on a quiet machine.`);
+  if (results.smcp?.echoStandIn) notes.push(`* SMCP has no echo tool: its row uses ${results.smcp.echoStandIn.split(":")[0]} (no input, static text).`);
+  const table = renderTable(rows, targets, notes);
+  process.stdout.write(`\n${table}\n`);
+
+  const file = path.join(HERE, "results/latest.json");
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        mode: quick ? "quick" : "full",
+        machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryBytes: os.totalmem(), node: process.version },
+        plan,
+        results,
+        figures: rows,
+        targets,
+        table,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  progress("bench", `wrote ${path.relative(process.cwd(), file)}`);
+}
+
+main()
+  .catch(async (err) => {
+    process.stderr.write(`bench failed: ${err.stack ?? err}\n`);
+    process.exitCode = 1;
+  })
+  .finally(stopAll);
