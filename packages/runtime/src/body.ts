@@ -7,7 +7,6 @@
  * `Content-Length` when declared and while streaming otherwise, so memory use is
  * bounded by the limit, not by the client.
  */
-import { parseJSONRPCMessage } from "@modelcontextprotocol/server";
 import { wire } from "./errors";
 
 export type ParsedBody = { text: string; json: unknown };
@@ -26,6 +25,12 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
 
 async function readBoundedText(request: Request, maxBytes: number): Promise<string> {
   if (!request.body) return "";
+  // A declared length was already checked against the bound: read it in one native call.
+  if (request.headers.get("content-length") !== null) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.byteLength > maxBytes) throw wire.tooLarge(maxBytes);
+    return decodeUtf8(bytes);
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -45,23 +50,34 @@ async function readBoundedText(request: Request, maxBytes: number): Promise<stri
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return decodeUtf8(bytes);
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+function decodeUtf8(bytes: Uint8Array): string {
   try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     throw wire.parseError("body is not valid UTF-8");
   }
 }
 
-/** Whether a parsed body is JSON-RPC 2.0 (a message or a non-empty batch), by the SDK's own schema. */
+/**
+ * Whether a parsed body has the shape of JSON-RPC 2.0: a request or notification
+ * (`method`), or a response (`id` with `result` or `error`), alone or in a non-empty
+ * batch. A structural check only: the SDK validates each message fully once, where
+ * it is handled, so the edge does not run the schema a second time.
+ */
 export function looksLikeJsonRpc(json: unknown): boolean {
-  const isMessage = (m: unknown) => {
-    try {
-      parseJSONRPCMessage(m);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   return Array.isArray(json) ? json.length > 0 && json.every(isMessage) : isMessage(json);
+}
+
+function isMessage(m: unknown): boolean {
+  if (typeof m !== "object" || m === null || Array.isArray(m)) return false;
+  const message = m as Record<string, unknown>;
+  if (message.jsonrpc !== "2.0") return false;
+  if (typeof message.method === "string") return true;
+  return "id" in message && ("result" in message || "error" in message);
 }
 

@@ -63,10 +63,9 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_stream ON events (stream_id, seq);
 CREATE TABLE IF NOT EXISTS event_log_state (
   id INTEGER PRIMARY KEY CHECK (id = 1),
-  last_seq INTEGER NOT NULL,
   pruned_through INTEGER NOT NULL
 );
-INSERT OR IGNORE INTO event_log_state (id, last_seq, pruned_through) VALUES (1, 0, 0);
+INSERT OR IGNORE INTO event_log_state (id, pruned_through) VALUES (1, 0);
 `;
 
 /** An empty `data:` priming event is stored so its id can be resumed from, but is never replayed. */
@@ -98,11 +97,12 @@ export class SqliteEventLog implements EventStore {
   constructor(sql: SqlLike, limits: EventLogLimits) {
     this.#sql = sql;
     this.#limits = limits;
-    const state = sql.exec<{ last_seq: number; pruned_through: number }>(
-      "SELECT last_seq, pruned_through FROM event_log_state WHERE id = 1",
+    const state = sql.exec<{ pruned_through: number; max_seq: number | null }>(
+      "SELECT pruned_through, (SELECT max(seq) FROM events) AS max_seq FROM event_log_state WHERE id = 1",
     ).one();
-    this.#lastSeq = state.last_seq;
     this.#prunedThrough = state.pruned_through;
+    // Pruning keeps the newest event, so the counter is the newest seq (or the pruned mark).
+    this.#lastSeq = Math.max(state.max_seq ?? 0, state.pruned_through);
     const totals = sql.exec<{ n: number; b: number | null }>("SELECT count(*) AS n, sum(bytes) AS b FROM events").one();
     this.#count = totals.n;
     this.#bytes = totals.b ?? 0;
@@ -127,7 +127,6 @@ export class SqliteEventLog implements EventStore {
     this.#count++;
     this.#bytes += bytes;
     if (this.#count > this.#limits.maxEvents || this.#bytes > this.#limits.maxBytes) this.#prune();
-    this.#sql.exec("UPDATE event_log_state SET last_seq = ?, pruned_through = ? WHERE id = 1", seq, this.#prunedThrough);
     return formatEventId(streamId, seq);
   }
 
@@ -206,6 +205,7 @@ export class SqliteEventLog implements EventStore {
         this.#bytes -= row.bytes;
       }
       this.#sql.exec("DELETE FROM events WHERE seq <= ?", cut);
+      this.#sql.exec("UPDATE event_log_state SET pruned_through = ? WHERE id = 1", cut);
       this.#prunedThrough = cut;
     }
   }

@@ -31,8 +31,11 @@ export function matchRoute<H>(routes: readonly Route<H>[], method: string, path:
   return allowed.length ? { kind: "method-not-allowed", allow: [...new Set(allowed)].join(", ") } : { kind: "none" };
 }
 
+const splitPatterns = new Map<string, string[]>();
+
 function matchPattern(pattern: string, parts: string[]): Params | null {
-  const want = pattern.split("/").filter(Boolean);
+  let want = splitPatterns.get(pattern);
+  if (!want) splitPatterns.set(pattern, (want = pattern.split("/").filter(Boolean)));
   if (want.length !== parts.length) return null;
   const params: Params = {};
   for (let i = 0; i < want.length; i++) {

@@ -18,6 +18,18 @@ export const AUTH_CACHE_MS = 5_000;
 const MAX_CACHE_ENTRIES = 10_000;
 
 const cache = new Map<string, { until: number; decision: AuthDecision }>();
+/** Digest of each key seen by this isolate, so a busy client does not pay a SHA-256 per request. */
+const digests = new Map<string, string>();
+
+async function digestOf(token: string): Promise<string> {
+  let digest = digests.get(token);
+  if (!digest) {
+    digest = await sha256Hex(token);
+    if (digests.size >= MAX_CACHE_ENTRIES) digests.clear();
+    digests.set(token, digest);
+  }
+  return digest;
+}
 
 export function resourceMetadataUrl(requestUrl: string, tenant: string, server: string): string {
   return `${new URL(requestUrl).origin}/.well-known/oauth-protected-resource/mcp/${tenant}/${server}`;
@@ -30,7 +42,7 @@ export async function authenticate(request: Request, env: Env, tenant: string, s
     const metadataUrl = resourceMetadataUrl(request.url, tenant, server);
     return authenticateAccessToken(env, { requestUrl: request.url, tenant, server, token, metadataUrl });
   }
-  const keyHash = token ? await sha256Hex(token) : null;
+  const keyHash = token ? await digestOf(token) : null;
   const decision = await decide(env, tenant, server, keyHash);
   if (decision.ok) return { tenant, server, keyId: decision.keyId };
   switch (decision.reason) {
