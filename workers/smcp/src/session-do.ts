@@ -274,6 +274,7 @@ export class SessionDO extends DurableObject<Env> {
       sessionIdGenerator: () => meta.sessionId,
       eventStore: log,
       retryInterval: this.#config.SMCP_SSE_RETRY_MS,
+      enableJsonResponse: this.#config.SMCP_SESSION_RESPONSE_MODE === "json",
       maxRequestBodySize: this.#config.SMCP_MAX_BODY_BYTES,
       onsessionclosed: () => this.#end("deleted"),
     });
