@@ -12,9 +12,9 @@ import { wire } from "./errors";
 export type ParsedBody = { text: string; json: unknown };
 
 export async function readJsonBody(request: Request, maxBytes: number): Promise<ParsedBody> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) throw wire.tooLarge(maxBytes);
-  const text = await readBoundedText(request, maxBytes);
+  const read = await readBoundedUtf8(request, maxBytes);
+  if (!read.ok) throw read.reason === "too-large" ? wire.tooLarge(maxBytes) : wire.parseError("body is not valid UTF-8");
+  const text = read.text;
   if (text.trim() === "") throw wire.parseError("empty body");
   try {
     return { text, json: JSON.parse(text) };
@@ -23,15 +23,35 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   }
 }
 
-async function readBoundedText(request: Request, maxBytes: number): Promise<string> {
-  if (!request.body) return "";
-  // A declared length was already checked against the bound: read it in one native call.
+export type BoundedText = { ok: true; text: string } | { ok: false; reason: "too-large" | "not-utf8" };
+
+/**
+ * A request body as UTF-8 text, refusing more than `maxBytes` whether declared or
+ * streamed. A tagged result, so each caller answers in its own error family (MCP,
+ * OAuth, admin).
+ */
+export async function readBoundedUtf8(request: Request, maxBytes: number): Promise<BoundedText> {
+  if (Number(request.headers.get("content-length") ?? 0) > maxBytes) return { ok: false, reason: "too-large" };
+  if (!request.body) return { ok: true, text: "" };
+  let bytes: Uint8Array;
   if (request.headers.get("content-length") !== null) {
-    const bytes = new Uint8Array(await request.arrayBuffer());
-    if (bytes.byteLength > maxBytes) throw wire.tooLarge(maxBytes);
-    return decodeUtf8(bytes);
+    // A declared length bounds the stream: read it in one native call.
+    bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.byteLength > maxBytes) return { ok: false, reason: "too-large" };
+  } else {
+    const read = await readChunks(request.body, maxBytes);
+    if (!read) return { ok: false, reason: "too-large" };
+    bytes = read;
   }
-  const reader = request.body.getReader();
+  try {
+    return { ok: true, text: utf8.decode(bytes) };
+  } catch {
+    return { ok: false, reason: "not-utf8" };
+  }
+}
+
+async function readChunks(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | null> {
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -40,7 +60,7 @@ async function readBoundedText(request: Request, maxBytes: number): Promise<stri
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel().catch(() => {});
-      throw wire.tooLarge(maxBytes);
+      return null;
     }
     chunks.push(value);
   }
@@ -50,18 +70,10 @@ async function readBoundedText(request: Request, maxBytes: number): Promise<stri
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return decodeUtf8(bytes);
+  return bytes;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-
-function decodeUtf8(bytes: Uint8Array): string {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw wire.parseError("body is not valid UTF-8");
-  }
-}
 
 /**
  * Whether a parsed body has the shape of JSON-RPC 2.0: a request or notification

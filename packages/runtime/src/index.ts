@@ -1,4 +1,4 @@
-export { readJsonBody, looksLikeJsonRpc, type ParsedBody } from "./body";
+export { readJsonBody, readBoundedUtf8, looksLikeJsonRpc, type BoundedText, type ParsedBody } from "./body";
 export { platformConfig, type PlatformConfig } from "./config";
 export { JsonRpcCode, WireError, wire, jsonRpcErrorResponse, jsonErrorResponse, jsonResponse, toWireError } from "./errors";
 export {

@@ -6,6 +6,7 @@
  * CORS is open (`*`) only on endpoints that take no cookies and whose answers are
  * useless without a secret the caller already holds; the `/authorize` page gets none.
  */
+import { readBoundedUtf8 } from "@smcp/runtime";
 import { OAuthError } from "./errors";
 
 /** OAuth request bodies are a few hundred bytes; anything near this is not a client. */
@@ -65,31 +66,9 @@ export async function readForm(request: Request): Promise<URLSearchParams> {
 
 /** The body as UTF-8 text; refuses more than `maxBytes`, whether declared or streamed. */
 export async function readBoundedText(request: Request, maxBytes: number): Promise<string> {
-  const tooLarge = () => new OAuthError("invalid_request", `Request body exceeds ${maxBytes} bytes`, 413);
-  if (Number(request.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    throw new OAuthError("invalid_request", "Request body is not valid UTF-8");
-  }
+  const read = await readBoundedUtf8(request, maxBytes);
+  if (read.ok) return read.text;
+  throw read.reason === "too-large"
+    ? new OAuthError("invalid_request", `Request body exceeds ${maxBytes} bytes`, 413)
+    : new OAuthError("invalid_request", "Request body is not valid UTF-8");
 }

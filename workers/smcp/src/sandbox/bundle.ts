@@ -5,7 +5,7 @@
  * that manifest; a module that does not parse, throws while loading, exports the
  * wrong shape or declares something malformed is refused with the reason.
  */
-import { WireError, wire } from "@smcp/runtime";
+import { WireError, readBoundedUtf8, wire } from "@smcp/runtime";
 import type { Env } from "../env";
 import { SandboxFailure, checkInSandbox, type SandboxTarget } from "./client";
 import { SANDBOX_LIMITS } from "./limits";
@@ -55,31 +55,9 @@ export async function readBundle(request: Request): Promise<string> {
 }
 
 async function readText(request: Request, maxBytes: number): Promise<string> {
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    throw wire.badRequest("invalid_body", "The module is not valid UTF-8");
-  }
+  const read = await readBoundedUtf8(request, maxBytes);
+  if (read.ok) return read.text;
+  throw read.reason === "too-large" ? tooLarge() : wire.badRequest("invalid_body", "The module is not valid UTF-8");
 }
 
 export type BundleCheck = { ok: true; manifest: Manifest } | { ok: false; reason: string };
