@@ -349,6 +349,7 @@ export class SessionDO extends DurableObject<Env> {
       id: meta.sessionId,
       server: meta.server,
       keyId: meta.keyId,
+      grantId: meta.grantId ?? null,
       protocolVersion: meta.protocolVersion,
       clientInfo: (meta.initParams?.clientInfo ?? null) as ClientInfo,
       createdAt: meta.createdAt,

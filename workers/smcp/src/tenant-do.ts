@@ -31,7 +31,7 @@ import type {
   TenantLimits,
   TenantStats,
 } from "./tenant/types";
-import { TENANT_SCHEMA } from "./tenant-schema";
+import { TENANT_SCHEMA, upgradeSchema } from "./tenant-schema";
 
 export type {
   AuthDecision,
@@ -61,6 +61,11 @@ export class TenantDO extends DurableObject<Env> {
   /** Rate state lives in memory: losing it on eviction only forgives one second of traffic. */
   #bucket: TokenBucket | undefined;
   #lastLimitAudit = new Map<string, number>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    if (ctx.storage.kv.get(CONFIG_KEY)) upgradeSchema(ctx.storage.sql);
+  }
 
   #limits(config: TenantConfig): EffectiveLimits {
     return effectiveLimits(config.limits, platformConfig(this.env));
@@ -148,11 +153,7 @@ export class TenantDO extends DurableObject<Env> {
     if (changed === 0) return { ok: false, reason: "unknown-key" };
     await this.#audit("admin", "key.revoked", id, {});
     // Open sessions of a revoked key end now, streams included; new requests fail auth.
-    const sessions = this.#sessions.ofKey(id);
-    const tenant = this.#config()!.id;
-    await Promise.all(
-      sessions.map((s) => this.env.SESSION.get(this.env.SESSION.idFromName(sessionObjectName(tenant, s.server, s.id))).terminate()),
-    );
+    await this.#endSessions(this.#sessions.ofKey(id));
     return { ok: true };
   }
 
@@ -178,6 +179,14 @@ export class TenantDO extends DurableObject<Env> {
     const enabled = this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", server).toArray().length > 0;
     if (!enabled) return { ok: false, reason: "unknown-server" };
     return { ok: true, keyId, auth: config.auth };
+  }
+
+  /** Ends sessions now, streams included (credential revoked). */
+  async #endSessions(sessions: { id: string; server: string }[]): Promise<void> {
+    const tenant = this.#config()!.id;
+    await Promise.all(
+      sessions.map((s) => this.env.SESSION.get(this.env.SESSION.idFromName(sessionObjectName(tenant, s.server, s.id))).terminate()),
+    );
   }
 
   // --- OAuth grants (the rules are in oauth/grant-store.ts) ------------------------
@@ -212,6 +221,7 @@ export class TenantDO extends DurableObject<Env> {
         keyIsLive: (id) => this.#sql.exec("SELECT 1 FROM keys WHERE id = ? AND revoked_at IS NULL", id).toArray().length > 0,
         serverEnabled: (name) => this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", name).toArray().length > 0,
         audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
+        grantRevoked: (grantId) => this.#endSessions(this.#sessions.ofGrant(grantId)),
       }),
     );
   }

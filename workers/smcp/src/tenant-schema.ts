@@ -1,3 +1,9 @@
+/** Brings a tenant created by an earlier version up to `TENANT_SCHEMA` (columns added since). */
+export function upgradeSchema(sql: SqlStorage): void {
+  const columns = new Set(sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('sessions')").toArray().map((c) => c.name));
+  if (!columns.has("grant_id")) sql.exec("ALTER TABLE sessions ADD COLUMN grant_id TEXT");
+}
+
 /** The tables of a tenant's Durable Object; documented in docs/storage-schema.md. */
 export const TENANT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS keys (
@@ -15,6 +21,7 @@ CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY,
   server TEXT NOT NULL,
   key_id TEXT,
+  grant_id TEXT,
   protocol_version TEXT NOT NULL,
   client_info TEXT NOT NULL,
   created_at INTEGER NOT NULL,

@@ -425,6 +425,28 @@ describe("token endpoint", () => {
     await oauthError(await tokenRequest({ grant_type: "authorization_code", code: "nope", client_id: pub.client_id, code_verifier: verifier, redirect_uri: REDIRECT_URI }), 400, "invalid_grant");
   });
 
+  it("oauth:revoke-open-stream — revoking an access token ends the open streams and sessions opened with it", async () => {
+    const tokens = await tokensFor(a, "notes");
+    const session = await openSession(mcpUrl(a.tenant, "notes"), tokens.access_token);
+    const stream = await mcpFetch(mcpUrl(a.tenant, "notes"), {
+      method: "GET",
+      key: tokens.access_token,
+      sessionId: session.sessionId,
+      protocolVersion: "2025-11-25",
+    });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    await reader.read(); // the priming event
+
+    const res = await postForm("/revoke", new URLSearchParams({ token: tokens.access_token, client_id: tokens.client.client_id }));
+    expect(res.status).toBe(200);
+    for (;;) {
+      const { done } = await reader.read();
+      if (done) break;
+    }
+    expect((await listSessions(a.tenant)).map((s) => s.id)).not.toContain(session.sessionId);
+  });
+
   it("oauth:revoke — RFC 7009: revoking the refresh token ends the grant", async () => {
     const tokens = await tokensFor(a, "notes");
     const res = await postForm("/revoke", new URLSearchParams({ token: tokens.refresh_token, client_id: tokens.client.client_id }));

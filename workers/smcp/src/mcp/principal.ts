@@ -11,6 +11,8 @@ export interface Principal {
   tenant: string;
   server: string;
   keyId: string | null;
+  /** The OAuth grant of an access token; absent for tenant API keys. */
+  grantId?: string | null;
 }
 
 export function readPrincipal(request: Request): Principal | null {
@@ -25,7 +27,7 @@ export function readPrincipal(request: Request): Principal | null {
 }
 
 export function samePrincipal(a: Principal, b: Principal): boolean {
-  return a.tenant === b.tenant && a.server === b.server && a.keyId === b.keyId;
+  return a.tenant === b.tenant && a.server === b.server && a.keyId === b.keyId && (a.grantId ?? null) === (b.grantId ?? null);
 }
 
 /** `AuthInfo` as the SDK hands it to tool handlers: no secret, only who is calling. */

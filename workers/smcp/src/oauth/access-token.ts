@@ -44,7 +44,7 @@ export async function authenticateAccessToken(env: Env, p: PresentedToken): Prom
     if (cache.size >= MAX_CACHE_ENTRIES) cache.clear();
     cache.set(cacheKey, { until: Math.min(now + CACHE_MS, decision.ok ? decision.expiresAt : Infinity), decision });
   }
-  if (decision.ok) return { tenant: p.tenant, server: p.server, keyId: decision.keyId };
+  if (decision.ok) return { tenant: p.tenant, server: p.server, keyId: decision.keyId, grantId: decision.grantId };
   switch (decision.reason) {
     case "unknown-tenant":
     case "invalid-token":

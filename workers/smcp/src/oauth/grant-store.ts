@@ -55,6 +55,8 @@ export interface GrantHost {
   keyIsLive(keyId: string): boolean;
   serverEnabled(server: string): boolean;
   audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void>;
+  /** A grant or one of its access tokens was revoked: the sessions opened under it must end. */
+  grantRevoked(grantId: string): Promise<void>;
 }
 
 export interface CodeGrantInit {
@@ -100,7 +102,7 @@ export interface AccessCheck {
 export type Issued = { ok: true; scope: string; resource: string; accessExpiresAt: number; refreshExpiresAt: number | null };
 export type GrantRefusal = { ok: false; reason: "invalid-grant" | "invalid-target"; detail: string };
 export type AccessDecision =
-  | { ok: true; keyId: string | null; expiresAt: number }
+  | { ok: true; keyId: string | null; grantId: string | null; expiresAt: number }
   | { ok: false; reason: "invalid-token" | "unknown-server" };
 
 type GrantRow = {
@@ -206,12 +208,12 @@ export class GrantStore {
    */
   async checkAccess(c: AccessCheck): Promise<AccessDecision> {
     if (this.#host.auth === "none") {
-      return this.#host.serverEnabled(c.server) ? { ok: true, keyId: null, expiresAt: Number.MAX_SAFE_INTEGER } : { ok: false, reason: "unknown-server" };
+      return this.#host.serverEnabled(c.server) ? { ok: true, keyId: null, grantId: null, expiresAt: Number.MAX_SAFE_INTEGER } : { ok: false, reason: "unknown-server" };
     }
     const now = Date.now();
     const row = this.#sql
-      .exec<{ expires_at: number; server: string; resource: string; key_id: string | null }>(
-        `SELECT t.expires_at, g.server, g.resource, g.key_id
+      .exec<{ grant_id: string; expires_at: number; server: string; resource: string; key_id: string | null }>(
+        `SELECT t.grant_id, t.expires_at, g.server, g.resource, g.key_id
          FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.hash = ? AND t.kind = 'access'`,
         c.tokenHash,
       )
@@ -229,7 +231,7 @@ export class GrantStore {
       return { ok: false, reason: "invalid-token" };
     }
     if (!this.#host.serverEnabled(c.server)) return { ok: false, reason: "unknown-server" };
-    return { ok: true, keyId: row.key_id, expiresAt: row.expires_at };
+    return { ok: true, keyId: row.key_id, grantId: row.grant_id, expiresAt: row.expires_at };
   }
 
   /**
@@ -245,7 +247,10 @@ export class GrantStore {
       .toArray()[0];
     if (!row || row.client_id !== clientId) return { ok: true };
     if (row.kind === "refresh") await this.#revokeGrant(row.grant_id, "revoked by the client");
-    else this.#sql.exec("DELETE FROM oauth_tokens WHERE hash = ?", tokenHash);
+    else {
+      this.#sql.exec("DELETE FROM oauth_tokens WHERE hash = ?", tokenHash);
+      await this.#host.grantRevoked(row.grant_id);
+    }
     return { ok: true };
   }
 
@@ -273,6 +278,7 @@ export class GrantStore {
   async #revokeGrant(grantId: string, reason: string): Promise<void> {
     this.#deleteGrants("id = ?", grantId);
     await this.#host.audit("platform", "oauth.revoked", grantId, { reason });
+    await this.#host.grantRevoked(grantId);
   }
 
   /** Drops expired grants with everything they own, and expired tokens and codes of live grants. */

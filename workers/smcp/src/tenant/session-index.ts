@@ -47,11 +47,12 @@ export class SessionIndex {
 
   add(record: SessionRecord): void {
     this.#sql.exec(
-      `INSERT OR REPLACE INTO sessions (id, server, key_id, protocol_version, client_info, created_at, last_activity, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO sessions (id, server, key_id, grant_id, protocol_version, client_info, created_at, last_activity, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       record.id,
       record.server,
       record.keyId,
+      record.grantId ?? null,
       record.protocolVersion,
       JSON.stringify(record.clientInfo ?? null),
       record.createdAt,
@@ -97,6 +98,11 @@ export class SessionIndex {
   /** Open sessions of one key, so revoking the key can end them. */
   ofKey(keyId: string): { id: string; server: string }[] {
     return this.#sql.exec<{ id: string; server: string }>("SELECT id, server FROM sessions WHERE key_id = ?", keyId).toArray().map((s) => ({ ...s }));
+  }
+
+  /** Open sessions of one OAuth grant, so revoking it can end them. */
+  ofGrant(grantId: string): { id: string; server: string }[] {
+    return this.#sql.exec<{ id: string; server: string }>("SELECT id, server FROM sessions WHERE grant_id = ?", grantId).toArray().map((s) => ({ ...s }));
   }
 
   all(): { id: string; server: string }[] {

@@ -29,6 +29,8 @@ export interface SessionRecord {
   id: string;
   server: string;
   keyId: string | null;
+  /** Set for sessions opened with an OAuth access token. */
+  grantId?: string | null;
   protocolVersion: string;
   clientInfo: ClientInfo | null;
   createdAt: number;
