@@ -191,6 +191,28 @@ export class SqliteEventLog implements EventStore {
       }));
   }
 
+  /**
+   * Drops events written before `cutoff` (ms since epoch), oldest first; run by the
+   * session's alarm so a long-lived session does not keep stale history up to its
+   * count and byte bounds. Returns how many went.
+   */
+  pruneBefore(cutoff: number): number {
+    const gone = this.#sql
+      .exec<{ n: number; last: number | null; b: number | null }>(
+        "SELECT count(*) AS n, max(seq) AS last, sum(bytes) AS b FROM events WHERE created_at < ?",
+        cutoff,
+      )
+      .one();
+    if (gone.n === 0 || gone.last === null) return 0;
+    this.#sql.exec("DELETE FROM events WHERE seq <= ?", gone.last);
+    this.#sql.exec("UPDATE event_log_state SET pruned_through = ? WHERE id = 1", gone.last);
+    this.#prunedThrough = gone.last;
+    const totals = this.#sql.exec<{ n: number; b: number | null }>("SELECT count(*) AS n, sum(bytes) AS b FROM events").one();
+    this.#count = totals.n;
+    this.#bytes = totals.b ?? 0;
+    return gone.n;
+  }
+
   #prune(): void {
     while (this.#count > this.#limits.maxEvents || this.#bytes > this.#limits.maxBytes) {
       const oldest = this.#sql

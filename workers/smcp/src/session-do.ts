@@ -128,7 +128,7 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   /**
-   * The idle-TTL check. A failure is logged and reported, then rethrown so that the
+   * The idle-TTL check, and pruning of events older than the TTL. A failure is logged and reported, then rethrown so that the
    * runtime retries the alarm with backoff: a session must not outlive its TTL
    * because one attempt failed.
    */
@@ -144,6 +144,9 @@ export class SessionDO extends DurableObject<Env> {
         await tenant.recordAlarm(lagMs, true);
         await this.#end("expired");
       } else {
+        // History older than the idle TTL goes: no client can still be waiting on it.
+        const log = this.#live?.log ?? new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+        log.pruneBefore(Date.now() - this.#ttlMs());
         await this.#setAlarm(expiresAt);
         await tenant.recordAlarm(lagMs, true);
       }

@@ -162,6 +162,27 @@ describe("idle TTL alarm", () => {
     expect((await listSessions(tenant)).map((s) => s.id)).toEqual([session.sessionId]);
   });
 
+  it("session:alarm-prunes — the alarm prunes events older than the TTL; resuming from them then gets 409", async () => {
+    const { tenant, key } = await provisionTenant();
+    const session = await openSession(mcpUrl(tenant, "notes"), key);
+    const oldId = session.initEvents.at(-1)!.id!;
+    const stub = sessionStub(tenant, "notes", session.sessionId);
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE events SET created_at = ?", Date.now() - TTL_MS - 60_000);
+    });
+    await callTool(session, "list_notes"); // a fresh event that must stay
+
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+
+    await runInDurableObject(stub, (_instance, state) => {
+      const left = state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events WHERE created_at < ?", Date.now() - TTL_MS).one().n;
+      expect(left).toBe(0);
+      expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one().n).toBeGreaterThan(0);
+    });
+    await expectRpcError(await openStream(session, oldId), 409);
+    await callTool(session, "list_notes");
+  });
+
   it("session:ttl-expiry — the alarm of a session idle past its TTL deletes all its storage and its index entry", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
