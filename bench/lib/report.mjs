@@ -37,7 +37,7 @@ export function figureRows(results, plan) {
   rows.push({ label: "floor: Worker→DO→SQLite insert, req/s (p50/p99 ms)", floor: loadCell(floor.load), servers: {} });
   rows.push({ label: "floor: one round trip, ms (p50)", floor: numberCell(floor.rtt, (v) => v.p50, ms), servers: {} });
 
-  for (const kind of plan.kinds) {
+  for (const kind of ["add", "search", "echo"].filter((k) => plan.kinds.includes(k))) {
     for (const lane of ["session", "stateless"]) {
       const standIn = kind === "echo" && results.smcp?.echoStandIn;
       rows.push({

@@ -63,8 +63,8 @@ function stateDir(id) {
 
 async function wranglerTarget(id, config, vars = {}) {
   const state = stateDir(id);
-  const port = await freePort();
-  const started = await startWrangler({ port, persistTo: state, config, vars });
+  const started = await startWrangler({ persistTo: state, config, vars });
+  const { port } = started;
   return {
     state,
     url: started.url,
