@@ -10,19 +10,8 @@ export const SESSION_REVISIONS = ["2025-03-26", "2025-06-18", "2025-11-25"] as c
 /** What the SDK negotiates when a client asks for a revision it does not know. */
 export const LATEST_SESSION_REVISION = "2025-11-25";
 
-/** Revision served by the stateless lane. */
-export const STATELESS_REVISIONS = ["2026-07-28"] as const;
-
-/** The SDK's default when a 2025 client sends no `MCP-Protocol-Version` header. */
-export const DEFAULT_SESSION_REVISION = "2025-03-26";
-
 /** SPEC section 3: JSON-RPC batches exist only in 2025-03-26. */
 export function batchesAllowed(revision: string): boolean {
   return revision === "2025-03-26";
-}
-
-export function isKnownRevision(revision: string): boolean {
-  return (SESSION_REVISIONS as readonly string[]).includes(revision) ||
-    (STATELESS_REVISIONS as readonly string[]).includes(revision);
 }
 
