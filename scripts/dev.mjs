@@ -9,6 +9,8 @@ import { ROOT, startWrangler, stopWrangler } from "./lib/wrangler.mjs";
 import { adminClient, provisionTenant } from "./lib/admin-client.mjs";
 
 const PORT = Number(process.env.PORT ?? 8787);
+/** The Inspector release whose --cli works on Node 20 (an unpinned npx picks one whose options clash). */
+const INSPECTOR_VERSION = "2.12.0";
 const DEV_VARS = path.join(ROOT, ".dev.vars");
 
 function readDevVars() {
@@ -40,14 +42,17 @@ const admin = adminClient(base, vars.SMCP_ADMIN_TOKEN);
 
 let demoKey = vars.SMCP_DEMO_KEY;
 const demoExists = await admin.getTenant("demo").then(() => true, () => false);
-if (!demoExists || !demoKey) {
-  if (demoExists) await admin.call("DELETE", "/tenants/demo");
-  const { key } = await provisionTenant(admin, "demo", { label: "pnpm dev" });
-  demoKey = key;
-  const kept = readFileSync(DEV_VARS, "utf8").replace(/^SMCP_DEMO_KEY=.*\n?/m, "");
-  writeFileSync(DEV_VARS, kept);
-  appendFileSync(DEV_VARS, `SMCP_DEMO_KEY=${demoKey}\n`);
-  console.log("smcp: provisioned the demo tenant (servers: notes, everything)");
+if (!demoExists) {
+  // A wiped .wrangler/state loses the tenant, not the key in .dev.vars: restore that key,
+  // so every client line already pasted somewhere keeps working.
+  const { key } = await provisionTenant(admin, "demo", { label: "pnpm dev", key: demoKey });
+  if (key !== demoKey) {
+    const kept = readFileSync(DEV_VARS, "utf8").replace(/^SMCP_DEMO_KEY=.*\n?/m, "");
+    writeFileSync(DEV_VARS, kept);
+    appendFileSync(DEV_VARS, `SMCP_DEMO_KEY=${key}\n`);
+    demoKey = key;
+  }
+  console.log(`smcp: provisioned the demo tenant (servers: notes, everything)${vars.SMCP_DEMO_KEY ? " with the key kept in .dev.vars" : ""}`);
 }
 
 const url = `${base}/mcp/demo/notes`;
@@ -57,14 +62,15 @@ console.log(`
   MCP URL     ${url}
               ${base}/mcp/demo/everything
   API key     ${demoKey}
+  Dashboard   ${base}/admin   (sign in with the admin token)
   Admin token ${vars.SMCP_ADMIN_TOKEN}   (Authorization: Bearer ... on ${base}/admin/v1)
 
   Connect Claude Code:
     claude mcp add --transport http smcp-demo ${url} --header "Authorization: Bearer ${demoKey}"
   or without the header, approving the client with the key on the OAuth page it opens:
     claude mcp add --transport http smcp-demo ${url}
-  Or the MCP Inspector:
-    npx @modelcontextprotocol/inspector --transport http --server-url ${url} --header "Authorization: Bearer ${demoKey}"
+  Or try it with the MCP Inspector's CLI:
+    npx -y @modelcontextprotocol/inspector@${INSPECTOR_VERSION} --cli ${url} --transport http --header "Authorization: Bearer ${demoKey}" --method tools/list
 
   Press Ctrl+C to stop.
 `);

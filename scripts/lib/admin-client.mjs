@@ -20,16 +20,16 @@ export function adminClient(baseUrl, token) {
     call,
     createTenant: (id, options = {}) => call("POST", "/tenants", { id, ...options }),
     getTenant: (id) => call("GET", `/tenants/${id}`),
-    createKey: (tenant, label) => call("POST", `/tenants/${tenant}/keys`, { label }),
+    createKey: (tenant, label, key) => call("POST", `/tenants/${tenant}/keys`, { label, ...(key ? { key } : {}) }),
     enableServer: (tenant, server) => call("PUT", `/tenants/${tenant}/servers/${server}`),
   };
 }
 
-/** Creates a tenant with servers enabled and, for key tenants, one key. */
-export async function provisionTenant(admin, id, { servers = ["notes", "everything"], auth = "key", label = "default" } = {}) {
+/** Creates a tenant with servers enabled and, for key tenants, one key (`key` restores one the caller holds). */
+export async function provisionTenant(admin, id, { servers = ["notes", "everything"], auth = "key", label = "default", key: restore } = {}) {
   await admin.createTenant(id, { auth });
   for (const server of servers) await admin.enableServer(id, server);
   if (auth === "none") return { tenant: id, key: null };
-  const { key, id: keyId } = await admin.createKey(id, label);
+  const { key, id: keyId } = await admin.createKey(id, label, restore);
   return { tenant: id, key, keyId };
 }

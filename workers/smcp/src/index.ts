@@ -26,6 +26,19 @@ type Handler = (request: Request, env: Env, params: Params, rc: RequestContext) 
 const mcp: Handler = (request, env, p, rc) => handleMcp(request, env, p.tenant!, p.server!, rc);
 const healthz: Handler = async (_request, env) => jsonResponse({ ok: true, version: env.SMCP_VERSION ?? "dev" });
 const metadata: Handler = async (request, _env, p) => protectedResourceMetadata(request, p.tenant!, p.server!);
+/** `GET /`: a person who opens the bare origin learns where to go next. */
+const home: Handler = async (request, env) => {
+  const origin = new URL(request.url).origin;
+  return jsonResponse({
+    name: "SMCP",
+    version: env.SMCP_VERSION ?? "dev",
+    mcp: `${origin}/mcp/{tenant}/{server}`,
+    dashboard: `${origin}/admin`,
+    adminApi: `${origin}/admin/v1 (Authorization: Bearer $SMCP_ADMIN_TOKEN)`,
+    health: `${origin}/healthz`,
+    docs: "README.md of the SMCP repository",
+  });
+};
 
 const routes: Route<Handler>[] = [
   { method: "POST", pattern: "/mcp/:tenant/:server", handler: mcp },
@@ -33,6 +46,7 @@ const routes: Route<Handler>[] = [
   { method: "DELETE", pattern: "/mcp/:tenant/:server", handler: mcp },
   { method: "GET", pattern: "/.well-known/oauth-protected-resource/mcp/:tenant/:server", handler: metadata },
   { method: "GET", pattern: "/healthz", handler: healthz },
+  { method: "GET", pattern: "/", handler: home },
   ...oauthRoutes,
   { method: "GET", pattern: "/admin", handler: serveDashboard },
 ];

@@ -120,18 +120,15 @@ export class TenantDO extends DurableObject<Env> {
 
   // --- keys ------------------------------------------------------------------
 
-  async createKey(label: string): Promise<{ ok: true; key: string; info: KeyInfo } | Missing> {
+  /** Mints a key, or stores `restore` (a key in the minted format the admin already holds). */
+  async createKey(label: string, restore?: string): Promise<{ ok: true; key: string; info: KeyInfo } | Missing | { ok: false; reason: "key-exists" }> {
     if (!this.#config()) return MISSING;
     const info: KeyInfo = { id: `key_${randomToken(9)}`, label, createdAt: Date.now(), revokedAt: null };
-    const key = `smcp_sk_${randomToken(32)}`;
-    this.#sql.exec(
-      "INSERT INTO keys (id, label, hash, created_at) VALUES (?, ?, ?, ?)",
-      info.id,
-      label,
-      await sha256Hex(key),
-      info.createdAt,
-    );
-    await this.#audit("admin", "key.created", info.id, { label });
+    const key = restore ?? `smcp_sk_${randomToken(32)}`;
+    const hash = await sha256Hex(key);
+    if (this.#sql.exec("SELECT 1 FROM keys WHERE hash = ?", hash).toArray().length > 0) return { ok: false, reason: "key-exists" };
+    this.#sql.exec("INSERT INTO keys (id, label, hash, created_at) VALUES (?, ?, ?, ?)", info.id, label, hash, info.createdAt);
+    await this.#audit("admin", "key.created", info.id, { label, restored: restore !== undefined });
     return { ok: true, key, info };
   }
 

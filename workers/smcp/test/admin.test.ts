@@ -134,6 +134,18 @@ describe("keys", () => {
     for (const key of keys) expect(Object.keys(key).sort()).toEqual(["createdAt", "id", "label", "revokedAt"]);
   });
 
+  it("admin:key-restore — a key the admin holds can be stored again (pnpm dev after a wipe); only SMCP's own format, never twice", async () => {
+    const { tenant } = await provisionTenant();
+    const held = `smcp_sk_${"A".repeat(20)}${"b".repeat(23)}`;
+    const restored = await adminOk("POST", `/tenants/${tenant}/keys`, { label: "kept", key: held }, 201);
+    expect(restored).toEqual({ id: expect.stringMatching(/^key_/), label: "kept", createdAt: expect.any(Number), revokedAt: null, key: held });
+    await callTool(await openSession(mcpUrl(tenant, "notes"), held), "list_notes");
+    await expectAdminError(await admin("POST", `/tenants/${tenant}/keys`, { key: held }), 409, "key_exists");
+    for (const weak of ["password123", "smcp_sk_short", `smcp_sk_${"a".repeat(42)}!`, `smcp_at_${"a".repeat(43)}`]) {
+      await expectAdminError(await admin("POST", `/tenants/${tenant}/keys`, { key: weak }), 400, "invalid_body");
+    }
+  });
+
   it("admin:revoke — a revoked key is refused with 401; revoking twice or an unknown key gets 404", async () => {
     const { tenant, key } = await provisionTenant();
     const fresh = await newKey(tenant);

@@ -22,8 +22,22 @@ describe("routes", () => {
     expect(await res.json()).toEqual({ ok: true, version: "0.1.0" });
   });
 
+  it("routes:home — GET / says where to go instead of a bare 404", async () => {
+    const res = await SELF.fetch(`${ORIGIN}/`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      name: "SMCP",
+      version: "0.1.0",
+      mcp: `${ORIGIN}/mcp/{tenant}/{server}`,
+      dashboard: `${ORIGIN}/admin`,
+      adminApi: `${ORIGIN}/admin/v1 (Authorization: Bearer $SMCP_ADMIN_TOKEN)`,
+      health: `${ORIGIN}/healthz`,
+      docs: "README.md of the SMCP repository",
+    });
+  });
+
   it("routes:404-json — unknown routes get a 404 JSON error", async () => {
-    for (const path of ["/", "/nope", "/mcp", "/healthz/extra", "/admin/v2/tenants", "/.well-known/oauth-protected-resource"]) {
+    for (const path of ["/nope", "/mcp", "/healthz/extra", "/admin/v2/tenants", "/.well-known/oauth-protected-resource"]) {
       const error = await expectJsonError(await SELF.fetch(`${ORIGIN}${path}`), 404);
       expect(error.code, path).toBe("not_found");
     }

@@ -2,14 +2,23 @@
 import { jsonResponse, wire } from "@smcp/runtime";
 import { z } from "zod";
 import { tenantStub, type Env } from "../env";
+import { TENANT_KEY_FORMAT } from "../oauth/tokens";
 import { readBody } from "./read-body";
 import { unknownTenant } from "./tenants";
 
-const CreateKey = z.object({ label: z.string().min(1).max(100).optional() }).strict();
+const CreateKey = z
+  .object({
+    label: z.string().min(1).max(100).optional(),
+    // Restores a key the admin already holds (pnpm dev keeps its demo key across a wipe of
+    // local state). Only the platform's own format is accepted: 256 bits, never a password.
+    key: z.string().regex(TENANT_KEY_FORMAT, "key must be a tenant key minted by SMCP (smcp_sk_ and 43 base64url characters)").optional(),
+  })
+  .strict();
 
 export async function createKey(request: Request, env: Env, tenant: string): Promise<Response> {
   const body = await readBody(request, CreateKey);
-  const result = await tenantStub(env, tenant).createKey(body.label ?? "default");
+  const result = await tenantStub(env, tenant).createKey(body.label ?? "default", body.key);
+  if (!result.ok && result.reason === "key-exists") throw wire.conflict("key_exists", "That key is already a key of this tenant");
   if (!result.ok) throw unknownTenant(tenant);
   return jsonResponse({ ...result.info, key: result.key }, 201);
 }

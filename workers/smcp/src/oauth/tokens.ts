@@ -14,6 +14,8 @@
 import { isValidSegment, randomToken, sha256Hex } from "@smcp/runtime";
 
 export const TENANT_KEY_PREFIX = "smcp_sk_";
+/** A tenant key as minted by `TenantDO.createKey`: the prefix and 32 random bytes in base64url. */
+export const TENANT_KEY_FORMAT = /^smcp_sk_[A-Za-z0-9_-]{43}$/;
 
 const PREFIX = { code: "smcp_ac_", access: "smcp_at_", refresh: "smcp_rt_" } as const;
 export type SecretKind = keyof typeof PREFIX;
