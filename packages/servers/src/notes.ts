@@ -4,9 +4,13 @@
  * Every note lives in the tenant's Durable Object through `ctx.store`, so all
  * sessions of one tenant share them and no other tenant can see them. Notes are also
  * exposed as resources (`note://{id}`), listed from the same store.
+ *
+ * Ids are UUIDv7, so the store's id order is creation order: `list_notes` pages oldest
+ * first with the last id of a page as the cursor of the next.
  */
-import { McpServer, ResourceTemplate } from "@modelcontextprotocol/server";
+import { McpServer, ResourceNotFoundError, ResourceTemplate } from "@modelcontextprotocol/server";
 import { z } from "zod";
+import { timeOrderedId } from "./time-ordered-id";
 import type { ServerContext, ServerModule, StoredRecord } from "./types";
 
 const COLLECTION = "notes";
@@ -37,7 +41,7 @@ export const notes: ServerModule = {
         outputSchema: z.object({ id: z.string() }),
       },
       async ({ title, body }) => {
-        const id = crypto.randomUUID();
+        const id = timeOrderedId();
         await store.put(COLLECTION, id, { title, body } satisfies Note);
         return { ...text(`Added note ${id}`), structuredContent: { id } };
       },
@@ -47,12 +51,18 @@ export const notes: ServerModule = {
       "list_notes",
       {
         title: "List notes",
-        description: "List this tenant's notes, oldest id first.",
-        inputSchema: z.object({ limit: z.number().int().min(1).max(500).optional() }),
+        description:
+          "List this tenant's notes, oldest first, a page at a time. Pass the nextCursor of a page as cursor to get the next; no nextCursor means the last page.",
+        inputSchema: z.object({ limit: z.number().int().min(1).max(500).optional(), cursor: z.string().min(1).max(100).optional() }),
       },
-      async ({ limit }) => {
-        const found = (await store.list(COLLECTION, { limit: limit ?? 100 })).map(asNote);
-        return { ...text(JSON.stringify(found)), structuredContent: { notes: found } };
+      async ({ limit, cursor }) => {
+        const pageSize = limit ?? 100;
+        // One record more than asked tells whether another page follows.
+        const records = await store.list(COLLECTION, { limit: pageSize + 1, after: cursor });
+        const found = records.slice(0, pageSize).map(asNote);
+        const nextCursor = records.length > pageSize ? found[found.length - 1]!.id : undefined;
+        const page = { notes: found, ...(nextCursor ? { nextCursor } : {}) };
+        return { ...text(JSON.stringify(page)), structuredContent: page };
       },
     );
 
@@ -97,7 +107,7 @@ export const notes: ServerModule = {
       { title: "Note", description: "One note of this tenant", mimeType: "text/markdown" },
       async (uri, { id }) => {
         const record = await store.get(COLLECTION, String(id));
-        if (!record) throw new Error(`No note ${String(id)}`);
+        if (!record) throw new ResourceNotFoundError(uri.href, `No note ${String(id)}: list them with resources/list or list_notes`);
         const note = record.value as Note;
         return { contents: [{ uri: uri.href, mimeType: "text/markdown", text: `# ${note.title}\n\n${note.body}` }] };
       },
