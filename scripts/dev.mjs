@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync, appendFileSync } from "node:fs
 import path from "node:path";
 import { ROOT, startWrangler, stopWrangler } from "./lib/wrangler.mjs";
 import { adminClient, provisionTenant } from "./lib/admin-client.mjs";
+import { formatDevLine } from "./lib/dev-console.mjs";
 
 const PORT = Number(process.env.PORT ?? 8787);
 /** The Inspector release whose --cli works on Node 20 (an unpinned npx picks one whose options clash). */
@@ -36,7 +37,17 @@ if (!vars.SMCP_ADMIN_TOKEN) {
 }
 
 console.log(`smcp: starting wrangler dev on http://localhost:${PORT} ...`);
-const { child } = await startWrangler({ port: PORT, inherit: true, ip: "localhost" });
+// "log" is the level at which wrangler shows the Worker's console lines; formatDevLine
+// turns them into one readable line per request.
+const { child } = await startWrangler({
+  port: PORT,
+  ip: "localhost",
+  logLevel: "log",
+  onLine: (line) => {
+    const shown = formatDevLine(line);
+    if (shown !== null) console.log(shown);
+  },
+});
 const base = `http://localhost:${PORT}`;
 const admin = adminClient(base, vars.SMCP_ADMIN_TOKEN);
 

@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
+import { createInterface } from "node:readline";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -38,10 +39,11 @@ export async function startWrangler(options) {
 
 /**
  * Starts `wrangler dev`. `vars` become `--var` flags (they override wrangler.jsonc
- * and .dev.vars); `persistTo` keeps Durable Object state across restarts.
+ * and .dev.vars); `persistTo` keeps Durable Object state across restarts; `onLine`
+ * receives each line wrangler prints (stdout and stderr) instead of the terminal.
  * Resolves once /healthz answers.
  */
-async function startWranglerOn({ port, persistTo, vars = {}, inherit = false, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1" }) {
+async function startWranglerOn({ port, persistTo, vars = {}, inherit = false, onLine, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1" }) {
   const args = [
     path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
     "dev",
@@ -59,9 +61,15 @@ async function startWranglerOn({ port, persistTo, vars = {}, inherit = false, co
     stdio: inherit ? ["inherit", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
     detached: !inherit,
   });
+  // The tail is kept for the error message if wrangler fails to come up; bounded, since
+  // `pnpm dev` runs for hours.
   let output = "";
-  child.stdout?.on("data", (d) => (output += d));
-  child.stderr?.on("data", (d) => (output += d));
+  const keep = (d) => (output = (output + d).slice(-64 * 1024));
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  if (onLine) {
+    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream, crlfDelay: Infinity }).on("line", onLine);
+  }
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {

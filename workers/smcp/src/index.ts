@@ -81,7 +81,8 @@ export default {
     }
     logEvent("info", "request", {
       method: request.method,
-      path: path.startsWith("/admin/") ? path : undefined,
+      // MCP paths are named by tenant and server; other paths are bounded because a stranger picks them.
+      path: path.startsWith("/mcp/") ? undefined : path.slice(0, 200),
       tenant: rc.tenant,
       server: rc.server,
       session: rc.session ?? response.headers.get("mcp-session-id") ?? undefined,
