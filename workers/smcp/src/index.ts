@@ -61,8 +61,19 @@ async function route(request: Request, env: Env, rc: RequestContext): Promise<Re
     case "method-not-allowed":
       throw wire.methodNotAllowed(match.allow);
     case "none":
-      throw wire.notFound("not_found", `No route for ${request.method} ${path}`);
+      throw wire.notFound("not_found", noRouteMessage(request.method, path));
   }
+}
+
+/** A wrong path gets the shape of the routes it may have meant (names are `[a-z0-9][a-z0-9-]{0,62}`). */
+function noRouteMessage(method: string, path: string): string {
+  const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
+  const hint = path.startsWith("/mcp")
+    ? "The MCP endpoint is /mcp/{tenant}/{server}, each name matching [a-z0-9][a-z0-9-]{0,62}"
+    : path.startsWith("/admin")
+      ? "The admin API is under /admin/v1/ (for example /admin/v1/tenants); the dashboard is /admin"
+      : "Routes: /mcp/{tenant}/{server}, /admin, /admin/v1/…, /healthz; GET / lists them";
+  return `No route for ${method} ${shown}. ${hint}`;
 }
 
 export default {

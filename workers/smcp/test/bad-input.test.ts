@@ -146,7 +146,10 @@ describe("bad HTTP", () => {
   it("input:403-origin — an Origin that is present and not allowed gets 403, even before authentication", async () => {
     for (const origin of ["https://evil.example", "null", "http://localhost.evil.example", "https://app.example.com.evil", "file://", "not a url"]) {
       await expectRpcError(await send(session, rpc("ping"), { headers: { Origin: origin } }), 403);
-      await expectRpcError(await mcpFetch(url, { body: rpc("ping"), headers: { Origin: origin } }), 403);
+      const error = await expectRpcError(await mcpFetch(url, { body: rpc("ping"), headers: { Origin: origin } }), 403);
+      expect(error.message).toBe(
+        `Origin ${origin} is not allowed: browsers may call this endpoint only from loopback origins or from one listed in SMCP_ALLOWED_ORIGINS (a platform setting)`,
+      );
     }
   });
 

@@ -44,6 +44,11 @@ describe("routes", () => {
     // Under /mcp/ the same 404 is a JSON-RPC error, as MCP clients expect.
     const rpcError = await expectJsonError(await SELF.fetch(`${ORIGIN}/mcp/acme`, { method: "POST" }), 404);
     expect(rpcError.code).toBe(-32000);
+    // A wrong path is answered with the shape of the route it may have meant.
+    expect(rpcError.message).toBe("No route for POST /mcp/acme. The MCP endpoint is /mcp/{tenant}/{server}, each name matching [a-z0-9][a-z0-9-]{0,62}");
+    expect((await expectJsonError(await SELF.fetch(`${ORIGIN}/admin/v2/tenants`), 404)).message).toBe(
+      "No route for GET /admin/v2/tenants. The admin API is under /admin/v1/ (for example /admin/v1/tenants); the dashboard is /admin",
+    );
   });
 
   it("routes:name-pattern — tenant and server names outside [a-z0-9][a-z0-9-]{0,62} get 404", async () => {

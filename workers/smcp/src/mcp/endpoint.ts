@@ -25,7 +25,11 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
   rc.session = request.headers.get("mcp-session-id") ?? undefined;
   const origin = request.headers.get("origin");
   if (!isOriginAllowed(origin, config.SMCP_ALLOWED_ORIGINS)) {
-    throw wire.forbidden("origin_not_allowed", `Origin ${origin} is not allowed`);
+    const shown = origin!.length > 200 ? `${origin!.slice(0, 200)}…` : origin;
+    throw wire.forbidden(
+      "origin_not_allowed",
+      `Origin ${shown} is not allowed: browsers may call this endpoint only from loopback origins or from one listed in SMCP_ALLOWED_ORIGINS (a platform setting)`,
+    );
   }
   if (!ALLOWED_METHODS.includes(request.method)) throw wire.methodNotAllowed(ALLOWED_METHODS);
   if (headerBytes(request.headers) > config.SMCP_MAX_HEADER_BYTES) throw wire.headersTooLarge(config.SMCP_MAX_HEADER_BYTES);
