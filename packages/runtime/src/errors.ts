@@ -17,6 +17,8 @@ export const JsonRpcCode = {
   ServerError: -32000,
   /** Session not found, as the SDK's transport reports it. */
   SessionNotFound: -32001,
+  /** 2026-07-28: the requested protocol revision is not served (`data.supported` lists what is). */
+  UnsupportedProtocolVersion: -32022,
 } as const;
 
 export interface WireErrorInit {
@@ -63,6 +65,14 @@ export const wire = {
   invalidParams: (message: string) =>
     new WireError({ status: 400, code: "invalid_params", rpcCode: JsonRpcCode.InvalidParams, message }),
   badRequest: (code: string, message: string) => new WireError({ status: 400, code, message }),
+  unsupportedProtocolVersion: (requested: string, supported: readonly string[]) =>
+    new WireError({
+      status: 400,
+      code: "unsupported_protocol_version",
+      rpcCode: JsonRpcCode.UnsupportedProtocolVersion,
+      message: `Unsupported MCP-Protocol-Version ${requested.slice(0, 40)}: this URL serves ${supported.join(", ")}`,
+      data: { supported, requested: requested.slice(0, 40) },
+    }),
   unauthorized: (message: string, resourceMetadataUrl: string) =>
     new WireError({
       status: 401,

@@ -13,7 +13,7 @@ export {
 } from "./event-log";
 export { isValidSegment, isWellFormedSessionId, newSessionId, randomToken, sessionObjectName } from "./names";
 export { isOriginAllowed } from "./origin";
-export { SESSION_REVISIONS, LATEST_SESSION_REVISION, batchesAllowed } from "./protocol";
+export { SESSION_REVISIONS, SERVED_REVISIONS, STATELESS_REVISION, LATEST_SESSION_REVISION, batchesAllowed } from "./protocol";
 export { sha256Hex, secretsEqual, bearerToken } from "./secrets";
 export { AUDIT_GENESIS, auditHash, verifyAuditChain, type AuditEntry, type AuditFields, type ChainVerdict } from "./audit-chain";
 export { TokenBucket } from "./token-bucket";

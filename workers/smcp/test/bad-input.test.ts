@@ -163,9 +163,11 @@ describe("bad HTTP", () => {
 
   it("input:400-protocol-version — an unsupported MCP-Protocol-Version gets 400", async () => {
     for (const version of ["1999-01-01", "2099-12-31", "latest"]) {
-      const res = await send(session, rpc("ping"), { protocolVersion: version });
-      expect(res.status, version).toBe(400);
-      expectNoStackTrace(await res.text());
+      const error = await expectRpcError(await send(session, rpc("ping"), { protocolVersion: version }), 400, -32022);
+      // The answer lists every revision the URL serves, the stateless one included.
+      expect(error.message, version).toBe(
+        `Unsupported MCP-Protocol-Version ${version}: this URL serves 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05, 2024-10-07`,
+      );
     }
     // Without a session, with the envelope of a revision the server does not speak.
     const res = await mcpFetch(url, {

@@ -7,7 +7,7 @@
  * session's Durable Object).
  */
 import { isLegacyRequest } from "@modelcontextprotocol/server";
-import { isOriginAllowed, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
+import { SERVED_REVISIONS, isOriginAllowed, jsonRpcErrorResponse, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { RequestContext } from "../request-context";
 import { resolveServerModule } from "../sandbox/resolve-server";
@@ -47,12 +47,31 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
     describeCall(body.json, rc);
   }
 
+  const unsupported = unsupportedRevision(request, body?.json);
+  if (unsupported) return unsupported;
+
   if (await isLegacyRequest(request, body?.json)) {
     rc.lane = "session";
     return serveSession(request, body, principal, env, rc.trace);
   }
   rc.lane = "stateless";
   return serveStateless(request, body?.json, module, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace);
+}
+
+/**
+ * A session-lane request (a session id, or no 2026 `_meta` envelope) naming a revision this
+ * URL does not serve is answered here, listing every revision it does serve on both lanes;
+ * the SDK would name only its own lane's. A 2026-07-28 request with its envelope is left to
+ * the SDK, whose answer lists what `server/discover` advertises, as that revision requires.
+ */
+function unsupportedRevision(request: Request, json: unknown): Response | null {
+  const revision = request.headers.get("mcp-protocol-version");
+  if (revision === null || (SERVED_REVISIONS as readonly string[]).includes(revision)) return null;
+  const message = (Array.isArray(json) ? undefined : json) as { id?: unknown; params?: { _meta?: unknown } } | undefined;
+  const modern = request.headers.get("mcp-session-id") === null && typeof message?.params?._meta === "object" && message.params._meta !== null;
+  if (modern) return null;
+  const id = typeof message?.id === "string" || typeof message?.id === "number" ? message.id : null;
+  return jsonRpcErrorResponse(wire.unsupportedProtocolVersion(revision, SERVED_REVISIONS), id);
 }
 
 /** Names the call for the request log line: the method of the first message, and the tool of a `tools/call`. */
