@@ -215,6 +215,19 @@ describe("registrations per address", () => {
     await register({}, randomAddress());
   });
 
+  it("oauth-abuse:registration-cap-all-used — when every registration of the address has been used, the least recently used one makes room", async () => {
+    const from = randomAddress();
+    const clients = [await register({}, from), await register({}, from), await register({}, from)];
+    // Used in this order: the first is the least recently used (a renewal, which would move it, is at most weekly).
+    for (const c of clients) await tokensFor(t, "notes", c);
+    const limiter = await limiterOf(from);
+    expect((await limiter.registrations()).every((r) => r.used)).toBe(true);
+    const c4 = await register({}, from);
+    const ids = (await limiter.registrations()).map((r) => r.clientId);
+    expect(ids).toEqual([clients[1]!.client_id, clients[2]!.client_id, c4.client_id]);
+    expect(await env.OAUTH_KV.get(`client:${clients[0]!.client_id}`)).toBeNull();
+  });
+
   it("oauth-abuse:limiter-no-storage — an address that only sent requests leaves its limiter object without storage", async () => {
     const from = randomAddress();
     await oauthError(await tokenRequest({ grant_type: "refresh_token", refresh_token: forged("rt", t.tenant), client_id: "mcpc_AAAAAAAAAAAAAAAAAAAAAAAA" }, {}, from), 401, "invalid_client");
