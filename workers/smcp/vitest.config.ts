@@ -22,6 +22,14 @@ const testVars = {
   SMCP_MAX_BODY_BYTES: "16384",
   SMCP_SSE_RETRY_MS: "250",
   SMCP_ALLOWED_ORIGINS: "https://app.example.com",
+  // OAuth abuse limits (test/oauth-helpers.ts mirrors them): a day's window, so nothing
+  // refills while a test counts.
+  SMCP_OAUTH_RATE_WINDOW_SECONDS: "86400",
+  SMCP_OAUTH_REGISTER_PER_ADDRESS: "6",
+  SMCP_OAUTH_AUTHORIZE_PER_ADDRESS: "8",
+  SMCP_OAUTH_TOKEN_PER_ADDRESS: "8",
+  SMCP_OAUTH_REQUESTS_PER_TENANT: "150",
+  SMCP_OAUTH_CLIENTS_PER_ADDRESS: "3",
 };
 
 export default defineConfig({

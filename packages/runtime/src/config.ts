@@ -28,6 +28,14 @@ export const PlatformConfigSchema = z.object({
   SMCP_MAX_STREAMS_PER_SESSION: intFrom(8, 1),
   /** `sse` (default): POST answers stream, resumable; `json`: one JSON body, mid-call notifications dropped. */
   SMCP_SESSION_RESPONSE_MODE: z.enum(["sse", "json"]).optional().transform((v) => v ?? "sse"),
+  /** OAuth abuse limits (workers/smcp/src/oauth/abuse-limits.ts): requests per window. */
+  SMCP_OAUTH_RATE_WINDOW_SECONDS: intFrom(60, 1),
+  SMCP_OAUTH_REGISTER_PER_ADDRESS: intFrom(10, 1),
+  SMCP_OAUTH_AUTHORIZE_PER_ADDRESS: intFrom(60, 1),
+  SMCP_OAUTH_TOKEN_PER_ADDRESS: intFrom(60, 1),
+  SMCP_OAUTH_REQUESTS_PER_TENANT: intFrom(600, 1),
+  /** Live client registrations per client address; the next one evicts a never-used one first. */
+  SMCP_OAUTH_CLIENTS_PER_ADDRESS: intFrom(50, 1),
   SMCP_ALLOWED_ORIGINS: z
     .string()
     .optional()

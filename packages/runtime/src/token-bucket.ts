@@ -1,6 +1,7 @@
 /**
- * A token bucket: `ratePerSecond` tokens a second, holding at most one second's
- * worth. Pure and clock-injected so the tenant's rate limiter and its tests share it.
+ * A token bucket: `ratePerSecond` tokens a second, holding at most `capacity` (one
+ * second's worth unless told). Pure and clock-injected so the tenant's rate limiter,
+ * the OAuth limits (N per window: rate N/window, capacity N) and their tests share it.
  */
 export class TokenBucket {
   #tokens: number;
@@ -9,14 +10,15 @@ export class TokenBucket {
   constructor(
     readonly ratePerSecond: number,
     now: number,
+    readonly capacity: number = ratePerSecond,
   ) {
-    this.#tokens = ratePerSecond;
+    this.#tokens = capacity;
     this.#at = now;
   }
 
   /** Takes up to `want` whole tokens; when none is left, says how long until one is. */
   take(want: number, now: number): { granted: number; retryAfterMs: number } {
-    this.#tokens = Math.min(this.ratePerSecond, this.#tokens + ((now - this.#at) / 1000) * this.ratePerSecond);
+    this.#tokens = Math.min(this.capacity, this.#tokens + ((now - this.#at) / 1000) * this.ratePerSecond);
     this.#at = now;
     const granted = Math.max(0, Math.min(want, Math.floor(this.#tokens)));
     this.#tokens -= granted;

@@ -2,6 +2,7 @@
 import type { SessionDO } from "./session-do";
 import type { TenantDO } from "./tenant-do";
 import type { DirectoryDO } from "./directory-do";
+import type { OAuthLimiterDO } from "./oauth/limiter-do";
 
 export interface Env {
   SESSION: DurableObjectNamespace<SessionDO>;
@@ -9,6 +10,8 @@ export interface Env {
   DIRECTORY: DurableObjectNamespace<DirectoryDO>;
   /** OAuth client registrations (oauth/clients.ts); grants and tokens live in each TenantDO. */
   OAUTH_KV: KVNamespace;
+  /** OAuth abuse limits: one object per client-address digest and per tenant (oauth/limiter-do.ts). */
+  OAUTH_LIMITER: DurableObjectNamespace<OAuthLimiterDO>;
   /** Loads deployed (tenant-written) servers into isolates of their own (sandbox/client.ts). */
   LOADER: WorkerLoader;
   SMCP_ADMIN_TOKEN?: string;
@@ -20,6 +23,12 @@ export interface Env {
   SMCP_SSE_RETRY_MS?: string;
   SMCP_ALLOW_PUBLIC_TENANTS?: string;
   SMCP_ALLOWED_ORIGINS?: string;
+  SMCP_OAUTH_RATE_WINDOW_SECONDS?: string;
+  SMCP_OAUTH_REGISTER_PER_ADDRESS?: string;
+  SMCP_OAUTH_AUTHORIZE_PER_ADDRESS?: string;
+  SMCP_OAUTH_TOKEN_PER_ADDRESS?: string;
+  SMCP_OAUTH_REQUESTS_PER_TENANT?: string;
+  SMCP_OAUTH_CLIENTS_PER_ADDRESS?: string;
 }
 
 export const tenantStub = (env: Env, tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));

@@ -19,6 +19,7 @@ import { traceOf } from "./trace";
 export { DirectoryDO } from "./directory-do";
 export { SessionDO } from "./session-do";
 export { TenantDO } from "./tenant-do";
+export { OAuthLimiterDO } from "./oauth/limiter-do";
 export { SandboxEgress, SandboxStore } from "./sandbox/entrypoints";
 
 type Handler = (request: Request, env: Env, params: Params, rc: RequestContext) => Promise<Response>;

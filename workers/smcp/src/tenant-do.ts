@@ -208,6 +208,10 @@ export class TenantDO extends DurableObject<Env> {
     return this.#grants((g) => g.revoke(tokenHash, clientId));
   }
 
+  async oauthClientTrusted(clientId: string) {
+    return this.#grants(async (g) => g.clientTrusted(clientId));
+  }
+
   async #grants<T>(run: (grants: GrantStore) => Promise<T>): Promise<T | Missing> {
     const config = this.#config();
     if (!config) return MISSING;

@@ -28,135 +28,23 @@ import {
   textOf,
   type Tenant,
 } from "./helpers";
+import {
+  REDIRECT_URI,
+  approve,
+  authorizeUrl,
+  getPage,
+  hiddenFields,
+  oauthError,
+  pkcePair,
+  postForm,
+  register,
+  registerRequest,
+  tenantObject,
+  tokenRequest,
+  tokensFor,
+  tokensOk,
+} from "./oauth-helpers";
 
-const REDIRECT_URI = "http://127.0.0.1:33418/callback";
-
-// --- an OAuth client, by hand --------------------------------------------------------
-
-interface RegisteredClient {
-  client_id: string;
-  client_secret?: string;
-  redirect_uris: string[];
-  grant_types: string[];
-  token_endpoint_auth_method: string;
-}
-
-async function register(metadata: Record<string, unknown> = {}): Promise<RegisteredClient> {
-  const res = await SELF.fetch(`${ORIGIN}/register`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ client_name: "workerd tests", redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "none", ...metadata }),
-  });
-  const text = await res.text();
-  expect(res.status, text).toBe(201);
-  return JSON.parse(text);
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-async function pkcePair(): Promise<{ verifier: string; challenge: string }> {
-  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
-  const challenge = base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
-  return { verifier, challenge };
-}
-
-function authorizeUrl(client: RegisteredClient, resource: string, challenge: string, extra: Record<string, string | null> = {}): string {
-  const params: Record<string, string | null> = {
-    response_type: "code",
-    client_id: client.client_id,
-    redirect_uri: REDIRECT_URI,
-    code_challenge: challenge,
-    code_challenge_method: "S256",
-    state: "st4te",
-    resource,
-    ...extra,
-  };
-  const url = new URL(`${ORIGIN}/authorize`);
-  for (const [name, value] of Object.entries(params)) if (value !== null) url.searchParams.set(name, value);
-  return url.href;
-}
-
-/** The hidden fields of the consent form, as a browser would submit them. */
-function hiddenFields(html: string): URLSearchParams {
-  const form = new URLSearchParams();
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    form.set(m[1]!, m[2]!.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code))));
-  }
-  return form;
-}
-
-function postForm(path: string, form: URLSearchParams, headers: Record<string, string> = {}): Promise<Response> {
-  return SELF.fetch(`${ORIGIN}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
-    body: form.toString(),
-    redirect: "manual",
-  });
-}
-
-/** GET the page, submit it with `key`; returns the redirect's query. */
-async function approve(client: RegisteredClient, resource: string, challenge: string, key: string): Promise<URLSearchParams> {
-  const page = await SELF.fetch(authorizeUrl(client, resource, challenge), { redirect: "manual" });
-  const html = await page.text();
-  expect(page.status, html).toBe(200);
-  const form = hiddenFields(html);
-  form.set("api_key", key);
-  form.set("decision", "approve");
-  const res = await postForm("/authorize", form);
-  expect(res.status, await res.clone().text()).toBe(302);
-  const location = new URL(res.headers.get("location")!);
-  expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_URI);
-  return location.searchParams;
-}
-
-function tokenRequest(fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
-  return postForm("/token", new URLSearchParams(fields), headers);
-}
-
-interface Tokens {
-  access_token: string;
-  refresh_token: string;
-  token_type: string;
-  expires_in: number;
-  scope: string;
-}
-
-async function tokensOk(res: Response): Promise<Tokens> {
-  const text = await res.text();
-  expect(res.status, text).toBe(200);
-  expect(res.headers.get("cache-control")).toBe("no-store");
-  return JSON.parse(text);
-}
-
-async function oauthError(res: Response, status: number, error: string): Promise<void> {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  expect(JSON.parse(text).error, text).toBe(error);
-}
-
-/** The whole flow for one MCP URL: register, approve with the key, redeem the code. */
-async function tokensFor(t: Tenant, server: string, client?: RegisteredClient): Promise<Tokens & { client: RegisteredClient }> {
-  const c = client ?? (await register());
-  const { verifier, challenge } = await pkcePair();
-  const query = await approve(c, mcpUrl(t.tenant, server), challenge, t.key!);
-  const tokens = await tokensOk(
-    await tokenRequest({
-      grant_type: "authorization_code",
-      code: query.get("code")!,
-      code_verifier: verifier,
-      redirect_uri: REDIRECT_URI,
-      client_id: c.client_id,
-      resource: mcpUrl(t.tenant, server),
-    }),
-  );
-  return { ...tokens, client: c };
-}
-
-const tenantObject = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
 
 /** A request the MCP endpoint must refuse as an invalid token (RFC 6750 §3.1), naming its own metadata. */
 async function expectInvalidToken(res: Response, tenant: string, server: string): Promise<void> {
@@ -248,12 +136,7 @@ describe("dynamic client registration", () => {
       ["[not json", "invalid_client_metadata"],
     ];
     for (const [body, error] of cases) {
-      const res = await SELF.fetch(`${ORIGIN}/register`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: typeof body === "string" ? body : JSON.stringify(body),
-      });
-      await oauthError(res, 400, error);
+      await oauthError(await registerRequest(body), 400, error);
     }
   });
 });
@@ -264,7 +147,7 @@ describe("authorize", () => {
   it("oauth:authorize-page — a form with no script, a strict CSP, and every client-chosen value escaped", async () => {
     const client = await register({ client_name: `<img src=x onerror=alert(1)>"'` });
     const { challenge } = await pkcePair();
-    const res = await SELF.fetch(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge, { state: `"><script>alert(2)</script>` }));
+    const res = await getPage(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge, { state: `"><script>alert(2)</script>` }));
     expect(res.status).toBe(200);
     const csp = res.headers.get("content-security-policy")!;
     expect(csp).toContain("default-src 'none'");
@@ -284,27 +167,25 @@ describe("authorize", () => {
     const { challenge } = await pkcePair();
     const cases: Record<string, string | null>[] = [{ client_id: "mcpc_AAAAAAAAAAAAAAAAAAAAAAAA" }, { redirect_uri: "https://evil.example/cb" }, { redirect_uri: null }];
     for (const extra of cases) {
-      const res = await SELF.fetch(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge, extra), { redirect: "manual" });
+      const res = await getPage(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge, extra));
       expect(res.status, JSON.stringify(extra)).toBe(400);
       expect(res.headers.get("location")).toBeNull();
       expect(res.headers.get("content-type")).toMatch(/^text\/html/);
     }
   });
 
-  it("oauth:authorize-errors — PKCE missing or plain, a bad response_type or resource: redirected back with the error, state and iss", async () => {
-    const client = await register();
+  it("oauth:authorize-errors — PKCE missing or plain, a bad response_type: redirected back with the error, state and iss to a client trusted by the tenant", async () => {
+    // A client that has redeemed a code with tenant a (oauth-abuse.test.ts covers the untrusted case).
+    const { client } = await tokensFor(a, "notes");
     const { challenge } = await pkcePair();
     const cases: [Record<string, string | null>, string][] = [
       [{ code_challenge: null }, "invalid_request"],
       [{ code_challenge_method: null }, "invalid_request"],
       [{ code_challenge_method: "plain" }, "invalid_request"],
       [{ response_type: "token" }, "unsupported_response_type"],
-      [{ resource: null }, "invalid_target"],
-      [{ resource: "https://other.example/mcp/x/notes" }, "invalid_target"],
-      [{ resource: `${ORIGIN}/admin/v1/tenants` }, "invalid_target"],
     ];
     for (const [extra, error] of cases) {
-      const res = await SELF.fetch(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge, extra), { redirect: "manual" });
+      const res = await getPage(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge, extra));
       expect(res.status, JSON.stringify(extra)).toBe(302);
       const query = new URL(res.headers.get("location")!).searchParams;
       expect(query.get("error"), JSON.stringify(extra)).toBe(error);
@@ -312,12 +193,19 @@ describe("authorize", () => {
       expect(query.get("iss")).toBe(ORIGIN);
       expect(query.get("code")).toBeNull();
     }
+    // A resource that names no tenant of ours leaves no tenant to trust the client: shown here.
+    for (const resource of [null, "https://other.example/mcp/x/notes", `${ORIGIN}/admin/v1/tenants`]) {
+      const res = await getPage(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge, { resource }));
+      expect(res.status, String(resource)).toBe(400);
+      expect(res.headers.get("location")).toBeNull();
+      expect(await res.text()).toContain("invalid_target");
+    }
   });
 
-  it("oauth:authorize-key — a wrong key, another tenant's key, or no key re-shows the form; deny returns access_denied", async () => {
+  it("oauth:authorize-key — a wrong key, another tenant's key, or no key re-shows the form; deny returns access_denied to a trusted client", async () => {
     const client = await register();
     const { challenge } = await pkcePair();
-    const page = await SELF.fetch(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge));
+    const page = await getPage(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge));
     const form = hiddenFields(await page.text());
     for (const key of [`smcp_sk_${"A".repeat(43)}`, b.key!, ""]) {
       form.set("api_key", key);
@@ -328,9 +216,14 @@ describe("authorize", () => {
       expect(await res.text()).toContain("role=\"alert\"");
     }
     form.set("decision", "deny");
+    // The client has not redeemed a code with this tenant: the denial is shown here, not redirected.
     const denied = await postForm("/authorize", form);
-    expect(denied.status).toBe(302);
-    expect(new URL(denied.headers.get("location")!).searchParams.get("error")).toBe("access_denied");
+    expect(denied.status).toBe(403);
+    expect(denied.headers.get("location")).toBeNull();
+    await tokensFor(a, "notes", client);
+    const deniedTrusted = await postForm("/authorize", form);
+    expect(deniedTrusted.status).toBe(302);
+    expect(new URL(deniedTrusted.headers.get("location")!).searchParams.get("error")).toBe("access_denied");
 
     form.set("api_key", a.key!);
     form.set("decision", "approve");

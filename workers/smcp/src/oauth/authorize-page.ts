@@ -55,12 +55,18 @@ ${view.hidden.map(([n, v]) => `<input type="hidden" name="${esc(n)}" value="${es
   return htmlResponse(`Authorize access to ${view.tenant}/${view.server}`, body, status, formActionSource(redirect));
 }
 
-/** An error shown on our own page, for requests whose client or redirect URI cannot be trusted. */
-export function errorPage(message: string, status: number): Promise<Response> {
-  return htmlResponse("Authorization failed", `<h1>Authorization failed</h1>\n<p class="error" role="alert">${esc(message)}</p>`, status, null);
+/** An error shown on our own page, for requests whose client or redirect URI is not (yet) trusted. */
+export function errorPage(message: string, status: number, headers: Record<string, string> = {}): Promise<Response> {
+  return htmlResponse("Authorization failed", `<h1>Authorization failed</h1>\n<p class="error" role="alert">${esc(message)}</p>`, status, null, headers);
 }
 
-async function htmlResponse(title: string, body: string, status: number, redirectSource: string | null): Promise<Response> {
+async function htmlResponse(
+  title: string,
+  body: string,
+  status: number,
+  redirectSource: string | null,
+  extraHeaders: Record<string, string> = {},
+): Promise<Response> {
   styleHash ??= sha256Base64(STYLE);
   const csp = [
     "default-src 'none'",
@@ -88,6 +94,7 @@ ${body}
       "Referrer-Policy": "no-referrer",
       "X-Content-Type-Options": "nosniff",
       "X-Frame-Options": "DENY",
+      ...extraHeaders,
     },
   });
 }

@@ -9,11 +9,19 @@
  * id, so revoking the key ends the grant.
  *
  * Both methods run the same request check. Errors about the client or its redirect URI
- * are shown here and never redirected (RFC 6749 §4.1.2.1); once both are trusted,
- * errors go back to the client with `state` and `iss` (RFC 9207).
+ * are shown here and never redirected (RFC 6749 §4.1.2.1). Every other error goes
+ * back to the client with `state` and `iss` (RFC 9207) only when the client has
+ * redeemed a code with the tenant the request names (recorded by the grant store):
+ * registration is open, so until then a redirect URI is only what a stranger wrote,
+ * and redirecting errors to it would make this origin an open redirector for phishing
+ * (RFC 9700 §4.11.2). Such a client's errors, a denial included, are shown here.
+ *
+ * Both methods are rate limited per client address and per tenant (abuse-limits.ts);
+ * over a limit the page says so (429), without looking at the client.
  */
 import { sha256Hex } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
+import { admitOAuth } from "./abuse-limits";
 import { errorPage, consentPage } from "./authorize-page";
 import { getClient, matchRedirectUri, type OAuthClient } from "./clients";
 import { OAuthError, type OAuthErrorCode } from "./errors";
@@ -38,8 +46,17 @@ type RequestCheck =
   | { ok: true; value: AuthorizationRequest }
   /** The client or redirect URI cannot be trusted: answer on our own page. */
   | { ok: false; reason: "unknown-client" | "bad-redirect-uri" }
-  /** Redirect the error to the client. */
-  | { ok: false; reason: "redirect"; redirectUri: string; state: string | null; error: OAuthErrorCode; description: string };
+  /** An error for the client: redirected to it once it is trusted (`refuse`). */
+  | { ok: false; reason: "redirect"; back: ErrorTarget; error: OAuthErrorCode; description: string };
+
+/** Where an error may go back to, and the tenant whose trust in the client decides whether it does. */
+interface ErrorTarget {
+  clientId: string;
+  redirectUri: string;
+  state: string | null;
+  tenant: string | null;
+  issuer: string;
+}
 
 export async function handleAuthorize(request: Request, env: Env): Promise<Response> {
   const issuer = issuerOf(request);
@@ -58,6 +75,13 @@ export async function handleAuthorize(request: Request, env: Env): Promise<Respo
     params = new URL(request.url).searchParams;
   }
 
+  try {
+    await admitOAuth(env, request, "authorize", parseMcpResource(params.get("resource"), issuer)?.tenant ?? null);
+  } catch (err) {
+    if (err instanceof OAuthError) return errorPage(err.message, err.status, err.headers);
+    throw err;
+  }
+
   const check = await checkRequest(env, params, issuer);
   if (!check.ok) {
     switch (check.reason) {
@@ -66,7 +90,7 @@ export async function handleAuthorize(request: Request, env: Env): Promise<Respo
       case "bad-redirect-uri":
         return errorPage("redirect_uri is missing or is not one of the client's registered redirect URIs.", 400);
       case "redirect":
-        return redirectTo(check.redirectUri, { error: check.error, error_description: check.description, state: check.state, iss: issuer });
+        return refuse(env, check.back, check.error, check.description);
     }
   }
   const req = check.value;
@@ -76,8 +100,8 @@ export async function handleAuthorize(request: Request, env: Env): Promise<Respo
 
 /** The POST: deny, or check the key and answer with a code. */
 async function approve(env: Env, req: AuthorizationRequest, issuer: string): Promise<Response> {
-  const back = (fields: Record<string, string | null>) => redirectTo(req.redirectUri, { ...fields, state: req.state, iss: issuer });
-  if (req.params.get("decision") === "deny") return back({ error: "access_denied", error_description: "The request was denied" });
+  const target: ErrorTarget = { clientId: req.client.client_id, redirectUri: req.redirectUri, state: req.state, tenant: req.resource.tenant, issuer };
+  if (req.params.get("decision") === "deny") return refuse(env, target, "access_denied", "The request was denied");
   const key = req.params.get("api_key");
   if (!key) return consentPage({ ...viewOf(req), error: "Enter an API key of this tenant." }, 400);
 
@@ -91,7 +115,7 @@ async function approve(env: Env, req: AuthorizationRequest, issuer: string): Pro
         // One message for both: the page does not reveal which tenants exist.
         return consentPage({ ...viewOf(req), error: "That key is not a valid, unrevoked API key of this tenant." }, 401);
       case "unknown-server":
-        return back({ error: "invalid_target", error_description: `Server ${server} is not enabled for tenant ${tenant}` });
+        return refuse(env, target, "invalid_target", `Server ${server} is not enabled for tenant ${tenant}`);
     }
   }
   const code = await mintSecret("code", tenant);
@@ -105,8 +129,8 @@ async function approve(env: Env, req: AuthorizationRequest, issuer: string): Pro
     codeChallenge: req.codeChallenge,
     scope: MCP_SCOPE,
   });
-  if (!issued.ok) return back({ error: "invalid_target", error_description: "Unknown tenant" });
-  return back({ code: code.value });
+  if (!issued.ok) return refuse(env, target, "invalid_target", "Unknown tenant");
+  return redirectTo(req.redirectUri, { code: code.value, state: req.state, iss: issuer });
 }
 
 async function checkRequest(env: Env, params: URLSearchParams, issuer: string): Promise<RequestCheck> {
@@ -115,11 +139,17 @@ async function checkRequest(env: Env, params: URLSearchParams, issuer: string): 
   const redirectUri = matchRedirectUri(client, params.get("redirect_uri"));
   if (!redirectUri) return { ok: false, reason: "bad-redirect-uri" };
   const state = params.get("state");
+  const resource = parseMcpResource(params.get("resource"), issuer);
   const fail = (error: OAuthErrorCode, description: string): RequestCheck => ({
     ok: false,
     reason: "redirect",
-    redirectUri,
-    state: state !== null && state.length <= MAX_STATE_LENGTH ? state : null,
+    back: {
+      clientId: client.client_id,
+      redirectUri,
+      state: state !== null && state.length <= MAX_STATE_LENGTH ? state : null,
+      tenant: resource?.tenant ?? null,
+      issuer,
+    },
     error,
     description,
   });
@@ -130,7 +160,6 @@ async function checkRequest(env: Env, params: URLSearchParams, issuer: string): 
   if (params.get("code_challenge_method") !== "S256" || !isS256Challenge(codeChallenge)) {
     return fail("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256");
   }
-  const resource = parseMcpResource(params.get("resource"), issuer);
   if (!resource) return fail("invalid_target", `resource must be the MCP URL to authorize: ${issuer}/mcp/{tenant}/{server}`);
   return { ok: true, value: { client, redirectUri, state, codeChallenge, resource, params } };
 }
@@ -148,6 +177,21 @@ function viewOf(req: AuthorizationRequest) {
       return value === null ? [] : [[name, value]];
     }),
   };
+}
+
+/**
+ * An error of a request whose client and redirect URI are registered: redirected to
+ * the client when it has redeemed a code with the named tenant, shown here otherwise.
+ */
+async function refuse(env: Env, to: ErrorTarget, error: OAuthErrorCode, description: string): Promise<Response> {
+  if (to.tenant !== null && (await tenantStub(env, to.tenant).oauthClientTrusted(to.clientId)) === true) {
+    return redirectTo(to.redirectUri, { error, error_description: description, state: to.state, iss: to.issuer });
+  }
+  if (error === "access_denied") return errorPage("You denied the request. The client was not given access; you can close this page.", 403);
+  return errorPage(
+    `${description} (${error}). This client has not yet completed an authorization with this tenant, so it is not sent back to it.`,
+    400,
+  );
 }
 
 function redirectTo(redirectUri: string, fields: Record<string, string | null>): Response {

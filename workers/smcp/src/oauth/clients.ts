@@ -8,10 +8,17 @@
  * is what KV is for. Client secrets are stored as SHA-256 digests only. Registrations
  * expire after `CLIENT_TTL_SECONDS` without use; a client that finds its id gone gets
  * `invalid_client` and registers again, as MCP clients do.
+ *
+ * Registration is open, so each client address (its digest) may hold at most
+ * `SMCP_OAUTH_CLIENTS_PER_ADDRESS` live registrations, counted in that address's
+ * OAuthLimiterDO; the next one evicts a registration that never got a token first.
+ * A record keeps the digest of the address it came from, so its first token can
+ * tell that object it is in use.
  */
-import { randomToken, secretsEqual, sha256Hex } from "@smcp/runtime";
+import { platformConfig, randomToken, secretsEqual, sha256Hex } from "@smcp/runtime";
 import { z } from "zod";
 import type { Env } from "../env";
+import { addressObjectName, limiterStub } from "./abuse-limits";
 import { OAuthError } from "./errors";
 
 const CLIENT_TTL_SECONDS = 90 * 24 * 60 * 60;
@@ -36,6 +43,10 @@ export interface OAuthClient {
   secret_hash?: string;
   /** When the KV lifetime was last renewed (ms). */
   renewed_at: number;
+  /** SHA-256 of the client address that registered it (abuse-limits.ts); absent on older records. */
+  registered_from?: string;
+  /** When it last got tokens (ms): absent while it has never been used. */
+  used_at?: number;
 }
 
 const CLIENT_ID = /^mcpc_[A-Za-z0-9_-]{24}$/;
@@ -72,7 +83,7 @@ const RegistrationSchema = z.object({
 });
 
 /** Registers a client (RFC 7591 §3.1). Returns the stored record and, for confidential clients, the secret. */
-export async function registerClient(env: Env, metadata: unknown): Promise<{ client: OAuthClient; secret: string | null }> {
+export async function registerClient(env: Env, metadata: unknown, addressDigest: string): Promise<{ client: OAuthClient; secret: string | null }> {
   const parsed = RegistrationSchema.safeParse(metadata);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -114,14 +125,24 @@ export async function registerClient(env: Env, metadata: unknown): Promise<{ cli
     token_endpoint_auth_method: method,
     ...(secret ? { secret_hash: await sha256Hex(secret) } : {}),
     renewed_at: now,
+    registered_from: addressDigest,
   };
+  // Counted before it is stored: a record that fails to be written is a never-used
+  // entry, the first to be evicted, and an evicted record whose delete fails still
+  // ends with its KV expiry.
+  const { evicted } = await limiterStub(env, addressObjectName(addressDigest)).registrationAdded(
+    client.client_id,
+    platformConfig(env).SMCP_OAUTH_CLIENTS_PER_ADDRESS,
+    CLIENT_TTL_SECONDS * 1000,
+  );
+  await Promise.all(evicted.map((id) => env.OAUTH_KV.delete(clientKey(id))));
   await env.OAUTH_KV.put(clientKey(client.client_id), JSON.stringify(client), { expirationTtl: CLIENT_TTL_SECONDS });
   return { client, secret };
 }
 
 /** The RFC 7591 §3.2.1 registration response: the metadata as registered, and the secret once. */
 export function registrationResponse(client: OAuthClient, secret: string | null): Record<string, unknown> {
-  const { secret_hash: _hash, renewed_at: _renewed, ...metadata } = client;
+  const { secret_hash: _hash, renewed_at: _renewed, registered_from: _from, used_at: _used, ...metadata } = client;
   return secret ? { ...metadata, client_secret: secret, client_secret_expires_at: 0 } : metadata;
 }
 
@@ -130,11 +151,20 @@ export async function getClient(env: Env, clientId: string | null): Promise<OAut
   return env.OAUTH_KV.get<OAuthClient>(clientKey(clientId), "json");
 }
 
-/** Renews the registration's KV lifetime after a successful token request, at most weekly. */
+/**
+ * After a successful token request: marks a registration used (its first tokens) and
+ * renews its KV lifetime, at most weekly. Its address's count learns it too, so a used
+ * registration is evicted only after every never-used one.
+ */
 export async function renewClient(env: Env, client: OAuthClient): Promise<void> {
   const now = Date.now();
-  if (now - client.renewed_at < CLIENT_RENEW_MS) return;
-  await env.OAUTH_KV.put(clientKey(client.client_id), JSON.stringify({ ...client, renewed_at: now }), { expirationTtl: CLIENT_TTL_SECONDS });
+  if (client.used_at !== undefined && now - client.renewed_at < CLIENT_RENEW_MS) return;
+  await env.OAUTH_KV.put(clientKey(client.client_id), JSON.stringify({ ...client, renewed_at: now, used_at: now }), {
+    expirationTtl: CLIENT_TTL_SECONDS,
+  });
+  if (client.registered_from) {
+    await limiterStub(env, addressObjectName(client.registered_from)).registrationUsed(client.client_id, CLIENT_TTL_SECONDS * 1000);
+  }
 }
 
 /**

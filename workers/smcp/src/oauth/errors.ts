@@ -21,7 +21,9 @@ export type OAuthErrorCode =
   | "access_denied"
   | "unsupported_response_type"
   | "invalid_redirect_uri"
-  | "invalid_client_metadata";
+  | "invalid_client_metadata"
+  /** Over a rate limit (abuse-limits.ts): sent with 429 and Retry-After. */
+  | "temporarily_unavailable";
 
 export class OAuthError extends Error {
   readonly code: OAuthErrorCode;

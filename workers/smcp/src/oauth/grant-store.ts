@@ -13,6 +13,18 @@
  * Only SHA-256 digests of codes and tokens are stored; the Worker mints the secrets
  * and hashes them before calling in. Tables are created on first use, so tenants
  * created before OAuth existed need no migration. See docs/storage-schema.md.
+ *
+ * What a grant keeps is bounded whatever its client does: every rotation compacts
+ * the grant to its newest `KEEP_ACCESS_TOKENS` access tokens and `KEEP_USED_REFRESH`
+ * used refresh tokens (enough to catch the replay of a recently rotated one), so a
+ * client refreshing every minute does not grow the table. A client that has redeemed
+ * a code here is recorded as trusted (`oauth_trusted_clients`, at most
+ * `MAX_TRUSTED_CLIENTS`): only those get `/authorize` errors redirected to them.
+ *
+ * Every refusal of a code or refresh token that the presenter cannot be shown to hold
+ * has the one description of its kind (`UNKNOWN_CODE`, `UNKNOWN_REFRESH`), which the
+ * token endpoint also gives when the named tenant does not exist: the answer is no
+ * oracle of which tenants exist.
  */
 import { randomToken } from "@smcp/runtime";
 import { ACCESS_TOKEN_TTL_MS, CODE_TTL_MS, REFRESH_TOKEN_TTL_MS } from "./tokens";
@@ -42,6 +54,11 @@ CREATE TABLE IF NOT EXISTS oauth_tokens (
   kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
   expires_at INTEGER NOT NULL,
   used_at INTEGER
+);
+-- issue 10 item 8: clients that redeemed a code here (the /authorize redirect guard).
+CREATE TABLE IF NOT EXISTS oauth_trusted_clients (
+  client_id TEXT PRIMARY KEY,
+  trusted_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS oauth_codes_by_grant ON oauth_codes (grant_id);
 CREATE INDEX IF NOT EXISTS oauth_tokens_by_grant ON oauth_tokens (grant_id);
@@ -114,6 +131,16 @@ type GrantRow = {
   scope: string;
 };
 
+/** The one description of an unknown, expired or forged code or refresh token, whatever the tenant. */
+export const UNKNOWN_CODE = "Unknown or expired authorization code";
+export const UNKNOWN_REFRESH = "Unknown or expired refresh token";
+
+/** Per grant: the newest access tokens kept, and the newest used refresh tokens kept to detect a replay. */
+export const KEEP_ACCESS_TOKENS = 2;
+export const KEEP_USED_REFRESH = 2;
+/** Trusted clients per tenant; the least recently trusted goes first. */
+export const MAX_TRUSTED_CLIENTS = 1000;
+
 const refuse = (detail: string, reason: GrantRefusal["reason"] = "invalid-grant"): GrantRefusal => ({ ok: false, reason, detail });
 
 export class GrantStore {
@@ -164,18 +191,19 @@ export class GrantStore {
         r.codeHash,
       )
       .toArray()[0];
-    if (!row) return refuse("Unknown or expired authorization code");
+    if (!row) return refuse(UNKNOWN_CODE);
     if (row.client_id !== r.clientId) return refuse("The authorization code was issued to another client");
     if (row.used_at !== null) {
       await this.#revokeGrant(row.grant_id, "authorization code used twice");
       return refuse("The authorization code was already used; its grant is revoked");
     }
-    if (row.expires_at <= now) return refuse("Unknown or expired authorization code");
+    if (row.expires_at <= now) return refuse(UNKNOWN_CODE);
     if (row.redirect_uri !== r.redirectUri) return refuse("redirect_uri does not match the authorization request");
     if (row.code_challenge !== r.verifierChallenge) return refuse("PKCE verification failed: code_verifier does not match code_challenge");
     if (r.resource !== null && r.resource !== row.resource) return refuse("resource does not match the authorization request", "invalid-target");
     if (!this.#approverLive(row.key_id)) return refuse("The key that approved this grant has been revoked");
     this.#sql.exec("UPDATE oauth_codes SET used_at = ? WHERE hash = ?", now, r.codeHash);
+    this.#trustClient(row.client_id, now);
     return this.#issueTokens(row, r.accessHash, r.refreshHash, now);
   }
 
@@ -190,7 +218,7 @@ export class GrantStore {
         r.refreshHash,
       )
       .toArray()[0];
-    if (!row || row.expires_at <= now) return refuse("Unknown or expired refresh token");
+    if (!row || row.expires_at <= now) return refuse(UNKNOWN_REFRESH);
     if (row.client_id !== r.clientId) return refuse("The refresh token was issued to another client");
     if (row.used_at !== null) {
       await this.#revokeGrant(row.grant_id, "refresh token used twice");
@@ -200,6 +228,11 @@ export class GrantStore {
     if (!this.#approverLive(row.key_id)) return refuse("The key that approved this grant has been revoked");
     this.#sql.exec("UPDATE oauth_tokens SET used_at = ? WHERE hash = ?", now, r.refreshHash);
     return this.#issueTokens(row, r.accessHash, r.newRefreshHash, now);
+  }
+
+  /** Whether the client has redeemed a code with this tenant (so `/authorize` may redirect errors to it). */
+  clientTrusted(clientId: string): boolean {
+    return this.#sql.exec("SELECT 1 FROM oauth_trusted_clients WHERE client_id = ?", clientId).toArray().length > 0;
   }
 
   /**
@@ -261,14 +294,46 @@ export class GrantStore {
     if (refreshHash) {
       this.#sql.exec("INSERT INTO oauth_tokens (hash, grant_id, kind, expires_at) VALUES (?, ?, 'refresh', ?)", refreshHash, row.grant_id, refreshExpiresAt);
     }
-    // The grant lives as long as its longest-lived token; a used refresh token is kept
-    // until its own expiry so that a replay can still be recognised.
+    // The grant lives as long as its longest-lived token.
     this.#sql.exec(
       "UPDATE oauth_grants SET expires_at = max(expires_at, ?) WHERE id = ?",
       refreshExpiresAt ?? accessExpiresAt,
       row.grant_id,
     );
+    this.#compact(row.grant_id);
     return { ok: true, scope: row.scope, resource: row.resource, accessExpiresAt, refreshExpiresAt };
+  }
+
+  /**
+   * Keeps the grant's newest access tokens and newest used refresh tokens, and drops
+   * the rest. An older rotated refresh token presented again is then merely unknown
+   * (refused, without revoking the grant): replay detection covers the last rotations,
+   * which is when a stolen token races its owner.
+   */
+  #compact(grantId: string): void {
+    const keepNewest = (filter: string, keep: number, order: string) =>
+      this.#sql.exec(
+        `DELETE FROM oauth_tokens WHERE grant_id = ? AND ${filter}
+         AND hash NOT IN (SELECT hash FROM oauth_tokens WHERE grant_id = ? AND ${filter} ORDER BY ${order} DESC, rowid DESC LIMIT ?)`,
+        grantId,
+        grantId,
+        keep,
+      );
+    keepNewest("kind = 'access'", KEEP_ACCESS_TOKENS, "expires_at");
+    keepNewest("kind = 'refresh' AND used_at IS NOT NULL", KEEP_USED_REFRESH, "used_at");
+  }
+
+  #trustClient(clientId: string, now: number): void {
+    this.#sql.exec(
+      "INSERT INTO oauth_trusted_clients (client_id, trusted_at) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET trusted_at = excluded.trusted_at",
+      clientId,
+      now,
+    );
+    this.#sql.exec(
+      `DELETE FROM oauth_trusted_clients WHERE client_id IN
+       (SELECT client_id FROM oauth_trusted_clients ORDER BY trusted_at DESC, rowid DESC LIMIT -1 OFFSET ?)`,
+      MAX_TRUSTED_CLIENTS,
+    );
   }
 
   #approverLive(keyId: string | null): boolean {

@@ -16,7 +16,7 @@ export const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" } as c
 
 export const CORS_HEADERS = {
   "Access-Control-Allow-Origin": "*",
-  "Access-Control-Expose-Headers": "WWW-Authenticate",
+  "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After",
 } as const;
 
 /** The answer to a CORS preflight on a metadata, registration, token or revocation endpoint. */

@@ -6,19 +6,24 @@
  * The Worker authenticates the client, checks the request's shape, mints the new
  * tokens and hashes them; the tenant's Durable Object (named by the code or refresh
  * token) then checks the grant and stores the digests in one step. Plaintext tokens
- * exist only in this request and in the response.
+ * exist only in this request and in the response. Both endpoints are rate limited per
+ * client address and per tenant named by the code or token (abuse-limits.ts), and a
+ * code or token of an unknown tenant gets the same description as an unknown one of
+ * an existing tenant.
  */
 import { sha256Hex } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
+import { admitOAuth } from "./abuse-limits";
 import { authenticateClient, renewClient, type GrantType, type OAuthClient } from "./clients";
 import { OAuthError } from "./errors";
-import type { GrantRefusal, Issued } from "./grant-store";
+import { UNKNOWN_CODE, UNKNOWN_REFRESH, type GrantRefusal, type Issued } from "./grant-store";
 import { oauthJson, readForm } from "./http";
 import { MCP_SCOPE, issuerOf, parseMcpResource } from "./resource";
 import { isCodeVerifier, mintSecret, s256, tenantOf } from "./tokens";
 
 export async function handleToken(request: Request, env: Env): Promise<Response> {
   const form = await readForm(request);
+  await admitOAuth(env, request, "token", tenantOf("code", form.get("code")) ?? tenantOf("refresh", form.get("refresh_token")));
   const client = await authenticateClient(env, request, form);
   const grantType = form.get("grant_type");
   let response: Response;
@@ -50,7 +55,7 @@ async function authorizationCodeGrant(request: Request, env: Env, client: OAuthC
   if (!redirectUri) throw new OAuthError("invalid_request", "redirect_uri is required");
   const resource = requestedResource(request, form);
   const tenant = tenantOf("code", code);
-  if (!tenant) throw new OAuthError("invalid_grant", "Unknown or expired authorization code");
+  if (!tenant) throw new OAuthError("invalid_grant", UNKNOWN_CODE);
   const access = await mintSecret("access", tenant);
   const refresh = client.grant_types.includes("refresh_token") ? await mintSecret("refresh", tenant) : null;
   const result = await tenantStub(env, tenant).oauthRedeemCode({
@@ -62,7 +67,7 @@ async function authorizationCodeGrant(request: Request, env: Env, client: OAuthC
     accessHash: access.hash,
     refreshHash: refresh?.hash ?? null,
   });
-  return tokenResponse(result, access.value, refresh?.value ?? null);
+  return tokenResponse(result, access.value, refresh?.value ?? null, UNKNOWN_CODE);
 }
 
 async function refreshTokenGrant(request: Request, env: Env, client: OAuthClient, form: URLSearchParams): Promise<Response> {
@@ -74,7 +79,7 @@ async function refreshTokenGrant(request: Request, env: Env, client: OAuthClient
   }
   const resource = requestedResource(request, form);
   const tenant = tenantOf("refresh", refreshToken);
-  if (!tenant) throw new OAuthError("invalid_grant", "Unknown or expired refresh token");
+  if (!tenant) throw new OAuthError("invalid_grant", UNKNOWN_REFRESH);
   const access = await mintSecret("access", tenant);
   const refresh = await mintSecret("refresh", tenant);
   const result = await tenantStub(env, tenant).oauthRefresh({
@@ -84,25 +89,32 @@ async function refreshTokenGrant(request: Request, env: Env, client: OAuthClient
     accessHash: access.hash,
     newRefreshHash: refresh.hash,
   });
-  return tokenResponse(result, access.value, refresh.value);
+  return tokenResponse(result, access.value, refresh.value, UNKNOWN_REFRESH);
 }
 
 /** `POST /revoke` (RFC 7009 §2): always 200 for a well-formed request, known token or not. */
 export async function handleRevoke(request: Request, env: Env): Promise<Response> {
   const form = await readForm(request);
-  const client = await authenticateClient(env, request, form);
   const token = form.get("token");
-  if (!token) throw new OAuthError("invalid_request", "token is required");
   const tenant = tenantOf("refresh", token) ?? tenantOf("access", token);
+  await admitOAuth(env, request, "token", tenant);
+  const client = await authenticateClient(env, request, form);
+  if (!token) throw new OAuthError("invalid_request", "token is required");
   if (tenant) await tenantStub(env, tenant).oauthRevoke(await sha256Hex(token), client.client_id);
   return oauthJson({});
 }
 
-function tokenResponse(result: Issued | GrantRefusal | { ok: false; reason: "unknown-tenant" }, access: string, refresh: string | null): Response {
+function tokenResponse(
+  result: Issued | GrantRefusal | { ok: false; reason: "unknown-tenant" },
+  access: string,
+  refresh: string | null,
+  /** What an unknown code or token of an existing tenant gets: an unknown tenant gets the same. */
+  unknown: string,
+): Response {
   if (!result.ok) {
     switch (result.reason) {
       case "unknown-tenant":
-        throw new OAuthError("invalid_grant", "Unknown or expired grant");
+        throw new OAuthError("invalid_grant", unknown);
       case "invalid-grant":
         throw new OAuthError("invalid_grant", result.detail);
       case "invalid-target":
