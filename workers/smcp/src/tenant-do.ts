@@ -18,10 +18,13 @@ import type { StoredRecord } from "@smcp/servers";
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
 import { AuditLog, actorOf } from "./tenant/audit-log";
+import { AuthFailureTally, type AuthFailureReason } from "./tenant/auth-failures";
 import { SessionIndex } from "./tenant/session-index";
 import { ToolData, type PutOutcome } from "./tenant/tool-data";
 import type {
   AuthDecision,
+  BearerCheck,
+  BearerDecision,
   DataPutResult,
   KeyInfo,
   SessionAdmission,
@@ -35,6 +38,8 @@ import { TENANT_SCHEMA, upgradeSchema } from "./tenant-schema";
 
 export type {
   AuthDecision,
+  BearerCheck,
+  BearerDecision,
   DataPutResult,
   KeyInfo,
   SessionAdmission,
@@ -50,6 +55,8 @@ import { DeploymentStore, type CallReport, type NewBundle } from "./sandbox/depl
 
 /** At most one `limit.hit` audit entry per kind in this many ms, so a flood cannot flood the audit log. */
 const LIMIT_AUDIT_INTERVAL_MS = 10_000;
+/** At most this many checks in one `authorizeBearers` call. */
+export const MAX_BEARER_CHECKS = 256;
 
 type Missing = { ok: false; reason: "unknown-tenant" };
 const MISSING: Missing = { ok: false, reason: "unknown-tenant" };
@@ -61,6 +68,8 @@ export class TenantDO extends DurableObject<Env> {
   /** Rate state lives in memory: losing it on eviction only forgives one second of traffic. */
   #bucket: TokenBucket | undefined;
   #lastLimitAudit = new Map<string, number>();
+  /** Failed authentications of the open window (tenant/auth-failures.ts). */
+  #authFailures: AuthFailureTally | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -86,6 +95,12 @@ export class TenantDO extends DurableObject<Env> {
   #audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void> {
     this.#auditLog ??= new AuditLog(this.#sql);
     return this.#auditLog.append(actor, action, target, detail);
+  }
+
+  /** Counts a failed authentication; the tally writes one audit row per reason per interval. */
+  #authFailed(reason: AuthFailureReason): Promise<void> {
+    this.#authFailures ??= new AuthFailureTally({ storage: this.ctx.storage, audit: (...entry) => this.#audit(...entry) });
+    return this.#authFailures.record(reason);
   }
 
   #config(): TenantConfig | undefined {
@@ -115,6 +130,7 @@ export class TenantDO extends DurableObject<Env> {
     const sessions = this.#sessions.all();
     await this.ctx.storage.deleteAll();
     this.#auditLog = undefined;
+    this.#authFailures = undefined;
     return { ok: true, sessions };
   }
 
@@ -161,8 +177,10 @@ export class TenantDO extends DurableObject<Env> {
    * Decides whether a request may use `server`: the tenant exists, the server is
    * enabled, and the key (given as its SHA-256) is live. Lookup is by digest, so the
    * comparison is an indexed equality on a hash, never on the secret itself.
+   * `malformed`: the Worker got a bearer that cannot be a key of this tenant and asks
+   * only to learn the tenant's auth mode (it sends no digest).
    */
-  async authorize(server: string, keyHash: string | null): Promise<AuthDecision> {
+  async authorize(server: string, keyHash: string | null, malformed = false): Promise<AuthDecision> {
     const config = this.#config();
     if (!config) return { ok: false, reason: "unknown-tenant" };
     let keyId: string | null = null;
@@ -171,7 +189,7 @@ export class TenantDO extends DurableObject<Env> {
         ? this.#sql.exec<{ id: string }>("SELECT id FROM keys WHERE hash = ? AND revoked_at IS NULL", keyHash).toArray()[0]
         : undefined;
       if (!row) {
-        await this.#audit("anonymous", "auth.failed", server, { reason: keyHash ? "invalid or revoked key" : "no key" });
+        await this.#authFailed(malformed ? "malformed-bearer" : keyHash ? "invalid-key" : "no-key");
         return { ok: false, reason: "invalid-key" };
       }
       keyId = row.id;
@@ -179,6 +197,25 @@ export class TenantDO extends DurableObject<Env> {
     const enabled = this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", server).toArray().length > 0;
     if (!enabled) return { ok: false, reason: "unknown-server" };
     return { ok: true, keyId, auth: config.auth };
+  }
+
+  /**
+   * Several bearer checks in one call. The Worker's failed-auth limiter coalesces the
+   * checks of a tenant under a flood of failures into these (mcp/failed-auth-limiter.ts).
+   */
+  async authorizeBearers(checks: BearerCheck[]): Promise<BearerDecision[]> {
+    const decisions: BearerDecision[] = [];
+    for (const c of checks.slice(0, MAX_BEARER_CHECKS)) {
+      decisions.push(c.kind === "key" ? await this.authorize(c.server, c.keyHash, c.malformed) : await this.oauthCheckAccess(c));
+    }
+    return decisions;
+  }
+
+  /** The alarm closes the open window of failed authentications (tenant/auth-failures.ts). */
+  async alarm(): Promise<void> {
+    if (!this.#config()) return;
+    this.#authFailures ??= new AuthFailureTally({ storage: this.ctx.storage, audit: (...entry) => this.#audit(...entry) });
+    await this.#authFailures.flush();
   }
 
   /** Ends sessions now, streams included (credential revoked). */
@@ -221,6 +258,7 @@ export class TenantDO extends DurableObject<Env> {
         keyIsLive: (id) => this.#sql.exec("SELECT 1 FROM keys WHERE id = ? AND revoked_at IS NULL", id).toArray().length > 0,
         serverEnabled: (name) => this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", name).toArray().length > 0,
         audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
+        authFailed: (reason) => this.#authFailed(reason),
         grantRevoked: (grantId) => this.#endSessions(this.#sessions.ofGrant(grantId)),
       }),
     );
