@@ -23,8 +23,6 @@ import { SessionIndex } from "./tenant/session-index";
 import { ToolData, type PutOutcome } from "./tenant/tool-data";
 import type {
   AuthDecision,
-  BearerCheck,
-  BearerDecision,
   DataPutResult,
   KeyInfo,
   SessionAdmission,
@@ -55,8 +53,6 @@ import { DeploymentStore, type CallReport, type NewBundle } from "./sandbox/depl
 
 /** At most one `limit.hit` audit entry per kind in this many ms, so a flood cannot flood the audit log. */
 const LIMIT_AUDIT_INTERVAL_MS = 10_000;
-/** At most this many checks in one `authorizeBearers` call. */
-export const MAX_BEARER_CHECKS = 256;
 
 type Missing = { ok: false; reason: "unknown-tenant" };
 const MISSING: Missing = { ok: false, reason: "unknown-tenant" };
@@ -98,9 +94,9 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   /** Counts a failed authentication; the tally writes one audit row per reason per interval. */
-  #authFailed(reason: AuthFailureReason): Promise<void> {
+  #authFailed(reason: AuthFailureReason, count = 1): Promise<void> {
     this.#authFailures ??= new AuthFailureTally({ storage: this.ctx.storage, audit: (...entry) => this.#audit(...entry) });
-    return this.#authFailures.record(reason);
+    return this.#authFailures.record(reason, count);
   }
 
   #config(): TenantConfig | undefined {
@@ -199,16 +195,9 @@ export class TenantDO extends DurableObject<Env> {
     return { ok: true, keyId, auth: config.auth };
   }
 
-  /**
-   * Several bearer checks in one call. The Worker's failed-auth limiter coalesces the
-   * checks of a tenant under a flood of failures into these (mcp/failed-auth-limiter.ts).
-   */
-  async authorizeBearers(checks: BearerCheck[]): Promise<BearerDecision[]> {
-    const decisions: BearerDecision[] = [];
-    for (const c of checks.slice(0, MAX_BEARER_CHECKS)) {
-      decisions.push(c.kind === "key" ? await this.authorize(c.server, c.keyHash, c.malformed) : await this.oauthCheckAccess(c));
-    }
-    return decisions;
+  /** Failed authentications a Worker's failed-auth limiter refused itself (mcp/failed-auth-limiter.ts), counted in. */
+  async recordAuthFailures(reason: AuthFailureReason, count: number): Promise<void> {
+    if (this.#config() && Number.isSafeInteger(count) && count > 0) await this.#authFailed(reason, count);
   }
 
   /** The alarm closes the open window of failed authentications (tenant/auth-failures.ts). */

@@ -14,8 +14,8 @@
  * in the isolate for a few seconds, so a busy session does not pay a round trip per
  * request; that lifetime bounds how long a revoked key keeps working (SPEC: within
  * 10 seconds). Failed checks feed the failed-auth limiter (failed-auth-limiter.ts),
- * which coalesces the checks of a tenant under a flood; the tenant object aggregates
- * the failures into its audit log (tenant/auth-failures.ts).
+ * which answers repeats of a failed key itself while a tenant is under a flood; the
+ * tenant object aggregates the failures into its audit log (tenant/auth-failures.ts).
  */
 import { BoundedCache, bearerToken, sha256Hex, stringBytes, wire } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
@@ -23,7 +23,7 @@ import { accessCheckOf, answerAccess, isAccessTokenOf } from "../oauth/access-to
 import { invalidTokenError } from "../oauth/errors";
 import { isTenantKey, isWellFormedTenantKey } from "../oauth/tokens";
 import type { BearerCheck, BearerDecision, TenantAuthMode } from "../tenant-do";
-import { checkCoalesced, failedAuthTripped, noteFailedAuth } from "./failed-auth-limiter";
+import { noteFailedAuth, refuseKnownBadKey } from "./failed-auth-limiter";
 import type { Principal } from "./principal";
 
 export const AUTH_CACHE_MS = 5_000;
@@ -82,18 +82,22 @@ async function checkOf(bearer: Bearer, requestUrl: string, tenant: string, serve
   }
 }
 
-/** The cached decision, or the tenant object's (coalesced with others' while the limiter is tripped). */
+const KNOWN_BAD_KEY: BearerDecision = { ok: false, reason: "invalid-key" };
+
+/** The cached decision, the failed-auth limiter's, or the tenant object's. */
 async function decide(env: Env, tenant: string, check: BearerCheck): Promise<BearerDecision> {
   const cacheKey = check.kind === "key" ? `key ${tenant}/${check.server} ${check.keyHash ?? (check.malformed ? "?" : "-")}` : `at ${check.resource} ${check.tokenHash}`;
   const now = Date.now();
   const hit = decisions.get(cacheKey, now);
   if (hit) return hit;
-  const decision = failedAuthTripped(tenant, now)
-    ? await checkCoalesced(env, tenant, check)
-    : check.kind === "key"
+  if (check.kind === "key" && check.keyHash && refuseKnownBadKey(env, tenant, check.keyHash, now)) return KNOWN_BAD_KEY;
+  const decision =
+    check.kind === "key"
       ? await tenantStub(env, tenant).authorize(check.server, check.keyHash, check.malformed ?? false)
       : await tenantStub(env, tenant).oauthCheckAccess(check);
-  if (!decision.ok && decision.reason !== "unknown-server") noteFailedAuth(tenant, now);
+  if (!decision.ok && decision.reason !== "unknown-server") {
+    noteFailedAuth(env, tenant, check.kind === "key" && decision.reason === "invalid-key" ? check.keyHash : null, now);
+  }
   const ttl = decision.ok && "expiresAt" in decision ? decision.expiresAt - now : AUTH_CACHE_MS;
   decisions.set(cacheKey, decision, now, ttl);
   return decision;

@@ -1,89 +1,75 @@
 /**
  * The per-isolate limit on failed authentications, in front of the tenant object.
  *
- * It counts failures only (per tenant, in a fixed window), and tripping it never
- * refuses anything: a valid key must pass while a stranger floods the tenant with
- * random bearers, and only the tenant object can tell a valid key from a random one.
- * What tripping changes is how the checks reach the tenant object: instead of one RPC
- * per request, the checks of a tripped tenant are coalesced, with at most one
- * `authorizeBearers` call in flight per tenant in this isolate, carrying every check
- * that arrived meanwhile (up to `MAX_BEARER_CHECKS`). A flood then costs the tenant
- * object one call per round trip per isolate, and a valid key waits at most one
- * round trip longer than usual. Failures keep being counted by the tenant object
- * (tenant/auth-failures.ts), so the audit's counts stay exact.
+ * It counts failures only, per tenant in a fixed window, and it can never refuse a
+ * valid key: once tripped, it answers only bearers whose digest already failed for
+ * this tenant (a key digest that failed stays failed: keys are 256 random bits and
+ * never come back from revocation), across every server name, for a minute. A bearer
+ * it has not seen fails or passes at the tenant object as usual, so a valid key passes
+ * while a stranger floods the tenant. What the limiter saves is the repeats: a client
+ * or a stranger hammering with the same bad key costs the tenant object nothing.
  *
- * A batch is always sent from a request that waits for it: when a batch returns, the
- * first waiting request is handed the next one, so no RPC outlives its request.
- * `lanes` is not a cache: an entry exists only while a batch is in flight, and holds
- * only requests that are waiting. The failure windows are in a bounded cache (by
- * tenant name; a stranger choosing many tenant names can push a window out, which
- * only un-trips that tenant here).
+ * Why not coalesce unseen bearers into batched calls: a Worker cannot hand one
+ * request's I/O to another (workerd refuses to resolve a request's promise from
+ * another request's I/O), so every check that reaches the tenant is that request's
+ * own call. Those calls are cheap for the tenant (an indexed lookup and an in-memory
+ * counter, tenant/auth-failures.ts), and only repeats are worth saving.
+ *
+ * Refusals the limiter answers are counted, not lost: each tenant's count goes to the
+ * tenant object in one call, with the first failure of the tenant seen after a window
+ * (so at most one call per window per isolate). What an isolate answered in its last
+ * window before it went away is not reported.
+ *
+ * Every state here is in a bounded cache keyed by tenant name or by digest.
  */
+import { waitUntil } from "cloudflare:workers";
 import { BoundedCache } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
-import { MAX_BEARER_CHECKS, type BearerCheck, type BearerDecision } from "../tenant-do";
+import { logEvent } from "../log";
 
 /** Failures of a tenant within one window that trip the limiter, for the rest of the window. */
 export const TRIP_AFTER_FAILURES = 20;
 export const FAILURE_WINDOW_MS = 10_000;
+/** How long a failed key digest is answered here once the limiter is tripped. */
+const FAILED_DIGEST_MS = 60_000;
 
 const windows = new BoundedCache<{ failures: number }>({ maxBytes: 256 * 1024, ttlMs: FAILURE_WINDOW_MS, sizeOf: () => 16 });
+/** `{tenant} {key digest}` of keys that failed; the digest is 64 hex characters, the value nothing. */
+const failedDigests = new BoundedCache<true>({ maxBytes: 2 * 1024 * 1024, ttlMs: FAILED_DIGEST_MS, sizeOf: () => 8 });
+/** Refusals answered here and not yet reported, per tenant. */
+const answered = new BoundedCache<{ count: number; since: number }>({ maxBytes: 256 * 1024, ttlMs: 10 * 60_000, sizeOf: () => 16 });
 
-export function noteFailedAuth(tenant: string, now = Date.now()): void {
-  const window = windows.get(tenant, now);
-  if (window) window.failures++;
-  else windows.set(tenant, { failures: 1 }, now);
-}
-
-/** Whether this isolate coalesces the tenant's checks now (also read by tests). */
+/** Whether the tenant had enough failures in this isolate's window to answer known-bad digests here (also read by tests). */
 export function failedAuthTripped(tenant: string, now = Date.now()): boolean {
   return (windows.get(tenant, now)?.failures ?? 0) >= TRIP_AFTER_FAILURES;
 }
 
-type Outcome = { decision: BearerDecision } | { error: unknown } | { lead: true };
-interface Waiter {
-  check: BearerCheck;
-  settle(outcome: Outcome): void;
-}
-interface Lane {
-  queue: Waiter[];
-}
-
-const lanes = new Map<string, Lane>();
-
-/** One check, answered as part of the tenant's next batch. */
-export async function checkCoalesced(env: Env, tenant: string, check: BearerCheck): Promise<BearerDecision> {
-  let lane = lanes.get(tenant);
-  if (lane) {
-    const waiting = lane;
-    const outcome = await new Promise<Outcome>((settle) => waiting.queue.push({ check, settle }));
-    if ("decision" in outcome) return outcome.decision;
-    if ("error" in outcome) throw outcome.error;
-    // Handed the lane: this request sends the next batch.
-  } else {
-    lanes.set(tenant, (lane = { queue: [] }));
-  }
-  return sendBatch(env, tenant, lane, check);
+/** A check of the tenant object failed. `keyHash`: the digest of the key that failed, if it was a key. */
+export function noteFailedAuth(env: Env, tenant: string, keyHash: string | null, now = Date.now()): void {
+  const window = windows.get(tenant, now);
+  if (window) window.failures++;
+  else windows.set(tenant, { failures: 1 }, now);
+  if (keyHash) failedDigests.set(`${tenant} ${keyHash}`, true, now);
+  reportAnswered(env, tenant, now);
 }
 
-async function sendBatch(env: Env, tenant: string, lane: Lane, own: BearerCheck): Promise<BearerDecision> {
-  const others = lane.queue.splice(0, MAX_BEARER_CHECKS - 1);
-  let decisions: BearerDecision[];
-  try {
-    decisions = await tenantStub(env, tenant).authorizeBearers([own, ...others.map((w) => w.check)]);
-  } catch (error) {
-    handOver(tenant, lane);
-    for (const w of others) w.settle({ error });
-    throw error;
-  }
-  handOver(tenant, lane);
-  others.forEach((w, i) => w.settle({ decision: decisions[i + 1]! }));
-  return decisions[0]!;
+/** True when the limiter refuses this key itself: tripped, and the digest already failed here. */
+export function refuseKnownBadKey(env: Env, tenant: string, keyHash: string, now = Date.now()): boolean {
+  if (!failedAuthTripped(tenant, now) || !failedDigests.get(`${tenant} ${keyHash}`, now)) return false;
+  const tally = answered.get(tenant, now);
+  if (tally) tally.count++;
+  else answered.set(tenant, { count: 1, since: now }, now);
+  reportAnswered(env, tenant, now);
+  return true;
 }
 
-function handOver(tenant: string, lane: Lane): void {
-  const next = lane.queue.shift();
-  if (next) next.settle({ lead: true });
-  else lanes.delete(tenant);
+function reportAnswered(env: Env, tenant: string, now: number): void {
+  const tally = answered.get(tenant, now);
+  if (!tally || now - tally.since < FAILURE_WINDOW_MS) return;
+  answered.delete(tenant);
+  waitUntil(
+    tenantStub(env, tenant)
+      .recordAuthFailures("invalid-key", tally.count)
+      .catch((err: unknown) => logEvent("warn", "failed-auth report lost", { tenant, count: tally.count, error: String(err) })),
+  );
 }
-

@@ -59,10 +59,10 @@ export class AuthFailureTally {
     this.#host = host;
   }
 
-  async record(reason: AuthFailureReason, now = Date.now()): Promise<void> {
+  async record(reason: AuthFailureReason, count = 1, now = Date.now()): Promise<void> {
     // The alarm is late (or was lost): close the window now rather than let it grow.
     if (this.#since !== null && now - this.#since >= AUTH_FAILURE_INTERVAL_MS) await this.flush(now);
-    this.#counts.set(reason, (this.#counts.get(reason) ?? 0) + 1);
+    this.#counts.set(reason, (this.#counts.get(reason) ?? 0) + count);
     if (this.#since !== null) return;
     this.#since = now;
     this.#host.storage.kv.put(WINDOW_KEY, now);

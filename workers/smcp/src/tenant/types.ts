@@ -71,6 +71,6 @@ export type AuthDecision =
   | { ok: true; keyId: string | null; auth: TenantAuthMode }
   | { ok: false; reason: "unknown-tenant" | "invalid-key" | "unknown-server" };
 
-/** One check of an `authorizeBearers` batch: a tenant key's digest, or an access token's. */
+/** What the MCP endpoint asks the tenant object about a bearer: a tenant key's digest (or none), or an access token's. */
 export type BearerCheck = { kind: "key"; server: string; keyHash: string | null; malformed?: boolean } | ({ kind: "access" } & AccessCheck);
 export type BearerDecision = AuthDecision | AccessDecision | { ok: false; reason: "unknown-tenant" };
