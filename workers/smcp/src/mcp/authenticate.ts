@@ -4,8 +4,9 @@
  * The bearer's shape is checked first, in the Worker: a bearer that cannot be a
  * credential of the URL's tenant (a `smcp_sk_` key of the wrong length or alphabet, an
  * access token naming another tenant, anything of neither form) gets the normal 401
- * without a Durable Object call, once this isolate knows the tenant needs credentials.
- * On a tenant with `auth: "none"` such a bearer is ignored, as any bearer is there; the
+ * without a Durable Object call, once this isolate knows the tenant needs credentials
+ * (so does a request without a bearer). These are not counted in the tenant's audit:
+ * they never reach it, and cost it nothing. On a tenant with `auth: "none"` such a bearer is ignored, as any bearer is there; the
  * first one an isolate meets for a tenant whose mode it does not know yet asks the
  * tenant object once (without a digest) to learn it.
  *
@@ -51,9 +52,8 @@ export async function authenticate(request: Request, env: Env, tenant: string, s
   const metadataUrl = resourceMetadataUrl(request.url, tenant, server);
   const refused = () => refusal(bearer, metadataUrl);
   const mode = modes.get(tenant);
-  if (bearer.kind === "malformed" && mode !== "none") {
-    if (mode !== undefined) throw refused(); // known to need credentials, or to not exist: no round trip
-  }
+  // Known to need credentials, or not to exist: what cannot be one of its credentials is refused without a round trip.
+  if ((bearer.kind === "malformed" || bearer.kind === "none") && (mode === "key" || mode === "unknown")) throw refused();
   const check = await checkOf(bearer, request.url, tenant, server, mode);
   const decision = await decide(env, tenant, check);
   learnMode(tenant, check, decision);
