@@ -18,7 +18,7 @@ import type { StoredRecord } from "@smcp/servers";
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
 import { AuditLog, actorOf } from "./tenant/audit-log";
-import { AuthFailureTally, type AuthFailureReason } from "./tenant/auth-failures";
+import { AuthFailureTally, isAuthFailureReason, type AuthFailureReason } from "./tenant/auth-failures";
 import { SessionIndex } from "./tenant/session-index";
 import { ToolData, type PutOutcome } from "./tenant/tool-data";
 import type {
@@ -95,8 +95,11 @@ export class TenantDO extends DurableObject<Env> {
 
   /** Counts a failed authentication; the tally writes one audit row per reason per interval. */
   #authFailed(reason: AuthFailureReason, count = 1): Promise<void> {
-    this.#authFailures ??= new AuthFailureTally({ storage: this.ctx.storage, audit: (...entry) => this.#audit(...entry) });
-    return this.#authFailures.record(reason, count);
+    return this.#failureTally().record(reason, count);
+  }
+
+  #failureTally(): AuthFailureTally {
+    return (this.#authFailures ??= new AuthFailureTally({ storage: this.ctx.storage, audit: (...entry) => this.#audit(...entry) }));
   }
 
   #config(): TenantConfig | undefined {
@@ -197,14 +200,12 @@ export class TenantDO extends DurableObject<Env> {
 
   /** Failed authentications a Worker's failed-auth limiter refused itself (mcp/failed-auth-limiter.ts), counted in. */
   async recordAuthFailures(reason: AuthFailureReason, count: number): Promise<void> {
-    if (this.#config() && Number.isSafeInteger(count) && count > 0) await this.#authFailed(reason, count);
+    if (this.#config() && isAuthFailureReason(reason) && Number.isSafeInteger(count) && count > 0) await this.#authFailed(reason, count);
   }
 
   /** The alarm closes the open window of failed authentications (tenant/auth-failures.ts). */
   async alarm(): Promise<void> {
-    if (!this.#config()) return;
-    this.#authFailures ??= new AuthFailureTally({ storage: this.ctx.storage, audit: (...entry) => this.#audit(...entry) });
-    await this.#authFailures.flush();
+    if (this.#config()) await this.#failureTally().flush();
   }
 
   /** Ends sessions now, streams included (credential revoked). */

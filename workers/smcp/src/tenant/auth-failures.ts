@@ -26,23 +26,28 @@ export const AUTH_FAILURE_INTERVAL_MS = 10_000;
 const WINDOW_KEY = "auth-failures-window";
 
 /** Why an authentication failed. Fixed strings only: these become audit rows. */
-export type AuthFailureReason =
+const REASONS = [
   /** An endpoint that needs a key got none. */
-  | "no-key"
+  "no-key",
   /** A bearer that is neither a well-formed tenant key nor an access token of this tenant. */
-  | "malformed-bearer"
+  "malformed-bearer",
   /** A well-formed tenant key that is unknown or revoked. */
-  | "invalid-key"
+  "invalid-key",
   /** An access token that is unknown or expired. */
-  | "invalid-token"
+  "invalid-token",
   /** An access token of this tenant presented at another MCP URL than its grant's. */
-  | "token-audience"
+  "token-audience",
   /** An access token whose approving key has been revoked. */
-  | "approver-revoked"
+  "approver-revoked",
   /** `/token` with an authorization code that is unknown or expired. */
-  | "unknown-code"
+  "unknown-code",
   /** `/token` with a refresh token that is unknown or expired. */
-  | "unknown-refresh-token";
+  "unknown-refresh-token",
+] as const;
+
+export type AuthFailureReason = (typeof REASONS)[number];
+
+export const isAuthFailureReason = (value: unknown): value is AuthFailureReason => (REASONS as readonly unknown[]).includes(value);
 
 export interface FailureHost {
   storage: DurableObjectStorage;
