@@ -18,6 +18,7 @@ import type { StoredRecord } from "@smcp/servers";
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
 import { AuditLog, actorOf } from "./tenant/audit-log";
+import { AuthFailureTally, isAuthFailureReason, type AuthFailureReason } from "./tenant/auth-failures";
 import { SessionIndex } from "./tenant/session-index";
 import { ToolData, type PutOutcome } from "./tenant/tool-data";
 import type {
@@ -35,6 +36,8 @@ import { TENANT_SCHEMA, upgradeSchema } from "./tenant-schema";
 
 export type {
   AuthDecision,
+  BearerCheck,
+  BearerDecision,
   DataPutResult,
   KeyInfo,
   SessionAdmission,
@@ -61,6 +64,8 @@ export class TenantDO extends DurableObject<Env> {
   /** Rate state lives in memory: losing it on eviction only forgives one second of traffic. */
   #bucket: TokenBucket | undefined;
   #lastLimitAudit = new Map<string, number>();
+  /** Failed authentications of the open window (tenant/auth-failures.ts). */
+  #authFailures: AuthFailureTally | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -86,6 +91,15 @@ export class TenantDO extends DurableObject<Env> {
   #audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void> {
     this.#auditLog ??= new AuditLog(this.#sql);
     return this.#auditLog.append(actor, action, target, detail);
+  }
+
+  /** Counts a failed authentication; the tally writes one audit row per reason per interval. */
+  #authFailed(reason: AuthFailureReason, count = 1): Promise<void> {
+    return this.#failureTally().record(reason, count);
+  }
+
+  #failureTally(): AuthFailureTally {
+    return (this.#authFailures ??= new AuthFailureTally({ storage: this.ctx.storage, audit: (...entry) => this.#audit(...entry) }));
   }
 
   #config(): TenantConfig | undefined {
@@ -115,6 +129,7 @@ export class TenantDO extends DurableObject<Env> {
     const sessions = this.#sessions.all();
     await this.ctx.storage.deleteAll();
     this.#auditLog = undefined;
+    this.#authFailures = undefined;
     return { ok: true, sessions };
   }
 
@@ -158,8 +173,10 @@ export class TenantDO extends DurableObject<Env> {
    * Decides whether a request may use `server`: the tenant exists, the server is
    * enabled, and the key (given as its SHA-256) is live. Lookup is by digest, so the
    * comparison is an indexed equality on a hash, never on the secret itself.
+   * `malformed`: the Worker got a bearer that cannot be a key of this tenant and asks
+   * only to learn the tenant's auth mode (it sends no digest).
    */
-  async authorize(server: string, keyHash: string | null): Promise<AuthDecision> {
+  async authorize(server: string, keyHash: string | null, malformed = false): Promise<AuthDecision> {
     const config = this.#config();
     if (!config) return { ok: false, reason: "unknown-tenant" };
     let keyId: string | null = null;
@@ -168,7 +185,7 @@ export class TenantDO extends DurableObject<Env> {
         ? this.#sql.exec<{ id: string }>("SELECT id FROM keys WHERE hash = ? AND revoked_at IS NULL", keyHash).toArray()[0]
         : undefined;
       if (!row) {
-        await this.#audit("anonymous", "auth.failed", server, { reason: keyHash ? "invalid or revoked key" : "no key" });
+        await this.#authFailed(malformed ? "malformed-bearer" : keyHash ? "invalid-key" : "no-key");
         return { ok: false, reason: "invalid-key" };
       }
       keyId = row.id;
@@ -176,6 +193,16 @@ export class TenantDO extends DurableObject<Env> {
     const enabled = this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", server).toArray().length > 0;
     if (!enabled) return { ok: false, reason: "unknown-server" };
     return { ok: true, keyId, auth: config.auth };
+  }
+
+  /** Failed authentications a Worker's failed-auth limiter refused itself (mcp/failed-auth-limiter.ts), counted in. */
+  async recordAuthFailures(reason: AuthFailureReason, count: number): Promise<void> {
+    if (this.#config() && isAuthFailureReason(reason) && Number.isSafeInteger(count) && count > 0) await this.#authFailed(reason, count);
+  }
+
+  /** The alarm closes the open window of failed authentications (tenant/auth-failures.ts). */
+  async alarm(): Promise<void> {
+    if (this.#config()) await this.#failureTally().flush();
   }
 
   /** Ends sessions now, streams included (credential revoked). */
@@ -222,6 +249,7 @@ export class TenantDO extends DurableObject<Env> {
         keyIsLive: (id) => this.#sql.exec("SELECT 1 FROM keys WHERE id = ? AND revoked_at IS NULL", id).toArray().length > 0,
         serverEnabled: (name) => this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", name).toArray().length > 0,
         audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
+        authFailed: (reason) => this.#authFailed(reason),
         grantRevoked: (grantId) => this.#endSessions(this.#sessions.ofGrant(grantId)),
       }),
     );

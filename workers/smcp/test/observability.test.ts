@@ -2,7 +2,7 @@
  * What admins see: the request log of a session, the tenant's hash-chained audit log
  * (append-only, tampering detected), and platform health summed from the tenants.
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TenantDO } from "../src/tenant-do";
 import { adminOk, callTool, mcpFetch, mcpUrl, openSession, provisionTenant, request, send, rpc } from "./helpers";
@@ -58,14 +58,17 @@ describe("audit log", () => {
     expect(await adminOk("GET", `/tenants/${tenant}/audit/verify`)).toEqual({ ok: true, entries: entries.length });
   });
 
-  it("admin:audit-failed-auth — a refused key is an auth.failed entry, without the key", async () => {
+  it("admin:audit-failed-auth — a refused key is counted in an auth.failed entry, without the key or the server", async () => {
     const { tenant } = await provisionTenant({ servers: ["notes"] });
-    const wrong = "smcp_sk_not-a-real-key-0000000000000000000000";
+    const wrong = `smcp_sk_not-a-real-key-${"0".repeat(28)}`;
     const res = await mcpFetch(mcpUrl(tenant, "notes"), { key: wrong, body: rpc("tools/list") });
     expect(res.status).toBe(401);
+    // Failures are aggregated: the row is written when the window closes (the alarm).
+    expect(await runDurableObjectAlarm(tenantStub(tenant))).toBe(true);
     const { entries } = await adminOk("GET", `/tenants/${tenant}/audit`);
-    expect(entries.at(-1)).toMatchObject({ actor: "anonymous", action: "auth.failed", target: "notes" });
+    expect(entries.at(-1)).toMatchObject({ actor: "anonymous", action: "auth.failed", target: "invalid-key", detail: { reason: "invalid-key", count: 1 } });
     expect(JSON.stringify(entries)).not.toContain(wrong);
+    expect(JSON.stringify(entries.at(-1))).not.toContain("notes");
   });
 
   it("admin:audit-append-only — SQLite refuses to change or delete an entry", async () => {

@@ -1,34 +1,46 @@
 /**
- * Tenant-key authentication for the MCP endpoint.
+ * Authentication at the MCP endpoint: a tenant key, an OAuth access token, or none.
  *
- * The key is hashed here and only its digest travels to the tenant's Durable Object,
- * which looks it up by digest. Decisions are cached in the isolate for a few seconds
- * so that a busy session does not pay a Durable Object round trip per request; the
- * cache lifetime is what bounds how long a revoked key keeps working (SPEC: within
- * 10 seconds).
+ * The bearer's shape is checked first, in the Worker: a bearer that cannot be a
+ * credential of the URL's tenant (a `smcp_sk_` key of the wrong length or alphabet, an
+ * access token naming another tenant, anything of neither form) gets the normal 401
+ * without a Durable Object call, once this isolate knows the tenant needs credentials
+ * (so does a request without a bearer). These are not counted in the tenant's audit:
+ * they never reach it, and cost it nothing. On a tenant with `auth: "none"` such a bearer is ignored, as any bearer is there; the
+ * first one an isolate meets for a tenant whose mode it does not know yet asks the
+ * tenant object once (without a digest) to learn it.
+ *
+ * Only well-formed bearers are hashed, and only the digest travels to the tenant
+ * object and keys the caches: no raw secret is ever a cache key. Decisions are cached
+ * in the isolate for a few seconds, so a busy session does not pay a round trip per
+ * request; that lifetime bounds how long a revoked key keeps working (SPEC: within
+ * 10 seconds). Failed checks feed the failed-auth limiter (failed-auth-limiter.ts),
+ * which answers repeats of a failed key itself while a tenant is under a flood; the
+ * tenant object aggregates the failures into its audit log (tenant/auth-failures.ts).
  */
-import { bearerToken, sha256Hex, wire } from "@smcp/runtime";
+import { BoundedCache, bearerToken, sha256Hex, stringBytes, wire } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
-import { authenticateAccessToken } from "../oauth/access-token";
-import { isTenantKey } from "../oauth/tokens";
-import type { AuthDecision } from "../tenant-do";
+import { accessCheckOf, answerAccess, isAccessTokenOf } from "../oauth/access-token";
+import { invalidTokenError } from "../oauth/errors";
+import { isTenantKey, isWellFormedTenantKey } from "../oauth/tokens";
+import type { BearerCheck, BearerDecision, TenantAuthMode } from "../tenant-do";
+import { noteFailedAuth, refuseKnownBadKey } from "./failed-auth-limiter";
 import type { Principal } from "./principal";
 
 export const AUTH_CACHE_MS = 5_000;
-const MAX_CACHE_ENTRIES = 10_000;
 
-const cache = new Map<string, { until: number; decision: AuthDecision }>();
-/** Digest of each key seen by this isolate, so a busy client does not pay a SHA-256 per request. */
-const digests = new Map<string, string>();
+/** A decision: a tag, a key id and a grant id (about 64 bytes) besides its key. */
+const decisions = new BoundedCache<BearerDecision>({ maxBytes: 4 * 1024 * 1024, ttlMs: AUTH_CACHE_MS, sizeOf: () => 64 });
+/** The auth mode a tenant answered with, or "unknown" for a tenant that does not exist. */
+const modes = new BoundedCache<TenantAuthMode | "unknown">({ maxBytes: 512 * 1024, ttlMs: AUTH_CACHE_MS, sizeOf: (m) => stringBytes(m) });
 
-async function digestOf(token: string): Promise<string> {
-  let digest = digests.get(token);
-  if (!digest) {
-    digest = await sha256Hex(token);
-    if (digests.size >= MAX_CACHE_ENTRIES) digests.clear();
-    digests.set(token, digest);
-  }
-  return digest;
+type Bearer = { kind: "none" } | { kind: "key"; token: string } | { kind: "access"; token: string } | { kind: "malformed"; token: string };
+
+function classify(token: string | null, tenant: string): Bearer {
+  if (token === null) return { kind: "none" };
+  if (isWellFormedTenantKey(token)) return { kind: "key", token };
+  if (isAccessTokenOf(token, tenant)) return { kind: "access", token };
+  return { kind: "malformed", token };
 }
 
 export function resourceMetadataUrl(requestUrl: string, tenant: string, server: string): string {
@@ -36,35 +48,71 @@ export function resourceMetadataUrl(requestUrl: string, tenant: string, server: 
 }
 
 export async function authenticate(request: Request, env: Env, tenant: string, server: string): Promise<Principal> {
-  const token = bearerToken(request.headers.get("authorization"));
-  if (token && !isTenantKey(token)) {
-    // Not a tenant key: an OAuth access token (oauth/access-token.ts).
-    const metadataUrl = resourceMetadataUrl(request.url, tenant, server);
-    return authenticateAccessToken(env, { requestUrl: request.url, tenant, server, token, metadataUrl });
-  }
-  const keyHash = token ? await digestOf(token) : null;
-  const decision = await decide(env, tenant, server, keyHash);
+  const bearer = classify(bearerToken(request.headers.get("authorization")), tenant);
+  const metadataUrl = resourceMetadataUrl(request.url, tenant, server);
+  const refused = () => refusal(bearer, metadataUrl);
+  const mode = modes.get(tenant);
+  // Known to need credentials, or not to exist: what cannot be one of its credentials is refused without a round trip.
+  if ((bearer.kind === "malformed" || bearer.kind === "none") && (mode === "key" || mode === "unknown")) throw refused();
+  const check = await checkOf(bearer, request.url, tenant, server, mode);
+  const decision = await decide(env, tenant, check);
+  learnMode(tenant, check, decision);
+  if (check.kind === "access") return answerAccess(decision, tenant, server, metadataUrl);
   if (decision.ok) return { tenant, server, keyId: decision.keyId };
   switch (decision.reason) {
-    case "unknown-tenant":
-    case "invalid-key":
-      // One answer for both, so the endpoint does not reveal which tenants exist.
-      throw wire.unauthorized(
-        token ? "Invalid or revoked API key" : "Missing API key: send Authorization: Bearer <tenant key>",
-        resourceMetadataUrl(request.url, tenant, server),
-      );
     case "unknown-server":
       throw wire.notFound("unknown_server", `Server ${server} is not enabled for this tenant`);
+    default:
+      // One answer for an unknown tenant and a bad key: the endpoint does not reveal which tenants exist.
+      throw refused();
   }
 }
 
-async function decide(env: Env, tenant: string, server: string, keyHash: string | null): Promise<AuthDecision> {
-  const cacheKey = `${tenant}/${server}/${keyHash ?? "-"}`;
+async function checkOf(bearer: Bearer, requestUrl: string, tenant: string, server: string, mode: TenantAuthMode | "unknown" | undefined): Promise<BearerCheck> {
+  switch (bearer.kind) {
+    case "key":
+      return { kind: "key", server, keyHash: await sha256Hex(bearer.token) };
+    case "access":
+      return accessCheckOf(requestUrl, tenant, server, bearer.token);
+    case "none":
+      return { kind: "key", server, keyHash: null };
+    case "malformed":
+      // Ignored on a tenant without keys; otherwise this asks the tenant object its mode, once.
+      return { kind: "key", server, keyHash: null, malformed: mode !== "none" };
+  }
+}
+
+const KNOWN_BAD_KEY: BearerDecision = { ok: false, reason: "invalid-key" };
+
+/** The cached decision, the failed-auth limiter's, or the tenant object's. */
+async function decide(env: Env, tenant: string, check: BearerCheck): Promise<BearerDecision> {
+  const cacheKey = check.kind === "key" ? `key ${tenant}/${check.server} ${check.keyHash ?? (check.malformed ? "?" : "-")}` : `at ${check.resource} ${check.tokenHash}`;
   const now = Date.now();
-  const hit = cache.get(cacheKey);
-  if (hit && hit.until > now) return hit.decision;
-  const decision = await tenantStub(env, tenant).authorize(server, keyHash);
-  if (cache.size >= MAX_CACHE_ENTRIES) cache.clear();
-  cache.set(cacheKey, { until: now + AUTH_CACHE_MS, decision });
+  const hit = decisions.get(cacheKey, now);
+  if (hit) return hit;
+  if (check.kind === "key" && check.keyHash && refuseKnownBadKey(env, tenant, check.keyHash, now)) return KNOWN_BAD_KEY;
+  const decision =
+    check.kind === "key"
+      ? await tenantStub(env, tenant).authorize(check.server, check.keyHash, check.malformed ?? false)
+      : await tenantStub(env, tenant).oauthCheckAccess(check);
+  if (!decision.ok && decision.reason !== "unknown-server") {
+    noteFailedAuth(env, tenant, check.kind === "key" && decision.reason === "invalid-key" ? check.keyHash : null, now);
+  }
+  const ttl = decision.ok && "expiresAt" in decision ? decision.expiresAt - now : AUTH_CACHE_MS;
+  decisions.set(cacheKey, decision, now, ttl);
   return decision;
+}
+
+function learnMode(tenant: string, check: BearerCheck, decision: BearerDecision): void {
+  if (decision.ok) {
+    if ("auth" in decision) modes.set(tenant, decision.auth);
+  } else if (decision.reason === "unknown-tenant") modes.set(tenant, "unknown");
+  else if (decision.reason !== "unknown-server") modes.set(tenant, "key"); // only a tenant with keys refuses a credential
+}
+
+function refusal(bearer: Bearer, metadataUrl: string) {
+  if (bearer.kind === "none") return wire.unauthorized("Missing API key: send Authorization: Bearer <tenant key>", metadataUrl);
+  // The challenge a client expects for what it sent: a key's, or an access token's.
+  if (bearer.kind === "key" || isTenantKey(bearer.token)) return wire.unauthorized("Invalid or revoked API key", metadataUrl);
+  return invalidTokenError(metadataUrl);
 }

@@ -7,11 +7,10 @@
  * and no object is shared between tenants. An unused lease lapses after a second.
  * Over the limit: 429 with `Retry-After`; nothing already stored is touched.
  */
-import { wire } from "@smcp/runtime";
+import { BoundedCache, wire } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
 
 const LEASE_MS = 1_000;
-const MAX_ENTRIES = 10_000;
 
 interface Lease {
   tokens: number;
@@ -19,7 +18,8 @@ interface Lease {
   limit: number;
 }
 
-const leases = new Map<string, Lease>();
+/** A lease is three numbers (about 24 bytes) besides its tenant name; kept a little past its lapse so the next batch size is known. */
+const leases = new BoundedCache<Lease>({ maxBytes: 1024 * 1024, ttlMs: 10 * LEASE_MS, sizeOf: () => 24 });
 
 export async function admitRequest(env: Env, tenant: string): Promise<void> {
   const now = Date.now();
@@ -32,7 +32,6 @@ export async function admitRequest(env: Env, tenant: string): Promise<void> {
   const result = await tenantStub(env, tenant).takeTokens(want);
   if (!result.ok) return; // unknown tenant: authentication answers that
   const { granted, retryAfterMs, limit } = result;
-  if (leases.size >= MAX_ENTRIES) leases.clear();
   if (granted === 0) {
     leases.set(tenant, { tokens: 0, until: now, limit });
     throw wire.tooManyRequests(

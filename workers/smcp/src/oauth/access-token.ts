@@ -3,53 +3,35 @@
  *
  * A token is looked up, by digest, only in the Durable Object of the tenant in the
  * URL, and accepted only where its grant's audience is exactly this MCP URL: a token
- * for another tenant is unknown there, and one for another server or origin names
- * another audience. Both get the same 401 `invalid_token`. The principal of a token
- * is the tenant key that approved its grant, so a session opened with it stays bound
- * to that key (and ends when the key is revoked), like a session opened with the key.
+ * for another tenant never leaves the Worker (its prefix names that tenant, see
+ * `isAccessTokenOf`), and one for another server or origin names another audience.
+ * All get the same 401 `invalid_token`. The principal of a token is the tenant key that
+ * approved its grant, so a session opened with it stays bound to that key (and ends
+ * when the key is revoked), like a session opened with the key.
  *
- * Decisions are cached in the isolate for the same few seconds as tenant-key
- * decisions, and never beyond the token's own expiry.
+ * The check itself runs in mcp/authenticate.ts with the tenant-key checks: the same
+ * decision cache (keyed by the token's digest, never beyond the token's own expiry),
+ * the same failed-auth limiter.
  */
 import { sha256Hex, wire } from "@smcp/runtime";
-import { tenantStub, type Env } from "../env";
 import type { Principal } from "../mcp/principal";
+import type { BearerCheck, BearerDecision } from "../tenant-do";
 import { invalidTokenError } from "./errors";
-import type { AccessDecision } from "./grant-store";
 import { mcpResourceUrl } from "./resource";
+import { tenantOf } from "./tokens";
 
-const CACHE_MS = 5_000;
-const MAX_CACHE_ENTRIES = 10_000;
-const cache = new Map<string, { until: number; decision: AccessDecision | { ok: false; reason: "unknown-tenant" } }>();
+/** Whether `token` is shaped like one of our access tokens, issued by `tenant`. */
+export const isAccessTokenOf = (token: string, tenant: string): boolean => tenantOf("access", token) === tenant;
 
-export interface PresentedToken {
-  requestUrl: string;
-  tenant: string;
-  server: string;
-  token: string;
-  /** The RFC 9728 metadata URL the 401 challenge names. */
-  metadataUrl: string;
+/** What the tenant object checks for a well-formed access token presented at this MCP URL. */
+export async function accessCheckOf(requestUrl: string, tenant: string, server: string, token: string): Promise<BearerCheck> {
+  const resource = mcpResourceUrl(new URL(requestUrl).origin, tenant, server);
+  return { kind: "access", tokenHash: await sha256Hex(token), server, resource };
 }
 
-/** The principal of a valid access token for this MCP URL; throws the 401 or 404 otherwise. */
-export async function authenticateAccessToken(env: Env, p: PresentedToken): Promise<Principal> {
-  const resource = mcpResourceUrl(new URL(p.requestUrl).origin, p.tenant, p.server);
-  const tokenHash = await sha256Hex(p.token);
-  const cacheKey = `${resource} ${tokenHash}`;
-  const now = Date.now();
-  const hit = cache.get(cacheKey);
-  let decision = hit && hit.until > now ? hit.decision : undefined;
-  if (!decision) {
-    decision = await tenantStub(env, p.tenant).oauthCheckAccess({ tokenHash, server: p.server, resource });
-    if (cache.size >= MAX_CACHE_ENTRIES) cache.clear();
-    cache.set(cacheKey, { until: Math.min(now + CACHE_MS, decision.ok ? decision.expiresAt : Infinity), decision });
-  }
-  if (decision.ok) return { tenant: p.tenant, server: p.server, keyId: decision.keyId, grantId: decision.grantId };
-  switch (decision.reason) {
-    case "unknown-tenant":
-    case "invalid-token":
-      throw invalidTokenError(p.metadataUrl);
-    case "unknown-server":
-      throw wire.notFound("unknown_server", `Server ${p.server} is not enabled for this tenant`);
-  }
+/** The principal of an accepted token; throws the 401 or 404 otherwise. */
+export function answerAccess(decision: BearerDecision, tenant: string, server: string, metadataUrl: string): Principal {
+  if (decision.ok) return { tenant, server, keyId: decision.keyId, grantId: "grantId" in decision ? decision.grantId : null };
+  if (decision.reason === "unknown-server") throw wire.notFound("unknown_server", `Server ${server} is not enabled for this tenant`);
+  throw invalidTokenError(metadataUrl);
 }

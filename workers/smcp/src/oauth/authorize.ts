@@ -27,7 +27,7 @@ import { getClient, matchRedirectUri, type OAuthClient } from "./clients";
 import { OAuthError, type OAuthErrorCode } from "./errors";
 import { readForm } from "./http";
 import { MCP_SCOPE, issuerOf, parseMcpResource, type McpResource } from "./resource";
-import { isS256Challenge, mintSecret } from "./tokens";
+import { isS256Challenge, isWellFormedTenantKey, mintSecret } from "./tokens";
 
 /** The parameters of an authorization request that the form carries from GET to POST. */
 const REQUEST_PARAMS = ["response_type", "client_id", "redirect_uri", "code_challenge", "code_challenge_method", "state", "scope", "resource"];
@@ -104,10 +104,14 @@ async function approve(env: Env, req: AuthorizationRequest, issuer: string): Pro
   if (req.params.get("decision") === "deny") return refuse(env, target, "access_denied", "The request was denied");
   const key = req.params.get("api_key");
   if (!key) return consentPage({ ...viewOf(req), error: "Enter an API key of this tenant." }, 400);
+  // A value that cannot be a key costs no Durable Object call and writes nothing.
+  if (!isWellFormedTenantKey(key.trim())) {
+    return consentPage({ ...viewOf(req), error: "That is not an SMCP tenant key: keys look like smcp_sk_ followed by 43 letters, digits, - or _." }, 401);
+  }
 
   const { tenant, server, url: resource } = req.resource;
   const tenantDO = tenantStub(env, tenant);
-  const decision = await tenantDO.authorize(server, await sha256Hex(key));
+  const decision = await tenantDO.authorize(server, await sha256Hex(key.trim()));
   if (!decision.ok) {
     switch (decision.reason) {
       case "unknown-tenant":

@@ -27,6 +27,7 @@
  * oracle of which tenants exist.
  */
 import { randomToken } from "@smcp/runtime";
+import type { AuthFailureReason } from "../tenant/auth-failures";
 import { ACCESS_TOKEN_TTL_MS, CODE_TTL_MS, REFRESH_TOKEN_TTL_MS } from "./tokens";
 
 export const GRANT_SCHEMA = `
@@ -72,6 +73,8 @@ export interface GrantHost {
   keyIsLive(keyId: string): boolean;
   serverEnabled(server: string): boolean;
   audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void>;
+  /** Counts a failed authentication a stranger can cause; aggregated, never one row each (tenant/auth-failures.ts). */
+  authFailed(reason: AuthFailureReason): Promise<void>;
   /** A grant or one of its access tokens was revoked: the sessions opened under it must end. */
   grantRevoked(grantId: string): Promise<void>;
 }
@@ -191,7 +194,10 @@ export class GrantStore {
         r.codeHash,
       )
       .toArray()[0];
-    if (!row) return refuse(UNKNOWN_CODE);
+    if (!row) {
+      await this.#host.authFailed("unknown-code");
+      return refuse(UNKNOWN_CODE);
+    }
     if (row.client_id !== r.clientId) return refuse("The authorization code was issued to another client");
     if (row.used_at !== null) {
       await this.#revokeGrant(row.grant_id, "authorization code used twice");
@@ -218,7 +224,10 @@ export class GrantStore {
         r.refreshHash,
       )
       .toArray()[0];
-    if (!row || row.expires_at <= now) return refuse(UNKNOWN_REFRESH);
+    if (!row || row.expires_at <= now) {
+      await this.#host.authFailed("unknown-refresh-token");
+      return refuse(UNKNOWN_REFRESH);
+    }
     if (row.client_id !== r.clientId) return refuse("The refresh token was issued to another client");
     if (row.used_at !== null) {
       await this.#revokeGrant(row.grant_id, "refresh token used twice");
@@ -251,16 +260,16 @@ export class GrantStore {
         c.tokenHash,
       )
       .toArray()[0];
-    const reason =
+    const reason: AuthFailureReason | null =
       !row || row.expires_at <= now
-        ? "unknown or expired access token"
+        ? "invalid-token"
         : row.server !== c.server || row.resource !== c.resource
-          ? "access token issued for another MCP server"
+          ? "token-audience"
           : row.key_id === null || !this.#host.keyIsLive(row.key_id)
-            ? "the key that approved the grant is revoked"
+            ? "approver-revoked"
             : null;
     if (reason !== null || !row) {
-      await this.#host.audit("anonymous", "auth.failed", c.server, { reason });
+      await this.#host.authFailed(reason ?? "invalid-token");
       return { ok: false, reason: "invalid-token" };
     }
     if (!this.#host.serverEnabled(c.server)) return { ok: false, reason: "unknown-server" };

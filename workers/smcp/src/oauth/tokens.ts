@@ -32,6 +32,9 @@ export interface MintedSecret {
 
 export const isTenantKey = (token: string): boolean => token.startsWith(TENANT_KEY_PREFIX);
 
+/** A tenant key as minted (`smcp_sk_` and 256 random bits in base64url); nothing else is hashed or looked up. */
+export const isWellFormedTenantKey = (token: string): boolean => TENANT_KEY_FORMAT.test(token);
+
 export async function mintSecret(kind: SecretKind, tenant: string): Promise<MintedSecret> {
   const value = `${PREFIX[kind]}${tenant}.${randomToken(32)}`;
   return { value, hash: await sha256Hex(value) };

@@ -10,8 +10,13 @@
  * rollback reaches every isolate within that time, and the isolate that made the
  * change at once. A session keeps the version its server was built with until its
  * object is rebuilt (see docs/tenant-servers.md).
+ *
+ * The cache is bounded in bytes: a resolved deployment holds its manifest text, the
+ * parsed manifest and the validators compiled from it, estimated as three times the
+ * manifest's text plus a fixed part (names, egress list, the module object).
  */
 import type { StandardSchemaWithJSON } from "@modelcontextprotocol/server";
+import { BoundedCache, stringBytes } from "@smcp/runtime";
 import { builtInServers, type ServerModule } from "@smcp/servers";
 import { tenantStub, type Env } from "../env";
 import { callSandbox, type SandboxTarget } from "./client";
@@ -21,10 +26,20 @@ import type { Manifest } from "./manifest";
 import { createProxyServer } from "./proxy-server";
 import { recordCall } from "./stats";
 
-const MAX_CACHE_ENTRIES = 1_000;
+interface Resolved {
+  until: number;
+  module: ServerModule | null;
+  deployment: ActiveDeployment | null;
+}
 
-/** Per tenant/server: the module last resolved, until when it may be trusted. */
-const cache = new Map<string, { until: number; module: ServerModule | null; deployment: ActiveDeployment | null }>();
+const estimatedBytes = ({ deployment }: Resolved) =>
+  deployment ? 2_048 + 3 * stringBytes(deployment.manifestJson) + stringBytes(deployment.egress.join(",")) : 64;
+
+/**
+ * Per tenant/server: the module last resolved, until when it may be trusted. Entries
+ * stay a while past that, so that a re-check finding the same version reuses the module.
+ */
+const cache = new BoundedCache<Resolved>({ maxBytes: 16 * 1024 * 1024, ttlMs: 10 * 60_000, sizeOf: estimatedBytes });
 
 /**
  * The module serving `server` for `tenant`, or null when there is none. Built-in
@@ -35,15 +50,14 @@ export async function resolveServerModule(env: Env, tenant: string, server: stri
   if (builtIn) return builtIn;
   const key = `${tenant}/${server}`;
   const now = Date.now();
-  const hit = cache.get(key);
+  const hit = cache.get(key, now);
   if (hit && hit.until > now) return hit.module;
   const result = await tenantStub(env, tenant).deploymentActive(server);
   const deployment = result.ok ? result.value : null;
   // Same version and egress as before: keep the module object (and its compiled validators).
   const same = hit?.deployment && deployment && sameDeployment(hit.deployment, deployment);
   const module = same ? hit.module : deployment ? deployedModule(env, tenant, deployment) : null;
-  if (cache.size >= MAX_CACHE_ENTRIES) cache.clear();
-  cache.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, module, deployment });
+  cache.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, module, deployment }, now);
   return module;
 }
 

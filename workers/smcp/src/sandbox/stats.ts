@@ -4,8 +4,14 @@
  * in the background: at once when a call failed (so an admin sees the error right
  * away), otherwise at most every few seconds, so a healthy server costs the tenant
  * object one call per interval and isolate, not one per tool call.
+ *
+ * The counters are held in a bounded cache (a few numbers and at most the one error
+ * being reported per entry, estimated at 1 KiB with the error's text): an isolate that
+ * meets very many deployed versions forgets the least recently called ones' unreported
+ * counts rather than grow.
  */
 import { waitUntil } from "cloudflare:workers";
+import { BoundedCache } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
 import type { DeploymentError } from "./deployment-store";
@@ -18,7 +24,7 @@ interface Pending {
   flushedAt: number;
 }
 
-const pending = new Map<string, Pending>();
+const pending = new BoundedCache<Pending>({ maxBytes: 2 * 1024 * 1024, ttlMs: 60 * 60_000, sizeOf: () => 1_024 });
 
 export interface CallOutcome {
   tenant: string;

@@ -1,5 +1,6 @@
 /** The shapes a tenant's Durable Object hands across RPC. */
 import type { ClientInfo } from "@smcp/runtime";
+import type { AccessCheck, AccessDecision } from "../oauth/grant-store";
 
 export type TenantAuthMode = "key" | "none";
 
@@ -69,3 +70,7 @@ export type DataPutResult = { ok: true } | { ok: false; reason: "unknown-tenant"
 export type AuthDecision =
   | { ok: true; keyId: string | null; auth: TenantAuthMode }
   | { ok: false; reason: "unknown-tenant" | "invalid-key" | "unknown-server" };
+
+/** What the MCP endpoint asks the tenant object about a bearer: a tenant key's digest (or none), or an access token's. */
+export type BearerCheck = { kind: "key"; server: string; keyHash: string | null; malformed?: boolean } | ({ kind: "access" } & AccessCheck);
+export type BearerDecision = AuthDecision | AccessDecision | { ok: false; reason: "unknown-tenant" };
