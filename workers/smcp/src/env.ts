@@ -18,6 +18,7 @@ export interface Env {
   SMCP_EVENT_LOG_MAX_EVENTS?: string;
   SMCP_EVENT_LOG_MAX_BYTES?: string;
   SMCP_SSE_RETRY_MS?: string;
+  SMCP_SESSION_END_TIMEOUT_MS?: string;
   SMCP_ALLOW_PUBLIC_TENANTS?: string;
   SMCP_ALLOWED_ORIGINS?: string;
 }

@@ -44,7 +44,7 @@ export async function authenticate(request: Request, env: Env, tenant: string, s
   }
   const keyHash = token ? await digestOf(token) : null;
   const decision = await decide(env, tenant, server, keyHash);
-  if (decision.ok) return { tenant, server, keyId: decision.keyId };
+  if (decision.ok) return { tenant, incarnation: decision.incarnation, server, keyId: decision.keyId };
   switch (decision.reason) {
     case "unknown-tenant":
     case "invalid-key":

@@ -16,11 +16,14 @@ import { tenantStub, type Env } from "../env";
 import type { Principal } from "../mcp/principal";
 import { invalidTokenError } from "./errors";
 import type { AccessDecision } from "./grant-store";
+
+/** The grant store's decision, with the incarnation of the tenant that made it. */
+type TenantAccessDecision = (AccessDecision & { ok: false }) | (AccessDecision & { ok: true; incarnation: string });
 import { mcpResourceUrl } from "./resource";
 
 const CACHE_MS = 5_000;
 const MAX_CACHE_ENTRIES = 10_000;
-const cache = new Map<string, { until: number; decision: AccessDecision | { ok: false; reason: "unknown-tenant" } }>();
+const cache = new Map<string, { until: number; decision: TenantAccessDecision | { ok: false; reason: "unknown-tenant" } }>();
 
 export interface PresentedToken {
   requestUrl: string;
@@ -44,7 +47,7 @@ export async function authenticateAccessToken(env: Env, p: PresentedToken): Prom
     if (cache.size >= MAX_CACHE_ENTRIES) cache.clear();
     cache.set(cacheKey, { until: Math.min(now + CACHE_MS, decision.ok ? decision.expiresAt : Infinity), decision });
   }
-  if (decision.ok) return { tenant: p.tenant, server: p.server, keyId: decision.keyId, grantId: decision.grantId };
+  if (decision.ok) return { tenant: p.tenant, incarnation: decision.incarnation, server: p.server, keyId: decision.keyId, grantId: decision.grantId };
   switch (decision.reason) {
     case "unknown-tenant":
     case "invalid-token":

@@ -23,27 +23,28 @@ import { recordCall } from "./stats";
 
 const MAX_CACHE_ENTRIES = 1_000;
 
-/** Per tenant/server: the module last resolved, until when it may be trusted. */
-const cache = new Map<string, { until: number; module: ServerModule | null; deployment: ActiveDeployment | null }>();
+/** Per tenant/server: the module last resolved, for which incarnation of the tenant, until when it may be trusted. */
+const cache = new Map<string, { until: number; incarnation: string; module: ServerModule | null; deployment: ActiveDeployment | null }>();
 
 /**
  * The module serving `server` for `tenant`, or null when there is none. Built-in
  * names always mean the built-in server; a tenant cannot shadow them.
  */
-export async function resolveServerModule(env: Env, tenant: string, server: string): Promise<ServerModule | null> {
+export async function resolveServerModule(env: Env, tenant: string, incarnation: string, server: string): Promise<ServerModule | null> {
   const builtIn = builtInServers.get(server);
   if (builtIn) return builtIn;
   const key = `${tenant}/${server}`;
   const now = Date.now();
-  const hit = cache.get(key);
+  // An entry resolved for another incarnation of the tenant is not this tenant's: a miss.
+  const hit = cache.get(key)?.incarnation === incarnation ? cache.get(key) : undefined;
   if (hit && hit.until > now) return hit.module;
-  const result = await tenantStub(env, tenant).deploymentActive(server);
+  const result = await tenantStub(env, tenant).deploymentActive(server, incarnation);
   const deployment = result.ok ? result.value : null;
   // Same version and egress as before: keep the module object (and its compiled validators).
   const same = hit?.deployment && deployment && sameDeployment(hit.deployment, deployment);
-  const module = same ? hit.module : deployment ? deployedModule(env, tenant, deployment) : null;
+  const module = same ? hit.module : deployment ? deployedModule(env, tenant, incarnation, deployment) : null;
   if (cache.size >= MAX_CACHE_ENTRIES) cache.clear();
-  cache.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, module, deployment });
+  cache.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, incarnation, module, deployment });
   return module;
 }
 
@@ -55,9 +56,10 @@ export function forgetResolvedServer(tenant: string, server: string): void {
 const sameDeployment = (a: ActiveDeployment, b: ActiveDeployment) =>
   a.version === b.version && a.hash === b.hash && a.egressRevision === b.egressRevision;
 
-function deployedModule(env: Env, tenant: string, deployment: ActiveDeployment): ServerModule {
+function deployedModule(env: Env, tenant: string, incarnation: string, deployment: ActiveDeployment): ServerModule {
   const target: SandboxTarget = {
     tenant,
+    incarnation,
     server: deployment.server,
     version: deployment.version,
     hash: deployment.hash,

@@ -16,6 +16,12 @@ export interface TenantConfig {
   auth: TenantAuthMode;
   limits: TenantLimits;
   createdAt: number;
+  /**
+   * Minted when the tenant is created; part of every name derived from the tenant
+   * (`@smcp/runtime` names.ts). Tenants created before it existed are read with
+   * `LEGACY_INCARNATION`.
+   */
+  incarnation: string;
 }
 
 export interface KeyInfo {
@@ -67,5 +73,5 @@ export type SessionAdmission =
 export type DataPutResult = { ok: true } | { ok: false; reason: "unknown-tenant" } | { ok: false; reason: "quota"; limit: number; used: number };
 
 export type AuthDecision =
-  | { ok: true; keyId: string | null; auth: TenantAuthMode }
+  | { ok: true; keyId: string | null; auth: TenantAuthMode; incarnation: string }
   | { ok: false; reason: "unknown-tenant" | "invalid-key" | "unknown-server" };
