@@ -270,7 +270,7 @@ export class SessionDO extends DurableObject<Env> {
     const mcp = module.create({
       tenant: meta.tenant,
       server: meta.server,
-      store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server),
+      store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server, incarnationOf(meta)),
     });
     const log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
     const transport = new WebStandardStreamableHTTPServerTransport({

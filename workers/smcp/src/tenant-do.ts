@@ -118,9 +118,14 @@ export class TenantDO extends DurableObject<Env> {
     return stored && { ...stored, incarnation: stored.incarnation ?? LEGACY_INCARNATION };
   }
 
-  /** Whether a call made for `incarnation` (absent: not said) may act on this tenant. */
-  #isCurrent(config: TenantConfig, incarnation: string | undefined): boolean {
-    return incarnation === undefined || incarnation === config.incarnation;
+  /** Whether a call made for `incarnation` may act on this tenant: not one for an earlier tenant of the same id. */
+  #isCurrent(config: TenantConfig, incarnation: string): boolean {
+    return incarnation === config.incarnation;
+  }
+
+  #currentConfig(incarnation: string): TenantConfig | undefined {
+    const config = this.#config();
+    return config && this.#isCurrent(config, incarnation) ? config : undefined;
   }
 
   // --- lifecycle -------------------------------------------------------------
@@ -388,6 +393,7 @@ export class TenantDO extends DurableObject<Env> {
     const store = new DeploymentStore({
       sql: this.#sql,
       enableServer: (name) => void this.#sql.exec("INSERT OR IGNORE INTO servers (name, enabled_at) VALUES (?, ?)", name, Date.now()),
+      oldestLiveSession: (name) => this.#sql.exec<{ t: number | null }>("SELECT min(created_at) AS t FROM sessions WHERE server = ?", name).one().t,
       audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
     });
     return { ok: true, value: await run(store) };
@@ -494,28 +500,31 @@ export class TenantDO extends DurableObject<Env> {
 
   // --- tool data (see tool-store.ts and tenant/tool-data.ts) ------------------------
 
-  async dataPut(server: string, collection: string, id: string, valueJson: string): Promise<DataPutResult> {
-    const config = this.#config();
+  // Tool data is reached by sessions and sandboxes that name the incarnation they serve:
+  // one authenticated before the tenant was deleted and created again reaches nothing.
+
+  async dataPut(server: string, collection: string, id: string, valueJson: string, incarnation: string): Promise<DataPutResult> {
+    const config = this.#currentConfig(incarnation);
     if (!config) return MISSING;
     const outcome: PutOutcome = this.#toolData.put(server, collection, id, valueJson, this.#limits(config).toolDataBytes);
     if (!outcome.ok) await this.#limitHit("tool-data", { limit: outcome.limit, used: outcome.used });
     return outcome;
   }
 
-  async dataGet(server: string, collection: string, id: string): Promise<StoredRecord | null> {
-    return this.#config() ? this.#toolData.get(server, collection, id) : null;
+  async dataGet(server: string, collection: string, id: string, incarnation: string): Promise<StoredRecord | null> {
+    return this.#currentConfig(incarnation) ? this.#toolData.get(server, collection, id) : null;
   }
 
-  async dataList(server: string, collection: string, limit: number, after: string): Promise<StoredRecord[]> {
-    return this.#config() ? this.#toolData.list(server, collection, limit, after) : [];
+  async dataList(server: string, collection: string, limit: number, after: string, incarnation: string): Promise<StoredRecord[]> {
+    return this.#currentConfig(incarnation) ? this.#toolData.list(server, collection, limit, after) : [];
   }
 
-  async dataSearch(server: string, collection: string, text: string, limit: number): Promise<StoredRecord[]> {
-    return this.#config() ? this.#toolData.search(server, collection, text, limit) : [];
+  async dataSearch(server: string, collection: string, text: string, limit: number, incarnation: string): Promise<StoredRecord[]> {
+    return this.#currentConfig(incarnation) ? this.#toolData.search(server, collection, text, limit) : [];
   }
 
-  async dataDelete(server: string, collection: string, id: string): Promise<boolean> {
-    return this.#config() ? this.#toolData.delete(server, collection, id) : false;
+  async dataDelete(server: string, collection: string, id: string, incarnation: string): Promise<boolean> {
+    return this.#currentConfig(incarnation) ? this.#toolData.delete(server, collection, id) : false;
   }
 }
 

@@ -70,13 +70,13 @@ export const isolateId = (t: SandboxTarget) => `smcp:${tenantIncarnationName(t.t
 /** The code and bindings of one sandbox isolate. */
 function workerCode(target: SandboxTarget, source: string): WorkerLoaderWorkerCode {
   const loopbacks = exports as unknown as SandboxLoopbacks;
-  const { tenant, server } = target;
+  const { tenant, incarnation, server } = target;
   return {
     compatibilityDate: SANDBOX_COMPATIBILITY_DATE,
     compatibilityFlags: [],
     mainModule: HARNESS_MODULE,
     modules: { [HARNESS_MODULE]: HARNESS_SOURCE, [TENANT_MODULE]: source },
-    env: { STORE: loopbacks.SandboxStore({ props: { tenant, server } }), TENANT: tenant, SERVER: server },
+    env: { STORE: loopbacks.SandboxStore({ props: { tenant, incarnation, server } }), TENANT: tenant, SERVER: server },
     globalOutbound: target.egress.length === 0 ? null : loopbacks.SandboxEgress({ props: { tenant, server, allow: [...target.egress] } }),
     limits: { cpuMs: SANDBOX_LIMITS.cpuMs, subRequests: SANDBOX_LIMITS.subRequests },
   };
