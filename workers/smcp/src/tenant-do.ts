@@ -380,7 +380,10 @@ export class TenantDO extends DurableObject<Env> {
     return this.#deployments((d) => d.setEgress(server, allow));
   }
 
-  async deploymentReport(server: string, version: number, report: CallReport) {
+  /** Counts from an isolate of another incarnation (a tenant since deleted) are not this tenant's: dropped. */
+  async deploymentReport(server: string, version: number, report: CallReport, incarnation: string) {
+    const config = this.#config();
+    if (!config || !this.#isCurrent(config, incarnation)) return MISSING;
     return this.#deployments((d) => d.report(server, version, report));
   }
 

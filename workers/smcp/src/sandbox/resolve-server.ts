@@ -68,7 +68,10 @@ function deployedModule(env: Env, tenant: string, incarnation: string, deploymen
   };
   const source = async () => {
     const stored = await tenantStub(env, tenant).deploymentGet(deployment.server, deployment.version, true);
-    if (!stored.ok || !stored.value?.source) throw new Error(`version ${deployment.version} of ${deployment.server} is no longer stored`);
+    // The hash check: a tenant created again under this id may store other code as the same version number.
+    if (!stored.ok || !stored.value?.source || stored.value.hash !== deployment.hash) {
+      throw new Error(`version ${deployment.version} of ${deployment.server} is no longer stored`);
+    }
     return stored.value.source;
   };
   const validators = new Map<string, StandardSchemaWithJSON>();
@@ -85,7 +88,7 @@ function deployedModule(env: Env, tenant: string, incarnation: string, deploymen
         manifest,
         validators,
         call: (op, payload) => callSandbox(env, target, source, op, payload),
-        record: (error) => recordCall(env, { tenant, server: deployment.server, version: deployment.version, error }),
+        record: (error) => recordCall(env, { tenant, incarnation, server: deployment.server, version: deployment.version, error }),
       }),
   };
 }
