@@ -226,7 +226,9 @@ export class TenantDO extends DurableObject<Env> {
       await this.#audit("admin", "key.revoked", id, {});
     }
     const ended = await this.#endSessions(this.#sessions.ofKey(id), config);
-    if (ended.sessionsFailed.length > 0) await this.#audit("platform", "key.revoke-incomplete", id, { sessionsFailed: ended.sessionsFailed });
+    if (ended.sessionsFailed.length > 0) {
+      await this.#audit("platform", "key.revoke-incomplete", id, { failed: ended.sessionsFailed.length, sessions: ended.sessionsFailed.slice(0, 20) });
+    }
     return { ok: true, alreadyRevoked, ...ended };
   }
 

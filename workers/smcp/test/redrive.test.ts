@@ -144,7 +144,7 @@ describe("key revocation", () => {
     expect(await storageOf(sessionStub(tenant, "notes", ended.sessionId))).toEqual(EMPTY_STORAGE);
     expect((await listSessions(tenant)).map((s) => s.id)).toEqual([stuck.sessionId]);
     const audit = (await adminOk("GET", `/tenants/${tenant}/audit?limit=500`)).entries as { action: string; detail: any }[];
-    expect(audit.find((e) => e.action === "key.revoke-incomplete")?.detail).toEqual({ sessionsFailed: [stuck.sessionId] });
+    expect(audit.find((e) => e.action === "key.revoke-incomplete")?.detail).toEqual({ failed: 1, sessions: [stuck.sessionId] });
 
     hold.release();
     const again = await adminOk("DELETE", `/tenants/${tenant}/keys/${keyId}`);
