@@ -21,6 +21,7 @@ const testVars = {
   SMCP_EVENT_LOG_MAX_BYTES: "65536",
   SMCP_MAX_BODY_BYTES: "16384",
   SMCP_SSE_RETRY_MS: "250",
+  SMCP_SESSION_END_TIMEOUT_MS: "1000",
   SMCP_ALLOWED_ORIGINS: "https://app.example.com",
   // OAuth abuse limits (test/oauth-helpers.ts mirrors them): a day's window, so nothing
   // refills while a test counts.

@@ -26,6 +26,8 @@ export const PlatformConfigSchema = z.object({
   SMCP_DEFAULT_TOOL_DATA_BYTES: intFrom(50 * 1024 * 1024, 1024),
   SMCP_MAX_HEADER_BYTES: intFrom(16 * 1024, 1024),
   SMCP_MAX_STREAMS_PER_SESSION: intFrom(8, 1),
+  /** How long a revocation or tenant delete waits for one session to end before reporting it as not ended. */
+  SMCP_SESSION_END_TIMEOUT_MS: intFrom(10_000, 100),
   /** `sse` (default): POST answers stream, resumable; `json`: one JSON body, mid-call notifications dropped. */
   SMCP_SESSION_RESPONSE_MODE: z.enum(["sse", "json"]).optional().transform((v) => v ?? "sse"),
   /** OAuth abuse limits (workers/smcp/src/oauth/abuse-limits.ts): requests per window. */

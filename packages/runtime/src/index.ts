@@ -11,7 +11,16 @@ export {
   type ResumeCheck,
   type StoredEvent,
 } from "./event-log";
-export { isValidSegment, isWellFormedSessionId, newSessionId, randomToken, sessionObjectName } from "./names";
+export {
+  LEGACY_INCARNATION,
+  isValidSegment,
+  isWellFormedSessionId,
+  newIncarnation,
+  newSessionId,
+  randomToken,
+  sessionObjectName,
+  tenantIncarnationName,
+} from "./names";
 export { isOriginAllowed } from "./origin";
 export { SESSION_REVISIONS, SERVED_REVISIONS, STATELESS_REVISION, LATEST_SESSION_REVISION, batchesAllowed } from "./protocol";
 export { sha256Hex, secretsEqual, bearerToken } from "./secrets";

@@ -1,4 +1,4 @@
-/** Names that appear in URLs: tenant and server ids, key ids, session ids. */
+/** Names that appear in URLs: tenant and server ids, key ids, session ids; and the names derived from them. */
 
 const SEGMENT = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -27,7 +27,33 @@ export function randomToken(n: number): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-/** The Durable Object name of one session: bound to its tenant and server. */
-export function sessionObjectName(tenant: string, server: string, sessionId: string): string {
-  return `session:${tenant}/${server}/${sessionId}`;
+/**
+ * A tenant's incarnation: 96 random bits minted when the tenant is created. A tenant
+ * deleted and created again under the same id gets a new one, and every name derived
+ * from the tenant includes it, so the new tenant never reaches the old one's session
+ * objects, sandbox isolates or cached decisions.
+ */
+export function newIncarnation(): string {
+  return randomToken(12);
+}
+
+/**
+ * The incarnation of a tenant created before incarnations existed. Its derived names
+ * are the names those tenants have always used, so their live sessions keep their
+ * objects; every tenant created since has a random incarnation, which never equals it.
+ */
+export const LEGACY_INCARNATION = "";
+
+/** The Durable Object name of one session: bound to its tenant's incarnation and its server. */
+export function sessionObjectName(tenant: string, incarnation: string, server: string, sessionId: string): string {
+  return `session:${tenantIncarnationName(tenant, incarnation)}/${server}/${sessionId}`;
+}
+
+/**
+ * How a name derived from a tenant spells it: its id and, for tenants that have one,
+ * `~` and its incarnation (`~` is in neither a tenant id nor base64url, so no two
+ * tenant/incarnation pairs spell the same).
+ */
+export function tenantIncarnationName(tenant: string, incarnation: string): string {
+  return incarnation === LEGACY_INCARNATION ? tenant : `${tenant}~${incarnation}`;
 }

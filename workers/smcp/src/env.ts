@@ -21,6 +21,7 @@ export interface Env {
   SMCP_EVENT_LOG_MAX_EVENTS?: string;
   SMCP_EVENT_LOG_MAX_BYTES?: string;
   SMCP_SSE_RETRY_MS?: string;
+  SMCP_SESSION_END_TIMEOUT_MS?: string;
   SMCP_ALLOW_PUBLIC_TENANTS?: string;
   SMCP_ALLOWED_ORIGINS?: string;
   SMCP_OAUTH_RATE_WINDOW_SECONDS?: string;

@@ -25,7 +25,7 @@ import {
   type StoredEvent,
 } from "@smcp/runtime";
 import { tenantStub, type Env } from "./env";
-import { NEW_SESSION_HEADER, authInfoOf, readPrincipal, samePrincipal, type Principal } from "./mcp/principal";
+import { NEW_SESSION_HEADER, authInfoOf, incarnationOf, readPrincipal, samePrincipal, type Principal } from "./mcp/principal";
 import { restoreInitializedSession, type InitializeParams } from "./mcp/restore-session";
 import { primeStandaloneStream } from "./mcp/priming";
 import { StreamCounter } from "./mcp/stream-counter";
@@ -238,7 +238,7 @@ export class SessionDO extends DurableObject<Env> {
       lastActivity: now,
       eventLogMaxBytes: this.#config.SMCP_EVENT_LOG_MAX_BYTES,
     };
-    const admission = await tenantStub(this.env, principal.tenant).sessionOpened(this.#record(meta));
+    const admission = await tenantStub(this.env, principal.tenant).sessionOpened(this.#record(meta), incarnationOf(meta));
     if (!admission.ok) {
       return admission.reason === "session-limit"
         ? wire.tooManyRequests("session_limit", `This tenant may have ${admission.limit} open sessions; end one (DELETE) or wait for one to expire`)
@@ -265,12 +265,12 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   async #build(meta: SessionMeta, restore: boolean): Promise<Live> {
-    const module = await resolveServerModule(this.env, meta.tenant, meta.server);
+    const module = await resolveServerModule(this.env, meta.tenant, incarnationOf(meta), meta.server);
     if (!module) throw wire.notFound("unknown_server", `Server ${meta.server} is not available`);
     const mcp = module.create({
       tenant: meta.tenant,
       server: meta.server,
-      store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server),
+      store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server, incarnationOf(meta)),
     });
     const log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
     const transport = new WebStandardStreamableHTTPServerTransport({

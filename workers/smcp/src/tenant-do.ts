@@ -13,7 +13,17 @@
  * sandbox/deployment-store.ts) and the methods here are the RPC surface.
  */
 import { DurableObject } from "cloudflare:workers";
-import { TokenBucket, platformConfig, randomToken, sessionObjectName, sha256Hex, type AuditEntry, type ChainVerdict } from "@smcp/runtime";
+import {
+  LEGACY_INCARNATION,
+  TokenBucket,
+  newIncarnation,
+  platformConfig,
+  randomToken,
+  sessionObjectName,
+  sha256Hex,
+  type AuditEntry,
+  type ChainVerdict,
+} from "@smcp/runtime";
 import type { StoredRecord } from "@smcp/servers";
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
@@ -58,7 +68,17 @@ type Missing = { ok: false; reason: "unknown-tenant" };
 const MISSING: Missing = { ok: false, reason: "unknown-tenant" };
 
 const CONFIG_KEY = "config";
+/**
+ * Present while the tenant is being deleted (see `beginDestroy`): the tenant answers
+ * as unknown to everything but the deletion, which a repeat resumes from here.
+ */
+const DELETING_KEY = "deleting";
 
+/** What ending a set of sessions did; ids of the sessions that could not be ended are listed. */
+export interface SessionsEnded {
+  sessionsEnded: number;
+  sessionsFailed: string[];
+}
 export class TenantDO extends DurableObject<Env> {
   #auditLog: AuditLog | undefined;
   /** Rate state lives in memory: losing it on eviction only forgives one second of traffic. */
@@ -102,15 +122,40 @@ export class TenantDO extends DurableObject<Env> {
     return (this.#authFailures ??= new AuthFailureTally({ storage: this.ctx.storage, audit: (...entry) => this.#audit(...entry) }));
   }
 
+  /** The live tenant's config; undefined when there is none or it is being deleted. */
   #config(): TenantConfig | undefined {
-    return this.ctx.storage.kv.get<TenantConfig>(CONFIG_KEY);
+    return this.ctx.storage.kv.get(DELETING_KEY) ? undefined : this.#storedConfig();
+  }
+
+  #storedConfig(): TenantConfig | undefined {
+    const stored = this.ctx.storage.kv.get<TenantConfig>(CONFIG_KEY);
+    return stored && { ...stored, incarnation: stored.incarnation ?? LEGACY_INCARNATION };
+  }
+
+  /** Whether a call made for `incarnation` may act on this tenant: not one for an earlier tenant of the same id. */
+  #isCurrent(config: TenantConfig, incarnation: string): boolean {
+    return incarnation === config.incarnation;
+  }
+
+  #currentConfig(incarnation: string): TenantConfig | undefined {
+    const config = this.#config();
+    return config && this.#isCurrent(config, incarnation) ? config : undefined;
   }
 
   // --- lifecycle -------------------------------------------------------------
 
-  async create(init: Omit<TenantConfig, "createdAt">): Promise<{ ok: true; tenant: TenantConfig } | { ok: false; reason: "exists" }> {
-    if (this.#config()) return { ok: false, reason: "exists" };
-    const tenant: TenantConfig = { ...init, createdAt: Date.now() };
+  /**
+   * Creates the tenant with a fresh incarnation. An existing tenant is answered with
+   * its config, so the caller can tell a repeat of the same create from a conflict;
+   * a tenant still being deleted must finish that first.
+   */
+  async create(
+    init: Omit<TenantConfig, "createdAt" | "incarnation">,
+  ): Promise<{ ok: true; tenant: TenantConfig } | { ok: false; reason: "exists"; tenant: TenantConfig } | { ok: false; reason: "deleting" }> {
+    if (this.ctx.storage.kv.get(DELETING_KEY)) return { ok: false, reason: "deleting" };
+    const existing = this.#config();
+    if (existing) return { ok: false, reason: "exists", tenant: existing };
+    const tenant: TenantConfig = { ...init, createdAt: Date.now(), incarnation: newIncarnation() };
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec(TENANT_SCHEMA);
       this.ctx.storage.kv.put(CONFIG_KEY, tenant);
@@ -123,14 +168,32 @@ export class TenantDO extends DurableObject<Env> {
     return this.#config() ?? null;
   }
 
-  /** Deletes every byte of the tenant; returns the sessions that were open so the caller can end them. */
-  async destroy(): Promise<{ ok: true; sessions: { id: string; server: string }[] } | Missing> {
-    if (!this.#config()) return MISSING;
-    const sessions = this.#sessions.all();
+  /**
+   * Deleting a tenant spans objects (its sessions, the directory, then its own
+   * storage), so it is a sequence a repeat can resume: this first step marks the
+   * tenant as being deleted (from then on it admits nothing and answers as unknown)
+   * and ends every indexed session; the index is kept until `finishDestroy`, so a
+   * repeat ends again whatever is left. The caller removes the directory entry once
+   * every session has ended, then calls `finishDestroy`.
+   */
+  async beginDestroy(): Promise<({ ok: true } & SessionsEnded) | Missing> {
+    const config = this.#storedConfig();
+    if (!config) return MISSING;
+    if (!this.ctx.storage.kv.get(DELETING_KEY)) {
+      this.ctx.storage.kv.put(DELETING_KEY, Date.now());
+      await this.#audit("admin", "tenant.deleting", config.id, {});
+    }
+    return { ok: true, ...(await this.#endSessions(this.#sessions.all(), config)) };
+  }
+
+  /** The last step of a delete: every byte of the tenant goes. Only after `beginDestroy`. */
+  async finishDestroy(): Promise<{ ok: true } | Missing | { ok: false; reason: "not-deleting" }> {
+    if (!this.#storedConfig()) return MISSING;
+    if (!this.ctx.storage.kv.get(DELETING_KEY)) return { ok: false, reason: "not-deleting" };
     await this.ctx.storage.deleteAll();
     this.#auditLog = undefined;
     this.#authFailures = undefined;
-    return { ok: true, sessions };
+    return { ok: true };
   }
 
   // --- keys ------------------------------------------------------------------
@@ -158,15 +221,27 @@ export class TenantDO extends DurableObject<Env> {
     return { ok: true, keys };
   }
 
-  async revokeKey(id: string): Promise<{ ok: true } | Missing | { ok: false; reason: "unknown-key" }> {
-    if (!this.#config()) return MISSING;
-    const changed = this.#sql.exec("UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", Date.now(), id)
-      .rowsWritten;
-    if (changed === 0) return { ok: false, reason: "unknown-key" };
-    await this.#audit("admin", "key.revoked", id, {});
-    // Open sessions of a revoked key end now, streams included; new requests fail auth.
-    await this.#endSessions(this.#sessions.ofKey(id));
-    return { ok: true };
+  /**
+   * Revokes a key, then ends its open sessions, streams included; new requests fail
+   * auth at once. The key is revoked whatever happens to the sessions, and the answer
+   * says which of them could not be ended. Revoking a revoked key again is the re-drive:
+   * it ends whatever sessions of the key are still indexed.
+   */
+  async revokeKey(id: string): Promise<({ ok: true; alreadyRevoked: boolean } & SessionsEnded) | Missing | { ok: false; reason: "unknown-key" }> {
+    const config = this.#config();
+    if (!config) return MISSING;
+    const key = this.#sql.exec<{ revoked_at: number | null }>("SELECT revoked_at FROM keys WHERE id = ?", id).toArray()[0];
+    if (!key) return { ok: false, reason: "unknown-key" };
+    const alreadyRevoked = key.revoked_at !== null;
+    if (!alreadyRevoked) {
+      this.#sql.exec("UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", Date.now(), id);
+      await this.#audit("admin", "key.revoked", id, {});
+    }
+    const ended = await this.#endSessions(this.#sessions.ofKey(id), config);
+    if (ended.sessionsFailed.length > 0) {
+      await this.#audit("platform", "key.revoke-incomplete", id, { failed: ended.sessionsFailed.length, sessions: ended.sessionsFailed.slice(0, 20) });
+    }
+    return { ok: true, alreadyRevoked, ...ended };
   }
 
   /**
@@ -192,7 +267,7 @@ export class TenantDO extends DurableObject<Env> {
     }
     const enabled = this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", server).toArray().length > 0;
     if (!enabled) return { ok: false, reason: "unknown-server" };
-    return { ok: true, keyId, auth: config.auth };
+    return { ok: true, keyId, auth: config.auth, incarnation: config.incarnation };
   }
 
   /** Failed authentications a Worker's failed-auth limiter refused itself (mcp/failed-auth-limiter.ts), counted in. */
@@ -205,12 +280,29 @@ export class TenantDO extends DurableObject<Env> {
     if (this.#config()) await this.#failureTally().flush();
   }
 
-  /** Ends sessions now, streams included (credential revoked). */
-  async #endSessions(sessions: { id: string; server: string }[]): Promise<void> {
-    const tenant = this.#config()!.id;
-    await Promise.all(
-      sessions.map((s) => this.env.SESSION.get(this.env.SESSION.idFromName(sessionObjectName(tenant, s.server, s.id))).terminate()),
+  /**
+   * Ends sessions now, streams included (credential revoked, tenant deleted). Each
+   * session gets its own bounded attempt, so one that fails or does not answer
+   * neither hides nor holds up the others; it stays in the index for a repeat. A
+   * session object that holds no session any more has ended: its index row goes.
+   */
+  async #endSessions(sessions: { id: string; server: string }[], config: TenantConfig): Promise<SessionsEnded> {
+    const timeoutMs = platformConfig(this.env).SMCP_SESSION_END_TIMEOUT_MS;
+    const outcomes = await Promise.allSettled(
+      sessions.map((s) =>
+        withDeadline(
+          this.env.SESSION.get(this.env.SESSION.idFromName(sessionObjectName(config.id, config.incarnation, s.server, s.id))).terminate(),
+          timeoutMs,
+        ),
+      ),
     );
+    const failed: string[] = [];
+    outcomes.forEach((outcome, i) => {
+      const session = sessions[i]!;
+      if (outcome.status === "rejected") failed.push(session.id);
+      else if (outcome.value === false) this.#sessions.remove(session.id);
+    });
+    return { sessionsEnded: sessions.length - failed.length, sessionsFailed: failed };
   }
 
   // --- OAuth grants (the rules are in oauth/grant-store.ts) ------------------------
@@ -228,7 +320,11 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   async oauthCheckAccess(check: AccessCheck) {
-    return this.#grants((g) => g.checkAccess(check));
+    const incarnation = this.#config()?.incarnation ?? LEGACY_INCARNATION;
+    return this.#grants(async (g) => {
+      const decision = await g.checkAccess(check);
+      return decision.ok ? { ...decision, incarnation } : decision;
+    });
   }
 
   async oauthRevoke(tokenHash: string, clientId: string) {
@@ -250,7 +346,7 @@ export class TenantDO extends DurableObject<Env> {
         serverEnabled: (name) => this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", name).toArray().length > 0,
         audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
         authFailed: (reason) => this.#authFailed(reason),
-        grantRevoked: (grantId) => this.#endSessions(this.#sessions.ofGrant(grantId)),
+        grantRevoked: async (grantId) => void (await this.#endSessions(this.#sessions.ofGrant(grantId), config)),
       }),
     );
   }
@@ -300,7 +396,10 @@ export class TenantDO extends DurableObject<Env> {
     return this.#deployments((d) => d.get(server, version, withSource));
   }
 
-  async deploymentActive(server: string) {
+  /** The active version, for a caller that names the incarnation it serves: a stale one gets unknown-tenant. */
+  async deploymentActive(server: string, incarnation: string) {
+    const config = this.#config();
+    if (!config || !this.#isCurrent(config, incarnation)) return MISSING;
     return this.#deployments((d) => d.active(server));
   }
 
@@ -312,7 +411,10 @@ export class TenantDO extends DurableObject<Env> {
     return this.#deployments((d) => d.setEgress(server, allow));
   }
 
-  async deploymentReport(server: string, version: number, report: CallReport) {
+  /** Counts from an isolate of another incarnation (a tenant since deleted) are not this tenant's: dropped. */
+  async deploymentReport(server: string, version: number, report: CallReport, incarnation: string) {
+    const config = this.#config();
+    if (!config || !this.#isCurrent(config, incarnation)) return MISSING;
     return this.#deployments((d) => d.report(server, version, report));
   }
 
@@ -325,6 +427,7 @@ export class TenantDO extends DurableObject<Env> {
     const store = new DeploymentStore({
       sql: this.#sql,
       enableServer: (name) => void this.#sql.exec("INSERT OR IGNORE INTO servers (name, enabled_at) VALUES (?, ?)", name, Date.now()),
+      oldestLiveSession: (name) => this.#sql.exec<{ t: number | null }>("SELECT min(created_at) AS t FROM sessions WHERE server = ?", name).one().t,
       audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
     });
     return { ok: true, value: await run(store) };
@@ -332,10 +435,14 @@ export class TenantDO extends DurableObject<Env> {
 
   // --- session index -----------------------------------------------------------
 
-  /** Admits a new session under the tenant's session limit and indexes it, in one step. */
-  async sessionOpened(record: SessionRecord): Promise<SessionAdmission> {
+  /**
+   * Admits a new session under the tenant's session limit and indexes it, in one step.
+   * A session of another incarnation (authenticated by a decision cached before the
+   * tenant was deleted and created again) is refused as unknown.
+   */
+  async sessionOpened(record: SessionRecord, incarnation: string): Promise<SessionAdmission> {
     const config = this.#config();
-    if (!config) return { ok: false, reason: "unknown-tenant" };
+    if (!config || !this.#isCurrent(config, incarnation)) return { ok: false, reason: "unknown-tenant" };
     const limits = this.#limits(config);
     if (this.#sessions.count() >= limits.maxSessions) {
       await this.#limitHit("sessions", { limit: limits.maxSessions });
@@ -427,27 +534,41 @@ export class TenantDO extends DurableObject<Env> {
 
   // --- tool data (see tool-store.ts and tenant/tool-data.ts) ------------------------
 
-  async dataPut(server: string, collection: string, id: string, valueJson: string): Promise<DataPutResult> {
-    const config = this.#config();
+  // Tool data is reached by sessions and sandboxes that name the incarnation they serve:
+  // one authenticated before the tenant was deleted and created again reaches nothing.
+
+  async dataPut(server: string, collection: string, id: string, valueJson: string, incarnation: string): Promise<DataPutResult> {
+    const config = this.#currentConfig(incarnation);
     if (!config) return MISSING;
     const outcome: PutOutcome = this.#toolData.put(server, collection, id, valueJson, this.#limits(config).toolDataBytes);
     if (!outcome.ok) await this.#limitHit("tool-data", { limit: outcome.limit, used: outcome.used });
     return outcome;
   }
 
-  async dataGet(server: string, collection: string, id: string): Promise<StoredRecord | null> {
-    return this.#config() ? this.#toolData.get(server, collection, id) : null;
+  async dataGet(server: string, collection: string, id: string, incarnation: string): Promise<StoredRecord | null> {
+    return this.#currentConfig(incarnation) ? this.#toolData.get(server, collection, id) : null;
   }
 
-  async dataList(server: string, collection: string, limit: number, after: string): Promise<StoredRecord[]> {
-    return this.#config() ? this.#toolData.list(server, collection, limit, after) : [];
+  async dataList(server: string, collection: string, limit: number, after: string, incarnation: string): Promise<StoredRecord[]> {
+    return this.#currentConfig(incarnation) ? this.#toolData.list(server, collection, limit, after) : [];
   }
 
-  async dataSearch(server: string, collection: string, text: string, limit: number): Promise<StoredRecord[]> {
-    return this.#config() ? this.#toolData.search(server, collection, text, limit) : [];
+  async dataSearch(server: string, collection: string, text: string, limit: number, incarnation: string): Promise<StoredRecord[]> {
+    return this.#currentConfig(incarnation) ? this.#toolData.search(server, collection, text, limit) : [];
   }
 
-  async dataDelete(server: string, collection: string, id: string): Promise<boolean> {
-    return this.#config() ? this.#toolData.delete(server, collection, id) : false;
+  async dataDelete(server: string, collection: string, id: string, incarnation: string): Promise<boolean> {
+    return this.#currentConfig(incarnation) ? this.#toolData.delete(server, collection, id) : false;
   }
+}
+
+/** `promise`, or a rejection once `ms` have passed without an answer. */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => {
+    if (timer !== null) clearTimeout(timer);
+  });
 }

@@ -2,6 +2,8 @@
  * `ToolDataStore` over RPC to the tenant's Durable Object, fixed to one server.
  * Server modules get this object and nothing else of the platform: the tenant and
  * server are bound here, not passed by the module, so a module cannot name another.
+ * So is the tenant's incarnation: a store made for a tenant since deleted and created
+ * again under the same id reaches nothing of the new one.
  */
 import type { StoredRecord, ToolDataStore } from "@smcp/servers";
 import type { TenantDO } from "./tenant-do";
@@ -9,14 +11,16 @@ import type { TenantDO } from "./tenant-do";
 export class TenantToolStore implements ToolDataStore {
   readonly #tenant: DurableObjectStub<TenantDO>;
   readonly #server: string;
+  readonly #incarnation: string;
 
-  constructor(tenant: DurableObjectStub<TenantDO>, server: string) {
+  constructor(tenant: DurableObjectStub<TenantDO>, server: string, incarnation: string) {
     this.#tenant = tenant;
     this.#server = server;
+    this.#incarnation = incarnation;
   }
 
   async put(collection: string, id: string, value: unknown): Promise<void> {
-    const result = await this.#tenant.dataPut(this.#server, collection, id, JSON.stringify(value));
+    const result = await this.#tenant.dataPut(this.#server, collection, id, JSON.stringify(value), this.#incarnation);
     if (!result.ok) {
       throw new Error(
         result.reason === "quota"
@@ -27,18 +31,18 @@ export class TenantToolStore implements ToolDataStore {
   }
 
   async get(collection: string, id: string): Promise<StoredRecord | null> {
-    return (await this.#tenant.dataGet(this.#server, collection, id)) as StoredRecord | null;
+    return (await this.#tenant.dataGet(this.#server, collection, id, this.#incarnation)) as StoredRecord | null;
   }
 
   async list(collection: string, options: { limit?: number; after?: string } = {}): Promise<StoredRecord[]> {
-    return (await this.#tenant.dataList(this.#server, collection, options.limit ?? 100, options.after ?? "")) as StoredRecord[];
+    return (await this.#tenant.dataList(this.#server, collection, options.limit ?? 100, options.after ?? "", this.#incarnation)) as StoredRecord[];
   }
 
   async search(collection: string, text: string, options: { limit?: number } = {}): Promise<StoredRecord[]> {
-    return (await this.#tenant.dataSearch(this.#server, collection, text, options.limit ?? 50)) as StoredRecord[];
+    return (await this.#tenant.dataSearch(this.#server, collection, text, options.limit ?? 50, this.#incarnation)) as StoredRecord[];
   }
 
   async delete(collection: string, id: string): Promise<boolean> {
-    return this.#tenant.dataDelete(this.#server, collection, id);
+    return this.#tenant.dataDelete(this.#server, collection, id, this.#incarnation);
   }
 }

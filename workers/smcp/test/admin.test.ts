@@ -146,10 +146,10 @@ describe("keys", () => {
     }
   });
 
-  it("admin:revoke — a revoked key is refused with 401; revoking twice or an unknown key gets 404", async () => {
+  it("admin:revoke — a revoked key is refused with 401; revoking twice re-drives (200), an unknown key gets 404", async () => {
     const { tenant, key } = await provisionTenant();
     const fresh = await newKey(tenant);
-    expect(await adminOk("DELETE", `/tenants/${tenant}/keys/${fresh.id}`)).toEqual({ revoked: fresh.id });
+    expect(await adminOk("DELETE", `/tenants/${tenant}/keys/${fresh.id}`)).toEqual({ revoked: fresh.id, alreadyRevoked: false, sessionsEnded: 0, sessionsFailed: [] });
 
     // A key never presented before its revocation is in no isolate's cache: refused at once.
     const res = await mcpFetch(mcpUrl(tenant, "notes"), { key: fresh.key, body: rpc("initialize", initializeParams("2025-11-25")) });
@@ -158,7 +158,7 @@ describe("keys", () => {
 
     const listed = (await adminOk("GET", `/tenants/${tenant}/keys`)).keys.find((k: { id: string }) => k.id === fresh.id);
     expect(listed.revokedAt).toEqual(expect.any(Number));
-    await expectAdminError(await admin("DELETE", `/tenants/${tenant}/keys/${fresh.id}`), 404, "unknown_key");
+    expect(await adminOk("DELETE", `/tenants/${tenant}/keys/${fresh.id}`)).toEqual({ revoked: fresh.id, alreadyRevoked: true, sessionsEnded: 0, sessionsFailed: [] });
     await expectAdminError(await admin("DELETE", `/tenants/${tenant}/keys/key_nope`), 404, "unknown_key");
     // The tenant's other key is unaffected.
     await callTool(await openSession(mcpUrl(tenant, "notes"), key), "list_notes");

@@ -6,6 +6,7 @@
  */
 import { SELF, env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { sessionObjectName } from "@smcp/runtime";
+import type { TenantConfig } from "../src/tenant-do";
 import { expect } from "vitest";
 
 export const ORIGIN = "https://smcp.test";
@@ -63,6 +64,7 @@ export async function provisionTenant(
   for (const server of options.servers ?? ["notes", "everything"]) {
     await adminOk("PUT", `/tenants/${tenant}/servers/${server}`, undefined, 201);
   }
+  await rememberIncarnation(tenant);
   if (auth === "none") return { tenant, key: null, keyId: null };
   const created = await adminOk<{ id: string; key: string }>("POST", `/tenants/${tenant}/keys`, { label: "tests" }, 201);
   return { tenant, key: created.key, keyId: created.id };
@@ -128,6 +130,7 @@ export async function openSession(url: string, key: string | null, protocolVersi
   const sessionId = res.headers.get("mcp-session-id");
   expect(sessionId).toMatch(/^[A-Za-z0-9_-]{32}$/);
   const initEvents = await readAllEvents(res);
+  await rememberIncarnation(new URL(url).pathname.split("/")[2]!);
   expect(messagesOf(initEvents).at(-1).result.protocolVersion).toBe(protocolVersion);
   const session = { url, key, sessionId: sessionId!, protocolVersion, initEvents };
   const ack = await send(session, notification("notifications/initialized"));
@@ -328,12 +331,33 @@ export const messagesOf = (events: SseEvent[]) => events.filter((e) => e.data !=
 
 // --- Durable Object state ---------------------------------------------------------------
 
-export function sessionObjectId(tenant: string, server: string, sessionId: string): DurableObjectId {
-  return env.SESSION.idFromName(sessionObjectName(tenant, server, sessionId));
+/**
+ * The incarnation of each tenant a helper created or opened a session with, so that
+ * `sessionObjectId` can stay synchronous. A tenant deleted and created again is
+ * remembered with its new incarnation at its next `provisionTenant` or `openSession`.
+ */
+const incarnations = new Map<string, string>();
+
+/** The tenant's config straight from its Durable Object (the admin API leaves the incarnation out). */
+export async function tenantConfig(tenant: string): Promise<TenantConfig | null> {
+  return env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`)).info();
 }
 
-export function sessionStub(tenant: string, server: string, sessionId: string) {
-  return env.SESSION.get(sessionObjectId(tenant, server, sessionId));
+export async function rememberIncarnation(tenant: string): Promise<string> {
+  const config = await tenantConfig(tenant);
+  if (!config) throw new Error(`tenant ${tenant} does not exist`);
+  incarnations.set(tenant, config.incarnation);
+  return config.incarnation;
+}
+
+/** The object of a session of a tenant the helpers know (see `incarnations`); `incarnation` names another one. */
+export function sessionObjectId(tenant: string, server: string, sessionId: string, incarnation = incarnations.get(tenant)): DurableObjectId {
+  if (incarnation === undefined) throw new Error(`incarnation of tenant ${tenant} unknown: create it with provisionTenant or open a session with openSession first`);
+  return env.SESSION.idFromName(sessionObjectName(tenant, incarnation, server, sessionId));
+}
+
+export function sessionStub(tenant: string, server: string, sessionId: string, incarnation?: string) {
+  return env.SESSION.get(sessionObjectId(tenant, server, sessionId, incarnation));
 }
 
 /** Whether workerd has a storage file for this session object. */

@@ -402,7 +402,7 @@ describe("access tokens at the MCP endpoint", () => {
     // Revoking the key that approved a grant ends it: its tokens and its refresh.
     const t = await provisionTenant({ prefix: "orv", servers: ["notes"] });
     const tokens = await tokensFor(t, "notes");
-    expect(await adminOk("DELETE", `/tenants/${t.tenant}/keys/${t.keyId}`)).toEqual({ revoked: t.keyId });
+    expect(await adminOk("DELETE", `/tenants/${t.tenant}/keys/${t.keyId}`)).toEqual({ revoked: t.keyId, alreadyRevoked: false, sessionsEnded: 0, sessionsFailed: [] });
     await expectInvalidToken(await initialize(mcpUrl(t.tenant, "notes"), tokens.access_token), t.tenant, "notes");
     await oauthError(
       await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: tokens.client.client_id }),

@@ -27,13 +27,13 @@ function refuseBuiltIn(server: string): void {
 /** `PUT .../deployments`: check the module in a sandbox, then store it as the next version and make it active. */
 export async function deploy(request: Request, env: Env, tenant: string, server: string): Promise<Response> {
   refuseBuiltIn(server);
-  await requireTenant(env, tenant);
+  const { incarnation } = await requireTenant(env, tenant);
   const stub = tenantStub(env, tenant);
   const source = await readBundle(request);
   const hash = await sha256Hex(source);
   const size = new TextEncoder().encode(source).byteLength;
   // Version 0 names the not-yet-stored bundle: its check isolate is never one that serves.
-  const check = await checkBundle(env, { tenant, server, version: 0, hash, egress: [], egressRevision: 0 }, source);
+  const check = await checkBundle(env, { tenant, incarnation, server, version: 0, hash, egress: [], egressRevision: 0 }, source);
   if (!check.ok) {
     await stub.deploymentRefused(server, check.reason);
     throw wire.badRequest("bundle_rejected", `Deployment refused: ${check.reason}`);
@@ -63,14 +63,15 @@ export async function getDeployment(request: Request, env: Env, tenant: string, 
 
 /** `POST .../deployments/{version}/activate`: roll back (or forward) in one call, after a health check. */
 export async function activateDeployment(env: Env, tenant: string, server: string, version: string): Promise<Response> {
+  const { incarnation } = await requireTenant(env, tenant);
   const stub = tenantStub(env, tenant);
   const n = versionNumber(server, version);
   const stored = await stub.deploymentGet(server, n, true);
   if (!stored.ok) throw unknownTenant(tenant);
   if (!stored.value?.source) throw noVersion(server, version);
-  const egress = await stub.deploymentActive(server);
+  const egress = await stub.deploymentActive(server, incarnation);
   const current = egress.ok && egress.value ? egress.value : { egress: [], egressRevision: 0 };
-  const target = { tenant, server, version: n, hash: stored.value.hash, egress: current.egress, egressRevision: current.egressRevision };
+  const target = { tenant, incarnation, server, version: n, hash: stored.value.hash, egress: current.egress, egressRevision: current.egressRevision };
   const check = await checkBundle(env, target, stored.value.source);
   if (!check.ok) throw wire.badRequest("bundle_rejected", `Version ${n} fails its health check: ${check.reason}`);
   const result = await stub.deploymentActivate(server, n);

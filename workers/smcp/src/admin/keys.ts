@@ -29,10 +29,17 @@ export async function listKeys(env: Env, tenant: string): Promise<Response> {
   return jsonResponse({ keys: result.keys });
 }
 
+/**
+ * `DELETE .../keys/{k}`: the key is revoked at once; its open sessions are ended, and
+ * the answer says how many ended and which could not be (`sessionsFailed`). Those stay
+ * listed and a repeat of the same DELETE ends them: revoking a revoked key is how a
+ * partial revocation is re-driven, so it answers 200, never 404.
+ */
 export async function revokeKey(env: Env, tenant: string, keyId: string): Promise<Response> {
   const result = await tenantStub(env, tenant).revokeKey(keyId);
   if (!result.ok) {
-    throw result.reason === "unknown-tenant" ? unknownTenant(tenant) : wire.notFound("unknown_key", `No live key ${keyId}`);
+    throw result.reason === "unknown-tenant" ? unknownTenant(tenant) : wire.notFound("unknown_key", `No key ${keyId}`);
   }
-  return jsonResponse({ revoked: keyId });
+  const { alreadyRevoked, sessionsEnded, sessionsFailed } = result;
+  return jsonResponse({ revoked: keyId, alreadyRevoked, sessionsEnded, sessionsFailed });
 }

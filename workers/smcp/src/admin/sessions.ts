@@ -15,9 +15,10 @@ export async function listSessions(env: Env, tenant: string): Promise<Response> 
 }
 
 async function sessionStub(env: Env, tenant: string, sessionId: string) {
-  const record = await tenantStub(env, tenant).getSession(sessionId);
-  if (!record) throw wire.notFound("session_not_found", `No session ${sessionId} for tenant ${tenant}`);
-  return env.SESSION.get(env.SESSION.idFromName(sessionObjectName(tenant, record.server, sessionId)));
+  const stub = tenantStub(env, tenant);
+  const [record, config] = await Promise.all([stub.getSession(sessionId), stub.info()]);
+  if (!record || !config) throw wire.notFound("session_not_found", `No session ${sessionId} for tenant ${tenant}`);
+  return env.SESSION.get(env.SESSION.idFromName(sessionObjectName(tenant, config.incarnation, record.server, sessionId)));
 }
 
 export async function getSession(env: Env, tenant: string, sessionId: string): Promise<Response> {

@@ -58,7 +58,7 @@ export async function authenticate(request: Request, env: Env, tenant: string, s
   const decision = await decide(env, tenant, check);
   learnMode(tenant, check, decision);
   if (check.kind === "access") return answerAccess(decision, tenant, server, metadataUrl);
-  if (decision.ok) return { tenant, server, keyId: decision.keyId };
+  if (decision.ok) return { tenant, incarnation: decision.incarnation, server, keyId: decision.keyId };
   switch (decision.reason) {
     case "unknown-server":
       throw wire.notFound("unknown_server", `Server ${server} is not enabled for this tenant`);

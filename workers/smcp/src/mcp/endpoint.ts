@@ -12,6 +12,7 @@ import type { Env } from "../env";
 import type { RequestContext } from "../request-context";
 import { resolveServerModule } from "../sandbox/resolve-server";
 import { authenticate } from "./authenticate";
+import { incarnationOf } from "./principal";
 import { admitRequest } from "./rate-limit";
 import { serveSession } from "./session-lane";
 import { serveStateless } from "./stateless-lane";
@@ -36,7 +37,7 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
 
   const principal = await authenticate(request, env, tenant, server);
   await admitRequest(env, tenant);
-  const module = await resolveServerModule(env, tenant, server);
+  const module = await resolveServerModule(env, tenant, incarnationOf(principal), server);
   if (!module) throw wire.notFound("unknown_server", `Server ${server} is not available`);
 
   let body: ParsedBody | null = null;

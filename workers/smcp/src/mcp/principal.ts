@@ -3,12 +3,16 @@
  * request, then hands the session Durable Object the verified principal in internal
  * headers; it strips any such headers a client sent, so only the Worker can set them.
  */
+import { LEGACY_INCARNATION } from "@smcp/runtime";
+
 export const PRINCIPAL_HEADER = "x-smcp-principal";
 export const NEW_SESSION_HEADER = "x-smcp-new-session";
 export const INTERNAL_HEADER_PREFIX = "x-smcp-";
 
 export interface Principal {
   tenant: string;
+  /** The tenant's incarnation when it was authenticated; absent in sessions stored before incarnations existed. */
+  incarnation?: string;
   server: string;
   keyId: string | null;
   /** The OAuth grant of an access token; absent for tenant API keys. */
@@ -27,8 +31,15 @@ export function readPrincipal(request: Request): Principal | null {
 }
 
 export function samePrincipal(a: Principal, b: Principal): boolean {
-  return a.tenant === b.tenant && a.server === b.server && a.keyId === b.keyId && (a.grantId ?? null) === (b.grantId ?? null);
+  return (
+    a.tenant === b.tenant &&
+    incarnationOf(a) === incarnationOf(b) &&
+    a.server === b.server && a.keyId === b.keyId && (a.grantId ?? null) === (b.grantId ?? null)
+  );
 }
+
+/** The incarnation a principal names (a session stored before incarnations existed names the legacy one). */
+export const incarnationOf = (p: Principal): string => p.incarnation ?? LEGACY_INCARNATION;
 
 /** `AuthInfo` as the SDK hands it to tool handlers: no secret, only who is calling. */
 export function authInfoOf(principal: Principal, extra: { sessionId?: string; traceparent?: string } = {}) {

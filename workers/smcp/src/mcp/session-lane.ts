@@ -11,7 +11,7 @@ import { isInitializeRequest } from "@modelcontextprotocol/server";
 import { isWellFormedSessionId, newSessionId, sessionObjectName, wire, type ParsedBody } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { Trace } from "../trace";
-import { INTERNAL_HEADER_PREFIX, NEW_SESSION_HEADER, PRINCIPAL_HEADER, type Principal } from "./principal";
+import { INTERNAL_HEADER_PREFIX, NEW_SESSION_HEADER, PRINCIPAL_HEADER, incarnationOf, type Principal } from "./principal";
 
 export async function serveSession(request: Request, body: ParsedBody | null, principal: Principal, env: Env, trace: Trace): Promise<Response> {
   const presented = request.headers.get("mcp-session-id");
@@ -39,7 +39,7 @@ export async function serveSession(request: Request, body: ParsedBody | null, pr
   headers.set("traceparent", trace.traceparent);
   if (isNew) headers.set(NEW_SESSION_HEADER, sessionId);
 
-  const stub = env.SESSION.get(env.SESSION.idFromName(sessionObjectName(principal.tenant, principal.server, sessionId)));
+  const stub = env.SESSION.get(env.SESSION.idFromName(sessionObjectName(principal.tenant, incarnationOf(principal), principal.server, sessionId)));
   return stub.fetch(new Request(request.url, { method: request.method, headers, body: body?.text ?? null, signal: request.signal }));
 }
 

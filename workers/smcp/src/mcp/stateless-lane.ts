@@ -10,7 +10,7 @@ import type { ServerModule } from "@smcp/servers";
 import { tenantStub, type Env } from "../env";
 import { TenantToolStore } from "../tool-store";
 import type { Trace } from "../trace";
-import { authInfoOf, type Principal } from "./principal";
+import { authInfoOf, incarnationOf, type Principal } from "./principal";
 
 /** Keyed by module object: a deployed server's name is unique only within its tenant. */
 const handlers = new WeakMap<ServerModule, McpHttpHandler>();
@@ -30,7 +30,7 @@ function handlerFor(module: ServerModule, maxRequestBodySize: number): McpHttpHa
         return module.create({
           tenant,
           server,
-          store: new TenantToolStore(tenantStub(lane.env, tenant), server),
+          store: new TenantToolStore(tenantStub(lane.env, tenant), server, incarnationOf(lane.principal)),
           notify: handler!.notify,
         });
       },

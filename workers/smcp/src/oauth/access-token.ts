@@ -31,7 +31,7 @@ export async function accessCheckOf(requestUrl: string, tenant: string, server: 
 
 /** The principal of an accepted token; throws the 401 or 404 otherwise. */
 export function answerAccess(decision: BearerDecision, tenant: string, server: string, metadataUrl: string): Principal {
-  if (decision.ok) return { tenant, server, keyId: decision.keyId, grantId: "grantId" in decision ? decision.grantId : null };
+  if (decision.ok) return { tenant, incarnation: decision.incarnation, server, keyId: decision.keyId, grantId: "grantId" in decision ? decision.grantId : null };
   if (decision.reason === "unknown-server") throw wire.notFound("unknown_server", `Server ${server} is not enabled for this tenant`);
   throw invalidTokenError(metadataUrl);
 }

@@ -2,7 +2,7 @@
  * The platform's side of a sandbox: load a deployed version into its own isolate
  * through the Worker Loader, and make one bounded call into it.
  *
- * An isolate is named by tenant, server, version, content hash and egress-list
+ * An isolate is named by tenant and its incarnation, server, version, content hash and egress-list
  * revision, so a deploy, a rollback or a new allow-list gets a fresh isolate and an
  * old one is never reused for other code. What the isolate receives is decided
  * here and nowhere else: the harness and the tenant's module, its own `STORE`
@@ -16,6 +16,7 @@
  * own message is passed on as it is, never searched.
  */
 import { exports } from "cloudflare:workers";
+import { tenantIncarnationName } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { EgressProps, StoreProps } from "./entrypoints";
 import { HARNESS_MODULE, HARNESS_SOURCE, TENANT_MODULE } from "./harness";
@@ -24,6 +25,8 @@ import { SANDBOX_COMPATIBILITY_DATE, SANDBOX_LIMITS } from "./limits";
 /** Which version of which server to run. */
 export interface SandboxTarget {
   tenant: string;
+  /** The tenant's incarnation: a tenant deleted and created again never meets the old one's isolates. */
+  incarnation: string;
   server: string;
   version: number;
   hash: string;
@@ -62,18 +65,18 @@ interface SandboxLoopbacks {
 }
 
 /** The isolate's name in the loader's cache. */
-export const isolateId = (t: SandboxTarget) => `smcp:${t.tenant}/${t.server}/v${t.version}/${t.hash.slice(0, 16)}/e${t.egressRevision}`;
+export const isolateId = (t: SandboxTarget) => `smcp:${tenantIncarnationName(t.tenant, t.incarnation)}/${t.server}/v${t.version}/${t.hash.slice(0, 16)}/e${t.egressRevision}`;
 
 /** The code and bindings of one sandbox isolate. */
 function workerCode(target: SandboxTarget, source: string): WorkerLoaderWorkerCode {
   const loopbacks = exports as unknown as SandboxLoopbacks;
-  const { tenant, server } = target;
+  const { tenant, incarnation, server } = target;
   return {
     compatibilityDate: SANDBOX_COMPATIBILITY_DATE,
     compatibilityFlags: [],
     mainModule: HARNESS_MODULE,
     modules: { [HARNESS_MODULE]: HARNESS_SOURCE, [TENANT_MODULE]: source },
-    env: { STORE: loopbacks.SandboxStore({ props: { tenant, server } }), TENANT: tenant, SERVER: server },
+    env: { STORE: loopbacks.SandboxStore({ props: { tenant, incarnation, server } }), TENANT: tenant, SERVER: server },
     globalOutbound: target.egress.length === 0 ? null : loopbacks.SandboxEgress({ props: { tenant, server, allow: [...target.egress] } }),
     limits: { cpuMs: SANDBOX_LIMITS.cpuMs, subRequests: SANDBOX_LIMITS.subRequests },
   };

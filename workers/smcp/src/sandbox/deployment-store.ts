@@ -7,8 +7,17 @@
  * module owns the rules. A version's bytes never change (a trigger refuses it), so
  * rolling back is only a change of which row is `active`. Tables are created on
  * first use, so tenants created earlier need no migration. See docs/storage-schema.md.
+ *
+ * Old versions are pruned, but never one a live session may still run: a session
+ * keeps the module it was built with (resolve-server.ts), built at the earliest when
+ * it was created, from the version active then or, through an isolate's cache, up to
+ * `ACTIVE_DEPLOYMENT_CACHE_MS` before. So a version that stopped being active
+ * (`retired_at`) after that point, less the cache time, for the oldest live session of
+ * the server, stays. This needs no report from sessions; it keeps a few versions more
+ * than strictly needed while an old session lives (one rebuilt after eviction runs the
+ * active version, but keeps its creation time).
  */
-import { SANDBOX_LIMITS } from "./limits";
+import { ACTIVE_DEPLOYMENT_CACHE_MS, SANDBOX_LIMITS } from "./limits";
 
 export const DEPLOYMENT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS deployments (
@@ -22,6 +31,7 @@ CREATE TABLE IF NOT EXISTS deployments (
   manifest TEXT NOT NULL,
   calls INTEGER NOT NULL DEFAULT 0,
   errors INTEGER NOT NULL DEFAULT 0,
+  retired_at INTEGER,
   PRIMARY KEY (server, version)
 );
 CREATE TRIGGER IF NOT EXISTS deployments_are_immutable
@@ -42,6 +52,16 @@ CREATE TABLE IF NOT EXISTS sandbox_egress (
   revision INTEGER NOT NULL
 );
 `;
+
+/**
+ * SCHEMA CHANGE (for the migration list): `deployments.retired_at`, when a version
+ * stopped being active (NULL while active, and for versions retired before the
+ * column existed). Added here to tenants whose table predates it.
+ */
+function upgradeDeploymentSchema(sql: SqlStorage): void {
+  const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('deployments')").toArray();
+  if (!columns.some((c) => c.name === "retired_at")) sql.exec("ALTER TABLE deployments ADD COLUMN retired_at INTEGER");
+}
 
 /** Versions kept per server; the oldest inactive ones go first. */
 export const KEPT_VERSIONS = 20;
@@ -104,6 +124,8 @@ export interface NewBundle {
 export interface DeploymentHost {
   sql: SqlStorage;
   enableServer(server: string): void;
+  /** When the oldest live session of `server` was created; null when none is live. */
+  oldestLiveSession(server: string): number | null;
   audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void>;
 }
 
@@ -134,6 +156,7 @@ export class DeploymentStore {
   constructor(host: DeploymentHost) {
     this.#host = host;
     host.sql.exec(DEPLOYMENT_SCHEMA);
+    upgradeDeploymentSchema(host.sql);
   }
 
   get #sql() {
@@ -148,24 +171,19 @@ export class DeploymentStore {
     const running = this.#rows(`SELECT ${INFO_COLUMNS} FROM deployments WHERE server = ? AND status = 'active'`, server)[0];
     if (running?.hash === bundle.hash) return { info: infoOf(running), created: false };
     const version = (this.#sql.exec<{ v: number | null }>("SELECT max(version) AS v FROM deployments WHERE server = ?", server).one().v ?? 0) + 1;
-    this.#sql.exec("UPDATE deployments SET status = 'inactive' WHERE server = ? AND status = 'active'", server);
+    const now = Date.now();
+    this.#sql.exec("UPDATE deployments SET status = 'inactive', retired_at = ? WHERE server = ? AND status = 'active'", now, server);
     this.#sql.exec(
       "INSERT INTO deployments (server, version, hash, size, created_at, status, source, manifest) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)",
       server,
       version,
       bundle.hash,
       bundle.size,
-      Date.now(),
+      now,
       bundle.source,
       bundle.manifestJson,
     );
-    this.#sql.exec(
-      `DELETE FROM deployments WHERE server = ? AND status = 'inactive' AND version NOT IN
-         (SELECT version FROM deployments WHERE server = ? ORDER BY version DESC LIMIT ?)`,
-      server,
-      server,
-      KEPT_VERSIONS,
-    );
+    this.#prune(server, now);
     this.#host.enableServer(server);
     await this.#host.audit("admin", "deployment.created", server, { version, hash: bundle.hash, size: bundle.size });
     return { info: this.#info(server, version)!, created: true };
@@ -173,7 +191,16 @@ export class DeploymentStore {
 
   async activate(server: string, version: number): Promise<DeploymentInfo | null> {
     if (!this.#info(server, version)) return null;
-    this.#sql.exec("UPDATE deployments SET status = CASE WHEN version = ? THEN 'active' ELSE 'inactive' END WHERE server = ?", version, server);
+    this.#sql.exec(
+      `UPDATE deployments SET
+         retired_at = CASE WHEN version = ? THEN NULL WHEN status = 'active' THEN ? ELSE retired_at END,
+         status = CASE WHEN version = ? THEN 'active' ELSE 'inactive' END
+       WHERE server = ?`,
+      version,
+      Date.now(),
+      version,
+      server,
+    );
     await this.#host.audit("admin", "deployment.activated", server, { version });
     return this.#info(server, version);
   }
@@ -268,6 +295,25 @@ export class DeploymentStore {
       lastErrors,
       egress: this.#egress(server).allow,
     };
+  }
+
+  /**
+   * Drops inactive versions beyond the newest `KEPT_VERSIONS`, except any a live
+   * session may still run (see the module comment). A version retired before
+   * `retired_at` existed has no time: it stays while any session of the server lives.
+   */
+  #prune(server: string, now: number): void {
+    const oldest = this.#host.oldestLiveSession(server);
+    const cutoff = Math.min(now, oldest ?? now) - ACTIVE_DEPLOYMENT_CACHE_MS;
+    this.#sql.exec(
+      `DELETE FROM deployments WHERE server = ? AND status = 'inactive' AND coalesce(retired_at, ?) < ? AND version NOT IN
+         (SELECT version FROM deployments WHERE server = ? ORDER BY version DESC LIMIT ?)`,
+      server,
+      oldest === null ? 0 : Number.MAX_SAFE_INTEGER,
+      cutoff,
+      server,
+      KEPT_VERSIONS,
+    );
   }
 
   #egress(server: string): { allow: string[]; revision: number } {

@@ -23,6 +23,7 @@ import { SANDBOX_LIMITS } from "./limits";
 
 export interface StoreProps {
   tenant: string;
+  incarnation: string;
   server: string;
 }
 
@@ -52,8 +53,8 @@ function checkLimit(options: unknown): number | undefined {
 
 export class SandboxStore extends WorkerEntrypoint<Env, StoreProps> {
   #store(): TenantToolStore {
-    const { tenant, server } = this.ctx.props;
-    return new TenantToolStore(tenantStub(this.env, tenant), server);
+    const { tenant, incarnation, server } = this.ctx.props;
+    return new TenantToolStore(tenantStub(this.env, tenant), server, incarnation);
   }
 
   async put(collection: unknown, id: unknown, value: unknown): Promise<void> {

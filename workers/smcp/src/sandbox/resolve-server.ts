@@ -28,6 +28,8 @@ import { recordCall } from "./stats";
 
 interface Resolved {
   until: number;
+  /** The incarnation of the tenant it was resolved for: another incarnation's entry is a miss. */
+  incarnation: string;
   module: ServerModule | null;
   deployment: ActiveDeployment | null;
 }
@@ -45,19 +47,21 @@ const cache = new BoundedCache<Resolved>({ maxBytes: 16 * 1024 * 1024, ttlMs: 10
  * The module serving `server` for `tenant`, or null when there is none. Built-in
  * names always mean the built-in server; a tenant cannot shadow them.
  */
-export async function resolveServerModule(env: Env, tenant: string, server: string): Promise<ServerModule | null> {
+export async function resolveServerModule(env: Env, tenant: string, incarnation: string, server: string): Promise<ServerModule | null> {
   const builtIn = builtInServers.get(server);
   if (builtIn) return builtIn;
   const key = `${tenant}/${server}`;
   const now = Date.now();
-  const hit = cache.get(key, now);
+  // An entry resolved for another incarnation of the tenant is not this tenant's: a miss.
+  const cached = cache.get(key, now);
+  const hit = cached?.incarnation === incarnation ? cached : undefined;
   if (hit && hit.until > now) return hit.module;
-  const result = await tenantStub(env, tenant).deploymentActive(server);
+  const result = await tenantStub(env, tenant).deploymentActive(server, incarnation);
   const deployment = result.ok ? result.value : null;
   // Same version and egress as before: keep the module object (and its compiled validators).
   const same = hit?.deployment && deployment && sameDeployment(hit.deployment, deployment);
-  const module = same ? hit.module : deployment ? deployedModule(env, tenant, deployment) : null;
-  cache.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, module, deployment }, now);
+  const module = same ? hit.module : deployment ? deployedModule(env, tenant, incarnation, deployment) : null;
+  cache.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, incarnation, module, deployment }, now);
   return module;
 }
 
@@ -69,9 +73,10 @@ export function forgetResolvedServer(tenant: string, server: string): void {
 const sameDeployment = (a: ActiveDeployment, b: ActiveDeployment) =>
   a.version === b.version && a.hash === b.hash && a.egressRevision === b.egressRevision;
 
-function deployedModule(env: Env, tenant: string, deployment: ActiveDeployment): ServerModule {
+function deployedModule(env: Env, tenant: string, incarnation: string, deployment: ActiveDeployment): ServerModule {
   const target: SandboxTarget = {
     tenant,
+    incarnation,
     server: deployment.server,
     version: deployment.version,
     hash: deployment.hash,
@@ -80,7 +85,10 @@ function deployedModule(env: Env, tenant: string, deployment: ActiveDeployment):
   };
   const source = async () => {
     const stored = await tenantStub(env, tenant).deploymentGet(deployment.server, deployment.version, true);
-    if (!stored.ok || !stored.value?.source) throw new Error(`version ${deployment.version} of ${deployment.server} is no longer stored`);
+    // The hash check: a tenant created again under this id may store other code as the same version number.
+    if (!stored.ok || !stored.value?.source || stored.value.hash !== deployment.hash) {
+      throw new Error(`version ${deployment.version} of ${deployment.server} is no longer stored`);
+    }
     return stored.value.source;
   };
   const validators = new Map<string, StandardSchemaWithJSON>();
@@ -97,7 +105,7 @@ function deployedModule(env: Env, tenant: string, deployment: ActiveDeployment):
         manifest,
         validators,
         call: (op, payload) => callSandbox(env, target, source, op, payload),
-        record: (error) => recordCall(env, { tenant, server: deployment.server, version: deployment.version, error }),
+        record: (error) => recordCall(env, { tenant, incarnation, server: deployment.server, version: deployment.version, error }),
       }),
   };
 }

@@ -11,7 +11,7 @@
  * counts rather than grow.
  */
 import { waitUntil } from "cloudflare:workers";
-import { BoundedCache } from "@smcp/runtime";
+import { BoundedCache, tenantIncarnationName } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
 import type { DeploymentError } from "./deployment-store";
@@ -28,6 +28,7 @@ const pending = new BoundedCache<Pending>({ maxBytes: 2 * 1024 * 1024, ttlMs: 60
 
 export interface CallOutcome {
   tenant: string;
+  incarnation: string;
   server: string;
   version: number;
   /** Set when the call failed: what kind of failure, and its message. */
@@ -35,7 +36,7 @@ export interface CallOutcome {
 }
 
 export function recordCall(env: Env, outcome: CallOutcome): void {
-  const key = `${outcome.tenant}/${outcome.server}/${outcome.version}`;
+  const key = `${tenantIncarnationName(outcome.tenant, outcome.incarnation)}/${outcome.server}/${outcome.version}`;
   let entry = pending.get(key);
   if (!entry) pending.set(key, (entry = { calls: 0, errors: 0, recent: [], flushedAt: 0 }));
   entry.calls++;
@@ -50,7 +51,7 @@ export function recordCall(env: Env, outcome: CallOutcome): void {
   Object.assign(entry, { calls: 0, errors: 0, recent: [], flushedAt: now });
   waitUntil(
     tenantStub(env, outcome.tenant)
-      .deploymentReport(outcome.server, outcome.version, report)
+      .deploymentReport(outcome.server, outcome.version, report, outcome.incarnation)
       .then(() => undefined)
       .catch((err: unknown) => logEvent("warn", "deployment stats report failed", { tenant: outcome.tenant, server: outcome.server, error: String(err) })),
   );

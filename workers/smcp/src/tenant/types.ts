@@ -17,6 +17,12 @@ export interface TenantConfig {
   auth: TenantAuthMode;
   limits: TenantLimits;
   createdAt: number;
+  /**
+   * Minted when the tenant is created; part of every name derived from the tenant
+   * (`@smcp/runtime` names.ts). Tenants created before it existed are read with
+   * `LEGACY_INCARNATION`.
+   */
+  incarnation: string;
 }
 
 export interface KeyInfo {
@@ -68,9 +74,11 @@ export type SessionAdmission =
 export type DataPutResult = { ok: true } | { ok: false; reason: "unknown-tenant" } | { ok: false; reason: "quota"; limit: number; used: number };
 
 export type AuthDecision =
-  | { ok: true; keyId: string | null; auth: TenantAuthMode }
+  | { ok: true; keyId: string | null; auth: TenantAuthMode; incarnation: string }
   | { ok: false; reason: "unknown-tenant" | "invalid-key" | "unknown-server" };
 
 /** What the MCP endpoint asks the tenant object about a bearer: a tenant key's digest (or none), or an access token's. */
 export type BearerCheck = { kind: "key"; server: string; keyHash: string | null; malformed?: boolean } | ({ kind: "access" } & AccessCheck);
-export type BearerDecision = AuthDecision | AccessDecision | { ok: false; reason: "unknown-tenant" };
+/** The grant store's decision, with the incarnation of the tenant that made it (tenant-do.ts `oauthCheckAccess`). */
+export type TenantAccessDecision = Exclude<AccessDecision, { ok: true }> | (Extract<AccessDecision, { ok: true }> & { incarnation: string });
+export type BearerDecision = AuthDecision | TenantAccessDecision | { ok: false; reason: "unknown-tenant" };
