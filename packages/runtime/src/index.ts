@@ -15,5 +15,5 @@ export { isValidSegment, isWellFormedSessionId, newSessionId, randomToken, sessi
 export { isOriginAllowed } from "./origin";
 export { SESSION_REVISIONS, LATEST_SESSION_REVISION, batchesAllowed } from "./protocol";
 export { sha256Hex, secretsEqual, bearerToken } from "./secrets";
-export { AUDIT_GENESIS, auditHash, verifyAuditChain, type AuditEntry, type AuditFields, type ChainVerdict } from "./audit-chain";
+export { AUDIT_GENESIS, auditHash, verifyAuditChain, verifyAuditPage, type AuditEntry, type AuditFields, type ChainCursor, type ChainStep, type ChainVerdict } from "./audit-chain";
 export { TokenBucket } from "./token-bucket";

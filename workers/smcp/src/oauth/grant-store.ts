@@ -11,12 +11,13 @@
  * (OAuth 2.1 §4.1.3 and §4.3.1: a replay revokes the whole grant).
  *
  * Only SHA-256 digests of codes and tokens are stored; the Worker mints the secrets
- * and hashes them before calling in. Tables are created on first use, so tenants
- * created before OAuth existed need no migration. See docs/storage-schema.md.
+ * and hashes them before calling in. The tables are step 3 of the tenant's migration
+ * list (tenant-schema.ts). See docs/storage-schema.md.
  */
 import { randomToken } from "@smcp/runtime";
 import { ACCESS_TOKEN_TTL_MS, CODE_TTL_MS, REFRESH_TOKEN_TTL_MS } from "./tokens";
 
+/** Step 3 of TENANT_MIGRATIONS as it shipped: never edit it; append a step there instead. */
 export const GRANT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS oauth_grants (
   id TEXT PRIMARY KEY,
@@ -123,7 +124,6 @@ export class GrantStore {
   constructor(host: GrantHost) {
     this.#host = host;
     this.#sql = host.sql;
-    this.#sql.exec(GRANT_SCHEMA);
   }
 
   /** Records an approved authorization request: a new grant and its one code. */

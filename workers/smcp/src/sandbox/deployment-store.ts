@@ -5,11 +5,12 @@
  *
  * The TenantDO owns the storage and calls in here through thin RPC wrappers; this
  * module owns the rules. A version's bytes never change (a trigger refuses it), so
- * rolling back is only a change of which row is `active`. Tables are created on
- * first use, so tenants created earlier need no migration. See docs/storage-schema.md.
+ * rolling back is only a change of which row is `active`. The tables are step 4 of the
+ * tenant's migration list (tenant-schema.ts). See docs/storage-schema.md.
  */
 import { SANDBOX_LIMITS } from "./limits";
 
+/** Step 4 of TENANT_MIGRATIONS as it shipped: never edit it; append a step there instead. */
 export const DEPLOYMENT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS deployments (
   server TEXT NOT NULL,
@@ -133,7 +134,6 @@ export class DeploymentStore {
 
   constructor(host: DeploymentHost) {
     this.#host = host;
-    host.sql.exec(DEPLOYMENT_SCHEMA);
   }
 
   get #sql() {
