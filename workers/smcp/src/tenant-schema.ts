@@ -87,7 +87,10 @@ CREATE TRIGGER IF NOT EXISTS audit_is_append_only_delete BEFORE DELETE ON audit
     // 6: audit retention (tenant/audit-retention.ts). Checkpoints are append-only and
     // must name a stored row; the retention marks only advance, and only to a
     // checkpoint; a row of `audit` may be deleted only at or below `droppable_through`,
-    // which only the export-then-drop flow raises.
+    // which only the export-then-drop flow raises. The INSERT triggers close the
+    // REPLACE hole: `INSERT OR REPLACE` deletes the row it conflicts with without
+    // firing DELETE triggers, so an insert must land exactly after the tail (audit) or
+    // into an empty table (audit_retention).
     `
 CREATE TABLE audit_checkpoints (
   seq INTEGER PRIMARY KEY,
@@ -121,9 +124,12 @@ DROP TRIGGER audit_is_append_only_delete;
 CREATE TRIGGER audit_drops_only_exported_segment BEFORE DELETE ON audit
   WHEN OLD.seq > (SELECT droppable_through FROM audit_retention WHERE id = 1)
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only: only an exported segment ending at a checkpoint can be dropped'); END;
-CREATE TRIGGER audit_seq_never_reused BEFORE INSERT ON audit
-  WHEN NEW.seq <= (SELECT droppable_through FROM audit_retention WHERE id = 1)
-  BEGIN SELECT RAISE(ABORT, 'audit seq at or below a dropped segment'); END;
+CREATE TRIGGER audit_appends_only_at_the_tail BEFORE INSERT ON audit
+  WHEN NEW.seq <> coalesce((SELECT max(seq) FROM audit), (SELECT droppable_through FROM audit_retention WHERE id = 1)) + 1
+  BEGIN SELECT RAISE(ABORT, 'audit log is append-only: an entry must follow the last one'); END;
+CREATE TRIGGER audit_retention_is_one_row BEFORE INSERT ON audit_retention
+  WHEN EXISTS (SELECT 1 FROM audit_retention)
+  BEGIN SELECT RAISE(ABORT, 'audit retention state cannot be replaced'); END;
 `,
     // Append new steps here (see HOW TO ADD A STEP above).
   ],

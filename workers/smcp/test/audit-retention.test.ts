@@ -29,7 +29,7 @@ describe("audit retention", () => {
     // Not exported yet: the drop is refused and nothing leaves the table.
     const early = await admin("DELETE", `/tenants/${tenant}/audit?through=${first.seq}`);
     expect(early.status).toBe(409);
-    expect((await early.json()).error.code).toBe("audit_not_exported");
+    expect(((await early.json()) as any).error.code).toBe("audit_not_exported");
 
     const exported = await exportSegment(tenant, first.seq);
     expect(exported.segment).toMatchObject({ from: 1, through: first.seq, checkpoint: { seq: first.seq, hash: first.hash } });
@@ -71,7 +71,7 @@ describe("audit retention", () => {
 
     const notCheckpoint = await admin("DELETE", `/tenants/${tenant}/audit?through=1`);
     expect(notCheckpoint.status).toBe(409);
-    expect((await notCheckpoint.json()).error.code).toBe("audit_not_a_checkpoint");
+    expect(((await notCheckpoint.json()) as any).error.code).toBe("audit_not_a_checkpoint");
     expect((await admin("DELETE", `/tenants/${tenant}/audit?through=abc`)).status).toBe(400);
     expect((await admin("GET", `/tenants/${tenant}/audit/export?through=1`)).status).toBe(409);
     expect((await admin("DELETE", `/tenants/${tenant}-missing/audit?through=1`)).status).toBe(404);
@@ -88,20 +88,27 @@ describe("audit retention", () => {
       expect(() => sql.exec("DELETE FROM audit_checkpoints")).toThrow(/append-only/);
       expect(() => sql.exec("UPDATE audit_checkpoints SET hash = 'x'")).toThrow(/append-only/);
       expect(() => sql.exec("INSERT INTO audit_checkpoints (seq, hash, at) VALUES (1, 'forged', 0)")).toThrow(/must name a stored entry/);
+      // REPLACE deletes the conflicting row without firing DELETE triggers: refused at insert.
+      const insert = (verb: string, seq: number) =>
+        sql.exec(`${verb} INTO audit (seq, at, actor, action, target, detail, prev_hash, hash) VALUES (?, 0, 'x', 'x', 'x', '{}', 'x', 'x')`, seq);
+      expect(() => insert("INSERT OR REPLACE", 1)).toThrow(/append-only/);
+      expect(() => insert("REPLACE", 2)).toThrow(/append-only/);
+      expect(() => sql.exec("INSERT OR REPLACE INTO audit_retention (id, exported_through, droppable_through) VALUES (1, 0, 0)")).toThrow(/cannot be replaced/);
       expect(sql.exec<{ n: number }>("SELECT count(*) AS n FROM audit WHERE seq <= ?", checkpoint.seq).one().n).toBe(checkpoint.seq);
+      expect(sql.exec<{ actor: string }>("SELECT actor FROM audit WHERE seq = 1").one().actor).toBe("admin");
     });
 
     await exportSegment(tenant, checkpoint.seq);
     await adminOk("DELETE", `/tenants/${tenant}/audit?through=${checkpoint.seq}`);
     const again = await admin("DELETE", `/tenants/${tenant}/audit?through=${checkpoint.seq}`);
     expect(again.status).toBe(409);
-    expect((await again.json()).error.code).toBe("audit_already_dropped");
+    expect(((await again.json()) as any).error.code).toBe("audit_already_dropped");
     await runInDurableObject(tenantObject(tenant), async (_o: TenantDO, state) => {
       // After a drop, the rows above the mark are as protected as before, and no seq is reused.
       expect(() => state.storage.sql.exec("DELETE FROM audit")).toThrow(/append-only/);
       expect(() =>
         state.storage.sql.exec("INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash) VALUES (1, 0, 'x', 'x', 'x', '{}', 'x', 'x')"),
-      ).toThrow(/dropped segment/);
+      ).toThrow(/append-only/);
     });
   });
 
