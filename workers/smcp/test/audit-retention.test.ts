@@ -112,6 +112,22 @@ describe("audit retention", () => {
     });
   });
 
+  it("audit:export-pages — a segment longer than one page streams whole and verifies offline", async () => {
+    const { tenant } = await provisionTenant({ servers: [] });
+    await runInDurableObject(tenantObject(tenant), async (_o: TenantDO, state) => {
+      const log = new AuditLog(state.storage.sql);
+      for (let i = 0; i < AUDIT_PAGE_ROWS + 250; i++) await log.append("test", "bulk.row", String(i), { i });
+    });
+    const { checkpoint } = await adminOk("POST", `/tenants/${tenant}/audit/checkpoints`, undefined, 201);
+    expect(checkpoint.seq).toBeGreaterThan(AUDIT_PAGE_ROWS * 1.5);
+    const exported = await exportSegment(tenant, checkpoint.seq);
+    expect(exported.entries).toHaveLength(checkpoint.seq);
+    expect(await verifyAuditChain(exported.entries, exported.segment.prevHash)).toEqual({ ok: true, entries: checkpoint.seq });
+    expect(exported.entries.at(-1)!.hash).toBe(checkpoint.hash);
+    expect(await adminOk("DELETE", `/tenants/${tenant}/audit?through=${checkpoint.seq}`)).toEqual({ dropped: checkpoint.seq, through: checkpoint.seq });
+    expect(await adminOk("GET", `/tenants/${tenant}/audit/verify?from=start`)).toMatchObject({ ok: true });
+  });
+
   it("audit:verify-pages — 1 200 rows are verified in pages of AUDIT_PAGE_ROWS, and a break past the first pages is found", async () => {
     const { tenant } = await provisionTenant({ servers: [] });
     await runInDurableObject(tenantObject(tenant), async (_o: TenantDO, state) => {
@@ -140,6 +156,15 @@ describe("audit retention", () => {
       expect(verdict).toMatchObject({ ok: true, entries: total });
       expect(Math.max(...reads)).toBeLessThanOrEqual(AUDIT_PAGE_ROWS);
       expect(reads.length).toBeGreaterThanOrEqual(Math.ceil(total / AUDIT_PAGE_ROWS));
+
+      // From a checkpoint, verification reads only what follows it.
+      const retention = new AuditRetention(storage, log);
+      const made = await retention.checkpoint();
+      expect(made).toMatchObject({ ok: true, checkpoint: { seq: total } });
+      for (let i = 0; i < 3; i++) await log.append("test", "after.checkpoint", String(i), {});
+      reads.length = 0;
+      expect(await retention.verify()).toMatchObject({ ok: true, entries: 4, from: total + 1, anchor: { seq: total } });
+      expect(reads.reduce((a, b) => a + b, 0)).toBe(4);
 
       // Tampering below SQL in the third page is still found, at that entry.
       real.exec("DROP TRIGGER audit_is_append_only_update");
