@@ -15,7 +15,7 @@ import { TENANT_MIGRATIONS } from "../src/tenant-schema";
 import tenantFixture from "./fixtures/tenant-e28d9c2.sql?raw";
 import sessionFixture from "./fixtures/session-e28d9c2.sql?raw";
 import directoryFixture from "./fixtures/directory-e28d9c2.sql?raw";
-import { EMPTY_STORAGE, admin, provisionTenant, storageOf, uniqueName } from "./helpers";
+import { EMPTY_STORAGE, admin, mcpUrl, openSession, provisionTenant, sessionStub, storageOf, uniqueName } from "./helpers";
 
 const FIXTURE_KEY = "smcp_sk_fixture-key-of-the-first-schema-000";
 
@@ -194,6 +194,31 @@ describe("migrations", () => {
       expect(statements.length).toBeGreaterThan(0);
       expect(ddl()).toEqual([]);
       expect({ version: versionOf(state), schema: schemaOf(state.storage.sql) }).toEqual(before);
+    });
+  });
+
+  it("migrations:no-ddl-when-current-session-directory — a current session and the directory, constructed again, run no DDL", async () => {
+    const { tenant, key } = await provisionTenant({ servers: ["notes"] });
+    const session = await openSession(mcpUrl(tenant, "notes"), key);
+    await runInDurableObject(sessionStub(tenant, "notes", session.sessionId), async (_o: SessionDO, state) => {
+      const before = versionOf(state);
+      expect(before).toBe(SESSION_MIGRATIONS.steps.length);
+      const { ddl, statements, stop } = recording(state);
+      const again = new SessionDO(state, env);
+      await again.requestLog(0, 10);
+      await again.events(0, 10);
+      stop();
+      expect(statements.length).toBeGreaterThan(0);
+      expect(ddl()).toEqual([]);
+      expect(versionOf(state)).toBe(before);
+    });
+    await runInDurableObject(env.DIRECTORY.get(env.DIRECTORY.idFromName("directory")), async (_o: DirectoryDO, state) => {
+      const { ddl, statements, stop } = recording(state);
+      const again = new DirectoryDO(state, env);
+      expect(await again.list()).toContain(tenant);
+      stop();
+      expect(statements.length).toBeGreaterThan(0);
+      expect(ddl()).toEqual([]);
     });
   });
 
