@@ -1,6 +1,8 @@
 // The admin CLI as a person runs it: `smcp` as a child process against `wrangler dev`,
 // inspecting a session the official SDK client holds open.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@modelcontextprotocol/client";
@@ -167,6 +169,38 @@ describe("smcp, the admin CLI", () => {
     expect(show.code).toBe(1);
     expect(show.stdout).toBe("");
     expect(show.stderr).toBe(`smcp: No session ${sessionId} for tenant ${tenant}\n`);
+  });
+
+  it("audit retention: checkpoint, export to a file that verifies offline, drop, and verify from the checkpoint", async () => {
+    const checkpoint = await smcp(["audit", "checkpoint", tenant, "--json"]);
+    expect(checkpoint.code, checkpoint.stderr).toBe(0);
+    const { seq } = JSON.parse(checkpoint.stdout).checkpoint;
+
+    const early = await smcp(["audit", "drop", tenant, "--through", String(seq)]);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain("has not been exported");
+
+    const dir = await mkdtemp(path.join(tmpdir(), "smcp-audit-"));
+    const file = path.join(dir, "audit.json");
+    const exported = await smcp(["audit", "export", tenant, "--through", String(seq), "--out", file]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toContain(`saved entries 1..${seq} of ${tenant}`);
+    const offline = await smcp(["audit", "verify-file", file]);
+    expect(offline).toMatchObject({ code: 0, stdout: `${file}: entries 1..${seq} of ${tenant} verify (${seq} entries)\n` });
+
+    // An edited file no longer verifies, without asking the platform.
+    const data = JSON.parse(await readFile(file, "utf8"));
+    data.entries[0].actor = "mallory";
+    await writeFile(file, JSON.stringify(data));
+    const forged = await smcp(["audit", "verify-file", file]);
+    expect(forged.code).toBe(1);
+    expect(forged.stdout).toContain("BROKEN at entry 1");
+
+    const dropped = await smcp(["audit", "drop", tenant, "--through", String(seq)]);
+    expect(dropped).toMatchObject({ code: 0, stdout: `dropped ${seq} audit entries of ${tenant} through ${seq}\n` });
+    const verify = await smcp(["audit", tenant, "--verify"]);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(new RegExp(`intact since entry ${seq}: \\d+ entries`));
   });
 
   it("says so when the admin token is refused", async () => {

@@ -24,6 +24,6 @@ export {
 export { isOriginAllowed } from "./origin";
 export { SESSION_REVISIONS, SERVED_REVISIONS, STATELESS_REVISION, LATEST_SESSION_REVISION, batchesAllowed } from "./protocol";
 export { sha256Hex, secretsEqual, bearerToken } from "./secrets";
-export { AUDIT_GENESIS, auditHash, verifyAuditChain, type AuditEntry, type AuditFields, type ChainVerdict } from "./audit-chain";
+export { AUDIT_GENESIS, auditHash, verifyAuditChain, verifyAuditPage, type AuditEntry, type AuditFields, type ChainCursor, type ChainStep, type ChainVerdict } from "./audit-chain";
 export { TokenBucket } from "./token-bucket";
 export { BoundedCache, CACHE_ENTRY_OVERHEAD_BYTES, stringBytes, type BoundedCacheOptions } from "./bounded-cache";

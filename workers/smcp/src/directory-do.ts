@@ -5,11 +5,28 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "./env";
+import { migrate, type MigrationList } from "./storage/migrations";
+
+/**
+ * The directory's schema as one numbered migration list (runner: storage/migrations.ts).
+ * HOW TO ADD A STEP: append one entry at the END of `steps`; never edit, reorder or
+ * remove a shipped step; update docs/storage-schema.md in the same commit. Step 1 is
+ * idempotent because directories created before the list existed have schema version 0.
+ */
+export const DIRECTORY_MIGRATIONS: MigrationList = {
+  name: "DirectoryDO",
+  steps: [
+    // 1 (e28d9c2): the tenant ids.
+    "CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL)",
+    // Append new steps here.
+  ],
+};
 
 export class DirectoryDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL)");
+    // The one directory object always holds the list, so it migrates unconditionally.
+    migrate(ctx.storage, DIRECTORY_MIGRATIONS);
   }
 
   async add(id: string): Promise<void> {

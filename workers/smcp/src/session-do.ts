@@ -10,7 +10,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { WebStandardStreamableHTTPServerTransport, type McpServer } from "@modelcontextprotocol/server";
 import {
-  EVENT_LOG_SCHEMA,
   SESSION_REVISIONS,
   LATEST_SESSION_REVISION,
   SqliteEventLog,
@@ -29,7 +28,9 @@ import { NEW_SESSION_HEADER, authInfoOf, incarnationOf, readPrincipal, samePrinc
 import { restoreInitializedSession, type InitializeParams } from "./mcp/restore-session";
 import { primeStandaloneStream } from "./mcp/priming";
 import { StreamCounter } from "./mcp/stream-counter";
-import { REQUEST_LOG_SCHEMA, RequestLog, type RequestLogEntry } from "./mcp/request-log";
+import { RequestLog, type RequestLogEntry } from "./mcp/request-log";
+import { SESSION_MIGRATIONS } from "./session-schema";
+import { migrate } from "./storage/migrations";
 import { TenantToolStore } from "./tool-store";
 import type { SessionRecord, SessionUpdate } from "./tenant-do";
 import { logEvent } from "./log";
@@ -82,6 +83,8 @@ export class SessionDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#config = platformConfig(env);
+    // Only an object that holds a session has a schema to upgrade; an unknown id stays empty.
+    if (this.#loadMeta()) migrate(ctx.storage, SESSION_MIGRATIONS);
   }
 
   async fetch(request: Request): Promise<Response> {
@@ -246,8 +249,7 @@ export class SessionDO extends DurableObject<Env> {
     }
     meta.eventLogMaxBytes = admission.eventLogBytes;
     this.ctx.storage.transactionSync(() => {
-      this.ctx.storage.sql.exec(EVENT_LOG_SCHEMA);
-      this.ctx.storage.sql.exec(REQUEST_LOG_SCHEMA);
+      migrate(this.ctx.storage, SESSION_MIGRATIONS);
       this.ctx.storage.kv.put(META_KEY, meta);
     });
     this.#meta = meta;

@@ -22,12 +22,12 @@ import {
   sessionObjectName,
   sha256Hex,
   type AuditEntry,
-  type ChainVerdict,
 } from "@smcp/runtime";
 import type { StoredRecord } from "@smcp/servers";
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
 import { AuditLog, actorOf } from "./tenant/audit-log";
+import { AuditRetention, type AuditVerdict } from "./tenant/audit-retention";
 import { AuthFailureTally, isAuthFailureReason, type AuthFailureReason } from "./tenant/auth-failures";
 import { SessionIndex } from "./tenant/session-index";
 import { ToolData, type PutOutcome } from "./tenant/tool-data";
@@ -42,7 +42,8 @@ import type {
   TenantLimits,
   TenantStats,
 } from "./tenant/types";
-import { TENANT_SCHEMA, upgradeSchema } from "./tenant-schema";
+import { TENANT_MIGRATIONS } from "./tenant-schema";
+import { migrate } from "./storage/migrations";
 
 export type {
   AuthDecision,
@@ -89,7 +90,8 @@ export class TenantDO extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    if (ctx.storage.kv.get(CONFIG_KEY)) upgradeSchema(ctx.storage.sql);
+    // Only a tenant that exists has a schema to upgrade: an unknown id must stay without storage.
+    if (ctx.storage.kv.get(CONFIG_KEY)) migrate(ctx.storage, TENANT_MIGRATIONS);
   }
 
   #limits(config: TenantConfig): EffectiveLimits {
@@ -157,7 +159,7 @@ export class TenantDO extends DurableObject<Env> {
     if (existing) return { ok: false, reason: "exists", tenant: existing };
     const tenant: TenantConfig = { ...init, createdAt: Date.now(), incarnation: newIncarnation() };
     this.ctx.storage.transactionSync(() => {
-      this.#sql.exec(TENANT_SCHEMA);
+      migrate(this.ctx.storage, TENANT_MIGRATIONS);
       this.ctx.storage.kv.put(CONFIG_KEY, tenant);
     });
     await this.#audit("admin", "tenant.created", tenant.id, { auth: tenant.auth, limits: tenant.limits });
@@ -526,10 +528,37 @@ export class TenantDO extends DurableObject<Env> {
     return { ok: true, entries: this.#auditLog.page(afterSeq, Math.max(1, Math.min(500, Math.trunc(limit) || 1))) };
   }
 
-  async verifyAudit(): Promise<{ ok: true; verdict: ChainVerdict } | Missing> {
+  async verifyAudit(from: "checkpoint" | "start" = "checkpoint"): Promise<{ ok: true; verdict: AuditVerdict } | Missing> {
     if (!this.#config()) return MISSING;
+    return { ok: true, verdict: await this.#retention().verify(from) };
+  }
+
+  // --- audit retention (the rules are in tenant/audit-retention.ts) -----------------
+
+  async auditCheckpoints() {
+    if (!this.#config()) return MISSING;
+    const retention = this.#retention();
+    return { ok: true as const, checkpoints: retention.checkpoints(), retention: retention.state() };
+  }
+
+  async auditCheckpoint() {
+    if (!this.#config()) return MISSING;
+    return this.#retention().checkpoint();
+  }
+
+  async auditExportPage(through: number, after: number, limit: number) {
+    if (!this.#config()) return MISSING;
+    return this.#retention().exportPage(through, after, limit);
+  }
+
+  async auditDrop(through: number) {
+    if (!this.#config()) return MISSING;
+    return this.#retention().drop(through);
+  }
+
+  #retention(): AuditRetention {
     this.#auditLog ??= new AuditLog(this.#sql);
-    return { ok: true, verdict: await this.#auditLog.verify() };
+    return new AuditRetention(this.ctx.storage, this.#auditLog);
   }
 
   // --- tool data (see tool-store.ts and tenant/tool-data.ts) ------------------------

@@ -1,11 +1,30 @@
-/** Brings a tenant created by an earlier version up to `TENANT_SCHEMA` (columns added since). */
-export function upgradeSchema(sql: SqlStorage): void {
-  const columns = new Set(sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('sessions')").toArray().map((c) => c.name));
-  if (!columns.has("grant_id")) sql.exec("ALTER TABLE sessions ADD COLUMN grant_id TEXT");
-}
+/**
+ * The TenantDO's schema, as one numbered migration list (runner: storage/migrations.ts;
+ * tables documented in docs/storage-schema.md).
+ *
+ * HOW TO ADD A STEP: append one entry at the END of `TENANT_MIGRATIONS.steps` (a SQL
+ * string, or `(sql) => { ... }` for DDL that needs a check). Never edit, reorder or
+ * remove a step that has shipped: objects already at that schema version will not run
+ * it again. A step runs once, inside the same transaction as the new schema version,
+ * on the schema every earlier step produced, so plain `CREATE TABLE` / `ALTER TABLE`
+ * is right after the legacy steps. Update docs/storage-schema.md in the same commit.
+ *
+ * Steps 1..TENANT_LEGACY_STEPS replay the schema's history before the list existed.
+ * Tenants created then have schema version 0 and any one of those shapes, so those
+ * steps are idempotent (`IF NOT EXISTS`, `addColumn`).
+ */
+import { GRANT_SCHEMA } from "./oauth/grant-store";
+import { DEPLOYMENT_SCHEMA } from "./sandbox/deployment-store";
+import { addColumn, type MigrationList } from "./storage/migrations";
 
-/** The tables of a tenant's Durable Object; documented in docs/storage-schema.md. */
-export const TENANT_SCHEMA = `
+/** Steps that tenants created before the list existed may already (partly) have. */
+export const TENANT_LEGACY_STEPS = 5;
+
+export const TENANT_MIGRATIONS: MigrationList = {
+  name: "TenantDO",
+  steps: [
+    // 1 (e28d9c2): keys, enabled servers, the session index, tool data.
+    `
 CREATE TABLE IF NOT EXISTS keys (
   id TEXT PRIMARY KEY,
   label TEXT NOT NULL,
@@ -21,16 +40,24 @@ CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY,
   server TEXT NOT NULL,
   key_id TEXT,
-  grant_id TEXT,
   protocol_version TEXT NOT NULL,
   client_info TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   last_activity INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  requests INTEGER NOT NULL DEFAULT 0,
-  errors INTEGER NOT NULL DEFAULT 0,
-  event_bytes INTEGER NOT NULL DEFAULT 0
+  expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS tool_data (
+  server TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  id TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (server, collection, id)
+);
+`,
+    // 2 (ab22f3e): the hash-chained audit log; per-session counters in the index.
+    (sql) => {
+      sql.exec(`
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY,
   at INTEGER NOT NULL,
@@ -45,12 +72,75 @@ CREATE TRIGGER IF NOT EXISTS audit_is_append_only_update BEFORE UPDATE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_is_append_only_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-CREATE TABLE IF NOT EXISTS tool_data (
-  server TEXT NOT NULL,
-  collection TEXT NOT NULL,
-  id TEXT NOT NULL,
-  value TEXT NOT NULL,
-  updated_at INTEGER NOT NULL,
-  PRIMARY KEY (server, collection, id)
+`);
+      addColumn(sql, "sessions", "requests", "INTEGER NOT NULL DEFAULT 0");
+      addColumn(sql, "sessions", "errors", "INTEGER NOT NULL DEFAULT 0");
+      addColumn(sql, "sessions", "event_bytes", "INTEGER NOT NULL DEFAULT 0");
+    },
+    // 3 (cf79c5e): OAuth grants, codes and tokens.
+    GRANT_SCHEMA,
+    // 4 (d3e49c3): deployed servers.
+    DEPLOYMENT_SCHEMA,
+    // 5 (5517c53): OAuth sessions name their grant.
+    (sql) => addColumn(sql, "sessions", "grant_id", "TEXT"),
+    // --- end of the legacy steps: from here on each step runs exactly once. ---
+    // 6: audit retention (tenant/audit-retention.ts). Checkpoints are append-only and
+    // must name a stored row; the retention marks only advance, and only to a
+    // checkpoint; a row of `audit` may be deleted only at or below `droppable_through`,
+    // which only the export-then-drop flow raises. The INSERT triggers close the
+    // REPLACE hole: `INSERT OR REPLACE` deletes the row it conflicts with without
+    // firing DELETE triggers, so an insert must land exactly after the tail (audit) or
+    // into an empty table (audit_retention).
+    `
+CREATE TABLE audit_checkpoints (
+  seq INTEGER PRIMARY KEY,
+  hash TEXT NOT NULL,
+  at INTEGER NOT NULL
 );
-`;
+CREATE TRIGGER audit_checkpoint_names_a_row BEFORE INSERT ON audit_checkpoints
+  WHEN NOT EXISTS (SELECT 1 FROM audit WHERE seq = NEW.seq AND hash = NEW.hash)
+  BEGIN SELECT RAISE(ABORT, 'an audit checkpoint must name a stored entry and its hash'); END;
+CREATE TRIGGER audit_checkpoints_are_append_only_update BEFORE UPDATE ON audit_checkpoints
+  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER audit_checkpoints_are_append_only_delete BEFORE DELETE ON audit_checkpoints
+  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TABLE audit_retention (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  exported_through INTEGER NOT NULL,
+  droppable_through INTEGER NOT NULL
+);
+INSERT INTO audit_retention (id, exported_through, droppable_through) VALUES (1, 0, 0);
+CREATE TRIGGER audit_retention_only_advances BEFORE UPDATE ON audit_retention
+  WHEN NEW.id <> OLD.id
+    OR NEW.exported_through < OLD.exported_through
+    OR NEW.droppable_through < OLD.droppable_through
+    OR NEW.droppable_through > NEW.exported_through
+    OR (NEW.exported_through <> OLD.exported_through AND NEW.exported_through NOT IN (SELECT seq FROM audit_checkpoints))
+    OR (NEW.droppable_through <> OLD.droppable_through AND NEW.droppable_through NOT IN (SELECT seq FROM audit_checkpoints))
+  BEGIN SELECT RAISE(ABORT, 'audit retention marks only advance, to an exported checkpoint'); END;
+CREATE TRIGGER audit_retention_is_kept BEFORE DELETE ON audit_retention
+  BEGIN SELECT RAISE(ABORT, 'audit retention state cannot be deleted'); END;
+DROP TRIGGER audit_is_append_only_delete;
+CREATE TRIGGER audit_drops_only_exported_segment BEFORE DELETE ON audit
+  WHEN OLD.seq > (SELECT droppable_through FROM audit_retention WHERE id = 1)
+  BEGIN SELECT RAISE(ABORT, 'audit log is append-only: only an exported segment ending at a checkpoint can be dropped'); END;
+CREATE TRIGGER audit_appends_only_at_the_tail BEFORE INSERT ON audit
+  WHEN NEW.seq <> coalesce((SELECT max(seq) FROM audit), (SELECT droppable_through FROM audit_retention WHERE id = 1)) + 1
+  BEGIN SELECT RAISE(ABORT, 'audit log is append-only: an entry must follow the last one'); END;
+CREATE TRIGGER audit_retention_is_one_row BEFORE INSERT ON audit_retention
+  WHEN EXISTS (SELECT 1 FROM audit_retention)
+  BEGIN SELECT RAISE(ABORT, 'audit retention state cannot be replaced'); END;
+`,
+    // 7: clients that redeemed a code here, the only ones /authorize redirects errors to (oauth/grant-store.ts).
+    `
+CREATE TABLE oauth_trusted_clients (
+  client_id TEXT PRIMARY KEY,
+  trusted_at INTEGER NOT NULL
+);
+`,
+    // 8: when a deployed version stopped being active (NULL while active, and for versions
+    // retired before the column existed), so pruning keeps what a live session may run.
+    "ALTER TABLE deployments ADD COLUMN retired_at INTEGER",
+    // Append new steps here (see HOW TO ADD A STEP above).
+  ],
+};

@@ -55,7 +55,7 @@ describe("audit log", () => {
     expect(entries[3].actor).toBe(`key:${keyId}`);
     expect(JSON.stringify(entries)).not.toContain(key!);
     for (let i = 1; i < entries.length; i++) expect(entries[i].prevHash).toBe(entries[i - 1].hash);
-    expect(await adminOk("GET", `/tenants/${tenant}/audit/verify`)).toEqual({ ok: true, entries: entries.length });
+    expect(await adminOk("GET", `/tenants/${tenant}/audit/verify`)).toMatchObject({ ok: true, entries: entries.length, from: 1 });
   });
 
   it("admin:audit-failed-auth — a refused key is counted in an auth.failed entry, without the key or the server", async () => {

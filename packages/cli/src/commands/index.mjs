@@ -2,7 +2,7 @@
  * The command table: every command the CLI has, in the order `smcp help` lists
  * them. Adding a command is one entry here and one object in its resource's module.
  */
-import { auditCommand } from "./audit.mjs";
+import { auditCommand, auditRetentionCommands } from "./audit.mjs";
 import { eventsCommand } from "./events.mjs";
 import { healthCommand } from "./health.mjs";
 import { keyCommands } from "./keys.mjs";
@@ -18,5 +18,6 @@ export const commands = [
   ...sessionCommands,
   eventsCommand,
   auditCommand,
+  ...auditRetentionCommands,
   healthCommand,
 ];

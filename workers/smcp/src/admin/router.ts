@@ -6,7 +6,7 @@ import { activateDeployment, deploy, getDeployment, getServer, listDeployments, 
 import { createKey, listKeys, revokeKey } from "./keys";
 import { requireAdmin } from "./require-admin";
 import { disableServer, enableServer, listServers } from "./servers";
-import { getAudit, verifyAudit } from "./audit";
+import { createCheckpoint, dropAudit, exportAudit, getAudit, listCheckpoints, verifyAudit } from "./audit";
 import { getHealth } from "./health";
 import { deleteSession, getSession, getSessionEvents, getSessionRequests, listSessions } from "./sessions";
 import { createTenant, deleteTenant, getTenant, listTenants, updateTenant } from "./tenants";
@@ -39,7 +39,11 @@ const routes: Route<AdminHandler>[] = [
   { method: "GET", pattern: `${T}/sessions/:session/requests`, handler: (r, env, p) => getSessionRequests(r, env, p.tenant!, p.session!) },
   { method: "DELETE", pattern: `${T}/sessions/:session`, handler: (_r, env, p) => deleteSession(env, p.tenant!, p.session!) },
   { method: "GET", pattern: `${T}/audit`, handler: (r, env, p) => getAudit(r, env, p.tenant!) },
-  { method: "GET", pattern: `${T}/audit/verify`, handler: (_r, env, p) => verifyAudit(env, p.tenant!) },
+  { method: "DELETE", pattern: `${T}/audit`, handler: (r, env, p) => dropAudit(r, env, p.tenant!) },
+  { method: "GET", pattern: `${T}/audit/verify`, handler: (r, env, p) => verifyAudit(r, env, p.tenant!) },
+  { method: "GET", pattern: `${T}/audit/checkpoints`, handler: (_r, env, p) => listCheckpoints(env, p.tenant!) },
+  { method: "POST", pattern: `${T}/audit/checkpoints`, handler: (_r, env, p) => createCheckpoint(env, p.tenant!) },
+  { method: "GET", pattern: `${T}/audit/export`, handler: (r, env, p) => exportAudit(r, env, p.tenant!) },
   { method: "GET", pattern: "/admin/v1/health", handler: (_r, env) => getHealth(env) },
 ];
 

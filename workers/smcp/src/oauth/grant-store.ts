@@ -11,8 +11,8 @@
  * (OAuth 2.1 §4.1.3 and §4.3.1: a replay revokes the whole grant).
  *
  * Only SHA-256 digests of codes and tokens are stored; the Worker mints the secrets
- * and hashes them before calling in. Tables are created on first use, so tenants
- * created before OAuth existed need no migration. See docs/storage-schema.md.
+ * and hashes them before calling in. The tables are steps 3 and 7 of the tenant's
+ * migration list (tenant-schema.ts). See docs/storage-schema.md.
  *
  * What a grant keeps is bounded whatever its client does: every rotation compacts
  * the grant to its newest `KEEP_ACCESS_TOKENS` access tokens and `KEEP_USED_REFRESH`
@@ -30,6 +30,7 @@ import { randomToken } from "@smcp/runtime";
 import type { AuthFailureReason } from "../tenant/auth-failures";
 import { ACCESS_TOKEN_TTL_MS, CODE_TTL_MS, REFRESH_TOKEN_TTL_MS } from "./tokens";
 
+/** Step 3 of TENANT_MIGRATIONS as it shipped: never edit it; append a step there instead. */
 export const GRANT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS oauth_grants (
   id TEXT PRIMARY KEY,
@@ -55,11 +56,6 @@ CREATE TABLE IF NOT EXISTS oauth_tokens (
   kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
   expires_at INTEGER NOT NULL,
   used_at INTEGER
-);
--- issue 10 item 8: clients that redeemed a code here (the /authorize redirect guard).
-CREATE TABLE IF NOT EXISTS oauth_trusted_clients (
-  client_id TEXT PRIMARY KEY,
-  trusted_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS oauth_codes_by_grant ON oauth_codes (grant_id);
 CREATE INDEX IF NOT EXISTS oauth_tokens_by_grant ON oauth_tokens (grant_id);
@@ -153,7 +149,6 @@ export class GrantStore {
   constructor(host: GrantHost) {
     this.#host = host;
     this.#sql = host.sql;
-    this.#sql.exec(GRANT_SCHEMA);
   }
 
   /** Records an approved authorization request: a new grant and its one code. */

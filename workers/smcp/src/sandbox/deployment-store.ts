@@ -5,8 +5,8 @@
  *
  * The TenantDO owns the storage and calls in here through thin RPC wrappers; this
  * module owns the rules. A version's bytes never change (a trigger refuses it), so
- * rolling back is only a change of which row is `active`. Tables are created on
- * first use, so tenants created earlier need no migration. See docs/storage-schema.md.
+ * rolling back is only a change of which row is `active`. The tables are steps 4 and 8
+ * of the tenant's migration list (tenant-schema.ts). See docs/storage-schema.md.
  *
  * Old versions are pruned, but never one a live session may still run: a session
  * keeps the module it was built with (resolve-server.ts), built at the earliest when
@@ -19,6 +19,7 @@
  */
 import { ACTIVE_DEPLOYMENT_CACHE_MS, SANDBOX_LIMITS } from "./limits";
 
+/** Step 4 of TENANT_MIGRATIONS as it shipped: never edit it; append a step there instead. */
 export const DEPLOYMENT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS deployments (
   server TEXT NOT NULL,
@@ -31,7 +32,6 @@ CREATE TABLE IF NOT EXISTS deployments (
   manifest TEXT NOT NULL,
   calls INTEGER NOT NULL DEFAULT 0,
   errors INTEGER NOT NULL DEFAULT 0,
-  retired_at INTEGER,
   PRIMARY KEY (server, version)
 );
 CREATE TRIGGER IF NOT EXISTS deployments_are_immutable
@@ -52,16 +52,6 @@ CREATE TABLE IF NOT EXISTS sandbox_egress (
   revision INTEGER NOT NULL
 );
 `;
-
-/**
- * SCHEMA CHANGE (for the migration list): `deployments.retired_at`, when a version
- * stopped being active (NULL while active, and for versions retired before the
- * column existed). Added here to tenants whose table predates it.
- */
-function upgradeDeploymentSchema(sql: SqlStorage): void {
-  const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('deployments')").toArray();
-  if (!columns.some((c) => c.name === "retired_at")) sql.exec("ALTER TABLE deployments ADD COLUMN retired_at INTEGER");
-}
 
 /** Versions kept per server; the oldest inactive ones go first. */
 export const KEPT_VERSIONS = 20;
@@ -155,8 +145,6 @@ export class DeploymentStore {
 
   constructor(host: DeploymentHost) {
     this.#host = host;
-    host.sql.exec(DEPLOYMENT_SCHEMA);
-    upgradeDeploymentSchema(host.sql);
   }
 
   get #sql() {

@@ -3,52 +3,74 @@
  *
  * Appends are serialised through one promise chain: each entry needs the previous
  * entry's hash, and hashing awaits, so two concurrent appends must not both read the
- * same tail. SQLite triggers (tenant-schema.ts) refuse UPDATE and DELETE; `verify`
- * recomputes the chain so that tampering below SQL is detected too.
+ * same tail. SQLite triggers (tenant-schema.ts) refuse UPDATE, and DELETE of anything
+ * but an exported segment (tenant/audit-retention.ts owns retention and verification);
+ * `verify` recomputes the chain so that tampering below SQL is detected too.
  */
-import { AUDIT_GENESIS, auditHash, verifyAuditChain, type AuditEntry, type ChainVerdict } from "@smcp/runtime";
+import { AUDIT_GENESIS, auditHash, type AuditEntry } from "@smcp/runtime";
 
 export class AuditLog {
   readonly #sql: SqlStorage;
-  #tail: Promise<unknown> = Promise.resolve();
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
   }
 
   append(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void> {
-    const write = async () => {
-      const last = this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0];
-      const fields = { seq: (last?.seq ?? 0) + 1, at: Date.now(), actor, action, target, detail: JSON.stringify(detail) };
-      const prevHash = last?.hash ?? AUDIT_GENESIS;
-      const hash = await auditHash(prevHash, fields);
-      this.#sql.exec(
-        "INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        fields.seq,
-        fields.at,
-        actor,
-        action,
-        target,
-        fields.detail,
-        prevHash,
-        hash,
-      );
-    };
-    const next = this.#tail.then(write, write);
-    this.#tail = next.catch(() => {});
+    return this.exclusive(async () => this.insert(await this.next(actor, action, target, detail)));
+  }
+
+  /** Runs `work` after every earlier append or exclusive work and before any later one. */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(work, work);
+    this.#queue = next.catch(() => {});
     return next;
   }
 
+  /** Resolves when every append queued so far is stored. */
+  settled(): Promise<unknown> {
+    return this.#queue;
+  }
+
+  /** The entry that would follow the tail now; only inside `exclusive`, so the tail cannot move. */
+  async next(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<AuditEntry> {
+    const last = this.tail();
+    const fields = { seq: last.seq + 1, at: Date.now(), actor, action, target, detail: JSON.stringify(detail) };
+    return { ...fields, prevHash: last.hash, hash: await auditHash(last.hash, fields) };
+  }
+
+  insert(entry: AuditEntry): void {
+    this.#sql.exec(
+      "INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      entry.seq,
+      entry.at,
+      entry.actor,
+      entry.action,
+      entry.target,
+      entry.detail,
+      entry.prevHash,
+      entry.hash,
+    );
+  }
+
+  /** The newest entry's seq and hash; with every row dropped, the checkpoint the drop ended at. */
+  tail(): { seq: number; hash: string } {
+    const last = this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0];
+    if (last) return { seq: last.seq, hash: last.hash };
+    const dropped = this.#sql
+      .exec<{ seq: number; hash: string }>(
+        "SELECT c.seq, c.hash FROM audit_retention r JOIN audit_checkpoints c ON c.seq = r.droppable_through WHERE r.id = 1",
+      )
+      .toArray()[0];
+    return dropped ? { seq: dropped.seq, hash: dropped.hash } : { seq: 0, hash: AUDIT_GENESIS };
+  }
+
   page(afterSeq: number, limit: number): AuditEntry[] {
-    return this.#rows("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit);
+    return this.rows("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit);
   }
 
-  async verify(): Promise<ChainVerdict> {
-    await this.#tail;
-    return verifyAuditChain(this.#rows("SELECT * FROM audit ORDER BY seq"));
-  }
-
-  #rows(query: string, ...bindings: unknown[]): AuditEntry[] {
+  rows(query: string, ...bindings: unknown[]): AuditEntry[] {
     return this.#sql
       .exec<{ seq: number; at: number; actor: string; action: string; target: string; detail: string; prev_hash: string; hash: string }>(
         query,
