@@ -16,14 +16,28 @@
 import { DurableObject } from "cloudflare:workers";
 import { TokenBucket } from "@smcp/runtime";
 import type { Env } from "../env";
+import { migrate, schemaVersion, type MigrationList } from "../storage/migrations";
 
-export const REGISTRATION_SCHEMA = `
-CREATE TABLE IF NOT EXISTS registrations (
+/**
+ * The object's schema (runner: storage/migrations.ts). HOW TO ADD A STEP: append one at
+ * the end; never edit a shipped step. It is applied by the first registration only, so
+ * an object that only counts requests holds no storage.
+ */
+export const LIMITER_MIGRATIONS: MigrationList = {
+  name: "OAuthLimiterDO",
+  steps: [
+    // 1: live client registrations of one address.
+    `
+CREATE TABLE registrations (
   client_id TEXT PRIMARY KEY,
   created_at INTEGER NOT NULL,
   used_at INTEGER,
   expires_at INTEGER NOT NULL
-)`;
+);
+`,
+    // Append new steps here.
+  ],
+};
 
 /** The per-address buckets are per endpoint; an object named by a tenant uses `tenant` only. */
 export type LimitBucket = "register" | "authorize" | "token" | "tenant";
@@ -32,6 +46,12 @@ export type Take = { ok: true } | { ok: false; retryAfterMs: number };
 
 export class OAuthLimiterDO extends DurableObject<Env> {
   #buckets = new Map<LimitBucket, TokenBucket>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Only an object that holds registrations has a schema to bring up to date.
+    if (this.#hasRegistrations()) migrate(ctx.storage, LIMITER_MIGRATIONS);
+  }
 
   /** Takes one request from `bucket`, which holds `limit` requests and refills them over `windowMs`. */
   async take(bucket: LimitBucket, limit: number, windowMs: number): Promise<Take> {
@@ -55,7 +75,7 @@ export class OAuthLimiterDO extends DurableObject<Env> {
   async registrationAdded(clientId: string, cap: number, ttlMs: number): Promise<{ ok: true; evicted: string[] }> {
     const now = Date.now();
     const sql = this.ctx.storage.sql;
-    sql.exec(REGISTRATION_SCHEMA);
+    migrate(this.ctx.storage, LIMITER_MIGRATIONS);
     sql.exec("DELETE FROM registrations WHERE expires_at <= ?", now);
     const count = sql.exec<{ n: number }>("SELECT count(*) AS n FROM registrations").one().n;
     const excess = count - cap + 1;
@@ -108,6 +128,6 @@ export class OAuthLimiterDO extends DurableObject<Env> {
   }
 
   #hasRegistrations(): boolean {
-    return this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'registrations'").toArray().length > 0;
+    return schemaVersion(this.ctx.storage) > 0;
   }
 }
