@@ -2,6 +2,8 @@
 export function upgradeSchema(sql: SqlStorage): void {
   const columns = new Set(sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('sessions')").toArray().map((c) => c.name));
   if (!columns.has("grant_id")) sql.exec("ALTER TABLE sessions ADD COLUMN grant_id TEXT");
+  // session hardening (issue 10): the seq of the last session report applied.
+  if (!columns.has("report_seq")) sql.exec("ALTER TABLE sessions ADD COLUMN report_seq INTEGER NOT NULL DEFAULT 0");
 }
 
 /** The tables of a tenant's Durable Object; documented in docs/storage-schema.md. */
@@ -29,7 +31,8 @@ CREATE TABLE IF NOT EXISTS sessions (
   expires_at INTEGER NOT NULL,
   requests INTEGER NOT NULL DEFAULT 0,
   errors INTEGER NOT NULL DEFAULT 0,
-  event_bytes INTEGER NOT NULL DEFAULT 0
+  event_bytes INTEGER NOT NULL DEFAULT 0,
+  report_seq INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY,
