@@ -329,9 +329,10 @@ export class SessionDO extends DurableObject<Env> {
     if (!this.#meta) {
       // Refused by the SDK (406, 415, ...) or by the tenant: nothing was stored; forget the SDK objects.
       this.#pendingLive = undefined;
-      await response.body?.cancel().catch(() => {});
       await live.transport.close().catch(() => {});
-      return refusal ? jsonRpcErrorResponse(refusal) : response;
+      if (!refusal) return response;
+      await response.body?.cancel().catch(() => {});
+      return jsonRpcErrorResponse(refusal);
     }
     if (response.status >= 400) {
       // Admitted, then refused by the SDK after its hook: undo through the one end path.
