@@ -242,7 +242,7 @@ describe("item 6: ending a session is exclusive and idempotent, with one commit 
 
 describe("item 7: the session index holds no ghosts; counters survive evictions", () => {
   it("hardening:refused-initialize-no-slot — three initializes the SDK refuses (406) take no slot and write no session.created", async () => {
-    const { tenant, key } = await provisionTenant({ servers: ["notes"] });
+    const { tenant, key, keyId } = await provisionTenant({ servers: ["notes"] });
     await setLimits(tenant, { maxSessions: 3 });
     const before = await tenantFootprint(tenant);
     for (let i = 0; i < 3; i++) {
@@ -257,6 +257,25 @@ describe("item 7: the session index holds no ghosts; counters survive evictions"
     const after = await tenantFootprint(tenant);
     expect(after.sessions).toBe(0);
     expect(after.audit).toBe(before.audit);
+
+    // The session object of a refused initialize holds nothing either.
+    const sessionId = "R".repeat(32);
+    const stub = sessionStub(tenant, "notes", sessionId);
+    const direct = await stub.fetch(`https://smcp.test/mcp/${tenant}/notes`, {
+      method: "POST",
+      headers: {
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        [PRINCIPAL_HEADER]: JSON.stringify({ tenant, server: "notes", keyId }),
+        [NEW_SESSION_HEADER]: sessionId,
+      },
+      body: JSON.stringify(rpc("initialize", initializeParams("2025-11-25"))),
+    });
+    expect(direct.status).toBe(406);
+    await direct.body?.cancel();
+    expect(await storageOf(stub)).toEqual(EMPTY_STORAGE);
+    expect((await tenantFootprint(tenant)).sessions).toBe(0);
+
     await openSession(mcpUrl(tenant, "notes"), key);
     expect(await listSessions(tenant)).toHaveLength(1);
     expect((await auditEntries(tenant)).filter((e) => e.action === "session.created")).toHaveLength(1);
