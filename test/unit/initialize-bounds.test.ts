@@ -28,7 +28,7 @@ describe("initializeParamsProblem", () => {
   });
 
   it("refuses a 200 KB name (the issue's reproduction)", () => {
-    expect(initializeParamsProblem(params({ name: "n".repeat(200 * 1024), version: "1" }))).toMatch(/initialize params are \d+ bytes/);
+    expect(initializeParamsProblem(params({ name: "n".repeat(200 * 1024), version: "1" }))).toMatch(/clientInfo\.name is 204800 characters; at most 256/);
   });
 
   it("refuses a clientInfo over 4 KB as JSON, counted in UTF-8 bytes", () => {

@@ -19,10 +19,7 @@ const jsonBytes = (value: unknown) => encoder.encode(JSON.stringify(value) ?? ""
 /** Why these `initialize` params are refused (a message for the client), or null when they are within bounds. */
 export function initializeParamsProblem(params: unknown): string | null {
   if (typeof params !== "object" || params === null) return "initialize needs params";
-  const paramsBytes = jsonBytes(params);
-  if (paramsBytes > INITIALIZE_PARAMS_MAX_BYTES) {
-    return `initialize params are ${paramsBytes} bytes as JSON; at most ${INITIALIZE_PARAMS_MAX_BYTES} are accepted`;
-  }
+  // The named fields first, so the message says which one is too long.
   const clientInfo = (params as { clientInfo?: unknown }).clientInfo;
   if (typeof clientInfo !== "object" || clientInfo === null) return "initialize needs clientInfo";
   for (const field of ["name", "version", "title"] as const) {
@@ -35,5 +32,9 @@ export function initializeParamsProblem(params: unknown): string | null {
   }
   const infoBytes = jsonBytes(clientInfo);
   if (infoBytes > CLIENT_INFO_MAX_BYTES) return `clientInfo is ${infoBytes} bytes as JSON; at most ${CLIENT_INFO_MAX_BYTES} are accepted`;
+  const paramsBytes = jsonBytes(params);
+  if (paramsBytes > INITIALIZE_PARAMS_MAX_BYTES) {
+    return `initialize params are ${paramsBytes} bytes as JSON; at most ${INITIALIZE_PARAMS_MAX_BYTES} are accepted`;
+  }
   return null;
 }
