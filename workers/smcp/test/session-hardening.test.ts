@@ -7,6 +7,7 @@ import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } fr
 import { describe, expect, it } from "vitest";
 import { tenantStub } from "../src/env";
 import { NEW_SESSION_HEADER, PRINCIPAL_HEADER } from "../src/mcp/principal";
+import { REQUEST_LOG_SCHEMA, RequestLog } from "../src/mcp/request-log";
 import {
   EMPTY_STORAGE,
   SseReader,
@@ -169,6 +170,42 @@ describe("item 5: what a client sends is bounded before anything stores it", () 
     expect(statuses).toContain("tools/list:http-406");
     expect(statuses.filter((s: string) => s.startsWith("tools/call:"))).toHaveLength(1);
     expect(["tools/call:cancelled", "tools/call:ok"]).toContain(statuses.find((s: string) => s.startsWith("tools/call:")));
+  });
+});
+
+describe("item 5: the request log's map of requests in flight", () => {
+  /** A RequestLog on the real SQLite and KV of a scratch Durable Object. */
+  const onScratchObject = <T>(run: (sql: SqlStorage, kv: SyncKvStorage) => T) =>
+    runInDurableObject(sessionStub("scratch", "request-log", crypto.randomUUID()), (_instance, state) => {
+      state.storage.sql.exec(REQUEST_LOG_SCHEMA);
+      return run(state.storage.sql, state.storage.kv);
+    });
+  const statuses = (log: RequestLog) => log.page(0, 100).map((r) => `${r.rpcId}:${r.status}`);
+
+  it("hardening:pending-bounded — past its count or byte bound the oldest request in flight is logged as abandoned", async () => {
+    await onScratchObject((sql, kv) => {
+      const log = new RequestLog(sql, kv, () => {}, { maxPending: 2, maxPendingBytes: 1_000_000 });
+      for (let id = 1; id <= 4; id++) log.received({ jsonrpc: "2.0", id, method: "tools/list" });
+      expect(log.pending.count).toBe(2);
+      expect(statuses(log)).toEqual(["1:abandoned", "2:abandoned"]);
+
+      // Ids and methods are cut to 200 characters: 2 × 400 + 96 = 896 bytes an entry.
+      const byBytes = new RequestLog(sql, kv, () => {}, { maxPending: 100, maxPendingBytes: 1_500 });
+      for (let id = 1; id <= 4; id++) byBytes.received({ jsonrpc: "2.0", id: `${id}`.padEnd(300, "x"), method: "m".repeat(300) });
+      expect(byBytes.pending.bytes).toBe(896);
+      expect(byBytes.pending.count).toBe(1);
+    });
+  });
+
+  it("hardening:pending-ttl — a request unanswered past the TTL is logged as abandoned when the next one arrives", async () => {
+    await onScratchObject((sql, kv) => {
+      const log = new RequestLog(sql, kv, () => {}, { pendingTtlMs: 0 });
+      log.received({ jsonrpc: "2.0", id: 1, method: "tools/list" });
+      log.received({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+      expect(log.pending.count).toBe(1);
+      expect(statuses(log)).toEqual(["1:abandoned"]);
+      expect(log.counts).toEqual({ requests: 1, errors: 0 });
+    });
   });
 });
 

@@ -79,19 +79,29 @@ type Message = {
 const cut = (text: string) => (text.length > MAX_FIELD_CHARS ? text.slice(0, MAX_FIELD_CHARS) : text);
 const idKey = (id: unknown) => cut(JSON.stringify(id) ?? "null");
 
+export interface PendingBounds {
+  maxPending: number;
+  maxPendingBytes: number;
+  pendingTtlMs: number;
+}
+
+const PENDING_BOUNDS: PendingBounds = { maxPending: MAX_PENDING, maxPendingBytes: MAX_PENDING_BYTES, pendingTtlMs: PENDING_TTL_MS };
+
 export class RequestLog {
   readonly #sql: SqlStorage;
   readonly #kv: SyncKvStorage;
   readonly #onCounted: () => void;
+  readonly #bounds: PendingBounds;
   readonly #pending = new Map<string, Pending>();
   #pendingBytes = 0;
   #counts: RequestCounts;
 
-  /** `onCounted` runs after the counters changed, so the session can schedule a report. */
-  constructor(sql: SqlStorage, kv: SyncKvStorage, onCounted: () => void = () => {}) {
+  /** `onCounted` runs after the counters changed, so the session can schedule a report. `bounds` are for tests. */
+  constructor(sql: SqlStorage, kv: SyncKvStorage, onCounted: () => void = () => {}, bounds: Partial<PendingBounds> = {}) {
     this.#sql = sql;
     this.#kv = kv;
     this.#onCounted = onCounted;
+    this.#bounds = { ...PENDING_BOUNDS, ...bounds };
     this.#counts = { requests: 0, errors: 0, ...kv.get<RequestCounts>(REQUEST_COUNTS_KEY) };
   }
 
@@ -121,7 +131,7 @@ export class RequestLog {
       const tool = m.method === "tools/call" && typeof m.params?.name === "string" ? cut(m.params.name) : null;
       const entry: Pending = { key, method, tool, at: now, bytes: 2 * (key.length + method.length + (tool?.length ?? 0)) + ENTRY_OVERHEAD_BYTES };
       this.#drop(key);
-      while (this.#pending.size >= MAX_PENDING || this.#pendingBytes + entry.bytes > MAX_PENDING_BYTES) {
+      while (this.#pending.size >= this.#bounds.maxPending || this.#pendingBytes + entry.bytes > this.#bounds.maxPendingBytes) {
         const oldest = this.#pending.values().next().value;
         if (!oldest) break;
         this.#settle(oldest.key, "abandoned", null);
@@ -167,7 +177,7 @@ export class RequestLog {
   /** Requests pending for longer than the TTL are abandoned: their client stopped waiting. */
   #expire(now: number): void {
     for (const entry of this.#pending.values()) {
-      if (now - entry.at < PENDING_TTL_MS) break; // insertion order is age order
+      if (now - entry.at < this.#bounds.pendingTtlMs) break; // insertion order is age order
       this.#settle(entry.key, "abandoned", null);
     }
   }
@@ -188,7 +198,8 @@ export class RequestLog {
 
   #insert(rpcId: string | null, entry: Pending, status: string, error: string | null): void {
     this.#counts.requests++;
-    if (status !== "ok") this.#counts.errors++;
+    // A cancelled or abandoned request is not the server's failure: it counts, but not as an error.
+    if (status === "error" || status.startsWith("http-")) this.#counts.errors++;
     const seq = this.#sql
       .exec<{ seq: number }>(
         "INSERT INTO requests (at, rpc_id, method, tool, status, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
