@@ -6,9 +6,26 @@
  * its principal, the client's `initialize` params, the event log) is in SQLite; the
  * SDK objects are rebuilt from it on the next request. A Durable Object that holds no
  * session writes nothing: every path for an unknown id reads, answers 404 and stops.
+ *
+ * Creation: the client's `initialize` is checked against its bounds, then handed to
+ * the SDK; only when the SDK accepts it (its `onsessioninitialized` hook, after every
+ * check of Accept, media type and body) is the session admitted by the tenant and its
+ * storage written. An `initialize` the SDK refuses takes no slot and stores nothing.
+ *
+ * Ending has one commit point: a single durable write of `ended` (with a retry alarm),
+ * made in the same synchronous step as the decision to end. A request either touched
+ * the session before that step (so an expiry check sees the activity and does not end
+ * it) or finds it ended and gets 404. After the commit the session tells the tenant,
+ * then deletes its storage; if the tenant cannot be reached, the data and the alarm
+ * stay and the alarm re-drives the end. Concurrent ends share one run.
+ *
+ * Counters (requests, errors) are running totals in the session's KV, reported to the
+ * tenant with a sequence number at most every `REPORT_INTERVAL_MS`; a report that
+ * could not be sent right away is due by an alarm, so the tenant's figures lag by at
+ * most that interval plus alarm delay, and an eviction loses none.
  */
 import { DurableObject } from "cloudflare:workers";
-import { WebStandardStreamableHTTPServerTransport, type McpServer } from "@modelcontextprotocol/server";
+import { WebStandardStreamableHTTPServerTransport, type JSONRPCMessage, type McpServer } from "@modelcontextprotocol/server";
 import {
   SESSION_REVISIONS,
   LATEST_SESSION_REVISION,
@@ -28,21 +45,39 @@ import { NEW_SESSION_HEADER, authInfoOf, incarnationOf, readPrincipal, samePrinc
 import { restoreInitializedSession, type InitializeParams } from "./mcp/restore-session";
 import { primeStandaloneStream } from "./mcp/priming";
 import { StreamCounter } from "./mcp/stream-counter";
-import { RequestLog, type RequestLogEntry } from "./mcp/request-log";
+import { REQUEST_COUNTS_KEY, RequestLog, type RequestCounts, type RequestLogEntry } from "./mcp/request-log";
+import { initializeParamsProblem } from "./mcp/initialize-bounds";
+import { resourceMetadataUrl } from "./mcp/authenticate";
 import { SESSION_MIGRATIONS } from "./session-schema";
 import { migrate } from "./storage/migrations";
 import { TenantToolStore } from "./tool-store";
-import type { SessionRecord, SessionUpdate } from "./tenant-do";
+import type { SessionEndReason, SessionRecord, SessionUpdate } from "./tenant-do";
 import { logEvent } from "./log";
 import { resolveServerModule } from "./sandbox/resolve-server";
 
+// --- storage layout (session hardening, issue 10: `ended` and `report` are new keys) ---
+// KV: `meta` (SessionMeta), `alarmAt` (when the pending alarm was due, to measure its
+// lag), `ended` (EndedState: the end has committed), `report` (ReportState),
+// `requestCounts` (mcp/request-log.ts). SQL: EVENT_LOG_SCHEMA, REQUEST_LOG_SCHEMA.
 const META_KEY = "meta";
-/** When the pending alarm was due, to measure how late it ran. */
 const ALARM_AT_KEY = "alarmAt";
+const ENDED_KEY = "ended";
+const REPORT_KEY = "report";
 
 const REPORT_INTERVAL_MS = 5_000;
+/** After a committed end could not reach the tenant, the alarm tries again this much later. */
+const END_RETRY_MS = 10_000;
 
-type EndReason = "deleted" | "expired" | "terminated";
+interface EndedState {
+  reason: SessionEndReason;
+  at: number;
+}
+
+/** The last report sent (`seq`) and the totals the tenant acknowledged. */
+interface ReportState {
+  seq: number;
+  acked: RequestCounts;
+}
 
 export interface SessionMeta extends Principal {
   sessionId: string;
@@ -58,15 +93,18 @@ export interface SessionMeta extends Principal {
 export interface SessionView extends SessionRecord {
   tenant: string;
   nextAlarm: number | null;
-  /** Since the session object last started (eviction resets them; the tenant keeps totals). */
+  /** Running totals of the session, kept across evictions. */
   requests: number;
   errors: number;
+  /** Requests waiting for their answer (the request log's bounded in-flight map). */
+  pendingRequests: number;
   eventLog: { events: number; bytes: number; lastSeq: number; prunedThrough: number };
 }
 
 interface Live {
   mcp: McpServer;
   transport: WebStandardStreamableHTTPServerTransport;
+  /** Set once the session is admitted: a new session has no event-log tables before that. */
   log: SqliteEventLog;
   requests: RequestLog;
 }
@@ -76,8 +114,15 @@ export class SessionDO extends DurableObject<Env> {
   #meta: SessionMeta | undefined;
   #live: Live | undefined;
   #building: Promise<Live> | undefined;
+  /** Set in the same step as the durable `ended` write; from then on every request gets 404. */
+  #ended: EndedState | undefined;
+  #finishing: Promise<void> | undefined;
+  #reporting: Promise<void> | undefined;
   #persistedActivity = 0;
-  #reportedActivity = 0;
+  #reportedAt = 0;
+  /** When the pending alarm is due, as this instance set it (0: unknown). */
+  #alarmAt = 0;
+  #lastPrune = 0;
   #streams = new StreamCounter();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -85,6 +130,7 @@ export class SessionDO extends DurableObject<Env> {
     this.#config = platformConfig(env);
     // Only an object that holds a session has a schema to upgrade; an unknown id stays empty.
     if (this.#loadMeta()) migrate(ctx.storage, SESSION_MIGRATIONS);
+    this.#ended = ctx.storage.kv.get<EndedState>(ENDED_KEY);
   }
 
   async fetch(request: Request): Promise<Response> {
@@ -100,12 +146,14 @@ export class SessionDO extends DurableObject<Env> {
     const meta = this.#loadMeta();
     if (!meta) return null;
     const log = this.#live?.log ?? new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+    const counts = this.#counts();
     return {
       ...this.#record(meta),
       tenant: meta.tenant,
       nextAlarm: await this.ctx.storage.getAlarm(),
-      requests: this.#live?.requests.requests ?? 0,
-      errors: this.#live?.requests.errors ?? 0,
+      requests: counts.requests,
+      errors: counts.errors,
+      pendingRequests: this.#live?.requests.pending.count ?? 0,
       eventLog: log.stats(),
     };
   }
@@ -120,39 +168,58 @@ export class SessionDO extends DurableObject<Env> {
   /** A page of the request log, for admins. */
   async requestLog(afterSeq: number, limit: number): Promise<RequestLogEntry[] | null> {
     if (!this.#loadMeta()) return null;
-    return (this.#live?.requests ?? new RequestLog(this.ctx.storage.sql)).page(afterSeq, Math.max(1, Math.min(1000, limit)));
+    return (this.#live?.requests ?? new RequestLog(this.ctx.storage.sql, this.ctx.storage.kv)).page(afterSeq, Math.max(1, Math.min(1000, limit)));
   }
 
-  /** Ends the session now (admin terminate); false when there was no session. */
+  /** Ends the session now (admin terminate, revocation); false when there was no session. */
   async terminate(): Promise<boolean> {
-    if (!this.#loadMeta()) return false;
+    if (!this.#ended && !this.#loadMeta()) return false;
     await this.#end("terminated");
     return true;
   }
 
   /**
-   * The idle-TTL check, and pruning of events older than the TTL. A failure is logged and reported, then rethrown so that the
-   * runtime retries the alarm with backoff: a session must not outlive its TTL
-   * because one attempt failed.
+   * Whether this object still holds a session, for the tenant's sweep of index rows past
+   * their expiry. Reads only: an object that never held the session stays empty.
+   */
+  async probe(): Promise<{ alive: true; expiresAt: number } | { alive: false }> {
+    if (this.#ended) return this.ctx.storage.kv.get(META_KEY) ? { alive: true, expiresAt: Date.now() + END_RETRY_MS } : { alive: false };
+    const meta = this.#loadMeta();
+    return meta ? { alive: true, expiresAt: meta.lastActivity + this.#ttlMs() } : { alive: false };
+  }
+
+  /**
+   * The idle-TTL check, a due counter report, pruning of events older than the TTL, and
+   * the re-drive of an end that has committed but not finished. A failure is logged and
+   * reported, then rethrown so that the runtime retries the alarm with backoff: a session
+   * must not outlive its TTL because one attempt failed.
    */
   async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    this.#alarmAt = 0;
+    if (this.#ended) return this.#end(this.#ended.reason);
     const meta = this.#loadMeta();
     if (!meta) return;
     const due = this.ctx.storage.kv.get<number>(ALARM_AT_KEY) ?? Date.now();
     const lagMs = Math.max(0, Date.now() - due);
     const tenant = tenantStub(this.env, meta.tenant);
+    const expiresAt = meta.lastActivity + this.#ttlMs();
+    if (Date.now() >= expiresAt) {
+      // Decided and committed in one synchronous step: no request can slip in between.
+      this.#commitEnd("expired");
+      await tenant.recordAlarm(lagMs, true).catch(() => {});
+      return this.#end("expired");
+    }
     try {
-      const expiresAt = meta.lastActivity + this.#ttlMs();
-      if (Date.now() >= expiresAt) {
-        await tenant.recordAlarm(lagMs, true);
-        await this.#end("expired");
-      } else {
+      if (this.#unreported()) await this.#report(meta);
+      if (Date.now() - this.#lastPrune >= this.#ttlMs() / 10) {
         // History older than the idle TTL goes: no client can still be waiting on it.
         const log = this.#live?.log ?? new SqliteEventLog(this.ctx.storage.sql, this.#limits());
         log.pruneBefore(Date.now() - this.#ttlMs());
-        await this.#setAlarm(expiresAt);
-        await tenant.recordAlarm(lagMs, true);
+        this.#lastPrune = Date.now();
       }
+      if (this.#ended) return;
+      await this.#setAlarm(this.#unreported() ? Date.now() + REPORT_INTERVAL_MS : meta.lastActivity + this.#ttlMs());
+      await tenant.recordAlarm(lagMs, true);
     } catch (err) {
       logEvent("error", "session alarm failed", { tenant: meta.tenant, server: meta.server, session: meta.sessionId, retryCount: info?.retryCount ?? 0, error: String(err) });
       await tenant.recordAlarm(lagMs, false).catch(() => {});
@@ -167,16 +234,15 @@ export class SessionDO extends DurableObject<Env> {
     if (!principal) throw new Error("request reached SessionDO without a principal");
     const body = request.method === "POST" ? JSON.parse(await request.text()) : undefined;
 
-    let meta = this.#loadMeta();
+    const meta = this.#loadMeta();
     const newSessionId = request.headers.get(NEW_SESSION_HEADER);
     if (!meta) {
-      if (!newSessionId) return sessionNotFound();
-      const created = await this.#create(newSessionId, principal, body as { params: InitializeParams });
-      if (created instanceof WireError) return jsonRpcErrorResponse(created);
-      meta = created;
-    } else if (newSessionId || !samePrincipal(meta, principal)) {
-      return sessionNotFound();
+      if (!newSessionId || this.#ended) return sessionNotFound();
+      return this.#open(request, body, newSessionId, principal);
     }
+    if (newSessionId || !samePrincipal(meta, principal)) return sessionNotFound();
+    // Activity is noted before any await, so an expiry check that runs meanwhile sees it.
+    meta.lastActivity = Date.now();
 
     if (Array.isArray(body)) {
       const revision = request.headers.get("mcp-protocol-version") ?? meta.protocolVersion;
@@ -185,8 +251,9 @@ export class SessionDO extends DurableObject<Env> {
       }
     }
 
-    const live = await this.#ensureLive(meta, newSessionId === null);
-    this.#touch(meta, live);
+    const live = await this.#ensureLive(meta);
+    if (this.#ended || this.#live !== live) return sessionNotFound();
+    this.#touch(meta);
 
     if (request.method === "GET") {
       const lastEventId = request.headers.get("last-event-id");
@@ -220,32 +287,78 @@ export class SessionDO extends DurableObject<Env> {
       parsedBody: body,
       authInfo: authInfoOf(principal, { sessionId: meta.sessionId, traceparent: request.headers.get("traceparent") ?? undefined }),
     });
-    if (response.status >= 400) live.requests.rejected(started, response.status, (body as { method?: string })?.method ?? request.method);
+    if (response.status >= 400 && !this.#ended) live.requests.rejected(started, response.status, (body as { method?: string })?.method ?? request.method);
     if (request.method === "GET" && request.headers.get("last-event-id") === null && response.ok) {
       return this.#streams.track(primeStandaloneStream(response, live.log, meta.protocolVersion, this.#config.SMCP_SSE_RETRY_MS));
     }
     return this.#streams.track(response);
   }
 
-  /** Admits the session with the tenant first: a refused session writes nothing here. */
-  async #create(sessionId: string, principal: Principal, initialize: { params: InitializeParams }): Promise<SessionMeta | WireError> {
+  /**
+   * A new session: bounds first, then the SDK, which admits it through the tenant in its
+   * `onsessioninitialized` hook once every check of its own has passed. Until then
+   * nothing is stored, here or in the tenant.
+   */
+  async #open(request: Request, body: unknown, sessionId: string, principal: Principal): Promise<Response> {
+    const params = (body as { params?: unknown } | undefined)?.params;
+    const problem = initializeParamsProblem(params);
+    if (problem) return jsonRpcErrorResponse(wire.invalidParams(`Invalid params: ${problem}`));
+    const initParams = params as InitializeParams;
     const now = Date.now();
-    const requested = initialize.params.protocolVersion;
-    const meta: SessionMeta = {
+    const requested = initParams.protocolVersion;
+    const draft: SessionMeta = {
       ...principal,
       sessionId,
       // The SDK answers an unknown revision with its newest 2025 one; record what it negotiates.
       protocolVersion: (SESSION_REVISIONS as readonly string[]).includes(requested) ? requested : LATEST_SESSION_REVISION,
-      initParams: initialize.params,
+      initParams,
       createdAt: now,
       lastActivity: now,
       eventLogMaxBytes: this.#config.SMCP_EVENT_LOG_MAX_BYTES,
     };
-    const admission = await tenantStub(this.env, principal.tenant).sessionOpened(this.#record(meta), incarnationOf(meta));
+    let refusal: WireError | undefined;
+    const live = await this.#build(draft, async () => {
+      const admitted = await this.#admit(draft, request.url);
+      if (admitted instanceof WireError) {
+        refusal = admitted;
+        throw admitted; // stops the SDK; the refusal is answered below
+      }
+    });
+    const started = live.requests.received(body);
+    const response = await live.transport.handleRequest(request, {
+      parsedBody: body,
+      authInfo: authInfoOf(principal, { sessionId, traceparent: request.headers.get("traceparent") ?? undefined }),
+    });
+    if (!this.#meta) {
+      // Refused by the SDK (406, 415, ...) or by the tenant: nothing was stored; forget the SDK objects.
+      this.#pendingLive = undefined;
+      await live.transport.close().catch(() => {});
+      if (!refusal) return response;
+      await response.body?.cancel().catch(() => {});
+      return jsonRpcErrorResponse(refusal);
+    }
+    if (response.status >= 400) {
+      // Admitted, then refused by the SDK after its hook: undo through the one end path.
+      live.requests.rejected(started, response.status, "initialize");
+      await this.#end("refused");
+    }
+    return this.#streams.track(response);
+  }
+
+  /** The tenant admits the session (limit, live credential); only then is anything written here. */
+  async #admit(meta: SessionMeta, url: string): Promise<SessionMeta | WireError> {
+    const admission = await tenantStub(this.env, meta.tenant).sessionOpened(this.#record(meta), incarnationOf(meta));
     if (!admission.ok) {
-      return admission.reason === "session-limit"
-        ? wire.tooManyRequests("session_limit", `This tenant may have ${admission.limit} open sessions; end one (DELETE) or wait for one to expire`)
-        : wire.notFound("session_not_found", "Session not found");
+      switch (admission.reason) {
+        case "session-limit":
+          return wire.tooManyRequests("session_limit", `This tenant may have ${admission.limit} open sessions; end one (DELETE) or wait for one to expire`);
+        case "invalid-credential":
+          return wire.unauthorized("Invalid or revoked credential", resourceMetadataUrl(url, meta.tenant, meta.server));
+        case "unknown-server":
+          return wire.notFound("unknown_server", `Server ${meta.server} is not available`);
+        case "unknown-tenant":
+          return wire.notFound("session_not_found", "Session not found");
+      }
     }
     meta.eventLogMaxBytes = admission.eventLogBytes;
     this.ctx.storage.transactionSync(() => {
@@ -253,20 +366,40 @@ export class SessionDO extends DurableObject<Env> {
       this.ctx.storage.kv.put(META_KEY, meta);
     });
     this.#meta = meta;
-    this.#persistedActivity = now;
-    this.#reportedActivity = now;
-    await this.#setAlarm(now + this.#ttlMs());
+    this.#persistedActivity = meta.lastActivity;
+    this.#reportedAt = meta.lastActivity;
+    const pending = this.#pendingLive;
+    this.#pendingLive = undefined;
+    if (pending) {
+      // From here on, requests of the session find these SDK objects (no second build).
+      pending.log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+      this.#live = pending;
+    }
+    await this.#setAlarm(meta.lastActivity + this.#ttlMs());
     return meta;
   }
 
+  /** The SDK objects of a session being created, until it is admitted. */
+  #pendingLive: Live | undefined;
+
   /** One build per instance: two requests racing after eviction must share one SDK session. */
-  #ensureLive(meta: SessionMeta, restore: boolean): Promise<Live> {
+  #ensureLive(meta: SessionMeta): Promise<Live> {
     if (this.#live) return Promise.resolve(this.#live);
-    this.#building ??= this.#build(meta, restore).finally(() => (this.#building = undefined));
+    this.#building ??= this.#build(meta)
+      .then((live) => {
+        // An end that committed while the SDK was being rebuilt wins: nothing is kept.
+        if (!this.#ended && this.#meta === meta) this.#live = live;
+        return live;
+      })
+      .finally(() => (this.#building = undefined));
     return this.#building;
   }
 
-  async #build(meta: SessionMeta, restore: boolean): Promise<Live> {
+  /**
+   * The SDK server and transport. With `admit`, a new session: the hook admits it when
+   * the SDK accepts its `initialize`. Without, a stored session whose handshake is replayed.
+   */
+  async #build(meta: SessionMeta, admit?: () => Promise<void>): Promise<Live> {
     const module = await resolveServerModule(this.env, meta.tenant, incarnationOf(meta), meta.server);
     if (!module) throw wire.notFound("unknown_server", `Server ${meta.server} is not available`);
     const mcp = module.create({
@@ -274,77 +407,169 @@ export class SessionDO extends DurableObject<Env> {
       server: meta.server,
       store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server, incarnationOf(meta)),
     });
-    const log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+    const live = { mcp } as Live;
+    // The transport reaches the log through `live`, which a new session gets on admission.
+    const eventStore = {
+      storeEvent: (streamId: string, message: JSONRPCMessage) => live.log.storeEvent(streamId, message),
+      replayEventsAfter: (...args: Parameters<SqliteEventLog["replayEventsAfter"]>) => live.log.replayEventsAfter(...args),
+    };
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => meta.sessionId,
-      eventStore: log,
+      eventStore,
       retryInterval: this.#config.SMCP_SSE_RETRY_MS,
       enableJsonResponse: this.#config.SMCP_SESSION_RESPONSE_MODE === "json",
       maxRequestBodySize: this.#config.SMCP_MAX_BODY_BYTES,
+      onsessioninitialized: admit,
       onsessionclosed: () => this.#end("deleted"),
     });
+    live.transport = transport;
     await mcp.connect(transport);
-    if (restore) await restoreInitializedSession(mcp, transport, meta.sessionId, meta.initParams);
-    const requests = new RequestLog(this.ctx.storage.sql);
+    if (admit) {
+      this.#pendingLive = live;
+    } else {
+      live.log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+      await restoreInitializedSession(mcp, transport, meta.sessionId, meta.initParams);
+    }
+    const requests = new RequestLog(this.ctx.storage.sql, this.ctx.storage.kv, () => this.#counted());
     const send = transport.send.bind(transport);
     transport.send = (message, options) => {
-      requests.sent(message);
+      if (!this.#ended) requests.sent(message);
       return send(message, options);
     };
-    this.#live = { mcp, transport, log, requests };
-    return this.#live;
+    live.requests = requests;
+    return live;
   }
 
   /**
    * Records activity. The timestamp is persisted at most every few seconds, not on
    * every request: the alarm only needs it to the precision of the TTL, and a write
-   * per request would cost every call a storage round trip.
+   * per request would cost every call a storage round trip. Never after the end committed.
    */
-  #touch(meta: SessionMeta, live: Live): void {
+  #touch(meta: SessionMeta): void {
+    if (this.#ended || this.#meta !== meta) return;
     const now = Date.now();
     meta.lastActivity = now;
     if (now - this.#persistedActivity >= Math.min(30_000, this.#ttlMs() / 10)) {
       this.#persistedActivity = now;
       this.ctx.storage.kv.put(META_KEY, meta);
     }
-    // The tenant's index and health counters lag by at most this much.
-    if (now - this.#reportedActivity >= REPORT_INTERVAL_MS) {
-      this.#reportedActivity = now;
-      this.ctx.waitUntil(tenantStub(this.env, meta.tenant).sessionTouched(meta.sessionId, this.#update(meta, live)).catch(() => {}));
+    if (now - this.#reportedAt >= REPORT_INTERVAL_MS) this.ctx.waitUntil(this.#report(meta));
+  }
+
+  /** The counters changed: report now if the interval allows, else make sure an alarm will. */
+  #counted(): void {
+    const meta = this.#meta;
+    if (!meta || this.#ended) return;
+    const due = this.#reportedAt + REPORT_INTERVAL_MS;
+    if (Date.now() >= due) {
+      this.ctx.waitUntil(this.#report(meta));
+    } else if (this.#alarmAt === 0 || this.#alarmAt > due) {
+      this.ctx.waitUntil(this.#setAlarm(due).catch(() => {}));
     }
   }
 
-  #update(meta: SessionMeta, live: Live | undefined): SessionUpdate {
+  /** Sends the running totals with the next seq; the acknowledged totals are kept, so a lost report is resent. */
+  #report(meta: SessionMeta): Promise<void> {
+    this.#reporting ??= (async () => {
+      this.#reportedAt = Date.now();
+      const update = this.#nextUpdate(meta);
+      const ack = await tenantStub(this.env, meta.tenant).sessionTouched(meta.sessionId, update);
+      if (ack.ok && !this.#ended) {
+        const state = this.#reportState();
+        if (ack.seq === state.seq) this.ctx.storage.kv.put(REPORT_KEY, { seq: state.seq, acked: { requests: update.requests, errors: update.errors } });
+      }
+    })()
+      .catch((err) => logEvent("warn", "session report failed", { tenant: meta.tenant, session: meta.sessionId, error: String(err) }))
+      .finally(() => (this.#reporting = undefined));
+    return this.#reporting;
+  }
+
+  #reportState(): ReportState {
+    return this.ctx.storage.kv.get<ReportState>(REPORT_KEY) ?? { seq: 0, acked: { requests: 0, errors: 0 } };
+  }
+
+  /** Whether the tenant has not yet acknowledged every counted request. */
+  #unreported(): boolean {
+    const { acked } = this.#reportState();
+    const counts = this.#counts();
+    return counts.requests !== acked.requests || counts.errors !== acked.errors;
+  }
+
+  #counts(): RequestCounts {
+    return this.#live?.requests.counts ?? { requests: 0, errors: 0, ...this.ctx.storage.kv.get<RequestCounts>(REQUEST_COUNTS_KEY) };
+  }
+
+  /** The next report; its seq is stored before it is sent, so no seq is reused after an eviction. */
+  #nextUpdate(meta: SessionMeta): SessionUpdate {
+    const state = this.#reportState();
+    const seq = state.seq + 1;
+    this.ctx.storage.kv.put(REPORT_KEY, { ...state, seq });
+    const counts = this.#counts();
+    const log = this.#live?.log;
+    const eventBytes = log ? log.stats().bytes : this.ctx.storage.sql.exec<{ b: number | null }>("SELECT sum(bytes) AS b FROM events").one().b ?? 0;
     return {
+      seq,
       lastActivity: meta.lastActivity,
       expiresAt: meta.lastActivity + this.#ttlMs(),
-      requests: live?.requests.requests ?? 0,
-      errors: live?.requests.errors ?? 0,
-      eventBytes: live?.log.stats().bytes ?? 0,
+      requests: counts.requests,
+      errors: counts.errors,
+      eventBytes,
     };
   }
 
   async #setAlarm(at: number): Promise<void> {
+    this.#alarmAt = at;
     this.ctx.storage.kv.put(ALARM_AT_KEY, at);
     await this.ctx.storage.setAlarm(at);
   }
 
-  async #end(reason: EndReason): Promise<void> {
-    const meta = this.#loadMeta();
+  /** The commit point of an end: one durable write, with the alarm that re-drives it. Synchronous. */
+  #commitEnd(reason: SessionEndReason): void {
+    if (this.#ended) return;
+    const at = Date.now();
+    this.#ended = { reason, at };
+    this.ctx.storage.kv.put(ENDED_KEY, this.#ended);
+    this.#alarmAt = at + END_RETRY_MS;
+    this.ctx.storage.kv.put(ALARM_AT_KEY, this.#alarmAt);
+    this.ctx.storage.setAlarm(this.#alarmAt).catch(() => {});
+  }
+
+  /** Ends the session: commits at once (if not yet), then finishes once however many callers ask. */
+  async #end(reason: SessionEndReason): Promise<void> {
+    if (!this.#ended) {
+      if (!this.#loadMeta()) return;
+      this.#commitEnd(reason);
+    }
+    this.#finishing ??= this.#finish().finally(() => (this.#finishing = undefined));
+    return this.#finishing;
+  }
+
+  /** After the commit: close the streams, tell the tenant, then delete everything. A failure leaves the alarm to retry. */
+  async #finish(): Promise<void> {
+    const meta = this.#meta ?? this.ctx.storage.kv.get<SessionMeta>(META_KEY);
+    const ended = this.#ended!;
     const live = this.#live;
-    const final = meta && live ? this.#update(meta, live) : undefined;
     this.#live = undefined;
     this.#meta = undefined;
-    await live?.transport.close();
+    await live?.transport.close().catch(() => {});
+    if (!meta) return; // already finished by an earlier run
+    try {
+      await this.#reporting;
+      await tenantStub(this.env, meta.tenant).sessionClosed(meta.sessionId, ended.reason, this.#nextUpdate(meta));
+    } catch (err) {
+      logEvent("warn", "session end not yet reported", { tenant: meta.tenant, session: meta.sessionId, error: String(err) });
+      // The committed end and its data stay; the alarm re-drives it.
+      await this.#setAlarm(Date.now() + END_RETRY_MS).catch(() => {});
+      return;
+    }
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    if (meta) {
-      logEvent("info", "session ended", { tenant: meta.tenant, server: meta.server, session: meta.sessionId, reason });
-      await tenantStub(this.env, meta.tenant).sessionClosed(meta.sessionId, reason, final);
-    }
+    this.#alarmAt = 0;
+    logEvent("info", "session ended", { tenant: meta.tenant, server: meta.server, session: meta.sessionId, reason: ended.reason });
   }
 
   #loadMeta(): SessionMeta | undefined {
+    if (this.#ended) return undefined;
     this.#meta ??= this.ctx.storage.kv.get<SessionMeta>(META_KEY);
     return this.#meta;
   }

@@ -36,7 +36,9 @@ import type {
   DataPutResult,
   KeyInfo,
   SessionAdmission,
+  SessionEndReason,
   SessionRecord,
+  SessionReportAck,
   SessionUpdate,
   TenantConfig,
   TenantLimits,
@@ -52,7 +54,9 @@ export type {
   DataPutResult,
   KeyInfo,
   SessionAdmission,
+  SessionEndReason,
   SessionRecord,
+  SessionReportAck,
   SessionUpdate,
   TenantAuthMode,
   TenantConfig,
@@ -61,6 +65,13 @@ export type {
 } from "./tenant/types";
 import { GrantStore, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
 import { DeploymentStore, type CallReport, type NewBundle } from "./sandbox/deployment-store";
+
+/** Index rows this long past their expiry are confirmed with their session object and swept if it is gone. */
+const SWEEP_GRACE_MS = 60_000;
+const SWEEP_BATCH = 8;
+/** Longest client-supplied string kept in an audit detail. */
+const AUDIT_DETAIL_MAX_CHARS = 256;
+const clip = (text: string) => (text.length > AUDIT_DETAIL_MAX_CHARS ? text.slice(0, AUDIT_DETAIL_MAX_CHARS) : text);
 
 /** At most one `limit.hit` audit entry per kind in this many ms, so a flood cannot flood the audit log. */
 const LIMIT_AUDIT_INTERVAL_MS = 10_000;
@@ -438,13 +449,22 @@ export class TenantDO extends DurableObject<Env> {
   // --- session index -----------------------------------------------------------
 
   /**
-   * Admits a new session under the tenant's session limit and indexes it, in one step.
-   * A session of another incarnation (authenticated by a decision cached before the
-   * tenant was deleted and created again) is refused as unknown.
+   * Admits a new session and indexes it, in one step. A session of another incarnation
+   * (authenticated by a decision cached before the tenant was deleted and created again)
+   * is refused as unknown. Then the index is swept of rows past their expiry whose
+   * session object confirms it is gone; then, with no await between the checks and the
+   * insert: the key or OAuth grant that opens the session is still live (the Worker's
+   * auth cache may be seconds stale), the server is enabled, and the tenant is under its
+   * session limit. A refusal stores nothing.
    */
   async sessionOpened(record: SessionRecord, incarnation: string): Promise<SessionAdmission> {
+    const current = this.#config();
+    if (!current || !this.#isCurrent(current, incarnation)) return { ok: false, reason: "unknown-tenant" };
+    await this.#sweepSessions();
     const config = this.#config();
     if (!config || !this.#isCurrent(config, incarnation)) return { ok: false, reason: "unknown-tenant" };
+    if (!this.#credentialLive(config, record)) return { ok: false, reason: "invalid-credential" };
+    if (this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", record.server).toArray().length === 0) return { ok: false, reason: "unknown-server" };
     const limits = this.#limits(config);
     if (this.#sessions.count() >= limits.maxSessions) {
       await this.#limitHit("sessions", { limit: limits.maxSessions });
@@ -453,10 +473,43 @@ export class TenantDO extends DurableObject<Env> {
     this.#sessions.add(record);
     await this.#audit(actorOf(record.keyId), "session.created", record.id, {
       server: record.server,
-      protocolVersion: record.protocolVersion,
-      client: record.clientInfo?.name ?? null,
+      protocolVersion: clip(record.protocolVersion),
+      client: typeof record.clientInfo?.name === "string" ? clip(record.clientInfo.name) : null,
     });
     return { ok: true, eventLogBytes: limits.eventLogBytes };
+  }
+
+  #credentialLive(config: TenantConfig, record: SessionRecord): boolean {
+    if (config.auth === "none") return true;
+    if (record.keyId === null) return false;
+    if (this.#sql.exec("SELECT 1 FROM keys WHERE id = ? AND revoked_at IS NULL", record.keyId).toArray().length === 0) return false;
+    if (!record.grantId) return true;
+    // The grant tables exist only once the tenant has used OAuth (oauth/grant-store.ts).
+    const hasGrants = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'oauth_grants'").toArray().length > 0;
+    return (
+      hasGrants &&
+      this.#sql.exec("SELECT 1 FROM oauth_grants WHERE id = ? AND expires_at > ?", record.grantId, Date.now()).toArray().length > 0
+    );
+  }
+
+  /**
+   * Drops index rows past their expiry whose session object says it holds no session
+   * (it ended without reaching the tenant). A session that is alive extends its row; one
+   * that cannot be reached keeps it for the next sweep. Bounded per call.
+   */
+  async #sweepSessions(): Promise<void> {
+    const config = this.#config()!;
+    const candidates = this.#sessions.expired(Date.now() - SWEEP_GRACE_MS, SWEEP_BATCH);
+    await Promise.all(
+      candidates.map(async (s) => {
+        const probe = await this.env.SESSION.get(this.env.SESSION.idFromName(sessionObjectName(config.id, config.incarnation, s.server, s.id)))
+          .probe()
+          .catch(() => null);
+        if (probe === null) return;
+        if (probe.alive) return this.#sessions.extend(s.id, probe.expiresAt);
+        if (this.#sessions.remove(s.id)) await this.#audit("platform", "session.ended", s.id, { reason: "swept" });
+      }),
+    );
   }
 
   /**
@@ -490,17 +543,24 @@ export class TenantDO extends DurableObject<Env> {
     await this.#audit("platform", "limit.hit", kind, detail);
   }
 
-  async sessionTouched(id: string, update: SessionUpdate): Promise<void> {
-    if (this.#config()) this.#sessions.touch(id, update);
+  /** A session's periodic report, applied once per `update.seq`; the ack tells the session its increments arrived. */
+  async sessionTouched(id: string, update: SessionUpdate): Promise<SessionReportAck> {
+    if (!this.#config() || !this.#sessions.touch(id, update)) return { ok: false, reason: "unknown-session" };
+    return { ok: true, seq: update.seq };
   }
 
-  /** Drops a session from the index, keeping its counters in the tenant's totals. */
-  async sessionClosed(id: string, reason: "deleted" | "expired" | "terminated", final?: SessionUpdate): Promise<void> {
-    if (!this.#config()) return;
+  /**
+   * Drops a session from the index, keeping its counters (the final report's, when it
+   * is newer than the last applied) in the tenant's totals. Idempotent: a session
+   * re-driving its end after a lost answer finds its row gone and changes nothing.
+   */
+  async sessionClosed(id: string, reason: SessionEndReason, final?: SessionUpdate): Promise<{ ok: true }> {
+    if (!this.#config()) return { ok: true };
     const removed = this.#sessions.remove(id, final);
-    if (!removed) return;
+    if (!removed) return { ok: true };
     const actor = reason === "deleted" ? actorOf(removed.keyId) : reason === "terminated" ? "admin" : "platform";
     await this.#audit(actor, "session.ended", id, { reason });
+    return { ok: true };
   }
 
   async recordAlarm(lagMs: number, ok: boolean): Promise<void> {

@@ -141,6 +141,8 @@ CREATE TABLE oauth_trusted_clients (
     // 8: when a deployed version stopped being active (NULL while active, and for versions
     // retired before the column existed), so pruning keeps what a live session may run.
     "ALTER TABLE deployments ADD COLUMN retired_at INTEGER",
+    // 9: the seq of the last counter report of each session applied (session-index.ts), so a retried report adds nothing.
+    "ALTER TABLE sessions ADD COLUMN report_seq INTEGER NOT NULL DEFAULT 0",
     // Append new steps here (see HOW TO ADD A STEP above).
   ],
 };

@@ -418,3 +418,21 @@ describe("access tokens at the MCP endpoint", () => {
     await expectInvalidToken(await initialize(mcpUrl(t.tenant, "notes"), tokens.access_token), t.tenant, "notes");
   });
 });
+
+// --- session creation re-checks the grant (issue 10, item 9) ------------------------------------
+
+describe("session creation re-checks the grant", () => {
+  it("hardening:revoked-grant-in-cache-window — a grant revoked seconds ago cannot create a session, though the Worker's token cache still admits it", async () => {
+    const tokens = await tokensFor(a, "notes");
+    await openSession(mcpUrl(a.tenant, "notes"), tokens.access_token); // the Worker now caches the token as valid
+    const revoked = await postForm("/revoke", new URLSearchParams({ token: tokens.refresh_token, client_id: tokens.client.client_id }));
+    expect(revoked.status).toBe(200);
+    const before = (await listSessions(a.tenant)).length;
+
+    const res = await initialize(mcpUrl(a.tenant, "notes"), tokens.access_token);
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toMatch(/^Bearer /);
+    await res.body?.cancel();
+    expect((await listSessions(a.tenant)).length).toBe(before);
+  });
+});

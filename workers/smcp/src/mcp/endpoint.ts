@@ -13,6 +13,7 @@ import type { RequestContext } from "../request-context";
 import { resolveServerModule } from "../sandbox/resolve-server";
 import { authenticate } from "./authenticate";
 import { incarnationOf } from "./principal";
+import { MAX_FIELD_CHARS } from "./request-log";
 import { admitRequest } from "./rate-limit";
 import { serveSession } from "./session-lane";
 import { serveStateless } from "./stateless-lane";
@@ -78,8 +79,9 @@ function unsupportedRevision(request: Request, json: unknown): Response | null {
 /** Names the call for the request log line: the method of the first message, and the tool of a `tools/call`. */
 function describeCall(json: unknown, rc: RequestContext): void {
   const first = (Array.isArray(json) ? json[0] : json) as { method?: unknown; params?: { name?: unknown } };
-  if (typeof first?.method === "string") rc.rpcMethod = first.method;
-  if (first?.method === "tools/call" && typeof first.params?.name === "string") rc.tool = first.params.name;
+  // Cut like the session's request log: a client's names must not make log lines grow without bound.
+  if (typeof first?.method === "string") rc.rpcMethod = first.method.slice(0, MAX_FIELD_CHARS);
+  if (first?.method === "tools/call" && typeof first.params?.name === "string") rc.tool = first.params.name.slice(0, MAX_FIELD_CHARS);
 }
 
 function headerBytes(headers: Headers): number {

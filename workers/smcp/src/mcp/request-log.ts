@@ -4,6 +4,16 @@
  * why did it fail". Outcomes are taken from the responses the SDK sends (so an SSE
  * answer is logged when it is complete) and from HTTP rejections the SDK answers
  * before any handler runs. Bounded: the newest `MAX_ROWS` rows are kept.
+ *
+ * Everything a client names (its JSON-RPC id, method, tool) is cut to `MAX_FIELD_CHARS`
+ * before it is kept in memory or stored. Requests waiting for their answer are held in
+ * a map bounded by count and by an estimate of bytes; an entry leaves it when its
+ * request is answered, refused with an HTTP error, cancelled (`notifications/cancelled`),
+ * or abandoned (older than `PENDING_TTL_MS`, or pushed out by the bound). Abandoned and
+ * cancelled requests are logged too, so nothing a client started goes unaccounted.
+ *
+ * The counters (requests, errors) are kept in the session's KV as running totals, so
+ * an eviction loses none; the session reports them to the tenant (session-do.ts).
  */
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 
@@ -20,7 +30,18 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 `;
 
+/** KV key of the session's running request/error totals (see docs/storage-schema.md). */
+export const REQUEST_COUNTS_KEY = "requestCounts";
+
 const MAX_ROWS = 1000;
+/** Longest id, method or tool name kept, in UTF-16 code units. */
+export const MAX_FIELD_CHARS = 200;
+export const MAX_PENDING = 256;
+/** Estimate per entry: its three strings (2 bytes a code unit) plus a fixed overhead for the map slot and object. */
+export const MAX_PENDING_BYTES = 128 * 1024;
+const ENTRY_OVERHEAD_BYTES = 96;
+/** A request not answered within this long is taken as abandoned (its stream is long gone). */
+export const PENDING_TTL_MS = 15 * 60 * 1000;
 
 export interface RequestLogEntry {
   seq: number;
@@ -28,38 +49,95 @@ export interface RequestLogEntry {
   rpcId: string | null;
   method: string;
   tool: string | null;
-  /** `ok`, `error` (a JSON-RPC error response) or `http-<status>` (rejected before dispatch). */
+  /** `ok`, `error` (a JSON-RPC error response), `http-<status>` (rejected before dispatch), `cancelled` or `abandoned`. */
   status: string;
   durationMs: number;
   error: string | null;
 }
 
+export interface RequestCounts {
+  requests: number;
+  errors: number;
+}
+
 interface Pending {
+  key: string;
   method: string;
   tool: string | null;
   at: number;
+  bytes: number;
 }
 
-type Message = { id?: unknown; method?: unknown; params?: { name?: unknown }; error?: { code?: unknown; message?: unknown }; result?: unknown };
+type Message = {
+  id?: unknown;
+  method?: unknown;
+  params?: { name?: unknown; requestId?: unknown };
+  error?: { code?: unknown; message?: unknown };
+  result?: unknown;
+};
+
+const cut = (text: string) => (text.length > MAX_FIELD_CHARS ? text.slice(0, MAX_FIELD_CHARS) : text);
+const idKey = (id: unknown) => cut(JSON.stringify(id) ?? "null");
+
+export interface PendingBounds {
+  maxPending: number;
+  maxPendingBytes: number;
+  pendingTtlMs: number;
+}
+
+const PENDING_BOUNDS: PendingBounds = { maxPending: MAX_PENDING, maxPendingBytes: MAX_PENDING_BYTES, pendingTtlMs: PENDING_TTL_MS };
 
 export class RequestLog {
   readonly #sql: SqlStorage;
+  readonly #kv: SyncKvStorage;
+  readonly #onCounted: () => void;
+  readonly #bounds: PendingBounds;
   readonly #pending = new Map<string, Pending>();
-  requests = 0;
-  errors = 0;
+  #pendingBytes = 0;
+  #counts: RequestCounts;
 
-  constructor(sql: SqlStorage) {
+  /** `onCounted` runs after the counters changed, so the session can schedule a report. `bounds` are for tests. */
+  constructor(sql: SqlStorage, kv: SyncKvStorage, onCounted: () => void = () => {}, bounds: Partial<PendingBounds> = {}) {
     this.#sql = sql;
+    this.#kv = kv;
+    this.#onCounted = onCounted;
+    this.#bounds = { ...PENDING_BOUNDS, ...bounds };
+    this.#counts = { requests: 0, errors: 0, ...kv.get<RequestCounts>(REQUEST_COUNTS_KEY) };
   }
 
-  /** Notes the requests of a POST body; returns them so an HTTP rejection can be logged. */
+  get counts(): RequestCounts {
+    return { ...this.#counts };
+  }
+
+  /** Size of the in-flight map, for the admin view and tests. */
+  get pending(): { count: number; bytes: number } {
+    return { count: this.#pending.size, bytes: this.#pendingBytes };
+  }
+
+  /** Notes the requests of a POST body (and cancellations); returns them so an HTTP rejection can be logged. */
   received(body: unknown): Pending[] {
+    const now = Date.now();
+    this.#expire(now);
     const messages = (Array.isArray(body) ? body : [body]) as Message[];
     const started: Pending[] = [];
     for (const m of messages) {
+      if (m?.method === "notifications/cancelled" && m.params?.requestId !== undefined) {
+        this.#settle(idKey(m.params.requestId), "cancelled", null);
+        continue;
+      }
       if (typeof m?.method !== "string" || m.id === undefined) continue;
-      const entry = { method: m.method, tool: m.method === "tools/call" && typeof m.params?.name === "string" ? m.params.name : null, at: Date.now() };
-      this.#pending.set(JSON.stringify(m.id), entry);
+      const key = idKey(m.id);
+      const method = cut(m.method);
+      const tool = m.method === "tools/call" && typeof m.params?.name === "string" ? cut(m.params.name) : null;
+      const entry: Pending = { key, method, tool, at: now, bytes: 2 * (key.length + method.length + (tool?.length ?? 0)) + ENTRY_OVERHEAD_BYTES };
+      this.#drop(key);
+      while (this.#pending.size >= this.#bounds.maxPending || this.#pendingBytes + entry.bytes > this.#bounds.maxPendingBytes) {
+        const oldest = this.#pending.values().next().value;
+        if (!oldest) break;
+        this.#settle(oldest.key, "abandoned", null);
+      }
+      this.#pending.set(key, entry);
+      this.#pendingBytes += entry.bytes;
       started.push(entry);
     }
     return started;
@@ -69,18 +147,20 @@ export class RequestLog {
   sent(message: JSONRPCMessage): void {
     const m = message as Message;
     if (m.id === undefined || (m.result === undefined && m.error === undefined)) return;
-    const key = JSON.stringify(m.id);
-    const pending = this.#pending.get(key);
-    if (!pending) return;
-    this.#pending.delete(key);
     const error = m.error ? `${String(m.error.code)} ${String(m.error.message ?? "")}`.slice(0, 500) : null;
-    this.#insert(key, pending, error ? "error" : "ok", error);
+    this.#settle(idKey(m.id), error ? "error" : "ok", error);
   }
 
-  /** Logs requests the SDK refused with an HTTP error before dispatching them. */
+  /** Logs requests the SDK refused with an HTTP error before dispatching them, and forgets them. */
   rejected(started: Pending[], status: number, method: string): void {
-    const entries = started.length ? started : [{ method, tool: null, at: Date.now() }];
-    for (const entry of entries) this.#insert(null, entry, `http-${status}`, null);
+    if (started.length === 0) {
+      this.#insert(null, { key: "", method: cut(method), tool: null, at: Date.now(), bytes: 0 }, `http-${status}`, null);
+      return;
+    }
+    for (const entry of started) {
+      if (this.#pending.get(entry.key) === entry) this.#drop(entry.key);
+      this.#insert(entry.key, entry, `http-${status}`, null);
+    }
   }
 
   page(afterSeq: number, limit: number): RequestLogEntry[] {
@@ -94,9 +174,32 @@ export class RequestLog {
       .map((r) => ({ seq: r.seq, at: r.at, rpcId: r.rpc_id, method: r.method, tool: r.tool, status: r.status, durationMs: r.duration_ms, error: r.error }));
   }
 
+  /** Requests pending for longer than the TTL are abandoned: their client stopped waiting. */
+  #expire(now: number): void {
+    for (const entry of this.#pending.values()) {
+      if (now - entry.at < this.#bounds.pendingTtlMs) break; // insertion order is age order
+      this.#settle(entry.key, "abandoned", null);
+    }
+  }
+
+  #settle(key: string, status: string, error: string | null): void {
+    const pending = this.#pending.get(key);
+    if (!pending) return;
+    this.#drop(key);
+    this.#insert(key, pending, status, error);
+  }
+
+  #drop(key: string): void {
+    const entry = this.#pending.get(key);
+    if (!entry) return;
+    this.#pending.delete(key);
+    this.#pendingBytes -= entry.bytes;
+  }
+
   #insert(rpcId: string | null, entry: Pending, status: string, error: string | null): void {
-    this.requests++;
-    if (status !== "ok") this.errors++;
+    this.#counts.requests++;
+    // A cancelled or abandoned request is not the server's failure: it counts, but not as an error.
+    if (status === "error" || status.startsWith("http-")) this.#counts.errors++;
     const seq = this.#sql
       .exec<{ seq: number }>(
         "INSERT INTO requests (at, rpc_id, method, tool, status, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
@@ -109,6 +212,8 @@ export class RequestLog {
         error,
       )
       .one().seq;
+    this.#kv.put(REQUEST_COUNTS_KEY, this.#counts);
     if (seq % 100 === 0) this.#sql.exec("DELETE FROM requests WHERE seq <= ?", seq - MAX_ROWS);
+    this.#onCounted();
   }
 }

@@ -11,6 +11,7 @@ import { isInitializeRequest } from "@modelcontextprotocol/server";
 import { isWellFormedSessionId, newSessionId, sessionObjectName, wire, type ParsedBody } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { Trace } from "../trace";
+import { initializeParamsProblem } from "./initialize-bounds";
 import { INTERNAL_HEADER_PREFIX, NEW_SESSION_HEADER, PRINCIPAL_HEADER, incarnationOf, type Principal } from "./principal";
 
 export async function serveSession(request: Request, body: ParsedBody | null, principal: Principal, env: Env, trace: Trace): Promise<Response> {
@@ -24,6 +25,9 @@ export async function serveSession(request: Request, body: ParsedBody | null, pr
     if (!isInitializeRequest(body?.json)) {
       throw wire.invalidParams("Invalid params: initialize needs protocolVersion, capabilities and clientInfo");
     }
+    // Refused here, before any Durable Object is touched: nothing of it is stored anywhere.
+    const problem = initializeParamsProblem((body?.json as { params?: unknown }).params);
+    if (problem) throw wire.invalidParams(`Invalid params: ${problem}`);
     sessionId = newSessionId();
     isNew = true;
   } else {

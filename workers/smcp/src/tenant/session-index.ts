@@ -4,6 +4,10 @@
  * Sessions add themselves on `initialize`, report activity and counters while they
  * run, and remove themselves when they end; the counters of ended sessions are kept
  * as totals in KV so that health figures survive the sessions they came from.
+ * A report is applied only when its sequence number is newer than the row's
+ * `report_seq`, so a retried report (its acknowledgement lost) counts once. Rows past
+ * their expiry are offered to the tenant for a sweep (`expired`), which confirms with
+ * the session object before it drops one.
  */
 import type { SessionRecord, SessionUpdate, TenantStats } from "./types";
 
@@ -61,27 +65,36 @@ export class SessionIndex {
     );
   }
 
-  touch(id: string, update: SessionUpdate): void {
+  /** Applies a report once (by its seq); false when the session is not indexed. */
+  touch(id: string, update: SessionUpdate): boolean {
     this.#sql.exec(
-      "UPDATE sessions SET last_activity = ?, expires_at = ?, requests = ?, errors = ?, event_bytes = ? WHERE id = ?",
+      `UPDATE sessions SET last_activity = ?, expires_at = ?, requests = ?, errors = ?, event_bytes = ?, report_seq = ?
+       WHERE id = ? AND report_seq < ?`,
       update.lastActivity,
       update.expiresAt,
       update.requests,
       update.errors,
       update.eventBytes,
+      update.seq,
       id,
+      update.seq,
     );
+    return this.#sql.exec("SELECT 1 FROM sessions WHERE id = ?", id).toArray().length > 0;
   }
 
   /** Removes a session, adding its counters to the totals; returns its key id, or undefined when it was not indexed. */
   remove(id: string, final?: SessionUpdate): { keyId: string | null } | undefined {
     const row = this.#sql
-      .exec<{ key_id: string | null; requests: number; errors: number }>("SELECT key_id, requests, errors FROM sessions WHERE id = ?", id)
+      .exec<{ key_id: string | null; requests: number; errors: number; report_seq: number }>(
+        "SELECT key_id, requests, errors, report_seq FROM sessions WHERE id = ?",
+        id,
+      )
       .toArray()[0];
     if (!row) return undefined;
+    const newer = final !== undefined && final.seq > row.report_seq;
     const totals = this.#totals();
-    totals.closedRequests += final?.requests ?? row.requests;
-    totals.closedErrors += final?.errors ?? row.errors;
+    totals.closedRequests += newer ? final.requests : row.requests;
+    totals.closedErrors += newer ? final.errors : row.errors;
     this.#storage.kv.put(TOTALS_KEY, totals);
     this.#sql.exec("DELETE FROM sessions WHERE id = ?", id);
     return { keyId: row.key_id };
@@ -103,6 +116,19 @@ export class SessionIndex {
   /** Open sessions of one OAuth grant, so revoking it can end them. */
   ofGrant(grantId: string): { id: string; server: string }[] {
     return this.#sql.exec<{ id: string; server: string }>("SELECT id, server FROM sessions WHERE grant_id = ?", grantId).toArray().map((s) => ({ ...s }));
+  }
+
+  /** Up to `limit` sessions whose recorded expiry has passed: candidates for a sweep. */
+  expired(now: number, limit: number): { id: string; server: string }[] {
+    return this.#sql
+      .exec<{ id: string; server: string }>("SELECT id, server FROM sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?", now, limit)
+      .toArray()
+      .map((s) => ({ ...s }));
+  }
+
+  /** A session confirmed alive keeps its row until at least `expiresAt`. */
+  extend(id: string, expiresAt: number): void {
+    this.#sql.exec("UPDATE sessions SET expires_at = max(expires_at, ?) WHERE id = ?", expiresAt, id);
   }
 
   all(): { id: string; server: string }[] {

@@ -45,8 +45,15 @@ export interface SessionRecord {
   expiresAt: number;
 }
 
-/** What a session reports to the tenant's index as it runs (cumulative counters). */
+/**
+ * What a session reports to the tenant's index as it runs. `requests` and `errors` are
+ * the session's running totals, kept durable in the session's own storage, so each
+ * report carries every increment not yet acknowledged; `seq` grows with every report,
+ * and the tenant applies a report only when its `seq` is newer than the last one it
+ * applied, so a retried or reordered report adds nothing twice.
+ */
 export interface SessionUpdate {
+  seq: number;
   lastActivity: number;
   expiresAt: number;
   requests: number;
@@ -69,7 +76,16 @@ export interface TenantStats {
 export type SessionAdmission =
   | { ok: true; eventLogBytes: number }
   | { ok: false; reason: "unknown-tenant" }
-  | { ok: false; reason: "session-limit"; limit: number };
+  | { ok: false; reason: "session-limit"; limit: number }
+  /** The key or OAuth grant was revoked (the Worker's auth cache may lag by a few seconds). */
+  | { ok: false; reason: "invalid-credential" }
+  | { ok: false; reason: "unknown-server" };
+
+/** Why a session ended: client DELETE, idle TTL, admin or revocation, refused after admission by the SDK. */
+export type SessionEndReason = "deleted" | "expired" | "terminated" | "refused";
+
+/** The tenant's answer to a session's report: whether the session is still in the index. */
+export type SessionReportAck = { ok: true; seq: number } | { ok: false; reason: "unknown-session" };
 
 export type DataPutResult = { ok: true } | { ok: false; reason: "unknown-tenant" } | { ok: false; reason: "quota"; limit: number; used: number };
 
