@@ -11,7 +11,6 @@
  * change at once. A session keeps the version its server was built with until its
  * object is rebuilt (see docs/tenant-servers.md).
  */
-import type { StandardSchemaWithJSON } from "@modelcontextprotocol/server";
 import { builtInServers, type ServerModule } from "@smcp/servers";
 import { tenantStub, type Env } from "../env";
 import { callSandbox, type SandboxTarget } from "./client";
@@ -39,7 +38,7 @@ export async function resolveServerModule(env: Env, tenant: string, server: stri
   if (hit && hit.until > now) return hit.module;
   const result = await tenantStub(env, tenant).deploymentActive(server);
   const deployment = result.ok ? result.value : null;
-  // Same version and egress as before: keep the module object (and its compiled validators).
+  // Same version and egress as before: keep the module object.
   const same = hit?.deployment && deployment && sameDeployment(hit.deployment, deployment);
   const module = same ? hit.module : deployment ? deployedModule(env, tenant, deployment) : null;
   if (cache.size >= MAX_CACHE_ENTRIES) cache.clear();
@@ -69,7 +68,6 @@ function deployedModule(env: Env, tenant: string, deployment: ActiveDeployment):
     if (!stored.ok || !stored.value?.source) throw new Error(`version ${deployment.version} of ${deployment.server} is no longer stored`);
     return stored.value.source;
   };
-  const validators = new Map<string, StandardSchemaWithJSON>();
   const manifest = JSON.parse(deployment.manifestJson) as Manifest;
   return {
     name: deployment.server,
@@ -81,7 +79,6 @@ function deployedModule(env: Env, tenant: string, deployment: ActiveDeployment):
         server: deployment.server,
         version: deployment.version,
         manifest,
-        validators,
         call: (op, payload) => callSandbox(env, target, source, op, payload),
         record: (error) => recordCall(env, { tenant, server: deployment.server, version: deployment.version, error }),
       }),
