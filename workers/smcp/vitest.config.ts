@@ -22,6 +22,7 @@ const testVars = {
   SMCP_MAX_BODY_BYTES: "16384",
   SMCP_SSE_RETRY_MS: "250",
   SMCP_ALLOWED_ORIGINS: "https://app.example.com",
+  SMCP_MAX_LISTEN_STREAMS_PER_TENANT: "3",
 };
 
 export default defineConfig({

@@ -26,6 +26,8 @@ export const PlatformConfigSchema = z.object({
   SMCP_DEFAULT_TOOL_DATA_BYTES: intFrom(50 * 1024 * 1024, 1024),
   SMCP_MAX_HEADER_BYTES: intFrom(16 * 1024, 1024),
   SMCP_MAX_STREAMS_PER_SESSION: intFrom(8, 1),
+  /** Open `subscriptions/listen` streams per tenant in one isolate (stateless lane); one more gets 429. */
+  SMCP_MAX_LISTEN_STREAMS_PER_TENANT: intFrom(32, 1),
   /** `sse` (default): POST answers stream, resumable; `json`: one JSON body, mid-call notifications dropped. */
   SMCP_SESSION_RESPONSE_MODE: z.enum(["sse", "json"]).optional().transform((v) => v ?? "sse"),
   SMCP_ALLOWED_ORIGINS: z

@@ -20,6 +20,7 @@ export interface Env {
   SMCP_SSE_RETRY_MS?: string;
   SMCP_ALLOW_PUBLIC_TENANTS?: string;
   SMCP_ALLOWED_ORIGINS?: string;
+  SMCP_MAX_LISTEN_STREAMS_PER_TENANT?: string;
 }
 
 export const tenantStub = (env: Env, tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
