@@ -2,16 +2,18 @@
  * The change-event bus of one tenant's server in one isolate: what its tools
  * publish (`ctx.notify`) and its `subscriptions/listen` streams subscribe to.
  *
- * Workers tie every stream to the request that created it: a tool call writing
- * straight into a listen stream opened by another request fails ("Cannot perform
- * I/O on behalf of a different request"), which is what the SDK's in-memory bus
- * does (and a promise settled by the tool call runs its continuation in the tool
- * call's request, so waking the listener that way fails the same way). So
- * `publish` only queues the event, and each subscriber has a pump, started in its
- * own request, that looks at its queue on its own timer: every 25 ms after an
- * event, backing off to once a second while idle. A subscriber's queue is bounded;
- * events beyond it are dropped (list-changed events carry no data, so a reader
- * that far behind has lost nothing one `tools/list` does not give back).
+ * Workers tie I/O objects, streams included, to the request that created them and
+ * refuse their use from another request. The SDK's in-memory bus writes into each
+ * listen stream from the request that published (the tool call): under the workerd
+ * test runner that fails ("Cannot perform I/O on behalf of a different request")
+ * and the listener gets nothing; `wrangler dev` happens to let it through. A
+ * promise settled by the tool call runs its continuation in the tool call's request
+ * too, so it cannot wake the listener either. Hence: `publish` only queues the
+ * event, and each subscriber has a pump, started in its own request, that looks at
+ * its queue on that request's timers: every 25 ms after an event, backing off to
+ * once a second while idle. A subscriber's queue is bounded; events beyond it are
+ * dropped (list-changed events carry no data, so a reader that far behind has lost
+ * nothing one `tools/list` does not give back).
  */
 import type { ServerEventBus } from "@modelcontextprotocol/server";
 
