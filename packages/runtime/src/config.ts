@@ -24,6 +24,8 @@ export const PlatformConfigSchema = z.object({
   SMCP_DEFAULT_REQUESTS_PER_SECOND: intFrom(1000, 1),
   SMCP_DEFAULT_MAX_SESSIONS: intFrom(1000, 1),
   SMCP_DEFAULT_TOOL_DATA_BYTES: intFrom(50 * 1024 * 1024, 1024),
+  /** Tool-data rows per tenant unless its `limits.toolDataRows` says otherwise. */
+  SMCP_DEFAULT_TOOL_DATA_ROWS: intFrom(100_000, 1),
   SMCP_MAX_HEADER_BYTES: intFrom(16 * 1024, 1024),
   SMCP_MAX_STREAMS_PER_SESSION: intFrom(8, 1),
   /** Open `subscriptions/listen` streams per tenant in one isolate (stateless lane); one more gets 429. */

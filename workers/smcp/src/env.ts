@@ -21,6 +21,7 @@ export interface Env {
   SMCP_ALLOW_PUBLIC_TENANTS?: string;
   SMCP_ALLOWED_ORIGINS?: string;
   SMCP_MAX_LISTEN_STREAMS_PER_TENANT?: string;
+  SMCP_DEFAULT_TOOL_DATA_ROWS?: string;
 }
 
 export const tenantStub = (env: Env, tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));

@@ -8,6 +8,7 @@ export interface TenantLimits {
   maxSessions?: number;
   eventLogBytes?: number;
   toolDataBytes?: number;
+  toolDataRows?: number;
 }
 
 export interface TenantConfig {
@@ -64,7 +65,10 @@ export type SessionAdmission =
   | { ok: false; reason: "unknown-tenant" }
   | { ok: false; reason: "session-limit"; limit: number };
 
-export type DataPutResult = { ok: true } | { ok: false; reason: "unknown-tenant" } | { ok: false; reason: "quota"; limit: number; used: number };
+export type DataPutResult =
+  | { ok: true }
+  | { ok: false; reason: "unknown-tenant" }
+  | { ok: false; reason: "quota" | "rows"; limit: number; used: number };
 
 export type AuthDecision =
   | { ok: true; keyId: string | null; auth: TenantAuthMode }
