@@ -21,6 +21,8 @@ export const PlatformConfigSchema = z.object({
   SMCP_EVENT_LOG_MAX_BYTES: intFrom(4 * 1024 * 1024, 1024),
   SMCP_SSE_RETRY_MS: intFrom(1000, 0),
   SMCP_ALLOW_PUBLIC_TENANTS: boolFrom(false),
+  /** Deployed servers may list and fetch localhost and loopback addresses (local development and e2e tests only). */
+  SMCP_ALLOW_LOOPBACK_EGRESS: boolFrom(false),
   SMCP_DEFAULT_REQUESTS_PER_SECOND: intFrom(1000, 1),
   SMCP_DEFAULT_MAX_SESSIONS: intFrom(1000, 1),
   SMCP_DEFAULT_TOOL_DATA_BYTES: intFrom(50 * 1024 * 1024, 1024),

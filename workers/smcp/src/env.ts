@@ -19,6 +19,7 @@ export interface Env {
   SMCP_EVENT_LOG_MAX_BYTES?: string;
   SMCP_SSE_RETRY_MS?: string;
   SMCP_ALLOW_PUBLIC_TENANTS?: string;
+  SMCP_ALLOW_LOOPBACK_EGRESS?: string;
   SMCP_ALLOWED_ORIGINS?: string;
   SMCP_MAX_LISTEN_STREAMS_PER_TENANT?: string;
   SMCP_DEFAULT_TOOL_DATA_ROWS?: string;
