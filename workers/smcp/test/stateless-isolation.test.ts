@@ -84,6 +84,7 @@ describe("stateless lane isolation", () => {
     expect(streams).toHaveLength(LISTEN_CAP);
 
     const refused = await statelessFetch(mcpUrl(t.tenant, "notes"), t.key, "subscriptions/listen", { notifications: { toolsListChanged: true } });
+    expect(refused.status).toBe(429);
     const error = await expectRpcError(refused, 429);
     expect(error.message).toBe(`Too many open subscriptions/listen streams for this tenant (at most ${LISTEN_CAP} at once); close one first`);
     // Other tenants and ordinary requests are not affected.
