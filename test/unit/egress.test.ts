@@ -91,6 +91,9 @@ describe("outbound verdicts", () => {
       expect(verdict(url, allow), url).toEqual({ ok: false, reason: "not-listed" });
     }
     expect(verdict("ftp://api.allowed.example/", allow)).toEqual({ ok: false, reason: "scheme" });
+    // A public-suffix wildcard stored before they were refused matches nothing.
+    expect(verdict("https://anyone.com/", ["*.com"])).toEqual({ ok: false, reason: "not-listed" });
+    expect(verdict("https://a.b.co.uk/", ["*.co.uk"])).toEqual({ ok: false, reason: "not-listed" });
   });
 
   it("egress:fetch-ip-literals — an IP literal host is refused even when it is on the list", () => {

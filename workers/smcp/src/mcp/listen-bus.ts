@@ -39,10 +39,6 @@ export class RequestScopedEventBus implements ServerEventBus {
     this.#onerror = onerror;
   }
 
-  get subscriberCount(): number {
-    return this.#subscribers.size;
-  }
-
   publish(event: ServerEvent): void {
     for (const sub of this.#subscribers) {
       if (sub.queue.length < MAX_QUEUED) sub.queue.push(event);

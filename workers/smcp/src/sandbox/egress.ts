@@ -46,6 +46,7 @@ export function hostKind(hostname: string): HostKind {
   return "name";
 }
 
+const isPublicSuffix = (domain: string) => getPublicSuffix(domain, { allowPrivateDomains: true }) === domain;
 const isLoopback = (kind: HostKind) => kind === "localhost" || kind === "loopback-ipv4" || kind === "loopback-ipv6";
 const isIp = (kind: HostKind) => kind !== "name" && kind !== "localhost";
 
@@ -93,7 +94,7 @@ export function checkEgressEntry(raw: string, policy: EgressPolicy): EgressEntry
   // A loopback IP is listed in its canonical form, which is what the outbound compares.
   if (isIp(kind)) return { ok: true, entry: `${parsed}${port ? `:${port}` : ""}` };
 
-  if (wildcard && kind === "name" && getPublicSuffix(host, { allowPrivateDomains: true }) === host) {
+  if (wildcard && kind === "name" && isPublicSuffix(host)) {
     return { ok: false, reason: `"${raw}" would allow every domain under the public suffix "${host}"; list the domains themselves` };
   }
   return { ok: true, entry };
@@ -115,7 +116,9 @@ export function egressVerdict(url: URL, allow: readonly string[], policy: Egress
     const pattern = hasPort ? entry.slice(0, colon) : entry;
     const entryPort = hasPort ? entry.slice(colon + 1) : "";
     if (entryPort !== port) return false;
-    return pattern.startsWith("*.") ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern;
+    if (!pattern.startsWith("*.")) return host === pattern;
+    // A public-suffix wildcard stored before such entries were refused matches nothing.
+    return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 && !isPublicSuffix(pattern.slice(2));
   });
   return listed ? { ok: true } : { ok: false, reason: "not-listed" };
 }
