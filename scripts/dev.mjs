@@ -1,5 +1,5 @@
 // `pnpm dev`: the local platform on http://localhost:8787 with a demo tenant ready.
-// First run writes .dev.vars (admin token, public tenants allowed) and provisions
+// First run writes .dev.vars (admin token, public tenants and loopback egress allowed) and provisions
 // the demo tenant; later runs reuse both and re-provision if the local state was
 // wiped. Prints what a person needs next: the MCP URL, the key, a client line.
 import { randomBytes } from "node:crypto";
@@ -30,9 +30,14 @@ if (!vars.SMCP_ADMIN_TOKEN) {
   const token = `smcp_admin_${randomBytes(24).toString("base64url")}`;
   writeFileSync(
     DEV_VARS,
-    `# Local settings for pnpm dev (never commit). Created ${new Date().toISOString()}.\nSMCP_ADMIN_TOKEN=${token}\nSMCP_ALLOW_PUBLIC_TENANTS=true\n`,
+    `# Local settings for pnpm dev (never commit). Created ${new Date().toISOString()}.\nSMCP_ADMIN_TOKEN=${token}\nSMCP_ALLOW_PUBLIC_TENANTS=true\nSMCP_ALLOW_LOOPBACK_EGRESS=true\n`,
   );
   console.log("smcp: wrote .dev.vars with a new admin token");
+  vars = readDevVars();
+}
+// Deployed servers in local development may call upstreams on this machine (.dev.vars from before it was set gets it too).
+if (vars.SMCP_ALLOW_LOOPBACK_EGRESS === undefined) {
+  appendFileSync(DEV_VARS, "SMCP_ALLOW_LOOPBACK_EGRESS=true\n");
   vars = readDevVars();
 }
 

@@ -25,7 +25,7 @@ export class Platform {
     const started = await startWrangler({
       port: this.port || undefined,
       persistTo: this.#state,
-      vars: { SMCP_ADMIN_TOKEN: ADMIN_TOKEN, SMCP_ALLOW_PUBLIC_TENANTS: "true", SMCP_SSE_RETRY_MS: "100" },
+      vars: { SMCP_ADMIN_TOKEN: ADMIN_TOKEN, SMCP_ALLOW_PUBLIC_TENANTS: "true", SMCP_ALLOW_LOOPBACK_EGRESS: "true", SMCP_SSE_RETRY_MS: "100" },
     });
     this.#child = started.child;
     this.url = started.url;

@@ -31,6 +31,7 @@ const testVars = {
   SMCP_OAUTH_TOKEN_PER_ADDRESS: "8",
   SMCP_OAUTH_REQUESTS_PER_TENANT: "150",
   SMCP_OAUTH_CLIENTS_PER_ADDRESS: "3",
+  SMCP_MAX_LISTEN_STREAMS_PER_TENANT: "3",
 };
 
 export default defineConfig({

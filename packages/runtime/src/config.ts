@@ -21,13 +21,19 @@ export const PlatformConfigSchema = z.object({
   SMCP_EVENT_LOG_MAX_BYTES: intFrom(4 * 1024 * 1024, 1024),
   SMCP_SSE_RETRY_MS: intFrom(1000, 0),
   SMCP_ALLOW_PUBLIC_TENANTS: boolFrom(false),
+  /** Deployed servers may list and fetch localhost and loopback addresses (local development and e2e tests only). */
+  SMCP_ALLOW_LOOPBACK_EGRESS: boolFrom(false),
   SMCP_DEFAULT_REQUESTS_PER_SECOND: intFrom(1000, 1),
   SMCP_DEFAULT_MAX_SESSIONS: intFrom(1000, 1),
   SMCP_DEFAULT_TOOL_DATA_BYTES: intFrom(50 * 1024 * 1024, 1024),
+  /** Tool-data rows per tenant unless its `limits.toolDataRows` says otherwise. */
+  SMCP_DEFAULT_TOOL_DATA_ROWS: intFrom(100_000, 1),
   SMCP_MAX_HEADER_BYTES: intFrom(16 * 1024, 1024),
   SMCP_MAX_STREAMS_PER_SESSION: intFrom(8, 1),
   /** How long a revocation or tenant delete waits for one session to end before reporting it as not ended. */
   SMCP_SESSION_END_TIMEOUT_MS: intFrom(10_000, 100),
+  /** Open `subscriptions/listen` streams per tenant in one isolate (stateless lane); one more gets 429. */
+  SMCP_MAX_LISTEN_STREAMS_PER_TENANT: intFrom(32, 1),
   /** `sse` (default): POST answers stream, resumable; `json`: one JSON body, mid-call notifications dropped. */
   SMCP_SESSION_RESPONSE_MODE: z.enum(["sse", "json"]).optional().transform((v) => v ?? "sse"),
   /** OAuth abuse limits (workers/smcp/src/oauth/abuse-limits.ts): requests per window. */

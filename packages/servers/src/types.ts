@@ -32,7 +32,9 @@ export interface ToolDataStore {
 
 /**
  * Publishes list-changed events to open `subscriptions/listen` streams of the
- * stateless lane (2026-07-28). On 2025 sessions, servers notify their session directly.
+ * stateless lane (2026-07-28): only those of the same tenant and server (the
+ * platform gives each tenant's server its own bus). On 2025 sessions, servers
+ * notify their session directly.
  */
 export interface ChangeNotifier {
   toolsChanged(): void;

@@ -23,6 +23,7 @@ export interface Env {
   SMCP_SSE_RETRY_MS?: string;
   SMCP_SESSION_END_TIMEOUT_MS?: string;
   SMCP_ALLOW_PUBLIC_TENANTS?: string;
+  SMCP_ALLOW_LOOPBACK_EGRESS?: string;
   SMCP_ALLOWED_ORIGINS?: string;
   SMCP_OAUTH_RATE_WINDOW_SECONDS?: string;
   SMCP_OAUTH_REGISTER_PER_ADDRESS?: string;
@@ -30,6 +31,8 @@ export interface Env {
   SMCP_OAUTH_TOKEN_PER_ADDRESS?: string;
   SMCP_OAUTH_REQUESTS_PER_TENANT?: string;
   SMCP_OAUTH_CLIENTS_PER_ADDRESS?: string;
+  SMCP_MAX_LISTEN_STREAMS_PER_TENANT?: string;
+  SMCP_DEFAULT_TOOL_DATA_ROWS?: string;
 }
 
 export const tenantStub = (env: Env, tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));

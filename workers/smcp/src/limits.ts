@@ -10,6 +10,7 @@ export interface EffectiveLimits {
   maxSessions: number;
   eventLogBytes: number;
   toolDataBytes: number;
+  toolDataRows: number;
 }
 
 export function effectiveLimits(limits: TenantLimits, config: PlatformConfig): EffectiveLimits {
@@ -19,5 +20,6 @@ export function effectiveLimits(limits: TenantLimits, config: PlatformConfig): E
     // A tenant may lower the per-session event-log bound, never raise it above the platform's.
     eventLogBytes: Math.min(limits.eventLogBytes ?? config.SMCP_EVENT_LOG_MAX_BYTES, config.SMCP_EVENT_LOG_MAX_BYTES),
     toolDataBytes: limits.toolDataBytes ?? config.SMCP_DEFAULT_TOOL_DATA_BYTES,
+    toolDataRows: limits.toolDataRows ?? config.SMCP_DEFAULT_TOOL_DATA_ROWS,
   };
 }

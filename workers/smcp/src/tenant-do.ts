@@ -629,8 +629,9 @@ export class TenantDO extends DurableObject<Env> {
   async dataPut(server: string, collection: string, id: string, valueJson: string, incarnation: string): Promise<DataPutResult> {
     const config = this.#currentConfig(incarnation);
     if (!config) return MISSING;
-    const outcome: PutOutcome = this.#toolData.put(server, collection, id, valueJson, this.#limits(config).toolDataBytes);
-    if (!outcome.ok) await this.#limitHit("tool-data", { limit: outcome.limit, used: outcome.used });
+    const limits = this.#limits(config);
+    const outcome: PutOutcome = this.#toolData.put(server, collection, id, valueJson, { bytes: limits.toolDataBytes, rows: limits.toolDataRows });
+    if (!outcome.ok) await this.#limitHit(outcome.reason === "rows" ? "tool-data-rows" : "tool-data", { limit: outcome.limit, used: outcome.used });
     return outcome;
   }
 

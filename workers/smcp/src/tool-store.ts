@@ -25,7 +25,9 @@ export class TenantToolStore implements ToolDataStore {
       throw new Error(
         result.reason === "quota"
           ? `Tool-data quota exceeded: this tenant may store ${result.limit} bytes and holds ${result.used}; nothing was written`
-          : "Unknown tenant",
+          : result.reason === "rows"
+            ? `Tool-data row limit reached: this tenant may store ${result.limit} records and holds ${result.used}; nothing was written`
+            : "Unknown tenant",
       );
     }
   }

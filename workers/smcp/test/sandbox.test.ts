@@ -264,12 +264,27 @@ describe("escapes", () => {
 
     await adminOk("PUT", `/tenants/${evil.tenant}/servers/exfil/egress`, { allow: ["api.allowed.example", "*.cdn.example"] });
     const again = await openSession(mcpUrl(evil.tenant, "exfil"), evil.key);
-    for (const url of ["https://attacker.example/x", "https://api.allowed.example.attacker.example/", "https://cdn.example/", "https://api.allowed.example:8443/", "http://169.254.169.254/latest"]) {
+    for (const url of ["https://attacker.example/x", "https://api.allowed.example.attacker.example/", "https://cdn.example/", "https://api.allowed.example:8443/"]) {
       expect(await toolError(again, "run", { url })).toMatch(/SMCP egress: .* is not on the allow-list of server exfil/);
     }
+    // IP literals, in whatever form, and loopback hosts are refused by the outbound itself.
+    for (const url of ["http://169.254.169.254/latest", "http://2852039166/latest", "http://[fd00::1]/"]) {
+      expect(await toolError(again, "run", { url })).toMatch(/^SMCP egress: http:\/\/\S+ is an IP address; a sandbox may fetch only host names on its allow-list$/);
+    }
+    expect(await toolError(again, "run", { url: "http://localhost:8787/admin/v1/tenants" })).toBe("SMCP egress: http://localhost:8787 is a loopback host, which a sandbox may never fetch");
     const view = await adminOk("GET", `/tenants/${evil.tenant}/servers/exfil`);
     expect(view.egress).toEqual(["api.allowed.example", "*.cdn.example"]);
     expect((await admin400(`/tenants/${evil.tenant}/servers/exfil/egress`, { allow: ["https://x.example/path"] })).error.code).toBe("invalid_egress");
+    for (const [entry, reason] of [
+      ["169.254.169.254", '"169.254.169.254" is an IP address; the allow-list takes host names only'],
+      ["0xa9fea9fe", '"0xa9fea9fe" is an IP address (it means 169.254.169.254); the allow-list takes host names only'],
+      ["[::1]", '"[::1]" is a loopback host; loopback egress is allowed only when the platform runs with SMCP_ALLOW_LOOPBACK_EGRESS'],
+      ["localhost:8787", '"localhost:8787" is a loopback host; loopback egress is allowed only when the platform runs with SMCP_ALLOW_LOOPBACK_EGRESS'],
+      ["*.co.uk", '"*.co.uk" would allow every domain under the public suffix "co.uk"; list the domains themselves'],
+    ]) {
+      expect((await admin400(`/tenants/${evil.tenant}/servers/exfil/egress`, { allow: ["api.allowed.example", entry] })).error).toEqual({ code: "invalid_egress", message: reason });
+    }
+    expect((await adminOk("GET", `/tenants/${evil.tenant}/servers/exfil`)).egress).toEqual(["api.allowed.example", "*.cdn.example"]);
     await neighbourStillWorks();
   });
 

@@ -7,7 +7,7 @@
  * a refused module changes nothing, so the running version keeps serving. Built-in
  * server names cannot be deployed to.
  */
-import { jsonResponse, sha256Hex, wire } from "@smcp/runtime";
+import { jsonResponse, platformConfig, sha256Hex, wire } from "@smcp/runtime";
 import { builtInServers } from "@smcp/servers";
 import { z } from "zod";
 import { tenantStub, type Env } from "../env";
@@ -88,8 +88,9 @@ export async function setEgress(request: Request, env: Env, tenant: string, serv
   refuseBuiltIn(server);
   const body = await readBody(request, SetEgress);
   const allow: string[] = [];
+  const policy = { allowLoopback: platformConfig(env).SMCP_ALLOW_LOOPBACK_EGRESS };
   for (const raw of body.allow) {
-    const entry = checkEgressEntry(raw);
+    const entry = checkEgressEntry(raw, policy);
     if (!entry.ok) throw wire.badRequest("invalid_egress", entry.reason);
     if (!allow.includes(entry.entry)) allow.push(entry.entry);
   }

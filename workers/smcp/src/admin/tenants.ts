@@ -21,6 +21,7 @@ const LimitsSchema = z
     maxSessions: z.number().int().positive().optional(),
     eventLogBytes: z.number().int().positive().optional(),
     toolDataBytes: z.number().int().positive().optional(),
+    toolDataRows: z.number().int().positive().optional(),
   })
   .strict();
 

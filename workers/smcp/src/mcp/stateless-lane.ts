@@ -3,45 +3,99 @@
  * the routing Worker: a modern request carries everything it needs, so it needs no
  * session object and no extra Durable Object hop. Tool data still lives in the
  * tenant's Durable Object, reached through the `ToolDataStore` the factory is given.
- * One handler per server module per isolate; the tenant travels in `authInfo`.
+ *
+ * Shaped by what must not cross between tenants or reach tool code:
+ * - One handler per tenant and server (and module object: a new deployment gets a
+ *   new one), so each has its own in-isolate event bus (listen-bus.ts) and a list-changed event
+ *   published by one tenant's tool reaches only that tenant's and that server's
+ *   `subscriptions/listen` streams. The handlers are kept in a map bounded in bytes;
+ *   the least recently used one without open streams goes first. (Events stay within
+ *   one isolate; the cross-isolate bus comes with a later issue.)
+ * - Tools receive `authInfo` with who is calling and nothing of the platform: the
+ *   Worker's `env` reaches the factory through a WeakMap keyed by the request.
+ * - `subscriptions/listen` streams are capped per tenant per isolate
+ *   (`SMCP_MAX_LISTEN_STREAMS_PER_TENANT`, see listen-streams.ts).
  */
 import { createMcpHandler, type McpHttpHandler } from "@modelcontextprotocol/server";
+import { platformConfig, tenantIncarnationName } from "@smcp/runtime";
 import type { ServerModule } from "@smcp/servers";
 import { tenantStub, type Env } from "../env";
+import { logEvent } from "../log";
 import { TenantToolStore } from "../tool-store";
 import type { Trace } from "../trace";
+import { RequestScopedEventBus } from "./listen-bus";
+import { releaseWhenClosed, takeListenSlot } from "./listen-streams";
 import { authInfoOf, incarnationOf, type Principal } from "./principal";
 
-/** Keyed by module object: a deployed server's name is unique only within its tenant. */
-const handlers = new WeakMap<ServerModule, McpHttpHandler>();
+/** Estimated bytes of one handler (its closures, bus and listen router) and the bound of all of them. */
+const HANDLER_ENTRY_BYTES = 8 * 1024;
+const HANDLER_CACHE_BYTES = 4 * 1024 * 1024;
 
-interface LaneContext {
-  principal: Principal;
-  env: Env;
+interface HandlerEntry {
+  module: ServerModule;
+  handler: McpHttpHandler;
+  bytes: number;
+  /** Listen streams open on this handler's bus: evicting it would cut them off from later events. */
+  listening: number;
 }
 
-function handlerFor(module: ServerModule, maxRequestBodySize: number): McpHttpHandler {
-  let handler = handlers.get(module);
-  if (!handler) {
-    handler = createMcpHandler(
-      (ctx) => {
-        const lane = ctx.authInfo?.extra?.lane as LaneContext;
-        const { tenant, server } = lane.principal;
-        return module.create({
-          tenant,
-          server,
-          store: new TenantToolStore(tenantStub(lane.env, tenant), server, incarnationOf(lane.principal)),
-          notify: handler!.notify,
-        });
-      },
-      { legacy: "reject", maxRequestBodySize },
-    );
-    handlers.set(module, handler);
+// bounded-cache: fold into the runtime helper at merge
+/** By `tenant/server`, in least-recently-used order (a Map keeps insertion order). */
+const handlers = new Map<string, HandlerEntry>();
+let handlerBytes = 0;
+
+/** The Worker's env for the request being served; never part of anything a tool receives. */
+const envOfRequest = new WeakMap<Request, Env>();
+
+function handlerFor(module: ServerModule, principal: Principal, maxRequestBodySize: number): HandlerEntry {
+  const { tenant, server } = principal;
+  const incarnation = incarnationOf(principal);
+  // The incarnation is part of the key: a re-created tenant gets a handler (and bus) of its own.
+  const key = `${tenantIncarnationName(tenant, incarnation)}/${server}`;
+  const hit = handlers.get(key);
+  if (hit) {
+    handlers.delete(key);
+    if (hit.module === module) {
+      handlers.set(key, hit);
+      return hit;
+    }
+    // A new deployment: the old handler's open streams keep its bus until they end.
+    handlerBytes -= hit.bytes;
   }
-  return handler;
+  const onerror = (error: Error) => logEvent("warn", "stateless lane error", { tenant, server, error: error.message });
+  const handler: McpHttpHandler = createMcpHandler(
+    (ctx) => {
+      const env = ctx.requestInfo ? envOfRequest.get(ctx.requestInfo) : undefined;
+      if (!env) throw new Error("stateless lane: no env for this request");
+      return module.create({ tenant, server, store: new TenantToolStore(tenantStub(env, tenant), server, incarnation), notify: handler.notify });
+    },
+    { legacy: "reject", maxRequestBodySize, bus: new RequestScopedEventBus(onerror), onerror },
+  );
+  const entry: HandlerEntry = { module, handler, bytes: HANDLER_ENTRY_BYTES + 2 * key.length, listening: 0 };
+  evictFor(entry.bytes);
+  handlers.set(key, entry);
+  handlerBytes += entry.bytes;
+  return entry;
 }
 
-export function serveStateless(
+function evictFor(bytes: number): void {
+  while (handlerBytes + bytes > HANDLER_CACHE_BYTES && handlers.size > 0) {
+    let victim: string | undefined;
+    for (const [key, entry] of handlers) {
+      if (entry.listening === 0) {
+        victim = key;
+        break;
+      }
+    }
+    victim ??= handlers.keys().next().value!;
+    handlerBytes -= handlers.get(victim)!.bytes;
+    handlers.delete(victim);
+  }
+}
+
+const isListen = (body: unknown) => (body as { method?: unknown } | null)?.method === "subscriptions/listen";
+
+export async function serveStateless(
   request: Request,
   parsedBody: unknown,
   module: ServerModule,
@@ -50,10 +104,26 @@ export function serveStateless(
   maxRequestBodySize: number,
   trace: Trace,
 ): Promise<Response> {
+  const entry = handlerFor(module, principal, maxRequestBodySize);
   const authInfo = authInfoOf(principal, { traceparent: trace.traceparent });
-  const lane: LaneContext = { principal, env };
-  return handlerFor(module, maxRequestBodySize).fetch(request, {
-    parsedBody,
-    authInfo: { ...authInfo, extra: { ...authInfo.extra, lane } },
-  });
+  if (!isListen(parsedBody)) {
+    envOfRequest.set(request, env);
+    return entry.handler.fetch(request, { parsedBody, authInfo });
+  }
+  const releaseSlot = takeListenSlot(principal.tenant, platformConfig(env).SMCP_MAX_LISTEN_STREAMS_PER_TENANT);
+  entry.listening++;
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    entry.listening--;
+    releaseSlot();
+  };
+  try {
+    envOfRequest.set(request, env);
+    return releaseWhenClosed(await entry.handler.fetch(request, { parsedBody, authInfo }), release);
+  } catch (err) {
+    release();
+    throw err;
+  }
 }

@@ -5,8 +5,8 @@
  * An isolate is named by tenant and its incarnation, server, version, content hash and egress-list
  * revision, so a deploy, a rollback or a new allow-list gets a fresh isolate and an
  * old one is never reused for other code. What the isolate receives is decided
- * here and nowhere else: the harness and the tenant's module, its own `STORE`
- * capability, its tenant and server names, and either no network at all
+ * here and nowhere else: the harness, its JSON Schema validator and the tenant's
+ * module, its own `STORE` capability, its tenant and server names, and either no network at all
  * (`globalOutbound: null`) or the allow-list outbound. No platform binding, secret
  * or variable is passed, and the compatibility flags are empty (no `nodejs_compat`).
  *
@@ -19,8 +19,9 @@ import { exports } from "cloudflare:workers";
 import { tenantIncarnationName } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { EgressProps, StoreProps } from "./entrypoints";
-import { HARNESS_MODULE, HARNESS_SOURCE, TENANT_MODULE } from "./harness";
+import { HARNESS_MODULE, HARNESS_SOURCE, JSON_SCHEMA_MODULE, TENANT_MODULE } from "./harness";
 import { SANDBOX_COMPATIBILITY_DATE, SANDBOX_LIMITS } from "./limits";
+import { JSON_SCHEMA_SOURCE } from "./vendor/json-schema.generated";
 
 /** Which version of which server to run. */
 export interface SandboxTarget {
@@ -41,10 +42,17 @@ export interface SandboxLog {
   message: string;
 }
 
-/** What the harness answers. `tenant` means the tenant's handler threw; `bundle` that the module is malformed. */
+/**
+ * What the harness answers. `tenant` means the tenant's handler threw (or its result
+ * failed its outputSchema); `bundle` that the module is malformed; `invalid-params`
+ * that the arguments failed the tool's inputSchema, checked in the sandbox.
+ */
 export type SandboxReply =
   | { ok: true; result?: unknown; manifest?: unknown; logs?: SandboxLog[] }
-  | { ok: false; kind: "tenant" | "bundle" | "unknown"; error: string; logs?: SandboxLog[] };
+  | { ok: false; kind: SandboxErrorKind; error: string; logs?: SandboxLog[] };
+
+const ERROR_KINDS = ["tenant", "bundle", "unknown", "invalid-params"] as const;
+export type SandboxErrorKind = (typeof ERROR_KINDS)[number];
 
 export type SandboxFailureKind = "crash" | "timeout" | "too-large" | "invalid-reply";
 
@@ -75,7 +83,7 @@ function workerCode(target: SandboxTarget, source: string): WorkerLoaderWorkerCo
     compatibilityDate: SANDBOX_COMPATIBILITY_DATE,
     compatibilityFlags: [],
     mainModule: HARNESS_MODULE,
-    modules: { [HARNESS_MODULE]: HARNESS_SOURCE, [TENANT_MODULE]: source },
+    modules: { [HARNESS_MODULE]: HARNESS_SOURCE, [JSON_SCHEMA_MODULE]: JSON_SCHEMA_SOURCE, [TENANT_MODULE]: source },
     env: { STORE: loopbacks.SandboxStore({ props: { tenant, incarnation, server } }), TENANT: tenant, SERVER: server },
     globalOutbound: target.egress.length === 0 ? null : loopbacks.SandboxEgress({ props: { tenant, server, allow: [...target.egress] } }),
     limits: { cpuMs: SANDBOX_LIMITS.cpuMs, subRequests: SANDBOX_LIMITS.subRequests },
@@ -171,7 +179,7 @@ function parseReply(text: string): SandboxReply {
   if (typeof reply !== "object" || reply === null || typeof r.ok !== "boolean") {
     throw new SandboxFailure("invalid-reply", "answered JSON that is not a harness reply");
   }
-  if (r.ok === false && (typeof r.error !== "string" || !["tenant", "bundle", "unknown"].includes(r.kind as string))) {
+  if (r.ok === false && (typeof r.error !== "string" || !(ERROR_KINDS as readonly unknown[]).includes(r.kind))) {
     throw new SandboxFailure("invalid-reply", "answered an error without a message");
   }
   return { ...(reply as SandboxReply), logs: cleanLogs(r.logs) };

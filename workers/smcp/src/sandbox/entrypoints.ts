@@ -7,18 +7,20 @@
  *   `props`, never from arguments, so the only data it can name is its own.
  *   Arguments cross from untrusted code, so each is checked here.
  * - `SandboxEgress`: the sandbox's `globalOutbound`. Every `fetch()` the sandbox
- *   makes arrives here; only hosts on the server's allow-list go out, redirects are
- *   handed back (so each hop is checked again), and raw sockets are closed unused.
+ *   makes arrives here; only hosts on the server's allow-list go out, never an IP
+ *   literal or a loopback host even if listed (egress.ts), redirects are handed back
+ *   (so each hop is checked again), and raw sockets are closed unused.
  *
  * Only methods on a class's prototype are callable over RPC, so `env` and `ctx`
  * (the platform's bindings) are out of reach of the sandbox.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { platformConfig } from "@smcp/runtime";
 import type { StoredRecord } from "@smcp/servers";
 import { tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
 import { TenantToolStore } from "../tool-store";
-import { isEgressAllowed } from "./egress";
+import { egressVerdict, type EgressVerdict } from "./egress";
 import { SANDBOX_LIMITS } from "./limits";
 
 export interface StoreProps {
@@ -85,16 +87,24 @@ export class SandboxStore extends WorkerEntrypoint<Env, StoreProps> {
   }
 }
 
+function refusal(reason: Extract<EgressVerdict, { ok: false }>["reason"], target: string, server: string, allow: string[]): string {
+  switch (reason) {
+    case "ip-literal":
+      return `SMCP egress: ${target} is an IP address; a sandbox may fetch only host names on its allow-list`;
+    case "loopback":
+      return `SMCP egress: ${target} is a loopback host, which a sandbox may never fetch`;
+    case "scheme":
+    case "not-listed":
+      return `SMCP egress: ${target} is not on the allow-list of server ${server}` + (allow.length ? ` (allowed: ${allow.join(", ")})` : "");
+  }
+}
+
 export class SandboxEgress extends WorkerEntrypoint<Env, EgressProps> {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const { server, allow } = this.ctx.props;
-    if (!isEgressAllowed(url, allow)) {
-      throw new Error(
-        `SMCP egress: ${url.protocol}//${url.host} is not on the allow-list of server ${server}` +
-          (allow.length ? ` (allowed: ${allow.join(", ")})` : ""),
-      );
-    }
+    const verdict = egressVerdict(url, allow, { allowLoopback: platformConfig(this.env).SMCP_ALLOW_LOOPBACK_EGRESS });
+    if (!verdict.ok) throw new Error(refusal(verdict.reason, `${url.protocol}//${url.host}`, server, allow));
     // A fresh request: no `cf` options (resolveOverride could point an allowed name
     // elsewhere) and no Host header. Redirects go back to the sandbox, whose fetch
     // follows them through here again, so every hop meets the allow-list.

@@ -13,14 +13,26 @@
  * The protocol is HTTP with JSON bodies, not RPC, on purpose: the answer crosses
  * as bytes the platform reads with a bound, so no object, function or stub of the
  * tenant's ever reaches the platform's isolate.
+ *
+ * JSON Schemas are the tenant's too, so they are compiled and evaluated here, never
+ * in the platform (`json-schema.js` is `@cfworker/json-schema`, bundled by
+ * `pnpm build:sandbox`): `/describe` refuses a schema that does not compile, and
+ * `/tools/call` checks the arguments against the tool's `inputSchema` before the
+ * handler runs (an `invalid-params` reply, which the platform turns into -32602) and
+ * the handler's `structuredContent` against its `outputSchema` (a tool error, as the
+ * SDK does). Schemas are validated in their JSON form, exactly as `tools/list`
+ * advertises them. The validation serves the tenant's handler; the tenant can
+ * tamper with it in its own isolate, and nothing of the platform relies on it.
  */
 import { SANDBOX_LIMITS } from "./limits";
 
 export const HARNESS_MODULE = "harness.js";
 export const TENANT_MODULE = "tenant.js";
+export const JSON_SCHEMA_MODULE = "json-schema.js";
 
 export const HARNESS_SOURCE = `
 import * as tenantModule from "./${TENANT_MODULE}";
+import { Validator } from "./${JSON_SCHEMA_MODULE}";
 
 const MAX_LOG_LINES = ${SANDBOX_LIMITS.maxLogLines};
 const MAX_LOG_CHARS = ${SANDBOX_LIMITS.maxLogChars};
@@ -45,6 +57,54 @@ function definition() {
   return def;
 }
 
+// JSON Schema dialects by "$schema" (none means 2020-12, as in MCP), as the SDK's validator reads them.
+const DIALECTS = {
+  "https://json-schema.org/draft/2020-12/schema": "2020-12",
+  "http://json-schema.org/draft/2020-12/schema": "2020-12",
+  "https://json-schema.org/draft/2019-09/schema": "2019-09",
+  "http://json-schema.org/draft/2019-09/schema": "2019-09",
+  "https://json-schema.org/draft-07/schema": "7",
+  "http://json-schema.org/draft-07/schema": "7",
+  "https://json-schema.org/draft-06/schema": "7",
+  "http://json-schema.org/draft-06/schema": "7",
+  "https://json-schema.org/draft-04/schema": "4",
+  "http://json-schema.org/draft-04/schema": "4",
+};
+
+/** A validator of a schema in its JSON form (what tools/list advertises), or a BundleError saying why not. */
+function compile(schema, what) {
+  const json = JSON.parse(JSON.stringify(schema));
+  const declared = typeof json.$schema === "string" ? json.$schema.replace(/#$/, "") : undefined;
+  const draft = declared === undefined ? "2020-12" : DIALECTS[declared];
+  if (!draft) throw new BundleError(what + " declares an unsupported JSON Schema dialect (" + declared.slice(0, 200) + "); use 2020-12, 2019-09, draft-07, draft-06 or draft-04");
+  try {
+    return new Validator(json, draft, true);
+  } catch (err) {
+    throw new BundleError(what + " does not compile: " + messageOf(err));
+  }
+}
+
+/** Compiled once per isolate and tool object: what /tools/call checks against. */
+const validators = new WeakMap();
+function validatorsOf(tool) {
+  let entry = validators.get(tool);
+  if (!entry) {
+    entry = {
+      input: compile(tool.inputSchema ?? { type: "object" }, "tool " + tool.name + ": inputSchema"),
+      output: tool.outputSchema === undefined ? null : compile(tool.outputSchema, "tool " + tool.name + ": outputSchema"),
+    };
+    validators.set(tool, entry);
+  }
+  return entry;
+}
+
+/** The validator's verdict as one bounded line ("" when valid), in the SDK's format. */
+function issues(validator, value) {
+  const result = validator.validate(value);
+  if (result.valid) return "";
+  return result.errors.map((e) => e.instanceLocation + ": " + e.error).join("; ").slice(0, MAX_LOG_CHARS);
+}
+
 function describe() {
   const def = definition();
   const tools = (def.tools ?? []).map((t, i) => {
@@ -52,6 +112,8 @@ function describe() {
     if (typeof t.name !== "string") throw new BundleError("tools[" + i + "].name must be a string");
     if (typeof t.handler !== "function") throw new BundleError("tool " + t.name + ": handler must be a function (args, ctx) => result");
     if (t.inputSchema !== undefined && !isObject(t.inputSchema)) throw new BundleError("tool " + t.name + ": inputSchema must be a JSON Schema object");
+    if (t.outputSchema !== undefined && !isObject(t.outputSchema)) throw new BundleError("tool " + t.name + ": outputSchema must be a JSON Schema object");
+    validatorsOf(t);
     return {
       name: t.name,
       title: optText(t.title, "tool " + t.name + ": title"),
@@ -150,7 +212,19 @@ async function serve(op, call, env) {
     if (op === "/tools/call") {
       const tool = (def.tools ?? []).find((t) => t?.name === call.name);
       if (!tool) return reply({ ok: false, kind: "unknown", error: "no tool " + call.name });
-      return reply({ ok: true, result: toolResult(await tool.handler(call.args ?? {}, ctx)), logs });
+      const checks = validatorsOf(tool);
+      const args = call.args ?? {};
+      const refused = issues(checks.input, args);
+      if (refused) return reply({ ok: false, kind: "invalid-params", error: refused });
+      const result = toolResult(await tool.handler(args, ctx));
+      if (checks.output && !result.isError) {
+        if (result.structuredContent === undefined) {
+          return reply({ ok: false, kind: "tenant", error: "Output validation error: Tool " + tool.name + " has an output schema but no structured content was provided", logs });
+        }
+        const wrong = issues(checks.output, result.structuredContent);
+        if (wrong) return reply({ ok: false, kind: "tenant", error: "Output validation error: Invalid structured content for tool " + tool.name + ": " + wrong, logs });
+      }
+      return reply({ ok: true, result, logs });
     }
     if (op === "/resources/read") {
       const resource = (def.resources ?? []).find((r) => r?.uri === call.uri);

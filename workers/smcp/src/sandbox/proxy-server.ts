@@ -5,9 +5,10 @@
  * proxies that call into the tenant's sandbox.
  *
  * Protocol handling, the event log, limits and the request log stay in platform
- * code; the sandbox only runs handler bodies. Hence the split of errors:
- * - input that fails the tool's JSON Schema is refused here (-32602), before any
- *   tenant code runs;
+ * code; the sandbox runs handler bodies and evaluates the tenant's JSON Schemas
+ * (no tenant-written schema is compiled in a platform isolate). Hence the split of errors:
+ * - input that fails the tool's JSON Schema is refused by the harness before the
+ *   handler runs, and answered here as -32602 with the validator's message;
  * - a handler that throws is the tenant's tool failing: an `isError` tool result
  *   with its message, as the SDK does for built-in servers;
  * - a sandbox that crashes, exceeds its CPU, time or size limit, or answers
@@ -19,14 +20,12 @@ import {
   McpServer,
   ProtocolError,
   ProtocolErrorCode,
-  fromJsonSchema,
   isSpecType,
   type CallToolResult,
   type GetPromptResult,
   type LoggingLevel,
   type ReadResourceResult,
   type ServerContext as McpContext,
-  type StandardSchemaWithJSON,
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { logEvent } from "../log";
@@ -41,8 +40,6 @@ export interface ProxyTarget {
   server: string;
   version: number;
   manifest: Manifest;
-  /** Compiled input validators, shared by every server built from this deployment. */
-  validators: Map<string, StandardSchemaWithJSON>;
   call: SandboxCaller;
   /** Told about every call's outcome (for the error rate and last errors). */
   record(error?: { kind: string; message: string }): void;
@@ -78,11 +75,7 @@ export function createProxyServer(target: ProxyTarget): McpServer {
       const { name, arguments: args } = request.params;
       const tool = tools.get(name);
       if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
-      const checked = await validatorOf(target, name, tool.inputSchema)["~standard"].validate(args ?? {});
-      if (checked.issues) {
-        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Input validation error: Invalid arguments for tool ${name}: ${checked.issues[0]?.message}`);
-      }
-      const reply = await run(target, `tool ${name}`, "/tools/call", { name, args: checked.value }, ctx);
+      const reply = await run(target, `tool ${name}`, "/tools/call", { name, args: args ?? {} }, ctx);
       if (!reply.ok) return { content: [{ type: "text", text: reply.error }], isError: true } satisfies CallToolResult;
       if (!isSpecType.CallToolResult(reply.result)) throw invalidResult(target, `tool ${name}`);
       return mcp.server.projectCallToolResult(reply.result as CallToolResult, tool.outputSchema as never);
@@ -125,6 +118,11 @@ async function run(target: ProxyTarget, what: string, op: SandboxOp, payload: un
     );
   }
   await forwardLogs(target, reply.logs ?? [], ctx);
+  if (!reply.ok && reply.kind === "invalid-params") {
+    // The client's mistake, found by the sandbox's validator: a call, not a server error.
+    target.record();
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Input validation error: Invalid arguments for ${what}: ${reply.error}`);
+  }
   if (!reply.ok && reply.kind !== "tenant") {
     target.record({ kind: "invalid-reply", message: `${what}: ${reply.error}` });
     throw new ProtocolError(ProtocolErrorCode.InternalError, `Deployed server ${target.server} (v${target.version}) cannot run ${what}: ${reply.error}`);
@@ -146,16 +144,6 @@ async function forwardLogs(target: ProxyTarget, logs: SandboxLog[], ctx: McpCont
     logEvent(level === "debug" ? "debug" : "info", "tenant log", { tenant: target.tenant, server: target.server, version: target.version, level, message: line.message });
     await ctx.mcpReq.log(level, line.message, target.server).catch(() => {});
   }
-}
-
-function validatorOf(target: ProxyTarget, name: string, schema: Record<string, unknown>): StandardSchemaWithJSON {
-  let validator = target.validators.get(name);
-  if (!validator) {
-    // The workerd validator annotates the schema it compiles, so it gets its own copy.
-    validator = fromJsonSchema(structuredClone(schema));
-    target.validators.set(name, validator);
-  }
-  return validator;
 }
 
 function promptArgs(prompt: PromptEntry) {

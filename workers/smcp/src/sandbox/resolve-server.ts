@@ -11,11 +11,10 @@
  * change at once. A session keeps the version its server was built with until its
  * object is rebuilt (see docs/tenant-servers.md).
  *
- * The cache is bounded in bytes: a resolved deployment holds its manifest text, the
- * parsed manifest and the validators compiled from it, estimated as three times the
- * manifest's text plus a fixed part (names, egress list, the module object).
+ * The cache is bounded in bytes: a resolved deployment holds its manifest text and the
+ * parsed manifest, estimated as three times the manifest's text plus a fixed part
+ * (names, egress list, the module object).
  */
-import type { StandardSchemaWithJSON } from "@modelcontextprotocol/server";
 import { BoundedCache, stringBytes } from "@smcp/runtime";
 import { builtInServers, type ServerModule } from "@smcp/servers";
 import { tenantStub, type Env } from "../env";
@@ -58,7 +57,7 @@ export async function resolveServerModule(env: Env, tenant: string, incarnation:
   if (hit && hit.until > now) return hit.module;
   const result = await tenantStub(env, tenant).deploymentActive(server, incarnation);
   const deployment = result.ok ? result.value : null;
-  // Same version and egress as before: keep the module object (and its compiled validators).
+  // Same version and egress as before: keep the module object.
   const same = hit?.deployment && deployment && sameDeployment(hit.deployment, deployment);
   const module = same ? hit.module : deployment ? deployedModule(env, tenant, incarnation, deployment) : null;
   cache.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, incarnation, module, deployment }, now);
@@ -91,7 +90,6 @@ function deployedModule(env: Env, tenant: string, incarnation: string, deploymen
     }
     return stored.value.source;
   };
-  const validators = new Map<string, StandardSchemaWithJSON>();
   const manifest = JSON.parse(deployment.manifestJson) as Manifest;
   return {
     name: deployment.server,
@@ -103,7 +101,6 @@ function deployedModule(env: Env, tenant: string, incarnation: string, deploymen
         server: deployment.server,
         version: deployment.version,
         manifest,
-        validators,
         call: (op, payload) => callSandbox(env, target, source, op, payload),
         record: (error) => recordCall(env, { tenant, incarnation, server: deployment.server, version: deployment.version, error }),
       }),

@@ -1,15 +1,47 @@
 /**
  * Tool data of the tenant's server modules (table `tool_data`), scoped by server and
- * collection, with the tenant's byte quota. The bytes held are kept as a running
- * total in KV (computed once if missing), so a write checks the quota without
- * scanning the table.
+ * collection, under the tenant's quota: bytes stored and rows.
+ *
+ * What counts is what SQLite holds: a row's bytes are its server, collection and id
+ * (the primary key, stored twice: in the table and in its index) plus its value, plus
+ * `ROW_OVERHEAD_BYTES` for the row header, `updated_at` and page slack. The totals are
+ * kept in KV (`toolDataUsage`: bytes and rows), so a write checks the quota without
+ * scanning the table; when the key is missing they are computed once from the table.
+ * Tenants from before this rule carry `toolDataBytes` (values only); it is dropped
+ * when `toolDataUsage` is first computed, so their total is recounted under the rule.
  */
 import type { StoredRecord } from "@smcp/servers";
 
-const BYTES_KEY = "toolDataBytes";
-const encoder = new TextEncoder();
+const USAGE_KEY = "toolDataUsage";
+/** The running total of tenants created before keys and rows counted (value bytes only). */
+const LEGACY_BYTES_KEY = "toolDataBytes";
+/** Estimated bytes per row beyond its keys and value: SQLite's row header and cell pointer, `updated_at`, the index entry's header, page slack. */
+export const ROW_OVERHEAD_BYTES = 64;
 
-export type PutOutcome = { ok: true } | { ok: false; reason: "quota"; limit: number; used: number };
+const encoder = new TextEncoder();
+const utf8 = (s: string) => encoder.encode(s).byteLength;
+
+/** The bytes one row costs under the quota. */
+export const rowBytes = (server: string, collection: string, id: string, valueJson: string) =>
+  2 * (utf8(server) + utf8(collection) + utf8(id)) + utf8(valueJson) + ROW_OVERHEAD_BYTES;
+
+/** The same in SQL, over the stored columns. */
+const ROW_BYTES_SQL = `2 * (length(CAST(server AS BLOB)) + length(CAST(collection AS BLOB)) + length(CAST(id AS BLOB))) + length(CAST(value AS BLOB)) + ${ROW_OVERHEAD_BYTES}`;
+
+export interface ToolDataUsage {
+  bytes: number;
+  rows: number;
+}
+
+export interface ToolDataLimits {
+  bytes: number;
+  rows: number;
+}
+
+export type PutOutcome =
+  | { ok: true }
+  | { ok: false; reason: "quota"; limit: number; used: number }
+  | { ok: false; reason: "rows"; limit: number; used: number };
 
 export class ToolData {
   readonly #storage: DurableObjectStorage;
@@ -22,15 +54,16 @@ export class ToolData {
     return this.#storage.sql;
   }
 
-  put(server: string, collection: string, id: string, valueJson: string, limit: number): PutOutcome {
-    const old =
-      this.#sql
-        .exec<{ n: number }>("SELECT length(CAST(value AS BLOB)) AS n FROM tool_data WHERE server = ? AND collection = ? AND id = ?", server, collection, id)
-        .toArray()[0]?.n ?? 0;
-    const used = this.bytes();
-    const after = used - old + encoder.encode(valueJson).byteLength;
-    if (after > limit) return { ok: false, reason: "quota", limit, used };
-    this.#storage.kv.put(BYTES_KEY, after);
+  put(server: string, collection: string, id: string, valueJson: string, limits: ToolDataLimits): PutOutcome {
+    const old = this.#sql
+      .exec<{ n: number }>(`SELECT ${ROW_BYTES_SQL} AS n FROM tool_data WHERE server = ? AND collection = ? AND id = ?`, server, collection, id)
+      .toArray()[0]?.n;
+    const usage = this.usage();
+    const rows = usage.rows + (old === undefined ? 1 : 0);
+    if (rows > limits.rows) return { ok: false, reason: "rows", limit: limits.rows, used: usage.rows };
+    const bytes = usage.bytes - (old ?? 0) + rowBytes(server, collection, id, valueJson);
+    if (bytes > limits.bytes) return { ok: false, reason: "quota", limit: limits.bytes, used: usage.bytes };
+    this.#storage.kv.put(USAGE_KEY, { bytes, rows } satisfies ToolDataUsage);
     this.#sql.exec(
       "INSERT OR REPLACE INTO tool_data (server, collection, id, value, updated_at) VALUES (?, ?, ?, ?, ?)",
       server,
@@ -70,24 +103,28 @@ export class ToolData {
   delete(server: string, collection: string, id: string): boolean {
     const row = this.#sql
       .exec<{ n: number }>(
-        "DELETE FROM tool_data WHERE server = ? AND collection = ? AND id = ? RETURNING length(CAST(value AS BLOB)) AS n",
+        `DELETE FROM tool_data WHERE server = ? AND collection = ? AND id = ? RETURNING ${ROW_BYTES_SQL} AS n`,
         server,
         collection,
         id,
       )
       .toArray()[0];
     if (!row) return false;
-    this.#storage.kv.put(BYTES_KEY, Math.max(0, this.bytes() - row.n));
+    const usage = this.usage();
+    this.#storage.kv.put(USAGE_KEY, { bytes: Math.max(0, usage.bytes - row.n), rows: Math.max(0, usage.rows - 1) } satisfies ToolDataUsage);
     return true;
   }
 
-  bytes(): number {
-    let used = this.#storage.kv.get<number>(BYTES_KEY);
-    if (used === undefined) {
-      used = this.#sql.exec<{ n: number | null }>("SELECT sum(length(CAST(value AS BLOB))) AS n FROM tool_data").one().n ?? 0;
-      this.#storage.kv.put(BYTES_KEY, used);
+  /** Bytes and rows held, as the quota counts them. */
+  usage(): ToolDataUsage {
+    let usage = this.#storage.kv.get<ToolDataUsage>(USAGE_KEY);
+    if (usage === undefined) {
+      const total = this.#sql.exec<{ rows: number; bytes: number | null }>(`SELECT count(*) AS rows, sum(${ROW_BYTES_SQL}) AS bytes FROM tool_data`).one();
+      usage = { bytes: total.bytes ?? 0, rows: total.rows };
+      this.#storage.kv.put(USAGE_KEY, usage);
+      this.#storage.kv.delete(LEGACY_BYTES_KEY);
     }
-    return used;
+    return usage;
   }
 
   #records(query: string, ...bindings: unknown[]): StoredRecord[] {

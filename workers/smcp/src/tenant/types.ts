@@ -9,6 +9,7 @@ export interface TenantLimits {
   maxSessions?: number;
   eventLogBytes?: number;
   toolDataBytes?: number;
+  toolDataRows?: number;
 }
 
 export interface TenantConfig {
@@ -87,7 +88,10 @@ export type SessionEndReason = "deleted" | "expired" | "terminated" | "refused";
 /** The tenant's answer to a session's report: whether the session is still in the index. */
 export type SessionReportAck = { ok: true; seq: number } | { ok: false; reason: "unknown-session" };
 
-export type DataPutResult = { ok: true } | { ok: false; reason: "unknown-tenant" } | { ok: false; reason: "quota"; limit: number; used: number };
+export type DataPutResult =
+  | { ok: true }
+  | { ok: false; reason: "unknown-tenant" }
+  | { ok: false; reason: "quota" | "rows"; limit: number; used: number };
 
 export type AuthDecision =
   | { ok: true; keyId: string | null; auth: TenantAuthMode; incarnation: string }

@@ -1,0 +1,74 @@
+/**
+ * How many `subscriptions/listen` streams each tenant holds open in this isolate.
+ *
+ * A listen stream is a long-lived response the Worker keeps alive (keepalives, a
+ * bus subscription), so a tenant's clients could otherwise pin an isolate's memory
+ * with as many as they like. The count is per isolate, like the streams themselves
+ * (the cross-isolate bus comes later); one over `SMCP_MAX_LISTEN_STREAMS_PER_TENANT`
+ * gets 429. A slot is held until the stream's body ends or its reader cancels it
+ * (the client went away), and is given back exactly once. A tenant's entry exists
+ * only while it holds a slot, so the map is bounded by open connections.
+ */
+import { wire } from "@smcp/runtime";
+
+const open = new Map<string, number>();
+
+/** Open listen streams of `tenant` in this isolate. */
+export const openListenStreams = (tenant: string): number => open.get(tenant) ?? 0;
+
+/**
+ * Takes a slot for one more listen stream of `tenant`, or throws 429 when it holds
+ * `max` already. Returns the function that gives the slot back (idempotent).
+ */
+export function takeListenSlot(tenant: string, max: number): () => void {
+  const held = openListenStreams(tenant);
+  if (held >= max) {
+    throw wire.tooManyRequests(
+      "listen_streams_exceeded",
+      `Too many open subscriptions/listen streams for this tenant (at most ${max} at once); close one first`,
+    );
+  }
+  open.set(tenant, held + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = openListenStreams(tenant) - 1;
+    if (left > 0) open.set(tenant, left);
+    else open.delete(tenant);
+  };
+}
+
+/**
+ * `response` with a body that calls `release` when it ends, fails or is cancelled.
+ * A response without a stream body (a refusal) releases at once.
+ */
+export function releaseWhenClosed(response: Response, release: () => void): Response {
+  const body = response.body;
+  if (!body || !response.headers.get("content-type")?.startsWith("text/event-stream")) {
+    release();
+    return response;
+  }
+  const reader = body.getReader();
+  const watched = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await reader.read();
+        if (next.done) {
+          release();
+          controller.close();
+        } else {
+          controller.enqueue(next.value);
+        }
+      } catch (err) {
+        release();
+        controller.error(err);
+      }
+    },
+    async cancel(reason) {
+      release();
+      await reader.cancel(reason).catch(() => {});
+    },
+  });
+  return new Response(watched, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
