@@ -1,9 +1,15 @@
-/** The bindings and variables of the SMCP Worker (see `wrangler.jsonc`). */
+/**
+ * The bindings and variables of the SMCP Worker (see `wrangler.jsonc`). The variables
+ * are not declared here: they are derived from the config schema
+ * (packages/runtime/src/config.ts), so a variable the schema validates is always in
+ * `Env` and one `Env` names is always validated.
+ */
+import type { PlatformVariables } from "@smcp/runtime";
 import type { SessionDO } from "./session-do";
 import type { TenantDO } from "./tenant-do";
 import type { DirectoryDO } from "./directory-do";
 
-export interface Env {
+export interface Env extends PlatformVariables {
   SESSION: DurableObjectNamespace<SessionDO>;
   TENANT: DurableObjectNamespace<TenantDO>;
   DIRECTORY: DurableObjectNamespace<DirectoryDO>;
@@ -11,16 +17,11 @@ export interface Env {
   OAUTH_KV: KVNamespace;
   /** Loads deployed (tenant-written) servers into isolates of their own (sandbox/client.ts). */
   LOADER: WorkerLoader;
-  SMCP_ADMIN_TOKEN?: string;
-  SMCP_VERSION?: string;
-  SMCP_SESSION_TTL_SECONDS?: string;
-  SMCP_MAX_BODY_BYTES?: string;
-  SMCP_EVENT_LOG_MAX_EVENTS?: string;
-  SMCP_EVENT_LOG_MAX_BYTES?: string;
-  SMCP_SSE_RETRY_MS?: string;
-  SMCP_ALLOW_PUBLIC_TENANTS?: string;
-  SMCP_ALLOWED_ORIGINS?: string;
 }
+
+/** Fails to compile, naming the variable, when `Env` declares an `SMCP_` variable the config schema does not validate. */
+type NoneOf<T extends never> = T;
+export type UnvalidatedVariables = NoneOf<Exclude<Extract<keyof Env, `SMCP_${string}`>, keyof PlatformVariables>>;
 
 export const tenantStub = (env: Env, tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
 
