@@ -129,7 +129,15 @@ describe("deploy", () => {
     const sessions = await adminOk("GET", `/tenants/${t.tenant}/sessions`);
     expect(sessions.sessions.map((s: any) => s.server)).toEqual(["units"]);
     const requests = await adminOk("GET", `/tenants/${t.tenant}/sessions/${session.sessionId}/requests`);
-    expect(requests.requests.some((e: any) => e.tool === "convert")).toBe(true);
+    expect(requests.requests.map((e: any) => [e.method, e.tool, e.status])).toEqual([
+      ["initialize", null, "ok"],
+      ["tools/list", null, "ok"],
+      ["tools/call", "convert", "ok"],
+      // A tool error (isError) is an answered call.
+      ["tools/call", "convert", "ok"],
+      ["resources/read", null, "ok"],
+      ["prompts/get", null, "ok"],
+    ]);
   });
 
   it("sandbox:deploy-json-body — the module may come as JSON {module}; the same bytes again are not a new version", async () => {
