@@ -157,7 +157,10 @@ describe("idle TTL alarm", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
 
     const after = await storageOf(stub);
-    expect(after.alarm).toBeGreaterThan(Date.now());
+    // Rescheduled to one idle TTL after the last activity.
+    const view = await adminOk("GET", `/tenants/${tenant}/sessions/${session.sessionId}`);
+    expect(after.alarm).toBe(view.lastActivity + TTL_MS);
+    expect(view.nextAlarm).toBe(after.alarm);
     expect(after.kvKeys).toContain("meta");
     await callTool(session, "list_notes");
     expect((await listSessions(tenant)).map((s) => s.id)).toEqual([session.sessionId]);
