@@ -31,10 +31,13 @@ function run(command, args, onStdout) {
   });
 }
 
-/** One vitest tier; its test counts go into `counts` from vitest's JSON report. */
-async function vitest(name, config, counts) {
+/**
+ * One vitest tier; its test counts go into `counts` from vitest's JSON report.
+ * `reporter` is what people read: `verbose` where every skipped test's name (its reason) must show.
+ */
+async function vitest(name, config, counts, reporter = "default") {
   const report = path.join(reports, `${name}.json`);
-  const code = await run(bin("vitest"), ["run", "--config", config, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]);
+  const code = await run(bin("vitest"), ["run", "--config", config, `--reporter=${reporter}`, "--reporter=json", `--outputFile.json=${report}`]);
   if (existsSync(report)) {
     const r = JSON.parse(readFileSync(report, "utf8"));
     Object.assign(counts, { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests + r.numTodoTests });
@@ -74,7 +77,7 @@ const steps = [
   ["unit (Node)", (counts) => vitest("unit", "test/unit/vitest.config.ts", counts)],
   ["workerd integration", (counts) => vitest("workerd", "workers/smcp/vitest.config.ts", counts)],
   ["end to end (wrangler dev + SDK client)", (counts) => vitest("e2e", "test/vitest.config.ts", counts)],
-  ["deployment tier (local wrangler dev)", (counts) => vitest("deployed", "test/deployed/vitest.config.ts", counts)],
+  ["deployment tier (local wrangler dev)", (counts) => vitest("deployed", "test/deployed/vitest.config.ts", counts, "verbose")],
   ["MCP conformance", conformance],
 ];
 
