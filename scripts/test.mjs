@@ -1,11 +1,14 @@
 // `pnpm test`: every test, in the order a failure is cheapest to find.
 //  1. typecheck            tsc over the workspace
-//  2. workerd integration  vitest inside workerd (real Durable Objects and SQLite)
-//  3. end to end           wrangler dev + the official SDK client, both lanes
-//  4. conformance          @modelcontextprotocol/conformance, 2025-11-25 and 2026-07-28
-// Prints each step as it starts and a summary with durations at the end.
+//  2. unit                 vitest in Node: pure modules of packages/* and the Worker
+//  3. workerd integration  vitest inside workerd (real Durable Objects and SQLite)
+//  4. end to end           wrangler dev + the official SDK client, both lanes
+//  5. deployment tier      test/deployed/ against a local wrangler dev (limit-dependent tests skipped, with reasons)
+//  6. conformance          @modelcontextprotocol/conformance, 2025-11-25 and 2026-07-28
+// Prints each step as it starts and a summary with durations and test counts at the end
+// (vitest's JSON report; the conformance runner's per-revision line).
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ROOT, startWrangler, stopWrangler } from "./lib/wrangler.mjs";
@@ -14,14 +17,35 @@ import { adminClient, provisionTenant } from "./lib/admin-client.mjs";
 const bin = (name) => path.join(ROOT, "node_modules/.bin", name);
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
 
-function run(command, args) {
+const reports = mkdtempSync(path.join(tmpdir(), "smcp-test-reports-"));
+
+/** Runs a command with inherited output; `onStdout`, when given, also sees stdout as it passes through. */
+function run(command, args, onStdout) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: "inherit" });
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ["inherit", onStdout ? "pipe" : "inherit", "inherit"] });
+    child.stdout?.on("data", (chunk) => {
+      process.stdout.write(chunk);
+      onStdout(String(chunk));
+    });
     child.on("exit", (code) => resolve(code ?? 1));
   });
 }
 
-async function conformance() {
+/**
+ * One vitest tier; its test counts go into `counts` from vitest's JSON report.
+ * `reporter` is what people read: `verbose` where every skipped test's name (its reason) must show.
+ */
+async function vitest(name, config, counts, reporter = "default") {
+  const report = path.join(reports, `${name}.json`);
+  const code = await run(bin("vitest"), ["run", "--config", config, `--reporter=${reporter}`, "--reporter=json", `--outputFile.json=${report}`]);
+  if (existsSync(report)) {
+    const r = JSON.parse(readFileSync(report, "utf8"));
+    Object.assign(counts, { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests + r.numTodoTests });
+  }
+  return code;
+}
+
+async function conformance(counts) {
   const state = mkdtempSync(path.join(tmpdir(), "smcp-conformance-"));
   const token = "conformance-admin-token";
   const { child, url } = await startWrangler({
@@ -30,7 +54,15 @@ async function conformance() {
   });
   try {
     await provisionTenant(adminClient(url, token), "conformance", { auth: "none", servers: ["everything"] });
-    return await run(process.execPath, [path.join(ROOT, "scripts/conformance.mjs"), "--url", `${url}/mcp/conformance/everything`]);
+    let out = "";
+    const code = await run(process.execPath, [path.join(ROOT, "scripts/conformance.mjs"), "--url", `${url}/mcp/conformance/everything`], (t) => (out += t));
+    // One line per revision: "2025-11-25: ok  30 passed, 0 failed, ..." (scenarios, not checks).
+    counts.unit = "scenarios";
+    for (const m of out.matchAll(/^\S+: \S+\s+(\d+) passed, (\d+) failed/gm)) {
+      counts.passed = (counts.passed ?? 0) + Number(m[1]);
+      counts.failed = (counts.failed ?? 0) + Number(m[2]);
+    }
+    return code;
   } finally {
     await stopWrangler(child);
     rmSync(state, { recursive: true, force: true });
@@ -42,8 +74,10 @@ const steps = [
     const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
     return (await run(process.execPath, [tsc, "-p", "tsconfig.json"])) || run(process.execPath, [tsc, "-p", "packages/cli"]);
   }],
-  ["workerd integration", () => run(bin("vitest"), ["run", "--config", "workers/smcp/vitest.config.ts"])],
-  ["end to end (wrangler dev + SDK client)", () => run(bin("vitest"), ["run", "--config", "test/vitest.config.ts"])],
+  ["unit (Node)", (counts) => vitest("unit", "test/unit/vitest.config.ts", counts)],
+  ["workerd integration", (counts) => vitest("workerd", "workers/smcp/vitest.config.ts", counts)],
+  ["end to end (wrangler dev + SDK client)", (counts) => vitest("e2e", "test/vitest.config.ts", counts)],
+  ["deployment tier (local wrangler dev)", (counts) => vitest("deployed", "test/deployed/vitest.config.ts", counts, "verbose")],
   ["MCP conformance", conformance],
 ];
 
@@ -55,16 +89,25 @@ for (const [name, step] of steps) {
   console.log(`\n━━ ${name} ━━`);
   const t0 = Date.now();
   let code;
+  const counts = {};
   try {
-    code = await step();
+    code = await step(counts);
   } catch (err) {
     console.error(err);
     code = 1;
   }
-  results.push({ name, ok: code === 0, seconds: (Date.now() - t0) / 1000 });
+  results.push({ name, ok: code === 0, seconds: (Date.now() - t0) / 1000, counts });
+}
+rmSync(reports, { recursive: true, force: true });
+
+/** "99 tests: 97 passed, 2 skipped" from a step's counts; empty for steps that count nothing (typecheck). */
+function countsText({ passed, failed = 0, skipped = 0, unit = "tests" }) {
+  if (passed === undefined) return "";
+  const parts = [`${passed} passed`, failed ? `${failed} failed` : "", skipped ? `${skipped} skipped` : ""].filter(Boolean);
+  return `${passed + failed + skipped} ${unit}: ${parts.join(", ")}`;
 }
 
 console.log("\n━━ summary ━━");
-for (const r of results) console.log(`${r.ok ? "pass" : "FAIL"}  ${r.name.padEnd(42)} ${r.seconds.toFixed(1)} s`);
+for (const r of results) console.log(`${r.ok ? "pass" : "FAIL"}  ${r.name.padEnd(42)} ${r.seconds.toFixed(1).padStart(6)} s  ${countsText(r.counts)}`.trimEnd());
 console.log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
 process.exit(results.every((r) => r.ok) ? 0 : 1);

@@ -35,9 +35,15 @@ describe.each(["session", "stateless"] as const)("%s lane", (lane) => {
   it("serves the everything fixture", async () => {
     const { client } = await platform.connect(acme.tenant, "everything", acme.key, { lane });
     const result = await client.callTool({ name: "test_simple_text", arguments: {} });
-    expect(textOf(result).length).toBeGreaterThan(0);
+    expect(textOf(result)).toBe("This is a simple text response for testing.");
     const { prompts } = await client.listPrompts();
-    expect(prompts.length).toBeGreaterThan(0);
+    expect(prompts.map((p) => p.name).sort()).toEqual([
+      "test_input_required_result_prompt",
+      "test_prompt_with_arguments",
+      "test_prompt_with_embedded_resource",
+      "test_prompt_with_image",
+      "test_simple_prompt",
+    ]);
     await client.close();
   });
 });

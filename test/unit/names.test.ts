@@ -1,33 +1,70 @@
-/**
- * Names derived from a tenant (packages/runtime/src/names.ts): the incarnation makes
- * a re-created tenant's names differ from the old one's, tenants created before
- * incarnations keep the names they always had, and no two tenant/incarnation pairs
- * spell the same name.
- */
+// Names that appear in URLs and object names (packages/runtime/src/names.ts).
 import { describe, expect, it } from "vitest";
-import { LEGACY_INCARNATION, isValidSegment, newIncarnation, sessionObjectName, tenantIncarnationName } from "../../packages/runtime/src/names";
+import { isValidSegment, isWellFormedSessionId, newSessionId, randomToken, sessionObjectName } from "../../packages/runtime/src/names";
 
-describe("tenant incarnations", () => {
-  it("names:incarnation-fresh — each create mints a new, URL-safe incarnation of 96 bits", () => {
-    const seen = new Set(Array.from({ length: 1000 }, () => newIncarnation()));
-    expect(seen.size).toBe(1000);
-    for (const i of seen) expect(i).toMatch(/^[A-Za-z0-9_-]{16}$/);
-    expect(seen.has(LEGACY_INCARNATION)).toBe(false);
+describe("isValidSegment", () => {
+  it("accepts lowercase letters, digits and inner hyphens, 1 to 63 characters", () => {
+    for (const name of ["a", "0", "acme", "acme-2", "a-", "9lives", "a".repeat(63), "x-".repeat(31) + "x"]) {
+      expect(isValidSegment(name), name).toBe(true);
+    }
   });
 
-  it("names:session-object — the same session id under another incarnation names another object; legacy names are unchanged", () => {
-    const a = newIncarnation();
-    const b = newIncarnation();
-    expect(sessionObjectName("acme", a, "notes", "S".repeat(32))).not.toBe(sessionObjectName("acme", b, "notes", "S".repeat(32)));
-    expect(sessionObjectName("acme", LEGACY_INCARNATION, "notes", "S".repeat(32))).toBe(`session:acme/notes/${"S".repeat(32)}`);
-    expect(sessionObjectName("acme", a, "notes", "S".repeat(32))).toBe(`session:acme~${a}/notes/${"S".repeat(32)}`);
+  it("refuses everything else, non-strings included", () => {
+    const refused: unknown[] = [
+      "",
+      "-acme",
+      "Acme",
+      "ácme",
+      "a_b",
+      "a.b",
+      "a b",
+      "a/b",
+      "a\u0000b",
+      "..",
+      "a".repeat(64),
+      "acme\n",
+      "\u202eevil",
+      null,
+      undefined,
+      42,
+      ["acme"],
+      { toString: () => "acme" },
+    ];
+    for (const name of refused) expect(isValidSegment(name), JSON.stringify(name)).toBe(false);
+  });
+});
+
+describe("session ids", () => {
+  it("are 32 base64url characters (192 bits), fresh every time", () => {
+    const ids = Array.from({ length: 200 }, newSessionId);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(new Set(ids).size).toBe(200);
+    expect(ids.every(isWellFormedSessionId)).toBe(true);
   });
 
-  it("names:unambiguous — no tenant id can spell another tenant's incarnation name", () => {
-    const i = newIncarnation();
-    const name = tenantIncarnationName("acme", i);
-    // `~` is in no tenant id, so the only tenant whose legacy name could equal it does not exist.
-    expect(isValidSegment(name)).toBe(false);
-    expect(tenantIncarnationName("acme", LEGACY_INCARNATION)).toBe("acme");
+  it("only 32 base64url characters are well-formed", () => {
+    expect(isWellFormedSessionId("A".repeat(32))).toBe(true);
+    expect(isWellFormedSessionId("-_".repeat(16))).toBe(true);
+    for (const id of [null, "", "A".repeat(31), "A".repeat(33), "A".repeat(31) + "=", "A".repeat(31) + "+", "A".repeat(31) + "/", " " + "A".repeat(31)]) {
+      expect(isWellFormedSessionId(id), String(id)).toBe(false);
+    }
+  });
+});
+
+describe("randomToken", () => {
+  it("is unpadded base64url of n bytes", () => {
+    expect(randomToken(24)).toHaveLength(32);
+    expect(randomToken(32)).toHaveLength(43);
+    expect(randomToken(1)).toHaveLength(2);
+    expect(randomToken(0)).toBe("");
+    for (let i = 0; i < 100; i++) expect(randomToken(32)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+describe("sessionObjectName", () => {
+  it("binds the id to its tenant and server", () => {
+    expect(sessionObjectName("acme", "", "notes", "A".repeat(32))).toBe(`session:acme/notes/${"A".repeat(32)}`);
+    expect(sessionObjectName("acme", "", "notes", "x")).not.toBe(sessionObjectName("acme", "", "other", "x"));
+    expect(sessionObjectName("acme", "", "notes", "x")).not.toBe(sessionObjectName("globex", "", "notes", "x"));
   });
 });

@@ -2,6 +2,10 @@
  * Platform settings, read once per isolate from the Worker's environment variables
  * and validated with zod, so a typo in `wrangler.jsonc` fails loudly at the first
  * request instead of silently running with a default.
+ *
+ * The schema is the one list of the Worker's variables: `Env` (workers/smcp/src/env.ts)
+ * derives its variables from it, and a unit test compares it with the README's
+ * configuration table and `wrangler.jsonc`, so a variable cannot exist in one place only.
  */
 import { z } from "zod";
 
@@ -15,6 +19,10 @@ const boolFrom = (fallback: boolean) =>
     .transform((v) => (v === undefined ? fallback : v === true || v === "true" || v === "1"));
 
 export const PlatformConfigSchema = z.object({
+  /** The admin API's bearer token (a `wrangler secret`); unset or empty turns the admin API off. */
+  SMCP_ADMIN_TOKEN: z.string().optional(),
+  /** Reported by `/healthz` and `/admin/v1/health`. */
+  SMCP_VERSION: z.string().optional(),
   SMCP_SESSION_TTL_SECONDS: intFrom(1800, 1),
   SMCP_MAX_BODY_BYTES: intFrom(1024 * 1024, 1024),
   SMCP_EVENT_LOG_MAX_EVENTS: intFrom(1000, 1),
@@ -51,6 +59,9 @@ export const PlatformConfigSchema = z.object({
 });
 
 export type PlatformConfig = z.output<typeof PlatformConfigSchema>;
+
+/** The Worker's variables as the runtime hands them over: text, each optional. */
+export type PlatformVariables = { [K in keyof z.input<typeof PlatformConfigSchema>]?: string };
 
 const cache = new WeakMap<object, PlatformConfig>();
 

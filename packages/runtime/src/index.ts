@@ -1,5 +1,5 @@
 export { readJsonBody, readBoundedUtf8, looksLikeJsonRpc, type BoundedText, type ParsedBody } from "./body";
-export { platformConfig, type PlatformConfig } from "./config";
+export { platformConfig, type PlatformConfig, type PlatformVariables } from "./config";
 export { JsonRpcCode, WireError, wire, jsonRpcErrorResponse, jsonErrorResponse, jsonResponse, toWireError } from "./errors";
 export {
   EVENT_LOG_SCHEMA,

@@ -122,7 +122,7 @@ describe("resume with Last-Event-ID", () => {
   });
 
   it("resume:replay-standalone — the standalone GET stream resumes with the notifications sent while it was down", async () => {
-    const { session } = await everythingSession();
+    const { tenant, session } = await everythingSession();
     const trigger = () => callTool(session, "test_trigger_tool_change");
 
     const live = new SseReader(await openStream(session));
@@ -144,8 +144,11 @@ describe("resume with Last-Event-ID", () => {
     // ...then live events on the resumed stream.
     await trigger();
     const [next] = await resumed.take(1);
-    expect(seqOf(next!.id!)).toBeGreaterThan(seqOf(missed[1]!.id!));
     await resumed.cancel();
+    // The standalone stream's log after `first` is exactly the two missed events and the live one.
+    const rows = await eventRows(sessionStub(tenant, "everything", session.sessionId));
+    const after = rows.filter((r) => r.streamId === streamOf(first!.id!) && r.seq > seqOf(first!.id!)).map((r) => r.id);
+    expect(after).toEqual([...missed, next].map((e) => e!.id));
   });
 
   it("resume:after-eviction — the log is in SQLite, so a stream resumes after the Durable Object was evicted", async () => {
@@ -166,7 +169,8 @@ describe("resume with Last-Event-ID", () => {
 
     const stub = sessionStub(tenant, "notes", session.sessionId);
     const rows = await eventRows(stub);
-    expect(rows.length).toBeLessThanOrEqual(MAX_EVENTS);
+    // The count bound is the one reached: exactly the newest MAX_EVENTS, contiguous.
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: MAX_EVENTS }, (_, i) => rows.at(-1)!.seq - MAX_EVENTS + 1 + i));
     expect(rows[0]!.seq).toBeGreaterThan(seqOf(oldest));
 
     const error = await expectRpcError(await openStream(session, oldest), 409);
@@ -175,7 +179,8 @@ describe("resume with Last-Event-ID", () => {
     // Still the same, working session.
     expect((await callTool(session, "add_note", { title: "still here", body: "" })).structuredContent.id).toEqual(expect.any(String));
     const view = await adminOk("GET", `/tenants/${tenant}/sessions/${session.sessionId}`);
-    expect(view.eventLog.prunedThrough).toBeGreaterThanOrEqual(seqOf(oldest));
+    expect(view.eventLog.events).toBe(MAX_EVENTS);
+    expect(view.eventLog.prunedThrough).toBe(view.eventLog.lastSeq - MAX_EVENTS);
     const stream = new SseReader(await openStream(session));
     expect((await stream.take(1))[0]!.data).toBe("");
     await stream.cancel();

@@ -10,7 +10,7 @@
  */
 import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { sha256Hex } from "@smcp/runtime";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
   ORIGIN,
   admin,
@@ -43,6 +43,7 @@ import {
   tokenRequest,
   tokensFor,
   tokensOk,
+  type Tokens,
 } from "./oauth-helpers";
 
 
@@ -207,11 +208,11 @@ describe("authorize", () => {
     const { challenge } = await pkcePair();
     const page = await getPage(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge));
     const form = hiddenFields(await page.text());
-    for (const key of [`smcp_sk_${"A".repeat(43)}`, b.key!, ""]) {
+    for (const [key, status] of [[`smcp_sk_${"A".repeat(43)}`, 401], [b.key!, 401], ["", 400]] as const) {
       form.set("api_key", key);
       form.set("decision", "approve");
       const res = await postForm("/authorize", form);
-      expect([400, 401]).toContain(res.status);
+      expect(res.status, key).toBe(status);
       expect(res.headers.get("location")).toBeNull();
       expect(await res.text()).toContain("role=\"alert\"");
     }
@@ -248,10 +249,17 @@ describe("token endpoint", () => {
     await oauthError(await tokenRequest({ ...base, code_verifier: verifier, redirect_uri: "http://127.0.0.1:33418/other" }), 400, "invalid_grant");
     await oauthError(await tokenRequest({ ...base, code_verifier: verifier, resource: mcpUrl(a.tenant, "everything") }), 400, "invalid_target");
 
-    const tokens = await tokensOk(await tokenRequest({ ...base, code_verifier: verifier }));
+    // The clock stands still while the token is minted, so its lifetime is exactly one hour.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    let tokens: Tokens;
+    try {
+      tokens = await tokensOk(await tokenRequest({ ...base, code_verifier: verifier }));
+    } finally {
+      vi.useRealTimers();
+    }
     expect(tokens.token_type).toBe("Bearer");
     expect(tokens.scope).toBe("mcp");
-    expect(tokens.expires_in).toBeGreaterThan(0);
+    expect(tokens.expires_in).toBe(3600);
     expect(tokens.access_token).toMatch(new RegExp(`^smcp_at_${a.tenant}\\.`));
     expect(tokens.refresh_token).toMatch(new RegExp(`^smcp_rt_${a.tenant}\\.`));
 
@@ -286,7 +294,8 @@ describe("token endpoint", () => {
     expect(second.access_token).not.toBe(first.access_token);
     expect(second.refresh_token).not.toBe(first.refresh_token);
     const session = await openSession(mcpUrl(a.tenant, "notes"), second.access_token);
-    expect(textOf(await callTool(session, "list_notes"))).toBeDefined();
+    await callTool(session, "add_note", { title: "after refresh", body: "refresh-marker" });
+    expect(textOf(await statelessTool(mcpUrl(a.tenant, "notes"), second.access_token, "search_notes", { query: "refresh-marker" }))).toContain("after refresh");
 
     const third = await tokensOk(await refresh(second.refresh_token));
     await oauthError(await refresh(first.refresh_token), 400, "invalid_grant");
