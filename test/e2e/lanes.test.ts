@@ -28,7 +28,7 @@ describe.each(["session", "stateless"] as const)("%s lane", (lane) => {
   it("keeps notes within the tenant", async () => {
     const { client } = await platform.connect(globex.tenant, "notes", globex.key, { lane });
     const listed = await client.callTool({ name: "list_notes", arguments: {} });
-    expect(JSON.parse(textOf(listed))).toEqual([]);
+    expect(JSON.parse(textOf(listed))).toEqual({ notes: [] });
     await client.close();
   });
 

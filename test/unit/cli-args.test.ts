@@ -60,6 +60,14 @@ describe("parseCommandLine", () => {
     expect(parse("sessions show acme s1").args).toEqual({ tenant: "acme", session: "s1" });
   });
 
+  it("takes a platform id that starts with - as the positional it is, never as short options", () => {
+    // Session ids are base64url: one in 64 starts with "-".
+    expect(parse("sessions show acme -Ab_9xK").args).toEqual({ tenant: "acme", session: "-Ab_9xK" });
+    expect(parse("sessions events acme -x --after 3 --json")).toMatchObject({ args: { tenant: "acme", session: "-x" }, opts: { after: 3, json: true } });
+    expect(parse("keys revoke acme -key")).toMatchObject({ args: { tenant: "acme", key: "-key" } });
+    expect(usageError("sessions events acme s1 --after -3").message).toBe('--after must be a whole number, not "-3"');
+  });
+
   it("asks for help for no command with --help, `help`, `help <words>` and `<command> --help`", () => {
     expect(parse("help")).toMatchObject({ kind: "help", all: true });
     expect(parse("--help")).toMatchObject({ kind: "help", all: true });
@@ -82,7 +90,7 @@ describe("parseCommandLine", () => {
     expect(usageError("keys ls acme extra").message).toBe("unexpected argument: extra");
     expect(usageError("audit acme --after=-1").message).toBe('--after must be a whole number, not "-1"');
     // parseArgs' own explanation, cut at its first sentence.
-    expect(usageError("audit acme --after -1").message).toBe("Option '--after' argument is ambiguous");
+    expect(usageError("audit acme --after -1").message).toBe('--after must be a whole number, not "-1"');
     expect(usageError("audit acme --after 1.5").message).toBe('--after must be a whole number, not "1.5"');
     expect(usageError("audit acme --limit ten").message).toBe('--limit must be a whole number, not "ten"');
     expect(usageError("tenants create acme --auth maybe").message).toBe('--auth must be one of key, none, not "maybe"');

@@ -64,10 +64,23 @@ export function grammarOf(usage) {
  * @param {C[]} commands
  * @returns {Parsed<C>}
  */
-export function parseCommandLine(argv, commands) {
+export function parseCommandLine(rawArgv, commands) {
+  // Ids minted by the platform are base64url and may start with "-" (a session id, say):
+  // such a word is never one of our options (they are all long but -h), so it is held
+  // back from parseArgs, which would read it as a cluster of short options, and put back after.
+  /** @type {Map<string, string>} */
+  const held = new Map();
+  const argv = rawArgv.map((arg, i) => {
+    if (!/^-[^-]/.test(arg) || arg === "-h") return arg;
+    const token = `\u0000${i}`;
+    held.set(token, arg);
+    return token;
+  });
+  /** @param {unknown} value */
+  const restore = (value) => (typeof value === "string" ? (held.get(value) ?? value) : value);
   const table = commands.map((command) => ({ command, grammar: grammarOf(command.usage) }));
   const lenient = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...unionOfOptions(table) }, strict: false, allowPositionals: true });
-  const words = lenient.positionals;
+  const words = lenient.positionals.map(restore);
   const wantsHelp = lenient.values.help === true;
 
   if (words[0] === "help") {
@@ -103,14 +116,14 @@ export function parseCommandLine(argv, commands) {
     throw new UsageError(String(/** @type {Error} */ (err).message).split(/\.\s/)[0], usage);
   }
 
-  const rest = strict.positionals.slice(grammar.words.length);
+  const rest = strict.positionals.slice(grammar.words.length).map(restore);
   if (rest.length < grammar.positionals.length) throw new UsageError(`missing <${grammar.positionals[rest.length]}>`, usage);
   if (rest.length > grammar.positionals.length) throw new UsageError(`unexpected argument: ${rest[grammar.positionals.length]}`, usage);
   const args = Object.fromEntries(grammar.positionals.map((name, i) => [name, rest[i]]));
 
   /** @type {Record<string, string | number | boolean | undefined>} */
-  const opts = { url: stringOrUndefined(strict.values.url), token: stringOrUndefined(strict.values.token), json: strict.values.json === true };
-  for (const option of grammar.options) opts[option.name] = checkValue(option, strict.values[option.name], usage);
+  const opts = { url: stringOrUndefined(restore(strict.values.url)), token: stringOrUndefined(restore(strict.values.token)), json: strict.values.json === true };
+  for (const option of grammar.options) opts[option.name] = checkValue(option, restore(strict.values[option.name]), usage);
   return { kind: "run", command, args, opts };
 }
 

@@ -105,8 +105,11 @@ describe("session lifecycle", () => {
     });
     const view = await adminOk("GET", `/tenants/${tenant}/sessions/${session.sessionId}`);
     expect(view).toMatchObject({ id: session.sessionId, tenant, server: "notes", keyId });
-    // The alarm is set one idle TTL after creation; the log holds the initialize stream.
-    expect(view.nextAlarm - view.createdAt).toBe(TTL_MS);
+    // It expires one idle TTL after its last activity; its alarm is due by then at the latest
+    // (earlier when a counter report is due first); the log holds the initialize stream.
+    expect(view.expiresAt - view.lastActivity).toBe(TTL_MS);
+    expect(typeof view.nextAlarm).toBe("number");
+    expect(view.nextAlarm).toBeLessThanOrEqual(view.expiresAt);
     expect(view.eventLog.events).toBe(session.initEvents.length);
 
     const ended = await send(session, undefined, { method: "DELETE" });
