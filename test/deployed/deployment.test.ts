@@ -87,7 +87,7 @@ describe("deploy and call", () => {
     expect(result.structuredContent).toEqual({ value: 6.213711922, unit: "mi" });
   });
 
-  it("cpu:under-limit — a call using a few milliseconds of CPU answers its exact result", async () => {
+  it("deployed:sandbox — a call using a few milliseconds of CPU answers its exact result", async () => {
     await deploy(a.tenant, "work", WORK);
     const client = await open(a, "work");
     const result = await client.callTool({ name: "run", arguments: { n: 100_000 } });
@@ -97,7 +97,7 @@ describe("deploy and call", () => {
 });
 
 describe("tenant lifecycle", () => {
-  it("tenant:lifecycle — a tenant created here is listed and serves its key; deleted, it is gone for the admin API and its key", async () => {
+  it("admin:tenants — a tenant created here is listed and serves its key; deleted, it is gone for the admin API and its key", async () => {
     const c = await createTenant("deployed-c", ["notes"]);
     const listed = await admin.ok("GET", "/tenants");
     expect(listed.tenants.map((t: { id: string }) => t.id)).toContain(c.tenant);
@@ -129,7 +129,7 @@ describe("tenant lifecycle", () => {
 });
 
 describe("limits only a deployment enforces", () => {
-  it.skipIf(local)(`cpu:over-limit — a call needing seconds of CPU is stopped by limits.cpuMs and the next call answers (${LOCAL_NO_CPU_LIMIT})`, async () => {
+  it.skipIf(local)(`deployed:sandbox — a call needing seconds of CPU is stopped by limits.cpuMs and the next call answers (${LOCAL_NO_CPU_LIMIT})`, async () => {
     await deploy(a.tenant, "work", WORK);
     const client = await open(a, "work");
     await expect(client.callTool({ name: "run", arguments: { n: 20_000_000_000 } })).rejects.toThrow(/Deployed server work \(v\d+\) failed running tool run: .*CPU/);
@@ -138,21 +138,21 @@ describe("limits only a deployment enforces", () => {
     await neighbourStillWorks();
   });
 
-  it.skipIf(local)(`escape:cpu-loop — an endless loop is stopped by the CPU limit (${LOCAL_NO_CPU_LIMIT})`, async () => {
+  it.skipIf(local)(`deployed:sandbox — an endless loop is stopped by the CPU limit (${LOCAL_NO_CPU_LIMIT})`, async () => {
     await deploy(a.tenant, "spin", oneTool("for (;;) {}"));
     const client = await open(a, "spin");
     await expect(client.callTool({ name: "run", arguments: {} })).rejects.toThrow(/^MCP error -32603: Deployed server spin \(v1\) failed running tool run: .*CPU/);
     await neighbourStillWorks();
   });
 
-  it.skipIf(local)(`escape:memory-bomb — a huge allocation ends that isolate only (${LOCAL_NO_MEMORY_LIMIT})`, async () => {
+  it.skipIf(local)(`deployed:sandbox — a huge allocation ends that isolate only (${LOCAL_NO_MEMORY_LIMIT})`, async () => {
     await deploy(a.tenant, "bomb", oneTool("const a = []; for (;;) a.push(new Array(1e6).fill(1));"));
     const client = await open(a, "bomb");
     await expect(client.callTool({ name: "run", arguments: {} })).rejects.toThrow(/^MCP error -32603: Deployed server bomb \(v1\) failed running tool run: .*memory/);
     await neighbourStillWorks();
   });
 
-  it.skipIf(local)(`isolation:stall-one-tenant — while tenant A's server spins, tenant B's session answers (${LOCAL_NO_CPU_LIMIT})`, async () => {
+  it.skipIf(local)(`isolation:tenants deployed:sandbox — while tenant A's server spins, tenant B's session answers (${LOCAL_NO_CPU_LIMIT})`, async () => {
     await deploy(a.tenant, "stall", oneTool("for (;;) {}"));
     const spinners = await Promise.all([1, 2, 3].map(() => open(a, "stall")));
     // Tenant A keeps a spinning call in flight on each of its sessions until B has answered.

@@ -84,21 +84,21 @@ async function smcp(args: string[], options?: { url?: string; token?: string }):
 }
 
 describe("smcp, the admin CLI", () => {
-  it("lists tenants in a table", async () => {
+  it("admin:cli admin:tenants — lists tenants in a table", async () => {
     const { code, stdout } = await smcp(["tenants", "ls"]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^TENANT\s+NAME\s+AUTH\s+CREATED$/m);
     expect(stdout).toMatch(new RegExp(`^${tenant}\\s+${tenant}\\s+key\\s+`, "m"));
   });
 
-  it("lists the tenant's live session with its server and client", async () => {
+  it("admin:cli admin:sessions — lists the tenant's live session with its server and client", async () => {
     const { code, stdout } = await smcp(["sessions", "ls", tenant]);
     expect(code).toBe(0);
     const line = stdout.split("\n").find((l) => l.startsWith(sessionId));
     expect(line).toMatch(/\bnotes\b.*\bsmcp-e2e 1\.0\.0\b/);
   });
 
-  it("shows one session: protocol version and client", async () => {
+  it("admin:cli admin:sessions — shows one session: protocol version and client", async () => {
     const json = await smcp(["sessions", "show", tenant, sessionId, "--json"]);
     expect(json.code).toBe(0);
     const view = JSON.parse(json.stdout);
@@ -111,7 +111,7 @@ describe("smcp, the admin CLI", () => {
     expect(stdout).toMatch(/^event log\s+\d+ events?/m);
   });
 
-  it("prints the session's events, summarised, and raw with --json", async () => {
+  it("admin:cli admin:sessions — prints the session's events, summarised, and raw with --json", async () => {
     const { code, stdout } = await smcp(["sessions", "events", tenant, sessionId]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^SEQ\s+AGE\s+STREAM\s+SIZE\s+MESSAGE$/m);
@@ -125,7 +125,7 @@ describe("smcp, the admin CLI", () => {
     expect(page.next).toBe(2);
   });
 
-  it("lists the session's requests with the tool called", async () => {
+  it("admin:cli admin:sessions — lists the session's requests with the tool called", async () => {
     const { code, stdout } = await smcp(["sessions", "requests", tenant, sessionId]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^SEQ\s+AT\s+ID\s+REQUEST\s+STATUS\s+TIME/m);
@@ -133,7 +133,7 @@ describe("smcp, the admin CLI", () => {
     expect(stdout).toMatch(/\btools\/call add_note\s+ok\b/);
   });
 
-  it("follows the event log: an event that arrives after it started is printed", async () => {
+  it("admin:cli admin:sessions — follows the event log: an event that arrives after it started is printed", async () => {
     const follow = new Smcp(["sessions", "events", tenant, sessionId, "--follow"]);
     try {
       await follow.waitFor("stderr", "waiting for new events");
@@ -146,14 +146,14 @@ describe("smcp, the admin CLI", () => {
     }
   });
 
-  it("prints platform health", async () => {
+  it("admin:cli admin:health — prints platform health", async () => {
     const { code, stdout } = await smcp(["health"]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^status\s+ok\b/m);
     expect(stdout).toMatch(/^sessions\s+\d+/m);
   });
 
-  it("kills the session: a follower exits cleanly, and show then fails with the API's not-found message", async () => {
+  it("admin:cli admin:sessions — kills the session: a follower exits cleanly, and show then fails with the API's not-found message", async () => {
     const follow = new Smcp(["sessions", "events", tenant, sessionId, "--follow"]);
     try {
       await follow.waitFor("stderr", "waiting for new events");
@@ -171,7 +171,7 @@ describe("smcp, the admin CLI", () => {
     expect(show.stderr).toBe(`smcp: No session ${sessionId} for tenant ${tenant}\n`);
   });
 
-  it("audit retention: checkpoint, export to a file that verifies offline, drop, and verify from the checkpoint", async () => {
+  it("admin:cli platform:audit-retention — audit retention: checkpoint, export to a file that verifies offline, drop, and verify from the checkpoint", async () => {
     const checkpoint = await smcp(["audit", "checkpoint", tenant, "--json"]);
     expect(checkpoint.code, checkpoint.stderr).toBe(0);
     const { seq } = JSON.parse(checkpoint.stdout).checkpoint;
@@ -203,20 +203,20 @@ describe("smcp, the admin CLI", () => {
     expect(verify.stdout).toMatch(new RegExp(`intact since entry ${seq}: \\d+ entries`));
   });
 
-  it("says so when the admin token is refused", async () => {
+  it("admin:cli routes:admin — says so when the admin token is refused", async () => {
     const { code, stderr } = await smcp(["tenants", "ls"], { token: "not-the-token" });
     expect(code).toBe(1);
     expect(stderr).toBe("smcp: the admin token was refused; set SMCP_ADMIN_TOKEN or --token\n");
   });
 
-  it("says so when nothing listens at the URL", async () => {
+  it("admin:cli — says so when nothing listens at the URL", async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const { code, stderr } = await smcp(["tenants", "ls"], { url });
     expect(code).toBe(1);
     expect(stderr).toBe(`smcp: cannot reach SMCP at ${url}: is \`pnpm dev\` running?\n`);
   });
 
-  it("answers a bad command line with the usage line and exit 2", async () => {
+  it("admin:cli — answers a bad command line with the usage line and exit 2", async () => {
     const { code, stderr } = await smcp(["sessions", "show", tenant]);
     expect(code).toBe(2);
     expect(stderr).toBe("smcp: missing <session>\nusage: smcp sessions show <tenant> <session>\n");

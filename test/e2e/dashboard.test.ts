@@ -73,7 +73,7 @@ async function openDashboard(token: string): Promise<Page> {
 }
 
 describe("admin dashboard", () => {
-  it("says so when the admin token is refused", async () => {
+  it("admin:cli routes:admin — says so when the admin token is refused", async () => {
     const page = await openDashboard("not-the-admin-token");
     await expectPage(page.getByRole("alert")).toContainText("admin token was refused");
     await expectPage(page.getByLabel("Admin token")).toBeVisible();
@@ -82,7 +82,7 @@ describe("admin dashboard", () => {
     await page.close();
   });
 
-  it("shows tenants, live sessions and their logs, follows new requests, and ends a session", async () => {
+  it("routes:dashboard platform:dashboard — shows tenants, live sessions and their logs, follows new requests, and ends a session", async () => {
     const { client, transport } = await platform.connect("dash", "notes", key);
     const sessionId = transport.sessionId!;
     const added = await client.callTool({ name: "add_note", arguments: { title: "first", body: "from the SDK client" } });
@@ -137,7 +137,7 @@ describe("admin dashboard", () => {
     await page.close();
   });
 
-  it("calls nothing outside its own origin and breaks none of its own policy", () => {
+  it("platform:dashboard — calls nothing outside its own origin and breaks none of its own policy", () => {
     expect(requested.length).toBeGreaterThan(0);
     expect(requested.filter((url) => !url.startsWith(`${platform.url}/`))).toEqual([]);
     expect(violations).toEqual([]);

@@ -15,7 +15,7 @@ const outdir = mkdtempSync(path.join(tmpdir(), "smcp-dry-run-"));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 describe("deploy", () => {
-  it("deploy:dry-run — the real wrangler.jsonc bundles and names every binding a deploy needs", async () => {
+  it("setup:deploy — the real wrangler.jsonc bundles and names every binding a deploy needs", async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outdir, "--config", path.join(ROOT, "wrangler.jsonc")],

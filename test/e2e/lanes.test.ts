@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => platform.dispose());
 
 describe.each(["session", "stateless"] as const)("%s lane", (lane) => {
-  it("connects, lists tools and calls them", async () => {
+  it("lanes:by-era stateless:requests session:create — connects, lists tools and calls them", async () => {
     const { client } = await platform.connect(acme.tenant, "notes", acme.key, { lane });
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(["add_note", "delete_note", "list_notes", "search_notes"]);
@@ -25,14 +25,14 @@ describe.each(["session", "stateless"] as const)("%s lane", (lane) => {
     await client.close();
   });
 
-  it("keeps notes within the tenant", async () => {
+  it("servers:notes isolation:tenants — keeps notes within the tenant", async () => {
     const { client } = await platform.connect(globex.tenant, "notes", globex.key, { lane });
     const listed = await client.callTool({ name: "list_notes", arguments: {} });
     expect(JSON.parse(textOf(listed))).toEqual({ notes: [] });
     await client.close();
   });
 
-  it("serves the everything fixture", async () => {
+  it("servers:everything servers:module — serves the everything fixture", async () => {
     const { client } = await platform.connect(acme.tenant, "everything", acme.key, { lane });
     const result = await client.callTool({ name: "test_simple_text", arguments: {} });
     expect(textOf(result)).toBe("This is a simple text response for testing.");
@@ -49,7 +49,7 @@ describe.each(["session", "stateless"] as const)("%s lane", (lane) => {
 });
 
 describe("session lane", () => {
-  it("shares notes between two sessions of one tenant", async () => {
+  it("servers:notes — shares notes between two sessions of one tenant", async () => {
     const a = await platform.connect(acme.tenant, "notes", acme.key);
     const b = await platform.connect(acme.tenant, "notes", acme.key);
     expect(a.transport.sessionId).not.toEqual(b.transport.sessionId);
@@ -60,7 +60,7 @@ describe("session lane", () => {
     await b.client.close();
   });
 
-  it("ends the session on DELETE; the id then gets 404", async () => {
+  it("session:delete session:404 — ends the session on DELETE; the id then gets 404", async () => {
     const { client, transport } = await platform.connect(acme.tenant, "notes", acme.key);
     const sessionId = transport.sessionId!;
     await transport.terminateSession();

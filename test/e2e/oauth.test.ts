@@ -115,7 +115,7 @@ describe("OAuth with the SDK client", () => {
   const transportFor = (server: string) =>
     new StreamableHTTPClientTransport(platform.mcpUrl(acme.tenant, server), { authProvider: provider, fetch: recordingFetch });
 
-  it("gets 401, discovers, registers, is sent to /authorize, and connects after the key holder approves", async () => {
+  it("platform:oauth auth:401 — gets 401, discovers, registers, is sent to /authorize, and connects after the key holder approves", async () => {
     const first = new Client({ name: "smcp-e2e-oauth", version: "1.0.0" });
     await expect(first.connect(transportFor("notes"))).rejects.toBeInstanceOf(UnauthorizedError);
     expect(seen).toEqual(
@@ -153,7 +153,7 @@ describe("OAuth with the SDK client", () => {
     await client.close();
   });
 
-  it("works on the stateless lane with the same token", async () => {
+  it("platform:oauth stateless:requests — works on the stateless lane with the same token", async () => {
     const client = new Client({ name: "smcp-e2e-oauth", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
     await client.connect(transportFor("notes"));
     const found = await client.callTool({ name: "search_notes", arguments: { query: "OAuth token" } });
@@ -161,7 +161,7 @@ describe("OAuth with the SDK client", () => {
     await client.close();
   });
 
-  it("refreshes when the server refuses the access token", async () => {
+  it("platform:oauth — refreshes when the server refuses the access token", async () => {
     const tokens = provider.tokens()!;
     // As if the access token had expired: the server answers 401 invalid_token.
     provider.saveTokens({ ...tokens, access_token: `smcp_at_acme.${"A".repeat(43)}` });
@@ -175,7 +175,7 @@ describe("OAuth with the SDK client", () => {
     await client.close();
   });
 
-  it("a token for one server is refused at another", async () => {
+  it("platform:oauth — a token for one server is refused at another", async () => {
     seen.length = 0;
     const transport = new StreamableHTTPClientTransport(platform.mcpUrl(acme.tenant, "everything"), {
       requestInit: { headers: { Authorization: `Bearer ${provider.tokens()!.access_token}` } },

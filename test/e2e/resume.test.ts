@@ -53,7 +53,7 @@ function droppingFetch(keep: number): { fetch: FetchLike; dropped: () => boolean
 }
 
 describe("resumability", () => {
-  it("resumes a dropped tools/call stream with Last-Event-ID: nothing lost, nothing duplicated", async () => {
+  it("resume:replay — resumes a dropped tools/call stream with Last-Event-ID: nothing lost, nothing duplicated", async () => {
     const drop = droppingFetch(1);
     const { client } = await platform.connect(acme.tenant, "everything", acme.key, { fetch: drop.fetch });
     const progress: number[] = [];
@@ -70,7 +70,7 @@ describe("resumability", () => {
 });
 
 describe("restart", () => {
-  it("keeps using the same session after wrangler dev restarts", async () => {
+  it("resume:replay session:create — keeps using the same session after wrangler dev restarts", async () => {
     const { client, transport } = await platform.connect(acme.tenant, "notes", acme.key);
     const sessionId = transport.sessionId;
     await client.callTool({ name: "add_note", arguments: { title: "before restart", body: "kept in SQLite" } });

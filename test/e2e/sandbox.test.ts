@@ -46,7 +46,7 @@ afterAll(async () => {
 });
 
 describe.each(["session", "stateless"] as const)("%s lane", (lane) => {
-  it("serves a deployed module like a built-in one", async () => {
+  it("deployed:sandbox deployed:deployments-api — serves a deployed module like a built-in one", async () => {
     // The first lane deploys version 1 (201); the same bytes again are no new version (200).
     expect((await deploy(acme.tenant, "units", converter)).status).toBe(lane === "session" ? 201 : 200);
     const { client } = await platform.connect(acme.tenant, "units", acme.key, { lane });
@@ -61,7 +61,7 @@ describe.each(["session", "stateless"] as const)("%s lane", (lane) => {
 });
 
 describe("bookmarks example", () => {
-  it("stores data and reaches only its allow-listed upstream, redirects included", async () => {
+  it("deployed:sandbox egress:loopback — stores data and reaches only its allow-listed upstream, redirects included", async () => {
     expect((await deploy(acme.tenant, "bookmarks", bookmarks)).status).toBe(201);
     const { client } = await platform.connect(acme.tenant, "bookmarks", acme.key);
     const denied = await client.callTool({ name: "save_bookmark", arguments: { url: `http://${upstreamHost}/a` } });
@@ -91,7 +91,7 @@ describe("bookmarks example", () => {
 });
 
 describe("failures", () => {
-  it("a sandbox failure reaches the SDK client as a JSON-RPC error; a bad deploy keeps the old version", async () => {
+  it("untrusted:messages deployed:deployments-api — a sandbox failure reaches the SDK client as a JSON-RPC error; a bad deploy keeps the old version", async () => {
     const huge = `export default { tools: [{ name: "dump", inputSchema: { type: "object" }, handler: () => "x".repeat(5e7) }] };`;
     expect((await deploy(acme.tenant, "dumper", huge)).status).toBe(201);
     const { client } = await platform.connect(acme.tenant, "dumper", acme.key);

@@ -26,14 +26,14 @@ const fieldsOf = (seq: number): AuditFields => ({
 });
 
 describe("auditHash", () => {
-  it("is SHA-256 of the JSON array [prevHash, seq, at, actor, action, target, detail]", async () => {
+  it("admin:audit — is SHA-256 of the JSON array [prevHash, seq, at, actor, action, target, detail]", async () => {
     const f = fieldsOf(1);
     const expected = sha256(JSON.stringify([AUDIT_GENESIS, 1, f.at, "admin", "key.created", "key_1", f.detail]));
     expect(await auditHash(AUDIT_GENESIS, f)).toBe(expected);
     expect(AUDIT_GENESIS).toBe("0".repeat(64));
   });
 
-  it("changes with every field and with the previous hash", async () => {
+  it("admin:audit — changes with every field and with the previous hash", async () => {
     const base = fieldsOf(1);
     const h = await auditHash(AUDIT_GENESIS, base);
     const variants: AuditFields[] = [
@@ -49,7 +49,7 @@ describe("auditHash", () => {
     expect(await auditHash("f".repeat(64), base)).not.toBe(h);
   });
 
-  it("cannot be fooled by moving text between fields (JSON framing, not concatenation)", async () => {
+  it("admin:audit — cannot be fooled by moving text between fields (JSON framing, not concatenation)", async () => {
     const a = { ...fieldsOf(1), actor: "ab", action: "c" };
     const b = { ...fieldsOf(1), actor: "a", action: "bc" };
     expect(await auditHash(AUDIT_GENESIS, a)).not.toBe(await auditHash(AUDIT_GENESIS, b));
@@ -57,29 +57,29 @@ describe("auditHash", () => {
 });
 
 describe("verifyAuditChain", () => {
-  it("accepts an intact chain and counts its entries", async () => {
+  it("admin:audit — accepts an intact chain and counts its entries", async () => {
     const entries = await chain([1, 2, 3, 4].map(fieldsOf));
     expect(await verifyAuditChain(entries)).toEqual({ ok: true, entries: 4 });
   });
 
-  it("accepts the empty log", async () => {
+  it("admin:audit — accepts the empty log", async () => {
     expect(await verifyAuditChain([])).toEqual({ ok: true, entries: 0 });
   });
 
-  it("verifies a segment from a given previous hash (a checkpoint), and refuses it from the genesis", async () => {
+  it("admin:audit — verifies a segment from a given previous hash (a checkpoint), and refuses it from the genesis", async () => {
     const all = await chain([1, 2, 3, 4, 5].map(fieldsOf));
     const tail = all.slice(2);
     expect(await verifyAuditChain(tail, all[1]!.hash)).toEqual({ ok: true, entries: 3 });
     expect(await verifyAuditChain(tail)).toEqual({ ok: false, entries: 3, brokenAt: 3, reason: "prevHash does not match the previous entry" });
   });
 
-  it("reports an edited field at the edited entry", async () => {
+  it("admin:audit — reports an edited field at the edited entry", async () => {
     const entries = await chain([1, 2, 3].map(fieldsOf));
     entries[1] = { ...entries[1]!, detail: '{"label":"forged"}' };
     expect(await verifyAuditChain(entries)).toEqual({ ok: false, entries: 3, brokenAt: 2, reason: "hash does not match the entry's fields" });
   });
 
-  it("reports a re-hashed edit at the entry after it (its prevHash no longer matches)", async () => {
+  it("admin:audit — reports a re-hashed edit at the entry after it (its prevHash no longer matches)", async () => {
     const entries = await chain([1, 2, 3].map(fieldsOf));
     const forged = { ...entries[1]!, actor: "mallory" };
     forged.hash = await auditHash(forged.prevHash, forged);
@@ -87,19 +87,19 @@ describe("verifyAuditChain", () => {
     expect(await verifyAuditChain(entries)).toEqual({ ok: false, entries: 3, brokenAt: 3, reason: "prevHash does not match the previous entry" });
   });
 
-  it("reports a deleted entry as a gap in seq", async () => {
+  it("admin:audit — reports a deleted entry as a gap in seq", async () => {
     const entries = await chain([1, 2, 3, 4].map(fieldsOf));
     entries.splice(2, 1);
     expect(await verifyAuditChain(entries)).toEqual({ ok: false, entries: 3, brokenAt: 4, reason: "expected seq 3" });
   });
 
-  it("reports swapped entries at the first one out of order", async () => {
+  it("admin:audit — reports swapped entries at the first one out of order", async () => {
     const entries = await chain([1, 2, 3].map(fieldsOf));
     [entries[1], entries[2]] = [entries[2]!, entries[1]!];
     expect(await verifyAuditChain(entries)).toEqual({ ok: false, entries: 3, brokenAt: 3, reason: "expected seq 2" });
   });
 
-  it("reports a dropped first entry when verified from the genesis", async () => {
+  it("admin:audit — reports a dropped first entry when verified from the genesis", async () => {
     const entries = await chain([1, 2, 3].map(fieldsOf));
     expect(await verifyAuditChain(entries.slice(1))).toMatchObject({ ok: false, brokenAt: 2, reason: "prevHash does not match the previous entry" });
   });

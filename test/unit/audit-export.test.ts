@@ -17,7 +17,7 @@ async function segment(from: number, count: number, prevHash: string) {
 }
 
 describe("audit export, offline", () => {
-  it("audit:export-offline — an export verifies from its anchor to its checkpoint; any edit, gap or cut is found", async () => {
+  it("platform:audit-retention — an export verifies from its anchor to its checkpoint; any edit, gap or cut is found", async () => {
     const data = await segment(11, 5, "a".repeat(64));
     expect(verifyExport(data)).toEqual({ ok: true, entries: 5 });
     expect(verifyExport(await segment(1, 3, AUDIT_GENESIS))).toEqual({ ok: true, entries: 3 });

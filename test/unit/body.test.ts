@@ -28,24 +28,24 @@ function streamed(chunks: Uint8Array[]): { request: Request; pulled: () => numbe
 const bytes = (n: number, fill = 0x61) => new Uint8Array(n).fill(fill);
 
 describe("readBoundedUtf8", () => {
-  it("reads a declared body up to the limit exactly", async () => {
+  it("input:body-size — reads a declared body up to the limit exactly", async () => {
     expect(await readBoundedUtf8(post("a".repeat(100)), 100)).toEqual({ ok: true, text: "a".repeat(100) });
     expect(await readBoundedUtf8(post("a".repeat(101)), 100)).toEqual({ ok: false, reason: "too-large" });
   });
 
-  it("refuses from a declared Content-Length alone, before reading", async () => {
+  it("input:body-size — refuses from a declared Content-Length alone, before reading", async () => {
     const request = post("tiny", { "content-length": "5000" });
     expect(await readBoundedUtf8(request, 100)).toEqual({ ok: false, reason: "too-large" });
     expect(request.bodyUsed).toBe(false);
   });
 
-  it("counts bytes, not characters", async () => {
+  it("input:body-size — counts bytes, not characters", async () => {
     // "é" is 2 bytes: 50 of them are 100 bytes, 51 are 102.
     expect(await readBoundedUtf8(post("é".repeat(50)), 100)).toEqual({ ok: true, text: "é".repeat(50) });
     expect(await readBoundedUtf8(post("é".repeat(51)), 100)).toEqual({ ok: false, reason: "too-large" });
   });
 
-  it("stops a streamed body as soon as it passes the limit, and cancels it", async () => {
+  it("input:body-size — stops a streamed body as soon as it passes the limit, and cancels it", async () => {
     const chunks = Array.from({ length: 100 }, () => bytes(64));
     const s = streamed(chunks);
     expect(await readBoundedUtf8(s.request, 200)).toEqual({ ok: false, reason: "too-large" });
@@ -54,24 +54,24 @@ describe("readBoundedUtf8", () => {
     expect(s.cancelled()).toBe(true);
   });
 
-  it("joins a streamed body's chunks in order, a multi-byte character split across them included", async () => {
+  it("input:body-size — joins a streamed body's chunks in order, a multi-byte character split across them included", async () => {
     const text = "añb🦀c";
     const encoded = new TextEncoder().encode(text);
     const s = streamed([encoded.slice(0, 2), encoded.slice(2, 5), encoded.slice(5)]);
     expect(await readBoundedUtf8(s.request, 100)).toEqual({ ok: true, text });
   });
 
-  it("a streamed body of exactly the limit passes", async () => {
+  it("input:body-size — a streamed body of exactly the limit passes", async () => {
     const s = streamed([bytes(60), bytes(40)]);
     expect(await readBoundedUtf8(s.request, 100)).toEqual({ ok: true, text: "a".repeat(100) });
   });
 
-  it("refuses bytes that are not UTF-8", async () => {
+  it("input:body-size — refuses bytes that are not UTF-8", async () => {
     expect(await readBoundedUtf8(post(new Uint8Array([0x7b, 0xff, 0x7d])), 100)).toEqual({ ok: false, reason: "not-utf8" });
     expect(await readBoundedUtf8(streamed([new Uint8Array([0xc3])]).request, 100)).toEqual({ ok: false, reason: "not-utf8" });
   });
 
-  it("an absent body is empty text", async () => {
+  it("input:body-size — an absent body is empty text", async () => {
     expect(await readBoundedUtf8(new Request("https://smcp.test/", { method: "POST" }), 100)).toEqual({ ok: true, text: "" });
   });
 });
@@ -86,12 +86,12 @@ describe("readJsonBody", () => {
     return err as WireError;
   }
 
-  it("returns the text and the parsed value", async () => {
+  it("input:body-size — returns the text and the parsed value", async () => {
     const text = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
     expect(await readJsonBody(post(text), 100)).toEqual({ text, json: { jsonrpc: "2.0", id: 1, method: "ping" } });
   });
 
-  it("maps each failure to its wire error", async () => {
+  it("input:body-size — maps each failure to its wire error", async () => {
     expect(await failure(post("x".repeat(101)))).toMatchObject({ status: 413, code: "body_too_large", message: "Request body exceeds 100 bytes" });
     expect(await failure(post("   \n"))).toMatchObject({ status: 400, rpcCode: -32700, message: "Parse error: empty body" });
     expect(await failure(post("{nope"))).toMatchObject({ status: 400, rpcCode: -32700, message: "Parse error: body is not valid JSON" });
@@ -100,7 +100,7 @@ describe("readJsonBody", () => {
 });
 
 describe("looksLikeJsonRpc", () => {
-  it("accepts requests, notifications, responses and non-empty batches of them", () => {
+  it("input:body-size — accepts requests, notifications, responses and non-empty batches of them", () => {
     for (const m of [
       { jsonrpc: "2.0", id: 1, method: "ping" },
       { jsonrpc: "2.0", method: "notifications/initialized" },
@@ -112,7 +112,7 @@ describe("looksLikeJsonRpc", () => {
     }
   });
 
-  it("refuses anything else", () => {
+  it("input:body-size — refuses anything else", () => {
     for (const m of [
       null,
       1,

@@ -6,7 +6,7 @@ const cacheOf = (maxBytes: number, ttlMs = 1_000) => new BoundedCache<string>({ 
 const entryBytes = (key: string, value: string) => CACHE_ENTRY_OVERHEAD_BYTES + stringBytes(key) + stringBytes(value);
 
 describe("BoundedCache", () => {
-  it("counts each entry's estimated bytes, key and overhead included", () => {
+  it("platform:bounded-caches — counts each entry's estimated bytes, key and overhead included", () => {
     const cache = cacheOf(10_000);
     cache.set("k1", "value", 0);
     expect(cache.bytes).toBe(entryBytes("k1", "value"));
@@ -17,7 +17,7 @@ describe("BoundedCache", () => {
     expect(cache.size).toBe(0);
   });
 
-  it("never holds more than maxBytes, however long the keys a caller is handed", () => {
+  it("platform:bounded-caches — never holds more than maxBytes, however long the keys a caller is handed", () => {
     const max = 4_096;
     const cache = cacheOf(max);
     for (let i = 0; i < 1_000; i++) cache.set(`tenant-${i}/${"x".repeat(i % 300)}`, "decision", 0);
@@ -28,7 +28,7 @@ describe("BoundedCache", () => {
     expect(cache.get("tenant-0/", 1)).toBeUndefined();
   });
 
-  it("evicts the least recently used entry, not the least recently inserted", () => {
+  it("platform:bounded-caches — evicts the least recently used entry, not the least recently inserted", () => {
     const one = entryBytes("a", "1");
     const cache = cacheOf(one * 2);
     cache.set("a", "1", 0);
@@ -40,7 +40,7 @@ describe("BoundedCache", () => {
     expect(cache.get("c", 3)).toBe("1");
   });
 
-  it("refuses an entry bigger than the whole cache and keeps what it had", () => {
+  it("platform:bounded-caches — refuses an entry bigger than the whole cache and keeps what it had", () => {
     const cache = cacheOf(500);
     cache.set("small", "x", 0);
     cache.set("huge", "y".repeat(1_000), 0);
@@ -48,7 +48,7 @@ describe("BoundedCache", () => {
     expect(cache.get("small", 1)).toBe("x");
   });
 
-  it("expires entries after the cache's lifetime or a shorter one given per entry", () => {
+  it("platform:bounded-caches — expires entries after the cache's lifetime or a shorter one given per entry", () => {
     const cache = cacheOf(10_000, 1_000);
     cache.set("long", "x", 0, 60_000); // capped at the cache's 1 000 ms
     cache.set("short", "x", 0, 100);
@@ -59,7 +59,7 @@ describe("BoundedCache", () => {
     expect(cache.bytes).toBe(0);
   });
 
-  it("drops expired entries at the front before evicting live ones", () => {
+  it("platform:bounded-caches — drops expired entries at the front before evicting live ones", () => {
     const one = entryBytes("a", "1");
     const cache = cacheOf(one * 2, 1_000);
     cache.set("a", "1", 0, 10);

@@ -21,7 +21,7 @@ function usageError(line: string): { message: string; usage: string[] } {
 }
 
 describe("grammarOf", () => {
-  it("reads words, positionals and each kind of option from a usage line", () => {
+  it("admin:cli — reads words, positionals and each kind of option from a usage line", () => {
     expect(grammarOf("sessions events <tenant> <session> [--after N] [--follow] [--auth key|none] [--label LABEL]")).toEqual({
       words: ["sessions", "events"],
       positionals: ["tenant", "session"],
@@ -37,7 +37,7 @@ describe("grammarOf", () => {
 });
 
 describe("parseCommandLine", () => {
-  it("finds the command and its positionals, with flags anywhere", () => {
+  it("admin:cli — finds the command and its positionals, with flags anywhere", () => {
     const parsed = parse("sessions events --follow acme SID --after 5");
     expect(parsed.kind).toBe("run");
     expect(parsed.command.usage).toBe("sessions events <tenant> <session> [--after N] [--limit N] [--follow]");
@@ -45,22 +45,22 @@ describe("parseCommandLine", () => {
     expect(parsed.opts).toEqual({ url: undefined, token: undefined, json: false, after: 5, limit: undefined, follow: true });
   });
 
-  it("takes the global options on every command", () => {
+  it("admin:cli — takes the global options on every command", () => {
     const parsed = parse("health --json --url http://x:1 --token t0k");
     expect(parsed.opts).toEqual({ url: "http://x:1", token: "t0k", json: true });
     expect(parsed.args).toEqual({});
   });
 
-  it("reads --flag=value as well as --flag value", () => {
+  it("admin:cli — reads --flag=value as well as --flag value", () => {
     expect(parse("tenants create acme --auth=none --name=Acme").opts).toMatchObject({ auth: "none", name: "Acme" });
   });
 
-  it("prefers the longest command: `sessions events` over a `sessions` group word", () => {
+  it("admin:cli — prefers the longest command: `sessions events` over a `sessions` group word", () => {
     expect(parse("sessions ls acme").command.usage).toBe("sessions ls <tenant>");
     expect(parse("sessions show acme s1").args).toEqual({ tenant: "acme", session: "s1" });
   });
 
-  it("takes a platform id that starts with - as the positional it is, never as short options", () => {
+  it("admin:cli — takes a platform id that starts with - as the positional it is, never as short options", () => {
     // Session ids are base64url: one in 64 starts with "-".
     expect(parse("sessions show acme -Ab_9xK").args).toEqual({ tenant: "acme", session: "-Ab_9xK" });
     expect(parse("sessions events acme -x --after 3 --json")).toMatchObject({ args: { tenant: "acme", session: "-x" }, opts: { after: 3, json: true } });
@@ -68,7 +68,7 @@ describe("parseCommandLine", () => {
     expect(usageError("sessions events acme s1 --after -3").message).toBe('--after must be a whole number, not "-3"');
   });
 
-  it("asks for help for no command with --help, `help`, `help <words>` and `<command> --help`", () => {
+  it("admin:cli — asks for help for no command with --help, `help`, `help <words>` and `<command> --help`", () => {
     expect(parse("help")).toMatchObject({ kind: "help", all: true });
     expect(parse("--help")).toMatchObject({ kind: "help", all: true });
     expect(parse("-h")).toMatchObject({ kind: "help", all: true });
@@ -80,7 +80,7 @@ describe("parseCommandLine", () => {
     expect(parse("keys revoke --help")).toMatchObject({ kind: "help", all: false, commands: [{ usage: "keys revoke <tenant> <key>" }] });
   });
 
-  it("explains each bad command line, with the usage to fix it", () => {
+  it("admin:cli — explains each bad command line, with the usage to fix it", () => {
     expect(usageError("")).toEqual({ message: "no command given", usage: ["smcp <command> ...   (smcp help lists the commands)"] });
     expect(usageError("frobnicate")).toEqual({ message: "unknown command: frobnicate", usage: ["smcp <command> ...   (smcp help lists the commands)"] });
     expect(usageError("keys")).toMatchObject({ message: "keys needs a subcommand", usage: ["smcp keys ls <tenant>", "smcp keys create <tenant> [--label LABEL]", "smcp keys revoke <tenant> <key>"] });
@@ -96,19 +96,19 @@ describe("parseCommandLine", () => {
     expect(usageError("tenants create acme --auth maybe").message).toBe('--auth must be one of key, none, not "maybe"');
   });
 
-  it("refuses options the command does not have, even if another command has them", () => {
+  it("admin:cli — refuses options the command does not have, even if another command has them", () => {
     const err = usageError("keys ls acme --follow");
     expect(err.message).toMatch(/^Unknown option '--follow'/);
     expect(err.usage).toEqual(["smcp keys ls <tenant>"]);
     expect(usageError("health --verify").message).toMatch(/^Unknown option '--verify'/);
   });
 
-  it("refuses a value for a flag and a missing value for an option", () => {
+  it("admin:cli — refuses a value for a flag and a missing value for an option", () => {
     expect(usageError("audit acme --verify=yes").message).toMatch(/--verify/);
     expect(usageError("audit acme --after").message).toMatch(/--after/);
   });
 
-  it("every command of the table parses its own usage line with sample values", () => {
+  it("admin:cli — every command of the table parses its own usage line with sample values", () => {
     for (const command of commands as { usage: string }[]) {
       const { words, positionals } = grammarOf(command.usage);
       const parsed = parse([...words, ...positionals.map((p: string) => `x-${p}`)].join(" "));

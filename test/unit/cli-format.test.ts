@@ -9,7 +9,7 @@ import { summarizeMessage } from "../../packages/cli/src/summarize.mjs";
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 5);
 
 describe("table", () => {
-  it("aligns columns two spaces apart, numbers right, the last column unpadded, blanks as -", () => {
+  it("admin:cli — aligns columns two spaces apart, numbers right, the last column unpadded, blanks as -", () => {
     const out = table(["ID", "COUNT", "NOTE"], [
       ["a", 5, "first"],
       ["longer", 120, null],
@@ -18,21 +18,21 @@ describe("table", () => {
     expect(out).toBe(["ID      COUNT  NOTE", "a           5  first", "longer    120  -", "b           -  -"].join("\n"));
   });
 
-  it("a header alone when there are no rows; a mixed column stays left-aligned", () => {
+  it("admin:cli — a header alone when there are no rows; a mixed column stays left-aligned", () => {
     expect(table(["A", "B"], [])).toBe("A  B");
     expect(table(["A", "B"], [[1, "x"], ["y", 2]])).toBe(["A  B", "1  x", "y  2"].join("\n"));
   });
 });
 
 describe("fields", () => {
-  it("aligns values after the longest label and drops null values", () => {
+  it("admin:cli — aligns values after the longest label and drops null values", () => {
     expect(fields([["id", "acme"], ["name", null], ["sessions", 3], ["x", undefined]])).toBe("id        acme\nsessions  3");
     expect(fields([])).toBe("");
   });
 });
 
 describe("times", () => {
-  it("relativeTime takes the largest whole unit", () => {
+  it("admin:cli — relativeTime takes the largest whole unit", () => {
     expect(relativeTime(NOW, NOW)).toBe("now");
     expect(relativeTime(NOW - 999, NOW)).toBe("now");
     expect(relativeTime(NOW - 1000, NOW)).toBe("1s ago");
@@ -45,7 +45,7 @@ describe("times", () => {
     expect(relativeTime(undefined, NOW)).toBe("-");
   });
 
-  it("timestamp and clock are UTC to the second", () => {
+  it("admin:cli — timestamp and clock are UTC to the second", () => {
     expect(timestamp(NOW - 180_000, NOW)).toBe("2025-06-01 11:57:05Z (3m ago)");
     expect(timestamp(null, NOW)).toBe("-");
     expect(clock(NOW)).toBe("12:00:05");
@@ -54,7 +54,7 @@ describe("times", () => {
 });
 
 describe("sizes and counts", () => {
-  it("bytes switch units at 1024", () => {
+  it("admin:cli — bytes switch units at 1024", () => {
     expect(bytes(0)).toBe("0 B");
     expect(bytes(1023)).toBe("1023 B");
     expect(bytes(1024)).toBe("1.0 KB");
@@ -63,7 +63,7 @@ describe("sizes and counts", () => {
     expect(bytes(4 * 1024 * 1024 + 512 * 1024)).toBe("4.5 MB");
   });
 
-  it("duration is ms below a second, seconds with one decimal above", () => {
+  it("admin:cli — duration is ms below a second, seconds with one decimal above", () => {
     expect(duration(0)).toBe("0 ms");
     expect(duration(12.4)).toBe("12 ms");
     expect(duration(999)).toBe("999 ms");
@@ -71,14 +71,14 @@ describe("sizes and counts", () => {
     expect(duration(12_345)).toBe("12.3 s");
   });
 
-  it("truncate flattens whitespace and cuts with an ellipsis to exactly max characters", () => {
+  it("admin:cli — truncate flattens whitespace and cuts with an ellipsis to exactly max characters", () => {
     expect(truncate("  a\n\tb  ", 10)).toBe("a b");
     expect(truncate("abcdef", 6)).toBe("abcdef");
     expect(truncate("abcdefg", 6)).toBe("abcde…");
     expect(truncate("abcdefg", 6)).toHaveLength(6);
   });
 
-  it("plural", () => {
+  it("admin:cli — plural", () => {
     expect(plural(0, "session")).toBe("0 sessions");
     expect(plural(1, "session")).toBe("1 session");
     expect(plural(2, "key")).toBe("2 keys");
@@ -86,7 +86,7 @@ describe("sizes and counts", () => {
 });
 
 describe("summarizeMessage", () => {
-  it("one line per kind of message", () => {
+  it("admin:cli — one line per kind of message", () => {
     expect(summarizeMessage({})).toBe("(priming event)");
     expect(summarizeMessage({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "add_note" } })).toBe("tools/call add_note #3");
     expect(summarizeMessage({ jsonrpc: "2.0", id: 4, error: { code: -32602, message: "Invalid params" } })).toBe("error #4 -32602 Invalid params");
@@ -99,7 +99,7 @@ describe("summarizeMessage", () => {
     expect(summarizeMessage([{ jsonrpc: "2.0", id: 1, method: "ping" }, { jsonrpc: "2.0", method: "x" }])).toBe("batch: ping #1; x");
   });
 
-  it("degrades to a shorter line for what it does not know, never throws, never exceeds 100 characters", () => {
+  it("admin:cli — degrades to a shorter line for what it does not know, never throws, never exceeds 100 characters", () => {
     expect(summarizeMessage(null)).toBe("null");
     expect(summarizeMessage(42)).toBe("42");
     expect(summarizeMessage({ jsonrpc: "2.0", id: 9, result: 7 })).toBe("result #9");

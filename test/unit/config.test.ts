@@ -11,7 +11,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const schemaVariables = Object.keys(PlatformConfigSchema.shape).sort();
 
 describe("platformConfig", () => {
-  it("fills every default from an empty environment", () => {
+  it("platform:config — fills every default from an empty environment", () => {
     expect(platformConfig({})).toEqual({
       SMCP_ADMIN_TOKEN: undefined,
       SMCP_VERSION: undefined,
@@ -41,7 +41,7 @@ describe("platformConfig", () => {
     });
   });
 
-  it("parses text values as the runtime hands them over", () => {
+  it("platform:config — parses text values as the runtime hands them over", () => {
     const config = platformConfig({
       SMCP_SESSION_TTL_SECONDS: "60",
       SMCP_SSE_RETRY_MS: "0",
@@ -60,7 +60,7 @@ describe("platformConfig", () => {
     expect(platformConfig({ SMCP_ALLOW_PUBLIC_TENANTS: "0" }).SMCP_ALLOW_PUBLIC_TENANTS).toBe(false);
   });
 
-  it("refuses typos and values under their minimum instead of running on a default", () => {
+  it("platform:config — refuses typos and values under their minimum instead of running on a default", () => {
     for (const env of [
       { SMCP_SESSION_TTL_SECONDS: "0" },
       { SMCP_SESSION_TTL_SECONDS: "1.5" },
@@ -74,7 +74,7 @@ describe("platformConfig", () => {
     }
   });
 
-  it("is memoised per env object", () => {
+  it("platform:config — is memoised per env object", () => {
     const env = { SMCP_SESSION_TTL_SECONDS: "5" };
     expect(platformConfig(env)).toBe(platformConfig(env));
     expect(platformConfig({ ...env })).not.toBe(platformConfig(env));
@@ -82,14 +82,14 @@ describe("platformConfig", () => {
 });
 
 describe("the list of variables", () => {
-  it("the README's configuration table lists exactly the schema's variables", () => {
+  it("platform:config — the README's configuration table lists exactly the schema's variables", () => {
     const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
     const section = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("\n## ", readme.indexOf("## Configuration") + 1));
     const documented = [...section.matchAll(/^\| `(SMCP_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]!).sort();
     expect(documented).toEqual(schemaVariables);
   });
 
-  it("wrangler.jsonc sets only variables the schema validates, with valid values", () => {
+  it("platform:config — wrangler.jsonc sets only variables the schema validates, with valid values", () => {
     const jsonc = readFileSync(path.join(ROOT, "wrangler.jsonc"), "utf8").replace(/^\s*\/\/.*$/gm, "");
     const vars: Record<string, string> = JSON.parse(jsonc).vars;
     expect(Object.keys(vars).filter((name) => !schemaVariables.includes(name))).toEqual([]);

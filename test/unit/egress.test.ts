@@ -19,7 +19,7 @@ const accepted = (entry: string, policy = strict) => {
 };
 
 describe("allow-list entries", () => {
-  it("egress:entry-names — host names, subdomain wildcards and ports are accepted, normalised to lower case", () => {
+  it("egress:loopback — host names, subdomain wildcards and ports are accepted, normalised to lower case", () => {
     expect(accepted("API.Example.com")).toBe("api.example.com");
     expect(accepted("*.example.com")).toBe("*.example.com");
     expect(accepted("api.example.com:8443")).toBe("api.example.com:8443");
@@ -31,7 +31,7 @@ describe("allow-list entries", () => {
     expect(refused("api.example.com:70000")).toMatch(/invalid port/);
   });
 
-  it("egress:entry-ip-literals — IPv4 and IPv6 in every form URL parsing normalises are refused", () => {
+  it("egress:loopback — IPv4 and IPv6 in every form URL parsing normalises are refused", () => {
     for (const [entry, means] of [
       ["169.254.169.254", ""],
       ["10.0.0.1:8080", ""],
@@ -53,7 +53,7 @@ describe("allow-list entries", () => {
     }
   });
 
-  it("egress:entry-localhost — localhost, *.localhost and loopback addresses only with SMCP_ALLOW_LOOPBACK_EGRESS", () => {
+  it("egress:loopback — localhost, *.localhost and loopback addresses only with SMCP_ALLOW_LOOPBACK_EGRESS", () => {
     for (const entry of ["localhost", "LOCALHOST:8080", "api.localhost", "*.localhost", "[::1]:8080"]) {
       expect(refused(entry), entry).toMatch(/loopback host; loopback egress is allowed only when the platform runs with SMCP_ALLOW_LOOPBACK_EGRESS/);
     }
@@ -68,7 +68,7 @@ describe("allow-list entries", () => {
     expect(refused("[2001:db8::1]", loopback)).toMatch(/IPv6/);
   });
 
-  it("egress:entry-public-suffix — wildcards over a public suffix are refused (Public Suffix List, private domains included)", () => {
+  it("egress:loopback — wildcards over a public suffix are refused (Public Suffix List, private domains included)", () => {
     for (const suffix of ["com", "co.uk", "github.io", "org", "internal", "s3.amazonaws.com"]) {
       expect(refused(`*.${suffix}`)).toBe(`"*.${suffix}" would allow every domain under the public suffix "${suffix}"; list the domains themselves`);
     }
@@ -82,7 +82,7 @@ describe("allow-list entries", () => {
 describe("outbound verdicts", () => {
   const verdict = (url: string, allow: string[], policy = strict) => egressVerdict(new URL(url), allow, policy);
 
-  it("egress:fetch-matching — listed hosts and ports pass, others do not", () => {
+  it("egress:loopback — listed hosts and ports pass, others do not", () => {
     const allow = ["api.allowed.example", "*.cdn.example", "port.example:8443"];
     expect(verdict("https://api.allowed.example/x", allow)).toEqual({ ok: true });
     expect(verdict("https://a.b.cdn.example/x", allow)).toEqual({ ok: true });
@@ -96,7 +96,7 @@ describe("outbound verdicts", () => {
     expect(verdict("https://a.b.co.uk/", ["*.co.uk"])).toEqual({ ok: false, reason: "not-listed" });
   });
 
-  it("egress:fetch-ip-literals — an IP literal host is refused even when it is on the list", () => {
+  it("egress:loopback — an IP literal host is refused even when it is on the list", () => {
     const allow = ["169.254.169.254", "127.0.0.1", "[::1]", "[2001:db8::1]"];
     for (const url of ["http://169.254.169.254/latest", "http://2852039166/", "http://0xa9fea9fe/", "http://[2001:db8::1]/", "http://[::ffff:a9fe:a9fe]/"]) {
       expect(verdict(url, allow), url).toEqual({ ok: false, reason: "ip-literal" });
@@ -106,7 +106,7 @@ describe("outbound verdicts", () => {
     }
   });
 
-  it("egress:fetch-loopback-flag — with SMCP_ALLOW_LOOPBACK_EGRESS, listed loopback hosts pass and others still need the list", () => {
+  it("egress:loopback — with SMCP_ALLOW_LOOPBACK_EGRESS, listed loopback hosts pass and others still need the list", () => {
     expect(verdict("http://127.0.0.1:8080/", ["127.0.0.1:8080"], loopback)).toEqual({ ok: true });
     expect(verdict("http://2130706433:8080/", ["127.0.0.1:8080"], loopback)).toEqual({ ok: true });
     expect(verdict("http://[::1]:8080/", ["[::1]:8080"], loopback)).toEqual({ ok: true });
@@ -114,7 +114,7 @@ describe("outbound verdicts", () => {
     expect(verdict("http://10.0.0.1/", ["10.0.0.1"], loopback)).toEqual({ ok: false, reason: "ip-literal" });
   });
 
-  it("egress:host-kind — classifies hosts as URL parsing leaves them", () => {
+  it("egress:loopback — classifies hosts as URL parsing leaves them", () => {
     expect(hostKind(new URL("http://0177.0.0.1/").hostname)).toBe("loopback-ipv4");
     expect(hostKind(new URL("http://[0:0:0:0:0:0:0:1]/").hostname)).toBe("loopback-ipv6");
     expect(hostKind("example.com")).toBe("name");

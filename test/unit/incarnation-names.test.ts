@@ -8,14 +8,14 @@ import { describe, expect, it } from "vitest";
 import { LEGACY_INCARNATION, isValidSegment, newIncarnation, sessionObjectName, tenantIncarnationName } from "../../packages/runtime/src/names";
 
 describe("tenant incarnations", () => {
-  it("names:incarnation-fresh — each create mints a new, URL-safe incarnation of 96 bits", () => {
+  it("platform:incarnation — each create mints a new, URL-safe incarnation of 96 bits", () => {
     const seen = new Set(Array.from({ length: 1000 }, () => newIncarnation()));
     expect(seen.size).toBe(1000);
     for (const i of seen) expect(i).toMatch(/^[A-Za-z0-9_-]{16}$/);
     expect(seen.has(LEGACY_INCARNATION)).toBe(false);
   });
 
-  it("names:session-object — the same session id under another incarnation names another object; legacy names are unchanged", () => {
+  it("platform:incarnation — the same session id under another incarnation names another object; legacy names are unchanged", () => {
     const a = newIncarnation();
     const b = newIncarnation();
     expect(sessionObjectName("acme", a, "notes", "S".repeat(32))).not.toBe(sessionObjectName("acme", b, "notes", "S".repeat(32)));
@@ -23,7 +23,7 @@ describe("tenant incarnations", () => {
     expect(sessionObjectName("acme", a, "notes", "S".repeat(32))).toBe(`session:acme~${a}/notes/${"S".repeat(32)}`);
   });
 
-  it("names:unambiguous — no tenant id can spell another tenant's incarnation name", () => {
+  it("platform:incarnation — no tenant id can spell another tenant's incarnation name", () => {
     const i = newIncarnation();
     const name = tenantIncarnationName("acme", i);
     // `~` is in no tenant id, so the only tenant whose legacy name could equal it does not exist.

@@ -3,13 +3,13 @@ import { describe, expect, it } from "vitest";
 import { isValidSegment, isWellFormedSessionId, newSessionId, randomToken, sessionObjectName } from "../../packages/runtime/src/names";
 
 describe("isValidSegment", () => {
-  it("accepts lowercase letters, digits and inner hyphens, 1 to 63 characters", () => {
+  it("routes:names session:create — accepts lowercase letters, digits and inner hyphens, 1 to 63 characters", () => {
     for (const name of ["a", "0", "acme", "acme-2", "a-", "9lives", "a".repeat(63), "x-".repeat(31) + "x"]) {
       expect(isValidSegment(name), name).toBe(true);
     }
   });
 
-  it("refuses everything else, non-strings included", () => {
+  it("routes:names session:create — refuses everything else, non-strings included", () => {
     const refused: unknown[] = [
       "",
       "-acme",
@@ -35,14 +35,14 @@ describe("isValidSegment", () => {
 });
 
 describe("session ids", () => {
-  it("are 32 base64url characters (192 bits), fresh every time", () => {
+  it("routes:names session:create — are 32 base64url characters (192 bits), fresh every time", () => {
     const ids = Array.from({ length: 200 }, newSessionId);
     for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(new Set(ids).size).toBe(200);
     expect(ids.every(isWellFormedSessionId)).toBe(true);
   });
 
-  it("only 32 base64url characters are well-formed", () => {
+  it("routes:names session:create — only 32 base64url characters are well-formed", () => {
     expect(isWellFormedSessionId("A".repeat(32))).toBe(true);
     expect(isWellFormedSessionId("-_".repeat(16))).toBe(true);
     for (const id of [null, "", "A".repeat(31), "A".repeat(33), "A".repeat(31) + "=", "A".repeat(31) + "+", "A".repeat(31) + "/", " " + "A".repeat(31)]) {
@@ -52,7 +52,7 @@ describe("session ids", () => {
 });
 
 describe("randomToken", () => {
-  it("is unpadded base64url of n bytes", () => {
+  it("routes:names session:create — is unpadded base64url of n bytes", () => {
     expect(randomToken(24)).toHaveLength(32);
     expect(randomToken(32)).toHaveLength(43);
     expect(randomToken(1)).toHaveLength(2);
@@ -62,7 +62,7 @@ describe("randomToken", () => {
 });
 
 describe("sessionObjectName", () => {
-  it("binds the id to its tenant and server", () => {
+  it("routes:names session:create — binds the id to its tenant and server", () => {
     expect(sessionObjectName("acme", "", "notes", "A".repeat(32))).toBe(`session:acme/notes/${"A".repeat(32)}`);
     expect(sessionObjectName("acme", "", "notes", "x")).not.toBe(sessionObjectName("acme", "", "other", "x"));
     expect(sessionObjectName("acme", "", "notes", "x")).not.toBe(sessionObjectName("globex", "", "notes", "x"));

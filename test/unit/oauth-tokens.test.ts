@@ -6,7 +6,7 @@ import { isCodeVerifier, isS256Challenge, isTenantKey, mintSecret, s256, tenantO
 const SECRET = "A".repeat(43);
 
 describe("mintSecret", () => {
-  it("mints `{prefix}{tenant}.{43 base64url}` with its SHA-256 digest, fresh every time", async () => {
+  it("platform:oauth — mints `{prefix}{tenant}.{43 base64url}` with its SHA-256 digest, fresh every time", async () => {
     const prefixes: Record<SecretKind, string> = { code: "smcp_ac_", access: "smcp_at_", refresh: "smcp_rt_" };
     for (const [kind, prefix] of Object.entries(prefixes) as [SecretKind, string][]) {
       const a = await mintSecret(kind, "acme");
@@ -20,19 +20,19 @@ describe("mintSecret", () => {
 });
 
 describe("tenantOf", () => {
-  it("reads the tenant of a token of the given kind", () => {
+  it("platform:oauth — reads the tenant of a token of the given kind", () => {
     expect(tenantOf("access", `smcp_at_acme.${SECRET}`)).toBe("acme");
     expect(tenantOf("refresh", `smcp_rt_a-1.${SECRET}`)).toBe("a-1");
     expect(tenantOf("code", `smcp_ac_x.${"-_".repeat(21)}a`)).toBe("x");
   });
 
-  it("is null for another kind's prefix", () => {
+  it("platform:oauth — is null for another kind's prefix", () => {
     expect(tenantOf("refresh", `smcp_at_acme.${SECRET}`)).toBeNull();
     expect(tenantOf("access", `smcp_rt_acme.${SECRET}`)).toBeNull();
     expect(tenantOf("access", `smcp_sk_acme.${SECRET}`)).toBeNull();
   });
 
-  it("is null for malformed tenants or secrets", () => {
+  it("platform:oauth — is null for malformed tenants or secrets", () => {
     for (const value of [
       null,
       undefined,
@@ -58,7 +58,7 @@ describe("tenantOf", () => {
 });
 
 describe("isTenantKey", () => {
-  it("is the smcp_sk_ prefix", () => {
+  it("platform:oauth — is the smcp_sk_ prefix", () => {
     expect(isTenantKey("smcp_sk_anything")).toBe(true);
     expect(isTenantKey("smcp_at_acme.x")).toBe(false);
     expect(isTenantKey("SMCP_SK_x")).toBe(false);
@@ -67,18 +67,18 @@ describe("isTenantKey", () => {
 });
 
 describe("PKCE", () => {
-  it("computes the RFC 7636 appendix B example", async () => {
+  it("platform:oauth — computes the RFC 7636 appendix B example", async () => {
     expect(await s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")).toBe("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
   });
 
-  it("challenges are 43 base64url characters", () => {
+  it("platform:oauth — challenges are 43 base64url characters", () => {
     expect(isS256Challenge("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")).toBe(true);
     for (const c of [null, "", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cMx", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c=", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM"]) {
       expect(isS256Challenge(c), String(c)).toBe(false);
     }
   });
 
-  it("verifiers are 43 to 128 unreserved characters", () => {
+  it("platform:oauth — verifiers are 43 to 128 unreserved characters", () => {
     expect(isCodeVerifier("a".repeat(43))).toBe(true);
     expect(isCodeVerifier("a".repeat(128))).toBe(true);
     expect(isCodeVerifier("aA0-._~".repeat(7))).toBe(true);

@@ -3,17 +3,17 @@ import { describe, expect, it } from "vitest";
 import { isOriginAllowed } from "../../packages/runtime/src/origin";
 
 describe("isOriginAllowed", () => {
-  it("lets requests without Origin through (non-browser clients)", () => {
+  it("input:origin — lets requests without Origin through (non-browser clients)", () => {
     expect(isOriginAllowed(null, [])).toBe(true);
   });
 
-  it("allows loopback origins over http and https, any port", () => {
+  it("input:origin — allows loopback origins over http and https, any port", () => {
     for (const origin of ["http://localhost", "http://localhost:6274", "https://127.0.0.1:8443", "http://[::1]:3000", "http://LOCALHOST:1"]) {
       expect(isOriginAllowed(origin, []), origin).toBe(true);
     }
   });
 
-  it("allows exactly the configured origins, nothing that merely resembles them", () => {
+  it("input:origin — allows exactly the configured origins, nothing that merely resembles them", () => {
     const allowed = ["https://app.example.com"];
     expect(isOriginAllowed("https://app.example.com", allowed)).toBe(true);
     for (const origin of ["https://app.example.com:443x", "http://app.example.com", "https://app.example.com.evil.test", "https://evil.app.example.com", "https://app.example.co"]) {
@@ -21,7 +21,7 @@ describe("isOriginAllowed", () => {
     }
   });
 
-  it("refuses other hosts, other schemes, look-alikes of loopback and garbage", () => {
+  it("input:origin — refuses other hosts, other schemes, look-alikes of loopback and garbage", () => {
     for (const origin of [
       "https://evil.example",
       "http://localhost.evil.example",

@@ -16,7 +16,7 @@ const routes: Route<string>[] = [
 ];
 
 describe("matchRoute", () => {
-  it("finds the route and its named segments", () => {
+  it("routes:names routes:mcp — finds the route and its named segments", () => {
     expect(matchRoute(routes, "GET", "/admin/v1/tenants")).toEqual({ kind: "found", handler: "list", params: {} });
     expect(matchRoute(routes, "POST", "/admin/v1/tenants")).toEqual({ kind: "found", handler: "create", params: {} });
     expect(matchRoute(routes, "GET", "/admin/v1/tenants/acme")).toEqual({ kind: "found", handler: "get", params: { tenant: "acme" } });
@@ -27,39 +27,39 @@ describe("matchRoute", () => {
     });
   });
 
-  it("serves HEAD with the GET route", () => {
+  it("routes:names routes:mcp — serves HEAD with the GET route", () => {
     expect(matchRoute(routes, "HEAD", "/admin/v1/tenants/acme")).toEqual({ kind: "found", handler: "get", params: { tenant: "acme" } });
   });
 
-  it("ignores empty segments (doubled and trailing slashes)", () => {
+  it("routes:names routes:mcp — ignores empty segments (doubled and trailing slashes)", () => {
     expect(matchRoute(routes, "GET", "//admin/v1//tenants/acme/")).toEqual({ kind: "found", handler: "get", params: { tenant: "acme" } });
   });
 
-  it("answers method-not-allowed with every method of the path, once each", () => {
+  it("routes:names routes:mcp — answers method-not-allowed with every method of the path, once each", () => {
     expect(matchRoute(routes, "PUT", "/admin/v1/tenants/acme")).toEqual({ kind: "method-not-allowed", allow: "GET, DELETE, PATCH" });
     expect(matchRoute(routes, "DELETE", "/admin/v1/tenants")).toEqual({ kind: "method-not-allowed", allow: "POST, GET" });
     const twice: Route<string>[] = [...routes, { method: "GET", pattern: "/admin/v1/:other", handler: "other" }];
     expect(matchRoute(twice, "PUT", "/admin/v1/tenants")).toEqual({ kind: "method-not-allowed", allow: "POST, GET" });
   });
 
-  it("is case-sensitive in methods and literal segments", () => {
+  it("routes:names routes:mcp — is case-sensitive in methods and literal segments", () => {
     expect(matchRoute(routes, "get", "/admin/v1/tenants")).toEqual({ kind: "method-not-allowed", allow: "POST, GET" });
     expect(matchRoute(routes, "GET", "/admin/v1/Tenants")).toEqual({ kind: "none" });
   });
 
-  it("matches no route for another length or literal", () => {
+  it("routes:names routes:mcp — matches no route for another length or literal", () => {
     for (const path of ["/", "", "/admin", "/admin/v1", "/admin/v2/tenants", "/admin/v1/tenants/acme/extra/more", "/admin/v1/tenants/acme/keys"]) {
       expect(matchRoute(routes, "GET", path), path).toEqual({ kind: "none" });
     }
   });
 
-  it("refuses named segments that are not URL names", () => {
+  it("routes:names routes:mcp — refuses named segments that are not URL names", () => {
     for (const tenant of ["Acme", "-acme", "a_b", "a.b", "%2e%2e", "..", "a".repeat(64), "%C3%A1cme"]) {
       expect(matchRoute(routes, "GET", `/admin/v1/tenants/${tenant}`), tenant).toEqual({ kind: "none" });
     }
   });
 
-  it("takes opaque ids (keys, sessions) as base64url up to 64 characters, nothing else", () => {
+  it("routes:names routes:mcp — takes opaque ids (keys, sessions) as base64url up to 64 characters, nothing else", () => {
     expect(matchRoute(routes, "DELETE", "/admin/v1/tenants/acme/keys/key_AbC-9")).toEqual({
       kind: "found",
       handler: "revoke",
@@ -74,7 +74,7 @@ describe("matchRoute", () => {
     }
   });
 
-  it("an opaque id may be uppercase where a name may not", () => {
+  it("routes:names routes:mcp — an opaque id may be uppercase where a name may not", () => {
     expect(matchRoute(routes, "DELETE", "/admin/v1/tenants/ACME/keys/KEY")).toEqual({ kind: "none" });
     expect(matchRoute(routes, "DELETE", "/admin/v1/tenants/acme/keys/KEY")).toMatchObject({ kind: "found", params: { key: "KEY" } });
   });

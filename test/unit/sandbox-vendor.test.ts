@@ -7,13 +7,13 @@ import { describe, expect, it } from "vitest";
 import { GENERATED, generateJsonSchemaModule } from "../../scripts/lib/sandbox-vendor.mjs";
 
 describe("sandbox vendor modules", () => {
-  it("sandbox-vendor:json-schema-fresh — the committed validator module equals a fresh bundle of the installed package", async () => {
+  it("untrusted:messages — the committed validator module equals a fresh bundle of the installed package", async () => {
     const fresh: string = await generateJsonSchemaModule();
     expect(readFileSync(GENERATED, "utf8")).toBe(fresh);
     expect(fresh).toContain("export const JSON_SCHEMA_VERSION = \"4.1.6\";");
   });
 
-  it("sandbox-vendor:json-schema-works — the bundled module validates as the package does, with no eval", async () => {
+  it("untrusted:messages — the bundled module validates as the package does, with no eval", async () => {
     const { JSON_SCHEMA_SOURCE } = await import("../../workers/smcp/src/sandbox/vendor/json-schema.generated");
     expect(JSON_SCHEMA_SOURCE).not.toMatch(/\beval\(|new Function\(/);
     const url = `data:text/javascript;base64,${Buffer.from(JSON_SCHEMA_SOURCE).toString("base64")}`;

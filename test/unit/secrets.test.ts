@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { bearerToken, secretsEqual, sha256Hex } from "../../packages/runtime/src/secrets";
 
 describe("sha256Hex", () => {
-  it("is the lowercase hex SHA-256 of the UTF-8 text", async () => {
+  it("auth:keys-hashed — is the lowercase hex SHA-256 of the UTF-8 text", async () => {
     expect(await sha256Hex("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     expect(await sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     expect(await sha256Hex("🦀 ü")).toBe(createHash("sha256").update("🦀 ü", "utf8").digest("hex"));
@@ -12,7 +12,7 @@ describe("sha256Hex", () => {
 });
 
 describe("secretsEqual", () => {
-  it("is true only for identical strings", async () => {
+  it("auth:keys-hashed — is true only for identical strings", async () => {
     expect(await secretsEqual("smcp_admin_x", "smcp_admin_x")).toBe(true);
     expect(await secretsEqual("", "")).toBe(true);
     for (const [a, b] of [["a", "b"], ["abc", "abcd"], ["abc", "ABC"], ["", "x"], ["abc", "abc "]]) {
@@ -22,14 +22,14 @@ describe("secretsEqual", () => {
 });
 
 describe("bearerToken", () => {
-  it("takes the token of `Bearer <token>`, scheme case-insensitive, surrounding space allowed", () => {
+  it("auth:keys-hashed — takes the token of `Bearer <token>`, scheme case-insensitive, surrounding space allowed", () => {
     expect(bearerToken("Bearer abc")).toBe("abc");
     expect(bearerToken("bearer abc")).toBe("abc");
     expect(bearerToken("BEARER   abc  ")).toBe("abc");
     expect(bearerToken("Bearer\tabc")).toBe("abc");
   });
 
-  it("is null for any other header", () => {
+  it("auth:keys-hashed — is null for any other header", () => {
     for (const header of [null, "", "Bearer", "Bearer ", "Basic abc", "Bearer a b", "abc", " Bearer abc", "Bearerabc", "Token abc"]) {
       expect(bearerToken(header), JSON.stringify(header)).toBeNull();
     }

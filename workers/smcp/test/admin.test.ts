@@ -41,7 +41,7 @@ afterEach(() => {
 });
 
 describe("admin token", () => {
-  it("admin:401-token — every admin route needs Authorization: Bearer $SMCP_ADMIN_TOKEN", async () => {
+  it("routes:admin — every admin route needs Authorization: Bearer $SMCP_ADMIN_TOKEN", async () => {
     const id = uniqueName("denied");
     const calls: [string, string, unknown?][] = [
       ["GET", "/tenants"],
@@ -66,7 +66,7 @@ describe("admin token", () => {
 });
 
 describe("tenants", () => {
-  it("admin:tenants-crud — create (201), list, get, duplicate (409), bad id (400), delete with all data", async () => {
+  it("admin:tenants tenant:own-object — create (201), list, get, duplicate (409), bad id (400), delete with all data", async () => {
     const id = uniqueName("crud");
     const created = await adminOk("POST", "/tenants", { id, name: "Crud Inc." }, 201);
     expect(created).toEqual({ id, name: "Crud Inc.", auth: "key", limits: {}, createdAt: expect.any(Number) });
@@ -107,7 +107,7 @@ describe("tenants", () => {
     expect(notes.structuredContent.notes).toEqual([]);
   });
 
-  it("admin:errors-json — unknown tenants and routes get JSON errors {error: {code, message}}", async () => {
+  it("admin:errors — unknown tenants and routes get JSON errors {error: {code, message}}", async () => {
     const ghost = uniqueName("ghost");
     await expectAdminError(await admin("GET", `/tenants/${ghost}`), 404, "unknown_tenant");
     await expectAdminError(await admin("GET", `/tenants/${ghost}/keys`), 404, "unknown_tenant");
@@ -120,7 +120,7 @@ describe("tenants", () => {
 });
 
 describe("keys", () => {
-  it("admin:keys — a key is shown once at creation; listing shows ids and labels, never a secret", async () => {
+  it("admin:keys auth:keys-hashed — a key is shown once at creation; listing shows ids and labels, never a secret", async () => {
     const { tenant } = await provisionTenant();
     const created = await adminOk("POST", `/tenants/${tenant}/keys`, { label: "ci" }, 201);
     expect(created).toEqual({ id: expect.stringMatching(/^key_/), label: "ci", createdAt: expect.any(Number), revokedAt: null, key: expect.stringMatching(/^smcp_sk_[A-Za-z0-9_-]{43}$/) });
@@ -134,7 +134,7 @@ describe("keys", () => {
     for (const key of keys) expect(Object.keys(key).sort()).toEqual(["createdAt", "id", "label", "revokedAt"]);
   });
 
-  it("admin:key-restore — a key the admin holds can be stored again (pnpm dev after a wipe); only SMCP's own format, never twice", async () => {
+  it("admin:keys setup:dev-vars — a key the admin holds can be stored again (pnpm dev after a wipe); only SMCP's own format, never twice", async () => {
     const { tenant } = await provisionTenant();
     const held = `smcp_sk_${"A".repeat(20)}${"b".repeat(23)}`;
     const restored = await adminOk("POST", `/tenants/${tenant}/keys`, { label: "kept", key: held }, 201);
@@ -146,7 +146,7 @@ describe("keys", () => {
     }
   });
 
-  it("admin:revoke — a revoked key is refused with 401; revoking twice re-drives (200), an unknown key gets 404", async () => {
+  it("admin:keys auth:401 — a revoked key is refused with 401; revoking twice re-drives (200), an unknown key gets 404", async () => {
     const { tenant, key } = await provisionTenant();
     const fresh = await newKey(tenant);
     expect(await adminOk("DELETE", `/tenants/${tenant}/keys/${fresh.id}`)).toEqual({ revoked: fresh.id, alreadyRevoked: false, sessionsEnded: 0, sessionsFailed: [] });
@@ -164,7 +164,7 @@ describe("keys", () => {
     await callTool(await openSession(mcpUrl(tenant, "notes"), key), "list_notes");
   });
 
-  it("auth:revoke-within-10s — a key in use stops working once the auth cache expires (clock moved, no sleep)", async () => {
+  it("auth:revoke-10s — a key in use stops working once the auth cache expires (clock moved, no sleep)", async () => {
     expect(AUTH_CACHE_MS).toBeLessThanOrEqual(10_000);
     const { tenant, key, keyId } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
@@ -203,7 +203,7 @@ describe("servers", () => {
 });
 
 describe("public tenants", () => {
-  it('admin:auth-none — an `auth: "none"` tenant serves both lanes without any Authorization header', async () => {
+  it('auth:public-tenants — an `auth: "none"` tenant serves both lanes without any Authorization header', async () => {
     const { tenant } = await provisionTenant({ auth: "none", servers: ["notes"] });
     expect((await adminOk("GET", `/tenants/${tenant}`)).auth).toBe("none");
 
@@ -215,7 +215,7 @@ describe("public tenants", () => {
     expect(listed.structuredContent.notes.map((n: { id: string }) => n.id)).toEqual([added.structuredContent.id]);
   });
 
-  it('admin:auth-none-needs-flag — `auth: "none"` is refused (400) when SMCP_ALLOW_PUBLIC_TENANTS is not true', async () => {
+  it('auth:public-tenants — `auth: "none"` is refused (400) when SMCP_ALLOW_PUBLIC_TENANTS is not true', async () => {
     const id = uniqueName("public");
     const request = () =>
       new Request(`${ORIGIN}/admin/v1/tenants`, {

@@ -31,7 +31,7 @@ import {
 const setLimits = (tenant: string, limits: Record<string, number>) => adminOk("PATCH", `/tenants/${tenant}`, { limits });
 
 describe("limits", () => {
-  it("limits:429-rate-limit — a flood gets 429 with Retry-After while a well-behaved tenant is unaffected", async () => {
+  it("limits:rate — a flood gets 429 with Retry-After while a well-behaved tenant is unaffected", async () => {
     const flooder = await provisionTenant({ prefix: "flood", servers: ["notes"] });
     const neighbour = await provisionTenant({ prefix: "calm", servers: ["notes"] });
     await statelessTool(mcpUrl(flooder.tenant, "notes"), flooder.key, "add_note", { title: "kept", body: "stored before the flood" });
@@ -76,7 +76,7 @@ describe("limits", () => {
     expect(kept.structuredContent.notes).toHaveLength(1);
   });
 
-  it("limits:max-sessions — over the tenant's session limit, initialize gets 429 and the refused session stores nothing", async () => {
+  it("platform:quotas — over the tenant's session limit, initialize gets 429 and the refused session stores nothing", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     await setLimits(tenant, { maxSessions: 2 });
     await openSession(mcpUrl(tenant, "notes"), key);
@@ -91,7 +91,7 @@ describe("limits", () => {
     expect((await adminOk("GET", `/tenants/${tenant}/sessions`)).sessions).toHaveLength(2);
   });
 
-  it("limits:tool-data-quota — a write over the tenant's tool-data bytes fails clearly and loses nothing", async () => {
+  it("platform:quotas — a write over the tenant's tool-data bytes fails clearly and loses nothing", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     await setLimits(tenant, { toolDataBytes: 2048 });
     const session = await openSession(mcpUrl(tenant, "notes"), key);
@@ -103,7 +103,7 @@ describe("limits", () => {
     expect(listed.structuredContent.notes.map((n: any) => n.title)).toEqual(["first"]);
   });
 
-  it("limits:header-size — oversized headers get 431", async () => {
+  it("platform:client-bounds — oversized headers get 431", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     const res = await mcpFetch(mcpUrl(tenant, "notes"), { key, headers: { "X-Padding": "p".repeat(20_000) }, body: rpc("tools/list") });
     expect(res.status).toBe(431);
@@ -111,7 +111,7 @@ describe("limits", () => {
 });
 
 describe("credentials", () => {
-  it("auth:revoked-key-open-stream — revoking a key ends its open streams and its sessions", async () => {
+  it("auth:revoke-10s — revoking a key ends its open streams and its sessions", async () => {
     const { tenant, key, keyId } = await provisionTenant({ servers: ["notes"] });
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const stream = await openStream(session);
@@ -136,7 +136,7 @@ describe("credentials", () => {
     }
   });
 
-  it("auth:replayed-admin-token — a wrong or replayed-looking admin token never reaches admin data", async () => {
+  it("routes:admin — a wrong or replayed-looking admin token never reaches admin data", async () => {
     const wrong = ["Bearer", `Bearer ${ADMIN_TOKEN.toUpperCase()}`, `Bearer ${ADMIN_TOKEN}x`, `Bearer ${ADMIN_TOKEN.slice(0, -1)}`, `Basic ${ADMIN_TOKEN}`, ADMIN_TOKEN];
     for (const authorization of wrong) {
       const res = await SELF.fetch(`${ORIGIN}/admin/v1/tenants`, { headers: { Authorization: authorization } });
@@ -146,7 +146,7 @@ describe("credentials", () => {
 });
 
 describe("hostile input", () => {
-  it("input:deeply-nested-json — very deep nesting is refused or handled, never a 500", async () => {
+  it("input:no-500 — very deep nesting is refused or handled, never a 500", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     // 100 and 5 000 deep fit the body limit and reach the tool's schema; 100 000 deep is 200 KB: 413.
@@ -159,7 +159,7 @@ describe("hostile input", () => {
     }
   });
 
-  it("input:unicode-names — unicode and control characters in names are refused cleanly; in data they round-trip", async () => {
+  it("input:no-500 routes:names — unicode and control characters in names are refused cleanly; in data they round-trip", async () => {
     for (const id of ["ácme", "a\u0000b", "ACME", "a b", "‮evil", "a".repeat(64)]) {
       const res = await SELF.fetch(`${ORIGIN}/admin/v1/tenants`, {
         method: "POST",
@@ -180,7 +180,7 @@ describe("hostile input", () => {
     expect(listed.structuredContent.notes[0].title).toBe(title);
   });
 
-  it("input:refused-initialize-stores-nothing — an initialize refused for a bad key leaves no session object state", async () => {
+  it("platform:stranger-writes — an initialize refused for a bad key leaves no session object state", async () => {
     const { tenant } = await provisionTenant({ servers: ["notes"] });
     const res = await mcpFetch(mcpUrl(tenant, "notes"), {
       key: "smcp_sk_guess",

@@ -21,7 +21,7 @@ async function exportSegment(tenant: string, through: number) {
 }
 
 describe("audit retention", () => {
-  it("audit:retention — checkpoint, export (verifies offline), drop, and the rest still verifies from the checkpoint", async () => {
+  it("platform:audit-retention — checkpoint, export (verifies offline), drop, and the rest still verifies from the checkpoint", async () => {
     const { tenant } = await provisionTenant({ servers: ["notes"] });
     for (let i = 0; i < 3; i++) await newKey(tenant);
     const { checkpoint: first } = await adminOk("POST", `/tenants/${tenant}/audit/checkpoints`, undefined, 201);
@@ -64,7 +64,7 @@ describe("audit retention", () => {
     expect(await adminOk("GET", `/tenants/${tenant}/audit/verify?from=start`)).toMatchObject({ ok: true });
   });
 
-  it("audit:retention-refusals — a direct DELETE, an UPDATE, a forged mark and a drop without export or checkpoint are all refused", async () => {
+  it("platform:audit-retention — a direct DELETE, an UPDATE, a forged mark and a drop without export or checkpoint are all refused", async () => {
     const { tenant } = await provisionTenant({ servers: ["notes"] });
     await newKey(tenant);
     const { checkpoint } = await adminOk("POST", `/tenants/${tenant}/audit/checkpoints`, undefined, 201);
@@ -112,7 +112,7 @@ describe("audit retention", () => {
     });
   });
 
-  it("audit:export-pages — a segment longer than one page streams whole and verifies offline", async () => {
+  it("platform:audit-retention — a segment longer than one page streams whole and verifies offline", async () => {
     const { tenant } = await provisionTenant({ servers: [] });
     await runInDurableObject(tenantObject(tenant), async (_o: TenantDO, state) => {
       const log = new AuditLog(state.storage.sql);
@@ -128,7 +128,7 @@ describe("audit retention", () => {
     expect(await adminOk("GET", `/tenants/${tenant}/audit/verify?from=start`)).toMatchObject({ ok: true });
   });
 
-  it("audit:verify-pages — 1 200 rows are verified in pages of AUDIT_PAGE_ROWS, and a break past the first pages is found", async () => {
+  it("platform:audit-retention — 1 200 rows are verified in pages of AUDIT_PAGE_ROWS, and a break past the first pages is found", async () => {
     const { tenant } = await provisionTenant({ servers: [] });
     await runInDurableObject(tenantObject(tenant), async (_o: TenantDO, state) => {
       const real = state.storage.sql;

@@ -52,7 +52,7 @@ const sendRaw = (body: BodyInit, headers: Record<string, string> = {}) =>
   });
 
 describe("bad JSON-RPC", () => {
-  it("input:400-parse — a body that is not JSON gets 400 / -32700", async () => {
+  it("input:parse-error — a body that is not JSON gets 400 / -32700", async () => {
     for (const body of ["{nope", "", "   ", '{"jsonrpc":"2.0",', "\u0000"]) {
       await expectRpcError(await sendRaw(body), 400, -32700);
     }
@@ -61,7 +61,7 @@ describe("bad JSON-RPC", () => {
     await expectRpcError(await mcpFetch(url, { key: t.key, body: "{nope" }), 400, -32700);
   });
 
-  it("input:400-not-jsonrpc — JSON that is not JSON-RPC 2.0 gets 400 / -32600", async () => {
+  it("input:invalid-request — JSON that is not JSON-RPC 2.0 gets 400 / -32600", async () => {
     const bodies: unknown[] = [
       { hello: "world" },
       { jsonrpc: "1.0", id: 1, method: "ping" },
@@ -77,7 +77,7 @@ describe("bad JSON-RPC", () => {
     for (const body of bodies) await expectRpcError(await sendRaw(JSON.stringify(body)), 400, -32600);
   });
 
-  it("input:-32601 — an unknown method gets -32601 on both lanes", async () => {
+  it("input:method-not-found — an unknown method gets -32601 on both lanes", async () => {
     const res = await send(session, rpc("no/such/method", {}));
     expect(res.status).toBe(200);
     expect((await responseMessage(res)).error.code).toBe(-32601);
@@ -87,7 +87,7 @@ describe("bad JSON-RPC", () => {
     expect((await responseMessage(stateless)).error.code).toBe(-32601);
   });
 
-  it("input:-32602 — bad params get -32602: tools/call without a name, an unknown tool, initialize without clientInfo", async () => {
+  it("input:invalid-params — bad params get -32602: tools/call without a name, an unknown tool, initialize without clientInfo", async () => {
     for (const params of [{ arguments: {} }, { name: "no_such_tool", arguments: {} }, { name: 42 }]) {
       const res = await send(session, rpc("tools/call", params));
       expect(res.status).toBe(200);
@@ -98,14 +98,14 @@ describe("bad JSON-RPC", () => {
     expect(init.headers.get("mcp-session-id")).toBeNull();
   });
 
-  it("input:tool-arguments — arguments that fail a tool's schema are a tool error (isError), not a crash", async () => {
+  it("input:invalid-params — arguments that fail a tool's schema are a tool error (isError), not a crash", async () => {
     const result = await callTool(session, "add_note", { title: 42 });
     expect(result.isError).toBe(true);
   });
 });
 
 describe("bad HTTP", () => {
-  it("input:413 — a body over SMCP_MAX_BODY_BYTES gets 413, declared or streamed", async () => {
+  it("input:body-size — a body over SMCP_MAX_BODY_BYTES gets 413, declared or streamed", async () => {
     const big = JSON.stringify(rpc("tools/call", { name: "add_note", arguments: { title: "big", body: "x".repeat(MAX_BODY_BYTES) } }));
     await expectRpcError(await sendRaw(big), 413);
 
@@ -124,7 +124,7 @@ describe("bad HTTP", () => {
     expect(fits.structuredContent.id).toEqual(expect.any(String));
   });
 
-  it("input:415 — a POST whose Content-Type is not application/json gets 415", async () => {
+  it("input:content-type — a POST whose Content-Type is not application/json gets 415", async () => {
     for (const contentType of ["text/plain", "application/x-www-form-urlencoded", "application/jsonx", "multipart/form-data; boundary=x"]) {
       await expectRpcError(await sendRaw(JSON.stringify(rpc("ping")), { "Content-Type": contentType }), 415);
     }
@@ -133,7 +133,7 @@ describe("bad HTTP", () => {
     await withCharset.body?.cancel();
   });
 
-  it("input:406 — an Accept without the needed media types gets 406", async () => {
+  it("input:accept — an Accept without the needed media types gets 406", async () => {
     for (const accept of ["application/json", "text/event-stream", "text/html"]) {
       await expectRpcError(await send(session, rpc("ping"), { headers: { Accept: accept } }), 406);
     }
@@ -143,7 +143,7 @@ describe("bad HTTP", () => {
     expect(init.headers.get("mcp-session-id")).toBeNull();
   });
 
-  it("input:403-origin — an Origin that is present and not allowed gets 403, even before authentication", async () => {
+  it("input:origin mcp:origin — an Origin that is present and not allowed gets 403, even before authentication", async () => {
     for (const origin of ["https://evil.example", "null", "http://localhost.evil.example", "https://app.example.com.evil", "file://", "not a url"]) {
       await expectRpcError(await send(session, rpc("ping"), { headers: { Origin: origin } }), 403);
       const error = await expectRpcError(await mcpFetch(url, { body: rpc("ping"), headers: { Origin: origin } }), 403);
@@ -153,7 +153,7 @@ describe("bad HTTP", () => {
     }
   });
 
-  it("input:origin-allowed — loopback origins and SMCP_ALLOWED_ORIGINS pass the DNS-rebinding guard", async () => {
+  it("input:origin — loopback origins and SMCP_ALLOWED_ORIGINS pass the DNS-rebinding guard", async () => {
     for (const origin of ["http://localhost:6274", "http://127.0.0.1:3000", "http://[::1]:8080", "https://localhost", "https://app.example.com"]) {
       const res = await send(session, rpc("ping"), { headers: { Origin: origin } });
       expect(res.status, origin).toBe(200);
@@ -161,7 +161,7 @@ describe("bad HTTP", () => {
     }
   });
 
-  it("input:400-protocol-version — an unsupported MCP-Protocol-Version gets 400", async () => {
+  it("input:protocol-version — an unsupported MCP-Protocol-Version gets 400", async () => {
     for (const version of ["1999-01-01", "2099-12-31", "latest"]) {
       const error = await expectRpcError(await send(session, rpc("ping"), { protocolVersion: version }), 400, -32022);
       // The answer lists every revision the URL serves, the stateless one included.
@@ -180,11 +180,11 @@ describe("bad HTTP", () => {
     expectNoStackTrace(await res.text());
   });
 
-  it("input:batch-2025-11-25 — a JSON-RPC batch on a 2025-11-25 session gets 400 / -32600", async () => {
+  it("session:batches — a JSON-RPC batch on a 2025-11-25 session gets 400 / -32600", async () => {
     await expectRpcError(await send(session, [rpc("ping"), rpc("tools/list")]), 400, -32600);
   });
 
-  it("input:batch-2025-03-26 — a JSON-RPC batch on a 2025-03-26 session is answered, one response per request", async () => {
+  it("session:batches — a JSON-RPC batch on a 2025-03-26 session is answered, one response per request", async () => {
     const old = await openSession(url, t.key, "2025-03-26");
     const batch = [rpc("ping"), rpc("tools/list")];
     const res = await send(old, batch);
@@ -198,7 +198,7 @@ describe("bad HTTP", () => {
 describe("authentication", () => {
   const resourceMetadata = () => `Bearer resource_metadata="${ORIGIN}/.well-known/oauth-protected-resource/mcp/${t.tenant}/notes"`;
 
-  it("auth:401-missing-key — no Authorization gets 401 with WWW-Authenticate naming the RFC 9728 metadata", async () => {
+  it("auth:401 — no Authorization gets 401 with WWW-Authenticate naming the RFC 9728 metadata", async () => {
     for (const init of [{ body: rpc("initialize", initializeParams("2025-11-25")) }, { sessionId: session.sessionId, body: rpc("ping") }]) {
       const res = await mcpFetch(url, init);
       expect(res.headers.get("www-authenticate")).toBe(resourceMetadata());
@@ -209,7 +209,7 @@ describe("authentication", () => {
     expect((await metadata.json<{ resource: string }>()).resource).toBe(url);
   });
 
-  it("auth:401-invalid-key — a wrong, malformed or non-Bearer key gets 401 with WWW-Authenticate", async () => {
+  it("auth:401 — a wrong, malformed or non-Bearer key gets 401 with WWW-Authenticate", async () => {
     for (const authorization of [`Bearer smcp_sk_${"A".repeat(43)}`, "Bearer ", `Basic ${btoa("user:pass")}`, `Bearer ${t.key} extra`, t.key!]) {
       const res = await SELF.fetch(url, {
         method: "POST",
@@ -221,7 +221,7 @@ describe("authentication", () => {
     }
   });
 
-  it("auth:401-unknown-tenant — an unknown tenant answers exactly like a bad key (no tenant enumeration)", async () => {
+  it("auth:401 — an unknown tenant answers exactly like a bad key (no tenant enumeration)", async () => {
     const res = await mcpFetch(mcpUrl("no-such-tenant-xyz", "notes"), { key: t.key, body: rpc("ping") });
     const error = await expectRpcError(res, 401);
     expect(error.message).toBe("Invalid or revoked API key");

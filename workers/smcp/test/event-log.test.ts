@@ -45,7 +45,7 @@ async function everythingSession(): Promise<{ tenant: string; session: Session }
 const callLoggingTool = (session: Session) => send(session, rpc("tools/call", { name: "test_tool_with_logging", arguments: {} }));
 
 describe("event log", () => {
-  it("resume:event-log-in-sqlite — every SSE event sent is a row of the session's SQLite events table, same id, same message", async () => {
+  it("resume:replay — every SSE event sent is a row of the session's SQLite events table, same id, same message", async () => {
     const { tenant, session } = await everythingSession();
     const res = await callLoggingTool(session);
     const events = await new SseReader(res).rest();
@@ -69,14 +69,14 @@ describe("event log", () => {
     expect(page.events.map((e) => e.id)).toEqual(rows.map((r) => r.id));
   });
 
-  it("resume:priming-event — each 2025-11-25 POST stream starts with a priming event (id, empty data, retry:)", async () => {
+  it("resume:priming — each 2025-11-25 POST stream starts with a priming event (id, empty data, retry:)", async () => {
     const { session } = await everythingSession();
     const [priming, ...rest] = await new SseReader(await callLoggingTool(session)).rest();
     expect(priming).toEqual({ id: expect.stringMatching(/\.\d+$/), data: "", retry: 250 });
     for (const event of rest) expect(streamOf(event.id!)).toBe(streamOf(priming!.id!));
   });
 
-  it("resume:no-priming-before-2025-11-25 — 2025-03-26 streams carry no empty-data event an older client would misparse", async () => {
+  it("resume:priming — 2025-03-26 streams carry no empty-data event an older client would misparse", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["everything"] });
     const session = await openSession(mcpUrl(tenant, "everything"), key, "2025-03-26");
     const events = await new SseReader(await callLoggingTool(session)).rest();
@@ -86,7 +86,7 @@ describe("event log", () => {
 });
 
 describe("resume with Last-Event-ID", () => {
-  it("resume:replay-after-cut — a cut POST stream resumes with exactly the events after Last-Event-ID, none lost or repeated", async () => {
+  it("resume:replay mcp:sse-resume-per-stream — a cut POST stream resumes with exactly the events after Last-Event-ID, none lost or repeated", async () => {
     const { tenant, session } = await everythingSession();
     const cut = new SseReader(await callLoggingTool(session));
     const seen = await cut.take(2); // priming + "Tool execution started"
@@ -109,7 +109,7 @@ describe("resume with Last-Event-ID", () => {
     expect(ids.map(seqOf)).toEqual([...ids.map(seqOf)].sort((a, b) => a - b));
   });
 
-  it("resume:replay-from-priming — resuming from a stream's priming event replays the whole stream", async () => {
+  it("resume:replay — resuming from a stream's priming event replays the whole stream", async () => {
     const { tenant, session } = await everythingSession();
     const cut = new SseReader(await callLoggingTool(session));
     const [priming] = await cut.take(1);
@@ -121,7 +121,7 @@ describe("resume with Last-Event-ID", () => {
     expect(onWire(replayed)).toEqual(expectedAfter(rows, priming!.id!));
   });
 
-  it("resume:replay-standalone — the standalone GET stream resumes with the notifications sent while it was down", async () => {
+  it("resume:replay mcp:sse-resume-per-stream — the standalone GET stream resumes with the notifications sent while it was down", async () => {
     const { tenant, session } = await everythingSession();
     const trigger = () => callTool(session, "test_trigger_tool_change");
 
@@ -151,7 +151,7 @@ describe("resume with Last-Event-ID", () => {
     expect(after).toEqual([...missed, next].map((e) => e!.id));
   });
 
-  it("resume:after-eviction — the log is in SQLite, so a stream resumes after the Durable Object was evicted", async () => {
+  it("resume:replay — the log is in SQLite, so a stream resumes after the Durable Object was evicted", async () => {
     const { tenant, session } = await everythingSession();
     const events = await new SseReader(await callLoggingTool(session)).rest();
     await evictDurableObject(sessionStub(tenant, "everything", session.sessionId));
@@ -160,7 +160,7 @@ describe("resume with Last-Event-ID", () => {
     expect(onWire(replayed)).toEqual(onWire(events.slice(2)));
   });
 
-  it("resume:409-pruned — a Last-Event-ID pruned from the bounded log gets 409 with a JSON-RPC error; the session stays valid", async () => {
+  it("resume:bounded — a Last-Event-ID pruned from the bounded log gets 409 with a JSON-RPC error; the session stays valid", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const oldest = session.initEvents.at(-1)!.id!;
@@ -186,7 +186,7 @@ describe("resume with Last-Event-ID", () => {
     await stream.cancel();
   });
 
-  it("resume:400-unknown-id — a malformed or unknown Last-Event-ID gets 400, not a silent empty stream", async () => {
+  it("resume:replay — a malformed or unknown Last-Event-ID gets 400, not a silent empty stream", async () => {
     const { session } = await everythingSession();
     const events = await new SseReader(await callLoggingTool(session)).rest();
     const last = events.at(-1)!.id!;

@@ -21,7 +21,7 @@ function prng(seed: number) {
 }
 
 describe("fuzz", () => {
-  it(`fuzz:no-500-no-leak — ${REQUESTS} random malformed requests: no 500, no other tenant's data`, async () => {
+  it(`input:no-500 isolation:tenants — ${REQUESTS} random malformed requests: no 500, no other tenant's data`, async () => {
     const victim = await provisionTenant({ prefix: "victim", servers: ["notes"] });
     const secret = `SECRET-${crypto.randomUUID()}`;
     const victimSession = await openSession(mcpUrl(victim.tenant, "notes"), victim.key);

@@ -59,7 +59,7 @@ async function recreate(tenant: string, auth: "key" | "none" = "key", servers = 
 }
 
 describe("a re-created tenant", () => {
-  it("incarnation:cached-decision — a decision cached for the deleted public tenant admits nothing in its key-only successor", async () => {
+  it("platform:incarnation — a decision cached for the deleted public tenant admits nothing in its key-only successor", async () => {
     freezeClock();
     const { tenant } = await provisionTenant({ auth: "none", servers: ["notes"] });
     // No key needed while public: both lanes' decisions for "no key" are now cached in this isolate.
@@ -98,7 +98,7 @@ describe("a re-created tenant", () => {
     expect(await storageOf(sessionStub(tenant, "notes", old.sessionId, incarnation))).toEqual(EMPTY_STORAGE);
   });
 
-  it("incarnation:old-session — the old session id, with its old key or a new one, gets 404 and leaves nothing in the new tenant", async () => {
+  it("platform:incarnation — the old session id, with its old key or a new one, gets 404 and leaves nothing in the new tenant", async () => {
     freezeClock();
     const { tenant, key: oldKey } = await provisionTenant({ servers: ["notes"] });
     const old = await openSession(mcpUrl(tenant, "notes"), oldKey);
@@ -123,7 +123,7 @@ describe("a re-created tenant", () => {
     expect(textOf(await callTool(fresh, "list_notes"))).not.toContain("old data");
   });
 
-  it("incarnation:sandbox-isolate — the same module deployed again after a re-create runs in a fresh isolate, not the old tenant's", async () => {
+  it("platform:incarnation — the same module deployed again after a re-create runs in a fresh isolate, not the old tenant's", async () => {
     const counter = `
 let calls = 0;
 export default { tools: [{ name: "count", description: "counts the calls this isolate has served", inputSchema: { type: "object" }, async handler() { calls++; return String(calls); } }] };
@@ -150,7 +150,7 @@ export default { tools: [{ name: "count", description: "counts the calls this is
 });
 
 describe("a tenant created before incarnations existed", () => {
-  it("incarnation:legacy-tenant — keeps its session object names, so a session opened before the upgrade keeps working; deleting it ends that session", async () => {
+  it("platform:incarnation — keeps its session object names, so a session opened before the upgrade keeps working; deleting it ends that session", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     const tenantObject = env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
     // The config as the previous version wrote it: no incarnation.

@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 
 describe("notes isolation", () => {
-  it("isolation:notes-shared-within-tenant — a note added in one session is listed and found in another of the same tenant", async () => {
+  it("servers:notes — a note added in one session is listed and found in another of the same tenant", async () => {
     const added = await callTool(a1, "add_note", { title: "Quarterly plan", body: "secret-marker-alpha" });
     const id = added.structuredContent.id;
 
@@ -42,7 +42,7 @@ describe("notes isolation", () => {
     expect(idsOf(await callTool(a2, "search_notes", { query: "SECRET-MARKER-ALPHA" }))).toEqual([id]);
   });
 
-  it("isolation:notes-invisible-across-tenants — another tenant's sessions list and find none of them", async () => {
+  it("isolation:tenants servers:notes — another tenant's sessions list and find none of them", async () => {
     await callTool(a1, "add_note", { title: "Only for A", body: "secret-marker-beta" });
     await callTool(b1, "add_note", { title: "Only for B", body: "b-marker" });
 
@@ -52,7 +52,7 @@ describe("notes isolation", () => {
     expect(idsOf(await callTool(a2, "search_notes", { query: "b-marker" }))).toEqual([]);
   });
 
-  it("isolation:notes-delete-across-tenants — a tenant cannot delete another tenant's note by id", async () => {
+  it("isolation:tenants servers:notes — a tenant cannot delete another tenant's note by id", async () => {
     const added = await callTool(a1, "add_note", { title: "Keep me", body: "" });
     const id = added.structuredContent.id;
     const attempt = await callTool(b1, "delete_note", { id });
@@ -60,7 +60,7 @@ describe("notes isolation", () => {
     expect(idsOf(await callTool(a2, "list_notes"))).toContain(id);
   });
 
-  it("isolation:stateless-lane — 2026-07-28 requests see the tenant's notes and only them", async () => {
+  it("isolation:tenants stateless:requests — 2026-07-28 requests see the tenant's notes and only them", async () => {
     const fromSession = (await callTool(a1, "add_note", { title: "From a session", body: "marker-gamma" })).structuredContent.id;
     const fromStateless = (await statelessTool(mcpUrl(a.tenant, "notes"), a.key, "add_note", { title: "Stateless", body: "marker-delta" }))
       .structuredContent.id;
@@ -80,11 +80,11 @@ describe("notes isolation", () => {
     }
   });
 
-  it("isolation:stateless-key-bound-to-tenant — tenant B's key on tenant A's URL is refused on the stateless lane", async () => {
+  it("isolation:tenants stateless:requests — tenant B's key on tenant A's URL is refused on the stateless lane", async () => {
     await expectRpcError(await statelessFetch(mcpUrl(a.tenant, "notes"), b.key, "tools/call", { name: "list_notes", arguments: {} }), 401);
   });
 
-  it("isolation:stateless-discover — server/discover works on the stateless lane, no session minted", async () => {
+  it("isolation:tenants stateless:requests — server/discover works on the stateless lane, no session minted", async () => {
     const res = await statelessFetch(mcpUrl(a.tenant, "notes"), a.key, "server/discover");
     expect(res.status).toBe(200);
     expect(res.headers.get("mcp-session-id")).toBeNull();
@@ -92,7 +92,7 @@ describe("notes isolation", () => {
     expect(message.result.supportedVersions).toContain("2026-07-28");
   });
 
-  it("isolation:admin-sessions — a tenant's admin URLs never reach another tenant's session", async () => {
+  it("isolation:tenants admin:sessions — a tenant's admin URLs never reach another tenant's session", async () => {
     for (const path of [`/sessions/${a1.sessionId}`, `/sessions/${a1.sessionId}/events`]) {
       const res = await admin("GET", `/tenants/${b.tenant}${path}`);
       expect(res.status, path).toBe(404);

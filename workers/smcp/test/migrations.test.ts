@@ -59,7 +59,7 @@ function recording(state: DurableObjectState) {
 }
 
 describe("migrations", () => {
-  it("migrations:tenant-from-e28d9c2 — the oldest tenant upgrades in its constructor; keys, sessions, audit, tool data, OAuth, deployments work", async () => {
+  it("platform:migrations — the oldest tenant upgrades in its constructor; keys, sessions, audit, tool data, OAuth, deployments work", async () => {
     const tenant = uniqueName("old");
     // What a new tenant of today looks like, to compare the upgraded schema with.
     const fresh = await provisionTenant({ servers: [] });
@@ -136,7 +136,7 @@ describe("migrations", () => {
     });
   });
 
-  it("migrations:session-from-e28d9c2 — the oldest session upgrades (request log added, last_seq gone) and its event log and request log work", async () => {
+  it("platform:migrations — the oldest session upgrades (request log added, last_seq gone) and its event log and request log work", async () => {
     const tenant = uniqueName("old");
     const id = env.SESSION.idFromName(`session:${tenant}/notes/old-session`);
     await runInDurableObject(env.SESSION.get(id), async (_unused: SessionDO, state) => {
@@ -165,7 +165,7 @@ describe("migrations", () => {
     });
   });
 
-  it("migrations:directory-from-e28d9c2 — the oldest directory upgrades and lists its tenants", async () => {
+  it("platform:migrations — the oldest directory upgrades and lists its tenants", async () => {
     const id = env.DIRECTORY.idFromName(uniqueName("old-directory"));
     await runInDurableObject(env.DIRECTORY.get(id), async (_unused: DirectoryDO, state) => {
       // This object's constructor has already run: put it back to what e28d9c2 left.
@@ -181,7 +181,7 @@ describe("migrations", () => {
     });
   });
 
-  it("migrations:no-ddl-when-current — constructing and using a current tenant runs no DDL and changes neither schema version nor schema", async () => {
+  it("platform:migrations — constructing and using a current tenant runs no DDL and changes neither schema version nor schema", async () => {
     const { tenant } = await provisionTenant({ servers: ["notes"] });
     await runInDurableObject(tenantObject(tenant), async (_o: TenantDO, state) => {
       const before = { version: versionOf(state), schema: schemaOf(state.storage.sql) };
@@ -198,7 +198,7 @@ describe("migrations", () => {
     });
   });
 
-  it("migrations:no-ddl-when-current-session-directory — a current session and the directory, constructed again, run no DDL", async () => {
+  it("platform:migrations — a current session and the directory, constructed again, run no DDL", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     await runInDurableObject(sessionStub(tenant, "notes", session.sessionId), async (_o: SessionDO, state) => {
@@ -223,7 +223,7 @@ describe("migrations", () => {
     });
   });
 
-  it("migrations:unknown-ids-stay-empty — a looked-up tenant or session that does not exist gets no storage", async () => {
+  it("platform:migrations — a looked-up tenant or session that does not exist gets no storage", async () => {
     const tenant = uniqueName("ghost");
     expect((await admin("GET", `/tenants/${tenant}`)).status).toBe(404);
     expect((await admin("GET", `/tenants/${tenant}/audit/verify`)).status).toBe(404);

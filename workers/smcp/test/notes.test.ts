@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { callTool, mcpUrl, openSession, provisionTenant, request, statelessTool } from "./helpers";
 
 describe("notes", () => {
-  it("notes:list-order-cursor — list_notes pages oldest first; nextCursor leads to the next page and is absent on the last", async () => {
+  it("servers:notes — list_notes pages oldest first; nextCursor leads to the next page and is absent on the last", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const titles = ["first", "second", "third", "fourth", "fifth"];
@@ -25,7 +25,7 @@ describe("notes", () => {
   });
 
   // The 2026-07-28 revision makes a resources/read miss -32602 with `data.uri` on every revision (the SDK maps -32002 to it).
-  it("notes:missing-resource — reading a note that does not exist is resource-not-found (-32602 with data.uri), not an internal error", async () => {
+  it("servers:notes — reading a note that does not exist is resource-not-found (-32602 with data.uri), not an internal error", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const message = await request(session, "resources/read", { uri: "note://0190aaaa-0000-7000-8000-000000000000" });

@@ -66,7 +66,7 @@ beforeAll(async () => {
 });
 
 describe("error redirects", () => {
-  it("oauth-abuse:untrusted-no-redirect — a client that never redeemed a code with the tenant gets its errors on SMCP's page, then redirected once it has", async () => {
+  it("platform:oauth-abuse — a client that never redeemed a code with the tenant gets its errors on SMCP's page, then redirected once it has", async () => {
     const client = await register();
     const { challenge } = await pkcePair();
     const bad = (tenant: string) => authorizeUrl(client, mcpUrl(tenant, "notes"), challenge, { response_type: "token" });
@@ -99,7 +99,7 @@ describe("error redirects", () => {
 });
 
 describe("rate limits per client address", () => {
-  it("oauth-abuse:rate-register — the configured number of registrations per address, then 429; another address is unaffected", async () => {
+  it("platform:oauth-abuse — the configured number of registrations per address, then 429; another address is unaffected", async () => {
     const from = randomAddress();
     for (let i = 0; i < OAUTH_LIMITS.register; i++) await register({}, from);
     await expectTooMany(await registerRequest({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "none" }, from));
@@ -111,7 +111,7 @@ describe("rate limits per client address", () => {
     await expectTooMany(await registerRequest({ redirect_uris: [REDIRECT_URI] }, `${prefix}:0:0:0:${"f".repeat(4)}`));
   });
 
-  it("oauth-abuse:rate-no-address — requests without CF-Connecting-IP share one bucket, whatever X-Forwarded-For says", async () => {
+  it("platform:oauth-abuse — requests without CF-Connecting-IP share one bucket, whatever X-Forwarded-For says", async () => {
     const statuses: number[] = [];
     for (let i = 0; i <= OAUTH_LIMITS.register; i++) {
       const res = await withoutAddress(`${ORIGIN}/register`, { "X-Forwarded-For": randomAddress() });
@@ -122,7 +122,7 @@ describe("rate limits per client address", () => {
     expect(statuses).toEqual([...Array<number>(OAUTH_LIMITS.register).fill(201), 429]);
   });
 
-  it("oauth-abuse:rate-token — the configured number of token requests per address, then 429; another address is unaffected", async () => {
+  it("platform:oauth-abuse — the configured number of token requests per address, then 429; another address is unaffected", async () => {
     const client = await register();
     const from = randomAddress();
     const tenant = (await provisionTenant({ prefix: "oabtok", servers: ["notes"] })).tenant;
@@ -134,7 +134,7 @@ describe("rate limits per client address", () => {
     await oauthError(await tokenRequest(forgedRefresh, {}, randomAddress()), 400, "invalid_grant");
   });
 
-  it("oauth-abuse:rate-authorize — the configured number of /authorize requests per address, then 429 on the page; another address is unaffected", async () => {
+  it("platform:oauth-abuse — the configured number of /authorize requests per address, then 429 on the page; another address is unaffected", async () => {
     const client = await register();
     const { challenge } = await pkcePair();
     const url = authorizeUrl(client, mcpUrl(t.tenant, "notes"), challenge);
@@ -157,7 +157,7 @@ describe("rate limits per client address", () => {
 });
 
 describe("rate limits per tenant", () => {
-  it("oauth-abuse:rate-tenant — the configured number of /token requests naming one tenant, from any addresses, then 429; another tenant is unaffected", async () => {
+  it("platform:oauth-abuse — the configured number of /token requests naming one tenant, from any addresses, then 429; another tenant is unaffected", async () => {
     const client = await register();
     const victim = (await provisionTenant({ prefix: "oabten", servers: ["notes"] })).tenant;
     const other = (await provisionTenant({ prefix: "oabten", servers: ["notes"] })).tenant;
@@ -181,7 +181,7 @@ describe("rate limits per tenant", () => {
 });
 
 describe("registrations per address", () => {
-  it("oauth-abuse:registration-cap — at the cap, the oldest never-used registration is evicted first; used ones stay; no raw address is stored", async () => {
+  it("platform:oauth-abuse — at the cap, the oldest never-used registration is evicted first; used ones stay; no raw address is stored", async () => {
     const from = randomAddress();
     const c1 = await register({ client_name: "one" }, from);
     const c2 = await register({ client_name: "two" }, from);
@@ -215,7 +215,7 @@ describe("registrations per address", () => {
     await register({}, randomAddress());
   });
 
-  it("oauth-abuse:registration-cap-all-used — when every registration of the address has been used, the least recently used one makes room", async () => {
+  it("platform:oauth-abuse — when every registration of the address has been used, the least recently used one makes room", async () => {
     const from = randomAddress();
     const clients = [await register({}, from), await register({}, from), await register({}, from)];
     // Used in this order: the first is the least recently used (a renewal, which would move it, is at most weekly).
@@ -228,7 +228,7 @@ describe("registrations per address", () => {
     expect(await env.OAUTH_KV.get(`client:${clients[0]!.client_id}`)).toBeNull();
   });
 
-  it("oauth-abuse:limiter-no-storage — an address that only sent requests leaves its limiter object without storage", async () => {
+  it("platform:oauth-abuse — an address that only sent requests leaves its limiter object without storage", async () => {
     const from = randomAddress();
     await oauthError(await tokenRequest({ grant_type: "refresh_token", refresh_token: forged("rt", t.tenant), client_id: "mcpc_AAAAAAAAAAAAAAAAAAAAAAAA" }, {}, from), 401, "invalid_client");
     const limiter = await limiterOf(from);
@@ -245,7 +245,7 @@ describe("registrations per address", () => {
 });
 
 describe("refresh tokens", () => {
-  it("oauth-abuse:refresh-compaction — 50 rotations leave the grant a bounded, exact number of token rows; a recent replay still revokes the grant", async () => {
+  it("platform:oauth-abuse — 50 rotations leave the grant a bounded, exact number of token rows; a recent replay still revokes the grant", async () => {
     const first = await tokensFor(t, "notes");
     const refreshes = [first.refresh_token];
     let latest = first;
@@ -288,7 +288,7 @@ describe("refresh tokens", () => {
 });
 
 describe("invalid_grant", () => {
-  it("oauth-abuse:one-description — a forged code or refresh token gets the same description for an unknown tenant as for an existing one", async () => {
+  it("platform:oauth-abuse — a forged code or refresh token gets the same description for an unknown tenant as for an existing one", async () => {
     const client = await register();
     const { verifier } = await pkcePair();
     const codeDescription = async (code: string) =>

@@ -69,7 +69,7 @@ beforeAll(async () => {
 // --- discovery ------------------------------------------------------------------------
 
 describe("metadata", () => {
-  it("oauth:protected-resource-metadata — RFC 9728 names SMCP's authorization server, and the 401 points at it", async () => {
+  it("routes:resource-metadata platform:oauth — RFC 9728 names SMCP's authorization server, and the 401 points at it", async () => {
     const unauthenticated = await mcpFetch(mcpUrl(a.tenant, "notes"), { body: rpc("ping") });
     const challenge = unauthenticated.headers.get("www-authenticate")!;
     await expectRpcError(unauthenticated, 401);
@@ -87,7 +87,7 @@ describe("metadata", () => {
     });
   });
 
-  it("oauth:authorization-server-metadata — RFC 8414: issuer, endpoints, code flow with S256 only, refresh, DCR", async () => {
+  it("platform:oauth — RFC 8414: issuer, endpoints, code flow with S256 only, refresh, DCR", async () => {
     const res = await SELF.fetch(`${ORIGIN}/.well-known/oauth-authorization-server`);
     expect(res.status).toBe(200);
     const doc = await res.json<Record<string, unknown>>();
@@ -112,7 +112,7 @@ describe("metadata", () => {
 // --- registration -------------------------------------------------------------------------
 
 describe("dynamic client registration", () => {
-  it("oauth:dcr — a public client gets an id and no secret; a confidential one a secret, shown once", async () => {
+  it("platform:oauth — a public client gets an id and no secret; a confidential one a secret, shown once", async () => {
     const pub = await register();
     expect(pub.client_id).toMatch(/^mcpc_/);
     expect(pub.client_secret).toBeUndefined();
@@ -125,7 +125,7 @@ describe("dynamic client registration", () => {
     expect(stored).toContain(await sha256Hex(conf.client_secret!));
   });
 
-  it("oauth:dcr-invalid — bad redirect URIs and metadata are refused with RFC 7591 errors", async () => {
+  it("platform:oauth — bad redirect URIs and metadata are refused with RFC 7591 errors", async () => {
     const cases: [unknown, string][] = [
       [{ redirect_uris: ["http://evil.example/cb"] }, "invalid_redirect_uri"],
       [{ redirect_uris: ["javascript:alert(1)"] }, "invalid_redirect_uri"],
@@ -145,7 +145,7 @@ describe("dynamic client registration", () => {
 // --- the authorize page ----------------------------------------------------------------------
 
 describe("authorize", () => {
-  it("oauth:authorize-page — a form with no script, a strict CSP, and every client-chosen value escaped", async () => {
+  it("platform:oauth — a form with no script, a strict CSP, and every client-chosen value escaped", async () => {
     const client = await register({ client_name: `<img src=x onerror=alert(1)>"'` });
     const { challenge } = await pkcePair();
     const res = await getPage(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge, { state: `"><script>alert(2)</script>` }));
@@ -163,7 +163,7 @@ describe("authorize", () => {
     expect(html).toContain(mcpUrl(a.tenant, "notes"));
   });
 
-  it("oauth:authorize-untrusted — an unknown client or unregistered redirect URI is shown an error, never redirected", async () => {
+  it("platform:oauth — an unknown client or unregistered redirect URI is shown an error, never redirected", async () => {
     const client = await register();
     const { challenge } = await pkcePair();
     const cases: Record<string, string | null>[] = [{ client_id: "mcpc_AAAAAAAAAAAAAAAAAAAAAAAA" }, { redirect_uri: "https://evil.example/cb" }, { redirect_uri: null }];
@@ -175,7 +175,7 @@ describe("authorize", () => {
     }
   });
 
-  it("oauth:authorize-errors — PKCE missing or plain, a bad response_type: redirected back with the error, state and iss to a client trusted by the tenant", async () => {
+  it("platform:oauth — PKCE missing or plain, a bad response_type: redirected back with the error, state and iss to a client trusted by the tenant", async () => {
     // A client that has redeemed a code with tenant a (oauth-abuse.test.ts covers the untrusted case).
     const { client } = await tokensFor(a, "notes");
     const { challenge } = await pkcePair();
@@ -203,7 +203,7 @@ describe("authorize", () => {
     }
   });
 
-  it("oauth:authorize-key — a wrong key, another tenant's key, or no key re-shows the form; deny returns access_denied to a trusted client", async () => {
+  it("platform:oauth — a wrong key, another tenant's key, or no key re-shows the form; deny returns access_denied to a trusted client", async () => {
     const client = await register();
     const { challenge } = await pkcePair();
     const page = await getPage(authorizeUrl(client, mcpUrl(a.tenant, "notes"), challenge));
@@ -237,7 +237,7 @@ describe("authorize", () => {
 // --- the token endpoint ----------------------------------------------------------------------
 
 describe("token endpoint", () => {
-  it("oauth:pkce-required — no verifier or a wrong one is refused; the right one gets tokens, stored only as hashes", async () => {
+  it("platform:oauth — no verifier or a wrong one is refused; the right one gets tokens, stored only as hashes", async () => {
     const client = await register();
     const { verifier, challenge } = await pkcePair();
     const code = (await approve(client, mcpUrl(a.tenant, "notes"), challenge, a.key!)).get("code")!;
@@ -275,7 +275,7 @@ describe("token endpoint", () => {
     }
   });
 
-  it("oauth:code-single-use — a code redeemed twice is refused and revokes the tokens it gave", async () => {
+  it("platform:oauth — a code redeemed twice is refused and revokes the tokens it gave", async () => {
     const client = await register();
     const { verifier, challenge } = await pkcePair();
     const code = (await approve(client, mcpUrl(a.tenant, "notes"), challenge, a.key!)).get("code")!;
@@ -285,7 +285,7 @@ describe("token endpoint", () => {
     await expectInvalidToken(await initialize(mcpUrl(a.tenant, "notes"), tokens.access_token), a.tenant, "notes");
   });
 
-  it("oauth:refresh — a refresh gives a working token pair; refresh tokens rotate, and a replay revokes the grant", async () => {
+  it("platform:oauth — a refresh gives a working token pair; refresh tokens rotate, and a replay revokes the grant", async () => {
     const first = await tokensFor(a, "notes");
     const refresh = (token: string) =>
       tokenRequest({ grant_type: "refresh_token", refresh_token: token, client_id: first.client.client_id, resource: mcpUrl(a.tenant, "notes") });
@@ -304,14 +304,14 @@ describe("token endpoint", () => {
     await oauthError(await refresh(third.refresh_token), 400, "invalid_grant");
   });
 
-  it("oauth:refresh-other-client — a refresh token works only for the client it was issued to", async () => {
+  it("platform:oauth — a refresh token works only for the client it was issued to", async () => {
     const tokens = await tokensFor(a, "notes");
     const other = await register();
     await oauthError(await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: other.client_id }), 400, "invalid_grant");
     await tokensOk(await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: tokens.client.client_id }));
   });
 
-  it("oauth:client-auth — a confidential client must authenticate; unknown clients and grant types are refused", async () => {
+  it("platform:oauth — a confidential client must authenticate; unknown clients and grant types are refused", async () => {
     const client = await register({ token_endpoint_auth_method: "client_secret_basic" });
     const { verifier, challenge } = await pkcePair();
     const code = (await approve(client, mcpUrl(a.tenant, "notes"), challenge, a.key!)).get("code")!;
@@ -327,7 +327,7 @@ describe("token endpoint", () => {
     await oauthError(await tokenRequest({ grant_type: "authorization_code", code: "nope", client_id: pub.client_id, code_verifier: verifier, redirect_uri: REDIRECT_URI }), 400, "invalid_grant");
   });
 
-  it("oauth:revoke-open-stream — revoking an access token ends the open streams and sessions opened with it", async () => {
+  it("platform:oauth — revoking an access token ends the open streams and sessions opened with it", async () => {
     const tokens = await tokensFor(a, "notes");
     const session = await openSession(mcpUrl(a.tenant, "notes"), tokens.access_token);
     const stream = await mcpFetch(mcpUrl(a.tenant, "notes"), {
@@ -349,7 +349,7 @@ describe("token endpoint", () => {
     expect((await listSessions(a.tenant)).map((s) => s.id)).not.toContain(session.sessionId);
   });
 
-  it("oauth:revoke — RFC 7009: revoking the refresh token ends the grant", async () => {
+  it("platform:oauth — RFC 7009: revoking the refresh token ends the grant", async () => {
     const tokens = await tokensFor(a, "notes");
     const res = await postForm("/revoke", new URLSearchParams({ token: tokens.refresh_token, client_id: tokens.client.client_id }));
     expect(res.status).toBe(200);
@@ -360,7 +360,7 @@ describe("token endpoint", () => {
 // --- the MCP endpoint ------------------------------------------------------------------------
 
 describe("access tokens at the MCP endpoint", () => {
-  it("oauth:token-accepted — a token works on both lanes; its sessions are bound to the key that approved it", async () => {
+  it("platform:oauth — a token works on both lanes; its sessions are bound to the key that approved it", async () => {
     const tokens = await tokensFor(a, "notes");
     const session = await openSession(mcpUrl(a.tenant, "notes"), tokens.access_token);
     const added = await callTool(session, "add_note", { title: "via oauth", body: "oauth-marker" });
@@ -373,7 +373,7 @@ describe("access tokens at the MCP endpoint", () => {
     expect((await initialize(mcpUrl(a.tenant, "notes"), a.key!)).status).toBe(200);
   });
 
-  it("oauth:token-other-tenant — a token for tenant A is refused at tenant B with invalid_token", async () => {
+  it("platform:oauth isolation:tenants — a token for tenant A is refused at tenant B with invalid_token", async () => {
     const tokens = await tokensFor(a, "notes");
     await expectInvalidToken(await initialize(mcpUrl(b.tenant, "notes"), tokens.access_token), b.tenant, "notes");
     const session = await openSession(mcpUrl(a.tenant, "notes"), tokens.access_token);
@@ -381,7 +381,7 @@ describe("access tokens at the MCP endpoint", () => {
     await expectInvalidToken(res, b.tenant, "notes");
   });
 
-  it("oauth:token-other-server — a token for server X is refused at server Y of the same tenant", async () => {
+  it("platform:oauth — a token for server X is refused at server Y of the same tenant", async () => {
     const tokens = await tokensFor(a, "notes");
     await expectInvalidToken(await initialize(mcpUrl(a.tenant, "everything"), tokens.access_token), a.tenant, "everything");
     // A session opened with the token on X is not reachable from Y either.
@@ -390,7 +390,7 @@ describe("access tokens at the MCP endpoint", () => {
     await expectInvalidToken(res, a.tenant, "everything");
   });
 
-  it("oauth:token-invalid — garbage, expired, and revoked-key tokens get 401 invalid_token", async () => {
+  it("platform:oauth — garbage, expired, and revoked-key tokens get 401 invalid_token", async () => {
     const url = mcpUrl(a.tenant, "notes");
     for (const garbage of ["abc", `smcp_at_${a.tenant}.${"A".repeat(43)}`, `smcp_rt_${a.tenant}.${"A".repeat(43)}`]) {
       await expectInvalidToken(await initialize(url, garbage), a.tenant, "notes");
@@ -420,7 +420,7 @@ describe("access tokens at the MCP endpoint", () => {
     );
   });
 
-  it("oauth:token-deleted-tenant — deleting the tenant deletes its grants", async () => {
+  it("platform:oauth — deleting the tenant deletes its grants", async () => {
     const t = await provisionTenant({ prefix: "odel", servers: ["notes"] });
     const tokens = await tokensFor(t, "notes");
     expect((await admin("DELETE", `/tenants/${t.tenant}`)).status).toBe(200);
@@ -431,7 +431,7 @@ describe("access tokens at the MCP endpoint", () => {
 // --- session creation re-checks the grant (issue 10, item 9) ------------------------------------
 
 describe("session creation re-checks the grant", () => {
-  it("hardening:revoked-grant-in-cache-window — a grant revoked seconds ago cannot create a session, though the Worker's token cache still admits it", async () => {
+  it("platform:session-end auth:revoke-10s — a grant revoked seconds ago cannot create a session, though the Worker's token cache still admits it", async () => {
     const tokens = await tokensFor(a, "notes");
     await openSession(mcpUrl(a.tenant, "notes"), tokens.access_token); // the Worker now caches the token as valid
     const revoked = await postForm("/revoke", new URLSearchParams({ token: tokens.refresh_token, client_id: tokens.client.client_id }));

@@ -10,7 +10,7 @@ import { adminOk, callTool, mcpFetch, mcpUrl, openSession, provisionTenant, requ
 const tenantStub = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
 
 describe("request log", () => {
-  it("admin:requests — lists each call with method, tool, outcome and duration", async () => {
+  it("admin:sessions — lists each call with method, tool, outcome and duration", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     await callTool(session, "add_note", { title: "logged", body: "x" });
@@ -58,7 +58,7 @@ describe("audit log", () => {
     expect(await adminOk("GET", `/tenants/${tenant}/audit/verify`)).toMatchObject({ ok: true, entries: entries.length, from: 1 });
   });
 
-  it("admin:audit-failed-auth — a refused key is counted in an auth.failed entry, without the key or the server", async () => {
+  it("admin:audit platform:stranger-writes — a refused key is counted in an auth.failed entry, without the key or the server", async () => {
     const { tenant } = await provisionTenant({ servers: ["notes"] });
     const wrong = `smcp_sk_not-a-real-key-${"0".repeat(28)}`;
     const res = await mcpFetch(mcpUrl(tenant, "notes"), { key: wrong, body: rpc("tools/list") });
@@ -71,7 +71,7 @@ describe("audit log", () => {
     expect(JSON.stringify(entries.at(-1))).not.toContain("notes");
   });
 
-  it("admin:audit-append-only — SQLite refuses to change or delete an entry", async () => {
+  it("admin:audit — SQLite refuses to change or delete an entry", async () => {
     const { tenant } = await provisionTenant({ servers: [] });
     await runInDurableObject(tenantStub(tenant), async (_instance: TenantDO, state) => {
       expect(() => state.storage.sql.exec("UPDATE audit SET actor = 'mallory' WHERE seq = 1")).toThrow(/append-only/);
@@ -79,7 +79,7 @@ describe("audit log", () => {
     });
   });
 
-  it("admin:audit-verify — tampering with a stored entry is detected at that entry", async () => {
+  it("admin:audit — tampering with a stored entry is detected at that entry", async () => {
     const { tenant } = await provisionTenant({ servers: ["notes", "everything"] });
     await runInDurableObject(tenantStub(tenant), async (_instance: TenantDO, state) => {
       // An attacker with raw database access could drop the guard first; the chain still tells.

@@ -74,7 +74,7 @@ afterEach(() => {
 });
 
 describe("tenant delete", () => {
-  it("redrive:delete-after-failed-session-end — a session that does not end stops the delete with 503; DELETE again finishes it (sessions, directory entry, storage gone)", async () => {
+  it("platform:redrive — a session that does not end stops the delete with 503; DELETE again finishes it (sessions, directory entry, storage gone)", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     const healthy = await openSession(mcpUrl(tenant, "notes"), key);
     const stuck = await openSession(mcpUrl(tenant, "notes"), key);
@@ -96,7 +96,7 @@ describe("tenant delete", () => {
     await expectAdminError(await admin("DELETE", `/tenants/${tenant}`), 404, "unknown_tenant");
   });
 
-  it("redrive:delete-stopped-between-steps — a delete whose Worker stopped after the first step is finished by DELETE again", async () => {
+  it("platform:redrive — a delete whose Worker stopped after the first step is finished by DELETE again", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     // Step one only (mark, end sessions), as a Worker that died before the directory step leaves it.
@@ -112,7 +112,7 @@ describe("tenant delete", () => {
 });
 
 describe("tenant create", () => {
-  it("redrive:create-stopped-before-directory — the same POST again completes the directory entry (200); other settings still get 409", async () => {
+  it("platform:redrive — the same POST again completes the directory entry (200); other settings still get 409", async () => {
     const id = `half-${crypto.randomUUID().slice(0, 8)}`;
     const body = { id, name: "Half Made", auth: "key" as const, limits: { maxSessions: 5 } };
     // Step one only: the tenant object exists, the directory never heard of it.
@@ -131,7 +131,7 @@ describe("tenant create", () => {
 });
 
 describe("key revocation", () => {
-  it("redrive:revoke-partial — terminations that fail are reported, the key stays revoked, and revoking again ends the rest", async () => {
+  it("platform:redrive — terminations that fail are reported, the key stays revoked, and revoking again ends the rest", async () => {
     const { tenant, key, keyId } = await provisionTenant({ servers: ["notes"] });
     const ended = await openSession(mcpUrl(tenant, "notes"), key);
     const stuck = await openSession(mcpUrl(tenant, "notes"), key);
@@ -174,7 +174,7 @@ export default { tools: [{ name: "which", description: "says its version", input
   const versionsOf = async (tenant: string, server: string) =>
     ((await adminOk("GET", `/tenants/${tenant}/servers/${server}/deployments`)).deployments as { version: number }[]).map((d) => d.version);
 
-  it("redrive:pruning-keeps-live-version — 21 newer deploys do not prune the version a live session runs (older ones go); once it has ended, they do", async () => {
+  it("deployed:instances platform:redrive — 21 newer deploys do not prune the version a live session runs (older ones go); once it has ended, they do", async () => {
     const { tenant, key } = await provisionTenant({ servers: [] });
     // The clock is moved, never waited for: pruning keeps versions retired within the 5 s deployment cache.
     vi.useFakeTimers({ toFake: ["Date"] });

@@ -22,7 +22,7 @@ describe("routes", () => {
     expect(await res.json()).toEqual({ ok: true, version: "0.1.0" });
   });
 
-  it("routes:home — GET / says where to go instead of a bare 404", async () => {
+  it("routes:404 — GET / says where to go instead of a bare 404", async () => {
     const res = await SELF.fetch(`${ORIGIN}/`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
@@ -36,7 +36,7 @@ describe("routes", () => {
     });
   });
 
-  it("routes:404-json — unknown routes get a 404 JSON error", async () => {
+  it("routes:404 — unknown routes get a 404 JSON error", async () => {
     for (const path of ["/nope", "/mcp", "/healthz/extra", "/admin/v2/tenants", "/.well-known/oauth-protected-resource"]) {
       const error = await expectJsonError(await SELF.fetch(`${ORIGIN}${path}`), 404);
       expect(error.code, path).toBe("not_found");
@@ -51,7 +51,7 @@ describe("routes", () => {
     );
   });
 
-  it("routes:name-pattern — tenant and server names outside [a-z0-9][a-z0-9-]{0,62} get 404", async () => {
+  it("routes:names — tenant and server names outside [a-z0-9][a-z0-9-]{0,62} get 404", async () => {
     const { tenant, key } = await provisionTenant();
     const bad = [
       `/mcp/${tenant.toUpperCase()}/notes`,
@@ -73,7 +73,7 @@ describe("routes", () => {
     expect(longest.status).toBe(401);
   });
 
-  it("routes:405 — a known path with the wrong method gets 405 with Allow", async () => {
+  it("routes:mcp — a known path with the wrong method gets 405 with Allow", async () => {
     const { tenant } = await provisionTenant();
     for (const method of ["PUT", "PATCH"]) {
       const res = await SELF.fetch(mcpUrl(tenant, "notes"), { method });
@@ -88,7 +88,7 @@ describe("routes", () => {
     await expectJsonError(admin, 405);
   });
 
-  it("auth:resource-metadata — RFC 9728 metadata names the MCP URL as the resource", async () => {
+  it("routes:resource-metadata auth:401 — RFC 9728 metadata names the MCP URL as the resource", async () => {
     const res = await SELF.fetch(`${ORIGIN}/.well-known/oauth-protected-resource/mcp/acme/notes`);
     expect(res.status).toBe(200);
     const body = await res.json<{ resource: string; bearer_methods_supported: string[] }>();
@@ -96,7 +96,7 @@ describe("routes", () => {
     expect(body.bearer_methods_supported).toEqual(["header"]);
   });
 
-  it("routes:unknown-server — a server the tenant has not enabled, or that does not exist, gets 404", async () => {
+  it("routes:mcp — a server the tenant has not enabled, or that does not exist, gets 404", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     for (const server of ["everything", "no-such-server"]) {
       const res = await mcpFetch(mcpUrl(tenant, server), { key, body: rpc("initialize", initializeParams("2025-11-25")) });

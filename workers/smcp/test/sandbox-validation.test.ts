@@ -47,7 +47,7 @@ export default {
 };`;
 
 describe("validation in the sandbox", () => {
-  it("validation:input-refused-in-sandbox — arguments that fail inputSchema are refused by the sandbox's validator (-32602 with its message), on both lanes", async () => {
+  it("untrusted:messages — arguments that fail inputSchema are refused by the sandbox's validator (-32602 with its message), on both lanes", async () => {
     const t = await provisionTenant({ prefix: "val", servers: [] });
     const deployed = await deployStatus(t.tenant, "count", COUNTING);
     expect(deployed.status, JSON.stringify(deployed.body)).toBe(201);
@@ -73,7 +73,7 @@ describe("validation in the sandbox", () => {
     expect(message.error.message).toMatch(/^Input validation error: Invalid arguments for tool run: #: Instance does not have required property "n"\./);
   });
 
-  it("validation:output-schema — structuredContent that fails outputSchema becomes a tool error, checked in the sandbox", async () => {
+  it("untrusted:messages — structuredContent that fails outputSchema becomes a tool error, checked in the sandbox", async () => {
     const t = await provisionTenant({ prefix: "out", servers: [] });
     const source = `export default { tools: [{
       name: "measure",
@@ -96,7 +96,7 @@ describe("validation in the sandbox", () => {
     expect(textOf(none)).toBe("Output validation error: Tool measure has an output schema but no structured content was provided");
   });
 
-  it("validation:schemas-compiled-in-sandbox — a deploy whose schema the sandbox cannot compile is refused with the sandbox's reason", async () => {
+  it("untrusted:messages — a deploy whose schema the sandbox cannot compile is refused with the sandbox's reason", async () => {
     const t = await provisionTenant({ prefix: "cmp", servers: [] });
     const withSchema = (key: "inputSchema" | "outputSchema", schema: unknown) =>
       `export default { tools: [{ name: "t", ${key}: ${JSON.stringify(schema)}, handler: () => ({}) }] };`;

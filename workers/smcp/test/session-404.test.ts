@@ -64,21 +64,21 @@ async function expectNoStorage(tenant: string, server: string, sessionId: string
 }
 
 describe("404 for sessions that are not yours, with no storage", () => {
-  it("session:404-unknown — a well-formed id no one was given gets 404 and no Durable Object storage", async () => {
+  it("session:404 — a well-formed id no one was given gets 404 and no Durable Object storage", async () => {
     const unknown = "x".repeat(16) + "Y".repeat(16);
     expect(unknown).toMatch(NO_SESSION);
     await expectSessionNotFound(mcpUrl(a.tenant, "notes"), a.key, unknown);
     await expectNoStorage(a.tenant, "notes", unknown);
   });
 
-  it("session:404-malformed — an id of the wrong shape gets 404 and no Durable Object is ever instantiated for it", async () => {
+  it("session:404 — an id of the wrong shape gets 404 and no Durable Object is ever instantiated for it", async () => {
     for (const bad of ["short", `${session.sessionId}x`, `${session.sessionId.slice(0, 31)}!`, "../../etc/passwd", "a b"]) {
       await expectSessionNotFound(mcpUrl(a.tenant, "notes"), a.key, bad);
       expect(await sessionStorageExists(sessionObjectId(a.tenant, "notes", bad))).toBe(false);
     }
   });
 
-  it("session:404-other-tenant — a real session id used with another tenant's key and URL gets 404, no storage", async () => {
+  it("session:404 isolation:tenants — a real session id used with another tenant's key and URL gets 404, no storage", async () => {
     await expectSessionNotFound(mcpUrl(b.tenant, "notes"), b.key, session.sessionId);
     await expectNoStorage(b.tenant, "notes", session.sessionId);
     // With the other tenant's key on this tenant's URL the key itself is refused.
@@ -86,12 +86,12 @@ describe("404 for sessions that are not yours, with no storage", () => {
     await expectRpcError(res, 401);
   });
 
-  it("session:404-other-server — a real session id used with another server of the same tenant gets 404, no storage", async () => {
+  it("session:404 — a real session id used with another server of the same tenant gets 404, no storage", async () => {
     await expectSessionNotFound(mcpUrl(a.tenant, "everything"), a.key, session.sessionId);
     await expectNoStorage(a.tenant, "everything", session.sessionId);
   });
 
-  it("session:404-other-key — a real session id used with another key of the same tenant gets 404 and changes nothing", async () => {
+  it("session:404 auth:principal — a real session id used with another key of the same tenant gets 404 and changes nothing", async () => {
     const stub = sessionStub(a.tenant, "notes", session.sessionId);
     const before = { storage: await storageOf(stub), events: await eventRows(stub) };
     const other = await newKey(a.tenant);
@@ -102,7 +102,7 @@ describe("404 for sessions that are not yours, with no storage", () => {
     await callTool(session, "list_notes"); // the owner's session is untouched
   });
 
-  it("session:404-deleted — an id whose session was deleted gets 404 and leaves the emptied object empty", async () => {
+  it("session:404 — an id whose session was deleted gets 404 and leaves the emptied object empty", async () => {
     const doomed = await openSession(mcpUrl(a.tenant, "notes"), a.key);
     const ended = await mcpFetch(doomed.url, { key: a.key, sessionId: doomed.sessionId, method: "DELETE" });
     expect(ended.status).toBe(200);
@@ -110,7 +110,7 @@ describe("404 for sessions that are not yours, with no storage", () => {
     expect(await storageOf(sessionStub(a.tenant, "notes", doomed.sessionId))).toEqual(EMPTY_STORAGE);
   });
 
-  it("session:no-resurrection — initialize-shaped requests cannot bind a presented id to a new session", async () => {
+  it("session:ttl platform:session-end — initialize-shaped requests cannot bind a presented id to a new session", async () => {
     const unknown = "Z".repeat(32);
     const res = await mcpFetch(mcpUrl(a.tenant, "notes"), {
       key: a.key,

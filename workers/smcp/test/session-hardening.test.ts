@@ -76,7 +76,7 @@ async function expectAliveOrGone(tenant: string, session: Session, answered: num
 }
 
 describe("item 5: what a client sends is bounded before anything stores it", () => {
-  it("hardening:client-info-bounds — an oversized clientInfo is refused with -32602 and stores nothing in the index or audit log", async () => {
+  it("platform:client-bounds — an oversized clientInfo is refused with -32602 and stores nothing in the index or audit log", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     const before = await tenantFootprint(tenant);
     // As large as the test body limit (16 KB) allows; the issue's 200 KB fails the same check.
@@ -107,7 +107,7 @@ describe("item 5: what a client sends is bounded before anything stores it", () 
     expect(after.audit).toBe(before.audit + 1);
   });
 
-  it("hardening:client-info-bounds-in-object — the session object refuses oversized params itself and stays empty", async () => {
+  it("platform:client-bounds — the session object refuses oversized params itself and stays empty", async () => {
     const { tenant, keyId } = await provisionTenant({ servers: ["notes"] });
     const sessionId = "A".repeat(32);
     const stub = sessionStub(tenant, "notes", sessionId);
@@ -126,7 +126,7 @@ describe("item 5: what a client sends is bounded before anything stores it", () 
     expect(await listSessions(tenant)).toEqual([]);
   });
 
-  it("hardening:request-log-truncates — ids, methods and tool names are cut to 200 characters in the request log", async () => {
+  it("platform:client-bounds — ids, methods and tool names are cut to 200 characters in the request log", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const res = await send(session, { jsonrpc: "2.0", id: "i".repeat(3000), method: "tools/call", params: { name: "x".repeat(3000), arguments: {} } });
@@ -141,7 +141,7 @@ describe("item 5: what a client sends is bounded before anything stores it", () 
     ]);
   });
 
-  it("hardening:pending-refused-cancelled — the request log forgets requests refused with an HTTP error and cancelled ones", async () => {
+  it("platform:client-bounds — the request log forgets requests refused with an HTTP error and cancelled ones", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["everything"] });
     const url = mcpUrl(tenant, "everything");
     const session = await openSession(url, key);
@@ -182,7 +182,7 @@ describe("item 5: the request log's map of requests in flight", () => {
     });
   const statuses = (log: RequestLog) => log.page(0, 100).map((r) => `${r.rpcId}:${r.status}`);
 
-  it("hardening:pending-bounded — past its count or byte bound the oldest request in flight is logged as abandoned", async () => {
+  it("platform:client-bounds — past its count or byte bound the oldest request in flight is logged as abandoned", async () => {
     await onScratchObject((sql, kv) => {
       const log = new RequestLog(sql, kv, () => {}, { maxPending: 2, maxPendingBytes: 1_000_000 });
       for (let id = 1; id <= 4; id++) log.received({ jsonrpc: "2.0", id, method: "tools/list" });
@@ -197,7 +197,7 @@ describe("item 5: the request log's map of requests in flight", () => {
     });
   });
 
-  it("hardening:pending-ttl — a request unanswered past the TTL is logged as abandoned when the next one arrives", async () => {
+  it("platform:client-bounds — a request unanswered past the TTL is logged as abandoned when the next one arrives", async () => {
     await onScratchObject((sql, kv) => {
       const log = new RequestLog(sql, kv, () => {}, { pendingTtlMs: 0 });
       log.received({ jsonrpc: "2.0", id: 1, method: "tools/list" });
@@ -210,7 +210,7 @@ describe("item 5: the request log's map of requests in flight", () => {
 });
 
 describe("item 6: ending a session is exclusive and idempotent, with one commit point", () => {
-  it("hardening:alarm-vs-request — an expiry racing a request leaves the session either alive or fully gone", async () => {
+  it("platform:session-end — an expiry racing a request leaves the session either alive or fully gone", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     const seen = new Set<string>();
     for (let i = 0; i < 3; i++) {
@@ -224,7 +224,7 @@ describe("item 6: ending a session is exclusive and idempotent, with one commit 
     expect(seen.size).toBeGreaterThan(0);
   });
 
-  it("hardening:double-end — DELETE, admin terminate and an expiry alarm at once end the session once", async () => {
+  it("platform:session-end — DELETE, admin terminate and an expiry alarm at once end the session once", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const stub = await ageSession(session, tenant);
@@ -243,7 +243,7 @@ describe("item 6: ending a session is exclusive and idempotent, with one commit 
     await expectRpcError(await send(session, rpc("ping")), 404, -32001);
   });
 
-  it("hardening:no-resurrection — a request racing a terminate after eviction never brings the session back", async () => {
+  it("platform:session-end — a request racing a terminate after eviction never brings the session back", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     for (let i = 0; i < 3; i++) {
       const session = await openSession(mcpUrl(tenant, "notes"), key);
@@ -261,7 +261,7 @@ describe("item 6: ending a session is exclusive and idempotent, with one commit 
     expect(await listSessions(tenant)).toEqual([]);
   });
 
-  it("hardening:end-redrive — an end committed but not finished (evicted half-way) is finished by the alarm", async () => {
+  it("platform:session-end — an end committed but not finished (evicted half-way) is finished by the alarm", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const stub = sessionStub(tenant, "notes", session.sessionId);
@@ -278,7 +278,7 @@ describe("item 6: ending a session is exclusive and idempotent, with one commit 
 });
 
 describe("item 7: the session index holds no ghosts; counters survive evictions", () => {
-  it("hardening:refused-initialize-no-slot — three initializes the SDK refuses (406) take no slot and write no session.created", async () => {
+  it("platform:session-end platform:stranger-writes — three initializes the SDK refuses (406) take no slot and write no session.created", async () => {
     const { tenant, key, keyId } = await provisionTenant({ servers: ["notes"] });
     await setLimits(tenant, { maxSessions: 3 });
     const before = await tenantFootprint(tenant);
@@ -318,7 +318,7 @@ describe("item 7: the session index holds no ghosts; counters survive evictions"
     expect((await auditEntries(tenant)).filter((e) => e.action === "session.created")).toHaveLength(1);
   });
 
-  it("hardening:counters-survive-eviction — requests counted before an eviction still reach the tenant's totals", async () => {
+  it("platform:session-end admin:health — requests counted before an eviction still reach the tenant's totals", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const stub = sessionStub(tenant, "notes", session.sessionId);
@@ -339,7 +339,7 @@ describe("item 7: the session index holds no ghosts; counters survive evictions"
     expect({ sessions: closed?.sessions, requests: closed?.requests, errors: closed?.errors }).toEqual({ sessions: 0, requests: 7, errors: 1 });
   });
 
-  it("hardening:sweep-ghost — an expired index row whose session object is gone is swept; a live one is kept", async () => {
+  it("platform:session-end — an expired index row whose session object is gone is swept; a live one is kept", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     await setLimits(tenant, { maxSessions: 2 });
     const ghost = await openSession(mcpUrl(tenant, "notes"), key);
@@ -366,7 +366,7 @@ describe("item 7: the session index holds no ghosts; counters survive evictions"
 });
 
 describe("item 9: creating a session re-checks the credential in the tenant object", () => {
-  it("hardening:revoked-key-in-cache-window — a key revoked seconds ago cannot create a session, though the Worker's cache still admits it", async () => {
+  it("auth:revoke-10s platform:session-end — a key revoked seconds ago cannot create a session, though the Worker's cache still admits it", async () => {
     const { tenant, key, keyId } = await provisionTenant({ servers: ["notes"] });
     await openSession(mcpUrl(tenant, "notes"), key); // the Worker now caches the key as valid
     await adminOk("DELETE", `/tenants/${tenant}/keys/${keyId}`);

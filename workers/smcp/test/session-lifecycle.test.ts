@@ -28,7 +28,7 @@ import {
 const TTL_MS = 1800 * 1000; // SMCP_SESSION_TTL_SECONDS in wrangler.jsonc
 
 describe("session lifecycle", () => {
-  it("session:create — initialize mints an unguessable Mcp-Session-Id (32 base64url chars, 192 bits)", async () => {
+  it("session:create mcp:session-id-charset — initialize mints an unguessable Mcp-Session-Id (32 base64url chars, 192 bits)", async () => {
     const { tenant, key } = await provisionTenant();
     const a = await openSession(mcpUrl(tenant, "notes"), key);
     const b = await openSession(mcpUrl(tenant, "notes"), key);
@@ -36,7 +36,7 @@ describe("session lifecycle", () => {
     expect(b.sessionId).not.toBe(a.sessionId);
   });
 
-  it("session:post-sse — tools/call on a session answers over SSE, every event with an id", async () => {
+  it("session:streams — tools/call on a session answers over SSE, every event with an id", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const res = await send(session, rpc("tools/call", { name: "add_note", arguments: { title: "hello", body: "world" } }));
@@ -49,7 +49,7 @@ describe("session lifecycle", () => {
     expect(textOf(response.result)).toMatch(/^Added note /);
   });
 
-  it("session:get-stream — GET opens the standalone stream, starting with a priming event and retry: (2025-11-25)", async () => {
+  it("session:streams — GET opens the standalone stream, starting with a priming event and retry: (2025-11-25)", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const res = await openStream(session);
@@ -62,7 +62,7 @@ describe("session lifecycle", () => {
     await reader.cancel();
   });
 
-  it("session:get-stream-newest-wins — a second GET replaces an abandoned standalone stream instead of 409", async () => {
+  it("session:streams — a second GET replaces an abandoned standalone stream instead of 409", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const first = new SseReader(await openStream(session));
@@ -90,7 +90,7 @@ describe("session lifecycle", () => {
     expect(await storageOf(sessionStub(tenant, "notes", session.sessionId))).toEqual(EMPTY_STORAGE);
   });
 
-  it("session:index — the tenant's session index lists a session with its principal, then drops it on DELETE", async () => {
+  it("admin:sessions — the tenant's session index lists a session with its principal, then drops it on DELETE", async () => {
     const { tenant, key, keyId } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
 
@@ -119,7 +119,7 @@ describe("session lifecycle", () => {
     expect(gone.status).toBe(404);
   });
 
-  it("session:admin-terminate — DELETE /admin/v1/tenants/{t}/sessions/{sid} ends the session now", async () => {
+  it("admin:sessions — DELETE /admin/v1/tenants/{t}/sessions/{sid} ends the session now", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     await adminOk("DELETE", `/tenants/${tenant}/sessions/${session.sessionId}`);
@@ -130,7 +130,7 @@ describe("session lifecycle", () => {
 });
 
 describe("eviction", () => {
-  it("session:survives-eviction — after the Durable Object is evicted the same session id keeps working", async () => {
+  it("session:create resume:replay — after the Durable Object is evicted the same session id keeps working", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const added = await callTool(session, "add_note", { title: "before eviction", body: "kept" });
@@ -152,7 +152,7 @@ describe("eviction", () => {
 });
 
 describe("idle TTL alarm", () => {
-  it("session:ttl-reschedule — an alarm that fires before expiry reschedules itself and keeps the session", async () => {
+  it("session:ttl — an alarm that fires before expiry reschedules itself and keeps the session", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const stub = sessionStub(tenant, "notes", session.sessionId);
@@ -169,7 +169,7 @@ describe("idle TTL alarm", () => {
     expect((await listSessions(tenant)).map((s) => s.id)).toEqual([session.sessionId]);
   });
 
-  it("session:alarm-prunes — the alarm prunes events older than the TTL; resuming from them then gets 409", async () => {
+  it("resume:bounded session:ttl — the alarm prunes events older than the TTL; resuming from them then gets 409", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const oldId = session.initEvents.at(-1)!.id!;
@@ -191,7 +191,7 @@ describe("idle TTL alarm", () => {
     await callTool(session, "list_notes");
   });
 
-  it("session:ttl-expiry — the alarm of a session idle past its TTL deletes all its storage and its index entry", async () => {
+  it("session:ttl — the alarm of a session idle past its TTL deletes all its storage and its index entry", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     await callTool(session, "add_note", { title: "tenant data", body: "outlives the session" });

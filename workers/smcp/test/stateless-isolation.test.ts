@@ -52,7 +52,7 @@ async function nextMessage(reader: SseReader): Promise<any> {
 }
 
 describe("stateless lane isolation", () => {
-  it("stateless:list-changed-scoped — tenant A's tools/list_changed reaches A's listen stream and not tenant B's", async () => {
+  it("stateless:listen-scoped isolation:tenants — tenant A's tools/list_changed reaches A's listen stream and not tenant B's", async () => {
     const a = await provisionTenant({ prefix: "lca", servers: ["everything"] });
     const b = await provisionTenant({ prefix: "lcb", servers: ["everything"] });
     const aStream = await listen(mcpUrl(a.tenant, "everything"), a.key);
@@ -72,7 +72,7 @@ describe("stateless lane isolation", () => {
     await bStream.cancel();
   });
 
-  it("stateless:listen-cap — a tenant's listen streams are capped per isolate (429), and a closed one frees its slot", async () => {
+  it("stateless:listen-scoped — a tenant's listen streams are capped per isolate (429), and a closed one frees its slot", async () => {
     const t = await provisionTenant({ prefix: "cap", servers: ["everything", "notes"] });
     // Listen streams of every server of the tenant count against the one cap.
     const other = await provisionTenant({ prefix: "capo", servers: ["everything"] });
@@ -106,7 +106,7 @@ describe("stateless lane isolation", () => {
     for (const s of [...streams, neighbour]) await s.cancel();
   });
 
-  it("stateless:no-env-in-authinfo — a tool's authInfo names the caller and holds nothing of the platform", async () => {
+  it("stateless:requests isolation:tenants — a tool's authInfo names the caller and holds nothing of the platform", async () => {
     const tenant = uniqueName("auth");
     let seen: unknown;
     const probe: ServerModule = {

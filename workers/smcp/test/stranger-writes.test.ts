@@ -41,7 +41,7 @@ async function flood(requests: (() => Promise<Response>)[], chunk = 50): Promise
 }
 
 describe("stranger-triggered writes", () => {
-  it("stranger:aggregated-auth-failures — 400 random bearers on random server names add one row per reason, with exact counts", async () => {
+  it("platform:stranger-writes — 400 random bearers on random server names add one row per reason, with exact counts", async () => {
     const victim = await provisionTenant({ prefix: "victim", servers: ["notes"] });
     const before = await auditOf(victim.tenant);
     const bearers = Array.from({ length: 400 }, (_, n) => (n % 2 === 0 ? randomKey() : randomAccessToken(victim.tenant)));
@@ -67,7 +67,7 @@ describe("stranger-triggered writes", () => {
     expect(await adminOk("GET", `/tenants/${victim.tenant}/audit/verify`)).toMatchObject({ ok: true });
   });
 
-  it("stranger:window-closed-by-next-failure — a late alarm loses no count: the next failure closes the window", async () => {
+  it("platform:stranger-writes — a late alarm loses no count: the next failure closes the window", async () => {
     const { vi } = await import("vitest");
     const victim = await provisionTenant({ prefix: "late", servers: ["notes"] });
     const before = (await auditOf(victim.tenant)).length;
@@ -90,7 +90,7 @@ describe("stranger-triggered writes", () => {
     ]);
   });
 
-  it("stranger:evicted-window-not-silent — counts lost to an eviction leave an `unrecorded` row", async () => {
+  it("platform:stranger-writes — counts lost to an eviction leave an `unrecorded` row", async () => {
     const victim = await provisionTenant({ prefix: "evict", servers: ["notes"] });
     const before = (await auditOf(victim.tenant)).length;
     expect((await mcpFetch(mcpUrl(victim.tenant, "notes"), { key: randomKey(), body: rpc("ping") })).status).toBe(401);
@@ -100,7 +100,7 @@ describe("stranger-triggered writes", () => {
     expect(added.map((e) => [e.action, e.target, e.detail.count])).toEqual([["auth.failed", "unrecorded", null]]);
   });
 
-  it("stranger:impossible-bearers-reach-no-object — wrong-length keys, other tenants' tokens and junk get the normal 401 in the Worker", async () => {
+  it("platform:stranger-writes — wrong-length keys, other tenants' tokens and junk get the normal 401 in the Worker", async () => {
     const victim = await provisionTenant({ prefix: "shape", servers: ["notes"] });
     const other = await provisionTenant({ prefix: "other", servers: ["notes"] });
     const url = mcpUrl(victim.tenant, "notes");
@@ -138,7 +138,7 @@ describe("stranger-triggered writes", () => {
     expect(await storageOf(tenantObject(ghost))).toEqual(EMPTY_STORAGE);
   });
 
-  it("stranger:public-tenant-ignores-bearers — on auth \"none\" any bearer, well-formed or not, is ignored", async () => {
+  it("platform:stranger-writes — on auth \"none\" any bearer, well-formed or not, is ignored", async () => {
     const open = await provisionTenant({ prefix: "public", auth: "none", servers: ["notes"] });
     for (const bearer of ["junk", randomKey(), `smcp_sk_${random43().slice(3)}`, randomAccessToken("elsewhere"), randomAccessToken(open.tenant)]) {
       const result = await statelessTool(mcpUrl(open.tenant, "notes"), bearer, "list_notes");
@@ -147,7 +147,7 @@ describe("stranger-triggered writes", () => {
     expect(await runDurableObjectAlarm(tenantObject(open.tenant))).toBe(false);
   });
 
-  it("stranger:limiter-never-refuses-a-valid-key — tripped, the limiter answers repeats of a failed key itself and lets a key it never saw through", async () => {
+  it("platform:stranger-writes — tripped, the limiter answers repeats of a failed key itself and lets a key it never saw through", async () => {
     const { vi } = await import("vitest");
     const victim = await provisionTenant({ prefix: "trip", servers: ["notes"] });
     const url = mcpUrl(victim.tenant, "notes");
@@ -195,7 +195,7 @@ describe("stranger-triggered writes", () => {
     ]);
   });
 
-  it("stranger:forged-oauth-secrets-aggregated — forged codes and refresh tokens at /token, wrong keys at /authorize: one row per reason", async () => {
+  it("platform:stranger-writes — forged codes and refresh tokens at /token, wrong keys at /authorize: one row per reason", async () => {
     const victim = await provisionTenant({ prefix: "forge", servers: ["notes"] });
     const before = (await auditOf(victim.tenant)).length;
     const reg = await SELF.fetch(`${ORIGIN}/register`, {

@@ -44,7 +44,7 @@ const del = async (t: Tenant, c: string, id: string) => textOf(await statelessTo
 const tenantObject = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
 
 describe("tool-data quota", () => {
-  it("tool-data:keys-and-overhead-counted — rows with long keys and tiny values fill the byte quota by what they store", async () => {
+  it("platform:quotas — rows with long keys and tiny values fill the byte quota by what they store", async () => {
     const t = await storeTenant({ toolDataBytes: 4096 });
     const collection = "c".repeat(100);
     const id = (n: number) => `${n}`.padStart(200, "k");
@@ -61,7 +61,7 @@ describe("tool-data quota", () => {
     expect(await put(t, collection, id(fits), 1)).toBe("stored");
   });
 
-  it("tool-data:row-cap — limits.toolDataRows caps the records a tenant holds; overwrites need no new row", async () => {
+  it("platform:quotas — limits.toolDataRows caps the records a tenant holds; overwrites need no new row", async () => {
     const t = await storeTenant({ toolDataRows: 3 });
     for (const id of ["a", "b", "c"]) expect(await put(t, "rows", id, { id })).toBe("stored");
     expect(await put(t, "rows", "d", { id: "d" })).toBe("refused: Tool-data row limit reached: this tenant may store 3 records and holds 3; nothing was written");
@@ -72,7 +72,7 @@ describe("tool-data quota", () => {
     expect(audit.entries.some((e: any) => e.action === "limit.hit" && e.target === "tool-data-rows")).toBe(true);
   });
 
-  it("tool-data:old-total-recounted — a tenant whose total counted values only is recounted with keys and overhead", async () => {
+  it("platform:quotas — a tenant whose total counted values only is recounted with keys and overhead", async () => {
     const t = await storeTenant({ toolDataBytes: 1_000_000 });
     expect(await put(t, "notes", "first", "x")).toBe("stored");
     // Make the tenant look like one written by the old code: its rows, and a values-only total under the old key.
