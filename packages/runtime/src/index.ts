@@ -23,7 +23,8 @@ export {
 } from "./names";
 export { isOriginAllowed } from "./origin";
 export { SESSION_REVISIONS, SERVED_REVISIONS, STATELESS_REVISION, LATEST_SESSION_REVISION, batchesAllowed } from "./protocol";
-export { sha256Hex, secretsEqual, bearerToken } from "./secrets";
+export { sha256, sha256Hex, secretsEqual, bearerToken } from "./secrets";
+export { base64, base64url } from "./encoding";
 export { AUDIT_GENESIS, auditHash, verifyAuditChain, verifyAuditPage, type AuditEntry, type AuditFields, type ChainCursor, type ChainStep, type ChainVerdict } from "./audit-chain";
 export { TokenBucket } from "./token-bucket";
 export { BoundedCache, CACHE_ENTRY_OVERHEAD_BYTES, stringBytes, type BoundedCacheOptions } from "./bounded-cache";

@@ -6,6 +6,7 @@
  * only the page's own inline style (by hash), form posts to this origin and to the
  * client's redirect target (the POST answers with a redirect there), and no framing.
  */
+import { base64, sha256 } from "@smcp/runtime";
 
 export interface ConsentView {
   /** Self-asserted by the client at registration: shown as such. */
@@ -109,8 +110,5 @@ function esc(text: string): string {
 }
 
 async function sha256Base64(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  let binary = "";
-  for (const b of digest) binary += String.fromCharCode(b);
-  return `sha256-${btoa(binary)}`;
+  return `sha256-${base64(await sha256(text))}`;
 }
