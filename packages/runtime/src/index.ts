@@ -22,6 +22,7 @@ export {
   tenantIncarnationName,
 } from "./names";
 export { isOriginAllowed } from "./origin";
+export { IPV4, LOOPBACK_HOSTS, isLoopbackHost, reachesLoopback } from "./loopback";
 export { SESSION_REVISIONS, SERVED_REVISIONS, STATELESS_REVISION, LATEST_SESSION_REVISION, batchesAllowed } from "./protocol";
 export { sha256, sha256Hex, secretsEqual, bearerToken } from "./secrets";
 export { base64, base64url } from "./encoding";
