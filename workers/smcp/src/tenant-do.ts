@@ -47,22 +47,6 @@ import type {
 import { TENANT_MIGRATIONS } from "./tenant-schema";
 import { migrate } from "./storage/migrations";
 
-export type {
-  AuthDecision,
-  BearerCheck,
-  BearerDecision,
-  DataPutResult,
-  KeyInfo,
-  SessionAdmission,
-  SessionEndReason,
-  SessionRecord,
-  SessionReportAck,
-  SessionUpdate,
-  TenantAuthMode,
-  TenantConfig,
-  TenantLimits,
-  TenantStats,
-} from "./tenant/types";
 import { GrantStore, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
 import { DeploymentStore, type CallReport, type NewBundle } from "./sandbox/deployment-store";
 

@@ -6,7 +6,7 @@
  */
 import { SELF, env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { sessionObjectName } from "@smcp/runtime";
-import type { TenantConfig } from "../src/tenant-do";
+import type { TenantConfig } from "../src/tenant/types";
 import { expect } from "vitest";
 
 export const ORIGIN = "https://smcp.test";
