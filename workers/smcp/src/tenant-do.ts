@@ -13,23 +13,16 @@
  * sandbox/deployment-store.ts) and the methods here are the RPC surface.
  */
 import { DurableObject } from "cloudflare:workers";
-import {
-  LEGACY_INCARNATION,
-  TokenBucket,
-  newIncarnation,
-  platformConfig,
-  randomToken,
-  sessionObjectName,
-  sha256Hex,
-  type AuditEntry,
-} from "@smcp/runtime";
+import { LEGACY_INCARNATION, TokenBucket, newIncarnation, platformConfig, randomToken, sha256Hex, type AuditEntry } from "@smcp/runtime";
 import type { StoredRecord } from "@smcp/servers";
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
 import { AuditLog, actorOf } from "./tenant/audit-log";
 import { AuditRetention, type AuditVerdict } from "./tenant/audit-retention";
 import { AuthFailureTally, isAuthFailureReason, type AuthFailureReason } from "./tenant/auth-failures";
+import { LimitAudit } from "./tenant/limit-audit";
 import { SessionIndex } from "./tenant/session-index";
+import { SessionObjects, type SessionsEnded } from "./tenant/session-objects";
 import { ToolData, type PutOutcome } from "./tenant/tool-data";
 import type {
   AuthDecision,
@@ -50,15 +43,9 @@ import { migrate } from "./storage/migrations";
 import { GrantStore, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
 import { DeploymentStore, type CallReport, type NewBundle } from "./sandbox/deployment-store";
 
-/** Index rows this long past their expiry are confirmed with their session object and swept if it is gone. */
-const SWEEP_GRACE_MS = 60_000;
-const SWEEP_BATCH = 8;
 /** Longest client-supplied string kept in an audit detail. */
 const AUDIT_DETAIL_MAX_CHARS = 256;
 const clip = (text: string) => (text.length > AUDIT_DETAIL_MAX_CHARS ? text.slice(0, AUDIT_DETAIL_MAX_CHARS) : text);
-
-/** At most one `limit.hit` audit entry per kind in this many ms, so a flood cannot flood the audit log. */
-const LIMIT_AUDIT_INTERVAL_MS = 10_000;
 
 type Missing = { ok: false; reason: "unknown-tenant" };
 const MISSING: Missing = { ok: false, reason: "unknown-tenant" };
@@ -70,16 +57,12 @@ const CONFIG_KEY = "config";
  */
 const DELETING_KEY = "deleting";
 
-/** What ending a set of sessions did; ids of the sessions that could not be ended are listed. */
-export interface SessionsEnded {
-  sessionsEnded: number;
-  sessionsFailed: string[];
-}
 export class TenantDO extends DurableObject<Env> {
   #auditLog: AuditLog | undefined;
   /** Rate state lives in memory: losing it on eviction only forgives one second of traffic. */
   #bucket: TokenBucket | undefined;
-  #lastLimitAudit = new Map<string, number>();
+  /** `limit.hit` entries, at most one per kind per interval (tenant/limit-audit.ts). */
+  #limitAudit = new LimitAudit((...entry) => this.#audit(...entry));
   /** Failed authentications of the open window (tenant/auth-failures.ts). */
   #authFailures: AuthFailureTally | undefined;
 
@@ -277,29 +260,13 @@ export class TenantDO extends DurableObject<Env> {
     if (this.#config()) await this.#failureTally().flush();
   }
 
-  /**
-   * Ends sessions now, streams included (credential revoked, tenant deleted). Each
-   * session gets its own bounded attempt, so one that fails or does not answer
-   * neither hides nor holds up the others; it stays in the index for a repeat. A
-   * session object that holds no session any more has ended: its index row goes.
-   */
-  async #endSessions(sessions: { id: string; server: string }[], config: TenantConfig): Promise<SessionsEnded> {
-    const timeoutMs = platformConfig(this.env).SMCP_SESSION_END_TIMEOUT_MS;
-    const outcomes = await Promise.allSettled(
-      sessions.map((s) =>
-        withDeadline(
-          this.env.SESSION.get(this.env.SESSION.idFromName(sessionObjectName(config.id, config.incarnation, s.server, s.id))).terminate(),
-          timeoutMs,
-        ),
-      ),
-    );
-    const failed: string[] = [];
-    outcomes.forEach((outcome, i) => {
-      const session = sessions[i]!;
-      if (outcome.status === "rejected") failed.push(session.id);
-      else if (outcome.value === false) this.#sessions.remove(session.id);
-    });
-    return { sessionsEnded: sessions.length - failed.length, sessionsFailed: failed };
+  /** Ends `sessions` now, each with its own bounded attempt (tenant/session-objects.ts). */
+  #endSessions(sessions: { id: string; server: string }[], config: TenantConfig): Promise<SessionsEnded> {
+    return this.#sessionObjects(config).end(sessions);
+  }
+
+  #sessionObjects(config: TenantConfig): SessionObjects {
+    return new SessionObjects({ env: this.env, config, index: this.#sessions, audit: (...entry) => this.#audit(...entry) });
   }
 
   // --- OAuth grants (the rules are in oauth/grant-store.ts) ------------------------
@@ -444,7 +411,7 @@ export class TenantDO extends DurableObject<Env> {
   async sessionOpened(record: SessionRecord, incarnation: string): Promise<SessionAdmission> {
     const current = this.#config();
     if (!current || !this.#isCurrent(current, incarnation)) return { ok: false, reason: "unknown-tenant" };
-    await this.#sweepSessions();
+    await this.#sessionObjects(current).sweep();
     const config = this.#config();
     if (!config || !this.#isCurrent(config, incarnation)) return { ok: false, reason: "unknown-tenant" };
     if (!this.#credentialLive(config, record)) return { ok: false, reason: "invalid-credential" };
@@ -477,26 +444,6 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   /**
-   * Drops index rows past their expiry whose session object says it holds no session
-   * (it ended without reaching the tenant). A session that is alive extends its row; one
-   * that cannot be reached keeps it for the next sweep. Bounded per call.
-   */
-  async #sweepSessions(): Promise<void> {
-    const config = this.#config()!;
-    const candidates = this.#sessions.expired(Date.now() - SWEEP_GRACE_MS, SWEEP_BATCH);
-    await Promise.all(
-      candidates.map(async (s) => {
-        const probe = await this.env.SESSION.get(this.env.SESSION.idFromName(sessionObjectName(config.id, config.incarnation, s.server, s.id)))
-          .probe()
-          .catch(() => null);
-        if (probe === null) return;
-        if (probe.alive) return this.#sessions.extend(s.id, probe.expiresAt);
-        if (this.#sessions.remove(s.id)) await this.#audit("platform", "session.ended", s.id, { reason: "swept" });
-      }),
-    );
-  }
-
-  /**
    * Leases up to `want` request tokens from the tenant's bucket. Workers lease a
    * small batch and spend it locally, so the tenant object sees one call per batch,
    * not per request, and no object is shared between tenants.
@@ -520,11 +467,8 @@ export class TenantDO extends DurableObject<Env> {
     return { ok: true, tenant };
   }
 
-  async #limitHit(kind: string, detail: Record<string, unknown>): Promise<void> {
-    const now = Date.now();
-    if (now - (this.#lastLimitAudit.get(kind) ?? 0) < LIMIT_AUDIT_INTERVAL_MS) return;
-    this.#lastLimitAudit.set(kind, now);
-    await this.#audit("platform", "limit.hit", kind, detail);
+  #limitHit(kind: string, detail: Record<string, unknown>): Promise<void> {
+    return this.#limitAudit.hit(kind, detail);
   }
 
   /** A session's periodic report, applied once per `update.seq`; the ack tells the session its increments arrived. */
@@ -634,15 +578,4 @@ export class TenantDO extends DurableObject<Env> {
   async dataDelete(server: string, collection: string, id: string, incarnation: string): Promise<boolean> {
     return this.#currentConfig(incarnation) ? this.#toolData.delete(server, collection, id) : false;
   }
-}
-
-/** `promise`, or a rejection once `ms` have passed without an answer. */
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => {
-    if (timer !== null) clearTimeout(timer);
-  });
 }
