@@ -13,16 +13,18 @@
  * sandbox/deployment-store.ts) and the methods here are the RPC surface.
  */
 import { DurableObject } from "cloudflare:workers";
-import { LEGACY_INCARNATION, TokenBucket, newIncarnation, platformConfig, randomToken, sha256Hex, type AuditEntry } from "@smcp/runtime";
+import { LEGACY_INCARNATION, TokenBucket, newIncarnation, platformConfig, type AuditEntry } from "@smcp/runtime";
 import type { StoredRecord } from "@smcp/servers";
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
 import { AuditLog, actorOf } from "./tenant/audit-log";
 import { AuditRetention, type AuditVerdict } from "./tenant/audit-retention";
 import { AuthFailureTally, isAuthFailureReason, type AuthFailureReason } from "./tenant/auth-failures";
+import { TenantKeys } from "./tenant/keys";
 import { LimitAudit } from "./tenant/limit-audit";
 import { SessionIndex } from "./tenant/session-index";
 import { SessionObjects, type SessionsEnded } from "./tenant/session-objects";
+import { TenantServers, type EnabledServer } from "./tenant/servers";
 import { ToolData, type PutOutcome } from "./tenant/tool-data";
 import type {
   AuthDecision,
@@ -40,7 +42,7 @@ import type {
 import { TENANT_MIGRATIONS } from "./tenant-schema";
 import { migrate } from "./storage/migrations";
 
-import { GrantStore, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
+import { GrantStore, isGrantLive, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
 import { DeploymentStore, type CallReport, type NewBundle } from "./sandbox/deployment-store";
 
 /** Longest client-supplied string kept in an audit detail. */
@@ -85,6 +87,19 @@ export class TenantDO extends DurableObject<Env> {
 
   get #toolData() {
     return new ToolData(this.ctx.storage);
+  }
+
+  /** The keys of the tenant `config`, whose sessions a revocation ends. */
+  #keys(config: TenantConfig): TenantKeys {
+    return new TenantKeys({
+      sql: this.#sql,
+      audit: (...entry) => this.#audit(...entry),
+      endSessionsOfKey: (id) => this.#endSessions(this.#sessions.ofKey(id), config),
+    });
+  }
+
+  get #servers() {
+    return new TenantServers({ sql: this.#sql, audit: (...entry) => this.#audit(...entry) });
   }
 
   /** One instance per object: it serialises appends. */
@@ -180,48 +195,22 @@ export class TenantDO extends DurableObject<Env> {
 
   /** Mints a key, or stores `restore` (a key in the minted format the admin already holds). */
   async createKey(label: string, restore?: string): Promise<{ ok: true; key: string; info: KeyInfo } | Missing | { ok: false; reason: "key-exists" }> {
-    if (!this.#config()) return MISSING;
-    const info: KeyInfo = { id: `key_${randomToken(9)}`, label, createdAt: Date.now(), revokedAt: null };
-    const key = restore ?? `smcp_sk_${randomToken(32)}`;
-    const hash = await sha256Hex(key);
-    if (this.#sql.exec("SELECT 1 FROM keys WHERE hash = ?", hash).toArray().length > 0) return { ok: false, reason: "key-exists" };
-    this.#sql.exec("INSERT INTO keys (id, label, hash, created_at) VALUES (?, ?, ?, ?)", info.id, label, hash, info.createdAt);
-    await this.#audit("admin", "key.created", info.id, { label, restored: restore !== undefined });
-    return { ok: true, key, info };
+    const config = this.#config();
+    if (!config) return MISSING;
+    return this.#keys(config).create(label, restore);
   }
 
   async listKeys(): Promise<{ ok: true; keys: KeyInfo[] } | Missing> {
-    if (!this.#config()) return MISSING;
-    const keys = this.#sql
-      .exec<{ id: string; label: string; created_at: number; revoked_at: number | null }>(
-        "SELECT id, label, created_at, revoked_at FROM keys ORDER BY created_at, id",
-      )
-      .toArray()
-      .map((k) => ({ id: k.id, label: k.label, createdAt: k.created_at, revokedAt: k.revoked_at }));
-    return { ok: true, keys };
+    const config = this.#config();
+    if (!config) return MISSING;
+    return { ok: true, keys: this.#keys(config).list() };
   }
 
-  /**
-   * Revokes a key, then ends its open sessions, streams included; new requests fail
-   * auth at once. The key is revoked whatever happens to the sessions, and the answer
-   * says which of them could not be ended. Revoking a revoked key again is the re-drive:
-   * it ends whatever sessions of the key are still indexed.
-   */
+  /** Revokes a key, then ends its open sessions; a repeat re-drives the end (tenant/keys.ts). */
   async revokeKey(id: string): Promise<({ ok: true; alreadyRevoked: boolean } & SessionsEnded) | Missing | { ok: false; reason: "unknown-key" }> {
     const config = this.#config();
     if (!config) return MISSING;
-    const key = this.#sql.exec<{ revoked_at: number | null }>("SELECT revoked_at FROM keys WHERE id = ?", id).toArray()[0];
-    if (!key) return { ok: false, reason: "unknown-key" };
-    const alreadyRevoked = key.revoked_at !== null;
-    if (!alreadyRevoked) {
-      this.#sql.exec("UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", Date.now(), id);
-      await this.#audit("admin", "key.revoked", id, {});
-    }
-    const ended = await this.#endSessions(this.#sessions.ofKey(id), config);
-    if (ended.sessionsFailed.length > 0) {
-      await this.#audit("platform", "key.revoke-incomplete", id, { failed: ended.sessionsFailed.length, sessions: ended.sessionsFailed.slice(0, 20) });
-    }
-    return { ok: true, alreadyRevoked, ...ended };
+    return this.#keys(config).revoke(id);
   }
 
   /**
@@ -236,17 +225,13 @@ export class TenantDO extends DurableObject<Env> {
     if (!config) return { ok: false, reason: "unknown-tenant" };
     let keyId: string | null = null;
     if (config.auth === "key") {
-      const row = keyHash
-        ? this.#sql.exec<{ id: string }>("SELECT id FROM keys WHERE hash = ? AND revoked_at IS NULL", keyHash).toArray()[0]
-        : undefined;
-      if (!row) {
+      keyId = keyHash ? this.#keys(config).liveIdOf(keyHash) : null;
+      if (keyId === null) {
         await this.#authFailed(malformed ? "malformed-bearer" : keyHash ? "invalid-key" : "no-key");
         return { ok: false, reason: "invalid-key" };
       }
-      keyId = row.id;
     }
-    const enabled = this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", server).toArray().length > 0;
-    if (!enabled) return { ok: false, reason: "unknown-server" };
+    if (!this.#servers.isEnabled(server)) return { ok: false, reason: "unknown-server" };
     return { ok: true, keyId, auth: config.auth, incarnation: config.incarnation };
   }
 
@@ -306,8 +291,8 @@ export class TenantDO extends DurableObject<Env> {
       new GrantStore({
         sql: this.#sql,
         auth: config.auth,
-        keyIsLive: (id) => this.#sql.exec("SELECT 1 FROM keys WHERE id = ? AND revoked_at IS NULL", id).toArray().length > 0,
-        serverEnabled: (name) => this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", name).toArray().length > 0,
+        keyIsLive: (id) => this.#keys(config).isLive(id),
+        serverEnabled: (name) => this.#servers.isEnabled(name),
         audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
         authFailed: (reason) => this.#authFailed(reason),
         grantRevoked: async (grantId) => void (await this.#endSessions(this.#sessions.ofGrant(grantId), config)),
@@ -319,27 +304,17 @@ export class TenantDO extends DurableObject<Env> {
 
   async enableServer(name: string): Promise<{ ok: true; created: boolean } | Missing> {
     if (!this.#config()) return MISSING;
-    const written = this.#sql.exec("INSERT OR IGNORE INTO servers (name, enabled_at) VALUES (?, ?)", name, Date.now())
-      .rowsWritten;
-    if (written > 0) await this.#audit("admin", "server.enabled", name, {});
-    return { ok: true, created: written > 0 };
+    return this.#servers.enable(name);
   }
 
   async disableServer(name: string): Promise<{ ok: true } | Missing | { ok: false; reason: "unknown-server" }> {
     if (!this.#config()) return MISSING;
-    const written = this.#sql.exec("DELETE FROM servers WHERE name = ?", name).rowsWritten;
-    if (written === 0) return { ok: false, reason: "unknown-server" };
-    await this.#audit("admin", "server.disabled", name, {});
-    return { ok: true };
+    return this.#servers.disable(name);
   }
 
-  async listServers(): Promise<{ ok: true; servers: { name: string; enabledAt: number }[] } | Missing> {
+  async listServers(): Promise<{ ok: true; servers: EnabledServer[] } | Missing> {
     if (!this.#config()) return MISSING;
-    const servers = this.#sql
-      .exec<{ name: string; enabled_at: number }>("SELECT name, enabled_at FROM servers ORDER BY name")
-      .toArray()
-      .map((s) => ({ name: s.name, enabledAt: s.enabled_at }));
-    return { ok: true, servers };
+    return { ok: true, servers: this.#servers.list() };
   }
 
   // --- deployed servers (the rules are in sandbox/deployment-store.ts) -------------
@@ -390,8 +365,8 @@ export class TenantDO extends DurableObject<Env> {
     if (!this.#config()) return MISSING;
     const store = new DeploymentStore({
       sql: this.#sql,
-      enableServer: (name) => void this.#sql.exec("INSERT OR IGNORE INTO servers (name, enabled_at) VALUES (?, ?)", name, Date.now()),
-      oldestLiveSession: (name) => this.#sql.exec<{ t: number | null }>("SELECT min(created_at) AS t FROM sessions WHERE server = ?", name).one().t,
+      enableServer: (name) => this.#servers.ensureEnabled(name),
+      oldestLiveSession: (name) => this.#sessions.oldestOf(name),
       audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
     });
     return { ok: true, value: await run(store) };
@@ -415,7 +390,7 @@ export class TenantDO extends DurableObject<Env> {
     const config = this.#config();
     if (!config || !this.#isCurrent(config, incarnation)) return { ok: false, reason: "unknown-tenant" };
     if (!this.#credentialLive(config, record)) return { ok: false, reason: "invalid-credential" };
-    if (this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", record.server).toArray().length === 0) return { ok: false, reason: "unknown-server" };
+    if (!this.#servers.isEnabled(record.server)) return { ok: false, reason: "unknown-server" };
     const limits = this.#limits(config);
     if (this.#sessions.count() >= limits.maxSessions) {
       await this.#limitHit("sessions", { limit: limits.maxSessions });
@@ -432,15 +407,8 @@ export class TenantDO extends DurableObject<Env> {
 
   #credentialLive(config: TenantConfig, record: SessionRecord): boolean {
     if (config.auth === "none") return true;
-    if (record.keyId === null) return false;
-    if (this.#sql.exec("SELECT 1 FROM keys WHERE id = ? AND revoked_at IS NULL", record.keyId).toArray().length === 0) return false;
-    if (!record.grantId) return true;
-    // The grant tables exist only once the tenant has used OAuth (oauth/grant-store.ts).
-    const hasGrants = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'oauth_grants'").toArray().length > 0;
-    return (
-      hasGrants &&
-      this.#sql.exec("SELECT 1 FROM oauth_grants WHERE id = ? AND expires_at > ?", record.grantId, Date.now()).toArray().length > 0
-    );
+    if (record.keyId === null || !this.#keys(config).isLive(record.keyId)) return false;
+    return !record.grantId || isGrantLive(this.#sql, record.grantId);
   }
 
   /**
