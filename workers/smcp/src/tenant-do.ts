@@ -103,9 +103,12 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   /** One instance per object: it serialises appends. */
+  get #log(): AuditLog {
+    return (this.#auditLog ??= new AuditLog(this.#sql));
+  }
+
   #audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void> {
-    this.#auditLog ??= new AuditLog(this.#sql);
-    return this.#auditLog.append(actor, action, target, detail);
+    return this.#log.append(actor, action, target, detail);
   }
 
   /** Counts a failed authentication; the tally writes one audit row per reason per interval. */
@@ -293,7 +296,7 @@ export class TenantDO extends DurableObject<Env> {
         auth: config.auth,
         keyIsLive: (id) => this.#keys(config).isLive(id),
         serverEnabled: (name) => this.#servers.isEnabled(name),
-        audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
+        audit: (...entry) => this.#audit(...entry),
         authFailed: (reason) => this.#authFailed(reason),
         grantRevoked: async (grantId) => void (await this.#endSessions(this.#sessions.ofGrant(grantId), config)),
       }),
@@ -337,8 +340,7 @@ export class TenantDO extends DurableObject<Env> {
 
   /** The active version, for a caller that names the incarnation it serves: a stale one gets unknown-tenant. */
   async deploymentActive(server: string, incarnation: string) {
-    const config = this.#config();
-    if (!config || !this.#isCurrent(config, incarnation)) return MISSING;
+    if (!this.#currentConfig(incarnation)) return MISSING;
     return this.#deployments((d) => d.active(server));
   }
 
@@ -352,8 +354,7 @@ export class TenantDO extends DurableObject<Env> {
 
   /** Counts from an isolate of another incarnation (a tenant since deleted) are not this tenant's: dropped. */
   async deploymentReport(server: string, version: number, report: CallReport, incarnation: string) {
-    const config = this.#config();
-    if (!config || !this.#isCurrent(config, incarnation)) return MISSING;
+    if (!this.#currentConfig(incarnation)) return MISSING;
     return this.#deployments((d) => d.report(server, version, report));
   }
 
@@ -367,7 +368,7 @@ export class TenantDO extends DurableObject<Env> {
       sql: this.#sql,
       enableServer: (name) => this.#servers.ensureEnabled(name),
       oldestLiveSession: (name) => this.#sessions.oldestOf(name),
-      audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
+      audit: (...entry) => this.#audit(...entry),
     });
     return { ok: true, value: await run(store) };
   }
@@ -384,11 +385,11 @@ export class TenantDO extends DurableObject<Env> {
    * session limit. A refusal stores nothing.
    */
   async sessionOpened(record: SessionRecord, incarnation: string): Promise<SessionAdmission> {
-    const current = this.#config();
-    if (!current || !this.#isCurrent(current, incarnation)) return { ok: false, reason: "unknown-tenant" };
+    const current = this.#currentConfig(incarnation);
+    if (!current) return { ok: false, reason: "unknown-tenant" };
     await this.#sessionObjects(current).sweep();
-    const config = this.#config();
-    if (!config || !this.#isCurrent(config, incarnation)) return { ok: false, reason: "unknown-tenant" };
+    const config = this.#currentConfig(incarnation);
+    if (!config) return { ok: false, reason: "unknown-tenant" };
     if (!this.#credentialLive(config, record)) return { ok: false, reason: "invalid-credential" };
     if (!this.#servers.isEnabled(record.server)) return { ok: false, reason: "unknown-server" };
     const limits = this.#limits(config);
@@ -480,8 +481,7 @@ export class TenantDO extends DurableObject<Env> {
 
   async auditPage(afterSeq: number, limit: number): Promise<{ ok: true; entries: AuditEntry[] } | Missing> {
     if (!this.#config()) return MISSING;
-    this.#auditLog ??= new AuditLog(this.#sql);
-    return { ok: true, entries: this.#auditLog.page(afterSeq, Math.max(1, Math.min(500, Math.trunc(limit) || 1))) };
+    return { ok: true, entries: this.#log.page(afterSeq, Math.max(1, Math.min(500, Math.trunc(limit) || 1))) };
   }
 
   async verifyAudit(from: "checkpoint" | "start" = "checkpoint"): Promise<{ ok: true; verdict: AuditVerdict } | Missing> {
@@ -513,8 +513,7 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   #retention(): AuditRetention {
-    this.#auditLog ??= new AuditLog(this.#sql);
-    return new AuditRetention(this.ctx.storage, this.#auditLog);
+    return new AuditRetention(this.ctx.storage, this.#log);
   }
 
   // --- tool data (see tool-store.ts and tenant/tool-data.ts) ------------------------
