@@ -9,7 +9,7 @@
  * tests about something else never meet a limit, and tests about the limits pass the
  * address they count under.
  */
-import { SELF, env } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { base64url, sha256 } from "@smcp/runtime";
 import { expect } from "vitest";
 import { ORIGIN, mcpUrl, type Tenant } from "./helpers";
@@ -167,4 +167,3 @@ export async function tokensFor(t: Tenant, server: string, client?: RegisteredCl
   return { ...tokens, client: c };
 }
 
-export const tenantObject = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));

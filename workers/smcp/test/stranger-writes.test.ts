@@ -11,8 +11,8 @@ import { SELF, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test
 import { randomToken } from "@smcp/runtime";
 import { describe, expect, it } from "vitest";
 import { failedAuthTripped, TRIP_AFTER_FAILURES } from "../src/mcp/failed-auth-limiter";
-import { EMPTY_STORAGE, ORIGIN, adminOk, expectRpcError, mcpFetch, mcpUrl, newKey, provisionTenant, rpc, statelessTool, storageOf } from "./helpers";
-import { randomAddress, tenantObject } from "./oauth-helpers";
+import { EMPTY_STORAGE, ORIGIN, adminOk, expectRpcError, mcpFetch, mcpUrl, newKey, provisionTenant, rpc, statelessTool, storageOf, tenantObject } from "./helpers";
+import { randomAddress } from "./oauth-helpers";
 
 /** 32 random bytes in base64url: the secret part of a well-formed key or token. */
 const random43 = () => randomToken(32);
