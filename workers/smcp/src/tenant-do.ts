@@ -8,9 +8,11 @@
  * instead of throwing, because errors lose their class across RPC.
  *
  * Every admin action and auth event is appended to the tenant's audit log, a hash
- * chain that SQLite triggers keep append-only. The class stays thin: each concern's
- * rules live in a module of its own (tenant/, oauth/grant-store.ts,
- * sandbox/deployment-store.ts) and the methods here are the RPC surface.
+ * chain that SQLite triggers keep append-only. The class is a composition root: it
+ * owns the storage, the config and the tenant's lifecycle, and each concern's rules
+ * live in a module of its own (tenant/keys.ts, tenant/servers.ts, tenant/session-index.ts,
+ * tenant/session-objects.ts, tenant/tool-data.ts, tenant/audit-*.ts, tenant/limit-audit.ts,
+ * oauth/grant-store.ts, sandbox/deployment-store.ts); the methods here are the RPC surface.
  */
 import { DurableObject } from "cloudflare:workers";
 import { LEGACY_INCARNATION, TokenBucket, newIncarnation, platformConfig, type AuditEntry } from "@smcp/runtime";
