@@ -7,6 +7,7 @@
  * `Content-Length` when declared and while streaming otherwise, so memory use is
  * bounded by the limit, not by the client.
  */
+import { readBoundedBytes } from "./bounded-stream";
 import { wire } from "./errors";
 
 export type ParsedBody = { text: string; json: unknown };
@@ -39,7 +40,7 @@ export async function readBoundedUtf8(request: Request, maxBytes: number): Promi
     bytes = new Uint8Array(await request.arrayBuffer());
     if (bytes.byteLength > maxBytes) return { ok: false, reason: "too-large" };
   } else {
-    const read = await readChunks(request.body, maxBytes);
+    const read = await readBoundedBytes(request.body, maxBytes);
     if (!read) return { ok: false, reason: "too-large" };
     bytes = read;
   }
@@ -48,29 +49,6 @@ export async function readBoundedUtf8(request: Request, maxBytes: number): Promi
   } catch {
     return { ok: false, reason: "not-utf8" };
   }
-}
-
-async function readChunks(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | null> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });

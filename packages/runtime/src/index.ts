@@ -1,4 +1,6 @@
 export { readJsonBody, readBoundedUtf8, looksLikeJsonRpc, type BoundedText, type ParsedBody } from "./body";
+export { readBoundedBytes } from "./bounded-stream";
+export { isEventStream, whenBodyEnds } from "./body-end";
 export { platformConfig, type PlatformConfig, type PlatformVariables } from "./config";
 export { JsonRpcCode, WireError, wire, jsonRpcErrorResponse, jsonErrorResponse, jsonResponse, toWireError } from "./errors";
 export {
@@ -22,8 +24,10 @@ export {
   tenantIncarnationName,
 } from "./names";
 export { isOriginAllowed } from "./origin";
+export { IPV4, LOOPBACK_HOSTS, isLoopbackHost, reachesLoopback } from "./loopback";
 export { SESSION_REVISIONS, SERVED_REVISIONS, STATELESS_REVISION, LATEST_SESSION_REVISION, batchesAllowed } from "./protocol";
-export { sha256Hex, secretsEqual, bearerToken } from "./secrets";
+export { sha256, sha256Hex, secretsEqual, bearerToken } from "./secrets";
+export { base64, base64url } from "./encoding";
 export { AUDIT_GENESIS, auditHash, verifyAuditChain, verifyAuditPage, type AuditEntry, type AuditFields, type ChainCursor, type ChainStep, type ChainVerdict } from "./audit-chain";
 export { TokenBucket } from "./token-bucket";
 export { BoundedCache, CACHE_ENTRY_OVERHEAD_BYTES, stringBytes, type BoundedCacheOptions } from "./bounded-cache";

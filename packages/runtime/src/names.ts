@@ -1,4 +1,5 @@
 /** Names that appear in URLs: tenant and server ids, key ids, session ids; and the names derived from them. */
+import { base64url } from "./encoding";
 
 const SEGMENT = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -21,10 +22,7 @@ export function newSessionId(): string {
 
 /** `n` random bytes as unpadded base64url. */
 export function randomToken(n: number): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(n));
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url(crypto.getRandomValues(new Uint8Array(n)));
 }
 
 /**

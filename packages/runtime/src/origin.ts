@@ -7,7 +7,7 @@
  * request without Origin (every non-browser MCP client) passes.
  */
 
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+import { isLoopbackHost } from "./loopback";
 
 export function isOriginAllowed(origin: string | null, allowed: readonly string[]): boolean {
   if (origin === null) return true;
@@ -18,5 +18,5 @@ export function isOriginAllowed(origin: string | null, allowed: readonly string[
   } catch {
     return false;
   }
-  return (url.protocol === "http:" || url.protocol === "https:") && LOOPBACK_HOSTS.has(url.hostname);
+  return (url.protocol === "http:" || url.protocol === "https:") && isLoopbackHost(url.hostname);
 }

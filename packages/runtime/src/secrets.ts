@@ -3,9 +3,13 @@
  * comparisons of secrets run in constant time over equal-length digests.
  */
 
+/** The SHA-256 digest of `text` as UTF-8. */
+export async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return [...(await sha256(text))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Constant-time equality of two strings of possibly different length, by comparing their digests. */

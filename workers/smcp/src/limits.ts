@@ -3,7 +3,7 @@
  * from the environment. One place, so the tenant, the session and the Worker agree.
  */
 import type { PlatformConfig } from "@smcp/runtime";
-import type { TenantLimits } from "./tenant-do";
+import type { TenantLimits } from "./tenant/types";
 
 export interface EffectiveLimits {
   requestsPerSecond: number;

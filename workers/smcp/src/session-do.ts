@@ -51,7 +51,7 @@ import { resourceMetadataUrl } from "./mcp/authenticate";
 import { SESSION_MIGRATIONS } from "./session-schema";
 import { migrate } from "./storage/migrations";
 import { TenantToolStore } from "./tool-store";
-import type { SessionEndReason, SessionRecord, SessionUpdate } from "./tenant-do";
+import type { SessionEndReason, SessionRecord, SessionUpdate } from "./tenant/types";
 import { logEvent } from "./log";
 import { resolveServerModule } from "./sandbox/resolve-server";
 

@@ -8,28 +8,25 @@
  * instead of throwing, because errors lose their class across RPC.
  *
  * Every admin action and auth event is appended to the tenant's audit log, a hash
- * chain that SQLite triggers keep append-only. The class stays thin: each concern's
- * rules live in a module of its own (tenant/, oauth/grant-store.ts,
- * sandbox/deployment-store.ts) and the methods here are the RPC surface.
+ * chain that SQLite triggers keep append-only. The class is a composition root: it
+ * owns the storage, the config and the tenant's lifecycle, and each concern's rules
+ * live in a module of its own (tenant/keys.ts, tenant/servers.ts, tenant/session-index.ts,
+ * tenant/session-objects.ts, tenant/tool-data.ts, tenant/audit-*.ts, tenant/limit-audit.ts,
+ * oauth/grant-store.ts, sandbox/deployment-store.ts); the methods here are the RPC surface.
  */
 import { DurableObject } from "cloudflare:workers";
-import {
-  LEGACY_INCARNATION,
-  TokenBucket,
-  newIncarnation,
-  platformConfig,
-  randomToken,
-  sessionObjectName,
-  sha256Hex,
-  type AuditEntry,
-} from "@smcp/runtime";
+import { LEGACY_INCARNATION, TokenBucket, newIncarnation, platformConfig, type AuditEntry } from "@smcp/runtime";
 import type { StoredRecord } from "@smcp/servers";
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
 import { AuditLog, actorOf } from "./tenant/audit-log";
 import { AuditRetention, type AuditVerdict } from "./tenant/audit-retention";
 import { AuthFailureTally, isAuthFailureReason, type AuthFailureReason } from "./tenant/auth-failures";
+import { TenantKeys } from "./tenant/keys";
+import { LimitAudit } from "./tenant/limit-audit";
 import { SessionIndex } from "./tenant/session-index";
+import { SessionObjects, type SessionsEnded } from "./tenant/session-objects";
+import { TenantServers, type EnabledServer } from "./tenant/servers";
 import { ToolData, type PutOutcome } from "./tenant/tool-data";
 import type {
   AuthDecision,
@@ -47,34 +44,12 @@ import type {
 import { TENANT_MIGRATIONS } from "./tenant-schema";
 import { migrate } from "./storage/migrations";
 
-export type {
-  AuthDecision,
-  BearerCheck,
-  BearerDecision,
-  DataPutResult,
-  KeyInfo,
-  SessionAdmission,
-  SessionEndReason,
-  SessionRecord,
-  SessionReportAck,
-  SessionUpdate,
-  TenantAuthMode,
-  TenantConfig,
-  TenantLimits,
-  TenantStats,
-} from "./tenant/types";
-import { GrantStore, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
+import { GrantStore, isGrantLive, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
 import { DeploymentStore, type CallReport, type NewBundle } from "./sandbox/deployment-store";
 
-/** Index rows this long past their expiry are confirmed with their session object and swept if it is gone. */
-const SWEEP_GRACE_MS = 60_000;
-const SWEEP_BATCH = 8;
 /** Longest client-supplied string kept in an audit detail. */
 const AUDIT_DETAIL_MAX_CHARS = 256;
 const clip = (text: string) => (text.length > AUDIT_DETAIL_MAX_CHARS ? text.slice(0, AUDIT_DETAIL_MAX_CHARS) : text);
-
-/** At most one `limit.hit` audit entry per kind in this many ms, so a flood cannot flood the audit log. */
-const LIMIT_AUDIT_INTERVAL_MS = 10_000;
 
 type Missing = { ok: false; reason: "unknown-tenant" };
 const MISSING: Missing = { ok: false, reason: "unknown-tenant" };
@@ -86,16 +61,12 @@ const CONFIG_KEY = "config";
  */
 const DELETING_KEY = "deleting";
 
-/** What ending a set of sessions did; ids of the sessions that could not be ended are listed. */
-export interface SessionsEnded {
-  sessionsEnded: number;
-  sessionsFailed: string[];
-}
 export class TenantDO extends DurableObject<Env> {
   #auditLog: AuditLog | undefined;
   /** Rate state lives in memory: losing it on eviction only forgives one second of traffic. */
   #bucket: TokenBucket | undefined;
-  #lastLimitAudit = new Map<string, number>();
+  /** `limit.hit` entries, at most one per kind per interval (tenant/limit-audit.ts). */
+  #limitAudit = new LimitAudit((...entry) => this.#audit(...entry));
   /** Failed authentications of the open window (tenant/auth-failures.ts). */
   #authFailures: AuthFailureTally | undefined;
 
@@ -120,10 +91,26 @@ export class TenantDO extends DurableObject<Env> {
     return new ToolData(this.ctx.storage);
   }
 
+  /** The keys of the tenant `config`, whose sessions a revocation ends. */
+  #keys(config: TenantConfig): TenantKeys {
+    return new TenantKeys({
+      sql: this.#sql,
+      audit: (...entry) => this.#audit(...entry),
+      endSessionsOfKey: (id) => this.#endSessions(this.#sessions.ofKey(id), config),
+    });
+  }
+
+  get #servers() {
+    return new TenantServers({ sql: this.#sql, audit: (...entry) => this.#audit(...entry) });
+  }
+
   /** One instance per object: it serialises appends. */
+  get #log(): AuditLog {
+    return (this.#auditLog ??= new AuditLog(this.#sql));
+  }
+
   #audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void> {
-    this.#auditLog ??= new AuditLog(this.#sql);
-    return this.#auditLog.append(actor, action, target, detail);
+    return this.#log.append(actor, action, target, detail);
   }
 
   /** Counts a failed authentication; the tally writes one audit row per reason per interval. */
@@ -213,48 +200,22 @@ export class TenantDO extends DurableObject<Env> {
 
   /** Mints a key, or stores `restore` (a key in the minted format the admin already holds). */
   async createKey(label: string, restore?: string): Promise<{ ok: true; key: string; info: KeyInfo } | Missing | { ok: false; reason: "key-exists" }> {
-    if (!this.#config()) return MISSING;
-    const info: KeyInfo = { id: `key_${randomToken(9)}`, label, createdAt: Date.now(), revokedAt: null };
-    const key = restore ?? `smcp_sk_${randomToken(32)}`;
-    const hash = await sha256Hex(key);
-    if (this.#sql.exec("SELECT 1 FROM keys WHERE hash = ?", hash).toArray().length > 0) return { ok: false, reason: "key-exists" };
-    this.#sql.exec("INSERT INTO keys (id, label, hash, created_at) VALUES (?, ?, ?, ?)", info.id, label, hash, info.createdAt);
-    await this.#audit("admin", "key.created", info.id, { label, restored: restore !== undefined });
-    return { ok: true, key, info };
+    const config = this.#config();
+    if (!config) return MISSING;
+    return this.#keys(config).create(label, restore);
   }
 
   async listKeys(): Promise<{ ok: true; keys: KeyInfo[] } | Missing> {
-    if (!this.#config()) return MISSING;
-    const keys = this.#sql
-      .exec<{ id: string; label: string; created_at: number; revoked_at: number | null }>(
-        "SELECT id, label, created_at, revoked_at FROM keys ORDER BY created_at, id",
-      )
-      .toArray()
-      .map((k) => ({ id: k.id, label: k.label, createdAt: k.created_at, revokedAt: k.revoked_at }));
-    return { ok: true, keys };
+    const config = this.#config();
+    if (!config) return MISSING;
+    return { ok: true, keys: this.#keys(config).list() };
   }
 
-  /**
-   * Revokes a key, then ends its open sessions, streams included; new requests fail
-   * auth at once. The key is revoked whatever happens to the sessions, and the answer
-   * says which of them could not be ended. Revoking a revoked key again is the re-drive:
-   * it ends whatever sessions of the key are still indexed.
-   */
+  /** Revokes a key, then ends its open sessions; a repeat re-drives the end (tenant/keys.ts). */
   async revokeKey(id: string): Promise<({ ok: true; alreadyRevoked: boolean } & SessionsEnded) | Missing | { ok: false; reason: "unknown-key" }> {
     const config = this.#config();
     if (!config) return MISSING;
-    const key = this.#sql.exec<{ revoked_at: number | null }>("SELECT revoked_at FROM keys WHERE id = ?", id).toArray()[0];
-    if (!key) return { ok: false, reason: "unknown-key" };
-    const alreadyRevoked = key.revoked_at !== null;
-    if (!alreadyRevoked) {
-      this.#sql.exec("UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", Date.now(), id);
-      await this.#audit("admin", "key.revoked", id, {});
-    }
-    const ended = await this.#endSessions(this.#sessions.ofKey(id), config);
-    if (ended.sessionsFailed.length > 0) {
-      await this.#audit("platform", "key.revoke-incomplete", id, { failed: ended.sessionsFailed.length, sessions: ended.sessionsFailed.slice(0, 20) });
-    }
-    return { ok: true, alreadyRevoked, ...ended };
+    return this.#keys(config).revoke(id);
   }
 
   /**
@@ -269,17 +230,13 @@ export class TenantDO extends DurableObject<Env> {
     if (!config) return { ok: false, reason: "unknown-tenant" };
     let keyId: string | null = null;
     if (config.auth === "key") {
-      const row = keyHash
-        ? this.#sql.exec<{ id: string }>("SELECT id FROM keys WHERE hash = ? AND revoked_at IS NULL", keyHash).toArray()[0]
-        : undefined;
-      if (!row) {
+      keyId = keyHash ? this.#keys(config).liveIdOf(keyHash) : null;
+      if (keyId === null) {
         await this.#authFailed(malformed ? "malformed-bearer" : keyHash ? "invalid-key" : "no-key");
         return { ok: false, reason: "invalid-key" };
       }
-      keyId = row.id;
     }
-    const enabled = this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", server).toArray().length > 0;
-    if (!enabled) return { ok: false, reason: "unknown-server" };
+    if (!this.#servers.isEnabled(server)) return { ok: false, reason: "unknown-server" };
     return { ok: true, keyId, auth: config.auth, incarnation: config.incarnation };
   }
 
@@ -293,29 +250,13 @@ export class TenantDO extends DurableObject<Env> {
     if (this.#config()) await this.#failureTally().flush();
   }
 
-  /**
-   * Ends sessions now, streams included (credential revoked, tenant deleted). Each
-   * session gets its own bounded attempt, so one that fails or does not answer
-   * neither hides nor holds up the others; it stays in the index for a repeat. A
-   * session object that holds no session any more has ended: its index row goes.
-   */
-  async #endSessions(sessions: { id: string; server: string }[], config: TenantConfig): Promise<SessionsEnded> {
-    const timeoutMs = platformConfig(this.env).SMCP_SESSION_END_TIMEOUT_MS;
-    const outcomes = await Promise.allSettled(
-      sessions.map((s) =>
-        withDeadline(
-          this.env.SESSION.get(this.env.SESSION.idFromName(sessionObjectName(config.id, config.incarnation, s.server, s.id))).terminate(),
-          timeoutMs,
-        ),
-      ),
-    );
-    const failed: string[] = [];
-    outcomes.forEach((outcome, i) => {
-      const session = sessions[i]!;
-      if (outcome.status === "rejected") failed.push(session.id);
-      else if (outcome.value === false) this.#sessions.remove(session.id);
-    });
-    return { sessionsEnded: sessions.length - failed.length, sessionsFailed: failed };
+  /** Ends `sessions` now, each with its own bounded attempt (tenant/session-objects.ts). */
+  #endSessions(sessions: { id: string; server: string }[], config: TenantConfig): Promise<SessionsEnded> {
+    return this.#sessionObjects(config).end(sessions);
+  }
+
+  #sessionObjects(config: TenantConfig): SessionObjects {
+    return new SessionObjects({ env: this.env, config, index: this.#sessions, audit: (...entry) => this.#audit(...entry) });
   }
 
   // --- OAuth grants (the rules are in oauth/grant-store.ts) ------------------------
@@ -355,9 +296,9 @@ export class TenantDO extends DurableObject<Env> {
       new GrantStore({
         sql: this.#sql,
         auth: config.auth,
-        keyIsLive: (id) => this.#sql.exec("SELECT 1 FROM keys WHERE id = ? AND revoked_at IS NULL", id).toArray().length > 0,
-        serverEnabled: (name) => this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", name).toArray().length > 0,
-        audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
+        keyIsLive: (id) => this.#keys(config).isLive(id),
+        serverEnabled: (name) => this.#servers.isEnabled(name),
+        audit: (...entry) => this.#audit(...entry),
         authFailed: (reason) => this.#authFailed(reason),
         grantRevoked: async (grantId) => void (await this.#endSessions(this.#sessions.ofGrant(grantId), config)),
       }),
@@ -368,27 +309,17 @@ export class TenantDO extends DurableObject<Env> {
 
   async enableServer(name: string): Promise<{ ok: true; created: boolean } | Missing> {
     if (!this.#config()) return MISSING;
-    const written = this.#sql.exec("INSERT OR IGNORE INTO servers (name, enabled_at) VALUES (?, ?)", name, Date.now())
-      .rowsWritten;
-    if (written > 0) await this.#audit("admin", "server.enabled", name, {});
-    return { ok: true, created: written > 0 };
+    return this.#servers.enable(name);
   }
 
   async disableServer(name: string): Promise<{ ok: true } | Missing | { ok: false; reason: "unknown-server" }> {
     if (!this.#config()) return MISSING;
-    const written = this.#sql.exec("DELETE FROM servers WHERE name = ?", name).rowsWritten;
-    if (written === 0) return { ok: false, reason: "unknown-server" };
-    await this.#audit("admin", "server.disabled", name, {});
-    return { ok: true };
+    return this.#servers.disable(name);
   }
 
-  async listServers(): Promise<{ ok: true; servers: { name: string; enabledAt: number }[] } | Missing> {
+  async listServers(): Promise<{ ok: true; servers: EnabledServer[] } | Missing> {
     if (!this.#config()) return MISSING;
-    const servers = this.#sql
-      .exec<{ name: string; enabled_at: number }>("SELECT name, enabled_at FROM servers ORDER BY name")
-      .toArray()
-      .map((s) => ({ name: s.name, enabledAt: s.enabled_at }));
-    return { ok: true, servers };
+    return { ok: true, servers: this.#servers.list() };
   }
 
   // --- deployed servers (the rules are in sandbox/deployment-store.ts) -------------
@@ -411,8 +342,7 @@ export class TenantDO extends DurableObject<Env> {
 
   /** The active version, for a caller that names the incarnation it serves: a stale one gets unknown-tenant. */
   async deploymentActive(server: string, incarnation: string) {
-    const config = this.#config();
-    if (!config || !this.#isCurrent(config, incarnation)) return MISSING;
+    if (!this.#currentConfig(incarnation)) return MISSING;
     return this.#deployments((d) => d.active(server));
   }
 
@@ -426,8 +356,7 @@ export class TenantDO extends DurableObject<Env> {
 
   /** Counts from an isolate of another incarnation (a tenant since deleted) are not this tenant's: dropped. */
   async deploymentReport(server: string, version: number, report: CallReport, incarnation: string) {
-    const config = this.#config();
-    if (!config || !this.#isCurrent(config, incarnation)) return MISSING;
+    if (!this.#currentConfig(incarnation)) return MISSING;
     return this.#deployments((d) => d.report(server, version, report));
   }
 
@@ -439,9 +368,9 @@ export class TenantDO extends DurableObject<Env> {
     if (!this.#config()) return MISSING;
     const store = new DeploymentStore({
       sql: this.#sql,
-      enableServer: (name) => void this.#sql.exec("INSERT OR IGNORE INTO servers (name, enabled_at) VALUES (?, ?)", name, Date.now()),
-      oldestLiveSession: (name) => this.#sql.exec<{ t: number | null }>("SELECT min(created_at) AS t FROM sessions WHERE server = ?", name).one().t,
-      audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
+      enableServer: (name) => this.#servers.ensureEnabled(name),
+      oldestLiveSession: (name) => this.#sessions.oldestOf(name),
+      audit: (...entry) => this.#audit(...entry),
     });
     return { ok: true, value: await run(store) };
   }
@@ -458,13 +387,13 @@ export class TenantDO extends DurableObject<Env> {
    * session limit. A refusal stores nothing.
    */
   async sessionOpened(record: SessionRecord, incarnation: string): Promise<SessionAdmission> {
-    const current = this.#config();
-    if (!current || !this.#isCurrent(current, incarnation)) return { ok: false, reason: "unknown-tenant" };
-    await this.#sweepSessions();
-    const config = this.#config();
-    if (!config || !this.#isCurrent(config, incarnation)) return { ok: false, reason: "unknown-tenant" };
+    const current = this.#currentConfig(incarnation);
+    if (!current) return { ok: false, reason: "unknown-tenant" };
+    await this.#sessionObjects(current).sweep();
+    const config = this.#currentConfig(incarnation);
+    if (!config) return { ok: false, reason: "unknown-tenant" };
     if (!this.#credentialLive(config, record)) return { ok: false, reason: "invalid-credential" };
-    if (this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", record.server).toArray().length === 0) return { ok: false, reason: "unknown-server" };
+    if (!this.#servers.isEnabled(record.server)) return { ok: false, reason: "unknown-server" };
     const limits = this.#limits(config);
     if (this.#sessions.count() >= limits.maxSessions) {
       await this.#limitHit("sessions", { limit: limits.maxSessions });
@@ -481,35 +410,8 @@ export class TenantDO extends DurableObject<Env> {
 
   #credentialLive(config: TenantConfig, record: SessionRecord): boolean {
     if (config.auth === "none") return true;
-    if (record.keyId === null) return false;
-    if (this.#sql.exec("SELECT 1 FROM keys WHERE id = ? AND revoked_at IS NULL", record.keyId).toArray().length === 0) return false;
-    if (!record.grantId) return true;
-    // The grant tables exist only once the tenant has used OAuth (oauth/grant-store.ts).
-    const hasGrants = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'oauth_grants'").toArray().length > 0;
-    return (
-      hasGrants &&
-      this.#sql.exec("SELECT 1 FROM oauth_grants WHERE id = ? AND expires_at > ?", record.grantId, Date.now()).toArray().length > 0
-    );
-  }
-
-  /**
-   * Drops index rows past their expiry whose session object says it holds no session
-   * (it ended without reaching the tenant). A session that is alive extends its row; one
-   * that cannot be reached keeps it for the next sweep. Bounded per call.
-   */
-  async #sweepSessions(): Promise<void> {
-    const config = this.#config()!;
-    const candidates = this.#sessions.expired(Date.now() - SWEEP_GRACE_MS, SWEEP_BATCH);
-    await Promise.all(
-      candidates.map(async (s) => {
-        const probe = await this.env.SESSION.get(this.env.SESSION.idFromName(sessionObjectName(config.id, config.incarnation, s.server, s.id)))
-          .probe()
-          .catch(() => null);
-        if (probe === null) return;
-        if (probe.alive) return this.#sessions.extend(s.id, probe.expiresAt);
-        if (this.#sessions.remove(s.id)) await this.#audit("platform", "session.ended", s.id, { reason: "swept" });
-      }),
-    );
+    if (record.keyId === null || !this.#keys(config).isLive(record.keyId)) return false;
+    return !record.grantId || isGrantLive(this.#sql, record.grantId);
   }
 
   /**
@@ -536,11 +438,8 @@ export class TenantDO extends DurableObject<Env> {
     return { ok: true, tenant };
   }
 
-  async #limitHit(kind: string, detail: Record<string, unknown>): Promise<void> {
-    const now = Date.now();
-    if (now - (this.#lastLimitAudit.get(kind) ?? 0) < LIMIT_AUDIT_INTERVAL_MS) return;
-    this.#lastLimitAudit.set(kind, now);
-    await this.#audit("platform", "limit.hit", kind, detail);
+  #limitHit(kind: string, detail: Record<string, unknown>): Promise<void> {
+    return this.#limitAudit.hit(kind, detail);
   }
 
   /** A session's periodic report, applied once per `update.seq`; the ack tells the session its increments arrived. */
@@ -584,8 +483,7 @@ export class TenantDO extends DurableObject<Env> {
 
   async auditPage(afterSeq: number, limit: number): Promise<{ ok: true; entries: AuditEntry[] } | Missing> {
     if (!this.#config()) return MISSING;
-    this.#auditLog ??= new AuditLog(this.#sql);
-    return { ok: true, entries: this.#auditLog.page(afterSeq, Math.max(1, Math.min(500, Math.trunc(limit) || 1))) };
+    return { ok: true, entries: this.#log.page(afterSeq, Math.max(1, Math.min(500, Math.trunc(limit) || 1))) };
   }
 
   async verifyAudit(from: "checkpoint" | "start" = "checkpoint"): Promise<{ ok: true; verdict: AuditVerdict } | Missing> {
@@ -617,8 +515,7 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   #retention(): AuditRetention {
-    this.#auditLog ??= new AuditLog(this.#sql);
-    return new AuditRetention(this.ctx.storage, this.#auditLog);
+    return new AuditRetention(this.ctx.storage, this.#log);
   }
 
   // --- tool data (see tool-store.ts and tenant/tool-data.ts) ------------------------
@@ -650,15 +547,4 @@ export class TenantDO extends DurableObject<Env> {
   async dataDelete(server: string, collection: string, id: string, incarnation: string): Promise<boolean> {
     return this.#currentConfig(incarnation) ? this.#toolData.delete(server, collection, id) : false;
   }
-}
-
-/** `promise`, or a rejection once `ms` have passed without an answer. */
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => {
-    if (timer !== null) clearTimeout(timer);
-  });
 }

@@ -3,15 +3,13 @@
  * checkpoints, export of the segment before a checkpoint (verifiable offline), drop of
  * an exported segment as the only way rows leave `audit`, and paged verification.
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { verifyAuditChain, type AuditEntry } from "@smcp/runtime";
 import { describe, expect, it } from "vitest";
 import type { TenantDO } from "../src/tenant-do";
 import { AuditLog } from "../src/tenant/audit-log";
 import { AUDIT_PAGE_ROWS, AuditRetention } from "../src/tenant/audit-retention";
-import { admin, adminOk, newKey, provisionTenant } from "./helpers";
-
-const tenantObject = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
+import { admin, adminOk, newKey, provisionTenant, tenantObject } from "./helpers";
 
 async function exportSegment(tenant: string, through: number) {
   const res = await admin("GET", `/tenants/${tenant}/audit/export?through=${through}`);

@@ -6,7 +6,8 @@
  */
 import { SELF, env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { sessionObjectName } from "@smcp/runtime";
-import type { TenantConfig } from "../src/tenant-do";
+import { tenantStub } from "../src/env";
+import type { TenantConfig } from "../src/tenant/types";
 import { expect } from "vitest";
 
 export const ORIGIN = "https://smcp.test";
@@ -340,8 +341,11 @@ const incarnations = new Map<string, string>();
 
 /** The tenant's config straight from its Durable Object (the admin API leaves the incarnation out). */
 export async function tenantConfig(tenant: string): Promise<TenantConfig | null> {
-  return env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`)).info();
+  return tenantObject(tenant).info();
 }
+
+/** The tenant's Durable Object, named as the Worker names it (src/env.ts `tenantStub`). */
+export const tenantObject = (tenant: string) => tenantStub(env, tenant);
 
 export async function rememberIncarnation(tenant: string): Promise<string> {
   const config = await tenantConfig(tenant);

@@ -37,6 +37,7 @@ import {
   statelessTool,
   storageOf,
   tenantConfig,
+  tenantObject,
   textOf,
 } from "./helpers";
 
@@ -152,9 +153,8 @@ export default { tools: [{ name: "count", description: "counts the calls this is
 describe("a tenant created before incarnations existed", () => {
   it("platform:incarnation — keeps its session object names, so a session opened before the upgrade keeps working; deleting it ends that session", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
-    const tenantObject = env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
     // The config as the previous version wrote it: no incarnation.
-    await runInDurableObject(tenantObject, (_instance, state) => {
+    await runInDurableObject(tenantObject(tenant), (_instance, state) => {
       const { incarnation: _, ...legacy } = state.storage.kv.get<Record<string, unknown>>("config")!;
       state.storage.kv.put("config", legacy);
     });

@@ -15,11 +15,9 @@ import { TENANT_MIGRATIONS } from "../src/tenant-schema";
 import tenantFixture from "./fixtures/tenant-e28d9c2.sql?raw";
 import sessionFixture from "./fixtures/session-e28d9c2.sql?raw";
 import directoryFixture from "./fixtures/directory-e28d9c2.sql?raw";
-import { EMPTY_STORAGE, admin, mcpUrl, openSession, provisionTenant, sessionStub, storageOf, uniqueName } from "./helpers";
+import { EMPTY_STORAGE, admin, mcpUrl, openSession, provisionTenant, sessionStub, storageOf, tenantObject, uniqueName } from "./helpers";
 
 const FIXTURE_KEY = "smcp_sk_fixture-key-of-the-first-schema-000";
-
-const tenantObject = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
 
 /** Every table, index and trigger with its columns, comparable across objects. */
 function schemaOf(sql: SqlStorage) {

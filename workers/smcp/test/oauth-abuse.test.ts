@@ -14,7 +14,7 @@ import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { sha256Hex } from "@smcp/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
 import { addressObjectName, clientAddressDigest } from "../src/oauth/abuse-limits";
-import { ORIGIN, mcpUrl, provisionTenant, uniqueName, type Tenant } from "./helpers";
+import { ORIGIN, mcpUrl, provisionTenant, tenantObject, uniqueName, type Tenant } from "./helpers";
 import {
   OAUTH_LIMITS,
   REDIRECT_URI,
@@ -29,7 +29,6 @@ import {
   randomAddress6,
   register,
   registerRequest,
-  tenantObject,
   tokenRequest,
   tokensFor,
   tokensOk,

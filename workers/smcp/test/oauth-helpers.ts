@@ -9,7 +9,8 @@
  * tests about something else never meet a limit, and tests about the limits pass the
  * address they count under.
  */
-import { SELF, env } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
+import { base64url, sha256 } from "@smcp/runtime";
 import { expect } from "vitest";
 import { ORIGIN, mcpUrl, type Tenant } from "./helpers";
 
@@ -56,15 +57,9 @@ export async function register(metadata: Record<string, unknown> = {}, from = ra
   return JSON.parse(text);
 }
 
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 export async function pkcePair(): Promise<{ verifier: string; challenge: string }> {
   const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
-  const challenge = base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+  const challenge = base64url(await sha256(verifier));
   return { verifier, challenge };
 }
 
@@ -172,4 +167,3 @@ export async function tokensFor(t: Tenant, server: string, client?: RegisteredCl
   return { ...tokens, client: c };
 }
 
-export const tenantObject = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));

@@ -25,6 +25,7 @@ import {
   provisionTenant,
   rpc,
   statelessTool,
+  tenantObject,
   textOf,
   type Tenant,
 } from "./helpers";
@@ -39,7 +40,6 @@ import {
   postForm,
   register,
   registerRequest,
-  tenantObject,
   tokenRequest,
   tokensFor,
   tokensOk,

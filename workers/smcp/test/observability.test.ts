@@ -2,12 +2,10 @@
  * What admins see: the request log of a session, the tenant's hash-chained audit log
  * (append-only, tampering detected), and platform health summed from the tenants.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TenantDO } from "../src/tenant-do";
-import { adminOk, callTool, mcpFetch, mcpUrl, openSession, provisionTenant, request, send, rpc } from "./helpers";
-
-const tenantStub = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
+import { adminOk, callTool, mcpFetch, mcpUrl, openSession, provisionTenant, request, rpc, send, tenantObject } from "./helpers";
 
 describe("request log", () => {
   it("admin:sessions — lists each call with method, tool, outcome and duration", async () => {
@@ -64,7 +62,7 @@ describe("audit log", () => {
     const res = await mcpFetch(mcpUrl(tenant, "notes"), { key: wrong, body: rpc("tools/list") });
     expect(res.status).toBe(401);
     // Failures are aggregated: the row is written when the window closes (the alarm).
-    expect(await runDurableObjectAlarm(tenantStub(tenant))).toBe(true);
+    expect(await runDurableObjectAlarm(tenantObject(tenant))).toBe(true);
     const { entries } = await adminOk("GET", `/tenants/${tenant}/audit`);
     expect(entries.at(-1)).toMatchObject({ actor: "anonymous", action: "auth.failed", target: "invalid-key", detail: { reason: "invalid-key", count: 1 } });
     expect(JSON.stringify(entries)).not.toContain(wrong);
@@ -73,7 +71,7 @@ describe("audit log", () => {
 
   it("admin:audit — SQLite refuses to change or delete an entry", async () => {
     const { tenant } = await provisionTenant({ servers: [] });
-    await runInDurableObject(tenantStub(tenant), async (_instance: TenantDO, state) => {
+    await runInDurableObject(tenantObject(tenant), async (_instance: TenantDO, state) => {
       expect(() => state.storage.sql.exec("UPDATE audit SET actor = 'mallory' WHERE seq = 1")).toThrow(/append-only/);
       expect(() => state.storage.sql.exec("DELETE FROM audit")).toThrow(/append-only/);
     });
@@ -81,7 +79,7 @@ describe("audit log", () => {
 
   it("admin:audit — tampering with a stored entry is detected at that entry", async () => {
     const { tenant } = await provisionTenant({ servers: ["notes", "everything"] });
-    await runInDurableObject(tenantStub(tenant), async (_instance: TenantDO, state) => {
+    await runInDurableObject(tenantObject(tenant), async (_instance: TenantDO, state) => {
       // An attacker with raw database access could drop the guard first; the chain still tells.
       state.storage.sql.exec("DROP TRIGGER audit_is_append_only_update");
       state.storage.sql.exec("UPDATE audit SET detail = '{\"forged\":true}' WHERE seq = 2");

@@ -19,8 +19,8 @@
 import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
-  EMPTY_STORAGE,
   ADMIN_TOKEN,
+  EMPTY_STORAGE,
   ORIGIN,
   admin,
   adminOk,
@@ -34,10 +34,10 @@ import {
   send,
   sessionStub,
   storageOf,
+  tenantObject,
   textOf,
 } from "./helpers";
 
-const tenantObject = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
 const directoryIds = () => env.DIRECTORY.get(env.DIRECTORY.idFromName("directory")).list();
 
 /**

@@ -7,19 +7,15 @@
  * Rows are written when a window closes: by the tenant object's alarm, which these
  * tests run at once (`runDurableObjectAlarm`) instead of waiting for it.
  */
-import { SELF, env, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { SELF, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { randomToken } from "@smcp/runtime";
 import { describe, expect, it } from "vitest";
 import { failedAuthTripped, TRIP_AFTER_FAILURES } from "../src/mcp/failed-auth-limiter";
-import { EMPTY_STORAGE, ORIGIN, adminOk, expectRpcError, mcpFetch, mcpUrl, newKey, provisionTenant, rpc, statelessTool, storageOf } from "./helpers";
+import { EMPTY_STORAGE, ORIGIN, adminOk, expectRpcError, mcpFetch, mcpUrl, newKey, provisionTenant, rpc, statelessTool, storageOf, tenantObject } from "./helpers";
 import { randomAddress } from "./oauth-helpers";
 
-const tenantObject = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
-
-const random43 = () => {
-  let binary = "";
-  for (const b of crypto.getRandomValues(new Uint8Array(32))) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-};
+/** 32 random bytes in base64url: the secret part of a well-formed key or token. */
+const random43 = () => randomToken(32);
 const randomKey = () => `smcp_sk_${random43()}`;
 const randomAccessToken = (tenant: string) => `smcp_at_${tenant}.${random43()}`;
 

@@ -7,10 +7,10 @@
  *
  * Writes go the way a tenant's code makes them: a deployed module's `ctx.store`.
  */
-import { SELF, env, runInDurableObject } from "cloudflare:test";
+import { SELF, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TenantDO } from "../src/tenant-do";
-import { ADMIN_TOKEN, ORIGIN, adminOk, mcpUrl, provisionTenant, statelessTool, textOf, type Tenant } from "./helpers";
+import { ADMIN_TOKEN, ORIGIN, adminOk, mcpUrl, provisionTenant, statelessTool, tenantObject, textOf, type Tenant } from "./helpers";
 
 const STORE_MODULE = `export default { tools: [
   { name: "put", async handler(args, ctx) {
@@ -40,8 +40,6 @@ async function storeTenant(limits: Record<string, number>): Promise<Tenant> {
 
 const put = async (t: Tenant, c: string, id: string, v: unknown) => textOf(await statelessTool(mcpUrl(t.tenant, SERVER), t.key, "put", { c, id, v }));
 const del = async (t: Tenant, c: string, id: string) => textOf(await statelessTool(mcpUrl(t.tenant, SERVER), t.key, "del", { c, id }));
-
-const tenantObject = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
 
 describe("tool-data quota", () => {
   it("platform:quotas — rows with long keys and tiny values fill the byte quota by what they store", async () => {

@@ -6,7 +6,7 @@
  */
 import { jsonResponse } from "@smcp/runtime";
 import { directoryStub, tenantStub, type Env } from "../env";
-import type { TenantStats } from "../tenant-do";
+import type { TenantStats } from "../tenant/types";
 
 export async function getHealth(env: Env): Promise<Response> {
   const ids = await directoryStub(env).list();

@@ -12,7 +12,7 @@
 import { WireError, isValidSegment, jsonResponse, platformConfig, wire } from "@smcp/runtime";
 import { z } from "zod";
 import { directoryStub, tenantStub, type Env } from "../env";
-import type { TenantConfig } from "../tenant-do";
+import type { TenantConfig } from "../tenant/types";
 import { readBody } from "./read-body";
 
 const LimitsSchema = z

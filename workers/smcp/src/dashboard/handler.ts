@@ -7,18 +7,18 @@
  * Types with no policy (so no markup can be injected from a string), and no
  * caching, sniffing, framing or referrer.
  */
+import { base64, sha256 } from "@smcp/runtime";
 import { PAGE, STYLE } from "./page";
 import { CLIENT_SCRIPT } from "./client";
 
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return `'sha256-${btoa(String.fromCharCode(...new Uint8Array(digest)))}'`;
+async function hashSource(text: string): Promise<string> {
+  return `'sha256-${base64(await sha256(text))}'`;
 }
 
 /** The policy for exactly this page's inline script and style; computed once per isolate. */
 let policy: Promise<string> | undefined;
 export const dashboardPolicy = (): Promise<string> =>
-  (policy ??= Promise.all([sha256(CLIENT_SCRIPT), sha256(STYLE)]).then(([script, style]) =>
+  (policy ??= Promise.all([hashSource(CLIENT_SCRIPT), hashSource(STYLE)]).then(([script, style]) =>
     [
       "default-src 'none'",
       `script-src ${script}`,

@@ -23,7 +23,7 @@ import { tenantStub, type Env } from "../env";
 import { accessCheckOf, answerAccess, isAccessTokenOf } from "../oauth/access-token";
 import { invalidTokenError } from "../oauth/errors";
 import { isTenantKey, isWellFormedTenantKey } from "../oauth/tokens";
-import type { BearerCheck, BearerDecision, TenantAuthMode } from "../tenant-do";
+import type { BearerCheck, BearerDecision, TenantAuthMode } from "../tenant/types";
 import { noteFailedAuth, refuseKnownBadKey } from "./failed-auth-limiter";
 import type { Principal } from "./principal";
 

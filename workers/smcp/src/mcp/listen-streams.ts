@@ -9,7 +9,7 @@
  * (the client went away), and is given back exactly once. A tenant's entry exists
  * only while it holds a slot, so the map is bounded by open connections.
  */
-import { wire } from "@smcp/runtime";
+import { isEventStream, whenBodyEnds, wire } from "@smcp/runtime";
 
 const open = new Map<string, number>();
 
@@ -44,31 +44,9 @@ export function takeListenSlot(tenant: string, max: number): () => void {
  * A response without a stream body (a refusal) releases at once.
  */
 export function releaseWhenClosed(response: Response, release: () => void): Response {
-  const body = response.body;
-  if (!body || !response.headers.get("content-type")?.startsWith("text/event-stream")) {
+  if (!isEventStream(response)) {
     release();
     return response;
   }
-  const reader = body.getReader();
-  const watched = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const next = await reader.read();
-        if (next.done) {
-          release();
-          controller.close();
-        } else {
-          controller.enqueue(next.value);
-        }
-      } catch (err) {
-        release();
-        controller.error(err);
-      }
-    },
-    async cancel(reason) {
-      release();
-      await reader.cancel(reason).catch(() => {});
-    },
-  });
-  return new Response(watched, { status: response.status, statusText: response.statusText, headers: response.headers });
+  return whenBodyEnds(response, release);
 }

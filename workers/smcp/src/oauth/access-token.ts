@@ -15,7 +15,7 @@
  */
 import { sha256Hex, wire } from "@smcp/runtime";
 import type { Principal } from "../mcp/principal";
-import type { BearerCheck, BearerDecision } from "../tenant-do";
+import type { BearerCheck, BearerDecision } from "../tenant/types";
 import { invalidTokenError } from "./errors";
 import { mcpResourceUrl } from "./resource";
 import { tenantOf } from "./tokens";

@@ -6,6 +6,7 @@
  * only the page's own inline style (by hash), form posts to this origin and to the
  * client's redirect target (the POST answers with a redirect there), and no framing.
  */
+import { base64, isLoopbackHost, sha256 } from "@smcp/runtime";
 
 export interface ConsentView {
   /** Self-asserted by the client at registration: shown as such. */
@@ -35,7 +36,7 @@ let styleHash: Promise<string> | undefined;
 export async function consentPage(view: ConsentView, status = 200): Promise<Response> {
   const redirect = new URL(view.redirectUri);
   const redirectHost = redirect.protocol === "http:" || redirect.protocol === "https:" ? redirect.host : redirect.protocol;
-  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(redirect.hostname);
+  const loopback = isLoopbackHost(redirect.hostname);
   const name = view.clientName ? `<strong>${esc(view.clientName)}</strong>` : `An unnamed client (<code>${esc(view.clientId)}</code>)`;
   const body = `<h1>Authorize an MCP client</h1>
 <p>${name} <span class="note">(the name is given by the client itself and is not verified)</span>
@@ -109,8 +110,5 @@ function esc(text: string): string {
 }
 
 async function sha256Base64(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  let binary = "";
-  for (const b of digest) binary += String.fromCharCode(b);
-  return `sha256-${btoa(binary)}`;
+  return `sha256-${base64(await sha256(text))}`;
 }

@@ -15,7 +15,7 @@
  * A record keeps the digest of the address it came from, so its first token can
  * tell that object it is in use.
  */
-import { platformConfig, randomToken, secretsEqual, sha256Hex } from "@smcp/runtime";
+import { isLoopbackHost, platformConfig, randomToken, secretsEqual, sha256Hex } from "@smcp/runtime";
 import { z } from "zod";
 import type { Env } from "../env";
 import { addressObjectName, limiterStub } from "./abuse-limits";
@@ -51,7 +51,6 @@ export interface OAuthClient {
 
 const CLIENT_ID = /^mcpc_[A-Za-z0-9_-]{24}$/;
 const DANGEROUS_SCHEMES = new Set(["javascript:", "data:", "vbscript:", "file:", "blob:", "about:", "filesystem:"]);
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
  * Whether a redirect URI may be registered: absolute, no fragment or user info, and
@@ -68,7 +67,7 @@ export function isAcceptableRedirectUri(value: string): boolean {
   }
   if (url.username || url.password || DANGEROUS_SCHEMES.has(url.protocol)) return false;
   if (url.protocol === "https:") return true;
-  if (url.protocol === "http:") return LOOPBACK_HOSTS.has(url.hostname);
+  if (url.protocol === "http:") return isLoopbackHost(url.hostname);
   return /^[a-z][a-z0-9+.-]*:$/.test(url.protocol) && url.protocol !== "ws:" && url.protocol !== "wss:" && url.protocol !== "ftp:";
 }
 
@@ -207,7 +206,7 @@ export function matchRedirectUri(client: OAuthClient, requested: string | null):
 function withoutLoopbackPort(uri: string): string | null {
   try {
     const url = new URL(uri);
-    if (url.protocol !== "http:" || !LOOPBACK_HOSTS.has(url.hostname) || uri.includes("#")) return null;
+    if (url.protocol !== "http:" || !isLoopbackHost(url.hostname) || uri.includes("#")) return null;
     url.port = "";
     return url.href;
   } catch {

@@ -365,4 +365,13 @@ export class GrantStore {
   }
 }
 
+/**
+ * Whether grant `grantId` exists and has not expired: a session opened under it may
+ * still be admitted. The grant tables exist only once the tenant has used OAuth.
+ */
+export function isGrantLive(sql: SqlStorage, grantId: string): boolean {
+  const hasGrants = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'oauth_grants'").toArray().length > 0;
+  return hasGrants && sql.exec("SELECT 1 FROM oauth_grants WHERE id = ? AND expires_at > ?", grantId, Date.now()).toArray().length > 0;
+}
+
 const actorOf = (keyId: string | null) => (keyId ? `key:${keyId}` : "anonymous");

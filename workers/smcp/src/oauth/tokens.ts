@@ -11,7 +11,7 @@
  * Secrets are minted and hashed here, in the Worker: only digests travel to the
  * Durable Object, which can then check and store them in one synchronous step.
  */
-import { isValidSegment, randomToken, sha256Hex } from "@smcp/runtime";
+import { base64url, isValidSegment, randomToken, sha256, sha256Hex } from "@smcp/runtime";
 
 export const TENANT_KEY_PREFIX = "smcp_sk_";
 /** A tenant key as minted by `TenantDO.createKey`: the prefix and 32 random bytes in base64url. */
@@ -61,8 +61,5 @@ export const isCodeVerifier = (verifier: string | null): verifier is string =>
 
 /** BASE64URL(SHA256(ASCII(verifier))), to compare with the stored challenge. */
 export async function s256(verifier: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
-  let binary = "";
-  for (const b of digest) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url(await sha256(verifier));
 }

@@ -16,7 +16,7 @@
  * own message is passed on as it is, never searched.
  */
 import { exports } from "cloudflare:workers";
-import { tenantIncarnationName } from "@smcp/runtime";
+import { readBoundedBytes, tenantIncarnationName } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { EgressProps, StoreProps } from "./entrypoints";
 import { HARNESS_MODULE, HARNESS_SOURCE, JSON_SCHEMA_MODULE, TENANT_MODULE } from "./harness";
@@ -125,7 +125,7 @@ export async function callSandbox(
       } catch (err) {
         throw new SandboxFailure("crash", runtimeMessage(err));
       }
-      const text = await readBounded(response, maxBytes);
+      const text = await readAnswer(response, maxBytes);
       return parseReply(text);
     };
     return await Promise.race([call(), timeout]);
@@ -139,31 +139,16 @@ export function checkInSandbox(env: Env, target: SandboxTarget, source: string):
   return callSandbox(env, target, async () => source, "/describe", {}, SANDBOX_LIMITS.manifestBytes);
 }
 
-async function readBounded(response: Response, maxBytes: number): Promise<string> {
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    let next: ReadableStreamReadResult<Uint8Array>;
-    try {
-      next = await reader.read();
-    } catch (err) {
-      throw new SandboxFailure("crash", runtimeMessage(err));
-    }
-    if (next.done) break;
-    total += next.value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new SandboxFailure("too-large", `answered more than ${maxBytes} bytes, the most one call may return; nothing of it was kept`);
-    }
-    chunks.push(next.value);
+/** The answer's text, at most `maxBytes` of it; a stream that fails is a crash. */
+async function readAnswer(response: Response, maxBytes: number): Promise<string> {
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await readBoundedBytes(response.body, maxBytes);
+  } catch (err) {
+    throw new SandboxFailure("crash", runtimeMessage(err));
   }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
+  if (bytes === null) {
+    throw new SandboxFailure("too-large", `answered more than ${maxBytes} bytes, the most one call may return; nothing of it was kept`);
   }
   return new TextDecoder().decode(bytes);
 }

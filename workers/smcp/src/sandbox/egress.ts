@@ -23,6 +23,7 @@
  * cannot slip past as a host name. (A host name that resolves to a private address
  * is the network's business: Workers' fetch does not reach private addresses.)
  */
+import { IPV4, reachesLoopback } from "@smcp/runtime";
 import { getPublicSuffix } from "tldts";
 
 export interface EgressPolicy {
@@ -40,10 +41,10 @@ export type HostKind = "name" | "localhost" | "ipv4" | "ipv6" | "loopback-ipv4" 
 /** Classifies a `URL.hostname` (already normalised: IPv4 dotted decimal, IPv6 in brackets). */
 export function hostKind(hostname: string): HostKind {
   const host = hostname.toLowerCase().replace(/\.$/, "");
-  if (host.startsWith("[")) return host === "[::1]" ? "loopback-ipv6" : "ipv6";
-  if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(host)) return host.startsWith("127.") ? "loopback-ipv4" : "ipv4";
-  if (host === "localhost" || host.endsWith(".localhost")) return "localhost";
-  return "name";
+  const loopback = reachesLoopback(host);
+  if (host.startsWith("[")) return loopback ? "loopback-ipv6" : "ipv6";
+  if (IPV4.test(host)) return loopback ? "loopback-ipv4" : "ipv4";
+  return loopback ? "localhost" : "name";
 }
 
 const isPublicSuffix = (domain: string) => getPublicSuffix(domain, { allowPrivateDomains: true }) === domain;

@@ -131,6 +131,11 @@ export class SessionIndex {
     this.#sql.exec("UPDATE sessions SET expires_at = max(expires_at, ?) WHERE id = ?", expiresAt, id);
   }
 
+  /** When the oldest indexed session of `server` was created; null when it has none. */
+  oldestOf(server: string): number | null {
+    return this.#sql.exec<{ t: number | null }>("SELECT min(created_at) AS t FROM sessions WHERE server = ?", server).one().t;
+  }
+
   all(): { id: string; server: string }[] {
     return this.#sql.exec<{ id: string; server: string }>("SELECT id, server FROM sessions").toArray().map((s) => ({ ...s }));
   }

@@ -1,0 +1,31 @@
+// The one base64 / base64url encoder (packages/runtime/src/encoding.ts) behind session
+// ids, tokens, PKCE challenges and CSP hash sources.
+import { describe, expect, it } from "vitest";
+import { base64, base64url } from "../../packages/runtime/src/encoding";
+import { sha256 } from "../../packages/runtime/src/secrets";
+import { s256 } from "../../workers/smcp/src/oauth/tokens";
+
+const ascii = (s: string) => new TextEncoder().encode(s);
+
+describe("base64 and base64url", () => {
+  it("mcp:session-id-charset — base64 is RFC 4648 §10's test vectors, padded", () => {
+    const vectors: [string, string][] = [["", ""], ["f", "Zg=="], ["fo", "Zm8="], ["foo", "Zm9v"], ["foob", "Zm9vYg=="], ["fooba", "Zm9vYmE="], ["foobar", "Zm9vYmFy"]];
+    for (const [input, output] of vectors) expect(base64(ascii(input)), input).toBe(output);
+  });
+
+  it("mcp:session-id-charset — base64url swaps + and / for - and _ and drops the padding", () => {
+    // 0xfb 0xff 0xbf is "+/+/" in base64: every 6-bit group is 62 or 63.
+    expect(base64(new Uint8Array([0xfb, 0xef, 0xbe, 0xfb, 0xef, 0xbe]))).toBe("++++++++");
+    expect(base64url(new Uint8Array([0xfb, 0xef, 0xbe, 0xfb, 0xef, 0xbe]))).toBe("--------");
+    expect(base64url(new Uint8Array([0xff, 0xff, 0xff]))).toBe("____");
+    expect(base64url(ascii("f"))).toBe("Zg");
+    expect(base64url(ascii("fo"))).toBe("Zm8");
+    expect(base64url(new Uint8Array(0))).toBe("");
+  });
+
+  it("platform:oauth — the S256 challenge of RFC 7636 appendix B's verifier is the RFC's challenge", async () => {
+    const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    expect(await s256(verifier)).toBe("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    expect(base64url(await sha256(verifier))).toBe("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+  });
+});
