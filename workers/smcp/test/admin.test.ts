@@ -120,7 +120,7 @@ describe("tenants", () => {
 });
 
 describe("keys", () => {
-  it("admin:keys auth:keys-hashed — a key is shown once at creation; listing shows ids and labels, never a secret", async () => {
+  it("admin:keys auth:keys-hashed auth:keys-hashed — a key is shown once at creation; listing shows ids and labels, never a secret", async () => {
     const { tenant } = await provisionTenant();
     const created = await adminOk("POST", `/tenants/${tenant}/keys`, { label: "ci" }, 201);
     expect(created).toEqual({ id: expect.stringMatching(/^key_/), label: "ci", createdAt: expect.any(Number), revokedAt: null, key: expect.stringMatching(/^smcp_sk_[A-Za-z0-9_-]{43}$/) });
@@ -134,7 +134,7 @@ describe("keys", () => {
     for (const key of keys) expect(Object.keys(key).sort()).toEqual(["createdAt", "id", "label", "revokedAt"]);
   });
 
-  it("admin:keys setup:dev-vars — a key the admin holds can be stored again (pnpm dev after a wipe); only SMCP's own format, never twice", async () => {
+  it("admin:keys auth:keys-hashed setup:dev-vars — a key the admin holds can be stored again (pnpm dev after a wipe); only SMCP's own format, never twice", async () => {
     const { tenant } = await provisionTenant();
     const held = `smcp_sk_${"A".repeat(20)}${"b".repeat(23)}`;
     const restored = await adminOk("POST", `/tenants/${tenant}/keys`, { label: "kept", key: held }, 201);
@@ -146,7 +146,7 @@ describe("keys", () => {
     }
   });
 
-  it("admin:keys auth:401 — a revoked key is refused with 401; revoking twice re-drives (200), an unknown key gets 404", async () => {
+  it("admin:keys auth:keys-hashed auth:401 — a revoked key is refused with 401; revoking twice re-drives (200), an unknown key gets 404", async () => {
     const { tenant, key } = await provisionTenant();
     const fresh = await newKey(tenant);
     expect(await adminOk("DELETE", `/tenants/${tenant}/keys/${fresh.id}`)).toEqual({ revoked: fresh.id, alreadyRevoked: false, sessionsEnded: 0, sessionsFailed: [] });

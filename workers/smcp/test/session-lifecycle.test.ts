@@ -28,7 +28,7 @@ import {
 const TTL_MS = 1800 * 1000; // SMCP_SESSION_TTL_SECONDS in wrangler.jsonc
 
 describe("session lifecycle", () => {
-  it("session:create mcp:session-id-charset — initialize mints an unguessable Mcp-Session-Id (32 base64url chars, 192 bits)", async () => {
+  it("session:create mcp:session-id-charset mcp:session-id-charset — initialize mints an unguessable Mcp-Session-Id (32 base64url chars, 192 bits)", async () => {
     const { tenant, key } = await provisionTenant();
     const a = await openSession(mcpUrl(tenant, "notes"), key);
     const b = await openSession(mcpUrl(tenant, "notes"), key);
@@ -130,7 +130,7 @@ describe("session lifecycle", () => {
 });
 
 describe("eviction", () => {
-  it("session:create resume:replay — after the Durable Object is evicted the same session id keeps working", async () => {
+  it("session:create mcp:session-id-charset resume:replay — after the Durable Object is evicted the same session id keeps working", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const added = await callTool(session, "add_note", { title: "before eviction", body: "kept" });
