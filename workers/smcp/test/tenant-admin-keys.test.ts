@@ -161,7 +161,7 @@ describe("tenant admin keys", () => {
     expect((await ok(key, "GET", `${T}/audit/checkpoints`)).checkpoints.map((c: any) => c.seq)).toEqual([checkpoint.seq]);
     const exported = await SELF.fetch(`${ORIGIN}/admin/v1${T}/audit/export?through=${checkpoint.seq}`, { headers: { Authorization: `Bearer ${key}` } });
     expect(exported.status).toBe(200);
-    expect((await exported.json()).entries).toHaveLength(checkpoint.seq);
+    expect(((await exported.json()) as { entries: unknown[] }).entries).toHaveLength(checkpoint.seq);
 
     const drop = await call(key, "DELETE", `${T}/audit?through=${checkpoint.seq}`);
     expect(drop).toEqual({ status: 403, body: platformRefusal(t.tenant, "Dropping audit entries") });
