@@ -79,10 +79,12 @@ const clip = (text: string) => (text.length > AUDIT_DETAIL_MAX_CHARS ? text.slic
 const LIMIT_AUDIT_INTERVAL_MS = 10_000;
 
 type Missing = { ok: false; reason: "unknown-tenant" };
+const MISSING: Missing = { ok: false, reason: "unknown-tenant" };
 
 /** Methods a tenant admin key may never have run (`adminKeyCall`): the platform operator's. */
 const PLATFORM_ONLY_METHODS = new Set(["constructor", "create", "beginDestroy", "finishDestroy", "setLimits", "auditDrop", "alarm", "fetch", "adminKeyCall"]);
-const MISSING: Missing = { ok: false, reason: "unknown-tenant" };
+/** Sessions being ended by a tenant admin key, remembered for their `session.ended` rows; at most this many. */
+const MAX_NOTED_TERMINATIONS = 1000;
 
 const CONFIG_KEY = "config";
 /**
@@ -326,6 +328,9 @@ export class TenantDO extends DurableObject<Env> {
 
   // --- tenant admin keys (rules: tenant/admin-keys.ts; what they may do: admin/tenant-scope.ts) ---
 
+  /** Session id -> the admin key ending it, until the session reports its end (`sessionClosed`). */
+  #terminators = new Map<string, string>();
+
   get #adminKeys() {
     return new AdminKeys(this.#sql);
   }
@@ -388,11 +393,9 @@ export class TenantDO extends DurableObject<Env> {
   sessionTerminating(id: string): void {
     const actor = resolveAdminActor(PLATFORM_ADMIN_ACTOR);
     if (actor === PLATFORM_ADMIN_ACTOR) return;
-    if (this.#terminators.size >= 1000) this.#terminators.delete(this.#terminators.keys().next().value!);
+    if (this.#terminators.size >= MAX_NOTED_TERMINATIONS) this.#terminators.delete(this.#terminators.keys().next().value!);
     this.#terminators.set(id, actor);
   }
-
-  #terminators = new Map<string, string>();
 
   #terminator(id: string): string {
     const actor = this.#terminators.get(id) ?? PLATFORM_ADMIN_ACTOR;
