@@ -384,7 +384,9 @@ export class TenantDO extends DurableObject<Env> {
   ): Promise<{ ok: true; value: unknown } | { ok: false; reason: "invalid-admin-key" | "platform-only" }> {
     const config = this.#config();
     if (!config || !this.#isCurrent(config, caller.incarnation) || !this.#adminKeys.isLive(caller.keyId)) return { ok: false, reason: "invalid-admin-key" };
-    const target = Object.hasOwn(TenantDO.prototype, method) ? (this as unknown as Record<string, unknown>)[method] : undefined;
+    // RPC methods of this class (or a base it gains), never the runtime's handlers or Object's.
+    const isRpcMethod = method in TenantDO.prototype && !(method in DurableObject.prototype) && !(method in Object.prototype);
+    const target = isRpcMethod ? (this as unknown as Record<string, unknown>)[method] : undefined;
     if (typeof target !== "function" || PLATFORM_ONLY_METHODS.has(method)) return { ok: false, reason: "platform-only" };
     return { ok: true, value: await actAsAdminKey(caller.keyId, () => (target as (...a: unknown[]) => unknown).apply(this, args)) };
   }

@@ -22,6 +22,7 @@ import {
   provisionTenant,
   rpc,
   storageOf,
+  tenantConfig,
   uniqueName,
 } from "./helpers";
 
@@ -211,6 +212,20 @@ describe("tenant admin keys", () => {
     // Its own tenant still works with it, and the platform token everywhere.
     expect(await ok(key, "GET", `${T}/servers`)).toMatchObject({ servers: [] });
     expect((await adminOk("GET", "/tenants")).tenants.map((x: any) => x.id)).toEqual(expect.arrayContaining([own.tenant, neighbour.tenant]));
+  });
+
+  it("auth:tenant-admin-keys — behind the router, the tenant object itself runs no platform-only or non-RPC method for a key", async () => {
+    const t = await provisionTenant({ prefix: "ak-methods", servers: [] });
+    const { id } = await newAdminKey(t.tenant);
+    const caller = { keyId: id, incarnation: (await tenantConfig(t.tenant))!.incarnation };
+    const stub = tenantObject(t.tenant);
+    for (const method of ["setLimits", "create", "beginDestroy", "finishDestroy", "auditDrop", "alarm", "fetch", "adminKeyCall", "constructor", "toString", "__proto__", "nope"]) {
+      expect(await stub.adminKeyCall(caller, method, [{ maxSessions: 1 }]), method).toEqual({ ok: false, reason: "platform-only" });
+    }
+    expect(await stub.adminKeyCall(caller, "listServers", [])).toEqual({ ok: true, value: { ok: true, servers: [] } });
+    expect(await stub.adminKeyCall({ ...caller, incarnation: "another" }, "listServers", [])).toEqual({ ok: false, reason: "invalid-admin-key" });
+    expect(await stub.adminKeyCall({ ...caller, keyId: "ak_forged" }, "listServers", [])).toEqual({ ok: false, reason: "invalid-admin-key" });
+    expect((await tenantConfig(t.tenant))!.limits).toEqual({});
   });
 
   it("auth:tenant-admin-keys auth:revoke-10s — a revoked admin key is refused at once, even by an isolate whose cache still holds it", async () => {
