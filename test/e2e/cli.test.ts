@@ -38,6 +38,12 @@ async function addNote(title: string): Promise<string> {
   return (result.structuredContent as { id: string }).id;
 }
 
+interface SmcpOptions {
+  url?: string;
+  token?: string | null;
+  envToken?: string;
+}
+
 /** One `smcp` process; output is collected as it arrives, so a test can wait for a line. */
 class Smcp {
   readonly child: ChildProcess;
@@ -45,9 +51,10 @@ class Smcp {
   stderr = "";
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[], { url = platform.url, token = ADMIN_TOKEN }: { url?: string; token?: string } = {}) {
-    this.child = spawn(process.execPath, [SMCP, ...args, "--url", url, "--token", token], {
-      env: { ...process.env, SMCP_URL: "", SMCP_ADMIN_TOKEN: "", NO_COLOR: "1" },
+  /** `token: null` sends no --token, so the CLI takes SMCP_ADMIN_TOKEN from `envToken`. */
+  constructor(args: string[], { url = platform.url, token = ADMIN_TOKEN, envToken = "" }: SmcpOptions = {}) {
+    this.child = spawn(process.execPath, [SMCP, ...args, "--url", url, ...(token === null ? [] : ["--token", token])], {
+      env: { ...process.env, SMCP_URL: "", SMCP_ADMIN_TOKEN: envToken, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child.stdout!.setEncoding("utf8").on("data", (d: string) => (this.stdout += d));
@@ -77,7 +84,7 @@ class Smcp {
 }
 
 /** Runs `smcp` to completion. */
-async function smcp(args: string[], options?: { url?: string; token?: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function smcp(args: string[], options?: SmcpOptions): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const run = new Smcp(args, options);
   const code = await run.exited;
   return { code, stdout: run.stdout, stderr: run.stderr };
@@ -223,5 +230,55 @@ describe("smcp, the admin CLI", () => {
     const help = await smcp(["sessions", "events", "--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("smcp sessions events <tenant> <session> [--after N] [--limit N] [--follow]");
+  });
+});
+
+describe("smcp with a tenant admin key", () => {
+  it("admin:cli auth:tenant-admin-keys — admin-keys create shows the key once; with --token or SMCP_ADMIN_TOKEN it manages its own tenant", async () => {
+    const own = await platform.tenant("cli-own");
+    const created = await smcp(["admin-keys", "create", own.tenant, "--label", "ci"]);
+    expect(created.code, created.stderr).toBe(0);
+    const key = new RegExp(`^  (smcp_ak_${own.tenant}\\.[A-Za-z0-9_-]{43})$`, "m").exec(created.stdout)?.[1];
+    expect(key, created.stdout).toBeDefined();
+    expect(created.stdout).toMatch(new RegExp(`^created admin key (ak_[A-Za-z0-9_-]{12}) \\(ci\\) for tenant ${own.tenant}$`, "m"));
+
+    const listed = await smcp(["admin-keys", "ls", own.tenant]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^ADMIN KEY\s+LABEL\s+CREATED\s+STATUS$/m);
+    expect(listed.stdout).toMatch(/^ak_\S+\s+ci\s+.*\blive$/m);
+    expect(listed.stdout).not.toContain(key!.split(".")[1]);
+
+    const enabled = await smcp(["servers", "enable", own.tenant, "everything"], { token: key! });
+    expect(enabled.code, enabled.stderr).toBe(0);
+    const minted = await smcp(["keys", "create", own.tenant, "--label", "from-ci", "--json"], { token: key! });
+    expect(minted.code, minted.stderr).toBe(0);
+    expect(JSON.parse(minted.stdout)).toMatchObject({ label: "from-ci", key: expect.stringMatching(/^smcp_sk_/) });
+    const shown = await smcp(["tenants", "show", own.tenant], { token: null, envToken: key! });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^servers\s+everything, notes$/m);
+    expect(shown.stdout).toMatch(/^keys\s+2 live$/m);
+  });
+
+  it("admin:cli auth:tenant-admin-keys — a command refused for a tenant admin key prints the API's 403 message; a revoked key says so", async () => {
+    const own = await platform.tenant("cli-scoped");
+    const created = JSON.parse((await smcp(["admin-keys", "create", own.tenant, "--json"])).stdout);
+    const asKey = { token: created.key as string };
+
+    const list = await smcp(["tenants", "ls"], asKey);
+    expect(list).toEqual({ code: 1, stdout: "", stderr: `smcp: GET /admin/v1/tenants needs the platform admin token (SMCP_ADMIN_TOKEN); a tenant admin key manages only its own tenant (${own.tenant})\n` });
+    const other = await smcp(["keys", "ls", tenant], asKey);
+    expect(other).toEqual({ code: 1, stdout: "", stderr: `smcp: This admin key manages tenant ${own.tenant} only\n` });
+    const rm = await smcp(["tenants", "rm", own.tenant], asKey);
+    expect(rm).toEqual({ code: 1, stdout: "", stderr: `smcp: Deleting a tenant needs the platform admin token (SMCP_ADMIN_TOKEN); a tenant admin key manages only its own tenant (${own.tenant})\n` });
+    expect((await smcp(["tenants", "show", own.tenant])).code).toBe(0);
+
+    const revoked = await smcp(["admin-keys", "revoke", own.tenant, created.id]);
+    expect(revoked).toMatchObject({ code: 0, stdout: `revoked admin key ${created.id}\n` });
+    const after = await smcp(["keys", "ls", own.tenant], asKey);
+    expect(after).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "smcp: the tenant admin key was refused (revoked, or its tenant deleted); ask for a new one or use the platform admin token\n",
+    });
   });
 });

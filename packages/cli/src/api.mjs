@@ -49,7 +49,11 @@ export function createApi(config, { fetch: fetchImpl = globalThis.fetch, timeout
     }
     const text = await response.text();
     const json = parseJson(text);
-    if (response.status === 401) throw new CliError("the admin token was refused; set SMCP_ADMIN_TOKEN or --token");
+    if (response.status === 401) {
+      // A tenant admin key that stopped working says so: it was revoked, or its tenant deleted.
+      if (config.token.startsWith("smcp_ak_")) throw new CliError("the tenant admin key was refused (revoked, or its tenant deleted); ask for a new one or use the platform admin token");
+      throw new CliError("the admin token was refused; set SMCP_ADMIN_TOKEN or --token");
+    }
     if (!response.ok) {
       const error = json?.error;
       if (typeof error?.message === "string") throw new ApiError(response.status, String(error.code ?? ""), error.message);

@@ -17,7 +17,8 @@ export function helpText(shown, all) {
   const globals = [
     "options for every command:",
     `  --url URL      the platform (env SMCP_URL, default ${DEFAULT_URL})`,
-    "  --token TOKEN  the admin token (env SMCP_ADMIN_TOKEN; else, for a local URL, the one `pnpm dev` wrote to .dev.vars)",
+    "  --token TOKEN  the admin token, or a tenant admin key (smcp_ak_...) to manage that tenant only",
+    "                 (env SMCP_ADMIN_TOKEN; else, for a local URL, the one `pnpm dev` wrote to .dev.vars)",
     "  --json         print the admin API's JSON as is, for scripts",
     "  -h, --help     this help",
   ];

@@ -9,6 +9,7 @@ import type { SessionDO } from "./session-do";
 import type { TenantDO } from "./tenant-do";
 import type { DirectoryDO } from "./directory-do";
 import type { OAuthLimiterDO } from "./oauth/limiter-do";
+import { asAdminCaller } from "./admin/acting-caller";
 
 export interface Env extends PlatformVariables {
   SESSION: DurableObjectNamespace<SessionDO>;
@@ -26,6 +27,7 @@ export interface Env extends PlatformVariables {
 type NoneOf<T extends never> = T;
 export type UnvalidatedVariables = NoneOf<Exclude<Extract<keyof Env, `SMCP_${string}`>, keyof PlatformVariables>>;
 
-export const tenantStub = (env: Env, tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`));
+/** In an admin call of a tenant admin key, the stub acts as that key (admin/acting-caller.ts). */
+export const tenantStub = (env: Env, tenant: string) => asAdminCaller(env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`)), tenant);
 
 export const directoryStub = (env: Env) => env.DIRECTORY.get(env.DIRECTORY.idFromName("directory"));

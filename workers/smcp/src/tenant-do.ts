@@ -20,6 +20,8 @@ import type { StoredRecord } from "@smcp/servers";
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
 import { AuditLog, actorOf } from "./tenant/audit-log";
+import { PLATFORM_ADMIN_ACTOR, actAsAdminKey, resolveAdminActor } from "./tenant/acting-admin";
+import { AdminKeys } from "./tenant/admin-keys";
 import { AuditRetention, type AuditVerdict } from "./tenant/audit-retention";
 import { AuthFailureTally, isAuthFailureReason, type AuthFailureReason } from "./tenant/auth-failures";
 import { TenantKeys } from "./tenant/keys";
@@ -53,6 +55,11 @@ const clip = (text: string) => (text.length > AUDIT_DETAIL_MAX_CHARS ? text.slic
 
 type Missing = { ok: false; reason: "unknown-tenant" };
 const MISSING: Missing = { ok: false, reason: "unknown-tenant" };
+
+/** Methods a tenant admin key may never have run (`adminKeyCall`): the platform operator's. */
+const PLATFORM_ONLY_METHODS = new Set(["constructor", "create", "beginDestroy", "finishDestroy", "setLimits", "auditDrop", "alarm", "fetch", "adminKeyCall"]);
+/** Sessions being ended by a tenant admin key, remembered for their `session.ended` rows; at most this many. */
+const MAX_NOTED_TERMINATIONS = 1000;
 
 const CONFIG_KEY = "config";
 /**
@@ -252,11 +259,91 @@ export class TenantDO extends DurableObject<Env> {
 
   /** Ends `sessions` now, each with its own bounded attempt (tenant/session-objects.ts). */
   #endSessions(sessions: { id: string; server: string }[], config: TenantConfig): Promise<SessionsEnded> {
+    for (const s of sessions) this.sessionTerminating(s.id);
     return this.#sessionObjects(config).end(sessions);
   }
 
   #sessionObjects(config: TenantConfig): SessionObjects {
     return new SessionObjects({ env: this.env, config, index: this.#sessions, audit: (...entry) => this.#audit(...entry) });
+  }
+
+  // --- tenant admin keys (rules: tenant/admin-keys.ts; what they may do: admin/tenant-scope.ts) ---
+
+  /** Session id -> the admin key ending it, until the session reports its end (`sessionClosed`). */
+  #terminators = new Map<string, string>();
+
+  get #adminKeys() {
+    return new AdminKeys(this.#sql);
+  }
+
+  /** Stores a new admin key by its digest (the Worker minted it and shows it once). */
+  async adminKeyCreate(label: string, hash: string) {
+    if (!this.#config()) return MISSING;
+    const created = this.#adminKeys.create(label, hash);
+    if (created.ok) await this.#audit(PLATFORM_ADMIN_ACTOR, "admin-key.created", created.info.id, { label });
+    return created;
+  }
+
+  async adminKeyList() {
+    if (!this.#config()) return MISSING;
+    return { ok: true as const, keys: this.#adminKeys.list() };
+  }
+
+  async adminKeyRevoke(id: string) {
+    if (!this.#config()) return MISSING;
+    const revoked = this.#adminKeys.revoke(id);
+    if (revoked.ok && !revoked.alreadyRevoked) await this.#audit(PLATFORM_ADMIN_ACTOR, "admin-key.revoked", id, {});
+    return revoked;
+  }
+
+  /**
+   * Authenticates an admin key by its digest. An unknown tenant answers without a
+   * write; a failure on a tenant that exists is one count of the aggregated tally.
+   */
+  async adminKeyCheck(hash: string): Promise<{ ok: true; keyId: string; incarnation: string } | { ok: false; reason: "unknown-tenant" | "invalid-admin-key" }> {
+    const config = this.#config();
+    if (!config) return MISSING;
+    const keyId = this.#adminKeys.liveByHash(hash);
+    if (keyId === null) {
+      await this.#authFailed("invalid-admin-key");
+      return { ok: false, reason: "invalid-admin-key" };
+    }
+    return { ok: true, keyId, incarnation: config.incarnation };
+  }
+
+  /**
+   * Every call the admin API makes for a tenant admin key comes through here: the key
+   * is checked live in this very step (a revocation takes effect at once, whatever the
+   * Worker cached), the tenant must be the incarnation it was issued by, and the method
+   * runs with its audit rows naming the key (tenant/acting-admin.ts). Platform-only
+   * methods are refused here too, behind the router's own refusal.
+   */
+  async adminKeyCall(
+    caller: { keyId: string; incarnation: string },
+    method: string,
+    args: unknown[],
+  ): Promise<{ ok: true; value: unknown } | { ok: false; reason: "invalid-admin-key" | "platform-only" }> {
+    const config = this.#config();
+    if (!config || !this.#isCurrent(config, caller.incarnation) || !this.#adminKeys.isLive(caller.keyId)) return { ok: false, reason: "invalid-admin-key" };
+    // RPC methods of this class (or a base it gains), never the runtime's handlers or Object's.
+    const isRpcMethod = method in TenantDO.prototype && !(method in DurableObject.prototype) && !(method in Object.prototype);
+    const target = isRpcMethod ? (this as unknown as Record<string, unknown>)[method] : undefined;
+    if (typeof target !== "function" || PLATFORM_ONLY_METHODS.has(method)) return { ok: false, reason: "platform-only" };
+    return { ok: true, value: await actAsAdminKey(caller.keyId, () => (target as (...a: unknown[]) => unknown).apply(this, args)) };
+  }
+
+  /** Notes who is ending a session, for its `session.ended` row (the session reports the end in a call of its own). */
+  sessionTerminating(id: string): void {
+    const actor = resolveAdminActor(PLATFORM_ADMIN_ACTOR);
+    if (actor === PLATFORM_ADMIN_ACTOR) return;
+    if (this.#terminators.size >= MAX_NOTED_TERMINATIONS) this.#terminators.delete(this.#terminators.keys().next().value!);
+    this.#terminators.set(id, actor);
+  }
+
+  #terminator(id: string): string {
+    const actor = this.#terminators.get(id) ?? PLATFORM_ADMIN_ACTOR;
+    this.#terminators.delete(id);
+    return actor;
   }
 
   // --- OAuth grants (the rules are in oauth/grant-store.ts) ------------------------
@@ -457,7 +544,7 @@ export class TenantDO extends DurableObject<Env> {
     if (!this.#config()) return { ok: true };
     const removed = this.#sessions.remove(id, final);
     if (!removed) return { ok: true };
-    const actor = reason === "deleted" ? actorOf(removed.keyId) : reason === "terminated" ? "admin" : "platform";
+    const actor = reason === "deleted" ? actorOf(removed.keyId) : reason === "terminated" ? this.#terminator(id) : "platform";
     await this.#audit(actor, "session.ended", id, { reason });
     return { ok: true };
   }

@@ -143,6 +143,16 @@ CREATE TABLE oauth_trusted_clients (
     "ALTER TABLE deployments ADD COLUMN retired_at INTEGER",
     // 9: the seq of the last counter report of each session applied (session-index.ts), so a retried report adds nothing.
     "ALTER TABLE sessions ADD COLUMN report_seq INTEGER NOT NULL DEFAULT 0",
+    // 10: tenant admin keys (tenant/admin-keys.ts): digests only, looked up by digest.
+    `
+CREATE TABLE admin_keys (
+  id TEXT PRIMARY KEY,
+  label TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+`,
     // Append new steps here (see HOW TO ADD A STEP above).
   ],
 };

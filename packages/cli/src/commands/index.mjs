@@ -2,6 +2,7 @@
  * The command table: every command the CLI has, in the order `smcp help` lists
  * them. Adding a command is one entry here and one object in its resource's module.
  */
+import { adminKeyCommands } from "./admin-keys.mjs";
 import { auditCommand, auditRetentionCommands } from "./audit.mjs";
 import { eventsCommand } from "./events.mjs";
 import { healthCommand } from "./health.mjs";
@@ -14,6 +15,7 @@ import { tenantCommands } from "./tenants.mjs";
 export const commands = [
   ...tenantCommands,
   ...keyCommands,
+  ...adminKeyCommands,
   ...serverCommands,
   ...sessionCommands,
   eventsCommand,

@@ -1,10 +1,17 @@
-/** The admin API route table (SPEC section 6). Every route needs the admin token. */
+/**
+ * The admin API route table (SPEC section 6). Every route needs the platform admin
+ * token, or a tenant admin key for routes of its own tenant (admin/tenant-scope.ts);
+ * handlers run as their caller (admin/acting-caller.ts).
+ */
 import { jsonErrorResponse, wire } from "@smcp/runtime";
 import type { Env } from "../env";
 import { matchRoute, type Params, type Route } from "../routes";
 import { activateDeployment, deploy, getDeployment, getServer, listDeployments, setEgress } from "./deployments";
 import { createKey, listKeys, revokeKey } from "./keys";
+import { actAs } from "./acting-caller";
+import { createAdminKey, listAdminKeys, revokeAdminKey } from "./admin-keys";
 import { requireAdmin } from "./require-admin";
+import { scopeRefusal } from "./tenant-scope";
 import { disableServer, enableServer, listServers } from "./servers";
 import { createCheckpoint, dropAudit, exportAudit, getAudit, listCheckpoints, verifyAudit } from "./audit";
 import { getHealth } from "./health";
@@ -45,14 +52,20 @@ const routes: Route<AdminHandler>[] = [
   { method: "POST", pattern: `${T}/audit/checkpoints`, handler: (_r, env, p) => createCheckpoint(env, p.tenant!) },
   { method: "GET", pattern: `${T}/audit/export`, handler: (r, env, p) => exportAudit(r, env, p.tenant!) },
   { method: "GET", pattern: "/admin/v1/health", handler: (_r, env) => getHealth(env) },
+  // Tenant admin keys: admin/admin-keys.ts.
+  { method: "POST", pattern: `${T}/admin-keys`, handler: (r, env, p) => createAdminKey(r, env, p.tenant!) },
+  { method: "GET", pattern: `${T}/admin-keys`, handler: (_r, env, p) => listAdminKeys(env, p.tenant!) },
+  { method: "DELETE", pattern: `${T}/admin-keys/:key`, handler: (_r, env, p) => revokeAdminKey(env, p.tenant!, p.key!) },
 ];
 
 export async function handleAdmin(request: Request, env: Env, path: string): Promise<Response> {
-  await requireAdmin(request, env);
+  const caller = await requireAdmin(request, env);
+  const refused = scopeRefusal(caller, request.method, path);
+  if (refused) throw refused;
   const match = matchRoute(routes, request.method, path);
   switch (match.kind) {
     case "found":
-      return match.handler(request, env, match.params);
+      return actAs(caller, () => match.handler(request, env, match.params));
     case "method-not-allowed":
       return jsonErrorResponse(wire.methodNotAllowed(match.allow));
     case "none":

@@ -44,7 +44,10 @@ export async function getSessionRequests(request: Request, env: Env, tenant: str
 }
 
 export async function deleteSession(env: Env, tenant: string, sessionId: string): Promise<Response> {
-  const ended = await (await sessionStub(env, tenant, sessionId)).terminate();
+  const session = await sessionStub(env, tenant, sessionId);
+  // The session reports its end in a call of its own; the tenant notes who ended it for the audit row.
+  await tenantStub(env, tenant).sessionTerminating(sessionId);
+  const ended = await session.terminate();
   if (!ended) await tenantStub(env, tenant).sessionClosed(sessionId, "terminated");
   return jsonResponse({ terminated: sessionId });
 }

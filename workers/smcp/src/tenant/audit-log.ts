@@ -8,6 +8,7 @@
  * `verify` recomputes the chain so that tampering below SQL is detected too.
  */
 import { AUDIT_GENESIS, auditHash, type AuditEntry } from "@smcp/runtime";
+import { resolveAdminActor } from "./acting-admin";
 
 export class AuditLog {
   readonly #sql: SqlStorage;
@@ -36,7 +37,8 @@ export class AuditLog {
   /** The entry that would follow the tail now; only inside `exclusive`, so the tail cannot move. */
   async next(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<AuditEntry> {
     const last = this.tail();
-    const fields = { seq: last.seq + 1, at: Date.now(), actor, action, target, detail: JSON.stringify(detail) };
+    // An admin action taken with a tenant admin key is that key's (tenant/acting-admin.ts).
+    const fields = { seq: last.seq + 1, at: Date.now(), actor: resolveAdminActor(actor), action, target, detail: JSON.stringify(detail) };
     return { ...fields, prevHash: last.hash, hash: await auditHash(last.hash, fields) };
   }
 

@@ -43,6 +43,8 @@ const REASONS = [
   "unknown-code",
   /** `/token` with a refresh token that is unknown or expired. */
   "unknown-refresh-token",
+  /** A well-formed tenant admin key (`smcp_ak_`) of this tenant that is unknown or revoked. */
+  "invalid-admin-key",
 ] as const;
 
 export type AuthFailureReason = (typeof REASONS)[number];
