@@ -28,6 +28,8 @@ export type Lifetime = "kept" | "transient" | "legacy";
 export interface DocField {
   name: string;
   optional: boolean;
+  /** Written `name: { … }`: the nested record's fields. */
+  fields?: DocField[];
 }
 
 export interface DocKey {
@@ -191,22 +193,29 @@ function keyPattern(name: string): RegExp {
 /** The fields of a value cell that starts with `{ … }` (outside or inside backticks), else null. */
 function fieldsOf(cell: string, at: string): DocField[] | null {
   const text = stripCode(cell).trim();
-  if (!text.startsWith("{")) return null;
-  let depth = 0;
-  let end = -1;
-  for (let n = 0; n < text.length; n++) {
-    if (text[n] === "{") depth++;
-    if (text[n] === "}" && --depth === 0) {
-      end = n;
-      break;
-    }
-  }
+  return text.startsWith("{") ? recordFields(text, at) : null;
+}
+
+/** `{ a, b?, c: { d } }` (and whatever follows it) as fields; a nested `{ … }` after `name:` is a nested record. */
+function recordFields(text: string, at: string): DocField[] {
+  const end = closingBrace(text);
   if (end < 0) throw new StorageDocError(`${at}: the record's "{" is never closed`);
   return splitTop(text.slice(1, end)).map((item) => {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)(\?)?/.exec(item.trim());
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(\?)?(\s*:\s*(?=\{))?/.exec(item.trim());
     if (!m) throw new StorageDocError(`${at}: field "${item.trim()}" does not start with a name`);
-    return { name: m[1]!, optional: m[2] === "?" };
+    const field: DocField = { name: m[1]!, optional: m[2] === "?" };
+    if (m[3] !== undefined) field.fields = recordFields(item.trim().slice(m[0].length), `${at}.${field.name}`);
+    return field;
   });
+}
+
+function closingBrace(text: string): number {
+  let depth = 0;
+  for (let n = 0; n < text.length; n++) {
+    if (text[n] === "{") depth++;
+    if (text[n] === "}" && --depth === 0) return n;
+  }
+  return -1;
 }
 
 // --- what an object really holds -------------------------------------------------------
@@ -235,6 +244,35 @@ export interface Snapshot {
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * The fields of the records stored under one key: none undocumented, every required one
+ * in every record, every optional one in some record; nested records likewise.
+ */
+function recordProblems(what: string, fields: DocField[], values: { label: string; v: unknown }[]): string[] {
+  const problems: string[] = [];
+  const seenFields = new Set<string>();
+  const records: { label: string; v: Record<string, unknown> }[] = [];
+  for (const { label, v } of values) {
+    if (isRecord(v)) records.push({ label, v });
+    else problems.push(`${what} is documented as a record but holds ${JSON.stringify(v)} (${label})`);
+  }
+  for (const { label, v } of records) {
+    for (const field of Object.keys(v)) {
+      seenFields.add(field);
+      if (!fields.some((f) => f.name === field)) problems.push(`${what}: field "${field}" is not in the doc (${label})`);
+    }
+    for (const f of fields) if (!f.optional && !(f.name in v)) problems.push(`${what}: field "${f.name}" is missing (${label}); mark it "${f.name}?" if it may be absent`);
+  }
+  if (records.length === 0) return problems;
+  for (const f of fields) {
+    if (f.optional && !seenFields.has(f.name)) problems.push(`${what}: optional field "${f.name}" was in no record`);
+    if (!f.fields) continue;
+    const nested = records.filter(({ v }) => v[f.name] !== undefined).map(({ label, v }) => ({ label, v: v[f.name] }));
+    problems.push(...recordProblems(`${what}.${f.name}`, f.fields, nested));
+  }
+  return problems;
+}
 
 /**
  * Where the snapshots of one store and its doc section disagree, one line each; empty
@@ -268,27 +306,12 @@ export function storageProblems(doc: DocStore, snapshots: Snapshot[]): string[] 
       problems.push(`${doc.name}: KV key "${k.name}" is documented as legacy but today's code writes it (seen in: ${[...settled, ...transient].join("; ")})`);
     }
     if (!k.fields) continue;
-    // The record's fields: none undocumented, every required one always, every optional one somewhere.
     const values = snapshots.flatMap((s) =>
       Object.entries(s.kv)
         .filter(([key, v]) => k.pattern.test(key) && v !== undefined)
         .map(([key, v]) => ({ label: `${s.label}, ${key}`, v })),
     );
-    const seenFields = new Set<string>();
-    for (const { label, v } of values) {
-      if (!isRecord(v)) {
-        problems.push(`${doc.name}: KV key "${k.name}" is documented as a record but holds ${JSON.stringify(v)} (${label})`);
-        continue;
-      }
-      for (const field of Object.keys(v)) {
-        seenFields.add(field);
-        if (!k.fields.some((f) => f.name === field)) problems.push(`${doc.name}: field "${field}" of KV key "${k.name}" is not in the doc (${label})`);
-      }
-      for (const f of k.fields) if (!f.optional && !(f.name in v)) problems.push(`${doc.name}: field "${f.name}" of KV key "${k.name}" is missing (${label}); mark it "${f.name}?" if it may be absent`);
-    }
-    if (values.length > 0) {
-      for (const f of k.fields) if (f.optional && !seenFields.has(f.name)) problems.push(`${doc.name}: optional field "${f.name}" of KV key "${k.name}" was in no record`);
-    }
+    problems.push(...recordProblems(`${doc.name}: KV key "${k.name}"`, k.fields, values));
   }
 
   // Tables and their columns, in every snapshot (objects of one class may differ).
