@@ -223,6 +223,8 @@ beforeAll(async () => {
   expect(await runDurableObjectAlarm(tenantObject(t.tenant))).toBe(true);
 
   // --- legacy: a tenant from before `toolDataUsage` has `toolDataBytes`; the next write replaces it -----
+  // (Written by hand: no code of today makes an older tenant. The settled snapshot below
+  // must then hold `toolDataUsage` again and no `toolDataBytes`.)
   await runInDurableObject(tenantObject(t.tenant), (_instance, state) => {
     state.storage.kv.delete("toolDataUsage");
     state.storage.kv.put("toolDataBytes", 42);
