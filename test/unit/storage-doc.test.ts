@@ -115,6 +115,7 @@ describe("docs/storage-schema.md parser", () => {
     expect(() => parseStorageDoc(SAMPLE.replace("value TEXT (JSON", "value (JSON"))).toThrow(/^line 15 \(ThingDO\): column "value \(JSON, at most 4 KB\)" of things must be "name TYPE …"/);
     expect(() => parseStorageDoc(SAMPLE.replace("| key | lifetime | value |", "| key | value |"))).toThrow(/^line 5: a key table's headers must start with \| key \| lifetime \| value \|/);
     expect(() => parseStorageDoc(SAMPLE.replace("| `things_by_kind` |", "| things_by_kind |"))).toThrow(/^line 19 \(ThingDO\): "things_by_kind" must be a name in backticks$/);
+    expect(() => parseStorageDoc(SAMPLE.replace("| `window` |", "| `meta` |"))).toThrow(/^line 9 \(ThingDO\): key meta is listed twice$/);
   });
 
   it("platform:migrations — every kind of drift between the doc and the objects is one problem naming it", () => {

@@ -123,6 +123,8 @@ export function parseStorageDoc(markdown: string): Map<string, DocStore> {
 function parseRow(store: DocStore, kind: string, row: string[], line: number): void {
   const at = `line ${line} (${store.name})`;
   const name = codeName(row[0] ?? "", at);
+  const listed = { key: store.kv, table: store.tables, index: store.indexes, trigger: store.triggers }[kind] as { name: string }[];
+  if (listed.some((x) => x.name === name)) throw new StorageDocError(`${at}: ${kind} ${name} is listed twice`);
   switch (kind) {
     case "key": {
       const lifetime = (row[1] ?? "").trim() as Lifetime;
