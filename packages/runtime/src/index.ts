@@ -1,6 +1,6 @@
 export { readJsonBody, readBoundedUtf8, looksLikeJsonRpc, type BoundedText, type ParsedBody } from "./body";
 export { platformConfig, type PlatformConfig, type PlatformVariables } from "./config";
-export { JsonRpcCode, WireError, wire, jsonRpcErrorResponse, jsonErrorResponse, jsonResponse, toWireError } from "./errors";
+export { JsonRpcCode, SESSION_NOT_FOUND_MESSAGE, WireError, wire, jsonRpcErrorResponse, jsonErrorResponse, jsonResponse, toWireError } from "./errors";
 export {
   EVENT_LOG_SCHEMA,
   SqliteEventLog,

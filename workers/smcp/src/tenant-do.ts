@@ -26,7 +26,7 @@ import {
 import type { StoredRecord } from "@smcp/servers";
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
-import { AuditLog, actorOf } from "./tenant/audit-log";
+import { AuditLog, sessionActorOf } from "./tenant/audit-log";
 import { AuditRetention, type AuditVerdict } from "./tenant/audit-retention";
 import { AuthFailureTally, isAuthFailureReason, type AuthFailureReason } from "./tenant/auth-failures";
 import { SessionIndex } from "./tenant/session-index";
@@ -36,6 +36,7 @@ import type {
   DataPutResult,
   KeyInfo,
   SessionAdmission,
+  SessionEndCause,
   SessionEndReason,
   SessionRecord,
   SessionReportAck,
@@ -54,6 +55,7 @@ export type {
   DataPutResult,
   KeyInfo,
   SessionAdmission,
+  SessionEndCause,
   SessionEndReason,
   SessionRecord,
   SessionReportAck,
@@ -196,7 +198,7 @@ export class TenantDO extends DurableObject<Env> {
       this.ctx.storage.kv.put(DELETING_KEY, Date.now());
       await this.#audit("admin", "tenant.deleting", config.id, {});
     }
-    return { ok: true, ...(await this.#endSessions(this.#sessions.all(), config)) };
+    return { ok: true, ...(await this.#endSessions(this.#sessions.all(), config, { actor: "admin", cause: "tenant deleted" })) };
   }
 
   /** The last step of a delete: every byte of the tenant goes. Only after `beginDestroy`. */
@@ -250,7 +252,7 @@ export class TenantDO extends DurableObject<Env> {
       this.#sql.exec("UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", Date.now(), id);
       await this.#audit("admin", "key.revoked", id, {});
     }
-    const ended = await this.#endSessions(this.#sessions.ofKey(id), config);
+    const ended = await this.#endSessions(this.#sessions.ofKey(id), config, { actor: "admin", cause: `key ${id} revoked` });
     if (ended.sessionsFailed.length > 0) {
       await this.#audit("platform", "key.revoke-incomplete", id, { failed: ended.sessionsFailed.length, sessions: ended.sessionsFailed.slice(0, 20) });
     }
@@ -299,12 +301,12 @@ export class TenantDO extends DurableObject<Env> {
    * neither hides nor holds up the others; it stays in the index for a repeat. A
    * session object that holds no session any more has ended: its index row goes.
    */
-  async #endSessions(sessions: { id: string; server: string }[], config: TenantConfig): Promise<SessionsEnded> {
+  async #endSessions(sessions: { id: string; server: string }[], config: TenantConfig, cause: SessionEndCause): Promise<SessionsEnded> {
     const timeoutMs = platformConfig(this.env).SMCP_SESSION_END_TIMEOUT_MS;
     const outcomes = await Promise.allSettled(
       sessions.map((s) =>
         withDeadline(
-          this.env.SESSION.get(this.env.SESSION.idFromName(sessionObjectName(config.id, config.incarnation, s.server, s.id))).terminate(),
+          this.env.SESSION.get(this.env.SESSION.idFromName(sessionObjectName(config.id, config.incarnation, s.server, s.id))).terminate(cause),
           timeoutMs,
         ),
       ),
@@ -359,7 +361,7 @@ export class TenantDO extends DurableObject<Env> {
         serverEnabled: (name) => this.#sql.exec("SELECT 1 FROM servers WHERE name = ?", name).toArray().length > 0,
         audit: (actor, action, target, detail) => this.#audit(actor, action, target, detail),
         authFailed: (reason) => this.#authFailed(reason),
-        grantRevoked: async (grantId) => void (await this.#endSessions(this.#sessions.ofGrant(grantId), config)),
+        grantRevoked: async (grantId, cause) => void (await this.#endSessions(this.#sessions.ofGrant(grantId), config, cause)),
       }),
     );
   }
@@ -471,7 +473,7 @@ export class TenantDO extends DurableObject<Env> {
       return { ok: false, reason: "session-limit", limit: limits.maxSessions };
     }
     this.#sessions.add(record);
-    await this.#audit(actorOf(record.keyId), "session.created", record.id, {
+    await this.#audit(sessionActorOf(record), "session.created", record.id, {
       server: record.server,
       protocolVersion: clip(record.protocolVersion),
       client: typeof record.clientInfo?.name === "string" ? clip(record.clientInfo.name) : null,
@@ -554,12 +556,13 @@ export class TenantDO extends DurableObject<Env> {
    * is newer than the last applied) in the tenant's totals. Idempotent: a session
    * re-driving its end after a lost answer finds its row gone and changes nothing.
    */
-  async sessionClosed(id: string, reason: SessionEndReason, final?: SessionUpdate): Promise<{ ok: true }> {
+  async sessionClosed(id: string, reason: SessionEndReason, final?: SessionUpdate, cause?: SessionEndCause): Promise<{ ok: true }> {
     if (!this.#config()) return { ok: true };
     const removed = this.#sessions.remove(id, final);
     if (!removed) return { ok: true };
-    const actor = reason === "deleted" ? actorOf(removed.keyId) : reason === "terminated" ? "admin" : "platform";
-    await this.#audit(actor, "session.ended", id, { reason });
+    // An end from outside names who caused it; otherwise the client (DELETE), an admin (terminate) or the platform (TTL, refusal).
+    const actor = cause?.actor ?? (reason === "deleted" ? sessionActorOf(removed) : reason === "terminated" ? "admin" : "platform");
+    await this.#audit(actor, "session.ended", id, cause ? { reason, cause: cause.cause } : { reason });
     return { ok: true };
   }
 
