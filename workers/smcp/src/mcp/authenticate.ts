@@ -110,6 +110,9 @@ function learnMode(tenant: string, check: BearerCheck, decision: BearerDecision)
   else if (decision.reason !== "unknown-server") modes.set(tenant, "key"); // only a tenant with keys refuses a credential
 }
 
+/** An access or refresh token or a code of this platform (of any tenant): an OAuth client sent it. */
+const isOAuthSecret = (token: string) => (["access", "refresh", "code"] as const).some((kind) => tenantOf(kind, token) !== null);
+
 /** How a key looks and where one comes from: the next step after any key problem. */
 const keyHelp = (tenant: string) =>
   `A tenant API key is smcp_sk_ and 43 characters (A-Z a-z 0-9 - _), shown once when it is created: POST /admin/v1/tenants/${tenant}/keys or pnpm smcp keys create ${tenant}`;
@@ -128,7 +131,7 @@ function refusal(bearer: Bearer, metadataUrl: string, tenant: string) {
       return wire.unauthorized(`Invalid or revoked API key: tenant ${tenant} has no live key with this value. ${keyHelp(tenant)}`, metadataUrl);
     case "access":
     case "malformed":
-      if (tenantOf("access", bearer.token) !== null) return invalidTokenError(metadataUrl);
+      if (isOAuthSecret(bearer.token)) return invalidTokenError(metadataUrl);
       return wire.unauthorized(`Malformed API key: this is not the shape of a tenant API key (a character missing, extra or wrong?). ${keyHelp(tenant)}`, metadataUrl);
   }
 }

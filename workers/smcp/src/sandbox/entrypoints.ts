@@ -106,9 +106,9 @@ export class SandboxStore extends WorkerEntrypoint<Env, StoreProps> {
   }
 }
 
-/** The admin call that sets a server's allow-list, for the refusal to name. */
-const allowCall = (tenant: string, server: string, host: string) =>
-  `PUT /admin/v1/tenants/${tenant}/servers/${server}/egress with {"allow":[..., "${host}"]}`;
+/** The admin call that sets a server's allow-list to its list plus `host`, ready to paste. */
+const allowCall = (tenant: string, server: string, allow: readonly string[], host: string) =>
+  `PUT /admin/v1/tenants/${tenant}/servers/${server}/egress ${JSON.stringify({ allow: [...allow, host] })}`;
 
 function refusal(reason: Extract<EgressVerdict, { ok: false }>["reason"], url: URL, props: EgressProps): string {
   const target = `${url.protocol}//${url.host}`;
@@ -122,8 +122,8 @@ function refusal(reason: Extract<EgressVerdict, { ok: false }>["reason"], url: U
       return `SMCP egress: ${target} is not http or https; a sandbox may fetch only http(s) URLs of hosts on its allow-list`;
     case "not-listed":
       return allow.length
-        ? `SMCP egress: ${target} is not on the allow-list of server ${server} (allowed: ${allow.join(", ")}); add it with ${allowCall(tenant, server, url.host)}`
-        : `SMCP egress: ${target} is not on the allow-list of server ${server}, which allows no host; allow it with ${allowCall(tenant, server, url.host)}`;
+        ? `SMCP egress: ${target} is not on the allow-list of server ${server} (allowed: ${allow.join(", ")}); to allow it: ${allowCall(tenant, server, allow, url.host)}`
+        : `SMCP egress: ${target} is not on the allow-list of server ${server}, which allows no host yet; to allow it: ${allowCall(tenant, server, allow, url.host)}`;
   }
 }
 
