@@ -22,7 +22,7 @@ import { BoundedCache, bearerToken, sha256Hex, stringBytes, wire } from "@smcp/r
 import { tenantStub, type Env } from "../env";
 import { accessCheckOf, answerAccess, isAccessTokenOf } from "../oauth/access-token";
 import { invalidTokenError } from "../oauth/errors";
-import { isWellFormedTenantKey, tenantOf } from "../oauth/tokens";
+import { isWellFormedTenantKey } from "../oauth/tokens";
 import type { BearerCheck, BearerDecision, TenantAuthMode } from "../tenant-do";
 import { noteFailedAuth, refuseKnownBadKey } from "./failed-auth-limiter";
 import type { Principal } from "./principal";
@@ -110,8 +110,8 @@ function learnMode(tenant: string, check: BearerCheck, decision: BearerDecision)
   else if (decision.reason !== "unknown-server") modes.set(tenant, "key"); // only a tenant with keys refuses a credential
 }
 
-/** An access or refresh token or a code of this platform (of any tenant): an OAuth client sent it. */
-const isOAuthSecret = (token: string) => (["access", "refresh", "code"] as const).some((kind) => tenantOf(kind, token) !== null);
+/** Shaped as an access or refresh token or a code of this platform (the prefixes of oauth/tokens.ts), well-formed or not: an OAuth client sent it. */
+const isOAuthSecret = (token: string) => /^smcp_(at|rt|ac)_/.test(token);
 
 /** How a key looks and where one comes from: the next step after any key problem. */
 const keyHelp = (tenant: string) =>
