@@ -47,7 +47,8 @@ export function strictToolCalls(server: McpServer): McpServer {
   // wrapped with the server's result checks) does the rest.
   (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers.set("tools/call", async (request, ctx) => {
     const name = request.params?.name;
-    const tool = typeof name === "string" ? internals._registeredTools[name] : undefined;
+    // Own keys only: "constructor" or "__proto__" is no tool.
+    const tool = typeof name === "string" && Object.hasOwn(internals._registeredTools, name) ? internals._registeredTools[name] : undefined;
     if (typeof name === "string" && !tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, unknownToolMessage(name));
     if (tool?.enabled && tool.inputSchema) {
       const checked = await tool.inputSchema["~standard"].validate(request.params.arguments ?? {});

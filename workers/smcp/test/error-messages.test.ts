@@ -80,6 +80,10 @@ describe("tools", () => {
     }
     const stateless = await responseMessage(await statelessFetch(mcpUrl(t.tenant, "notes"), t.key, "tools/call", { name: "no_such_tool", arguments: {} }));
     expect(stateless.error).toEqual({ code: -32602, message: unknownTool });
+    // A name that is a property of every object is no tool either.
+    const session = await openSession(mcpUrl(t.tenant, "notes"), t.key);
+    const inherited = await responseMessage(await send(session, rpc("tools/call", { name: "constructor", arguments: {} })));
+    expect(inherited.error).toEqual({ code: -32602, message: "Tool constructor not found: call tools/list for the tools this server has" });
   });
 
   it("input:invalid-params — arguments that fail a built-in tool's schema are -32602 (not an isError result), on both lanes, and nothing is stored", async () => {
