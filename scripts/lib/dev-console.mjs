@@ -1,18 +1,29 @@
 // The `pnpm dev` console is for a person: the Worker's JSON log lines become one short
 // line each (time, method, tenant/server, JSON-RPC method and tool, status, duration),
 // wrangler's own per-request lines are dropped because ours say more, and everything
-// else passes through unchanged.
+// else passes through unchanged. wrangler prints the Worker's console.warn/error lines
+// inside its own coloured "▲ [WARNING]" / "✘ [ERROR]" box followed by blank lines: the
+// JSON is taken out of the box and blank lines are dropped, so a tenant's failing tool
+// is one line like any other event.
 
 /** wrangler's own access-log line, e.g. `[wrangler:info] GET /healthz 200 OK (8ms)`. */
 const WRANGLER_REQUEST = /^\[wrangler:info\] (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \S+ \d{3} /;
 
+/** ANSI colour and style codes. */
+const ANSI = /\u001b\[[0-9;]*m/g;
+/** wrangler's box around a Worker's console.warn / console.error line. */
+const WRANGLER_BOXED = /^(?:▲|✘) \[(?:WARNING|ERROR)\] (\{.*\})\s*$/;
+
 /** The line to print for one line of wrangler's output, or null to print nothing. */
 export function formatDevLine(line) {
   if (WRANGLER_REQUEST.test(line)) return null;
-  if (!line.startsWith("{")) return line;
+  const bare = line.replace(ANSI, "");
+  if (bare.trim() === "") return null;
+  const json = bare.startsWith("{") ? bare : WRANGLER_BOXED.exec(bare)?.[1];
+  if (json === undefined) return line;
   let event;
   try {
-    event = JSON.parse(line);
+    event = JSON.parse(json);
   } catch {
     return line;
   }

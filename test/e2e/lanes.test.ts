@@ -77,4 +77,17 @@ describe("session lane", () => {
     });
     expect(res.status).toBe(404);
   });
+
+  it("session:404 platform:error-messages — an ended session tells the SDK client to initialize again; the client (2.4.0) does not do it by itself", async () => {
+    const { client, transport } = await platform.connect(acme.tenant, "notes", acme.key);
+    await platform.admin().call("DELETE", `/tenants/${acme.tenant}/sessions/${transport.sessionId}`);
+    const expected = "Session not found: it expired, was ended, or never existed. Start a new session: send initialize without an Mcp-Session-Id header";
+    await expect(client.listTools()).rejects.toThrow(expected);
+    // It keeps the dead session id: the next call fails the same way. A new connect is the way back.
+    await expect(client.listTools()).rejects.toThrow(expected);
+    await client.close();
+    const again = await platform.connect(acme.tenant, "notes", acme.key);
+    expect((await again.client.listTools()).tools.map((t) => t.name)).toContain("add_note");
+    await again.client.close();
+  });
 });

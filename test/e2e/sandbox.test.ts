@@ -66,7 +66,9 @@ describe("bookmarks example", () => {
     const { client } = await platform.connect(acme.tenant, "bookmarks", acme.key);
     const denied = await client.callTool({ name: "save_bookmark", arguments: { url: `http://${upstreamHost}/a` } });
     expect(denied.isError).toBe(true);
-    expect(textOf(denied)).toMatch(/not permitted to access the internet/);
+    expect(textOf(denied)).toBe(
+      `SMCP egress: http://${upstreamHost} is not on the allow-list of server bookmarks, which allows no host yet; to allow it: PUT /admin/v1/tenants/${acme.tenant}/servers/bookmarks/egress {"allow":["${upstreamHost}"]}`,
+    );
 
     const admin = platform.admin();
     await admin.call("PUT", `/tenants/${acme.tenant}/servers/bookmarks/egress`, { allow: [upstreamHost] });
@@ -87,6 +89,20 @@ describe("bookmarks example", () => {
     const view = await admin.call("GET", `/tenants/${acme.tenant}/servers/bookmarks`);
     expect(view).toMatchObject({ kind: "deployed", version: 1, status: "serving", egress: [upstreamHost] });
     await Promise.all([client.close(), second.client.close(), stateless.client.close()]);
+  });
+});
+
+describe("egress messages", () => {
+  it("platform:error-messages deployed:sandbox — an allowed host that cannot be reached is named, not `internal error; reference = …`", async () => {
+    const fetcher = `export default { tools: [{ name: "get", inputSchema: { type: "object" }, async handler(args) { const r = await fetch(args.url); return String(r.status); } }] };`;
+    expect((await deploy(acme.tenant, "fetcher", fetcher)).status).toBe(201);
+    // Port 9 (discard) on loopback: allowed here (SMCP_ALLOW_LOOPBACK_EGRESS), and nothing listens.
+    await platform.admin().call("PUT", `/tenants/${acme.tenant}/servers/fetcher/egress`, { allow: ["localhost:9"] });
+    const { client } = await platform.connect(acme.tenant, "fetcher", acme.key);
+    const failed = await client.callTool({ name: "get", arguments: { url: "http://localhost:9/x" } });
+    expect(failed.isError).toBe(true);
+    expect(textOf(failed)).toBe("SMCP egress: http://localhost:9 is on the allow-list but could not be reached (no such host, or the connection failed)");
+    await client.close();
   });
 });
 

@@ -35,4 +35,14 @@ describe("dev console", () => {
     expect(formatDevLine("{not json")).toBe("{not json");
     expect(formatDevLine("plain text")).toBe("plain text");
   });
+
+  it("setup:dev-vars platform:clean-log — a tenant tool's failure, boxed by wrangler as a warning, is one line; the blank lines after it are dropped", () => {
+    const boxed =
+      '\u001b[33m▲ \u001b[43;33m[\u001b[43;30mWARNING\u001b[43;33m]\u001b[0m \u001b[1m{"ts":"2026-12-01T21:21:43.350Z","level":"warn","msg":"deployed server call failed","tenant":"acme","server":"svc","version":1,"kind":"tenant","message":"tool boom: tenant says no"}\u001b[0m';
+    expect(formatDevLine(boxed)).toBe("21:21:43  WARN  deployed server call failed  tenant=acme server=svc version=1 kind=tenant message=tool boom: tenant says no");
+    expect(formatDevLine("")).toBeNull();
+    expect(formatDevLine("\u001b[0m  ")).toBeNull();
+    // A box around something that is not one of the Worker's events stays as wrangler printed it.
+    expect(formatDevLine("✘ [ERROR] something else")).toBe("✘ [ERROR] something else");
+  });
 });

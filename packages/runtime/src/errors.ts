@@ -56,6 +56,9 @@ function defaultRpcCode(status: number): number {
   return JsonRpcCode.ServerError;
 }
 
+export const SESSION_NOT_FOUND_MESSAGE =
+  "Session not found: it expired, was ended, or never existed. Start a new session: send initialize without an Mcp-Session-Id header";
+
 /** The constructors for every error the platform sends, so each has one spelling. */
 export const wire = {
   parseError: (detail = "body is not valid JSON") =>
@@ -87,6 +90,18 @@ export const wire = {
       code,
       message,
       rpcCode: code === "session_not_found" ? JsonRpcCode.SessionNotFound : JsonRpcCode.ServerError,
+    }),
+  /**
+   * An unknown session id on the session lane: 404 and -32001, as the 2025-11-25 spec
+   * and the SDK transport answer it; the text says what happened and what to do, since
+   * a client shows the body.
+   */
+  sessionNotFound: () =>
+    new WireError({
+      status: 404,
+      code: "session_not_found",
+      rpcCode: JsonRpcCode.SessionNotFound,
+      message: SESSION_NOT_FOUND_MESSAGE,
     }),
   methodNotAllowed: (allow: string) =>
     new WireError({ status: 405, code: "method_not_allowed", message: "Method not allowed", headers: { Allow: allow } }),

@@ -2,7 +2,7 @@ export { readJsonBody, readBoundedUtf8, looksLikeJsonRpc, type BoundedText, type
 export { readBoundedBytes } from "./bounded-stream";
 export { isEventStream, whenBodyEnds } from "./body-end";
 export { platformConfig, type PlatformConfig, type PlatformVariables } from "./config";
-export { JsonRpcCode, WireError, wire, jsonRpcErrorResponse, jsonErrorResponse, jsonResponse, toWireError } from "./errors";
+export { JsonRpcCode, SESSION_NOT_FOUND_MESSAGE, WireError, wire, jsonRpcErrorResponse, jsonErrorResponse, jsonResponse, toWireError } from "./errors";
 export {
   EVENT_LOG_SCHEMA,
   SqliteEventLog,

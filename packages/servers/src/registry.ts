@@ -4,8 +4,12 @@
  */
 import { everything } from "./everything";
 import { notes } from "./notes";
+import { strictToolCalls } from "./strict-tool-calls";
 import type { ServerModule } from "./types";
 
+/** Every built-in server answers unknown tools and bad arguments with -32602 (strict-tool-calls.ts). */
+const strict = (module: ServerModule): ServerModule => ({ ...module, create: (ctx) => strictToolCalls(module.create(ctx)) });
+
 export const builtInServers: ReadonlyMap<string, ServerModule> = new Map(
-  [everything, notes].map((module) => [module.name, module]),
+  [everything, notes].map((module) => [module.name, strict(module)]),
 );

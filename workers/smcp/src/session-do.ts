@@ -51,7 +51,7 @@ import { resourceMetadataUrl } from "./mcp/authenticate";
 import { SESSION_MIGRATIONS } from "./session-schema";
 import { migrate } from "./storage/migrations";
 import { TenantToolStore } from "./tool-store";
-import type { SessionEndReason, SessionRecord, SessionUpdate } from "./tenant/types";
+import type { SessionEndCause, SessionEndReason, SessionRecord, SessionUpdate } from "./tenant/types";
 import { logEvent } from "./log";
 import { resolveServerModule } from "./sandbox/resolve-server";
 
@@ -71,6 +71,8 @@ const END_RETRY_MS = 10_000;
 interface EndedState {
   reason: SessionEndReason;
   at: number;
+  /** Who ended it from outside, for the tenant's audit row. */
+  cause?: SessionEndCause;
 }
 
 /** The last report sent (`seq`) and the totals the tenant acknowledged. */
@@ -172,9 +174,9 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   /** Ends the session now (admin terminate, revocation); false when there was no session. */
-  async terminate(): Promise<boolean> {
+  async terminate(cause?: SessionEndCause): Promise<boolean> {
     if (!this.#ended && !this.#loadMeta()) return false;
-    await this.#end("terminated");
+    await this.#end("terminated", cause);
     return true;
   }
 
@@ -357,7 +359,7 @@ export class SessionDO extends DurableObject<Env> {
         case "unknown-server":
           return wire.notFound("unknown_server", `Server ${meta.server} is not available`);
         case "unknown-tenant":
-          return wire.notFound("session_not_found", "Session not found");
+          return wire.sessionNotFound();
       }
     }
     meta.eventLogMaxBytes = admission.eventLogBytes;
@@ -524,10 +526,10 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   /** The commit point of an end: one durable write, with the alarm that re-drives it. Synchronous. */
-  #commitEnd(reason: SessionEndReason): void {
+  #commitEnd(reason: SessionEndReason, cause?: SessionEndCause): void {
     if (this.#ended) return;
     const at = Date.now();
-    this.#ended = { reason, at };
+    this.#ended = cause ? { reason, at, cause } : { reason, at };
     this.ctx.storage.kv.put(ENDED_KEY, this.#ended);
     this.#alarmAt = at + END_RETRY_MS;
     this.ctx.storage.kv.put(ALARM_AT_KEY, this.#alarmAt);
@@ -535,10 +537,10 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   /** Ends the session: commits at once (if not yet), then finishes once however many callers ask. */
-  async #end(reason: SessionEndReason): Promise<void> {
+  async #end(reason: SessionEndReason, cause?: SessionEndCause): Promise<void> {
     if (!this.#ended) {
       if (!this.#loadMeta()) return;
-      this.#commitEnd(reason);
+      this.#commitEnd(reason, cause);
     }
     this.#finishing ??= this.#finish().finally(() => (this.#finishing = undefined));
     return this.#finishing;
@@ -555,7 +557,7 @@ export class SessionDO extends DurableObject<Env> {
     if (!meta) return; // already finished by an earlier run
     try {
       await this.#reporting;
-      await tenantStub(this.env, meta.tenant).sessionClosed(meta.sessionId, ended.reason, this.#nextUpdate(meta));
+      await tenantStub(this.env, meta.tenant).sessionClosed(meta.sessionId, ended.reason, this.#nextUpdate(meta), ended.cause);
     } catch (err) {
       logEvent("warn", "session end not yet reported", { tenant: meta.tenant, session: meta.sessionId, error: String(err) });
       // The committed end and its data stay; the alarm re-drives it.
@@ -601,4 +603,4 @@ export class SessionDO extends DurableObject<Env> {
 const hasRequest = (body: unknown) =>
   (Array.isArray(body) ? body : [body]).some((m) => typeof m === "object" && m !== null && "method" in m && "id" in m);
 
-const sessionNotFound = () => jsonRpcErrorResponse(wire.notFound("session_not_found", "Session not found"));
+const sessionNotFound = () => jsonRpcErrorResponse(wire.sessionNotFound());

@@ -19,7 +19,7 @@ import { LEGACY_INCARNATION, TokenBucket, newIncarnation, platformConfig, type A
 import type { StoredRecord } from "@smcp/servers";
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
-import { AuditLog, actorOf } from "./tenant/audit-log";
+import { AuditLog, sessionActorOf } from "./tenant/audit-log";
 import { PLATFORM_ADMIN_ACTOR, actAsAdminKey, resolveAdminActor } from "./tenant/acting-admin";
 import { AdminKeys } from "./tenant/admin-keys";
 import { AuditRetention, type AuditVerdict } from "./tenant/audit-retention";
@@ -35,6 +35,7 @@ import type {
   DataPutResult,
   KeyInfo,
   SessionAdmission,
+  SessionEndCause,
   SessionEndReason,
   SessionRecord,
   SessionReportAck,
@@ -103,7 +104,7 @@ export class TenantDO extends DurableObject<Env> {
     return new TenantKeys({
       sql: this.#sql,
       audit: (...entry) => this.#audit(...entry),
-      endSessionsOfKey: (id) => this.#endSessions(this.#sessions.ofKey(id), config),
+      endSessionsOfKey: (id) => this.#endSessions(this.#sessions.ofKey(id), config, { actor: PLATFORM_ADMIN_ACTOR, cause: `key ${id} revoked` }),
     });
   }
 
@@ -190,7 +191,7 @@ export class TenantDO extends DurableObject<Env> {
       this.ctx.storage.kv.put(DELETING_KEY, Date.now());
       await this.#audit("admin", "tenant.deleting", config.id, {});
     }
-    return { ok: true, ...(await this.#endSessions(this.#sessions.all(), config)) };
+    return { ok: true, ...(await this.#endSessions(this.#sessions.all(), config, { actor: "admin", cause: "tenant deleted" })) };
   }
 
   /** The last step of a delete: every byte of the tenant goes. Only after `beginDestroy`. */
@@ -258,9 +259,9 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   /** Ends `sessions` now, each with its own bounded attempt (tenant/session-objects.ts). */
-  #endSessions(sessions: { id: string; server: string }[], config: TenantConfig): Promise<SessionsEnded> {
+  #endSessions(sessions: { id: string; server: string }[], config: TenantConfig, cause: SessionEndCause): Promise<SessionsEnded> {
     for (const s of sessions) this.sessionTerminating(s.id);
-    return this.#sessionObjects(config).end(sessions);
+    return this.#sessionObjects(config).end(sessions, cause);
   }
 
   #sessionObjects(config: TenantConfig): SessionObjects {
@@ -387,7 +388,7 @@ export class TenantDO extends DurableObject<Env> {
         serverEnabled: (name) => this.#servers.isEnabled(name),
         audit: (...entry) => this.#audit(...entry),
         authFailed: (reason) => this.#authFailed(reason),
-        grantRevoked: async (grantId) => void (await this.#endSessions(this.#sessions.ofGrant(grantId), config)),
+        grantRevoked: async (grantId, cause) => void (await this.#endSessions(this.#sessions.ofGrant(grantId), config, cause)),
       }),
     );
   }
@@ -487,7 +488,7 @@ export class TenantDO extends DurableObject<Env> {
       return { ok: false, reason: "session-limit", limit: limits.maxSessions };
     }
     this.#sessions.add(record);
-    await this.#audit(actorOf(record.keyId), "session.created", record.id, {
+    await this.#audit(sessionActorOf(record), "session.created", record.id, {
       server: record.server,
       protocolVersion: clip(record.protocolVersion),
       client: typeof record.clientInfo?.name === "string" ? clip(record.clientInfo.name) : null,
@@ -540,12 +541,18 @@ export class TenantDO extends DurableObject<Env> {
    * is newer than the last applied) in the tenant's totals. Idempotent: a session
    * re-driving its end after a lost answer finds its row gone and changes nothing.
    */
-  async sessionClosed(id: string, reason: SessionEndReason, final?: SessionUpdate): Promise<{ ok: true }> {
+  async sessionClosed(id: string, reason: SessionEndReason, final?: SessionUpdate, cause?: SessionEndCause): Promise<{ ok: true }> {
     if (!this.#config()) return { ok: true };
     const removed = this.#sessions.remove(id, final);
     if (!removed) return { ok: true };
-    const actor = reason === "deleted" ? actorOf(removed.keyId) : reason === "terminated" ? this.#terminator(id) : "platform";
-    await this.#audit(actor, "session.ended", id, { reason });
+    // An end from outside names who caused it; otherwise the client (DELETE), an admin or the
+    // tenant admin key that terminated it, or the platform (TTL, refusal).
+    const terminator = this.#terminator(id);
+    const actor =
+      cause?.actor === PLATFORM_ADMIN_ACTOR || (!cause && reason === "terminated")
+        ? terminator
+        : (cause?.actor ?? (reason === "deleted" ? sessionActorOf(removed) : "platform"));
+    await this.#audit(actor, "session.ended", id, cause ? { reason, cause: cause.cause } : { reason });
     return { ok: true };
   }
 

@@ -8,6 +8,11 @@
 import type { StoredRecord, ToolDataStore } from "@smcp/servers";
 import type { TenantDO } from "./tenant-do";
 
+/** A write the tenant's quota refused: the caller's problem, said in its message. */
+export class ToolDataRefusal extends Error {
+  override name = "ToolDataRefusal";
+}
+
 export class TenantToolStore implements ToolDataStore {
   readonly #tenant: DurableObjectStub<TenantDO>;
   readonly #server: string;
@@ -22,7 +27,7 @@ export class TenantToolStore implements ToolDataStore {
   async put(collection: string, id: string, value: unknown): Promise<void> {
     const result = await this.#tenant.dataPut(this.#server, collection, id, JSON.stringify(value), this.#incarnation);
     if (!result.ok) {
-      throw new Error(
+      throw new ToolDataRefusal(
         result.reason === "quota"
           ? `Tool-data quota exceeded: this tenant may store ${result.limit} bytes and holds ${result.used}; nothing was written`
           : result.reason === "rows"

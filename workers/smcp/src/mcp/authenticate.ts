@@ -22,7 +22,7 @@ import { BoundedCache, bearerToken, sha256Hex, stringBytes, wire } from "@smcp/r
 import { tenantStub, type Env } from "../env";
 import { accessCheckOf, answerAccess, isAccessTokenOf } from "../oauth/access-token";
 import { invalidTokenError } from "../oauth/errors";
-import { isTenantKey, isWellFormedTenantKey } from "../oauth/tokens";
+import { isWellFormedTenantKey } from "../oauth/tokens";
 import type { BearerCheck, BearerDecision, TenantAuthMode } from "../tenant/types";
 import { noteFailedAuth, refuseKnownBadKey } from "./failed-auth-limiter";
 import type { Principal } from "./principal";
@@ -50,7 +50,7 @@ export function resourceMetadataUrl(requestUrl: string, tenant: string, server: 
 export async function authenticate(request: Request, env: Env, tenant: string, server: string): Promise<Principal> {
   const bearer = classify(bearerToken(request.headers.get("authorization")), tenant);
   const metadataUrl = resourceMetadataUrl(request.url, tenant, server);
-  const refused = () => refusal(bearer, metadataUrl);
+  const refused = () => refusal(bearer, metadataUrl, tenant);
   const mode = modes.get(tenant);
   // Known to need credentials, or not to exist: what cannot be one of its credentials is refused without a round trip.
   if ((bearer.kind === "malformed" || bearer.kind === "none") && (mode === "key" || mode === "unknown")) throw refused();
@@ -110,9 +110,28 @@ function learnMode(tenant: string, check: BearerCheck, decision: BearerDecision)
   else if (decision.reason !== "unknown-server") modes.set(tenant, "key"); // only a tenant with keys refuses a credential
 }
 
-function refusal(bearer: Bearer, metadataUrl: string) {
-  if (bearer.kind === "none") return wire.unauthorized("Missing API key: send Authorization: Bearer <tenant key>", metadataUrl);
-  // The challenge a client expects for what it sent: a key's, or an access token's.
-  if (bearer.kind === "key" || isTenantKey(bearer.token)) return wire.unauthorized("Invalid or revoked API key", metadataUrl);
-  return invalidTokenError(metadataUrl);
+/** Shaped as an access or refresh token or a code of this platform (the prefixes of oauth/tokens.ts), well-formed or not: an OAuth client sent it. */
+const isOAuthSecret = (token: string) => /^smcp_(at|rt|ac)_/.test(token);
+
+/** How a key looks and where one comes from: the next step after any key problem. */
+const keyHelp = (tenant: string) =>
+  `A tenant API key is smcp_sk_ and 43 characters (A-Z a-z 0-9 - _), shown once when it is created: POST /admin/v1/tenants/${tenant}/keys or pnpm smcp keys create ${tenant}`;
+
+/**
+ * The 401 for what was sent. Only a bearer shaped as an access token gets the OAuth
+ * `invalid_token` challenge (which sends an OAuth client to refresh); anything else is
+ * reported as a key problem, since a person pasted it. An unknown tenant gets the same
+ * text as an unknown key of a real one.
+ */
+function refusal(bearer: Bearer, metadataUrl: string, tenant: string) {
+  switch (bearer.kind) {
+    case "none":
+      return wire.unauthorized(`Missing API key: send Authorization: Bearer <key>. ${keyHelp(tenant)}`, metadataUrl);
+    case "key":
+      return wire.unauthorized(`Invalid or revoked API key: tenant ${tenant} has no live key with this value. ${keyHelp(tenant)}`, metadataUrl);
+    case "access":
+    case "malformed":
+      if (isOAuthSecret(bearer.token)) return invalidTokenError(metadataUrl);
+      return wire.unauthorized(`Malformed API key: this is not the shape of a tenant API key (a character missing, extra or wrong?). ${keyHelp(tenant)}`, metadataUrl);
+  }
 }

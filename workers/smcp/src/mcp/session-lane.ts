@@ -31,7 +31,7 @@ export async function serveSession(request: Request, body: ParsedBody | null, pr
     sessionId = newSessionId();
     isNew = true;
   } else {
-    if (!isWellFormedSessionId(presented)) throw wire.notFound("session_not_found", "Session not found");
+    if (!isWellFormedSessionId(presented)) throw wire.sessionNotFound();
     sessionId = presented;
   }
 

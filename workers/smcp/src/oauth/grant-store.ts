@@ -28,6 +28,7 @@
  */
 import { randomToken } from "@smcp/runtime";
 import type { AuthFailureReason } from "../tenant/auth-failures";
+import type { SessionEndCause } from "../tenant/types";
 import { ACCESS_TOKEN_TTL_MS, CODE_TTL_MS, REFRESH_TOKEN_TTL_MS } from "./tokens";
 
 /** Step 3 of TENANT_MIGRATIONS as it shipped: never edit it; append a step there instead. */
@@ -72,7 +73,7 @@ export interface GrantHost {
   /** Counts a failed authentication a stranger can cause; aggregated, never one row each (tenant/auth-failures.ts). */
   authFailed(reason: AuthFailureReason): Promise<void>;
   /** A grant or one of its access tokens was revoked: the sessions opened under it must end. */
-  grantRevoked(grantId: string): Promise<void>;
+  grantRevoked(grantId: string, cause: SessionEndCause): Promise<void>;
 }
 
 export interface CodeGrantInit {
@@ -283,10 +284,11 @@ export class GrantStore {
       )
       .toArray()[0];
     if (!row || row.client_id !== clientId) return { ok: true };
-    if (row.kind === "refresh") await this.#revokeGrant(row.grant_id, "revoked by the client");
+    const client = `client:${clientId}`;
+    if (row.kind === "refresh") await this.#revokeGrant(row.grant_id, "revoked by the client", client);
     else {
       this.#sql.exec("DELETE FROM oauth_tokens WHERE hash = ?", tokenHash);
-      await this.#host.grantRevoked(row.grant_id);
+      await this.#host.grantRevoked(row.grant_id, { actor: client, cause: `access token of grant ${row.grant_id} revoked by the client` });
     }
     return { ok: true };
   }
@@ -344,10 +346,10 @@ export class GrantStore {
     return keyId === null ? this.#host.auth === "none" : this.#host.keyIsLive(keyId);
   }
 
-  async #revokeGrant(grantId: string, reason: string): Promise<void> {
+  async #revokeGrant(grantId: string, reason: string, actor = "platform"): Promise<void> {
     this.#deleteGrants("id = ?", grantId);
-    await this.#host.audit("platform", "oauth.revoked", grantId, { reason });
-    await this.#host.grantRevoked(grantId);
+    await this.#host.audit(actor, "oauth.revoked", grantId, { reason });
+    await this.#host.grantRevoked(grantId, { actor, cause: `grant ${grantId} revoked: ${reason}` });
   }
 
   /** Drops expired grants with everything they own, and expired tokens and codes of live grants. */

@@ -6,8 +6,8 @@
  * revision, so a deploy, a rollback or a new allow-list gets a fresh isolate and an
  * old one is never reused for other code. What the isolate receives is decided
  * here and nowhere else: the harness, its JSON Schema validator and the tenant's
- * module, its own `STORE` capability, its tenant and server names, and either no network at all
- * (`globalOutbound: null`) or the allow-list outbound. No platform binding, secret
+ * module, its own `STORE` capability, its tenant and server names, and the allow-list outbound
+ * (`SandboxEgress`; with an empty list it lets nothing out). No platform binding, secret
  * or variable is passed, and the compatibility flags are empty (no `nodejs_compat`).
  *
  * A call is bounded three ways: CPU and subrequests by the runtime (`limits`), wall
@@ -85,7 +85,8 @@ function workerCode(target: SandboxTarget, source: string): WorkerLoaderWorkerCo
     mainModule: HARNESS_MODULE,
     modules: { [HARNESS_MODULE]: HARNESS_SOURCE, [JSON_SCHEMA_MODULE]: JSON_SCHEMA_SOURCE, [TENANT_MODULE]: source },
     env: { STORE: loopbacks.SandboxStore({ props: { tenant, incarnation, server } }), TENANT: tenant, SERVER: server },
-    globalOutbound: target.egress.length === 0 ? null : loopbacks.SandboxEgress({ props: { tenant, server, allow: [...target.egress] } }),
+    // Even with an empty allow-list: SandboxEgress refuses every host then, and says how to allow one.
+    globalOutbound: loopbacks.SandboxEgress({ props: { tenant, server, allow: [...target.egress] } }),
     limits: { cpuMs: SANDBOX_LIMITS.cpuMs, subRequests: SANDBOX_LIMITS.subRequests },
   };
 }

@@ -19,8 +19,9 @@ import { platformConfig } from "@smcp/runtime";
 import type { StoredRecord } from "@smcp/servers";
 import { tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
-import { TenantToolStore } from "../tool-store";
+import { TenantToolStore, ToolDataRefusal } from "../tool-store";
 import { egressVerdict, type EgressVerdict } from "./egress";
+import { EGRESS_REFUSED_HEADER } from "./harness";
 import { SANDBOX_LIMITS } from "./limits";
 
 export interface StoreProps {
@@ -53,65 +54,111 @@ function checkLimit(options: unknown): number | undefined {
   return Math.min(limit, 500);
 }
 
+/** What every `SandboxStore` method answers: errors are values, since a throw would cross RPC as the platform's uncaught exception. */
+export type StoreAnswer<T> = { ok: true; value: T } | { ok: false; error: string };
+
+async function answer<T>(work: () => Promise<T>): Promise<StoreAnswer<T>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (err) {
+    // The argument checks here and the store's quota refusals; nothing else is expected.
+    if (!(err instanceof TypeError || err instanceof RangeError || err instanceof ToolDataRefusal)) throw err;
+    return { ok: false, error: err.message };
+  }
+}
+
 export class SandboxStore extends WorkerEntrypoint<Env, StoreProps> {
   #store(): TenantToolStore {
     const { tenant, incarnation, server } = this.ctx.props;
     return new TenantToolStore(tenantStub(this.env, tenant), server, incarnation);
   }
 
-  async put(collection: unknown, id: unknown, value: unknown): Promise<void> {
-    const json = JSON.stringify(value);
-    if (json === undefined) throw new TypeError("value must be JSON-serialisable");
-    if (json.length > SANDBOX_LIMITS.resultBytes) throw new RangeError(`value is larger than ${SANDBOX_LIMITS.resultBytes} bytes`);
-    await this.#store().put(checkText(collection, "collection", MAX_COLLECTION), checkText(id, "id", MAX_ID), JSON.parse(json));
-  }
-
-  async get(collection: unknown, id: unknown): Promise<StoredRecord | null> {
-    return this.#store().get(checkText(collection, "collection", MAX_COLLECTION), checkText(id, "id", MAX_ID));
-  }
-
-  async list(collection: unknown, options?: unknown): Promise<StoredRecord[]> {
-    const after = (options as { after?: unknown } | undefined)?.after;
-    if (after !== undefined && typeof after !== "string") throw new TypeError("after must be a string");
-    return this.#store().list(checkText(collection, "collection", MAX_COLLECTION), { limit: checkLimit(options), after });
-  }
-
-  async search(collection: unknown, text: unknown, options?: unknown): Promise<StoredRecord[]> {
-    return this.#store().search(checkText(collection, "collection", MAX_COLLECTION), checkText(text, "text", MAX_QUERY), {
-      limit: checkLimit(options),
+  async put(collection: unknown, id: unknown, value: unknown): Promise<StoreAnswer<null>> {
+    return answer(async () => {
+      const json = JSON.stringify(value);
+      if (json === undefined) throw new TypeError("value must be JSON-serialisable");
+      if (json.length > SANDBOX_LIMITS.resultBytes) throw new RangeError(`value is larger than ${SANDBOX_LIMITS.resultBytes} bytes`);
+      await this.#store().put(checkText(collection, "collection", MAX_COLLECTION), checkText(id, "id", MAX_ID), JSON.parse(json));
+      return null;
     });
   }
 
-  async delete(collection: unknown, id: unknown): Promise<boolean> {
-    return this.#store().delete(checkText(collection, "collection", MAX_COLLECTION), checkText(id, "id", MAX_ID));
+  async get(collection: unknown, id: unknown): Promise<StoreAnswer<StoredRecord | null>> {
+    return answer(() => this.#store().get(checkText(collection, "collection", MAX_COLLECTION), checkText(id, "id", MAX_ID)));
+  }
+
+  async list(collection: unknown, options?: unknown): Promise<StoreAnswer<StoredRecord[]>> {
+    return answer(() => {
+      const after = (options as { after?: unknown } | undefined)?.after;
+      if (after !== undefined && typeof after !== "string") throw new TypeError("after must be a string");
+      return this.#store().list(checkText(collection, "collection", MAX_COLLECTION), { limit: checkLimit(options), after });
+    });
+  }
+
+  async search(collection: unknown, text: unknown, options?: unknown): Promise<StoreAnswer<StoredRecord[]>> {
+    return answer(() =>
+      this.#store().search(checkText(collection, "collection", MAX_COLLECTION), checkText(text, "text", MAX_QUERY), { limit: checkLimit(options) }),
+    );
+  }
+
+  async delete(collection: unknown, id: unknown): Promise<StoreAnswer<boolean>> {
+    return answer(() => this.#store().delete(checkText(collection, "collection", MAX_COLLECTION), checkText(id, "id", MAX_ID)));
   }
 }
 
-function refusal(reason: Extract<EgressVerdict, { ok: false }>["reason"], target: string, server: string, allow: string[]): string {
+/** The admin call that sets a server's allow-list to its list plus `host`, ready to paste. */
+const allowCall = (tenant: string, server: string, allow: readonly string[], host: string) =>
+  `PUT /admin/v1/tenants/${tenant}/servers/${server}/egress ${JSON.stringify({ allow: [...allow, host] })}`;
+
+function refusal(reason: Extract<EgressVerdict, { ok: false }>["reason"], url: URL, props: EgressProps): string {
+  const target = `${url.protocol}//${url.host}`;
+  const { tenant, server, allow } = props;
   switch (reason) {
     case "ip-literal":
       return `SMCP egress: ${target} is an IP address; a sandbox may fetch only host names on its allow-list`;
     case "loopback":
       return `SMCP egress: ${target} is a loopback host, which a sandbox may never fetch`;
     case "scheme":
+      return `SMCP egress: ${target} is not http or https; a sandbox may fetch only http(s) URLs of hosts on its allow-list`;
     case "not-listed":
-      return `SMCP egress: ${target} is not on the allow-list of server ${server}` + (allow.length ? ` (allowed: ${allow.join(", ")})` : "");
+      return allow.length
+        ? `SMCP egress: ${target} is not on the allow-list of server ${server} (allowed: ${allow.join(", ")}); to allow it: ${allowCall(tenant, server, allow, url.host)}`
+        : `SMCP egress: ${target} is not on the allow-list of server ${server}, which allows no host yet; to allow it: ${allowCall(tenant, server, allow, url.host)}`;
   }
+}
+
+/**
+ * A refusal as the sandbox's `fetch()` receives it: a Response (a throw here would
+ * cross RPC and be logged by the runtime as an uncaught exception of the platform),
+ * marked so that the harness's `fetch` turns it into a rejected fetch with this text.
+ * Tenant code that bypasses the harness still gets the text as the body of a 403/502.
+ */
+function refused(status: 403 | 502, message: string): Response {
+  return new Response(message, { status, headers: { "content-type": "text/plain; charset=utf-8", [EGRESS_REFUSED_HEADER]: "1" } });
 }
 
 export class SandboxEgress extends WorkerEntrypoint<Env, EgressProps> {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const { server, allow } = this.ctx.props;
-    const verdict = egressVerdict(url, allow, { allowLoopback: platformConfig(this.env).SMCP_ALLOW_LOOPBACK_EGRESS });
-    if (!verdict.ok) throw new Error(refusal(verdict.reason, `${url.protocol}//${url.host}`, server, allow));
+    const verdict = egressVerdict(url, this.ctx.props.allow, { allowLoopback: platformConfig(this.env).SMCP_ALLOW_LOOPBACK_EGRESS });
+    if (!verdict.ok) return refused(403, refusal(verdict.reason, url, this.ctx.props));
     // A fresh request: no `cf` options (resolveOverride could point an allowed name
     // elsewhere) and no Host header. Redirects go back to the sandbox, whose fetch
     // follows them through here again, so every hop meets the allow-list.
     const headers = new Headers(request.headers);
     headers.delete("host");
     const body = request.method === "GET" || request.method === "HEAD" ? null : request.body;
-    return fetch(url, { method: request.method, headers, body, redirect: "manual" });
+    let upstream: Response;
+    try {
+      upstream = await fetch(url, { method: request.method, headers, body, redirect: "manual" });
+    } catch {
+      // The runtime's own text here is "internal error; reference = …", which says nothing.
+      return refused(502, `SMCP egress: ${url.protocol}//${url.host} is on the allow-list but could not be reached (no such host, or the connection failed)`);
+    }
+    // An upstream cannot pose as a refusal.
+    const answer = new Response(upstream.body, upstream);
+    answer.headers.delete(EGRESS_REFUSED_HEADER);
+    return answer;
   }
 
   /**

@@ -29,6 +29,8 @@ import { SANDBOX_LIMITS } from "./limits";
 export const HARNESS_MODULE = "harness.js";
 export const TENANT_MODULE = "tenant.js";
 export const JSON_SCHEMA_MODULE = "json-schema.js";
+/** Marks a Response of `SandboxEgress` that is a refusal, not an upstream's answer. */
+export const EGRESS_REFUSED_HEADER = "x-smcp-egress-refused";
 
 export const HARNESS_SOURCE = `
 import * as tenantModule from "./${TENANT_MODULE}";
@@ -37,6 +39,16 @@ import { Validator } from "./${JSON_SCHEMA_MODULE}";
 const MAX_LOG_LINES = ${SANDBOX_LIMITS.maxLogLines};
 const MAX_LOG_CHARS = ${SANDBOX_LIMITS.maxLogChars};
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+// A refused or unreachable egress comes back as a marked Response (the platform
+// answers rather than throws, so its log stays clean); the tenant's fetch sees it as
+// what it is, a failed fetch, with the platform's message.
+const platformFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const response = await platformFetch(input, init);
+  if (response.headers.get("${EGRESS_REFUSED_HEADER}") === "1") throw new TypeError(await response.text());
+  return response;
+};
 
 class BundleError extends Error {}
 
@@ -149,6 +161,12 @@ function describe() {
   return { tools, resources, prompts };
 }
 
+async function stored(answer) {
+  const result = await answer;
+  if (!result.ok) throw new Error(result.error);
+  return result.value;
+}
+
 function context(env) {
   const logs = [];
   const store = env.STORE;
@@ -164,12 +182,14 @@ function context(env) {
   const ctx = Object.freeze({
     tenant: env.TENANT,
     server: env.SERVER,
+    // STORE answers {ok, value} or {ok: false, error}: a throw would cross RPC as an
+    // uncaught exception of the platform. The handler sees a rejected promise, as usual.
     store: Object.freeze({
-      put: (collection, id, value) => store.put(collection, id, value),
-      get: (collection, id) => store.get(collection, id),
-      list: (collection, options) => store.list(collection, options ?? {}),
-      search: (collection, text, options) => store.search(collection, text, options ?? {}),
-      delete: (collection, id) => store.delete(collection, id),
+      put: (collection, id, value) => stored(store.put(collection, id, value)).then(() => undefined),
+      get: (collection, id) => stored(store.get(collection, id)),
+      list: (collection, options) => stored(store.list(collection, options ?? {})),
+      search: (collection, text, options) => stored(store.search(collection, text, options ?? {})),
+      delete: (collection, id) => stored(store.delete(collection, id)),
     }),
     log,
     fetch: (input, init) => fetch(input, init),

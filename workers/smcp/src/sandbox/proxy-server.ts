@@ -27,6 +27,7 @@ import {
   type ReadResourceResult,
   type ServerContext as McpContext,
 } from "@modelcontextprotocol/server";
+import { unknownToolMessage } from "@smcp/servers";
 import { z } from "zod";
 import { logEvent } from "../log";
 import { SandboxFailure, type SandboxLog, type SandboxOp, type SandboxReply } from "./client";
@@ -74,7 +75,7 @@ export function createProxyServer(target: ProxyTarget): McpServer {
     mcp.server.setRequestHandler("tools/call", async (request, ctx) => {
       const { name, arguments: args } = request.params;
       const tool = tools.get(name);
-      if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
+      if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, unknownToolMessage(name));
       const reply = await run(target, `tool ${name}`, "/tools/call", { name, args: args ?? {} }, ctx);
       if (!reply.ok) return { content: [{ type: "text", text: reply.error }], isError: true } satisfies CallToolResult;
       if (!isSpecType.CallToolResult(reply.result)) throw invalidResult(target, `tool ${name}`);

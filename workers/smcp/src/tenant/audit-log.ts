@@ -85,3 +85,6 @@ export class AuditLog {
 
 /** The audit actor of a request made with a key (or without one). */
 export const actorOf = (keyId: string | null) => (keyId ? `key:${keyId}` : "anonymous");
+
+/** The audit actor of a session's own acts: its OAuth grant when it has one (the client acts, not the key that approved it), else its key. */
+export const sessionActorOf = (s: { keyId: string | null; grantId?: string | null }) => (s.grantId ? `grant:${s.grantId}` : actorOf(s.keyId));

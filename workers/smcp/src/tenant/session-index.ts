@@ -82,11 +82,11 @@ export class SessionIndex {
     return this.#sql.exec("SELECT 1 FROM sessions WHERE id = ?", id).toArray().length > 0;
   }
 
-  /** Removes a session, adding its counters to the totals; returns its key id, or undefined when it was not indexed. */
-  remove(id: string, final?: SessionUpdate): { keyId: string | null } | undefined {
+  /** Removes a session, adding its counters to the totals; returns its key and grant ids, or undefined when it was not indexed. */
+  remove(id: string, final?: SessionUpdate): { keyId: string | null; grantId: string | null } | undefined {
     const row = this.#sql
-      .exec<{ key_id: string | null; requests: number; errors: number; report_seq: number }>(
-        "SELECT key_id, requests, errors, report_seq FROM sessions WHERE id = ?",
+      .exec<{ key_id: string | null; grant_id: string | null; requests: number; errors: number; report_seq: number }>(
+        "SELECT key_id, grant_id, requests, errors, report_seq FROM sessions WHERE id = ?",
         id,
       )
       .toArray()[0];
@@ -97,7 +97,7 @@ export class SessionIndex {
     totals.closedErrors += newer ? final.errors : row.errors;
     this.#storage.kv.put(TOTALS_KEY, totals);
     this.#sql.exec("DELETE FROM sessions WHERE id = ?", id);
-    return { keyId: row.key_id };
+    return { keyId: row.key_id, grantId: row.grant_id };
   }
 
   list(): SessionRecord[] {

@@ -12,7 +12,7 @@
 import { platformConfig, sessionObjectName } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { SessionIndex } from "./session-index";
-import type { TenantConfig } from "./types";
+import type { SessionEndCause, TenantConfig } from "./types";
 
 /** Index rows this long past their expiry are confirmed with their session object and swept if it is gone. */
 const SWEEP_GRACE_MS = 60_000;
@@ -51,9 +51,9 @@ export class SessionObjects {
    * neither hides nor holds up the others; it stays in the index for a repeat. A
    * session object that holds no session any more has ended: its index row goes.
    */
-  async end(sessions: { id: string; server: string }[]): Promise<SessionsEnded> {
+  async end(sessions: { id: string; server: string }[], cause: SessionEndCause): Promise<SessionsEnded> {
     const timeoutMs = platformConfig(this.#host.env).SMCP_SESSION_END_TIMEOUT_MS;
-    const outcomes = await Promise.allSettled(sessions.map((s) => withDeadline(this.#object(s).terminate(), timeoutMs)));
+    const outcomes = await Promise.allSettled(sessions.map((s) => withDeadline(this.#object(s).terminate(cause), timeoutMs)));
     const failed: string[] = [];
     outcomes.forEach((outcome, i) => {
       const session = sessions[i]!;

@@ -85,6 +85,12 @@ export type SessionAdmission =
 /** Why a session ended: client DELETE, idle TTL, admin or revocation, refused after admission by the SDK. */
 export type SessionEndReason = "deleted" | "expired" | "terminated" | "refused";
 
+/** Who ended a session from outside it (revocation, tenant delete, admin) and why: its audit actor and cause. */
+export interface SessionEndCause {
+  actor: string;
+  cause: string;
+}
+
 /** The tenant's answer to a session's report: whether the session is still in the index. */
 export type SessionReportAck = { ok: true; seq: number } | { ok: false; reason: "unknown-session" };
 
