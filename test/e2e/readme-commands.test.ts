@@ -26,6 +26,8 @@ import { Shell, curlHome, type LineResult } from "./doc-commands/shell";
 
 /** The port the docs write; the platform runs on a free port and the lines with it substituted. */
 const DOCS_PORT = 8787;
+/** npx fetches the pinned Inspector (about 110 MB) from the registry on a machine's first run. */
+const DOC_TEST_TIMEOUT = 240_000;
 
 const platform = new DevPlatform();
 const curlrc = curlHome();
@@ -37,7 +39,7 @@ beforeAll(async () => {
   writeFileSync(path.join(shim, "claude"), `#!/bin/sh\nprintf '%s\\0' "$@" > "$CLAUDE_ARGV"\n`);
   chmodSync(path.join(shim, "claude"), 0o755);
   await platform.start();
-});
+}, 120_000);
 afterAll(async () => {
   console.log(`command lines of the docs, how each was checked:\n${report.join("\n")}`);
   await platform.dispose();
@@ -56,7 +58,8 @@ function newShell(file?: string): Shell {
   const env = readerEnv({ CURL_HOME: curlrc, CLAUDE_ARGV: path.join(shim, `argv-${++shells}`) });
   return new Shell(platform.dir, {
     ...env,
-    PATH: `${env.PATH}${path.delimiter}${shim}`,
+    // First on PATH: a real Claude Code, where installed, must not get the docs' servers added to its config.
+    PATH: `${shim}${path.delimiter}${env.PATH}`,
     ...(file === "README.md" || file === undefined ? { SMCP_URL: platform.base } : {}),
   });
 }
@@ -288,17 +291,17 @@ describe("the docs' command lines, run as written against npx pnpm@10 dev", () =
     } finally {
       shell.close();
     }
-  });
+  }, DOC_TEST_TIMEOUT);
 
   it.concurrent("platform:doc-commands admin:cli admin:sessions routes:admin — every command line of README.md works as written and answers as shown", async () => {
     expect(await runDocument("README.md")).toBeGreaterThan(40);
-  });
+  }, DOC_TEST_TIMEOUT);
 
   it.concurrent("platform:doc-commands deployed:deployments-api — every command line of docs/tenant-servers.md works as written", async () => {
     expect(await runDocument("docs/tenant-servers.md")).toBeGreaterThanOrEqual(7);
-  });
+  }, DOC_TEST_TIMEOUT);
 
   it.concurrent("platform:doc-commands setup:deploy — docs/deploy.md: the account steps exist in the pinned wrangler, the hosted-URL lines work against the local platform", async () => {
     expect(await runDocument("docs/deploy.md")).toBeGreaterThanOrEqual(12);
-  });
+  }, DOC_TEST_TIMEOUT);
 });

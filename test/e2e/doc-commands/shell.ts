@@ -86,7 +86,7 @@ export class Shell {
   }
 
   /** Runs one line to its end. */
-  async run(text: string, timeoutMs = 45_000): Promise<LineResult> {
+  async run(text: string, timeoutMs = 180_000): Promise<LineResult> {
     const n = ++this.#n;
     const { out, err } = this.#files(n);
     // The line on lines of its own, so its trailing comment ends at the newline.
