@@ -57,10 +57,10 @@ export function grammarOf(usage) {
  */
 
 /**
- * Finds the command `argv` names and parses its arguments.
+ * Finds the command `rawArgv` names and parses its arguments.
  * `help`, `help <words>`, `--help` and no arguments at all ask for help.
  * @template {{ usage: string }} C
- * @param {string[]} argv
+ * @param {string[]} rawArgv
  * @param {C[]} commands
  * @returns {Parsed<C>}
  */
@@ -70,14 +70,18 @@ export function parseCommandLine(rawArgv, commands) {
   // back from parseArgs, which would read it as a cluster of short options, and put back after.
   /** @type {Map<string, string>} */
   const held = new Map();
-  const argv = rawArgv.map((arg, i) => {
+  const argv = rawArgv.map((/** @type {string} */ arg, /** @type {number} */ i) => {
     if (!/^-[^-]/.test(arg) || arg === "-h") return arg;
     const token = `\u0000${i}`;
     held.set(token, arg);
     return token;
   });
-  /** @param {unknown} value */
-  const restore = (value) => (typeof value === "string" ? (held.get(value) ?? value) : value);
+  /**
+   * @template T
+   * @param {T} value
+   * @returns {T}
+   */
+  const restore = (value) => /** @type {T} */ (typeof value === "string" ? (held.get(value) ?? value) : value);
   const table = commands.map((command) => ({ command, grammar: grammarOf(command.usage) }));
   const lenient = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...unionOfOptions(table) }, strict: false, allowPositionals: true });
   const words = lenient.positionals.map(restore);
