@@ -55,10 +55,10 @@ import type { SessionEndCause, SessionEndReason, SessionRecord, SessionUpdate } 
 import { logEvent } from "./log";
 import { resolveServerModule } from "./sandbox/resolve-server";
 
-// --- storage layout (session hardening, issue 10: `ended` and `report` are new keys) ---
+// --- storage layout (docs/storage-schema.md, checked against the real storage by a test) ---
 // KV: `meta` (SessionMeta), `alarmAt` (when the pending alarm was due, to measure its
 // lag), `ended` (EndedState: the end has committed), `report` (ReportState),
-// `requestCounts` (mcp/request-log.ts). SQL: EVENT_LOG_SCHEMA, REQUEST_LOG_SCHEMA.
+// `requestCounts` (mcp/request-log.ts). SQL: SESSION_MIGRATIONS (session-schema.ts).
 const META_KEY = "meta";
 const ALARM_AT_KEY = "alarmAt";
 const ENDED_KEY = "ended";
