@@ -15,6 +15,7 @@
  */
 import { GRANT_SCHEMA } from "./oauth/grant-store";
 import { DEPLOYMENT_SCHEMA } from "./sandbox/deployment-store";
+import { SECRET_SCHEMA } from "./tenant/secrets";
 import { addColumn, type MigrationList } from "./storage/migrations";
 
 /** Steps that tenants created before the list existed may already (partly) have. */
@@ -143,6 +144,8 @@ CREATE TABLE oauth_trusted_clients (
     "ALTER TABLE deployments ADD COLUMN retired_at INTEGER",
     // 9: the seq of the last counter report of each session applied (session-index.ts), so a retried report adds nothing.
     "ALTER TABLE sessions ADD COLUMN report_seq INTEGER NOT NULL DEFAULT 0",
+    // 10: deployed servers' write-only secrets, sealed with SMCP_SECRETS_KEY, and the revision of each server's set (tenant/secrets.ts).
+    SECRET_SCHEMA,
     // Append new steps here (see HOW TO ADD A STEP above).
   ],
 };

@@ -4,7 +4,8 @@
  *
  * It turns the tenant's plain-object module into four HTTP calls the platform makes
  * (`/describe`, `/tools/call`, `/resources/read`, `/prompts/get`), builds the `ctx`
- * a handler receives, and shapes return values into MCP results. It runs beside
+ * a handler receives (with `ctx.env`, the server's secrets, which the module also
+ * sees as `env` of `cloudflare:workers`), and shapes return values into MCP results. It runs beside
  * untrusted code and so is itself untrusted: the tenant can rewrite any global it
  * uses. Nothing here is a security boundary. The boundary is the isolate, the
  * bindings the platform chose to give it, and the platform's own checks on every
@@ -149,6 +150,11 @@ function describe() {
   return { tools, resources, prompts };
 }
 
+/** The server's environment variables (its secrets): env without the platform's own entries. */
+const PLATFORM_ENTRIES = new Set(["STORE", "TENANT", "SERVER"]);
+const variablesOf = (env) =>
+  Object.freeze(Object.fromEntries(Object.entries(env).filter(([k, v]) => typeof v === "string" && !PLATFORM_ENTRIES.has(k))));
+
 function context(env) {
   const logs = [];
   const store = env.STORE;
@@ -164,6 +170,7 @@ function context(env) {
   const ctx = Object.freeze({
     tenant: env.TENANT,
     server: env.SERVER,
+    env: variablesOf(env),
     store: Object.freeze({
       put: (collection, id, value) => store.put(collection, id, value),
       get: (collection, id) => store.get(collection, id),
