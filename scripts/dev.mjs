@@ -25,14 +25,25 @@ function readDevVars() {
   );
 }
 
+/** 32 random bytes in base64url: an SMCP_SECRETS_KEY. */
+function newSecretsKey() {
+  return randomBytes(32).toString("base64url");
+}
+
 let vars = readDevVars();
 if (!vars.SMCP_ADMIN_TOKEN) {
   const token = `smcp_admin_${randomBytes(24).toString("base64url")}`;
   writeFileSync(
     DEV_VARS,
-    `# Local settings for pnpm dev (never commit). Created ${new Date().toISOString()}.\nSMCP_ADMIN_TOKEN=${token}\nSMCP_ALLOW_PUBLIC_TENANTS=true\nSMCP_ALLOW_LOOPBACK_EGRESS=true\n`,
+    `# Local settings for pnpm dev (never commit). Created ${new Date().toISOString()}.\nSMCP_ADMIN_TOKEN=${token}\nSMCP_SECRETS_KEY=${newSecretsKey()}\nSMCP_ALLOW_PUBLIC_TENANTS=true\nSMCP_ALLOW_LOOPBACK_EGRESS=true\n`,
   );
   console.log("smcp: wrote .dev.vars with a new admin token");
+  vars = readDevVars();
+}
+// The key that seals deployed servers' secrets (a .dev.vars from before secrets existed gets one too).
+if (!vars.SMCP_SECRETS_KEY) {
+  appendFileSync(DEV_VARS, `SMCP_SECRETS_KEY=${newSecretsKey()}\n`);
+  console.log("smcp: added a new SMCP_SECRETS_KEY to .dev.vars");
   vars = readDevVars();
 }
 // Deployed servers in local development may call upstreams on this machine (.dev.vars from before it was set gets it too).
