@@ -6,6 +6,7 @@ import { auditCommand, auditRetentionCommands } from "./audit.mjs";
 import { eventsCommand } from "./events.mjs";
 import { healthCommand } from "./health.mjs";
 import { keyCommands } from "./keys.mjs";
+import { secretCommands } from "./secrets.mjs";
 import { serverCommands } from "./servers.mjs";
 import { sessionCommands } from "./sessions.mjs";
 import { tenantCommands } from "./tenants.mjs";
@@ -15,6 +16,7 @@ export const commands = [
   ...tenantCommands,
   ...keyCommands,
   ...serverCommands,
+  ...secretCommands,
   ...sessionCommands,
   eventsCommand,
   auditCommand,
