@@ -15,7 +15,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { secretKeyId, decodeBase64 } from "@smcp/runtime";
 import worker from "../src/index";
 import type { TenantDO } from "../src/tenant-do";
-import { ADMIN_TOKEN, ORIGIN, adminOk, callTool, eventRows, mcpUrl, openSession, provisionTenant, request, sessionStub, textOf, type Tenant } from "./helpers";
+import { ADMIN_TOKEN, ORIGIN, adminOk, callTool, eventRows, mcpUrl, openSession, provisionTenant, request, sessionStub, statelessTool, textOf, type Tenant } from "./helpers";
 
 /** vitest.config.ts's SMCP_SECRETS_KEY and SMCP_SECRETS_KEY_PREVIOUS. */
 const KEY = "4BKo4/kj6Ro/eqYpqLU19YckvfGb4eCdcL0IE+nqbcg=";
@@ -224,6 +224,8 @@ describe("secrets in the sandbox", () => {
     await setSecret(t.tenant, "api", "EXTRA", "e");
     const second = await openSession(mcpUrl(t.tenant, "api"), t.key);
     expect((await callTool(second, "read", { name: "API_TOKEN" })).structuredContent).toEqual({ ctx: "second-value", env: "second-value", names: ["API_TOKEN", "EXTRA"] });
+    // The stateless lane loads the same environment.
+    expect((await statelessTool(mcpUrl(t.tenant, "api"), t.key, "read", { name: "API_TOKEN" })).structuredContent.ctx).toBe("second-value");
     // The session opened before keeps the isolate (and environment) it started with.
     expect((await callTool(first, "read", { name: "API_TOKEN" })).structuredContent.ctx).toBe("first-value");
 
