@@ -1,5 +1,5 @@
 // `pnpm dev`: the local platform on http://localhost:8787 with a demo tenant ready.
-// First run writes .dev.vars (admin token, public tenants and loopback egress allowed) and provisions
+// First run writes .dev.vars (admin token, secrets key, public tenants and loopback egress allowed) and provisions
 // the demo tenant; later runs reuse both and re-provision if the local state was
 // wiped. Prints what a person needs next: the MCP URL, the key, a client line.
 import { randomBytes } from "node:crypto";
@@ -8,6 +8,7 @@ import path from "node:path";
 import { ROOT, startWrangler, stopWrangler } from "./lib/wrangler.mjs";
 import { adminClient, provisionTenant } from "./lib/admin-client.mjs";
 import { formatDevLine } from "./lib/dev-console.mjs";
+import { ensureSecretsKey } from "./lib/dev-vars.mjs";
 
 const PORT = Number(process.env.PORT ?? 8787);
 /** The Inspector release whose --cli works on Node 20 (an unpinned npx picks one whose options clash). */
@@ -33,6 +34,11 @@ if (!vars.SMCP_ADMIN_TOKEN) {
     `# Local settings for pnpm dev (never commit). Created ${new Date().toISOString()}.\nSMCP_ADMIN_TOKEN=${token}\nSMCP_ALLOW_PUBLIC_TENANTS=true\nSMCP_ALLOW_LOOPBACK_EGRESS=true\n`,
   );
   console.log("smcp: wrote .dev.vars with a new admin token");
+  vars = readDevVars();
+}
+// The key that seals deployed servers' secrets (a .dev.vars from before secrets existed gets one too).
+if (ensureSecretsKey(DEV_VARS)) {
+  console.log("smcp: added a new SMCP_SECRETS_KEY to .dev.vars (it seals deployed servers' secrets)");
   vars = readDevVars();
 }
 // Deployed servers in local development may call upstreams on this machine (.dev.vars from before it was set gets it too).

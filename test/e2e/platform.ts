@@ -13,6 +13,8 @@ import { startWrangler, stopWrangler } from "../../scripts/lib/wrangler.mjs";
 import { adminClient, provisionTenant } from "../../scripts/lib/admin-client.mjs";
 
 export const ADMIN_TOKEN = "e2e-admin-token";
+/** The platform key of deployed servers' secrets (32 bytes, base64url, as `pnpm dev` writes it). */
+export const E2E_SECRETS_KEY = "Tu3JHuXgUbQaADLYBKsjY2DAScZ-6FhD07sRmHdvM5o";
 
 export class Platform {
   port = 0;
@@ -25,7 +27,7 @@ export class Platform {
     const started = await startWrangler({
       port: this.port || undefined,
       persistTo: this.#state,
-      vars: { SMCP_ADMIN_TOKEN: ADMIN_TOKEN, SMCP_ALLOW_PUBLIC_TENANTS: "true", SMCP_ALLOW_LOOPBACK_EGRESS: "true", SMCP_SSE_RETRY_MS: "100" },
+      vars: { SMCP_ADMIN_TOKEN: ADMIN_TOKEN, SMCP_ALLOW_PUBLIC_TENANTS: "true", SMCP_ALLOW_LOOPBACK_EGRESS: "true", SMCP_SSE_RETRY_MS: "100", SMCP_SECRETS_KEY: E2E_SECRETS_KEY },
     });
     this.#child = started.child;
     this.url = started.url;

@@ -3,4 +3,4 @@
 // and turns its answer into the exit code; everything else lives in ../src.
 import { main } from "../src/main.mjs";
 
-process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin });

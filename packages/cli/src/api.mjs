@@ -26,10 +26,11 @@ export function createApi(config, { fetch: fetchImpl = globalThis.fetch, timeout
   /**
    * @param {"GET" | "POST" | "PUT" | "DELETE"} method
    * @param {string} path from adminPath
-   * @param {{ query?: Record<string, string | number | undefined>, body?: unknown, signal?: AbortSignal }} [options]
+   * @param {{ query?: Record<string, string | number | undefined>, body?: unknown, rawBody?: string, signal?: AbortSignal }} [options]
+   *   `body` is sent as JSON, `rawBody` as it is (text/plain: a secret's value)
    * @returns {Promise<any>} the parsed JSON answer
    */
-  async function request(method, path, { query, body, signal } = {}) {
+  async function request(method, path, { query, body, rawBody, signal } = {}) {
     if (!config.token) {
       throw new CliError("no admin token: pass --token or set SMCP_ADMIN_TOKEN (for a local URL, `pnpm dev` also leaves one in .dev.vars)");
     }
@@ -40,8 +41,12 @@ export function createApi(config, { fetch: fetchImpl = globalThis.fetch, timeout
     try {
       response = await fetchImpl(url, {
         method,
-        headers: { authorization: `Bearer ${config.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: {
+          authorization: `Bearer ${config.token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(rawBody === undefined ? {} : { "content-type": "text/plain; charset=utf-8" }),
+        },
+        body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (err) {
@@ -71,6 +76,8 @@ export function createApi(config, { fetch: fetchImpl = globalThis.fetch, timeout
     post: (path, body) => request("POST", path, { body: body ?? {} }),
     /** @param {string} path */
     put: (path) => request("PUT", path),
+    /** @param {string} path @param {string} text the body, sent as it is */
+    putText: (path, text) => request("PUT", path, { rawBody: text }),
     /** @param {string} path */
     delete: (path) => request("DELETE", path),
   };

@@ -12,13 +12,14 @@ import { resolveConfig } from "./config.mjs";
 import { CliError, UsageError } from "./errors.mjs";
 import { helpText } from "./help.mjs";
 import { createOutput } from "./output.mjs";
+import { readSecret } from "./read-secret.mjs";
 
 /**
  * @param {string[]} argv the arguments after `smcp`
- * @param {{ stdout: import("./output.mjs").Stream, stderr: import("./output.mjs").Stream, env: Record<string, string | undefined> }} io
+ * @param {{ stdout: import("./output.mjs").Stream, stderr: import("./output.mjs").Stream, env: Record<string, string | undefined>, stdin?: import("./read-secret.mjs").Input }} io
  * @returns {Promise<number>} the exit code
  */
-export async function main(argv, { stdout, stderr, env }) {
+export async function main(argv, { stdout, stderr, env, stdin }) {
   try {
     const parsed = parseCommandLine(argv, commands);
     if (parsed.kind === "help") {
@@ -33,6 +34,7 @@ export async function main(argv, { stdout, stderr, env }) {
       out: createOutput({ stdout, stderr, json: parsed.opts.json === true }),
       now: Date.now,
       interrupt,
+      readSecret: (prompt) => readSecret(stdin, stderr, prompt),
     });
     return code ?? 0;
   } catch (err) {

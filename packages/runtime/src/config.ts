@@ -21,6 +21,15 @@ const boolFrom = (fallback: boolean) =>
 export const PlatformConfigSchema = z.object({
   /** The admin API's bearer token (a `wrangler secret`); unset or empty turns the admin API off. */
   SMCP_ADMIN_TOKEN: z.string().optional(),
+  /**
+   * The key deployed servers' secrets are sealed with (a `wrangler secret`): 32 random
+   * bytes in base64 or base64url. Unset, the secrets API answers 503; its format is
+   * checked where it is used (packages/runtime/src/secret-box.ts), so a bad key turns
+   * off secrets, not the platform.
+   */
+  SMCP_SECRETS_KEY: z.string().optional(),
+  /** The key before the last rotation: values sealed under it still open, and are sealed again under SMCP_SECRETS_KEY. */
+  SMCP_SECRETS_KEY_PREVIOUS: z.string().optional(),
   /** Reported by `/healthz` and `/admin/v1/health`. */
   SMCP_VERSION: z.string().optional(),
   SMCP_SESSION_TTL_SECONDS: intFrom(1800, 1),

@@ -31,3 +31,18 @@ export { base64, base64url } from "./encoding";
 export { AUDIT_GENESIS, auditHash, verifyAuditChain, verifyAuditPage, type AuditEntry, type AuditFields, type ChainCursor, type ChainStep, type ChainVerdict } from "./audit-chain";
 export { TokenBucket } from "./token-bucket";
 export { BoundedCache, CACHE_ENTRY_OVERHEAD_BYTES, stringBytes, type BoundedCacheOptions } from "./bounded-cache";
+export {
+  decodeBase64,
+  encodeBase64,
+  loadKeyring,
+  openSecret,
+  sealSecret,
+  secretBinding,
+  secretKeyId,
+  type KeyringResult,
+  type OpenResult,
+  type SealedSecret,
+  type SecretKey,
+  type SecretKeyring,
+} from "./secret-box";
+export { redactSecrets, redactionMark, type NamedSecret } from "./redact";

@@ -18,6 +18,9 @@ export type Match<H> = { kind: "found"; handler: H; params: Params } | { kind: "
 /** Segments that carry ids minted by the platform rather than admin-chosen names. */
 const OPAQUE = new Set(["key", "session"]);
 const OPAQUE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Segments whose handler checks them itself, so a bad one gets its 400 with the rule (secret names). */
+const CHECKED_BY_HANDLER = new Set(["secret"]);
+const ANY_SEGMENT = /^[^/]{1,256}$/;
 
 export function matchRoute<H>(routes: readonly Route<H>[], method: string, path: string): Match<H> {
   const parts = path.split("/").filter(Boolean);
@@ -43,7 +46,7 @@ function matchPattern(pattern: string, parts: string[]): Params | null {
     const p = parts[i]!;
     if (w.startsWith(":")) {
       const name = w.slice(1);
-      const ok = OPAQUE.has(name) ? OPAQUE_ID.test(p) : isValidSegment(p);
+      const ok = CHECKED_BY_HANDLER.has(name) ? ANY_SEGMENT.test(p) : OPAQUE.has(name) ? OPAQUE_ID.test(p) : isValidSegment(p);
       if (!ok) return null;
       params[name] = p;
     } else if (w !== p) {

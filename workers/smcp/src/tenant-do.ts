@@ -15,7 +15,7 @@
  * oauth/grant-store.ts, sandbox/deployment-store.ts); the methods here are the RPC surface.
  */
 import { DurableObject } from "cloudflare:workers";
-import { LEGACY_INCARNATION, TokenBucket, newIncarnation, platformConfig, type AuditEntry } from "@smcp/runtime";
+import { LEGACY_INCARNATION, TokenBucket, newIncarnation, platformConfig, type AuditEntry, type SealedSecret } from "@smcp/runtime";
 import type { StoredRecord } from "@smcp/servers";
 import type { Env } from "./env";
 import { effectiveLimits, type EffectiveLimits } from "./limits";
@@ -49,6 +49,7 @@ import { migrate } from "./storage/migrations";
 
 import { GrantStore, isGrantLive, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
 import { DeploymentStore, type CallReport, type NewBundle } from "./sandbox/deployment-store";
+import { SecretStore } from "./tenant/secrets";
 
 /** Longest client-supplied string kept in an audit detail. */
 const AUDIT_DETAIL_MAX_CHARS = 256;
@@ -431,7 +432,10 @@ export class TenantDO extends DurableObject<Env> {
   /** The active version, for a caller that names the incarnation it serves: a stale one gets unknown-tenant. */
   async deploymentActive(server: string, incarnation: string) {
     if (!this.#currentConfig(incarnation)) return MISSING;
-    return this.#deployments((d) => d.active(server));
+    return this.#deployments((d) => {
+      const active = d.active(server);
+      return active && { ...active, secrets: new SecretStore(this.#sql).summary(server) };
+    });
   }
 
   async deploymentView(server: string) {
@@ -461,6 +465,52 @@ export class TenantDO extends DurableObject<Env> {
       audit: (...entry) => this.#audit(...entry),
     });
     return { ok: true, value: await run(store) };
+  }
+
+  // --- deployed servers' secrets (the rules are in tenant/secrets.ts; sealed in the Worker) ---
+
+  async secretPut(server: string, name: string, sealed: SealedSecret) {
+    return this.#secretStore(async (s) => {
+      const result = s.put(server, name, sealed);
+      if (result.ok) await this.#audit("admin", "secret.set", server, { name, created: result.created });
+      return result;
+    });
+  }
+
+  async secretDelete(server: string, name: string) {
+    return this.#secretStore(async (s) => {
+      const result = s.delete(server, name);
+      if (result.ok) await this.#audit("admin", "secret.deleted", server, { name });
+      return result;
+    });
+  }
+
+  async secretList(server: string) {
+    return this.#secretStore((s) => s.list(server));
+  }
+
+  /** The sealed values a sandbox of `server` is loaded with, for a caller that names the incarnation it serves. */
+  async secretsSealed(server: string, incarnation: string) {
+    if (!this.#currentConfig(incarnation)) return MISSING;
+    return this.#secretStore((s) => s.sealed(server));
+  }
+
+  async secretsStale(currentKeyId: string, after: { server: string; name: string } | null, limit: number) {
+    return this.#secretStore((s) => s.stale(currentKeyId, after, Math.max(1, Math.min(100, Math.trunc(limit) || 1))));
+  }
+
+  /** Values sealed again under the current key (a re-key call by an admin, or the platform as it loads a sandbox). */
+  async secretsReseal(entries: { server: string; name: string; from: SealedSecret; to: SealedSecret }[], actor: "admin" | "platform") {
+    return this.#secretStore(async (s) => {
+      const replaced = s.reseal(entries.slice(0, 100));
+      if (replaced > 0) await this.#audit(actor, "secrets.rekeyed", "*", { count: replaced });
+      return replaced;
+    });
+  }
+
+  async #secretStore<T>(run: (store: SecretStore) => T): Promise<{ ok: true; value: Awaited<T> } | Missing> {
+    if (!this.#config()) return MISSING;
+    return { ok: true, value: await run(new SecretStore(this.#sql)) };
   }
 
   // --- session index -----------------------------------------------------------

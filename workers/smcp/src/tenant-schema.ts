@@ -15,6 +15,7 @@
  */
 import { GRANT_SCHEMA } from "./oauth/grant-store";
 import { DEPLOYMENT_SCHEMA } from "./sandbox/deployment-store";
+import { SECRET_SCHEMA } from "./tenant/secrets";
 import { addColumn, type MigrationList } from "./storage/migrations";
 
 /** Steps that tenants created before the list existed may already (partly) have. */
@@ -153,6 +154,8 @@ CREATE TABLE admin_keys (
   revoked_at INTEGER
 );
 `,
+    // 11: deployed servers' write-only secrets, sealed with SMCP_SECRETS_KEY, and the revision of each server's set (tenant/secrets.ts).
+    SECRET_SCHEMA,
     // Append new steps here (see HOW TO ADD A STEP above).
   ],
 };

@@ -11,6 +11,8 @@
  * @property {() => number} now the clock, for relative times
  * @property {() => AbortSignal} interrupt makes Ctrl+C (and SIGTERM) abort this signal
  *   instead of killing the process; only a command that waits indefinitely asks for it
+ * @property {(prompt: string) => Promise<string>} readSecret a value from stdin, never
+ *   from argv: typed without echo on a terminal, else all of a pipe less one final newline
  *
  * @typedef {object} Command
  * @property {string} usage e.g. `sessions show <tenant> <session>`

@@ -7,6 +7,7 @@ import { auditCommand, auditRetentionCommands } from "./audit.mjs";
 import { eventsCommand } from "./events.mjs";
 import { healthCommand } from "./health.mjs";
 import { keyCommands } from "./keys.mjs";
+import { secretCommands } from "./secrets.mjs";
 import { serverCommands } from "./servers.mjs";
 import { sessionCommands } from "./sessions.mjs";
 import { tenantCommands } from "./tenants.mjs";
@@ -17,6 +18,7 @@ export const commands = [
   ...keyCommands,
   ...adminKeyCommands,
   ...serverCommands,
+  ...secretCommands,
   ...sessionCommands,
   eventsCommand,
   auditCommand,

@@ -16,6 +16,8 @@ import { checkEgressEntry } from "../sandbox/egress";
 import { SANDBOX_LIMITS } from "../sandbox/limits";
 import { forgetResolvedServer } from "../sandbox/resolve-server";
 import { readBody } from "./read-body";
+import { secretsForCheck } from "./secrets";
+import { secretVars } from "../sandbox/secrets-env";
 import { requireTenant, unknownTenant } from "./tenants";
 
 function refuseBuiltIn(server: string): void {
@@ -32,8 +34,11 @@ export async function deploy(request: Request, env: Env, tenant: string, server:
   const source = await readBundle(request);
   const hash = await sha256Hex(source);
   const size = new TextEncoder().encode(source).byteLength;
+  // The check isolate gets the server's secrets, as the serving one will (its module may read them as it loads).
+  const secrets = await secretsForCheck(env, tenant, incarnation, server);
   // Version 0 names the not-yet-stored bundle: its check isolate is never one that serves.
-  const check = await checkBundle(env, { tenant, incarnation, server, version: 0, hash, egress: [], egressRevision: 0 }, source);
+  const target = { tenant, incarnation, server, version: 0, hash, egress: [], egressRevision: 0, secretsRevision: secrets.revision };
+  const check = await checkBundle(env, target, { source, vars: secretVars(secrets.values) });
   if (!check.ok) {
     await stub.deploymentRefused(server, check.reason);
     throw wire.badRequest("bundle_rejected", `Deployment refused: ${check.reason}`);
@@ -71,8 +76,18 @@ export async function activateDeployment(env: Env, tenant: string, server: strin
   if (!stored.value?.source) throw noVersion(server, version);
   const egress = await stub.deploymentActive(server, incarnation);
   const current = egress.ok && egress.value ? egress.value : { egress: [], egressRevision: 0 };
-  const target = { tenant, incarnation, server, version: n, hash: stored.value.hash, egress: current.egress, egressRevision: current.egressRevision };
-  const check = await checkBundle(env, target, stored.value.source);
+  const secrets = await secretsForCheck(env, tenant, incarnation, server);
+  const target = {
+    tenant,
+    incarnation,
+    server,
+    version: n,
+    hash: stored.value.hash,
+    egress: current.egress,
+    egressRevision: current.egressRevision,
+    secretsRevision: secrets.revision,
+  };
+  const check = await checkBundle(env, target, { source: stored.value.source, vars: secretVars(secrets.values) });
   if (!check.ok) throw wire.badRequest("bundle_rejected", `Version ${n} fails its health check: ${check.reason}`);
   const result = await stub.deploymentActivate(server, n);
   if (!result.ok) throw unknownTenant(tenant);

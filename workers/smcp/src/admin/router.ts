@@ -12,6 +12,7 @@ import { actAs } from "./acting-caller";
 import { createAdminKey, listAdminKeys, revokeAdminKey } from "./admin-keys";
 import { requireAdmin } from "./require-admin";
 import { scopeRefusal } from "./tenant-scope";
+import { deleteSecret, listSecrets, putSecret, rekeySecrets } from "./secrets";
 import { disableServer, enableServer, listServers } from "./servers";
 import { createCheckpoint, dropAudit, exportAudit, getAudit, listCheckpoints, verifyAudit } from "./audit";
 import { getHealth } from "./health";
@@ -40,6 +41,11 @@ const routes: Route<AdminHandler>[] = [
   { method: "GET", pattern: `${T}/servers/:server/deployments/:version`, handler: (r, env, p) => getDeployment(r, env, p.tenant!, p.server!, p.version!) },
   { method: "POST", pattern: `${T}/servers/:server/deployments/:version/activate`, handler: (_r, env, p) => activateDeployment(env, p.tenant!, p.server!, p.version!) },
   { method: "PUT", pattern: `${T}/servers/:server/egress`, handler: (r, env, p) => setEgress(r, env, p.tenant!, p.server!) },
+  // Deployed servers' write-only secrets: admin/secrets.ts.
+  { method: "GET", pattern: `${T}/servers/:server/secrets`, handler: (_r, env, p) => listSecrets(env, p.tenant!, p.server!) },
+  { method: "PUT", pattern: `${T}/servers/:server/secrets/:secret`, handler: (r, env, p) => putSecret(r, env, p.tenant!, p.server!, p.secret!) },
+  { method: "DELETE", pattern: `${T}/servers/:server/secrets/:secret`, handler: (_r, env, p) => deleteSecret(env, p.tenant!, p.server!, p.secret!) },
+  { method: "POST", pattern: `${T}/secrets/rekey`, handler: (_r, env, p) => rekeySecrets(env, p.tenant!) },
   { method: "GET", pattern: `${T}/sessions`, handler: (_r, env, p) => listSessions(env, p.tenant!) },
   { method: "GET", pattern: `${T}/sessions/:session`, handler: (_r, env, p) => getSession(env, p.tenant!, p.session!) },
   { method: "GET", pattern: `${T}/sessions/:session/events`, handler: (r, env, p) => getSessionEvents(r, env, p.tenant!, p.session!) },

@@ -7,7 +7,7 @@
  */
 import { WireError, readBoundedUtf8, wire } from "@smcp/runtime";
 import type { Env } from "../env";
-import { SandboxFailure, checkInSandbox, type SandboxTarget } from "./client";
+import { SandboxFailure, checkInSandbox, type SandboxCode, type SandboxTarget } from "./client";
 import { SANDBOX_LIMITS } from "./limits";
 import { parseManifest, type Manifest } from "./manifest";
 
@@ -62,10 +62,10 @@ async function readText(request: Request, maxBytes: number): Promise<string> {
 
 export type BundleCheck = { ok: true; manifest: Manifest } | { ok: false; reason: string };
 
-/** Loads `source` as `target` in a sandbox and checks what it declares. */
-export async function checkBundle(env: Env, target: SandboxTarget, source: string): Promise<BundleCheck> {
+/** Loads `code` (the module and the server's secrets) as `target` in a sandbox and checks what it declares. */
+export async function checkBundle(env: Env, target: SandboxTarget, code: SandboxCode): Promise<BundleCheck> {
   try {
-    const reply = await checkInSandbox(env, target, source);
+    const reply = await checkInSandbox(env, target, code);
     if (!reply.ok) return { ok: false, reason: `the module's exports are wrong: ${reply.error}` };
     const manifest = parseManifest(reply.manifest);
     return manifest.ok ? manifest : { ok: false, reason: `the module declares something invalid: ${manifest.reason}` };

@@ -2,11 +2,12 @@
  * The platform's side of a sandbox: load a deployed version into its own isolate
  * through the Worker Loader, and make one bounded call into it.
  *
- * An isolate is named by tenant and its incarnation, server, version, content hash and egress-list
- * revision, so a deploy, a rollback or a new allow-list gets a fresh isolate and an
+ * An isolate is named by tenant and its incarnation, server, version, content hash, egress-list
+ * revision and secrets revision, so a deploy, a rollback or a new allow-list gets a fresh isolate and an
  * old one is never reused for other code. What the isolate receives is decided
  * here and nowhere else: the harness, its JSON Schema validator and the tenant's
- * module, its own `STORE` capability, its tenant and server names, and the allow-list outbound
+ * module, its own `STORE` capability, its tenant and server names, the server's own
+ * secrets (opened just before loading, sandbox/secrets-env.ts), and the allow-list outbound
  * (`SandboxEgress`; with an empty list it lets nothing out). No platform binding, secret
  * or variable is passed, and the compatibility flags are empty (no `nodejs_compat`).
  *
@@ -33,6 +34,14 @@ export interface SandboxTarget {
   hash: string;
   egress: readonly string[];
   egressRevision: number;
+  /** The revision of the server's secrets: a changed secret gets a fresh isolate (never its values in the name). */
+  secretsRevision: number;
+}
+
+/** What an isolate is loaded with: the tenant's module and its environment (its opened secrets, by name). */
+export interface SandboxCode {
+  source: string;
+  vars: Readonly<Record<string, string>>;
 }
 
 export type SandboxOp = "/describe" | "/tools/call" | "/resources/read" | "/prompts/get";
@@ -73,10 +82,11 @@ interface SandboxLoopbacks {
 }
 
 /** The isolate's name in the loader's cache. */
-export const isolateId = (t: SandboxTarget) => `smcp:${tenantIncarnationName(t.tenant, t.incarnation)}/${t.server}/v${t.version}/${t.hash.slice(0, 16)}/e${t.egressRevision}`;
+export const isolateId = (t: SandboxTarget) =>
+  `smcp:${tenantIncarnationName(t.tenant, t.incarnation)}/${t.server}/v${t.version}/${t.hash.slice(0, 16)}/e${t.egressRevision}/s${t.secretsRevision}`;
 
 /** The code and bindings of one sandbox isolate. */
-function workerCode(target: SandboxTarget, source: string): WorkerLoaderWorkerCode {
+function workerCode(target: SandboxTarget, { source, vars }: SandboxCode): WorkerLoaderWorkerCode {
   const loopbacks = exports as unknown as SandboxLoopbacks;
   const { tenant, incarnation, server } = target;
   return {
@@ -84,7 +94,8 @@ function workerCode(target: SandboxTarget, source: string): WorkerLoaderWorkerCo
     compatibilityFlags: [],
     mainModule: HARNESS_MODULE,
     modules: { [HARNESS_MODULE]: HARNESS_SOURCE, [JSON_SCHEMA_MODULE]: JSON_SCHEMA_SOURCE, [TENANT_MODULE]: source },
-    env: { STORE: loopbacks.SandboxStore({ props: { tenant, incarnation, server } }), TENANT: tenant, SERVER: server },
+    // The secrets first: the platform's names are refused as secret names, and would win anyway.
+    env: { ...vars, STORE: loopbacks.SandboxStore({ props: { tenant, incarnation, server } }), TENANT: tenant, SERVER: server },
     // Even with an empty allow-list: SandboxEgress refuses every host then, and says how to allow one.
     globalOutbound: loopbacks.SandboxEgress({ props: { tenant, server, allow: [...target.egress] } }),
     limits: { cpuMs: SANDBOX_LIMITS.cpuMs, subRequests: SANDBOX_LIMITS.subRequests },
@@ -92,18 +103,19 @@ function workerCode(target: SandboxTarget, source: string): WorkerLoaderWorkerCo
 }
 
 /**
- * Calls `op` in the sandbox of `target`. `source` is asked for only when the loader
- * has no live isolate of that name (on first use, or after eviction).
+ * Calls `op` in the sandbox of `target`. `load` (the module and its opened secrets) is
+ * asked for only when the loader has no live isolate of that name (on first use, or
+ * after eviction).
  */
 export async function callSandbox(
   env: Env,
   target: SandboxTarget,
-  source: () => Promise<string>,
+  load: () => Promise<SandboxCode>,
   op: SandboxOp,
   payload: unknown = {},
   maxBytes: number = SANDBOX_LIMITS.resultBytes,
 ): Promise<SandboxReply> {
-  const worker = env.LOADER.get(isolateId(target), async () => workerCode(target, await source()));
+  const worker = env.LOADER.get(isolateId(target), async () => workerCode(target, await load()));
   const entrypoint = worker.getEntrypoint(undefined, { limits: { cpuMs: SANDBOX_LIMITS.cpuMs, subRequests: SANDBOX_LIMITS.subRequests } });
   const abort = new AbortController();
   let timer: number | null = null;
@@ -136,8 +148,8 @@ export async function callSandbox(
 }
 
 /** Calls into a bundle that is not stored yet: the health check of a deploy. */
-export function checkInSandbox(env: Env, target: SandboxTarget, source: string): Promise<SandboxReply> {
-  return callSandbox(env, target, async () => source, "/describe", {}, SANDBOX_LIMITS.manifestBytes);
+export function checkInSandbox(env: Env, target: SandboxTarget, code: SandboxCode): Promise<SandboxReply> {
+  return callSandbox(env, target, async () => code, "/describe", {}, SANDBOX_LIMITS.manifestBytes);
 }
 
 /** The answer's text, at most `maxBytes` of it; a stream that fails is a crash. */

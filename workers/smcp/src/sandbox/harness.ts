@@ -4,7 +4,8 @@
  *
  * It turns the tenant's plain-object module into four HTTP calls the platform makes
  * (`/describe`, `/tools/call`, `/resources/read`, `/prompts/get`), builds the `ctx`
- * a handler receives, and shapes return values into MCP results. It runs beside
+ * a handler receives (with `ctx.env`, the server's secrets, which the module also
+ * sees as `env` of `cloudflare:workers`), and shapes return values into MCP results. It runs beside
  * untrusted code and so is itself untrusted: the tenant can rewrite any global it
  * uses. Nothing here is a security boundary. The boundary is the isolate, the
  * bindings the platform chose to give it, and the platform's own checks on every
@@ -166,6 +167,10 @@ async function stored(answer) {
   if (!result.ok) throw new Error(result.error);
   return result.value;
 }
+/** The server's environment variables (its secrets): env without the platform's own entries. */
+const PLATFORM_ENTRIES = new Set(["STORE", "TENANT", "SERVER"]);
+const variablesOf = (env) =>
+  Object.freeze(Object.fromEntries(Object.entries(env).filter(([k, v]) => typeof v === "string" && !PLATFORM_ENTRIES.has(k))));
 
 function context(env) {
   const logs = [];
@@ -184,6 +189,7 @@ function context(env) {
     server: env.SERVER,
     // STORE answers {ok, value} or {ok: false, error}: a throw would cross RPC as an
     // uncaught exception of the platform. The handler sees a rejected promise, as usual.
+    env: variablesOf(env),
     store: Object.freeze({
       put: (collection, id, value) => stored(store.put(collection, id, value)).then(() => undefined),
       get: (collection, id) => stored(store.get(collection, id)),

@@ -44,6 +44,8 @@ export interface ProxyTarget {
   call: SandboxCaller;
   /** Told about every call's outcome (for the error rate and last errors). */
   record(error?: { kind: string; message: string }): void;
+  /** The text with the server's secret values taken out: for everything of the sandbox's the platform logs or keeps. */
+  redact(text: string): Promise<string>;
 }
 
 const LOG_LEVELS = new Set<string>(["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]);
@@ -112,23 +114,25 @@ async function run(target: ProxyTarget, what: string, op: SandboxOp, payload: un
     reply = await target.call(op, payload);
   } catch (err) {
     if (!(err instanceof SandboxFailure)) throw err;
-    target.record({ kind: err.kind, message: `${what}: ${err.message}` });
-    throw new ProtocolError(
-      ProtocolErrorCode.InternalError,
-      `Deployed server ${target.server} (v${target.version}) failed running ${what}: ${err.message}`,
-    );
+    // The runtime's message may quote the tenant's own (a module that threw while loading).
+    const message = await target.redact(err.message);
+    target.record({ kind: err.kind, message: `${what}: ${message}` });
+    throw new ProtocolError(ProtocolErrorCode.InternalError, `Deployed server ${target.server} (v${target.version}) failed running ${what}: ${message}`);
   }
   await forwardLogs(target, reply.logs ?? [], ctx);
+  // What the platform keeps of an error reply (the server's error rate view, its log) has its secrets redacted.
+  const kept = reply.ok ? "" : await target.redact(reply.error);
   if (!reply.ok && reply.kind === "invalid-params") {
     // The client's mistake, found by the sandbox's validator: a call, not a server error.
     target.record();
     throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Input validation error: Invalid arguments for ${what}: ${reply.error}`);
   }
   if (!reply.ok && reply.kind !== "tenant") {
-    target.record({ kind: "invalid-reply", message: `${what}: ${reply.error}` });
-    throw new ProtocolError(ProtocolErrorCode.InternalError, `Deployed server ${target.server} (v${target.version}) cannot run ${what}: ${reply.error}`);
+    target.record({ kind: "invalid-reply", message: `${what}: ${kept}` });
+    throw new ProtocolError(ProtocolErrorCode.InternalError, `Deployed server ${target.server} (v${target.version}) cannot run ${what}: ${kept}`);
   }
-  target.record(reply.ok ? undefined : { kind: "tenant", message: `${what}: ${reply.error}` });
+  // A tool's own error result goes to the client as the server wrote it (its author's business); the kept copy is redacted.
+  target.record(reply.ok ? undefined : { kind: "tenant", message: `${what}: ${kept}` });
   return reply as { ok: true; result?: unknown } | { ok: false; error: string };
 }
 
@@ -138,12 +142,17 @@ function invalidResult(target: ProxyTarget, what: string): ProtocolError {
   return new ProtocolError(ProtocolErrorCode.InternalError, `Deployed server ${target.server} (v${target.version}): ${message}`);
 }
 
-/** The tenant's log lines go to the platform log and, as MCP log notifications, to the client. */
+/**
+ * The tenant's log lines (its console) go to the platform log and, as MCP log
+ * notifications, to the client, whose session keeps them in its event log: both get
+ * the line with the server's secrets redacted.
+ */
 async function forwardLogs(target: ProxyTarget, logs: SandboxLog[], ctx: McpContext): Promise<void> {
   for (const line of logs) {
     const level = (LOG_LEVELS.has(line.level) ? line.level : "info") as LoggingLevel;
-    logEvent(level === "debug" ? "debug" : "info", "tenant log", { tenant: target.tenant, server: target.server, version: target.version, level, message: line.message });
-    await ctx.mcpReq.log(level, line.message, target.server).catch(() => {});
+    const message = await target.redact(line.message);
+    logEvent(level === "debug" ? "debug" : "info", "tenant log", { tenant: target.tenant, server: target.server, version: target.version, level, message });
+    await ctx.mcpReq.log(level, message, target.server).catch(() => {});
   }
 }
 

@@ -15,11 +15,13 @@
  * parsed manifest, estimated as three times the manifest's text plus a fixed part
  * (names, egress list, the module object).
  */
-import { BoundedCache, stringBytes } from "@smcp/runtime";
+import { BoundedCache, redactSecrets, stringBytes } from "@smcp/runtime";
 import { builtInServers, type ServerModule } from "@smcp/servers";
 import { tenantStub, type Env } from "../env";
-import { callSandbox, type SandboxTarget } from "./client";
+import { SandboxFailure, callSandbox, type SandboxTarget } from "./client";
 import type { ActiveDeployment } from "./deployment-store";
+import type { SecretsSummary } from "../tenant/secrets";
+import { secretVars, serverSecrets, type ServerSecrets } from "./secrets-env";
 import { ACTIVE_DEPLOYMENT_CACHE_MS } from "./limits";
 import type { Manifest } from "./manifest";
 import { createProxyServer } from "./proxy-server";
@@ -30,11 +32,15 @@ interface Resolved {
   /** The incarnation of the tenant it was resolved for: another incarnation's entry is a miss. */
   incarnation: string;
   module: ServerModule | null;
-  deployment: ActiveDeployment | null;
+  deployment: ServedDeployment | null;
 }
 
+/** The active deployment as the tenant object reports it: with its secrets' revision and size, never their values. */
+type ServedDeployment = ActiveDeployment & { secrets: SecretsSummary };
+
+// The opened secrets a module may come to hold count too (twice: values and their redaction forms).
 const estimatedBytes = ({ deployment }: Resolved) =>
-  deployment ? 2_048 + 3 * stringBytes(deployment.manifestJson) + stringBytes(deployment.egress.join(",")) : 64;
+  deployment ? 2_048 + 3 * stringBytes(deployment.manifestJson) + stringBytes(deployment.egress.join(",")) + 2 * deployment.secrets.bytes : 64;
 
 /**
  * Per tenant/server: the module last resolved, until when it may be trusted. Entries
@@ -69,10 +75,13 @@ export function forgetResolvedServer(tenant: string, server: string): void {
   cache.delete(`${tenant}/${server}`);
 }
 
-const sameDeployment = (a: ActiveDeployment, b: ActiveDeployment) =>
-  a.version === b.version && a.hash === b.hash && a.egressRevision === b.egressRevision;
+const sameDeployment = (a: ServedDeployment, b: ServedDeployment) =>
+  a.version === b.version && a.hash === b.hash && a.egressRevision === b.egressRevision && a.secrets.revision === b.secrets.revision;
 
-function deployedModule(env: Env, tenant: string, incarnation: string, deployment: ActiveDeployment): ServerModule {
+/** The redacted text, or a note in its place when the secrets to redact it with cannot be read. */
+const WITHHELD = "[withheld: the server's secrets could not be read to redact this line]";
+
+function deployedModule(env: Env, tenant: string, incarnation: string, deployment: ServedDeployment): ServerModule {
   const target: SandboxTarget = {
     tenant,
     incarnation,
@@ -81,6 +90,29 @@ function deployedModule(env: Env, tenant: string, incarnation: string, deploymen
     hash: deployment.hash,
     egress: deployment.egress,
     egressRevision: deployment.egressRevision,
+    secretsRevision: deployment.secrets.revision,
+  };
+  // Opened once per module, when its isolate is first loaded or a line needs redacting; a failure is not kept.
+  let opened: Promise<ServerSecrets> | null = null;
+  const secrets = () => {
+    const pending = (opened ??= serverSecrets(env, tenant, incarnation, deployment.server));
+    const forget = () => {
+      if (opened === pending) opened = null;
+    };
+    void pending.then((s) => !s.ok && forget(), forget);
+    return pending;
+  };
+  const redact = async (text: string) => {
+    if (deployment.secrets.count === 0 || text === "") return text;
+    const s = await secrets().catch(() => null);
+    if (s === null) return WITHHELD;
+    // Secrets that do not open were never given to an isolate of this revision: nothing to redact.
+    return s.ok ? redactSecrets(text, s.values) : text;
+  };
+  const load = async () => {
+    const vars = await secrets();
+    if (!vars.ok) throw new SandboxFailure("crash", `cannot load its secrets: ${vars.message}`);
+    return { source: await source(), vars: secretVars(vars.values) };
   };
   const source = async () => {
     const stored = await tenantStub(env, tenant).deploymentGet(deployment.server, deployment.version, true);
@@ -101,7 +133,8 @@ function deployedModule(env: Env, tenant: string, incarnation: string, deploymen
         server: deployment.server,
         version: deployment.version,
         manifest,
-        call: (op, payload) => callSandbox(env, target, source, op, payload),
+        call: (op, payload) => callSandbox(env, target, load, op, payload),
+        redact,
         record: (error) => recordCall(env, { tenant, incarnation, server: deployment.server, version: deployment.version, error }),
       }),
   };
