@@ -50,9 +50,9 @@ afterAll(async () => {
 let shells = 0;
 
 /**
- * A reader's terminal in the platform's directory. For README lines, SMCP_URL is the
- * test's port: the CLI's default is the docs' http://localhost:8787 (checked below), and
- * README's `npx pnpm@10 smcp` lines rely on that default. docs/ pages set it themselves.
+ * A reader's terminal in the platform's directory. SMCP_URL is the test's port: the CLI's
+ * default is the docs' http://localhost:8787 (checked below), and the `npx pnpm@10 smcp`
+ * lines of the local pages rely on that default. docs/deploy.md sets it itself (the hosted URL).
  */
 function newShell(file?: string): Shell {
   const env = readerEnv({ CURL_HOME: curlrc, CLAUDE_ARGV: path.join(shim, `argv-${++shells}`) });
@@ -60,7 +60,7 @@ function newShell(file?: string): Shell {
     ...env,
     // First on PATH: a real Claude Code, where installed, must not get the docs' servers added to its config.
     PATH: `${shim}${path.delimiter}${env.PATH}`,
-    ...(file === "README.md" || file === undefined ? { SMCP_URL: platform.base } : {}),
+    ...(file === "docs/deploy.md" ? {} : { SMCP_URL: platform.base }),
   });
 }
 
@@ -172,7 +172,7 @@ async function checkNotRun(line: DocLine, shell: Shell): Promise<boolean> {
     report.push(`  ${line.where}  not run: it is what runs this test; .ci/run runs exactly ${JSON.stringify(cmd)}`);
     return true;
   }
-  const account = /wrangler (login|secret put)|pnpm@10 run deploy/.exec(cmd);
+  const account = /wrangler (login|secret put|secret delete)|pnpm@10 run deploy/.exec(cmd);
   if (account) {
     const help = await shell.run(`${cmd} --help`);
     const named = account[1] ? `wrangler ${account[1]}` : "wrangler deploy";
