@@ -5,6 +5,7 @@
 import { adminKeyCommands } from "./admin-keys.mjs";
 import { auditCommand, auditRetentionCommands } from "./audit.mjs";
 import { eventsCommand } from "./events.mjs";
+import { grantCommands } from "./grants.mjs";
 import { healthCommand } from "./health.mjs";
 import { keyCommands } from "./keys.mjs";
 import { serverCommands } from "./servers.mjs";
@@ -18,6 +19,7 @@ export const commands = [
   ...adminKeyCommands,
   ...serverCommands,
   ...sessionCommands,
+  ...grantCommands,
   eventsCommand,
   auditCommand,
   ...auditRetentionCommands,
