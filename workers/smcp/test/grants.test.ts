@@ -67,7 +67,7 @@ describe("grants admins can see", () => {
     // Nor can a's path revoke it.
     const res = await admin("DELETE", `/tenants/${a.tenant}/grants/${bGrant}`);
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe("unknown_grant");
+    expect(((await res.json()) as any).error.code).toBe("unknown_grant");
     expect((await listGrants(b.tenant)).grants).toHaveLength(1);
   });
 
@@ -137,10 +137,10 @@ describe("grants admins can see", () => {
     expect((await auditOf(t.tenant)).filter((e) => e.action === "oauth.revoked")).toHaveLength(1);
     const unknown = await admin("DELETE", `/tenants/${t.tenant}/grants/grant_nope`);
     expect(unknown.status).toBe(404);
-    expect((await unknown.json()).error.code).toBe("unknown_grant");
+    expect(((await unknown.json()) as any).error.code).toBe("unknown_grant");
     const noTenant = await admin("DELETE", `/tenants/no-such-tenant-gr/grants/${grantId}`);
     expect(noTenant.status).toBe(404);
-    expect((await noTenant.json()).error.code).toBe("unknown_tenant");
+    expect(((await noTenant.json()) as any).error.code).toBe("unknown_tenant");
   });
 
   it("platform:grants auth:tenant-admin-keys — a tenant admin key lists and revokes its tenant's grants, audited as that key", async () => {
@@ -150,7 +150,7 @@ describe("grants admins can see", () => {
     const adminKey = await adminOk("POST", `/tenants/${t.tenant}/admin-keys`, { label: "ops" }, 201);
     const listed = await admin("GET", `/tenants/${t.tenant}/grants`, undefined, adminKey.key);
     expect(listed.status).toBe(200);
-    expect((await listed.json()).grants.map((g: { id: string }) => g.id)).toEqual([grantId]);
+    expect(((await listed.json()) as any).grants.map((g: { id: string }) => g.id)).toEqual([grantId]);
     const revoked = await admin("DELETE", `/tenants/${t.tenant}/grants/${grantId}`, undefined, adminKey.key);
     expect(revoked.status).toBe(200);
     await revoked.body?.cancel();
