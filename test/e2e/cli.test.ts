@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { oauthGrant } from "./oauth-grant";
 import { ADMIN_TOKEN, Platform } from "./platform";
 // @ts-expect-error plain ESM helpers shared with the scripts
 import { freePort } from "../../scripts/lib/wrangler.mjs";
@@ -208,6 +209,43 @@ describe("smcp, the admin CLI", () => {
     const verify = await smcp(["audit", tenant, "--verify"]);
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(new RegExp(`intact since entry ${seq}: \\d+ entries`));
+  });
+
+  it("admin:cli platform:grants — grants ls shows an OAuth grant (table and --json); grants revoke ends its session and its token stops working", async () => {
+    const own = await platform.tenant("cli-grants");
+    const grant = await oauthGrant(platform.url, own.tenant, "notes", own.key, "CLI grants test");
+    const { keys } = await platform.admin().call("GET", `/tenants/${own.tenant}/keys`);
+    const { client: oauthClient } = await platform.connect(own.tenant, "notes", grant.accessToken);
+
+    const listed = await smcp(["grants", "ls", own.tenant]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^GRANT\s+CLIENT\s+APPROVED BY\s+SERVER\s+CREATED\s+LAST USED\s+EXPIRES$/m);
+    const line = listed.stdout.split("\n").find((l) => l.startsWith("grant_"));
+    expect(line).toContain(`CLI grants test (${grant.clientId})`);
+    expect(line).toMatch(new RegExp(`\\s${keys[0].id}\\s+notes\\s`));
+    const grantId = line!.split(/\s+/)[0]!;
+    const json = await smcp(["grants", "ls", own.tenant, "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      grants: [{ id: grantId, client: { id: grant.clientId, name: "CLI grants test" }, approver: { keyId: keys[0].id, subject: null }, server: "notes" }],
+      next: null,
+    });
+
+    const revoked = await smcp(["grants", "revoke", own.tenant, grantId]);
+    expect(revoked).toMatchObject({ code: 0, stdout: `revoked ${grantId}: 1 session(s) ended\n` });
+    await expect(oauthClient.callTool({ name: "list_notes", arguments: {} })).rejects.toThrow();
+    const refused = await fetch(platform.mcpUrl(own.tenant, "notes"), {
+      method: "POST",
+      headers: { Authorization: `Bearer ${grant.accessToken}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "x", version: "1" } } }),
+    });
+    expect(refused.status).toBe(401);
+    expect((await smcp(["grants", "ls", own.tenant])).stdout).toBe(`tenant ${own.tenant} has no live OAuth grants\n`);
+    const again = await smcp(["grants", "revoke", own.tenant, grantId]);
+    expect(again).toMatchObject({ code: 0, stdout: `revoked ${grantId} (it was already revoked): 0 session(s) ended\n` });
+    const unknown = await smcp(["grants", "revoke", own.tenant, "grant_nope"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("No live grant grant_nope");
+    await oauthClient.close().catch(() => {});
   });
 
   it("admin:cli routes:admin — says so when the admin token is refused", async () => {

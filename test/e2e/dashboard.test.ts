@@ -12,6 +12,7 @@ import sparticuz from "@sparticuz/chromium";
 import { expect as playwrightExpect } from "@playwright/test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { oauthGrant } from "./oauth-grant";
 import { ADMIN_TOKEN, Platform } from "./platform";
 
 /** Generous, because the page polls every 2 s and CI machines are slow; not a timing assertion. */
@@ -29,6 +30,8 @@ const CHROMIUM_ARGS = [
 ];
 /** A tenant name an attacker could choose: it must show as text and never run. */
 const HOSTILE_NAME = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>Acme & "Co"`;
+/** An OAuth client name an attacker could register: shown as text in the grants table. */
+const HOSTILE_CLIENT = `<img src=x onerror="window.__pwned=3">Evil & "Client"`;
 
 const platform = new Platform();
 const profile = mkdtempSync(path.join(tmpdir(), "smcp-dashboard-chromium-"));
@@ -132,6 +135,40 @@ describe("admin dashboard", () => {
     await expectPage(row).toHaveCount(0);
     await expectPage(page.locator("#sessions-note")).toContainText("No live sessions");
     await expect(client.callTool({ name: "list_notes", arguments: {} })).rejects.toThrow();
+
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    await page.close();
+  });
+
+  it("platform:grants platform:dashboard — lists the tenant's OAuth grants (client name as text) and revokes one: its session ends and its token stops working", async () => {
+    const grant = await oauthGrant(platform.url, "dash", "notes", key, HOSTILE_CLIENT);
+    const { client, transport } = await platform.connect("dash", "notes", grant.accessToken);
+    const { grants } = await platform.admin().call("GET", "/tenants/dash/grants");
+    const listed = grants.find((g: { client: { id: string } }) => g.client.id === grant.clientId);
+    expect(listed).toMatchObject({ client: { name: HOSTILE_CLIENT }, approver: { keyId }, server: "notes" });
+
+    const page = await openDashboard(ADMIN_TOKEN);
+    await page.locator("#tenants").getByRole("button", { name: /^dash/ }).click();
+    const row = page.locator(`#grants tr[data-grant="${listed.id}"]`);
+    for (const cell of [listed.id, HOSTILE_CLIENT, grant.clientId, keyId, "notes"]) await expectPage(row).toContainText(cell);
+    await expectPage(page.locator("#grants img, #grants script")).toHaveCount(0);
+    const session = page.locator(`#sessions tr[data-session="${transport.sessionId}"]`);
+    await expectPage(session).toHaveCount(1);
+
+    const confirmed = new Promise<string>((resolve) =>
+      page.once("dialog", (dialog) => {
+        resolve(dialog.message());
+        void dialog.accept();
+      }),
+    );
+    await row.getByRole("button", { name: `Revoke grant ${listed.id}` }).click();
+    expect(await confirmed).toContain(listed.id);
+    await expectPage(page.getByRole("status")).toContainText(`Grant ${listed.id} revoked: 1 session(s) ended`);
+    await expectPage(row).toHaveCount(0);
+    await expectPage(page.locator("#grants-note")).toContainText("No live OAuth grants");
+    await expectPage(session).toHaveCount(0);
+    await expect(client.callTool({ name: "list_notes", arguments: {} })).rejects.toThrow();
+    expect((await platform.admin().call("GET", "/tenants/dash/grants")).grants).toEqual([]);
 
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     await page.close();

@@ -378,6 +378,27 @@ export class TenantDO extends DurableObject<Env> {
     return this.#grants(async (g) => g.clientTrusted(clientId));
   }
 
+  /** The live grants, a page at a time (admin/grants.ts). */
+  async oauthListGrants(after: number, limit: number) {
+    return this.#grants(async (g) => ({ ok: true as const, grants: g.listGrants(after, limit) }));
+  }
+
+  /**
+   * An admin revokes a grant: its tokens and codes at once, then its open sessions and
+   * streams end. A repeat re-drives the end of whatever sessions are still indexed.
+   */
+  async oauthRevokeGrant(grantId: string): Promise<({ ok: true; alreadyRevoked: boolean } & SessionsEnded) | Missing | { ok: false; reason: "unknown-grant" }> {
+    const config = this.#config();
+    if (!config) return MISSING;
+    const revoked = await this.#grants((g) => g.revokeGrantById(grantId));
+    if (!revoked.ok) return revoked;
+    const ended = await this.#endSessions(this.#sessions.ofGrant(grantId), config, { actor: PLATFORM_ADMIN_ACTOR, cause: `grant ${grantId} revoked by an admin` });
+    if (ended.sessionsFailed.length > 0) {
+      await this.#audit("platform", "oauth.revoke-incomplete", grantId, { failed: ended.sessionsFailed.length, sessions: ended.sessionsFailed.slice(0, 20) });
+    }
+    return { ...revoked, ...ended };
+  }
+
   async #grants<T>(run: (grants: GrantStore) => Promise<T>): Promise<T | Missing> {
     const config = this.#config();
     if (!config) return MISSING;

@@ -156,6 +156,15 @@ CREATE TABLE admin_keys (
 `,
     // 11: deployed servers' write-only secrets, sealed with SMCP_SECRETS_KEY, and the revision of each server's set (tenant/secrets.ts).
     SECRET_SCHEMA,
+    // 12: what an admin sees of a grant (oauth/grant-store.ts `listGrants`): the client's name at
+    // approval, the hour it was last used (written at most once an hour), and when an admin
+    // revoked it (the row stays, without tokens or codes, until it expires, so a repeated
+    // revocation re-drives the end of its sessions instead of answering 404).
+    `
+ALTER TABLE oauth_grants ADD COLUMN client_name TEXT;
+ALTER TABLE oauth_grants ADD COLUMN last_used_at INTEGER;
+ALTER TABLE oauth_grants ADD COLUMN revoked_at INTEGER;
+`,
     // Append new steps here (see HOW TO ADD A STEP above).
   ],
 };

@@ -5,6 +5,7 @@
 import { adminKeyCommands } from "./admin-keys.mjs";
 import { auditCommand, auditRetentionCommands } from "./audit.mjs";
 import { eventsCommand } from "./events.mjs";
+import { grantCommands } from "./grants.mjs";
 import { healthCommand } from "./health.mjs";
 import { keyCommands } from "./keys.mjs";
 import { secretCommands } from "./secrets.mjs";
@@ -20,6 +21,7 @@ export const commands = [
   ...serverCommands,
   ...secretCommands,
   ...sessionCommands,
+  ...grantCommands,
   eventsCommand,
   auditCommand,
   ...auditRetentionCommands,

@@ -16,6 +16,7 @@ import { deleteSecret, listSecrets, putSecret, rekeySecrets } from "./secrets";
 import { disableServer, enableServer, listServers } from "./servers";
 import { createCheckpoint, dropAudit, exportAudit, getAudit, listCheckpoints, verifyAudit } from "./audit";
 import { getHealth } from "./health";
+import { listGrants, revokeGrant } from "./grants";
 import { deleteSession, getSession, getSessionEvents, getSessionRequests, listSessions } from "./sessions";
 import { createTenant, deleteTenant, getTenant, listTenants, updateTenant } from "./tenants";
 
@@ -57,6 +58,9 @@ const routes: Route<AdminHandler>[] = [
   { method: "GET", pattern: `${T}/audit/checkpoints`, handler: (_r, env, p) => listCheckpoints(env, p.tenant!) },
   { method: "POST", pattern: `${T}/audit/checkpoints`, handler: (_r, env, p) => createCheckpoint(env, p.tenant!) },
   { method: "GET", pattern: `${T}/audit/export`, handler: (r, env, p) => exportAudit(r, env, p.tenant!) },
+  // OAuth grants: admin/grants.ts.
+  { method: "GET", pattern: `${T}/grants`, handler: (r, env, p) => listGrants(r, env, p.tenant!) },
+  { method: "DELETE", pattern: `${T}/grants/:grant`, handler: (_r, env, p) => revokeGrant(env, p.tenant!, p.grant!) },
   { method: "GET", pattern: "/admin/v1/health", handler: (_r, env) => getHealth(env) },
   // Tenant admin keys: admin/admin-keys.ts.
   { method: "POST", pattern: `${T}/admin-keys`, handler: (r, env, p) => createAdminKey(r, env, p.tenant!) },

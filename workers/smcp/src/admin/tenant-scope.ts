@@ -12,6 +12,7 @@
  * | keys and admin keys of {own} (create, list, revoke) | `DELETE /tenants/{own}` |
  * | sessions of {own}: list, show, events, requests, terminate | `DELETE /tenants/{own}/audit` (drop an exported segment) |
  * | audit of {own}: read, verify, checkpoints, export | `GET /health`; every route of another tenant |
+ * | OAuth grants of {own}: list, revoke | |
  *
  * A refusal is decided from the path alone, before any lookup, so it is the same 403
  * whether or not another tenant of that name exists.

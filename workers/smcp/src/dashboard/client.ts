@@ -2,7 +2,7 @@
  * The dashboard's browser script, as a string module inlined into the page. It
  * talks only to this origin's `/admin/v1` with the token from sessionStorage, and
  * polls: one refresh every few seconds of health, tenants, the chosen tenant's
- * sessions and the open session, whose event and request logs are followed with
+ * sessions and OAuth grants (each with a revoke button) and the open session, whose event and request logs are followed with
  * `after` cursors so that only new rows are appended.
  *
  * Tenant data may be hostile: every value reaches the DOM as a text node
@@ -89,8 +89,7 @@ export const CLIENT_SCRIPT = String.raw`
     clearTimeout(timer);
     state.tenant = null; state.view = null; state.seen = {};
     ["health", "tenants", "detail-info"].forEach(function (id) { byId(id).replaceChildren(); });
-    byId("sessions").tBodies[0].replaceChildren();
-    byId("sessions").hidden = true;
+    ["sessions", "grants"].forEach(function (id) { byId(id).tBodies[0].replaceChildren(); byId(id).hidden = true; });
     byId("detail").hidden = true;
     showApp(false);
     say("notice");
@@ -111,7 +110,7 @@ export const CLIENT_SCRIPT = String.raw`
   }
   async function poll() {
     if (!signedIn()) return;
-    await Promise.all([loadHealth(), loadTenants(), loadSessions(), loadDetail(state.view)]);
+    await Promise.all([loadHealth(), loadTenants(), loadSessions(), loadGrants(), loadDetail(state.view)]);
     say("error");
   }
   function fail(e) {
@@ -161,7 +160,9 @@ export const CLIENT_SCRIPT = String.raw`
     state.tenant = id;
     closeSession();
     delete state.seen.sessions;
+    delete state.seen.grants;
     byId("sessions").tBodies[0].replaceChildren();
+    byId("grants").tBodies[0].replaceChildren();
     refresh();
   }
 
@@ -197,6 +198,54 @@ export const CLIENT_SCRIPT = String.raw`
       return tr;
     });
     table.tBodies[0].replaceChildren.apply(table.tBodies[0], rows);
+  }
+
+  // ---- OAuth grants of the chosen tenant ----
+  async function loadGrants() {
+    var table = byId("grants");
+    if (!state.tenant) {
+      table.hidden = true;
+      say("grants-note", "Choose a tenant.");
+      return;
+    }
+    var tenant = state.tenant;
+    var body;
+    try {
+      body = await api("GET", tenantPath() + "/grants?limit=" + PAGE);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404 && tenant === state.tenant) return;
+      throw e;
+    }
+    if (tenant !== state.tenant) return;
+    var grants = body.grants;
+    if (!changed("grants", [tenant, grants, body.next])) return;
+    var more = body.next !== null && body.next !== undefined ? "The first " + grants.length + " grants are shown; smcp grants ls " + tenant + " lists them all." : "";
+    say("grants-note", grants.length ? more : "No live OAuth grants for " + tenant + ".");
+    table.hidden = !grants.length;
+    var rows = grants.map(function (g) {
+      var client = g.client.name ? g.client.name + " (" + g.client.id + ")" : g.client.id;
+      var revoke = el("button", "Revoke", { type: "button", "aria-label": "Revoke grant " + g.id });
+      revoke.addEventListener("click", function () { revokeGrant(tenant, g, revoke); });
+      var tr = row([el("code", g.id), client, g.approver.subject || g.approver.keyId || "-", g.server, when(g.createdAt), when(g.lastUsedAt), when(g.expiresAt), revoke]);
+      tr.dataset.grant = g.id;
+      return tr;
+    });
+    table.tBodies[0].replaceChildren.apply(table.tBodies[0], rows);
+  }
+  async function revokeGrant(tenant, g, button) {
+    if (!confirm("Revoke grant " + g.id + " of tenant " + tenant + " (client " + (g.client.name || g.client.id) + ")? Its tokens stop working and its sessions end now.")) return;
+    button.disabled = true;
+    try {
+      var done = await api("DELETE", "/tenants/" + seg(tenant) + "/grants/" + seg(g.id));
+      var failed = done.sessionsFailed.length ? "; " + done.sessionsFailed.length + " could not be ended yet (revoke again to retry)" : "";
+      say("notice", "Grant " + g.id + " revoked: " + done.sessionsEnded + " session(s) ended" + failed + ".");
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) say("notice", "Grant " + g.id + " was no longer live.");
+      else { button.disabled = false; fail(e); }
+    }
+    delete state.seen.grants;
+    delete state.seen.sessions;
+    refresh();
   }
 
   // ---- one open session: info, request log, event log ----

@@ -77,6 +77,14 @@ export const PAGE = `<!doctype html>
       </table>
     </section>
   </div>
+  <section aria-labelledby="grants-title">
+    <h2 id="grants-title">OAuth grants</h2>
+    <p id="grants-note" class="muted">Choose a tenant.</p>
+    <table id="grants" aria-labelledby="grants-title" hidden>
+      <thead><tr><th>Grant</th><th>Client</th><th>Approved by</th><th>Server</th><th>Created</th><th>Last used (hour)</th><th>Expires</th><th></th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </section>
   <section id="detail" aria-labelledby="detail-title" hidden>
     <h2 id="detail-title">Session <span id="detail-id" class="mono"></span></h2>
     <p id="detail-state"></p>

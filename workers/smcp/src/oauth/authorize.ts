@@ -126,6 +126,7 @@ async function approve(env: Env, req: AuthorizationRequest, issuer: string): Pro
   const issued = await tenantDO.oauthIssueCode({
     codeHash: code.hash,
     clientId: req.client.client_id,
+    clientName: req.client.client_name ?? null,
     server,
     resource,
     keyId: decision.keyId,

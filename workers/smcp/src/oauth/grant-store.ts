@@ -7,11 +7,14 @@
  * key that approved its grant, and the server, and then write: no other request can
  * run in between, which is what makes codes and refresh tokens single-use. A grant
  * dies with its tenant (`deleteAll`), with the revocation of the key that approved it
- * (checked on every use), or when a used code or refresh token is presented again
- * (OAuth 2.1 §4.1.3 and §4.3.1: a replay revokes the whole grant).
+ * (checked on every use), when a used code or refresh token is presented again
+ * (OAuth 2.1 §4.1.3 and §4.3.1: a replay revokes the whole grant), or when an admin
+ * revokes it (`revokeGrantById`). Admins list grants with the client's name as it was
+ * approved and the hour of last use (`listGrants`; the hour is written at most once
+ * per hour per grant, whatever the traffic).
  *
  * Only SHA-256 digests of codes and tokens are stored; the Worker mints the secrets
- * and hashes them before calling in. The tables are steps 3 and 7 of the tenant's
+ * and hashes them before calling in. The tables are steps 3, 7 and 11 of the tenant's
  * migration list (tenant-schema.ts). See docs/storage-schema.md.
  *
  * What a grant keeps is bounded whatever its client does: every rotation compacts
@@ -27,6 +30,7 @@
  * oracle of which tenants exist.
  */
 import { randomToken } from "@smcp/runtime";
+import { PLATFORM_ADMIN_ACTOR } from "../tenant/acting-admin";
 import type { AuthFailureReason } from "../tenant/auth-failures";
 import type { SessionEndCause } from "../tenant/types";
 import { ACCESS_TOKEN_TTL_MS, CODE_TTL_MS, REFRESH_TOKEN_TTL_MS } from "./tokens";
@@ -79,6 +83,8 @@ export interface GrantHost {
 export interface CodeGrantInit {
   codeHash: string;
   clientId: string;
+  /** The client's name as the approval page showed it (clipped to `MAX_CLIENT_NAME_CHARS`); null if it gave none. */
+  clientName?: string | null;
   server: string;
   resource: string;
   /** The tenant key that approved the grant (null on a tenant with `auth: "none"`). */
@@ -131,6 +137,26 @@ type GrantRow = {
   scope: string;
 };
 
+/** What an admin sees of a grant (`GET /admin/v1/tenants/{t}/grants`). */
+export interface GrantInfo {
+  seq: number;
+  id: string;
+  /** `name` as the client gave it at approval; null if it gave none. */
+  client: { id: string; name: string | null };
+  /** The tenant key that approved it (null on `auth: "none"`); `subject` is for a person's sign-in, null until then. */
+  approver: { keyId: string | null; subject: string | null };
+  server: string;
+  createdAt: number;
+  /** The start of the hour of its last use (code redeemed, token refreshed or checked); null if never used. */
+  lastUsedAt: number | null;
+  expiresAt: number;
+}
+
+/** How coarse `last_used_at` is: one write per grant per period at most. */
+export const LAST_USED_PERIOD_MS = 60 * 60 * 1000;
+/** Longest client name stored with a grant. */
+export const MAX_CLIENT_NAME_CHARS = 100;
+
 /** The one description of an unknown, expired or forged code or refresh token, whatever the tenant. */
 export const UNKNOWN_CODE = "Unknown or expired authorization code";
 export const UNKNOWN_REFRESH = "Unknown or expired refresh token";
@@ -158,9 +184,10 @@ export class GrantStore {
     this.#sweep(now);
     const grantId = `grant_${randomToken(12)}`;
     this.#sql.exec(
-      "INSERT INTO oauth_grants (id, client_id, server, resource, key_id, scope, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO oauth_grants (id, client_id, client_name, server, resource, key_id, scope, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       grantId,
       init.clientId,
+      clipName(init.clientName),
       init.server,
       init.resource,
       init.keyId,
@@ -205,6 +232,7 @@ export class GrantStore {
     if (r.resource !== null && r.resource !== row.resource) return refuse("resource does not match the authorization request", "invalid-target");
     if (!this.#approverLive(row.key_id)) return refuse("The key that approved this grant has been revoked");
     this.#sql.exec("UPDATE oauth_codes SET used_at = ? WHERE hash = ?", now, r.codeHash);
+    this.#touch(row.grant_id, now);
     this.#trustClient(row.client_id, now);
     return this.#issueTokens(row, r.accessHash, r.refreshHash, now);
   }
@@ -232,6 +260,7 @@ export class GrantStore {
     if (r.resource !== null && r.resource !== row.resource) return refuse("resource does not match the grant", "invalid-target");
     if (!this.#approverLive(row.key_id)) return refuse("The key that approved this grant has been revoked");
     this.#sql.exec("UPDATE oauth_tokens SET used_at = ? WHERE hash = ?", now, r.refreshHash);
+    this.#touch(row.grant_id, now);
     return this.#issueTokens(row, r.accessHash, r.newRefreshHash, now);
   }
 
@@ -269,6 +298,7 @@ export class GrantStore {
       return { ok: false, reason: "invalid-token" };
     }
     if (!this.#host.serverEnabled(c.server)) return { ok: false, reason: "unknown-server" };
+    this.#touch(row.grant_id, now);
     return { ok: true, keyId: row.key_id, grantId: row.grant_id, expiresAt: row.expires_at };
   }
 
@@ -291,6 +321,62 @@ export class GrantStore {
       await this.#host.grantRevoked(row.grant_id, { actor: client, cause: `access token of grant ${row.grant_id} revoked by the client` });
     }
     return { ok: true };
+  }
+
+  /**
+   * The live grants (not expired, not revoked, approver not revoked), oldest first, a
+   * page at a time: `after` is the `seq` (rowid) of the last grant of the previous page.
+   */
+  listGrants(after: number, limit: number): GrantInfo[] {
+    return this.#sql
+      .exec<{ seq: number; id: string; client_id: string; client_name: string | null; key_id: string | null; server: string; created_at: number; last_used_at: number | null; expires_at: number }>(
+        `SELECT rowid AS seq, id, client_id, client_name, key_id, server, created_at, last_used_at, expires_at FROM oauth_grants
+         WHERE rowid > ? AND revoked_at IS NULL AND expires_at > ?
+           AND (key_id IS NULL OR key_id IN (SELECT id FROM keys WHERE revoked_at IS NULL))
+         ORDER BY rowid LIMIT ?`,
+        after,
+        Date.now(),
+        limit,
+      )
+      .toArray()
+      .map((g) => ({
+        seq: g.seq,
+        id: g.id,
+        client: { id: g.client_id, name: g.client_name },
+        approver: { keyId: g.key_id, subject: null },
+        server: g.server,
+        createdAt: g.created_at,
+        lastUsedAt: g.last_used_at,
+        expiresAt: g.expires_at,
+      }));
+  }
+
+  /**
+   * An admin's revocation of grant `grantId`: its tokens and codes go at once and the
+   * row is marked (kept until it expires), so a repeat finds it and the caller can
+   * re-drive the end of its sessions. Ending them is the caller's (it reports each).
+   */
+  async revokeGrantById(grantId: string): Promise<{ ok: true; alreadyRevoked: boolean } | { ok: false; reason: "unknown-grant" }> {
+    const now = Date.now();
+    const row = this.#sql
+      .exec<{ revoked_at: number | null; client_id: string }>("SELECT revoked_at, client_id FROM oauth_grants WHERE id = ? AND expires_at > ?", grantId, now)
+      .toArray()[0];
+    if (!row) return { ok: false, reason: "unknown-grant" };
+    if (row.revoked_at !== null) return { ok: true, alreadyRevoked: true };
+    this.#sql.exec("DELETE FROM oauth_tokens WHERE grant_id = ?", grantId);
+    this.#sql.exec("DELETE FROM oauth_codes WHERE grant_id = ?", grantId);
+    this.#sql.exec("UPDATE oauth_grants SET revoked_at = ? WHERE id = ?", now, grantId);
+    await this.#host.audit(PLATFORM_ADMIN_ACTOR, "oauth.revoked", grantId, { reason: "revoked by an admin", client: row.client_id });
+    return { ok: true, alreadyRevoked: false };
+  }
+
+  /**
+   * Records that the grant was used this period: the start of the period is stored, and
+   * only when it differs from the one stored, so a busy client writes once an hour.
+   */
+  #touch(grantId: string, now: number): void {
+    const period = now - (now % LAST_USED_PERIOD_MS);
+    this.#sql.exec("UPDATE oauth_grants SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)", period, grantId, period);
   }
 
   #issueTokens(row: GrantRow, accessHash: string, refreshHash: string | null, now: number): Issued {
@@ -373,7 +459,9 @@ export class GrantStore {
  */
 export function isGrantLive(sql: SqlStorage, grantId: string): boolean {
   const hasGrants = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'oauth_grants'").toArray().length > 0;
-  return hasGrants && sql.exec("SELECT 1 FROM oauth_grants WHERE id = ? AND expires_at > ?", grantId, Date.now()).toArray().length > 0;
+  return hasGrants && sql.exec("SELECT 1 FROM oauth_grants WHERE id = ? AND expires_at > ? AND revoked_at IS NULL", grantId, Date.now()).toArray().length > 0;
 }
+
+const clipName = (name: string | null | undefined) => (name ? name.slice(0, MAX_CLIENT_NAME_CHARS) : null);
 
 const actorOf = (keyId: string | null) => (keyId ? `key:${keyId}` : "anonymous");
