@@ -289,6 +289,23 @@ describe("Client ID Metadata Documents with the SDK client", () => {
     }
   });
 
+  it("platform:cimd — a metadata document client is public: /token refuses it with a client secret (401 invalid_client)", async () => {
+    const res = await fetch(`${platform.url}/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "authorization_code", client_id: docUrl("app"), client_secret: "guessed", code: "x", code_verifier: "y".repeat(43), redirect_uri: REDIRECT_URI }),
+    });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: "invalid_client" });
+    // Without the secret the same client gets past authentication to the code check.
+    const plain = await fetch(`${platform.url}/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "authorization_code", client_id: docUrl("app"), code: "x", code_verifier: "y".repeat(43), redirect_uri: REDIRECT_URI }),
+    });
+    expect(await plain.json()).toMatchObject({ error: "invalid_grant" });
+  });
+
   it("platform:cimd — /token refuses a refused document's client_id as an unknown client", async () => {
     const res = await fetch(`${platform.url}/token`, {
       method: "POST",
