@@ -39,11 +39,12 @@ export async function startWrangler(options) {
 
 /**
  * Starts `wrangler dev`. `vars` become `--var` flags (they override wrangler.jsonc
- * and .dev.vars); `persistTo` keeps Durable Object state across restarts; `onLine`
+ * and .dev.vars); `env` is added to wrangler's process environment (for example
+ * `NODE_EXTRA_CA_CERTS`, which workerd's outbound TLS trusts too); `persistTo` keeps Durable Object state across restarts; `onLine`
  * receives each line wrangler prints (stdout and stderr) instead of the terminal.
  * Resolves once /healthz answers.
  */
-async function startWranglerOn({ port, persistTo, vars = {}, inherit = false, onLine, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1" }) {
+async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit = false, onLine, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1" }) {
   const args = [
     path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
     "dev",
@@ -57,7 +58,7 @@ async function startWranglerOn({ port, persistTo, vars = {}, inherit = false, on
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: process.env.CI ?? "1", NO_COLOR: "1" },
+    env: { ...process.env, ...env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: process.env.CI ?? "1", NO_COLOR: "1" },
     stdio: inherit ? ["inherit", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
     detached: !inherit,
   });

@@ -21,12 +21,19 @@ export class Platform {
   url = "";
   #child: unknown;
   #state = mkdtempSync(path.join(tmpdir(), "smcp-e2e-"));
+  /** Added to wrangler's environment (for example NODE_EXTRA_CA_CERTS for an HTTPS server of the test). */
+  readonly #env: Record<string, string>;
+
+  constructor(options: { env?: Record<string, string> } = {}) {
+    this.#env = options.env ?? {};
+  }
 
   async start(): Promise<void> {
     // A restart reuses the first port: the clients under test keep their URLs.
     const started = await startWrangler({
       port: this.port || undefined,
       persistTo: this.#state,
+      env: this.#env,
       vars: { SMCP_ADMIN_TOKEN: ADMIN_TOKEN, SMCP_ALLOW_PUBLIC_TENANTS: "true", SMCP_ALLOW_LOOPBACK_EGRESS: "true", SMCP_SSE_RETRY_MS: "100", SMCP_SECRETS_KEY: E2E_SECRETS_KEY },
     });
     this.#child = started.child;

@@ -31,6 +31,8 @@ const testVars = {
   SMCP_OAUTH_TOKEN_PER_ADDRESS: "8",
   SMCP_OAUTH_REQUESTS_PER_TENANT: "150",
   SMCP_OAUTH_CLIENTS_PER_ADDRESS: "3",
+  SMCP_OAUTH_METADATA_FETCHES_PER_ADDRESS: "3",
+  SMCP_OAUTH_METADATA_FETCHES_PER_HOST: "5",
   SMCP_MAX_LISTEN_STREAMS_PER_TENANT: "3",
   // Secrets (test/secrets.test.ts mirrors both keys): the current key, and the one before a rotation.
   SMCP_SECRETS_KEY: "4BKo4/kj6Ro/eqYpqLU19YckvfGb4eCdcL0IE+nqbcg=",

@@ -59,6 +59,9 @@ export const PlatformConfigSchema = z.object({
   SMCP_OAUTH_AUTHORIZE_PER_ADDRESS: intFrom(60, 1),
   SMCP_OAUTH_TOKEN_PER_ADDRESS: intFrom(60, 1),
   SMCP_OAUTH_REQUESTS_PER_TENANT: intFrom(600, 1),
+  /** Client ID Metadata Document fetches (cache misses) per client address, and per document host, per window. */
+  SMCP_OAUTH_METADATA_FETCHES_PER_ADDRESS: intFrom(20, 1),
+  SMCP_OAUTH_METADATA_FETCHES_PER_HOST: intFrom(120, 1),
   /** Live client registrations per client address; the next one evicts a never-used one first. */
   SMCP_OAUTH_CLIENTS_PER_ADDRESS: intFrom(50, 1),
   SMCP_ALLOWED_ORIGINS: z

@@ -17,7 +17,7 @@ import { ORIGIN, mcpUrl, type Tenant } from "./helpers";
 export const REDIRECT_URI = "http://127.0.0.1:33418/callback";
 
 /** Matches the SMCP_OAUTH_* values of vitest.config.ts. */
-export const OAUTH_LIMITS = { register: 6, authorize: 8, token: 8, perTenant: 150, clientsPerAddress: 3 };
+export const OAUTH_LIMITS = { register: 6, authorize: 8, token: 8, perTenant: 150, clientsPerAddress: 3, metadataFetchesPerAddress: 3, metadataFetchesPerHost: 5 };
 
 /** A documentation-range IPv4 address (RFC 5737) no other test uses. */
 export function randomAddress(): string {

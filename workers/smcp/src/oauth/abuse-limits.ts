@@ -10,6 +10,9 @@
  * names (its `resource`, code or token), checked only after the address is admitted,
  * so one address over its own limit cannot spend a tenant's budget.
  *
+ * Fetches of client metadata documents have buckets of their own, per address and per
+ * target host (`admitMetadataFetch`).
+ *
  * The buckets live in OAuthLimiterDO objects, in memory (limiter-do.ts). Over a limit:
  * 429 with `Retry-After` and the OAuth error `temporarily_unavailable`, the registered
  * code for "try again later" (RFC 6749 §4.1.2.1); the status and header carry the
@@ -20,7 +23,7 @@ import type { Env } from "../env";
 import { OAuthError } from "./errors";
 import type { LimitBucket } from "./limiter-do";
 
-export type OAuthEndpoint = Exclude<LimitBucket, "tenant">;
+export type OAuthEndpoint = Exclude<LimitBucket, "tenant" | "metadata">;
 
 export const limiterStub = (env: Env, name: string) => env.OAUTH_LIMITER.get(env.OAUTH_LIMITER.idFromName(name));
 
@@ -50,6 +53,22 @@ export async function admitOAuth(env: Env, request: Request, endpoint: OAuthEndp
   const perTenant = config.SMCP_OAUTH_REQUESTS_PER_TENANT;
   const named = await limiterStub(env, `tenant:${tenant}`).take("tenant", perTenant, windowSeconds * 1000);
   if (!named.ok) throw tooMany(`Too many OAuth requests for this tenant (at most ${perTenant} per ${windowSeconds} s)`, named.retryAfterMs);
+}
+
+/**
+ * Admits one fetch of a Client ID Metadata Document (client-metadata.ts), which a
+ * stranger triggers by naming a URL: the address's `metadata` bucket, then the target
+ * host's, so many addresses together cannot aim SMCP at one site either.
+ */
+export async function admitMetadataFetch(env: Env, request: Request, host: string): Promise<void> {
+  const config = platformConfig(env);
+  const windowMs = config.SMCP_OAUTH_RATE_WINDOW_SECONDS * 1000;
+  const perAddress = config.SMCP_OAUTH_METADATA_FETCHES_PER_ADDRESS;
+  const address = await limiterStub(env, addressObjectName(await clientAddressDigest(request))).take("metadata", perAddress, windowMs);
+  if (!address.ok) throw tooMany(`Too many client metadata document fetches from this address (at most ${perAddress} per ${config.SMCP_OAUTH_RATE_WINDOW_SECONDS} s)`, address.retryAfterMs);
+  const perHost = config.SMCP_OAUTH_METADATA_FETCHES_PER_HOST;
+  const target = await limiterStub(env, `metadata-host:${await sha256Hex(host)}`).take("metadata", perHost, windowMs);
+  if (!target.ok) throw tooMany(`Too many client metadata document fetches from ${host} (at most ${perHost} per ${config.SMCP_OAUTH_RATE_WINDOW_SECONDS} s)`, target.retryAfterMs);
 }
 
 function tooMany(description: string, retryAfterMs: number): OAuthError {

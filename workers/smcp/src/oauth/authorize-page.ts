@@ -12,6 +12,10 @@ export interface ConsentView {
   /** Self-asserted by the client at registration: shown as such. */
   clientName: string | null;
   clientId: string;
+  /** The host that published the client's metadata document; null for a registered client. */
+  documentHost: string | null;
+  /** Every redirect URI the client declared (its document's or its registration's). */
+  redirectUris: string[];
   redirectUri: string;
   tenant: string;
   server: string;
@@ -38,10 +42,14 @@ export async function consentPage(view: ConsentView, status = 200): Promise<Resp
   const redirectHost = redirect.protocol === "http:" || redirect.protocol === "https:" ? redirect.host : redirect.protocol;
   const loopback = isLoopbackHost(redirect.hostname);
   const name = view.clientName ? `<strong>${esc(view.clientName)}</strong>` : `An unnamed client (<code>${esc(view.clientId)}</code>)`;
+  const identity = view.documentHost
+    ? `<p class="note">This client identifies itself with the metadata document <code>${esc(view.clientId)}</code>, published by <strong>${esc(view.documentHost)}</strong>. It may send you back to: ${view.redirectUris.map((uri) => `<code>${esc(uri)}</code>`).join(", ")}.</p>`
+    : "";
   const body = `<h1>Authorize an MCP client</h1>
 <p>${name} <span class="note">(the name is given by the client itself and is not verified)</span>
 asks to use the MCP server <code>${esc(view.server)}</code> of tenant <code>${esc(view.tenant)}</code>:</p>
 <p><code>${esc(view.resource)}</code></p>
+${identity}
 <p>If you approve, an access token for this one MCP server goes to <strong>${esc(redirectHost)}</strong>.</p>
 ${loopback ? `<p class="warn">That is an app on this computer. Approve only if you just started connecting from it.</p>` : ""}
 ${view.error ? `<p class="error" role="alert">${esc(view.error)}</p>` : ""}

@@ -18,12 +18,18 @@
  *
  * Both methods are rate limited per client address and per tenant (abuse-limits.ts);
  * over a limit the page says so (429), without looking at the client.
+ *
+ * A `client_id` that is an https URL names a Client ID Metadata Document
+ * (client-metadata.ts): the page shows the document's name and redirect URIs, says
+ * which host published it, and explains on our own page why a document is refused.
  */
 import { sha256Hex } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
 import { admitOAuth } from "./abuse-limits";
 import { errorPage, consentPage } from "./authorize-page";
-import { getClient, matchRedirectUri, type OAuthClient } from "./clients";
+import { matchRedirectUri, type OAuthClient } from "./clients";
+import { findClient } from "./client-metadata";
+import { isMetadataClientId } from "./client-metadata-document";
 import { OAuthError, type OAuthErrorCode } from "./errors";
 import { readForm } from "./http";
 import { MCP_SCOPE, issuerOf, parseMcpResource, type McpResource } from "./resource";
@@ -46,6 +52,8 @@ type RequestCheck =
   | { ok: true; value: AuthorizationRequest }
   /** The client or redirect URI cannot be trusted: answer on our own page. */
   | { ok: false; reason: "unknown-client" | "bad-redirect-uri" }
+  /** A metadata document client_id that could not be used, and why. */
+  | { ok: false; reason: "bad-document"; clientId: string; detail: string }
   /** An error for the client: redirected to it once it is trusted (`refuse`). */
   | { ok: false; reason: "redirect"; back: ErrorTarget; error: OAuthErrorCode; description: string };
 
@@ -82,11 +90,20 @@ export async function handleAuthorize(request: Request, env: Env): Promise<Respo
     throw err;
   }
 
-  const check = await checkRequest(env, params, issuer);
+  let check: RequestCheck;
+  try {
+    check = await checkRequest(env, request, params, issuer);
+  } catch (err) {
+    // Over the limits of metadata document fetches.
+    if (err instanceof OAuthError) return errorPage(err.message, err.status, err.headers);
+    throw err;
+  }
   if (!check.ok) {
     switch (check.reason) {
       case "unknown-client":
         return errorPage("Unknown client: client_id is missing or not registered here. Register the client again and retry.", 400);
+      case "bad-document":
+        return errorPage(`The client's metadata document at ${check.clientId} cannot be used: ${check.detail}.`, 400);
       case "bad-redirect-uri":
         return errorPage("redirect_uri is missing or is not one of the client's registered redirect URIs.", 400);
       case "redirect":
@@ -138,9 +155,14 @@ async function approve(env: Env, req: AuthorizationRequest, issuer: string): Pro
   return redirectTo(req.redirectUri, { code: code.value, state: req.state, iss: issuer });
 }
 
-async function checkRequest(env: Env, params: URLSearchParams, issuer: string): Promise<RequestCheck> {
-  const client = await getClient(env, params.get("client_id"));
-  if (!client) return { ok: false, reason: "unknown-client" };
+async function checkRequest(env: Env, request: Request, params: URLSearchParams, issuer: string): Promise<RequestCheck> {
+  const found = await findClient(env, request, params.get("client_id"));
+  if (!found.ok) {
+    return found.reason === "document"
+      ? { ok: false, reason: "bad-document", clientId: params.get("client_id")!.slice(0, 300), detail: found.detail }
+      : { ok: false, reason: "unknown-client" };
+  }
+  const client = found.client;
   const redirectUri = matchRedirectUri(client, params.get("redirect_uri"));
   if (!redirectUri) return { ok: false, reason: "bad-redirect-uri" };
   const state = params.get("state");
@@ -173,6 +195,8 @@ function viewOf(req: AuthorizationRequest) {
   return {
     clientName: req.client.client_name ?? null,
     clientId: req.client.client_id,
+    documentHost: isMetadataClientId(req.client.client_id) ? new URL(req.client.client_id).host : null,
+    redirectUris: req.client.redirect_uris,
     redirectUri: req.redirectUri,
     tenant: req.resource.tenant,
     server: req.resource.server,

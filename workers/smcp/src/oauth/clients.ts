@@ -1,6 +1,8 @@
 /**
  * OAuth clients: dynamic registration (RFC 7591), lookup, and client authentication
- * at the token and revocation endpoints.
+ * at the token and revocation endpoints. Clients whose id is the URL of a Client ID
+ * Metadata Document are found by client-metadata.ts and are never stored here;
+ * registration is the fallback for clients that do not have one.
  *
  * A client belongs to no tenant (it registers before anyone has said which tenant it
  * will be used with), so registrations live in the `OAUTH_KV` namespace, not in a
@@ -156,6 +158,8 @@ export async function getClient(env: Env, clientId: string | null): Promise<OAut
  * registration is evicted only after every never-used one.
  */
 export async function renewClient(env: Env, client: OAuthClient): Promise<void> {
+  // A metadata document's client has no registration to renew: nothing of it is stored.
+  if (!CLIENT_ID.test(client.client_id)) return;
   const now = Date.now();
   if (client.used_at !== undefined && now - client.renewed_at < CLIENT_RENEW_MS) return;
   await env.OAUTH_KV.put(clientKey(client.client_id), JSON.stringify({ ...client, renewed_at: now, used_at: now }), {
@@ -169,9 +173,15 @@ export async function renewClient(env: Env, client: OAuthClient): Promise<void> 
 /**
  * Authenticates the client of a token or revocation request (RFC 6749 §2.3): HTTP
  * Basic or `client_secret` in the body for confidential clients, `client_id` alone
- * for public ones. Any mismatch is `invalid_client` (401).
+ * for public ones (a metadata document's client is always public). Any mismatch is
+ * `invalid_client` (401).
  */
-export async function authenticateClient(env: Env, request: Request, form: URLSearchParams): Promise<OAuthClient> {
+export async function authenticateClient(
+  request: Request,
+  form: URLSearchParams,
+  /** Finds the client an id names: a registration, or a metadata document (client-metadata.ts). */
+  find: (clientId: string | null) => Promise<OAuthClient | null>,
+): Promise<OAuthClient> {
   const basic = parseBasic(request.headers.get("authorization"));
   if (basic === "malformed") throw invalidClient(true);
   const bodyId = form.get("client_id");
@@ -179,7 +189,7 @@ export async function authenticateClient(env: Env, request: Request, form: URLSe
   if (basic && (bodySecret !== null || (bodyId !== null && bodyId !== basic.id))) {
     throw new OAuthError("invalid_request", "Use one client authentication method per request");
   }
-  const client = await getClient(env, basic?.id ?? bodyId);
+  const client = await find(basic?.id ?? bodyId);
   if (!client) throw invalidClient(basic !== null);
   const secret = basic?.secret ?? bodySecret;
   if (client.secret_hash === undefined) {

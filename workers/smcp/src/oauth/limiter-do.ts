@@ -39,8 +39,12 @@ CREATE TABLE registrations (
   ],
 };
 
-/** The per-address buckets are per endpoint; an object named by a tenant uses `tenant` only. */
-export type LimitBucket = "register" | "authorize" | "token" | "tenant";
+/**
+ * The per-address buckets are per endpoint, plus `metadata` for client metadata
+ * document fetches; an object named by a tenant uses `tenant` only, one named by a
+ * document's host (`metadata-host:{digest}`) `metadata` only.
+ */
+export type LimitBucket = "register" | "authorize" | "token" | "tenant" | "metadata";
 
 export type Take = { ok: true } | { ok: false; retryAfterMs: number };
 

@@ -2,7 +2,9 @@
  * RFC 8414 authorization-server metadata. The issuer is the origin the request
  * reached, so the document is right for `wrangler dev`, workers.dev and a custom
  * domain alike, and it matches the `authorization_servers` entry of every protected
- * resource's RFC 9728 document (clients compare the two exactly).
+ * resource's RFC 9728 document (clients compare the two exactly). It advertises Client
+ * ID Metadata Documents, which clients of 2026 prefer; `registration_endpoint` stays
+ * for clients that have none.
  */
 import { TOKEN_ENDPOINT_AUTH_METHODS, GRANT_TYPES } from "./clients";
 import { CORS_HEADERS } from "./http";
@@ -23,6 +25,8 @@ export function authorizationServerMetadata(issuer: string): Record<string, unkn
     token_endpoint_auth_methods_supported: TOKEN_ENDPOINT_AUTH_METHODS,
     revocation_endpoint_auth_methods_supported: TOKEN_ENDPOINT_AUTH_METHODS,
     authorization_response_iss_parameter_supported: true,
+    // draft-ietf-oauth-client-id-metadata-document: an https client_id is fetched (client-metadata.ts).
+    client_id_metadata_document_supported: true,
   };
 }
 

@@ -9,12 +9,15 @@
  * exist only in this request and in the response. Both endpoints are rate limited per
  * client address and per tenant named by the code or token (abuse-limits.ts), and a
  * code or token of an unknown tenant gets the same description as an unknown one of
- * an existing tenant.
+ * an existing tenant. A client whose id is a metadata document's URL is checked against
+ * the document (cached, or fetched again), so `/token` holds it to the redirect URIs and
+ * grant types it publishes now.
  */
 import { sha256Hex } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
 import { admitOAuth } from "./abuse-limits";
 import { authenticateClient, renewClient, type GrantType, type OAuthClient } from "./clients";
+import { findClient } from "./client-metadata";
 import { OAuthError } from "./errors";
 import { UNKNOWN_CODE, UNKNOWN_REFRESH, type GrantRefusal, type Issued } from "./grant-store";
 import { oauthJson, readForm } from "./http";
@@ -24,7 +27,7 @@ import { isCodeVerifier, mintSecret, s256, tenantOf } from "./tokens";
 export async function handleToken(request: Request, env: Env): Promise<Response> {
   const form = await readForm(request);
   await admitOAuth(env, request, "token", tenantOf("code", form.get("code")) ?? tenantOf("refresh", form.get("refresh_token")));
-  const client = await authenticateClient(env, request, form);
+  const client = await authenticateClient(request, form, (id) => clientFinder(env, request, id));
   const grantType = form.get("grant_type");
   let response: Response;
   switch (grantType) {
@@ -98,7 +101,7 @@ export async function handleRevoke(request: Request, env: Env): Promise<Response
   const token = form.get("token");
   const tenant = tenantOf("refresh", token) ?? tenantOf("access", token);
   await admitOAuth(env, request, "token", tenant);
-  const client = await authenticateClient(env, request, form);
+  const client = await authenticateClient(request, form, (id) => clientFinder(env, request, id));
   if (!token) throw new OAuthError("invalid_request", "token is required");
   if (tenant) await tenantStub(env, tenant).oauthRevoke(await sha256Hex(token), client.client_id);
   return oauthJson({});
@@ -137,6 +140,12 @@ function requestedResource(request: Request, form: URLSearchParams): string | nu
   const resource = parseMcpResource(value, issuerOf(request));
   if (!resource) throw new OAuthError("invalid_target", "resource must be an MCP URL of this server: {origin}/mcp/{tenant}/{server}");
   return resource.url;
+}
+
+/** A client for authentication: a metadata document that cannot be used is an unknown client (`invalid_client`). */
+async function clientFinder(env: Env, request: Request, clientId: string | null): Promise<OAuthClient | null> {
+  const found = await findClient(env, request, clientId);
+  return found.ok ? found.client : null;
 }
 
 function requireGrantType(client: OAuthClient, grantType: GrantType): void {

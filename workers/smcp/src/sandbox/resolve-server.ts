@@ -133,7 +133,15 @@ function deployedModule(env: Env, tenant: string, incarnation: string, deploymen
         server: deployment.server,
         version: deployment.version,
         manifest,
-        call: (op, payload) => callSandbox(env, target, load, op, payload),
+        call: async (op, payload) => {
+          // Secrets that do not open fail the call here, before the loader: a code getter that
+          // throws is reported by the runtime as an uncaught exception of the platform.
+          if (deployment.secrets.count > 0) {
+            const opened = await secrets();
+            if (!opened.ok) throw new SandboxFailure("crash", `cannot load its secrets: ${opened.message}`);
+          }
+          return callSandbox(env, target, load, op, payload);
+        },
         redact,
         record: (error) => recordCall(env, { tenant, incarnation, server: deployment.server, version: deployment.version, error }),
       }),
