@@ -16,13 +16,9 @@ import {
   StreamableHTTPClientTransport,
   UnauthorizedError,
   type FetchLike,
-  type OAuthClientMetadata,
-  type OAuthClientProvider,
-  type OAuthDiscoveryState,
-  type StoredOAuthClientInformation,
-  type StoredOAuthTokens,
 } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryOAuthProvider, approveWithKey, decodeEntities as decode } from "./oauth-client";
 import { Platform, textOf } from "./platform";
 
 const REDIRECT_URI = "http://127.0.0.1:33421/callback";
@@ -103,72 +99,11 @@ const documents: Server = createServer({ key: certs.key, cert: certs.cert }, (re
 });
 const fetchesOf = (name: string) => fetches.get(`/clients/${name}.json`) ?? 0;
 
-class CimdProvider implements OAuthClientProvider {
-  authorizationUrl: URL | undefined;
-  #client: StoredOAuthClientInformation | undefined;
-  #tokens: StoredOAuthTokens | undefined;
-  #verifier: string | undefined;
-  #discovery: OAuthDiscoveryState | undefined;
-  constructor(readonly clientMetadataUrl: string) {}
+/** A client that identifies itself by the URL of its metadata document. */
+const cimdClient = (documentUrl: string) =>
+  new MemoryOAuthProvider({ client_name: CLIENT_NAME, redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "none" }, documentUrl);
 
-  get redirectUrl(): string {
-    return REDIRECT_URI;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return { client_name: CLIENT_NAME, redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "none" };
-  }
-  clientInformation() {
-    return this.#client;
-  }
-  saveClientInformation(info: StoredOAuthClientInformation) {
-    this.#client = info;
-  }
-  tokens() {
-    return this.#tokens;
-  }
-  saveTokens(tokens: StoredOAuthTokens) {
-    this.#tokens = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.#verifier = verifier;
-  }
-  codeVerifier() {
-    if (!this.#verifier) throw new Error("no code verifier saved");
-    return this.#verifier;
-  }
-  saveDiscoveryState(state: OAuthDiscoveryState) {
-    this.#discovery = state;
-  }
-  discoveryState() {
-    return this.#discovery;
-  }
-}
-
-const decode = (value: string) => value.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)));
-
-/** Plays the key holder at /authorize: reads the page, approves with the key, returns the page and the redirect's query. */
-async function approve(authorizationUrl: URL, key: string): Promise<{ html: string; callback: URLSearchParams }> {
-  const page = await fetch(authorizationUrl, { redirect: "manual" });
-  const html = await page.text();
-  expect(page.status, html).toBe(200);
-  const form = new URLSearchParams();
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(m[1]!, decode(m[2]!));
-  form.set("api_key", key);
-  form.set("decision", "approve");
-  const res = await fetch(new URL("/authorize", authorizationUrl), {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: form,
-    redirect: "manual",
-  });
-  expect(res.status, await res.clone().text()).toBe(302);
-  const location = new URL(res.headers.get("location")!);
-  expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_URI);
-  return { html, callback: location.searchParams };
-}
+const approve = (authorizationUrl: URL, key: string) => approveWithKey(authorizationUrl, key, REDIRECT_URI);
 
 const platform = new Platform({ env: { NODE_EXTRA_CA_CERTS: certs.ca } });
 let acme: { tenant: string; key: string };
@@ -204,7 +139,7 @@ describe("Client ID Metadata Documents with the SDK client", () => {
   };
 
   it("platform:cimd platform:oauth auth:401 — the SDK client connects with a metadata document URL as client_id: no registration, the page shows the document's name, one fetch", async () => {
-    const provider = new CimdProvider(docUrl("app"));
+    const provider = cimdClient(docUrl("app"));
     const transportFor = () => new StreamableHTTPClientTransport(platform.mcpUrl(acme.tenant, "notes"), { authProvider: provider, fetch: recordingFetch });
 
     const first = new Client({ name: "smcp-e2e-cimd", version: "1.0.0" });
@@ -242,7 +177,7 @@ describe("Client ID Metadata Documents with the SDK client", () => {
   });
 
   it("platform:cimd — a second authorization within max-age does not fetch the document again", async () => {
-    const provider = new CimdProvider(docUrl("app"));
+    const provider = cimdClient(docUrl("app"));
     const transport = new StreamableHTTPClientTransport(platform.mcpUrl(acme.tenant, "notes"), { authProvider: provider, fetch: recordingFetch });
     await expect(new Client({ name: "smcp-e2e-cimd", version: "1.0.0" }).connect(transport)).rejects.toBeInstanceOf(UnauthorizedError);
     const { callback } = await approve(provider.authorizationUrl!, acme.key);

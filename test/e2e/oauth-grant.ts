@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { expect } from "vitest";
+import { approveWithKey } from "./oauth-client";
 
 /** Never listened on: the redirect is read from the 302. */
 const REDIRECT_URI = "http://127.0.0.1:33420/callback";
@@ -41,23 +42,8 @@ export async function oauthGrant(origin: string, tenant: string, server: string,
   })) {
     authorize.searchParams.set(name, value);
   }
-  const page = await fetch(authorize, { redirect: "manual" });
-  const html = await page.text();
-  expect(page.status, html).toBe(200);
-  const form = new URLSearchParams();
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    form.set(m[1]!, m[2]!.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code))));
-  }
-  form.set("api_key", key);
-  form.set("decision", "approve");
-  const approved = await fetch(new URL("/authorize", origin), {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: form,
-    redirect: "manual",
-  });
-  expect(approved.status, await approved.clone().text()).toBe(302);
-  const code = new URL(approved.headers.get("location")!).searchParams.get("code")!;
+  const { callback } = await approveWithKey(authorize, key, REDIRECT_URI);
+  const code = callback.get("code")!;
 
   const token = await fetch(`${origin}/token`, {
     method: "POST",

@@ -9,90 +9,27 @@ import {
   UnauthorizedError,
   type FetchLike,
   type OAuthClientMetadata,
-  type OAuthClientProvider,
-  type OAuthDiscoveryState,
-  type StoredOAuthClientInformation,
-  type StoredOAuthTokens,
 } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryOAuthProvider, approveWithKey } from "./oauth-client";
 import { Platform, textOf } from "./platform";
 
 /** Never listened on: the test reads the authorization redirect itself. */
 const REDIRECT_URI = "http://127.0.0.1:33419/callback";
 
-/** An OAuthClientProvider that keeps everything in memory, as a CLI client would in a file. */
-class MemoryOAuthProvider implements OAuthClientProvider {
-  authorizationUrl: URL | undefined;
-  #client: StoredOAuthClientInformation | undefined;
-  #tokens: StoredOAuthTokens | undefined;
-  #verifier: string | undefined;
-  #discovery: OAuthDiscoveryState | undefined;
+const CLIENT_METADATA: OAuthClientMetadata = {
+  client_name: "smcp e2e",
+  redirect_uris: [REDIRECT_URI],
+  grant_types: ["authorization_code", "refresh_token"],
+  response_types: ["code"],
+  token_endpoint_auth_method: "none",
+};
 
-  get redirectUrl(): string {
-    return REDIRECT_URI;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: "smcp e2e",
-      redirect_uris: [REDIRECT_URI],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  clientInformation() {
-    return this.#client;
-  }
-  saveClientInformation(info: StoredOAuthClientInformation) {
-    this.#client = info;
-  }
-  tokens() {
-    return this.#tokens;
-  }
-  saveTokens(tokens: StoredOAuthTokens) {
-    this.#tokens = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.#verifier = verifier;
-  }
-  codeVerifier() {
-    if (!this.#verifier) throw new Error("no code verifier saved");
-    return this.#verifier;
-  }
-  saveDiscoveryState(state: OAuthDiscoveryState) {
-    this.#discovery = state;
-  }
-  discoveryState() {
-    return this.#discovery;
-  }
-}
-
-/** Plays the user at the /authorize page: submits the form with the key, returns the redirect's query. */
+/** Plays the user at the /authorize page (a strict CSP on it), returns the redirect's query. */
 async function approveInBrowser(authorizationUrl: URL, key: string): Promise<URLSearchParams> {
-  const page = await fetch(authorizationUrl, { redirect: "manual" });
-  const html = await page.text();
-  expect(page.status, html).toBe(200);
+  const { page, callback } = await approveWithKey(authorizationUrl, key, REDIRECT_URI);
   expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
-  const form = new URLSearchParams();
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    form.set(m[1]!, m[2]!.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code))));
-  }
-  form.set("api_key", key);
-  form.set("decision", "approve");
-  const action = new URL("/authorize", authorizationUrl);
-  const res = await fetch(action, {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: form,
-    redirect: "manual",
-  });
-  expect(res.status, await res.clone().text()).toBe(302);
-  const location = new URL(res.headers.get("location")!);
-  expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_URI);
-  return location.searchParams;
+  return callback;
 }
 
 const platform = new Platform();
@@ -105,7 +42,7 @@ beforeAll(async () => {
 afterAll(() => platform.dispose());
 
 describe("OAuth with the SDK client", () => {
-  const provider = new MemoryOAuthProvider();
+  const provider = new MemoryOAuthProvider(CLIENT_METADATA);
   const seen: string[] = [];
   const recordingFetch: FetchLike = async (url, init) => {
     const res = await fetch(url, init);
