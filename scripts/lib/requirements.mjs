@@ -13,7 +13,7 @@ export const MAX_IDS_PER_TEST = 4;
 const ID = "[a-z]+:[a-z0-9-]+";
 const ROW = new RegExp(`^\\| (${ID}) \\| ([^|]*) \\| (.*) \\| ([^|]+) \\|$`);
 /** `it(`, `test(` and their `.skip`, `.only`, `.skipIf(…)`, `.runIf(…)` forms (not a method such as `re.test(`), then the title literal. */
-const TEST_CALL = /(?<![.\w$])(?:it|test)(?:\.(?:skip|only|todo|concurrent|skipIf\([^()]*\)|runIf\([^()]*\)))*\(\s*(["'`])((?:\\.|(?!\1).)*)\1/gs;
+const TEST_CALL = /(?<![.\w$])(?:it|test)(?:\.(?:skip|only|todo|concurrent|each\([^()]*\)|skipIf\([^()]*\)|runIf\([^()]*\)))*\(\s*(["'`])((?:\\.|(?!\1).)*)\1/gs;
 const CITATION = new RegExp(`^(${ID}(?:\\s+${ID})*)\\s+—\\s`);
 
 /** The rows of docs/requirements.md: `{ id, spec, text, proof }` (proof: test, open (issue N), bench, conformance, ci). */

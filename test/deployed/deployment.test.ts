@@ -80,7 +80,7 @@ afterAll(async () => {
 });
 
 describe("deploy and call", () => {
-  it.each(["session", "stateless"] as const)("deploy:both-lanes — a deployed module answers the SDK client on the %s lane", async (lane) => {
+  it.each(["session", "stateless"] as const)("deployed:sandbox lanes:by-era — a deployed module answers the SDK client on the %s lane", async (lane) => {
     const client = await open(b, "units", lane);
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(["convert", "list_units"]);
     const result = await client.callTool({ name: "convert", arguments: { value: 10, from: "km", to: "mi" } });
