@@ -69,4 +69,17 @@ describe("BoundedCache", () => {
     expect(cache.get("c", 21)).toBe("1");
     expect(cache.bytes).toBe(one * 2);
   });
+
+  it("platform:bounded-caches stateless:listen-scoped — spared entries go last: others make room first, the oldest spared only when nothing else is left", () => {
+    const one = entryBytes("a", "pin");
+    const cache = new BoundedCache<string>({ maxBytes: one * 2, ttlMs: 1_000, sizeOf: stringBytes, spare: (v) => v === "pin" });
+    cache.set("a", "pin", 0);
+    cache.set("b", "ok!", 0);
+    cache.set("c", "ok!", 0); // b goes, not the older spared a
+    expect([cache.get("a", 1), cache.get("b", 1), cache.get("c", 1)]).toEqual(["pin", undefined, "ok!"]);
+    cache.set("c", "pin", 2);
+    cache.set("d", "ok!", 3); // only spared entries left: the least recently used of them goes
+    expect([cache.get("a", 4), cache.get("c", 4), cache.get("d", 4)]).toEqual([undefined, "pin", "ok!"]);
+    expect(cache.bytes).toBe(one * 2);
+  });
 });

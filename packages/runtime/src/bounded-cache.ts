@@ -25,6 +25,11 @@ export interface BoundedCacheOptions<V> {
   ttlMs: number;
   /** The estimated bytes of a value (the key and the overhead are added). */
   sizeOf: (value: V) => number;
+  /**
+   * Live entries to evict last (say, a handler with open streams): passed over while
+   * others can make room, evicted oldest first only when nothing else is left.
+   */
+  spare?: (value: V) => boolean;
 }
 
 interface Entry<V> {
@@ -73,13 +78,26 @@ export class BoundedCache<V> {
     const bytes = CACHE_ENTRY_OVERHEAD_BYTES + stringBytes(key) + this.#options.sizeOf(value);
     const lifetime = Math.min(ttlMs, this.#options.ttlMs);
     if (bytes > this.#options.maxBytes || lifetime <= 0) return;
+    this.#makeRoom(bytes, now);
+    this.#entries.set(key, { value, until: now + lifetime, bytes });
+    this.#bytes += bytes;
+  }
+
+  /** Drops expired entries at the front, then the least recently used ones until `bytes` fit (spared ones last). */
+  #makeRoom(bytes: number, now: number): void {
+    const fits = () => this.#bytes + bytes <= this.#options.maxBytes;
+    const spare = this.#options.spare;
     for (const [oldest, entry] of this.#entries) {
-      if (this.#bytes + bytes <= this.#options.maxBytes && entry.until > now) break;
+      if (fits() && entry.until > now) break;
+      if (spare && entry.until > now && spare(entry.value)) continue;
       this.#entries.delete(oldest);
       this.#bytes -= entry.bytes;
     }
-    this.#entries.set(key, { value, until: now + lifetime, bytes });
-    this.#bytes += bytes;
+    for (const [oldest, entry] of this.#entries) {
+      if (fits()) break;
+      this.#entries.delete(oldest);
+      this.#bytes -= entry.bytes;
+    }
   }
 
   delete(key: string): void {

@@ -8,7 +8,7 @@
  * - One handler per tenant and server (and module object: a new deployment gets a
  *   new one), so each has its own in-isolate event bus (listen-bus.ts) and a list-changed event
  *   published by one tenant's tool reaches only that tenant's and that server's
- *   `subscriptions/listen` streams. The handlers are kept in a map bounded in bytes;
+ *   `subscriptions/listen` streams. The handlers are kept in the runtime's BoundedCache (bytes);
  *   the least recently used one without open streams goes first. (Events stay within
  *   one isolate; the cross-isolate bus comes with a later issue.)
  * - Tools receive `authInfo` with who is calling and nothing of the platform: the
@@ -17,7 +17,7 @@
  *   (`SMCP_MAX_LISTEN_STREAMS_PER_TENANT`, see listen-streams.ts).
  */
 import { createMcpHandler, type McpHttpHandler } from "@modelcontextprotocol/server";
-import { platformConfig, tenantIncarnationName } from "@smcp/runtime";
+import { BoundedCache, platformConfig, tenantIncarnationName } from "@smcp/runtime";
 import type { ServerModule } from "@smcp/servers";
 import { tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
@@ -34,15 +34,17 @@ const HANDLER_CACHE_BYTES = 4 * 1024 * 1024;
 interface HandlerEntry {
   module: ServerModule;
   handler: McpHttpHandler;
-  bytes: number;
   /** Listen streams open on this handler's bus: evicting it would cut them off from later events. */
   listening: number;
 }
 
-// bounded-cache: fold into the runtime helper at merge
-/** By `tenant/server`, in least-recently-used order (a Map keeps insertion order). */
-const handlers = new Map<string, HandlerEntry>();
-let handlerBytes = 0;
+/** By tenant incarnation and server; a handler with open listen streams is evicted last. */
+const handlers = new BoundedCache<HandlerEntry>({
+  maxBytes: HANDLER_CACHE_BYTES,
+  ttlMs: Number.POSITIVE_INFINITY,
+  sizeOf: () => HANDLER_ENTRY_BYTES,
+  spare: (entry) => entry.listening > 0,
+});
 
 /** The Worker's env for the request being served; never part of anything a tool receives. */
 const envOfRequest = new WeakMap<Request, Env>();
@@ -53,15 +55,8 @@ function handlerFor(module: ServerModule, principal: Principal, maxRequestBodySi
   // The incarnation is part of the key: a re-created tenant gets a handler (and bus) of its own.
   const key = `${tenantIncarnationName(tenant, incarnation)}/${server}`;
   const hit = handlers.get(key);
-  if (hit) {
-    handlers.delete(key);
-    if (hit.module === module) {
-      handlers.set(key, hit);
-      return hit;
-    }
-    // A new deployment: the old handler's open streams keep its bus until they end.
-    handlerBytes -= hit.bytes;
-  }
+  // A new deployment replaces the entry; the old handler's open streams keep its bus until they end.
+  if (hit?.module === module) return hit;
   const onerror = (error: Error) => logEvent("warn", "stateless lane error", { tenant, server, error: error.message });
   const handler: McpHttpHandler = createMcpHandler(
     (ctx) => {
@@ -71,26 +66,9 @@ function handlerFor(module: ServerModule, principal: Principal, maxRequestBodySi
     },
     { legacy: "reject", maxRequestBodySize, bus: new RequestScopedEventBus(onerror), onerror },
   );
-  const entry: HandlerEntry = { module, handler, bytes: HANDLER_ENTRY_BYTES + 2 * key.length, listening: 0 };
-  evictFor(entry.bytes);
+  const entry: HandlerEntry = { module, handler, listening: 0 };
   handlers.set(key, entry);
-  handlerBytes += entry.bytes;
   return entry;
-}
-
-function evictFor(bytes: number): void {
-  while (handlerBytes + bytes > HANDLER_CACHE_BYTES && handlers.size > 0) {
-    let victim: string | undefined;
-    for (const [key, entry] of handlers) {
-      if (entry.listening === 0) {
-        victim = key;
-        break;
-      }
-    }
-    victim ??= handlers.keys().next().value!;
-    handlerBytes -= handlers.get(victim)!.bytes;
-    handlers.delete(victim);
-  }
 }
 
 const isListen = (body: unknown) => (body as { method?: unknown } | null)?.method === "subscriptions/listen";
