@@ -1,6 +1,6 @@
 // Names that appear in URLs and object names (packages/runtime/src/names.ts).
 import { describe, expect, it } from "vitest";
-import { isValidSegment, isWellFormedSessionId, newSessionId, randomToken, sessionObjectName } from "../../packages/runtime/src/names";
+import { isValidSegment, isWellFormedSessionId, newSessionId, randomToken, sessionObjectName, shownText } from "../../packages/runtime/src/names";
 
 describe("isValidSegment", () => {
   it("routes:names session:create — accepts lowercase letters, digits and inner hyphens, 1 to 63 characters", () => {
@@ -66,5 +66,13 @@ describe("sessionObjectName", () => {
     expect(sessionObjectName("acme", "", "notes", "A".repeat(32))).toBe(`session:acme/notes/${"A".repeat(32)}`);
     expect(sessionObjectName("acme", "", "notes", "x")).not.toBe(sessionObjectName("acme", "", "other", "x"));
     expect(sessionObjectName("acme", "", "notes", "x")).not.toBe(sessionObjectName("globex", "", "notes", "x"));
+  });
+});
+
+describe("shownText", () => {
+  it("platform:client-bounds — a stranger's text is cut to its bound with an ellipsis, and left alone within it", () => {
+    expect(shownText("a".repeat(200))).toBe("a".repeat(200));
+    expect(shownText("a".repeat(201))).toBe(`${"a".repeat(200)}…`);
+    expect(shownText("abcdef", 3)).toBe("abc…");
   });
 });

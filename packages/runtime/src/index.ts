@@ -21,6 +21,7 @@ export {
   newSessionId,
   randomToken,
   sessionObjectName,
+  shownText,
   tenantIncarnationName,
 } from "./names";
 export { isOriginAllowed } from "./origin";

@@ -55,3 +55,6 @@ export function sessionObjectName(tenant: string, incarnation: string, server: s
 export function tenantIncarnationName(tenant: string, incarnation: string): string {
   return incarnation === LEGACY_INCARNATION ? tenant : `${tenant}~${incarnation}`;
 }
+
+/** `text` cut to `max` characters for a message or a log line, with "…" where it was cut (a stranger chose it). */
+export const shownText = (text: string, max = 200): string => (text.length > max ? `${text.slice(0, max)}…` : text);

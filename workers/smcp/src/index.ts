@@ -4,7 +4,7 @@
  * state. Every error leaves through one place: wire errors keep their status,
  * anything else is logged and becomes a generic 500 with no detail.
  */
-import { jsonErrorResponse, jsonResponse, jsonRpcErrorResponse, toWireError, wire } from "@smcp/runtime";
+import { jsonErrorResponse, jsonResponse, jsonRpcErrorResponse, shownText, toWireError, wire } from "@smcp/runtime";
 import { handleAdmin } from "./admin/router";
 import { serveDashboard } from "./dashboard/handler";
 import type { Env } from "./env";
@@ -68,7 +68,7 @@ async function route(request: Request, env: Env, rc: RequestContext): Promise<Re
 
 /** A wrong path gets the shape of the routes it may have meant (names are `[a-z0-9][a-z0-9-]{0,62}`). */
 function noRouteMessage(method: string, path: string): string {
-  const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
+  const shown = shownText(path);
   const hint = path.startsWith("/mcp")
     ? "The MCP endpoint is /mcp/{tenant}/{server}, each name matching [a-z0-9][a-z0-9-]{0,62}"
     : path.startsWith("/admin")

@@ -22,7 +22,7 @@ import { BoundedCache, bearerToken, sha256Hex, stringBytes, wire } from "@smcp/r
 import { tenantStub, type Env } from "../env";
 import { accessCheckOf, answerAccess, isAccessTokenOf } from "../oauth/access-token";
 import { invalidTokenError } from "../oauth/errors";
-import { isWellFormedTenantKey } from "../oauth/tokens";
+import { hasOAuthSecretPrefix, isWellFormedTenantKey } from "../oauth/tokens";
 import type { BearerCheck, BearerDecision, TenantAuthMode } from "../tenant/types";
 import { noteFailedAuth, refuseKnownBadKey } from "./failed-auth-limiter";
 import type { Principal } from "./principal";
@@ -110,9 +110,6 @@ function learnMode(tenant: string, check: BearerCheck, decision: BearerDecision)
   else if (decision.reason !== "unknown-server") modes.set(tenant, "key"); // only a tenant with keys refuses a credential
 }
 
-/** Shaped as an access or refresh token or a code of this platform (the prefixes of oauth/tokens.ts), well-formed or not: an OAuth client sent it. */
-const isOAuthSecret = (token: string) => /^smcp_(at|rt|ac)_/.test(token);
-
 /** How a key looks and where one comes from: the next step after any key problem. */
 const keyHelp = (tenant: string) =>
   `A tenant API key is smcp_sk_ and 43 characters (A-Z a-z 0-9 - _), shown once when it is created: POST /admin/v1/tenants/${tenant}/keys or pnpm smcp keys create ${tenant}`;
@@ -131,7 +128,7 @@ function refusal(bearer: Bearer, metadataUrl: string, tenant: string) {
       return wire.unauthorized(`Invalid or revoked API key: tenant ${tenant} has no live key with this value. ${keyHelp(tenant)}`, metadataUrl);
     case "access":
     case "malformed":
-      if (isOAuthSecret(bearer.token)) return invalidTokenError(metadataUrl);
+      if (hasOAuthSecretPrefix(bearer.token)) return invalidTokenError(metadataUrl);
       return wire.unauthorized(`Malformed API key: this is not the shape of a tenant API key (a character missing, extra or wrong?). ${keyHelp(tenant)}`, metadataUrl);
   }
 }

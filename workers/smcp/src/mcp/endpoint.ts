@@ -7,7 +7,7 @@
  * session's Durable Object).
  */
 import { isLegacyRequest } from "@modelcontextprotocol/server";
-import { SERVED_REVISIONS, isOriginAllowed, jsonRpcErrorResponse, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
+import { SERVED_REVISIONS, isOriginAllowed, jsonRpcErrorResponse, shownText, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { RequestContext } from "../request-context";
 import { resolveServerModule } from "../sandbox/resolve-server";
@@ -27,10 +27,9 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
   rc.session = request.headers.get("mcp-session-id") ?? undefined;
   const origin = request.headers.get("origin");
   if (!isOriginAllowed(origin, config.SMCP_ALLOWED_ORIGINS)) {
-    const shown = origin!.length > 200 ? `${origin!.slice(0, 200)}…` : origin;
     throw wire.forbidden(
       "origin_not_allowed",
-      `Origin ${shown} is not allowed: browsers may call this endpoint only from loopback origins or from one listed in SMCP_ALLOWED_ORIGINS (a platform setting)`,
+      `Origin ${shownText(origin!)} is not allowed: browsers may call this endpoint only from loopback origins or from one listed in SMCP_ALLOWED_ORIGINS (a platform setting)`,
     );
   }
   if (!ALLOWED_METHODS.includes(request.method)) throw wire.methodNotAllowed(ALLOWED_METHODS);

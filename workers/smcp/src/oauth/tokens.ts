@@ -32,6 +32,9 @@ export interface MintedSecret {
 
 export const isTenantKey = (token: string): boolean => token.startsWith(TENANT_KEY_PREFIX);
 
+/** Whether `token` carries the prefix of one of our codes or tokens, well-formed or not: an OAuth client sent it. */
+export const hasOAuthSecretPrefix = (token: string): boolean => Object.values(PREFIX).some((prefix) => token.startsWith(prefix));
+
 /** A tenant key as minted (`smcp_sk_` and 256 random bits in base64url); nothing else is hashed or looked up. */
 export const isWellFormedTenantKey = (token: string): boolean => TENANT_KEY_FORMAT.test(token);
 
