@@ -11,7 +11,7 @@
  * chain that SQLite triggers keep append-only. The class is a composition root: it
  * owns the storage, the config and the tenant's lifecycle, and each concern's rules
  * live in a module of its own (tenant/keys.ts, tenant/servers.ts, tenant/session-index.ts,
- * tenant/session-objects.ts, tenant/tool-data.ts, tenant/audit-*.ts, tenant/limit-audit.ts,
+ * tenant/session-objects.ts, tenant/tool-data.ts, tenant/server-files.ts, tenant/audit-*.ts, tenant/limit-audit.ts,
  * oauth/grant-store.ts, sandbox/deployment-store.ts); the methods here are the RPC surface.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -30,6 +30,7 @@ import { SessionIndex } from "./tenant/session-index";
 import { SessionObjects, type SessionsEnded } from "./tenant/session-objects";
 import { TenantServers, type EnabledServer } from "./tenant/servers";
 import { ToolData, type PutOutcome } from "./tenant/tool-data";
+import { FileError, ServerFiles, type FileAnswer, type FileCall } from "./tenant/server-files";
 import type {
   AuthDecision,
   DataPutResult,
@@ -56,6 +57,13 @@ const AUDIT_DETAIL_MAX_CHARS = 256;
 const clip = (text: string) => (text.length > AUDIT_DETAIL_MAX_CHARS ? text.slice(0, AUDIT_DETAIL_MAX_CHARS) : text);
 
 type Missing = { ok: false; reason: "unknown-tenant" };
+/** What purging a server removed (`purgeServer`). */
+export interface PurgedServer {
+  files: number;
+  toolData: number;
+  secrets: number;
+  versions: number;
+}
 const MISSING: Missing = { ok: false, reason: "unknown-tenant" };
 
 /** Methods a tenant admin key may never have run (`adminKeyCall`): the platform operator's. */
@@ -427,6 +435,33 @@ export class TenantDO extends DurableObject<Env> {
     return this.#servers.disable(name);
   }
 
+  /**
+   * Removes a server and everything it holds: it is disabled, its sessions end, then
+   * its files, tool data, secrets and deployed versions go in one transaction. Ending
+   * the sessions spans objects, so it comes first and a failure there deletes nothing
+   * (a live session could write again): the caller repeats the call, which re-drives
+   * the end of whatever sessions are left. A repeat after success changes nothing.
+   */
+  async purgeServer(name: string): Promise<({ ok: true; removed: PurgedServer } & SessionsEnded) | Missing | ({ ok: false; reason: "sessions-pending" } & SessionsEnded)> {
+    const config = this.#config();
+    if (!config) return MISSING;
+    const wasEnabled = this.#servers.isEnabled(name);
+    if (wasEnabled) await this.#servers.disable(name);
+    const ended = await this.#endSessions(this.#sessions.ofServer(name), config, { actor: "admin", cause: "server purged" });
+    if (ended.sessionsFailed.length > 0) return { ok: false, reason: "sessions-pending", ...ended };
+    const removed = this.ctx.storage.transactionSync((): PurgedServer => {
+      const toolData = this.#toolData;
+      const files = new ServerFiles(this.#sql, name, { usage: () => toolData.usage(), setUsage: (u) => toolData.setUsage(u), limits: { bytes: Infinity, rows: Infinity } }).purge();
+      const toolRows = this.#sql.exec("DELETE FROM tool_data WHERE server = ?", name).rowsWritten;
+      const secrets = new SecretStore(this.#sql).purge(name);
+      const versions = this.#deploymentStore().purge(name);
+      toolData.recount();
+      return { files, toolData: toolRows, secrets, versions };
+    });
+    await this.#audit("admin", "server.purged", name, { ...removed });
+    return { ok: true, removed, ...ended };
+  }
+
   async listServers(): Promise<{ ok: true; servers: EnabledServer[] } | Missing> {
     if (!this.#config()) return MISSING;
     return { ok: true, servers: this.#servers.list() };
@@ -479,13 +514,16 @@ export class TenantDO extends DurableObject<Env> {
 
   async #deployments<T>(run: (store: DeploymentStore) => T): Promise<{ ok: true; value: Awaited<T> } | Missing> {
     if (!this.#config()) return MISSING;
-    const store = new DeploymentStore({
+    return { ok: true, value: await run(this.#deploymentStore()) };
+  }
+
+  #deploymentStore(): DeploymentStore {
+    return new DeploymentStore({
       sql: this.#sql,
       enableServer: (name) => this.#servers.ensureEnabled(name),
       oldestLiveSession: (name) => this.#sessions.oldestOf(name),
       audit: (...entry) => this.#audit(...entry),
     });
-    return { ok: true, value: await run(store) };
   }
 
   // --- deployed servers' secrets (the rules are in tenant/secrets.ts; sealed in the Worker) ---
@@ -695,6 +733,29 @@ export class TenantDO extends DurableObject<Env> {
     const outcome: PutOutcome = this.#toolData.put(server, collection, id, valueJson, { bytes: limits.toolDataBytes, rows: limits.toolDataRows });
     if (!outcome.ok) await this.#limitHit(outcome.reason === "rows" ? "tool-data-rows" : "tool-data", { limit: outcome.limit, used: outcome.used });
     return outcome;
+  }
+
+  /**
+   * One call of a sandbox's `SandboxFiles` (the rules are in tenant/server-files.ts): a
+   * refusal is an answer, and a write that fails rolls back whole.
+   */
+  async files(server: string, call: FileCall, incarnation: string): Promise<FileAnswer<unknown>> {
+    const config = this.#currentConfig(incarnation);
+    if (!config) return { ok: false, code: "EACCES", message: "this server's tenant no longer exists" };
+    const limits = this.#limits(config);
+    const toolData = this.#toolData;
+    const files = new ServerFiles(this.#sql, server, {
+      usage: () => toolData.usage(),
+      setUsage: (u) => toolData.setUsage(u),
+      limits: { bytes: limits.toolDataBytes, rows: limits.toolDataRows },
+    });
+    try {
+      return { ok: true, value: this.ctx.storage.transactionSync(() => files.apply(call)) };
+    } catch (err) {
+      if (!(err instanceof FileError)) throw err;
+      if (err.code === "ENOSPC") await this.#limitHit("tool-data", { limit: limits.toolDataBytes, used: toolData.usage().bytes, files: true });
+      return { ok: false, code: err.code, message: err.message };
+    }
   }
 
   async dataGet(server: string, collection: string, id: string, incarnation: string): Promise<StoredRecord | null> {

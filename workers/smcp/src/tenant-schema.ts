@@ -16,6 +16,7 @@
 import { GRANT_SCHEMA } from "./oauth/grant-store";
 import { DEPLOYMENT_SCHEMA } from "./sandbox/deployment-store";
 import { SECRET_SCHEMA } from "./tenant/secrets";
+import { SERVER_FILES_SCHEMA } from "./tenant/server-files";
 import { addColumn, type MigrationList } from "./storage/migrations";
 
 /** Steps that tenants created before the list existed may already (partly) have. */
@@ -165,6 +166,8 @@ ALTER TABLE oauth_grants ADD COLUMN client_name TEXT;
 ALTER TABLE oauth_grants ADD COLUMN last_used_at INTEGER;
 ALTER TABLE oauth_grants ADD COLUMN revoked_at INTEGER;
 `,
+    // 13: deployed servers' persistent files (tenant/server-files.ts): entries, and bytes in chunks.
+    SERVER_FILES_SCHEMA,
     // Append new steps here (see HOW TO ADD A STEP above).
   ],
 };

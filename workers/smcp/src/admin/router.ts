@@ -13,7 +13,7 @@ import { createAdminKey, listAdminKeys, revokeAdminKey } from "./admin-keys";
 import { requireAdmin } from "./require-admin";
 import { scopeRefusal } from "./tenant-scope";
 import { deleteSecret, listSecrets, putSecret, rekeySecrets } from "./secrets";
-import { disableServer, enableServer, listServers } from "./servers";
+import { deleteServer, enableServer, listServers } from "./servers";
 import { createCheckpoint, dropAudit, exportAudit, getAudit, listCheckpoints, verifyAudit } from "./audit";
 import { getHealth } from "./health";
 import { listGrants, revokeGrant } from "./grants";
@@ -34,7 +34,7 @@ const routes: Route<AdminHandler>[] = [
   { method: "DELETE", pattern: `${T}/keys/:key`, handler: (_r, env, p) => revokeKey(env, p.tenant!, p.key!) },
   { method: "GET", pattern: `${T}/servers`, handler: (_r, env, p) => listServers(env, p.tenant!) },
   { method: "PUT", pattern: `${T}/servers/:server`, handler: (_r, env, p) => enableServer(env, p.tenant!, p.server!) },
-  { method: "DELETE", pattern: `${T}/servers/:server`, handler: (_r, env, p) => disableServer(env, p.tenant!, p.server!) },
+  { method: "DELETE", pattern: `${T}/servers/:server`, handler: (r, env, p) => deleteServer(r, env, p.tenant!, p.server!) },
   // Deployed (tenant-written) servers: admin/deployments.ts.
   { method: "GET", pattern: `${T}/servers/:server`, handler: (_r, env, p) => getServer(env, p.tenant!, p.server!) },
   { method: "PUT", pattern: `${T}/servers/:server/deployments`, handler: (r, env, p) => deploy(r, env, p.tenant!, p.server!) },

@@ -233,6 +233,19 @@ export class DeploymentStore {
     return { allow, revision };
   }
 
+  /**
+   * Every version and recorded failure of the server goes (purging a server), and its
+   * allow-list is emptied. The egress row stays with a raised revision, so a version
+   * deployed again later (numbered from 1 again) never meets an isolate of the old one.
+   */
+  purge(server: string): number {
+    const removed = this.#sql.exec("DELETE FROM deployments WHERE server = ?", server).rowsWritten;
+    this.#sql.exec("DELETE FROM deployment_errors WHERE server = ?", server);
+    const egress = this.#egress(server);
+    this.#sql.exec("INSERT OR REPLACE INTO sandbox_egress (server, allow, revision) VALUES (?, '[]', ?)", server, egress.revision + 1);
+    return removed;
+  }
+
   egress(server: string): string[] {
     return this.#egress(server).allow;
   }

@@ -103,6 +103,13 @@ export class SecretStore {
     return { ok: true, revision: this.#bump(server) };
   }
 
+  /** Every secret of the server goes (purging a server); the revision is raised, never reset, so no isolate of the old values is reused. */
+  purge(server: string): number {
+    const removed = this.#sql.exec("DELETE FROM server_secrets WHERE server = ?", server).rowsWritten;
+    if (removed > 0) this.#bump(server);
+    return removed;
+  }
+
   list(server: string): SecretInfo[] {
     return this.#rows(server).map((r) => ({ name: r.name, keyId: r.key_id, createdAt: r.created_at, updatedAt: r.updated_at }));
   }

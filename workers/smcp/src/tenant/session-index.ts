@@ -118,6 +118,11 @@ export class SessionIndex {
     return this.#sql.exec<{ id: string; server: string }>("SELECT id, server FROM sessions WHERE grant_id = ?", grantId).toArray().map((s) => ({ ...s }));
   }
 
+  /** Open sessions of one server, so purging the server can end them. */
+  ofServer(server: string): { id: string; server: string }[] {
+    return this.#sql.exec<{ id: string; server: string }>("SELECT id, server FROM sessions WHERE server = ?", server).toArray().map((s) => ({ ...s }));
+  }
+
   /** Up to `limit` sessions whose recorded expiry has passed: candidates for a sweep. */
   expired(now: number, limit: number): { id: string; server: string }[] {
     return this.#sql

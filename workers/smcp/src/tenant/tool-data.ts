@@ -9,8 +9,10 @@
  * scanning the table; when the key is missing they are computed once from the table.
  * Tenants from before this rule carry `toolDataBytes` (values only); it is dropped
  * when `toolDataUsage` is first computed, so their total is recounted under the rule.
+ * Deployed servers' files (tenant/server-files.ts) count toward the same totals.
  */
 import type { StoredRecord } from "@smcp/servers";
+import { storedFileUsage } from "./server-files";
 
 const USAGE_KEY = "toolDataUsage";
 /** The running total of tenants created before keys and rows counted (value bytes only). */
@@ -120,11 +122,22 @@ export class ToolData {
     let usage = this.#storage.kv.get<ToolDataUsage>(USAGE_KEY);
     if (usage === undefined) {
       const total = this.#sql.exec<{ rows: number; bytes: number | null }>(`SELECT count(*) AS rows, sum(${ROW_BYTES_SQL}) AS bytes FROM tool_data`).one();
-      usage = { bytes: total.bytes ?? 0, rows: total.rows };
+      const files = storedFileUsage(this.#sql);
+      usage = { bytes: (total.bytes ?? 0) + files.bytes, rows: total.rows + files.rows };
       this.#storage.kv.put(USAGE_KEY, usage);
       this.#storage.kv.delete(LEGACY_BYTES_KEY);
     }
     return usage;
+  }
+
+  /** Sets the totals (server-files.ts keeps them as it writes and removes files). */
+  setUsage(usage: ToolDataUsage): void {
+    this.#storage.kv.put(USAGE_KEY, usage);
+  }
+
+  /** Forgets the totals, so the next `usage()` counts them from the tables (after a server's data is purged). */
+  recount(): void {
+    this.#storage.kv.delete(USAGE_KEY);
   }
 
   #records(query: string, ...bindings: unknown[]): StoredRecord[] {
