@@ -23,3 +23,11 @@ describe("sandbox vendor modules", () => {
     expect(validator.validate({ n: "x" }).errors.map((e: { error: string }) => e.error)).toContain('Instance type "string" is invalid. Expected "number".');
   });
 });
+
+describe("sandbox fs shim", () => {
+  it("deployed:files — the committed shim text equals fs-shim.js and fs-promises-shim.js", async () => {
+    // @ts-expect-error: a plain .mjs build script, without type declarations
+    const { FS_GENERATED, generateFsShimModule } = await import("../../scripts/lib/sandbox-files.mjs");
+    expect(readFileSync(FS_GENERATED, "utf8")).toBe(generateFsShimModule());
+  });
+});
