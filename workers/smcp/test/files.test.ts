@@ -14,7 +14,20 @@ import { FS_MODULE, FS_PROMISES_MODULE, FS_PROMISES_SOURCE, FS_SOURCE, type File
 import { SANDBOX_COMPATIBILITY_DATE } from "../src/sandbox/limits";
 import { FILE_LIMITS } from "../src/tenant/server-files";
 import { ToolData } from "../src/tenant/tool-data";
-import { ADMIN_TOKEN, ORIGIN, adminOk, provisionTenant, rememberIncarnation, uniqueName } from "./helpers";
+import {
+  ADMIN_TOKEN,
+  EMPTY_STORAGE,
+  ORIGIN,
+  admin,
+  adminOk,
+  mcpUrl,
+  openSession,
+  provisionTenant,
+  rememberIncarnation,
+  sessionStub,
+  storageOf,
+  uniqueName,
+} from "./helpers";
 
 type Files = Service<SandboxFiles>;
 const filesOf = (props: FilesProps): Files =>
@@ -390,4 +403,47 @@ describe("DELETE /tenants/{t}/servers/{s}?purge=true", () => {
     const bad = await SELF.fetch(`${ORIGIN}/admin/v1/tenants/${t.tenant}/servers/${server}?purge=yes`, { method: "DELETE", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(bad.status).toBe(400);
   });
+
+  it("deployed:files platform:redrive — a session that does not end stops the purge with 503 before anything is removed; DELETE again finishes it", async () => {
+    const { tenant, key } = await provisionTenant({ prefix: "fs", servers: ["notes"] });
+    const props = { tenant, incarnation: await rememberIncarnation(tenant), server: "notes" };
+    // A binding per use: after the hold, this test runs in the held session's I/O context.
+    await filesOf(props).write("/data/kept.txt", bytes("kept"));
+    const healthy = await openSession(mcpUrl(tenant, "notes"), key);
+    const stuck = await openSession(mcpUrl(tenant, "notes"), key);
+    const hold = await holdSession(tenant, "notes", stuck.sessionId);
+
+    const res = await admin("DELETE", `/tenants/${tenant}/servers/notes?purge=true`);
+    const body = await res.text();
+    expect(res.status, body).toBe(503);
+    expect(JSON.parse(body).error).toMatchObject({ code: "server_purge_incomplete" });
+    expect(JSON.parse(body).error.message).toContain(stuck.sessionId);
+    // Half-way: the server is disabled and the healthy session ended, but nothing is removed.
+    expect((await adminOk("GET", `/tenants/${tenant}/servers`)).servers).toEqual([]);
+    expect(await storageOf(sessionStub(tenant, "notes", healthy.sessionId))).toEqual(EMPTY_STORAGE);
+    expect(await filesOf(props).stat("/data/kept.txt")).toMatchObject({ ok: true });
+
+    hold.release();
+    expect(await adminOk("DELETE", `/tenants/${tenant}/servers/notes?purge=true`)).toMatchObject({ purged: true, removed: { files: 1 }, sessionsEnded: 1 });
+    expect(await storageOf(sessionStub(tenant, "notes", stuck.sessionId))).toEqual(EMPTY_STORAGE);
+    expect(await filesOf(props).stat("/data/kept.txt")).toMatchObject({ ok: false, code: "ENOENT" });
+  });
 });
+
+/** Holds a session object in `blockConcurrencyWhile` until `release()`, as a stuck object would (as in redrive.test.ts). */
+async function holdSession(tenant: string, server: string, sessionId: string): Promise<{ release: () => void }> {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let entered!: () => void;
+  const held = new Promise<void>((resolve) => (entered = resolve));
+  await runInDurableObject(sessionStub(tenant, server, sessionId), (_instance, state) => {
+    setTimeout(() => {
+      void state.blockConcurrencyWhile(async () => {
+        entered();
+        await gate;
+      });
+    }, 0);
+  });
+  await held;
+  return { release };
+}
