@@ -145,7 +145,7 @@ describe("SandboxFiles: the store", () => {
     expect(await usage(t.tenant)).toEqual({ bytes: entry("/d") + entry("/d/b.txt") + chunk("/d/b.txt", 3000) + entry("/d/c.txt") + chunk("/d/c.txt", 1), rows: 5 });
   });
 
-  it("deployed:files tenant:isolation — another server of the tenant, and another tenant's server of the same name, see nothing", async () => {
+  it("deployed:files isolation:tenants — another server of the tenant, and another tenant's server of the same name, see nothing", async () => {
     const a = await tenantWithFiles();
     const b = await tenantWithFiles();
     await filesOf({ ...a, server: "app" }).write("/data/secret.txt", bytes("mine"));
