@@ -74,6 +74,11 @@ describe("SandboxFiles: the store", () => {
     expect(await files.rename("/data/moved", "/other")).toMatchObject({ ok: false, code: "ENOTEMPTY" });
     expect(await files.rm("/data/moved", { recursive: true })).toEqual({ ok: true, value: null });
     expect(await files.readdir("/data")).toEqual({ ok: true, value: [] });
+    // A file renamed over a file replaces it, as server-memory's write-then-rename does.
+    await files.write("/other/sub/f.tmp", bytes("new"));
+    expect(await files.rename("/other/sub/f.tmp", "/other/sub/f")).toEqual({ ok: true, value: null });
+    expect(text(((await files.read("/other/sub/f")) as { value: Uint8Array }).value)).toBe("new");
+    expect(await files.readdir("/other/sub")).toEqual({ ok: true, value: [{ name: "f", kind: "file" }] });
     expect(await files.unlink("/other/sub/f")).toEqual({ ok: true, value: null });
     expect(await files.stat("/other/sub/f")).toMatchObject({ ok: false, code: "ENOENT" });
   });
@@ -248,6 +253,37 @@ const scenarios = {
       log: await fsp.readFile("/data/log.txt", "utf8"),
     };
   },
+  async more() {
+    const r = {};
+    await fsp.writeFile("/tmp/t.txt", "from tmp");
+    await fsp.rename("/tmp/t.txt", "/data/from-tmp.txt");
+    r.fromTmp = readFileSync("/data/from-tmp.txt", "utf8") + "|" + existsSync("/tmp/t.txt");
+    await fsp.copyFile("/app/docs/guide.md", "/data/copy.md");
+    r.copy = await fsp.readFile("/data/copy.md", "utf8");
+    r.copyExcl = await attempt(() => fsp.copyFile("/app/docs/guide.md", "/data/copy.md", fs.constants.COPYFILE_EXCL));
+    r.wx = await attempt(() => fsp.writeFile("/data/copy.md", "x", { flag: "wx" }));
+    await fsp.appendFile("/app/package.json", "\\n");
+    appendFileSync("/app/docs/other.md", "!");
+    r.appendPkg = JSON.stringify(await fsp.readFile("/app/package.json", "utf8")) + readFileSync("/app/docs/other.md", "utf8");
+    r.renamePkg = await attempt(() => fsp.rename("/app/docs/guide.md", "/data/g.md"));
+    r.rmPkg = await attempt(() => fsp.rm("/app/docs", { recursive: true }));
+    r.mkdirSyncNoParent = await attempt(() => mkdirSync("/none/x"));
+    writeFileSync("/data/s1.txt", "one");
+    fs.renameSync("/data/s1.txt", "/data/s2.txt");
+    writeFileSync("/data/s3.txt", "three");
+    fs.unlinkSync("/data/s3.txt");
+    r.syncOps = [existsSync("/data/s1.txt"), readFileSync("/data/s2.txt", "utf8"), existsSync("/data/s3.txt")];
+    r.merged = readdirSync("/app/docs");
+    r.bytes = [...(await fsp.readFile("/data/from-tmp.txt")).subarray(0, 4)];
+    return r;
+  },
+  async moreRead() {
+    return {
+      files: readdirSync("/data").sort(),
+      pkg: readFileSync("/app/package.json", "utf8") + readFileSync("/app/docs/other.md", "utf8"),
+      s2: await fsp.readFile("/data/s2.txt", "utf8"),
+    };
+  },
   async fresh() {
     return { root: readdirSync("/"), data: existsSync("/data"), guide: await fsp.readFile("/app/docs/guide.md", "utf8") };
   },
@@ -344,6 +380,25 @@ describe("the fs shim in a sandbox isolate", () => {
       relative: true,
       root: ["app", "data", "tmp"],
       log: "one\ntwo\n",
+    });
+
+    expect(await inIsolate(props, "more")).toEqual({
+      fromTmp: "from tmp|false",
+      copy: "# Changed",
+      copyExcl: { error: { code: "EEXIST", errno: -17, syscall: "open", path: "/data/copy.md" } },
+      wx: { error: { code: "EEXIST", errno: -17, syscall: "open", path: "/data/copy.md" } },
+      appendPkg: JSON.stringify('{"name":"demo"}\n') + "# Other!",
+      renamePkg: { error: { code: "EPERM", errno: -1, syscall: "rename", path: "/app/docs/guide.md" } },
+      rmPkg: { error: { code: "EPERM", errno: -1, syscall: "rm", path: "/app/docs" } },
+      mkdirSyncNoParent: enoent("/none/x", "mkdir"),
+      syncOps: [false, "one", false],
+      merged: ["guide.md", "other.md"],
+      bytes: [...new TextEncoder().encode("from")],
+    });
+    expect(await inIsolate(props, "moreRead")).toEqual({
+      files: ["copy.md", "from-tmp.txt", "log.txt", "notes", "s2.txt", "sync"],
+      pkg: '{"name":"demo"}\n# Other!',
+      s2: "one",
     });
 
     // Another server of the tenant starts from the package alone.
