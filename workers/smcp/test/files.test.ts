@@ -45,6 +45,14 @@ const tenantDO = (tenant: string) => env.TENANT.get(env.TENANT.idFromName(`tenan
 /** The tenant's quota totals as the platform reads them (kept in KV; counted from the tables when missing). */
 const usage = (tenant: string) => runInDurableObject(tenantDO(tenant), (_i, state) => new ToolData(state.storage).usage());
 
+/** The running totals, and the same counted afresh from the tables: a write, move or removal that kept the totals right leaves them equal. */
+const runningAndRecounted = (tenant: string) =>
+  runInDurableObject(tenantDO(tenant), (_i, state) => {
+    const running = state.storage.kv.get("toolDataUsage");
+    state.storage.kv.delete("toolDataUsage");
+    return { running, recounted: new ToolData(state.storage).usage() };
+  });
+
 describe("SandboxFiles: the store", () => {
   it("deployed:files — write, append, read, stat, readdir, rename, unlink, rm and mkdir keep POSIX's refusals", async () => {
     const t = await tenantWithFiles();
@@ -81,6 +89,12 @@ describe("SandboxFiles: the store", () => {
     expect(await files.readdir("/other/sub")).toEqual({ ok: true, value: [{ name: "f", kind: "file" }] });
     expect(await files.unlink("/other/sub/f")).toEqual({ ok: true, value: null });
     expect(await files.stat("/other/sub/f")).toMatchObject({ ok: false, code: "ENOENT" });
+    await files.write("/a/b/c/long-name.txt", bytes("x".repeat(3000)));
+    await files.write("/a/b/c/long-name.txt", bytes("y"), { append: true });
+    await files.rename("/a/b", "/a/bee-longer");
+    await files.rename("/a/bee-longer/c/long-name.txt", "/s.txt");
+    const { running, recounted } = await runningAndRecounted(t.tenant);
+    expect(running).toEqual(recounted);
   });
 
   it("deployed:files untrusted:messages — arguments from the sandbox are checked: paths normalised and bounded, data bytes, options typed", async () => {
