@@ -298,6 +298,14 @@ const scenarios = {
       s2: await fsp.readFile("/data/s2.txt", "utf8"),
     };
   },
+  async partial() {
+    return {
+      small: readFileSync("/data/s2.txt", "utf8"),
+      large: await attempt(() => readFileSync("/data/notes/a.txt", "utf8")),
+      largeAsync: await fsp.readFile("/data/notes/a.txt", "utf8"),
+      largeSync: readFileSync("/data/notes/a.txt", "utf8"),
+    };
+  },
   async fresh() {
     return { root: readdirSync("/"), data: existsSync("/data"), guide: await fsp.readFile("/app/docs/guide.md", "utf8") };
   },
@@ -318,7 +326,7 @@ const scenarios = {
 let ready;
 export default {
   async fetch(request, env) {
-    ready ??= __init({ files: env.FILES, packageFiles: env.PACKAGE, root: "/app" });
+    ready ??= __init({ files: env.FILES, packageFiles: env.PACKAGE, root: "/app", snapshotBytes: env.SNAPSHOT_BYTES });
     await ready;
     const result = await scenarios[new URL(request.url).pathname.slice(1)]();
     await __flush();
@@ -328,13 +336,13 @@ export default {
 `;
 
 /** Runs `scenario` in a fresh isolate of the server's files (each call: a new instance, as a new session gets). */
-async function inIsolate(props: FilesProps, scenario: string): Promise<any> {
+async function inIsolate(props: FilesProps, scenario: string, snapshotBytes?: number): Promise<any> {
   const worker = env.LOADER.get(uniqueName("fs-isolate"), async () => ({
     compatibilityDate: SANDBOX_COMPATIBILITY_DATE,
     compatibilityFlags: ["nodejs_compat"],
     mainModule: "main.js",
     modules: { "main.js": MAIN, [FS_MODULE]: FS_SOURCE, [FS_PROMISES_MODULE]: FS_PROMISES_SOURCE },
-    env: { FILES: filesOf(props), PACKAGE: PACKAGE_FILES },
+    env: { FILES: filesOf(props), PACKAGE: PACKAGE_FILES, SNAPSHOT_BYTES: snapshotBytes },
     globalOutbound: null,
   }));
   const res = await worker.getEntrypoint().fetch(`https://sandbox.test/${scenario}`);
@@ -415,6 +423,15 @@ describe("the fs shim in a sandbox isolate", () => {
       s2: "one",
     });
 
+    // A snapshot of 5 bytes carries the files that fit, in path order (/app/state.json,
+    // then /data/s2.txt): a larger one is read asynchronously, and from then on synchronously too.
+    expect(await inIsolate(props, "partial", 5)).toEqual({
+      small: "one",
+      large: { error: { code: "EIO", errno: -5, syscall: "read", path: "/data/notes/a.txt" } },
+      largeAsync: "hello world",
+      largeSync: "hello world",
+    });
+
     // Another server of the tenant starts from the package alone.
     expect(await inIsolate({ ...props, server: "other" }, "fresh")).toEqual({ root: ["app", "tmp"], data: false, guide: "# Guide" });
   });
@@ -471,6 +488,13 @@ describe("DELETE /tenants/{t}/servers/{s}?purge=true", () => {
     expect(await adminOk("DELETE", `/tenants/${t.tenant}/servers/${server}?purge=true`)).toMatchObject({ removed: { files: 0, toolData: 0, secrets: 0, versions: 0 } });
     const bad = await SELF.fetch(`${ORIGIN}/admin/v1/tenants/${t.tenant}/servers/${server}?purge=yes`, { method: "DELETE", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(bad.status).toBe(400);
+  });
+
+  it("deployed:files admin:tenants — deleting the tenant removes its servers' files with everything else", async () => {
+    const t = await tenantWithFiles();
+    await filesOf({ ...t, server: "app" }).write("/data/x.txt", bytes("x"));
+    expect(await adminOk("DELETE", `/tenants/${t.tenant}`)).toMatchObject({ deleted: t.tenant });
+    expect(await storageOf(tenantDO(t.tenant))).toEqual(EMPTY_STORAGE);
   });
 
   it("deployed:files platform:redrive — a session that does not end stops the purge with 503 before anything is removed; DELETE again finishes it", async () => {

@@ -200,13 +200,32 @@ class Dirent {
 /**
  * Entries `{ kind, size, mtimeMs, data? }` by path, with the store's rules (missing
  * parents are made). In the mirror, `data` is absent for a file whose bytes the
- * snapshot did not carry.
+ * snapshot did not carry, or that would take the mirror past `budget` bytes (the
+ * persisted tree may be far larger than an isolate's memory; /tmp has no budget: it
+ * is the instance's memory by definition).
  */
 class MemTree {
-  constructor(top) {
+  constructor(top, budget = Infinity) {
     this.entries = new Map();
     this.top = top;
+    this.budget = budget;
+    this.held = 0;
     this.entries.set(top, { kind: "dir", size: 0, mtimeMs: Date.now() });
+  }
+  /** Sets an entry, keeping its bytes only while the budget allows. */
+  set(p, entry) {
+    const old = this.entries.get(p);
+    if (old && old.data) this.held -= old.data.byteLength;
+    if (entry.data) {
+      if (this.held + entry.data.byteLength > this.budget) entry = { ...entry, data: undefined };
+      else this.held += entry.data.byteLength;
+    }
+    this.entries.set(p, entry);
+  }
+  delete(p) {
+    const old = this.entries.get(p);
+    if (old && old.data) this.held -= old.data.byteLength;
+    this.entries.delete(p);
   }
   get(p) {
     return this.entries.get(p);
@@ -219,7 +238,7 @@ class MemTree {
       if (e && e.kind !== "dir") throw fsError("ENOTDIR", syscall, p);
       if (!e) made.push(dir);
     }
-    for (const dir of made) this.entries.set(dir, { kind: "dir", size: 0, mtimeMs: Date.now() });
+    for (const dir of made) this.set(dir, { kind: "dir", size: 0, mtimeMs: Date.now() });
   }
   write(p, bytes, append, syscall) {
     const e = this.entries.get(p);
@@ -234,7 +253,7 @@ class MemTree {
       } else data = undefined;
     }
     const size = append && e ? e.size + bytes.byteLength : bytes.byteLength;
-    this.entries.set(p, { kind: "file", size, mtimeMs: Date.now(), data });
+    this.set(p, { kind: "file", size, mtimeMs: Date.now(), data });
   }
   mkdir(p, recursive, syscall) {
     const e = this.entries.get(p);
@@ -243,7 +262,7 @@ class MemTree {
       throw fsError("EEXIST", syscall, p);
     }
     this.#parents(p, syscall);
-    this.entries.set(p, { kind: "dir", size: 0, mtimeMs: Date.now() });
+    this.set(p, { kind: "dir", size: 0, mtimeMs: Date.now() });
     return true;
   }
   /** Paths under `p` (not `p` itself). */
@@ -258,8 +277,8 @@ class MemTree {
     return out;
   }
   remove(p) {
-    for (const key of this.below(p)) this.entries.delete(key);
-    this.entries.delete(p);
+    for (const key of this.below(p)) this.delete(key);
+    this.delete(p);
   }
   rename(from, to, syscall) {
     const source = this.entries.get(from);
@@ -275,17 +294,19 @@ class MemTree {
     this.#parents(to, syscall);
     const moved = [[from, source], ...this.below(from).map((k) => [k, this.entries.get(k)])];
     this.remove(to);
-    for (const [key] of moved) this.entries.delete(key);
-    for (const [key, e] of moved) this.entries.set(to + key.slice(from.length), e);
+    for (const [key] of moved) this.delete(key);
+    for (const [key, e] of moved) this.set(to + key.slice(from.length), e);
   }
 }
 
 // --- state ----------------------------------------------------------------------------------------
 
+/** File bytes the mirror of the persisted tree keeps, at most (the store's snapshot carries as much). */
+const MIRROR_BYTES = 16 * 1024 * 1024;
 /** The `FILES` binding (`SandboxFiles`); null keeps the persisted layer in memory only. */
 let store = null;
 let tmp = new MemTree("/tmp");
-let cache = new MemTree("/");
+let cache = new MemTree("/", MIRROR_BYTES);
 /** Package files (read-only) and the directories they imply. */
 let pkgFiles = new Map();
 let pkgDirs = new Set(["/"]);
@@ -391,7 +412,7 @@ export async function __init({ files, packageFiles, root: packageRoot, snapshotB
   root = normalise(typeof packageRoot === "string" && packageRoot.startsWith("/") ? packageRoot : "/app");
   store = files ?? null;
   tmp = new MemTree("/tmp");
-  cache = new MemTree("/");
+  cache = new MemTree("/", store ? MIRROR_BYTES : Infinity);
   pkgFiles = new Map();
   pkgDirs = new Set(["/", ...ancestorsOf(root + "/x")]);
   for (const [path, content] of Object.entries(packageFiles ?? {})) {
@@ -403,10 +424,10 @@ export async function __init({ files, packageFiles, root: packageRoot, snapshotB
   }
   queue = Promise.resolve();
   if (!store) return;
-  const snapshot = unwrap(await store.snapshot(snapshotBytes ?? 16 * 1024 * 1024), "snapshot", undefined);
+  const snapshot = unwrap(await store.snapshot(Math.min(snapshotBytes ?? MIRROR_BYTES, MIRROR_BYTES)), "snapshot", undefined);
   for (const e of snapshot.entries) {
-    if (e.kind === "dir") cache.entries.set(e.path, { kind: "dir", size: 0, mtimeMs: e.mtimeMs });
-    else cache.entries.set(e.path, { kind: "file", size: e.size, mtimeMs: e.mtimeMs, data: e.bytes ? new Uint8Array(e.bytes) : undefined });
+    if (e.kind === "dir") cache.set(e.path, { kind: "dir", size: 0, mtimeMs: e.mtimeMs });
+    else cache.set(e.path, { kind: "file", size: e.size, mtimeMs: e.mtimeMs, data: e.bytes ? new Uint8Array(e.bytes) : undefined });
   }
 }
 
@@ -464,7 +485,7 @@ async function readAsync(p, syscall = "open") {
   if (answer.ok) {
     const bytes = new Uint8Array(answer.value);
     const mirrored = cache.get(p);
-    if (mirrored && mirrored.kind === "file") mirrored.data = bytes;
+    if (mirrored && mirrored.kind === "file") cache.set(p, { ...mirrored, size: bytes.byteLength, data: bytes });
     return bytes;
   }
   if (answer.code === "ENOENT") {
