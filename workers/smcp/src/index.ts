@@ -21,6 +21,7 @@ export { SessionDO } from "./session-do";
 export { TenantDO } from "./tenant-do";
 export { OAuthLimiterDO } from "./oauth/limiter-do";
 export { SandboxEgress, SandboxStore } from "./sandbox/entrypoints";
+export { SandboxFiles } from "./sandbox/files/entrypoint";
 
 type Handler = (request: Request, env: Env, params: Params, rc: RequestContext) => Promise<Response>;
 

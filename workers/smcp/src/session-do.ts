@@ -42,7 +42,10 @@ import {
 } from "@smcp/runtime";
 import { tenantStub, type Env } from "./env";
 import { NEW_SESSION_HEADER, authInfoOf, incarnationOf, readPrincipal, samePrincipal, type Principal } from "./mcp/principal";
-import { restoreInitializedSession, type InitializeParams } from "./mcp/restore-session";
+import { restoreInitializedSession, restoreInitializedTransport, type InitializeParams } from "./mcp/restore-session";
+import { SandboxRelay, type ReplayState } from "./sandbox/sdk/relay";
+import { isSdkModule, type SdkServing } from "./sandbox/sdk/serving";
+import { ConsoleKeeper } from "./sandbox/sdk/console-keeper";
 import { primeStandaloneStream } from "./mcp/priming";
 import { StreamCounter } from "./mcp/stream-counter";
 import { REQUEST_COUNTS_KEY, RequestLog, type RequestCounts, type RequestLogEntry } from "./mcp/request-log";
@@ -89,6 +92,8 @@ export interface SessionMeta extends Principal {
   lastActivity: number;
   /** The tenant's event-log byte bound when the session was created. */
   eventLogMaxBytes: number;
+  /** A deployed SDK server's protocol state the client set, replayed into a rebuilt instance. */
+  replay?: ReplayState;
 }
 
 /** The admin view of a live session: its index record plus what only the session knows. */
@@ -104,7 +109,9 @@ export interface SessionView extends SessionRecord {
 }
 
 interface Live {
-  mcp: McpServer;
+  /** The backend: an SDK server in this isolate (built-in, or the module format's proxy), or a relay to a sandboxed SDK server. */
+  mcp?: McpServer;
+  relay?: SandboxRelay;
   transport: WebStandardStreamableHTTPServerTransport;
   /** Set once the session is admitted: a new session has no event-log tables before that. */
   log: SqliteEventLog;
@@ -404,12 +411,7 @@ export class SessionDO extends DurableObject<Env> {
   async #build(meta: SessionMeta, admit?: () => Promise<void>): Promise<Live> {
     const module = await resolveServerModule(this.env, meta.tenant, incarnationOf(meta), meta.server);
     if (!module) throw wire.notFound("unknown_server", `Server ${meta.server} is not available`);
-    const mcp = module.create({
-      tenant: meta.tenant,
-      server: meta.server,
-      store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server, incarnationOf(meta)),
-    });
-    const live = { mcp } as Live;
+    const live = {} as Live;
     // The transport reaches the log through `live`, which a new session gets on admission.
     const eventStore = {
       storeEvent: (streamId: string, message: JSONRPCMessage) => live.log.storeEvent(streamId, message),
@@ -425,12 +427,26 @@ export class SessionDO extends DurableObject<Env> {
       onsessionclosed: () => this.#end("deleted"),
     });
     live.transport = transport;
-    await mcp.connect(transport);
+    if (isSdkModule(module)) {
+      live.relay = this.#relay(module.sdk, meta);
+      await live.relay.connect(transport);
+    } else {
+      live.mcp = module.create({
+        tenant: meta.tenant,
+        server: meta.server,
+        store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server, incarnationOf(meta)),
+      });
+      await live.mcp.connect(transport);
+    }
     if (admit) {
       this.#pendingLive = live;
     } else {
       live.log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
-      await restoreInitializedSession(mcp, transport, meta.sessionId, meta.initParams);
+      if (live.mcp) await restoreInitializedSession(live.mcp, transport, meta.sessionId, meta.initParams);
+      else {
+        restoreInitializedTransport(transport, meta.sessionId);
+        live.relay!.restore(meta.initParams);
+      }
     }
     const requests = new RequestLog(this.ctx.storage.sql, this.ctx.storage.kv, () => this.#counted());
     const send = transport.send.bind(transport);
@@ -440,6 +456,25 @@ export class SessionDO extends DurableObject<Env> {
     };
     live.requests = requests;
     return live;
+  }
+
+  /** The relay to a deployed SDK server's instance, which this session starts (and rebuilds) on demand. */
+  #relay(sdk: SdkServing, meta: SessionMeta): SandboxRelay {
+    const console = new ConsoleKeeper(this.env, sdk, (p) => this.ctx.waitUntil(p));
+    return new SandboxRelay({
+      server: meta.server,
+      version: sdk.version,
+      start: (events) => sdk.start(meta.sessionId, events),
+      callTimeoutMs: this.#config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000,
+      state: meta.replay ?? {},
+      saveState: (state) => {
+        if (this.#ended || this.#meta !== meta) return;
+        meta.replay = state;
+        this.ctx.storage.kv.put(META_KEY, meta);
+      },
+      console: (level, line) => console.keep(level, line),
+      record: (_method, error) => sdk.record(error),
+    });
   }
 
   /**
@@ -553,6 +588,7 @@ export class SessionDO extends DurableObject<Env> {
     const live = this.#live;
     this.#live = undefined;
     this.#meta = undefined;
+    await live?.relay?.close();
     await live?.transport.close().catch(() => {});
     if (!meta) return; // already finished by an earlier run
     try {

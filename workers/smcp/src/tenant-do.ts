@@ -48,7 +48,7 @@ import { TENANT_MIGRATIONS } from "./tenant-schema";
 import { migrate } from "./storage/migrations";
 
 import { GrantStore, isGrantLive, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
-import { DeploymentStore, type CallReport, type NewBundle } from "./sandbox/deployment-store";
+import { DeploymentStore, type CallReport, type ConsoleLine, type NewBundle } from "./sandbox/deployment-store";
 import { SecretStore } from "./tenant/secrets";
 
 /** Longest client-supplied string kept in an audit detail. */
@@ -471,6 +471,12 @@ export class TenantDO extends DurableObject<Env> {
   async deploymentReport(server: string, version: number, report: CallReport, incarnation: string) {
     if (!this.#currentConfig(incarnation)) return MISSING;
     return this.#deployments((d) => d.report(server, version, report));
+  }
+
+  /** Console lines of a server's instances (redacted by the session that kept them); another incarnation's are dropped. */
+  async deploymentConsole(server: string, lines: ConsoleLine[], incarnation: string) {
+    if (!this.#currentConfig(incarnation)) return MISSING;
+    return this.#deployments((d) => d.console(server, lines));
   }
 
   async deploymentRefused(server: string, reason: string) {

@@ -26,6 +26,8 @@ import { ACTIVE_DEPLOYMENT_CACHE_MS } from "./limits";
 import type { Manifest } from "./manifest";
 import { createProxyServer } from "./proxy-server";
 import { recordCall } from "./stats";
+import type { SdkManifest } from "./sdk/health-check";
+import { sdkModule } from "./sdk/serving";
 
 interface Resolved {
   until: number;
@@ -122,6 +124,17 @@ function deployedModule(env: Env, tenant: string, incarnation: string, deploymen
     }
     return stored.value.source;
   };
+  const record = (error?: { kind: string; message: string }) =>
+    recordCall(env, { tenant, incarnation, server: deployment.server, version: deployment.version, error });
+  if (deployment.kind === "sdk") {
+    const vars = async () => {
+      const opened = await secrets();
+      if (!opened.ok) throw new SandboxFailure("crash", `cannot load its secrets: ${opened.message}`);
+      return secretVars(opened.values);
+    };
+    const version = { tenant, incarnation, server: deployment.server, version: deployment.version, hash: deployment.hash, egress: deployment.egress };
+    return sdkModule(env, { ...version, manifest: JSON.parse(deployment.manifestJson) as SdkManifest }, vars, redact, record);
+  }
   const manifest = JSON.parse(deployment.manifestJson) as Manifest;
   return {
     name: deployment.server,
@@ -143,7 +156,7 @@ function deployedModule(env: Env, tenant: string, incarnation: string, deploymen
           return callSandbox(env, target, load, op, payload);
         },
         redact,
-        record: (error) => recordCall(env, { tenant, incarnation, server: deployment.server, version: deployment.version, error }),
+        record,
       }),
   };
 }
