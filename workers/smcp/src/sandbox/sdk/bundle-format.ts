@@ -19,7 +19,10 @@ export const SdkBundleSchema = z
     format: z.literal(SDK_BUNDLE_FORMAT),
     kind: z.enum(["stdio", "factory"]),
     sdk: z.enum(["v1", "v2", "unknown"]).default("unknown"),
+    /** One ES module whose default export is the whole module wrapped in `async function (require)` (see docs/tenant-servers.md). */
     code: z.string().min(1, "the bundle has no code"),
+    /** The Node built-ins the code requires (`node:path`, ...): the harness loads them before the code runs. */
+    builtins: z.array(z.string().regex(/^node:[a-z_/0-9]{1,64}$/, "built-ins are named node:<name>")).max(128).default([]),
     entry: z.string().max(1024).optional(),
     root: z.string().regex(/^\/[A-Za-z0-9._/-]{0,255}$/, "root must be an absolute path").default("/app"),
     files: z

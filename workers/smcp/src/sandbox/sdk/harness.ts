@@ -77,6 +77,8 @@ export const SDK_HARNESS_SOURCE = `
 import { WorkerEntrypoint } from "cloudflare:workers";
 import boot from "./${BOOT_MODULE}";
 import * as files from "./__smcp/fs.js";
+import * as filePromises from "./__smcp/fs-promises.js";
+import * as stdio from "./${STDIO_MODULE}";
 
 const CHANNEL = Symbol.for("smcp.channel");
 const START_TIMEOUT_MS = ${START_TIMEOUT_MS};
@@ -94,6 +96,28 @@ function decodeFiles(entries) {
     else if (typeof entry?.base64 === "string") out[path] = Uint8Array.from(atob(entry.base64), (c) => c.charCodeAt(0));
   }
   return out;
+}
+
+/** A module the runtime does not have: loads, and throws on first use with the reason. */
+function unavailable(name, err) {
+  const fail = () => { throw new Error("SMCP: " + name + " is not available in a sandbox (" + messageOf(err) + ")"); };
+  return new Proxy({}, {
+    get: (_, key) => (key === "__esModule" || key === "then" || typeof key === "symbol" ? undefined : fail),
+    ownKeys: () => [],
+  });
+}
+
+/** What the bundle's require() answers: the platform's substitutes, and the Node built-ins it named, loaded now. */
+async function requireFor(builtins) {
+  const registry = new Map([["smcp:stdio", stdio], ["smcp:fs", files], ["smcp:fs/promises", filePromises]]);
+  await Promise.all(builtins.filter((n) => typeof n === "string" && n.startsWith("node:")).map(async (name) => {
+    try { registry.set(name, await import(name)); } catch (err) { registry.set(name, unavailable(name, err)); }
+  }));
+  return (name) => {
+    const m = registry.get(name);
+    if (!m) throw new Error("SMCP: the bundle requires " + name + ", which it did not declare");
+    return m;
+  };
 }
 
 function prepareProcess(host) {
@@ -135,15 +159,18 @@ async function start(host) {
       await host.send(JSON.stringify(message), options?.relatedRequestId ?? null);
     },
   };
-  const module = await import("./tenant.js");
+  // The bundle is one function: its top level runs here, in the instance's request context,
+  // where timers, random values and I/O are allowed (a module's own top level is global scope).
+  const main = (await import("./tenant.js")).default;
+  if (typeof main !== "function") throw new Error("the bundle is not an SMCP SDK bundle (its default export must be the wrapped module)");
+  const module = await main(await requireFor(boot.builtins ?? []));
   if (boot.kind === "factory") {
     const create = typeof module.createServer === "function" ? module.createServer : module.default;
     if (typeof create !== "function") throw new Error("the module exports no createServer({ config, env }) function");
     let server = await create({ config: boot.config ?? {}, env: { ...process.env } });
     if (server && typeof server.connect !== "function" && server.server) server = server.server;
     if (!server || typeof server.connect !== "function") throw new Error("createServer() did not return an MCP server (an object with connect())");
-    const { StdioServerTransport } = await import("./${STDIO_MODULE}");
-    await server.connect(new StdioServerTransport());
+    await server.connect(new stdio.StdioServerTransport());
   }
   let timer;
   const timeout = new Promise((_, reject) => {

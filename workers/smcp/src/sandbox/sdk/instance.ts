@@ -256,7 +256,7 @@ const instanceId = (t: InstanceTarget) =>
 function instanceCode(target: InstanceTarget, bundle: SdkBundle, vars: Readonly<Record<string, string>>): WorkerLoaderWorkerCode {
   const loopbacks = exports as unknown as InstanceLoopbacks;
   const { tenant, incarnation, server } = target;
-  const boot = { kind: bundle.kind, argv: bundle.argv, root: bundle.root, entry: bundle.entry, config: bundle.config ?? {}, files: bundle.files };
+  const boot = { kind: bundle.kind, builtins: bundle.builtins, argv: bundle.argv, root: bundle.root, entry: bundle.entry, config: bundle.config ?? {}, files: bundle.files };
   return {
     compatibilityDate: SANDBOX_COMPATIBILITY_DATE,
     compatibilityFlags: [],
