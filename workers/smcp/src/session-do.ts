@@ -56,7 +56,7 @@ import { migrate } from "./storage/migrations";
 import { TenantToolStore } from "./tool-store";
 import type { SessionEndCause, SessionEndReason, SessionRecord, SessionUpdate } from "./tenant/types";
 import { logEvent } from "./log";
-import { resolveServerModule } from "./sandbox/resolve-server";
+import { resolveServerModule, resolveServerVersion } from "./sandbox/resolve-server";
 
 // --- storage layout (docs/storage-schema.md, checked against the real storage by a test) ---
 // KV: `meta` (SessionMeta), `alarmAt` (when the pending alarm was due, to measure its
@@ -94,6 +94,8 @@ export interface SessionMeta extends Principal {
   eventLogMaxBytes: number;
   /** A deployed SDK server's protocol state the client set, replayed into a rebuilt instance. */
   replay?: ReplayState;
+  /** The deployed SDK server version the session started with: a rebuild runs it again, whatever is active now. */
+  sdkVersion?: number;
 }
 
 /** The admin view of a live session: its index record plus what only the session knows. */
@@ -361,6 +363,11 @@ export class SessionDO extends DurableObject<Env> {
       switch (admission.reason) {
         case "session-limit":
           return wire.tooManyRequests("session_limit", `This tenant may have ${admission.limit} open sessions; end one (DELETE) or wait for one to expire`);
+        case "instance-limit":
+          return wire.tooManyRequests(
+            "instance_limit",
+            `This tenant may run ${admission.limit} live instances of its deployed servers (one per session) and all are in use; end a session (DELETE) or wait for one to expire`,
+          );
         case "invalid-credential":
           return wire.unauthorized("Invalid or revoked credential", resourceMetadataUrl(url, meta.tenant, meta.server));
         case "unknown-server":
@@ -409,8 +416,12 @@ export class SessionDO extends DurableObject<Env> {
    * the SDK accepts its `initialize`. Without, a stored session whose handshake is replayed.
    */
   async #build(meta: SessionMeta, admit?: () => Promise<void>): Promise<Live> {
-    const module = await resolveServerModule(this.env, meta.tenant, incarnationOf(meta), meta.server);
+    let module = await resolveServerModule(this.env, meta.tenant, incarnationOf(meta), meta.server);
+    if (isSdkModule(module) && meta.sdkVersion !== undefined && module.sdk.version !== meta.sdkVersion) {
+      module = await resolveServerVersion(this.env, meta.tenant, incarnationOf(meta), meta.server, meta.sdkVersion);
+    }
     if (!module) throw wire.notFound("unknown_server", `Server ${meta.server} is not available`);
+    if (isSdkModule(module)) meta.sdkVersion = module.sdk.version;
     const live = {} as Live;
     // The transport reaches the log through `live`, which a new session gets on admission.
     const eventStore = {

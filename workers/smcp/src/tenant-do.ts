@@ -564,6 +564,17 @@ export class TenantDO extends DurableObject<Env> {
       await this.#limitHit("sessions", { limit: limits.maxSessions });
       return { ok: false, reason: "session-limit", limit: limits.maxSessions };
     }
+    if (this.#runsInstances(record.server)) {
+      const live = this.#sql
+        .exec<{ n: number }>(
+          "SELECT count(*) AS n FROM sessions s JOIN deployments d ON d.server = s.server AND d.status = 'active' AND d.kind = 'sdk'",
+        )
+        .one().n;
+      if (live >= limits.maxInstances) {
+        await this.#limitHit("instances", { limit: limits.maxInstances });
+        return { ok: false, reason: "instance-limit", limit: limits.maxInstances };
+      }
+    }
     this.#sessions.add(record);
     await this.#audit(sessionActorOf(record), "session.created", record.id, {
       server: record.server,
@@ -571,6 +582,11 @@ export class TenantDO extends DurableObject<Env> {
       client: typeof record.clientInfo?.name === "string" ? clip(record.clientInfo.name) : null,
     });
     return { ok: true, eventLogBytes: limits.eventLogBytes };
+  }
+
+  /** Whether a session of `server` runs an instance of its own (a deployed SDK server). */
+  #runsInstances(server: string): boolean {
+    return this.#sql.exec("SELECT 1 FROM deployments WHERE server = ? AND status = 'active' AND kind = 'sdk'", server).toArray().length > 0;
   }
 
   #credentialLive(config: TenantConfig, record: SessionRecord): boolean {

@@ -14,7 +14,8 @@ import { tenantStub, type Env } from "../env";
 import { checkBundle, readDeployBody } from "../sandbox/bundle";
 import type { NewBundle } from "../sandbox/deployment-store";
 import { bundleSummary, type SdkBundle } from "../sandbox/sdk/bundle-format";
-import { checkSdkServer } from "../sandbox/sdk/health-check";
+import { checkSdkServer, type SdkManifest } from "../sandbox/sdk/health-check";
+import type { Manifest } from "../sandbox/manifest";
 import { checkEgressEntry } from "../sandbox/egress";
 import { SANDBOX_LIMITS } from "../sandbox/limits";
 import { forgetResolvedServer } from "../sandbox/resolve-server";
@@ -87,9 +88,7 @@ async function deploySdk(env: Env, tenant: string, incarnation: string, server: 
   return store(env, tenant, server, { kind: "sdk", hash, size, source: text, manifestJson: JSON.stringify(manifest) }, {
     ...bundleSummary(bundle),
     serverInfo: manifest.serverInfo,
-    tools: manifest.tools.map((t) => t.name),
-    resources: manifest.resources.map((r) => r.uri),
-    prompts: manifest.prompts.map((p) => p.name),
+    ...summary(manifest),
   });
 }
 
@@ -170,10 +169,15 @@ export async function getServer(env: Env, tenant: string, server: string): Promi
   const view = await stub.deploymentView(server);
   if (!view.ok) throw unknownTenant(tenant);
   if (!view.value) throw wire.notFound("unknown_server", `No server ${server}: it is not built in and nothing was deployed under that name`);
-  const { active, versions, errorRate, lastErrors, egress } = view.value;
+  const { active, versions, errorRate, lastErrors, egress, console } = view.value;
+  const stored = active ? await stub.deploymentGet(server, active.version, false) : null;
+  const manifest = stored?.ok && stored.value ? (JSON.parse(stored.value.manifestJson) as Manifest | SdkManifest) : null;
   return jsonResponse({
     server,
     kind: "deployed",
+    format: active?.kind ?? null,
+    ...(manifest && "bundle" in manifest ? { bundle: manifest.bundle, serverInfo: manifest.serverInfo } : {}),
+    ...(manifest ? summary(manifest) : { tools: [], resources: [], prompts: [] }),
     enabled,
     version: active?.version ?? null,
     status: !active ? "no-active-version" : enabled ? "serving" : "disabled",
@@ -182,13 +186,15 @@ export async function getServer(env: Env, tenant: string, server: string): Promi
     errors: active?.errors ?? 0,
     errorRate,
     lastErrors,
+    console,
     egress,
     versions,
   });
 }
 
-function summary(manifest: { tools: { name: string }[]; resources: { uri: string }[]; prompts: { name: string }[] }) {
-  return { tools: manifest.tools.map((t) => t.name), resources: manifest.resources.map((r) => r.uri), prompts: manifest.prompts.map((p) => p.name) };
+type Offers = { tools: { name?: unknown }[]; resources: { uri?: unknown }[]; prompts: { name?: unknown }[] };
+function summary(manifest: Offers) {
+  return { tools: manifest.tools.map((t) => String(t.name)), resources: manifest.resources.map((r) => String(r.uri)), prompts: manifest.prompts.map((p) => String(p.name)) };
 }
 
 function versionNumber(server: string, version: string): number {

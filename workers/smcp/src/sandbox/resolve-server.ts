@@ -72,6 +72,19 @@ export async function resolveServerModule(env: Env, tenant: string, incarnation:
   return module;
 }
 
+/**
+ * The module of one stored version of a deployed server: what a session rebuilds with
+ * when the active version moved on since it started (a session keeps its version for
+ * its whole life). Null when the version is gone.
+ */
+export async function resolveServerVersion(env: Env, tenant: string, incarnation: string, server: string, version: number): Promise<ServerModule | null> {
+  const stub = tenantStub(env, tenant);
+  const [active, stored] = await Promise.all([stub.deploymentActive(server, incarnation), stub.deploymentGet(server, version, false)]);
+  if (!active.ok || !active.value || !stored.ok || !stored.value) return null;
+  const { manifestJson, hash, kind } = stored.value;
+  return deployedModule(env, tenant, incarnation, { ...active.value, version, hash, kind, manifestJson });
+}
+
 /** Forgets what this isolate knows about a server's deployment (after a deploy, rollback or egress change). */
 export function forgetResolvedServer(tenant: string, server: string): void {
   cache.delete(`${tenant}/${server}`);
