@@ -85,7 +85,7 @@ describe("deployed SDK servers", () => {
     session = await openSession(mcpUrl(acme.tenant, "raw"), acme.key);
   });
 
-  it("serves the session lane from an instance of the tenant's code [R-SDK-PIPE]", async () => {
+  it("deployed:sdk-pipe — serves the session lane from an instance of the tenant's code", async () => {
     expect(textOf(await callTool(session, "echo", { message: "a" }))).toBe("echo a (call 1 of this instance)");
     expect(textOf(await callTool(session, "echo", { message: "b" }))).toBe("echo b (call 2 of this instance)");
     // Another session has an instance (module state) of its own.
@@ -93,7 +93,7 @@ describe("deployed SDK servers", () => {
     expect(textOf(await callTool(other, "echo", { message: "c" }))).toBe("echo c (call 1 of this instance)");
   });
 
-  it("gives the server its env and secrets as process.env and no binding but its own [R-SDK-ESCAPE]", async () => {
+  it("deployed:sdk-escape — gives the server its env and secrets as process.env and no binding but its own", async () => {
     const seen = JSON.parse(textOf(await callTool(session, "env")));
     expect(seen.env).toEqual(["API_TOKEN", "PLAIN"]);
     expect(seen).toMatchObject({ cwd: "/app", argv: ["--flag"] });
@@ -101,14 +101,14 @@ describe("deployed SDK servers", () => {
     await neighbourStillWorks();
   });
 
-  it("refuses fetches off the allow-list inside the sandbox [R-SDK-ESCAPE]", async () => {
+  it("deployed:sdk-escape — refuses fetches off the allow-list inside the sandbox", async () => {
     const result = await callTool(session, "fetch", { url: "https://example.com/" });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/not on the allow-list of server raw/);
     await neighbourStillWorks();
   });
 
-  it("caps a notification flood before the event log [R-SDK-ESCAPE]", async () => {
+  it("deployed:sdk-escape — caps a notification flood before the event log", async () => {
     const res = await send(session, rpc("tools/call", { name: "flood", arguments: {} }));
     const events = (await readAllEvents(res)).filter((e) => e.data !== "").map((e) => JSON.parse(e.data));
     const notes = events.filter((m) => m.method === "notifications/message");
@@ -119,21 +119,21 @@ describe("deployed SDK servers", () => {
     await neighbourStillWorks();
   });
 
-  it("refuses malformed JSON-RPC and an answer that is not an MCP result [R-SDK-ESCAPE]", async () => {
+  it("deployed:sdk-escape — refuses malformed JSON-RPC and an answer that is not an MCP result", async () => {
     const error = await rpcError(session, "malformed");
     expect(error.code).toBe(-32603);
     expect(error.message).toMatch(/answered tools\/call with a value that is not a valid MCP result/);
     await neighbourStillWorks();
   });
 
-  it("answers a call that never settles with an error that says so [R-SDK-HANG]", async () => {
+  it("deployed:sdk-hang — answers a call that never settles with an error that says so", async () => {
     const error = await rpcError(session, "hang");
     expect(error.message).toBe("Deployed server raw (v1) did not answer tools/call within 2 s");
     // The instance is fine: the next call works.
     expect(textOf(await callTool(session, "echo", { message: "after" }))).toMatch(/^echo after/);
   });
 
-  it("rebuilds an instance that exited, replaying initialize and the log level [R-SDK-REBUILD]", async () => {
+  it("deployed:sdk-rebuild — rebuilds an instance that exited, replaying initialize and the log level", async () => {
     expect((await request(session, "logging/setLevel", { level: "warning" })).error).toBeUndefined();
     const error = await rpcError(session, "exit");
     expect(error.message).toMatch(/stopped before answering: the server called process\.exit\(3\)/);
@@ -143,7 +143,7 @@ describe("deployed SDK servers", () => {
     await neighbourStillWorks();
   });
 
-  it("serves the stateless lane from a fresh instance, and says why a request to the client fails there [R-SDK-LANES]", async () => {
+  it("deployed:sdk-lanes — serves the stateless lane from a fresh instance, and says why a request to the client fails there", async () => {
     const url = mcpUrl(acme.tenant, "raw");
     const res = await statelessFetch(url, acme.key, "tools/call", { name: "echo", arguments: { message: "s" } });
     const message = await responseMessage(res);
@@ -153,7 +153,7 @@ describe("deployed SDK servers", () => {
     expect(sampled.result.content[0].text).toMatch(/stateless lane .* cannot be answered/);
   });
 
-  it("refuses a server whose start fails, with the reason, and keeps the running version [R-SDK-CHECK]", async () => {
+  it("deployed:sdk-check — refuses a server whose start fails, with the reason, and keeps the running version", async () => {
     const broken = `export default async function () { throw new Error("needs a database at DB_URL"); }`;
     const res = await deploy(acme.tenant, "raw", bundle({ code: broken }));
     const body = await res.text();
@@ -164,7 +164,7 @@ describe("deployed SDK servers", () => {
     expect(view).toMatchObject({ format: "sdk", version: 1, status: "serving" });
   });
 
-  it("shows kind, tools and the server's console with secrets redacted [R-SDK-ADMIN]", async () => {
+  it("deployed:sdk-admin — shows kind, tools and the server's console with secrets redacted", async () => {
     await callTool(session, "log", { line: "token is s3cret-value-123" });
     let view: any;
     for (let i = 0; i < 40; i++) {
@@ -178,7 +178,7 @@ describe("deployed SDK servers", () => {
     expect(JSON.stringify(view)).not.toContain("s3cret-value-123");
   });
 
-  it("caps live instances per tenant: over the cap initialize gets 429 that says so [R-SDK-CAP]", async () => {
+  it("deployed:instance-cap — caps live instances per tenant: over the cap initialize gets 429 that says so", async () => {
     const capped = `sdk-cap-${crypto.randomUUID().slice(0, 8)}`;
     await adminOk("POST", "/tenants", { id: capped, limits: { maxInstances: 1 } }, 201);
     const { key } = await adminOk("POST", `/tenants/${capped}/keys`, { label: "k" }, 201);
