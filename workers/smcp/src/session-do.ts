@@ -56,7 +56,7 @@ import { migrate } from "./storage/migrations";
 import { TenantToolStore } from "./tool-store";
 import type { SessionEndCause, SessionEndReason, SessionRecord, SessionUpdate } from "./tenant/types";
 import { logEvent } from "./log";
-import { resolveServerModule, resolveServerVersion } from "./sandbox/resolve-server";
+import { moduleOfRef, resolveServerModule, resolveServerVersion, type ServerRef } from "./sandbox/resolve-server";
 
 // --- storage layout (docs/storage-schema.md, checked against the real storage by a test) ---
 // KV: `meta` (SessionMeta), `alarmAt` (when the pending alarm was due, to measure its
@@ -82,6 +82,16 @@ interface EndedState {
 interface ReportState {
   seq: number;
   acked: RequestCounts;
+}
+
+/** What the routing Worker's RPC call carries besides the request. */
+export interface SessionCall {
+  principal: Principal;
+  /** The id the Worker minted for an `initialize` without a session id; null otherwise. */
+  newSessionId: string | null;
+  /** What the Worker resolved the URL's server to (absent on the `fetch` path: resolved here). */
+  server?: ServerRef;
+  traceparent?: string;
 }
 
 export interface SessionMeta extends Principal {
@@ -144,12 +154,20 @@ export class SessionDO extends DurableObject<Env> {
     this.#ended = ctx.storage.kv.get<EndedState>(ENDED_KEY);
   }
 
-  async fetch(request: Request): Promise<Response> {
+  /** A request of the session lane, from the routing Worker: who asks, and what it resolved the server to. */
+  async serve(request: Request, call: SessionCall): Promise<Response> {
     try {
-      return await this.#handle(request);
+      return await this.#handle(request, call);
     } catch (err) {
       return jsonRpcErrorResponse(toWireError(err, (detail) => console.error("session-do: unexpected error", detail)));
     }
+  }
+
+  /** The same by `fetch`, with the call in internal headers (tests that address the object directly). */
+  async fetch(request: Request): Promise<Response> {
+    const principal = readPrincipal(request);
+    if (!principal) return jsonRpcErrorResponse(toWireError(new Error("request reached SessionDO without a principal"), (d) => console.error("session-do:", d)));
+    return this.serve(request, { principal, newSessionId: request.headers.get(NEW_SESSION_HEADER), traceparent: request.headers.get("traceparent") ?? undefined });
   }
 
   /** Admin view of this session, or null when there is none. */
@@ -240,16 +258,14 @@ export class SessionDO extends DurableObject<Env> {
 
   // --- request path ----------------------------------------------------------
 
-  async #handle(request: Request): Promise<Response> {
-    const principal = readPrincipal(request);
-    if (!principal) throw new Error("request reached SessionDO without a principal");
+  async #handle(request: Request, call: SessionCall): Promise<Response> {
+    const { principal, newSessionId } = call;
     const body = request.method === "POST" ? JSON.parse(await request.text()) : undefined;
 
     const meta = this.#loadMeta();
-    const newSessionId = request.headers.get(NEW_SESSION_HEADER);
     if (!meta) {
       if (!newSessionId || this.#ended) return sessionNotFound();
-      return this.#open(request, body, newSessionId, principal);
+      return this.#open(request, body, newSessionId, call);
     }
     if (newSessionId || !samePrincipal(meta, principal)) return sessionNotFound();
     // Activity is noted before any await, so an expiry check that runs meanwhile sees it.
@@ -262,7 +278,7 @@ export class SessionDO extends DurableObject<Env> {
       }
     }
 
-    const live = await this.#ensureLive(meta);
+    const live = await this.#ensureLive(meta, call.server);
     if (this.#ended || this.#live !== live) return sessionNotFound();
     this.#touch(meta);
 
@@ -296,7 +312,7 @@ export class SessionDO extends DurableObject<Env> {
     const started = body === undefined ? [] : live.requests.received(body);
     const response = await live.transport.handleRequest(request, {
       parsedBody: body,
-      authInfo: authInfoOf(principal, { sessionId: meta.sessionId, traceparent: request.headers.get("traceparent") ?? undefined }),
+      authInfo: authInfoOf(principal, { sessionId: meta.sessionId, traceparent: call.traceparent }),
     });
     if (response.status >= 400 && !this.#ended) live.requests.rejected(started, response.status, (body as { method?: string })?.method ?? request.method);
     if (request.method === "GET" && request.headers.get("last-event-id") === null && response.ok) {
@@ -310,7 +326,8 @@ export class SessionDO extends DurableObject<Env> {
    * `onsessioninitialized` hook once every check of its own has passed. Until then
    * nothing is stored, here or in the tenant.
    */
-  async #open(request: Request, body: unknown, sessionId: string, principal: Principal): Promise<Response> {
+  async #open(request: Request, body: unknown, sessionId: string, call: SessionCall): Promise<Response> {
+    const { principal } = call;
     const params = (body as { params?: unknown } | undefined)?.params;
     const problem = initializeParamsProblem(params);
     if (problem) return jsonRpcErrorResponse(wire.invalidParams(`Invalid params: ${problem}`));
@@ -328,7 +345,7 @@ export class SessionDO extends DurableObject<Env> {
       eventLogMaxBytes: this.#config.SMCP_EVENT_LOG_MAX_BYTES,
     };
     let refusal: WireError | undefined;
-    const live = await this.#build(draft, async () => {
+    const live = await this.#build(draft, call.server, async () => {
       const admitted = await this.#admit(draft, request.url);
       if (admitted instanceof WireError) {
         refusal = admitted;
@@ -338,7 +355,7 @@ export class SessionDO extends DurableObject<Env> {
     const started = live.requests.received(body);
     const response = await live.transport.handleRequest(request, {
       parsedBody: body,
-      authInfo: authInfoOf(principal, { sessionId, traceparent: request.headers.get("traceparent") ?? undefined }),
+      authInfo: authInfoOf(principal, { sessionId, traceparent: call.traceparent }),
     });
     if (!this.#meta) {
       // Refused by the SDK (406, 415, ...) or by the tenant: nothing was stored; forget the SDK objects.
@@ -399,9 +416,9 @@ export class SessionDO extends DurableObject<Env> {
   #pendingLive: Live | undefined;
 
   /** One build per instance: two requests racing after eviction must share one SDK session. */
-  #ensureLive(meta: SessionMeta): Promise<Live> {
+  #ensureLive(meta: SessionMeta, ref: ServerRef | undefined): Promise<Live> {
     if (this.#live) return Promise.resolve(this.#live);
-    this.#building ??= this.#build(meta)
+    this.#building ??= this.#build(meta, ref)
       .then((live) => {
         // An end that committed while the SDK was being rebuilt wins: nothing is kept.
         if (!this.#ended && this.#meta === meta) this.#live = live;
@@ -415,8 +432,9 @@ export class SessionDO extends DurableObject<Env> {
    * The SDK server and transport. With `admit`, a new session: the hook admits it when
    * the SDK accepts its `initialize`. Without, a stored session whose handshake is replayed.
    */
-  async #build(meta: SessionMeta, admit?: () => Promise<void>): Promise<Live> {
-    let module = await resolveServerModule(this.env, meta.tenant, incarnationOf(meta), meta.server);
+  async #build(meta: SessionMeta, ref: ServerRef | undefined, admit?: () => Promise<void>): Promise<Live> {
+    const incarnation = incarnationOf(meta);
+    let module = ref ? moduleOfRef(this.env, meta.tenant, incarnation, meta.server, ref) : await resolveServerModule(this.env, meta.tenant, incarnation, meta.server);
     if (isSdkModule(module) && meta.sdkVersion !== undefined && module.sdk.version !== meta.sdkVersion) {
       module = await resolveServerVersion(this.env, meta.tenant, incarnationOf(meta), meta.server, meta.sdkVersion);
     }

@@ -38,7 +38,7 @@ interface Resolved {
 }
 
 /** The active deployment as the tenant object reports it: with its secrets' revision and size, never their values. */
-type ServedDeployment = ActiveDeployment & { secrets: SecretsSummary };
+export type ServedDeployment = ActiveDeployment & { secrets: SecretsSummary };
 
 // The opened secrets a module may come to hold count too (twice: values and their redaction forms).
 const estimatedBytes = ({ deployment }: Resolved) =>
@@ -49,6 +49,37 @@ const estimatedBytes = ({ deployment }: Resolved) =>
  * stay a while past that, so that a re-check finding the same version reuses the module.
  */
 const cache = new BoundedCache<Resolved>({ maxBytes: 16 * 1024 * 1024, ttlMs: 10 * 60_000, sizeOf: estimatedBytes });
+
+/**
+ * What the Worker resolved a request's server to, as it hands it to the session object
+ * in its RPC call: the session builds the same module from it without asking again.
+ */
+export type ServerRef = { kind: "built-in" } | { kind: "deployed"; deployment: ServedDeployment };
+
+/** The module serving `server` and the ref that names it, or null when there is none. */
+export async function resolveServer(env: Env, tenant: string, incarnation: string, server: string): Promise<{ module: ServerModule; ref?: ServerRef } | null> {
+  const module = await resolveServerModule(env, tenant, incarnation, server);
+  if (!module) return null;
+  if (builtInServers.has(server)) return { module, ref: { kind: "built-in" } };
+  const deployment = cache.get(`${tenant}/${server}`)?.deployment;
+  // No ref when the cache let the entry go meanwhile: the session object then resolves it itself.
+  return { module, ...(deployment ? { ref: { kind: "deployed" as const, deployment } } : {}) };
+}
+
+/**
+ * The module a ref names, from this isolate's cache when it holds the same version (no
+ * tenant call), else built from the ref itself: the session object's half of "resolved once".
+ */
+export function moduleOfRef(env: Env, tenant: string, incarnation: string, server: string, ref: ServerRef): ServerModule | null {
+  if (ref.kind === "built-in") return builtInServers.get(server) ?? null;
+  const key = `${tenant}/${server}`;
+  const now = Date.now();
+  const hit = cache.get(key, now);
+  if (hit?.incarnation === incarnation && hit.deployment && sameDeployment(hit.deployment, ref.deployment)) return hit.module;
+  const module = deployedModule(env, tenant, incarnation, ref.deployment);
+  cache.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, incarnation, module, deployment: ref.deployment }, now);
+  return module;
+}
 
 /**
  * The module serving `server` for `tenant`, or null when there is none. Built-in
