@@ -56,8 +56,9 @@ export function grammarOf(usage) {
  * @template {{ usage: string }} C
  * @typedef {{ kind: "help", commands: C[], all: boolean }
  *   | { kind: "run", command: C, args: Record<string, string>, opts: Record<string, OptionValue> }} Parsed
- * @typedef {string | number | boolean | undefined | (string | number)[]} OptionValue
  */
+
+/** @typedef {string | number | boolean | undefined | (string | number)[]} OptionValue a repeated option's values are an array */
 
 /**
  * Finds the command `rawArgv` names and parses its arguments.
