@@ -10,7 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CliError } from "../errors.mjs";
 import { CONDITIONS } from "./entry.mjs";
-import { LOCATION_DEFINES, fileLocations } from "./file-locations.mjs";
+import { LOCATION_DEFINES, deployedPath, fileLocations } from "./file-locations.mjs";
 import { emptyGraph, moduleSwaps } from "./module-swaps.mjs";
 import { requirePrelude, withPrelude } from "./require-prelude.mjs";
 
@@ -30,6 +30,7 @@ const SDK_V2 = /[\\/]@modelcontextprotocol[\\/](server|core)[\\/]/;
  * @property {string} code one ES module
  * @property {string[]} exports what the module exports
  * @property {string[]} externals the specifiers it imports (the platform provides them)
+ * @property {string[]} inputs the files bundled, by their deployed paths (`/app/...`)
  * @property {string[]} warnings
  */
 
@@ -73,7 +74,8 @@ export async function bundleServer(source, { kind: override } = {}) {
     ([name, importer]) => `${importer} imports node:${name}, which workerd does not provide: the server fails if its start or a tool uses it`,
   );
   const code = withPrelude(result.outputFiles[0].text, requirePrelude(graph.required));
-  return { kind, sdk, code, exports, externals: [...graph.externals].sort(), warnings };
+  const bundled = inputs.map((f) => (/^[a-z-]+:/.test(f) ? f : deployedPath(path.resolve(f), source.packageDir)));
+  return { kind, sdk, code, exports, externals: [...graph.externals].sort(), inputs: bundled, warnings };
 }
 
 /**
