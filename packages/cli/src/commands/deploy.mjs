@@ -12,12 +12,12 @@ import { CliError, UsageError } from "../errors.mjs";
 
 /** @typedef {import("./context.mjs").Command} Command */
 
-const USAGE = "deploy <tenant> <server> <source> [--arg ARG]... [--env NAME=VALUE]... [--config FILE] [--kind stdio|factory]";
+const USAGE = "deploy <tenant> <server> <source> [--arg ARG]... [--env NAME=VALUE]... [--config FILE] [--kind stdio|factory] [--dry-run]";
 
 /** @type {Command} */
 export const deployCommand = {
   usage: USAGE,
-  summary: "bundle an MCP server (a file, package directory, npm pack .tgz or installed package) and deploy it; --config is a factory's JSON",
+  summary: "bundle an MCP server (a file, package directory, npm pack .tgz or installed package) and deploy it; --dry-run only bundles",
   async run({ api, args, opts, out, cwd }) {
     const env = envOf(opts.env);
     const config = opts.config === undefined ? undefined : readConfig(path.resolve(cwd, opts.config));
@@ -36,6 +36,13 @@ export const deployCommand = {
       const body = deployBody(bundle, files, source, { argv: opts.arg ?? [], env, config });
       const count = Object.keys(files).length;
       out.note(`  ${kindName(bundle.kind)}${bundle.sdk === "unknown" ? "" : `, SDK ${bundle.sdk}`}: bundle ${mib(Buffer.byteLength(bundle.code))}, ${count} package file${count === 1 ? "" : "s"}, ${mib(body.bytes)} in all`);
+      if (opts["dry-run"]) {
+        out.result(
+          { kind: bundle.kind, sdk: bundle.sdk, bytes: body.bytes, files: Object.keys(files), externals: bundle.externals, warnings: bundle.warnings },
+          (d) => `dry run: a ${kindName(d.kind)} of ${mib(d.bytes)} for ${args.tenant}/${args.server}, not uploaded`,
+        );
+        return;
+      }
       out.note(`uploading to ${api.base}; the platform health-checks it (initialize, tools/list) before it takes traffic`);
       const done = await api.putBody(adminPath`/tenants/${args.tenant}/servers/${args.server}/deployments`, body.contentType, body.body);
       out.note("  health check passed");
