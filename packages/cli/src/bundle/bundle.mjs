@@ -108,8 +108,7 @@ function kindOf(stdio, sdk, exports) {
 function buildErrors(err) {
   const errors = /** @type {{ errors?: import("esbuild").Message[] }} */ (err).errors;
   if (!errors?.length) return String(err instanceof Error ? err.message : err);
-  return errors
-    .slice(0, 10)
-    .map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ""}${e.text}`)
-    .join("\n");
+  const lines = errors.slice(0, 10).map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ""}${e.text}`);
+  if (errors.some((e) => e.text.startsWith("Could not resolve"))) lines.push("  (install the package's dependencies first: npm install in its directory, or deploy it from where it is installed)");
+  return lines.join("\n");
 }
