@@ -4,7 +4,7 @@
 // and SMCP's own module format. Each is bundled once; the tests read the result.
 import { build as esbuild } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +16,8 @@ import { parseCommandLine } from "../../packages/cli/src/args.mjs";
 import { commands } from "../../packages/cli/src/commands/index.mjs";
 // @ts-expect-error plain ESM with JSDoc types, no declaration file
 import { CliError } from "../../packages/cli/src/errors.mjs";
+// @ts-expect-error plain ESM with JSDoc types, no declaration file
+import { extractTarball } from "../../packages/cli/src/bundle/tarball.mjs";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 
@@ -181,5 +183,21 @@ describe("smcp deploy's bundler, on other kinds", () => {
     expect(parsed.opts).toMatchObject({ arg: ["a", "--b"], env: ["K=V"], kind: "stdio", config: undefined });
     expect(parseCommandLine(["deploy", "acme", "mem", "pkg"], commands).opts).toMatchObject({ arg: [], env: [] });
     expect(() => parseCommandLine(["deploy", "acme", "mem", "pkg", "--kind", "module"], commands)).toThrow(/--kind must be one of stdio, factory/);
+  });
+
+  it.each(["pax", "gnu", "ustar"])("deployed:cli-deploy — the tarball reader takes %s archives, long names included", (format) => {
+    const src = path.join(temp, `tar-${format}`);
+    const long = path.join("package", "dist", "a".repeat(60), "b".repeat(60), "doc.md");
+    mkdirSync(path.join(src, path.dirname(long)), { recursive: true });
+    writeFileSync(path.join(src, long), "long");
+    writeFileSync(path.join(src, "package", "package.json"), "{}");
+    const tgz = path.join(temp, `${format}.tgz`);
+    execFileSync("tar", [`--format=${format}`, "-czf", tgz, "-C", src, "package"]);
+    const out = path.join(temp, `out-${format}`);
+    mkdirSync(out);
+    const dir = extractTarball(tgz, out);
+    expect(dir).toBe(path.join(out, "package"));
+    expect(readFileSync(path.join(out, long), "utf8")).toBe("long");
+    expect(readFileSync(path.join(dir, "package.json"), "utf8")).toBe("{}");
   });
 });
