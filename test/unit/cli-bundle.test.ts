@@ -64,10 +64,16 @@ async function importsOf(code: string): Promise<string[]> {
     logLevel: "silent",
     plugins: [{ name: "all-external", setup: (b) => b.onResolve({ filter: /.*/ }, (args) => ({ path: args.path, external: true })) }],
   });
-  return [...new Set(result.metafile.inputs["tenant.js"]!.imports.map((i) => i.path))].sort();
+  // `<runtime>` is esbuild's own helpers, not an import of the bundle.
+  return [...new Set(result.metafile.inputs["tenant.js"]!.imports.map((i) => i.path))].filter((p) => p !== "<runtime>").sort();
 }
 
+/** The names the wrapped bundle asks the platform's harness for. */
+const requiredOf = (code: string) => [...new Set([...code.matchAll(/__smcp_require\("([^"]+)"\)/g)].map((m) => m[1]!))].sort();
+
 const PLATFORM_MODULE = /^(\.\/__smcp\/(stdio|fs|fs-promises)\.js|node:[a-z_0-9/]+)$/;
+const PLATFORM_NAME = /^(smcp:(stdio|fs|fs\/promises)|node:[a-z_0-9/]+)$/;
+const WRAPPED = /^export default async function \(__smcp_require\) \{\n/;
 
 let memory: Built;
 let everything: Built;
@@ -93,13 +99,17 @@ describe("smcp deploy's bundler, on SDK v1 stdio servers as published", () => {
     ["server-memory", () => memory],
     ["server-everything", () => everything],
     ["server-memory from an npm pack tarball", () => packed],
-  ])("deployed:cli-deploy deployed:sdk-packages — %s: kind stdio, SDK v1, one module importing only the platform's modules", async (_, get) => {
+  ])("deployed:cli-deploy deployed:sdk-packages — %s: kind stdio, SDK v1, one wrapped function asking only for the platform's modules", async (_, get) => {
     const { bundle, body } = get();
     expect(bundle.kind).toBe("stdio");
     expect(bundle.sdk).toBe("v1");
-    const imports = await importsOf(bundle.code);
-    expect(imports).toContain("./__smcp/stdio.js");
-    expect(imports.filter((s) => !PLATFORM_MODULE.test(s))).toEqual([]);
+    // Its top level runs when the harness calls it, so it may import nothing.
+    expect(bundle.code).toMatch(WRAPPED);
+    expect(await importsOf(bundle.code)).toEqual([]);
+    const required = requiredOf(bundle.code);
+    expect(required).toContain("smcp:stdio");
+    expect(required.filter((s) => !PLATFORM_NAME.test(s))).toEqual([]);
+    expect(bundle.builtins).toEqual(required.filter((s) => s.startsWith("node:")));
     expect(bundle.externals.filter((s) => !PLATFORM_MODULE.test(s))).toEqual([]);
     // The SDK's real stdio transport and its AJV provider are not in the graph; the Workers-safe provider is.
     expect(bundle.inputs.filter((f) => /sdk\/dist\/[^/]+\/server\/stdio\.js$|\/node_modules\/ajv\//.test(f))).toEqual([]);
@@ -130,7 +140,7 @@ describe("smcp deploy's bundler, on SDK v1 stdio servers as published", () => {
 
   it("deployed:cli-deploy — the body is sdk-bundle/1 with the start options", () => {
     const body = JSON.parse(everything.body.body);
-    expect(Object.keys(body).sort()).toEqual(["argv", "code", "env", "files", "format", "kind", "package", "root", "sdk"]);
+    expect(Object.keys(body).sort()).toEqual(["argv", "builtins", "code", "env", "files", "format", "kind", "package", "root", "sdk"]);
     expect(body).toMatchObject({ format: "sdk-bundle/1", kind: "stdio", sdk: "v1", root: "/app", argv: ["stdio"], env: {} });
     expect(body.package).toEqual({ name: "@modelcontextprotocol/server-everything", version: "2026.8.31" });
     expect(JSON.parse(memory.body.body).env).toEqual({ MEMORY_FILE_PATH: "/data/memory.jsonl" });
@@ -146,7 +156,9 @@ describe("smcp deploy's bundler, on other kinds", () => {
   it("deployed:cli-deploy deployed:sdk-packages — examples/v2-server: kind factory, SDK v2, createServer exported, config in the body", async () => {
     expect(v2.bundle).toMatchObject({ kind: "factory", sdk: "v2" });
     expect(v2.bundle.exports).toContain("createServer");
-    expect(await importsOf(v2.bundle.code)).toEqual(["./__smcp/fs-promises.js"]);
+    expect(await importsOf(v2.bundle.code)).toEqual([]);
+    expect(requiredOf(v2.bundle.code)).toContain("smcp:fs/promises");
+    expect(v2.bundle.code).toMatch(/return \{ "createServer": createServer[^}]*\};\n\}\n$/);
     const body = JSON.parse(v2.body.body);
     expect(body).toMatchObject({ format: "sdk-bundle/1", kind: "factory", sdk: "v2", config: { greeting: "Hi" }, package: { name: "smcp-example-v2-server" } });
   });

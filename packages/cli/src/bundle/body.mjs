@@ -32,6 +32,7 @@ export function deployBody(bundle, files, source, { argv, env, config }) {
     kind: bundle.kind,
     sdk: bundle.sdk,
     code: bundle.code,
+    builtins: bundle.builtins,
     files,
     root: ROOT,
     argv,

@@ -13,6 +13,7 @@ import { CONDITIONS } from "./entry.mjs";
 import { LOCATION_DEFINES, deployedPath, fileLocations } from "./file-locations.mjs";
 import { emptyGraph, moduleSwaps } from "./module-swaps.mjs";
 import { requirePrelude, withPrelude } from "./require-prelude.mjs";
+import { wrapModule } from "./wrap-module.mjs";
 
 /** The CLI's own directory: its node_modules hold what a package may lack (@cfworker/json-schema). */
 const CLI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -27,7 +28,8 @@ const SDK_V2 = /[\\/]@modelcontextprotocol[\\/](server|core)[\\/]/;
  * @typedef {object} Bundle
  * @property {Kind} kind
  * @property {Sdk} sdk
- * @property {string} code one ES module
+ * @property {string} code one ES module (an SDK server's: wrapped, wrap-module.mjs)
+ * @property {string[]} builtins the Node built-ins it asks the platform for
  * @property {string[]} exports what the module exports
  * @property {string[]} externals the specifiers it imports (the platform provides them)
  * @property {string[]} inputs the files bundled, by their deployed paths (`/app/...`)
@@ -40,6 +42,29 @@ const SDK_V2 = /[\\/]@modelcontextprotocol[\\/](server|core)[\\/]/;
  * @returns {Promise<Bundle>}
  */
 export async function bundleServer(source, { kind: override } = {}) {
+  const first = await runEsbuild(source, true);
+  const kind = override ?? kindOf(first.graph.stdio.length > 0, sdkOf(first.graph.stdio, first.inputs), first.exports);
+  // SMCP's own module format is loaded as a plain ES module: its externals stay imports.
+  const { graph, result, exports, inputs } = kind === "module" ? await runEsbuild(source, false) : first;
+  if (graph.native.length) {
+    throw new CliError(`the server needs native addons, which cannot run on workerd: ${graph.native.join(", ")}`);
+  }
+  const sdk = sdkOf(graph.stdio, inputs);
+  const warnings = [...graph.unsupported].map(
+    ([name, importer]) => `${importer} imports node:${name}, which workerd does not provide: the server fails if its start or a tool uses it`,
+  );
+  const text = result.outputFiles[0].text;
+  const code = kind === "module" ? withPrelude(text, requirePrelude(graph.required)) : wrapModule(text, exports);
+  const builtins = [...graph.externals].filter((s) => s.startsWith("node:")).sort();
+  const bundled = inputs.map((f) => (/^[a-z-]+:/.test(f) ? f : deployedPath(path.resolve(f), source.packageDir)));
+  return { kind, sdk, code, exports, externals: [...graph.externals].sort(), builtins, inputs: bundled, warnings };
+}
+
+/**
+ * @param {import("./source.mjs").Source} source
+ * @param {boolean} required externals through `__smcp_require` (module-swaps.mjs)
+ */
+async function runEsbuild(source, required) {
   const graph = emptyGraph();
   let result;
   try {
@@ -57,25 +82,13 @@ export async function bundleServer(source, { kind: override } = {}) {
       define: LOCATION_DEFINES,
       legalComments: "none",
       logLevel: "silent",
-      plugins: [moduleSwaps(graph, { packageDir: source.packageDir, fallbackDir: CLI_DIR }), fileLocations(source.packageDir)],
+      plugins: [moduleSwaps(graph, { packageDir: source.packageDir, fallbackDir: CLI_DIR, required }), fileLocations(source.packageDir)],
     });
   } catch (err) {
     throw new CliError(`bundling ${path.relative(process.cwd(), source.entry) || source.entry} failed:\n${buildErrors(err)}`);
   }
-  if (graph.native.length) {
-    throw new CliError(`the server needs native addons, which cannot run on workerd: ${graph.native.join(", ")}`);
-  }
   const output = Object.values(result.metafile.outputs)[0];
-  const exports = output?.exports ?? [];
-  const inputs = Object.keys(result.metafile.inputs);
-  const sdk = sdkOf(graph.stdio, inputs);
-  const kind = override ?? kindOf(graph.stdio.length > 0, sdk, exports);
-  const warnings = [...graph.unsupported].map(
-    ([name, importer]) => `${importer} imports node:${name}, which workerd does not provide: the server fails if its start or a tool uses it`,
-  );
-  const code = withPrelude(result.outputFiles[0].text, requirePrelude(graph.required));
-  const bundled = inputs.map((f) => (/^[a-z-]+:/.test(f) ? f : deployedPath(path.resolve(f), source.packageDir)));
-  return { kind, sdk, code, exports, externals: [...graph.externals].sort(), inputs: bundled, warnings };
+  return { graph, result, exports: output?.exports ?? [], inputs: Object.keys(result.metafile.inputs) };
 }
 
 /**

@@ -10,6 +10,12 @@
  *                                    -> a bundled re-export of the SDK's own cfworker-provider.js
  *   any other Node built-in          -> external `node:<name>` (workerd provides it)
  *
+ * For an SDK server (`{ required: true }`) the externals are not imports: each becomes a
+ * tiny CommonJS module of the bundle, `module.exports = __smcp_require(name)`, which the
+ * platform's harness answers (wrap-module.mjs says why the bundle may import nothing).
+ * The names it asks for: `smcp:stdio`, `smcp:fs`, `smcp:fs/promises`, `node:<built-in>`,
+ * `cloudflare:<module>`.
+ *
  * It also records what the graph holds, for the decisions made after the build (which
  * kind, which SDK, what to refuse or warn about): it never refuses by itself, so that a
  * refusal can name every offending file at once.
@@ -17,6 +23,13 @@
 import { builtinModules } from "node:module";
 import path from "node:path";
 import { deployedPath } from "./file-locations.mjs";
+
+/** What the harness calls the platform's modules (the rest keep their specifier). */
+const REQUIRED_NAMES = /** @type {Record<string, string>} */ ({
+  "./__smcp/stdio.js": "smcp:stdio",
+  "./__smcp/fs.js": "smcp:fs",
+  "./__smcp/fs-promises.js": "smcp:fs/promises",
+});
 
 /** Built-ins whose use means a process, a raw socket or a thread, which workerd cannot give. */
 const UNSUPPORTED = new Set(["child_process", "net", "dgram", "tls", "worker_threads", "cluster"]);
@@ -47,11 +60,12 @@ export function emptyGraph() {
 
 /**
  * @param {Graph} graph filled in as esbuild resolves
- * @param {{ packageDir: string, fallbackDir: string }} dirs `fallbackDir` resolves
- *   `@cfworker/json-schema` when the package lacks it (the CLI's own copy)
+ * @param {{ packageDir: string, fallbackDir: string, required?: boolean }} dirs `fallbackDir` resolves
+ *   `@cfworker/json-schema` when the package lacks it (the CLI's own copy); `required`:
+ *   externals through `__smcp_require` (an SDK server) rather than imports (SMCP's module format)
  * @returns {import("esbuild").Plugin}
  */
-export function moduleSwaps(graph, { packageDir, fallbackDir }) {
+export function moduleSwaps(graph, { packageDir, fallbackDir, required = false }) {
   return {
     name: "smcp-module-swaps",
     setup(build) {
@@ -62,8 +76,17 @@ export function moduleSwaps(graph, { packageDir, fallbackDir }) {
       const external = (specifier, args) => {
         graph.externals.add(specifier);
         if (args.kind === "require-call") graph.required.add(specifier);
+        if (required) return { path: REQUIRED_NAMES[specifier] ?? specifier, namespace: "smcp-required" };
         return { path: specifier, external: true };
       };
+      // A module's `require()` answers its default export (module.exports in Node); the
+      // platform's modules and the Node built-ins all have one. cloudflare:* modules are namespaces.
+      build.onLoad({ filter: /.*/, namespace: "smcp-required" }, (args) => ({
+        contents: args.path.startsWith("cloudflare:")
+          ? `module.exports = __smcp_require(${JSON.stringify(args.path)});\n`
+          : `var m = __smcp_require(${JSON.stringify(args.path)});\nmodule.exports = m !== null && typeof m === "object" && "default" in m ? m.default : m;\n`,
+        loader: "js",
+      }));
       /** Resolves as esbuild would without this plugin. @param {import("esbuild").OnResolveArgs} args */
       const resolvePlainly = (args, resolveDir = args.resolveDir) =>
         build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir, pluginData: { plain: true } });

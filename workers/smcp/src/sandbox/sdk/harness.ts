@@ -76,7 +76,7 @@ export default { StdioServerTransport, serveStdio };
 `;
 
 export const SDK_HARNESS_SOURCE = `
-import { WorkerEntrypoint } from "cloudflare:workers";
+import * as cloudflareWorkers from "cloudflare:workers";
 import boot from "./${BOOT_MODULE}";
 import * as files from "./__smcp/fs.js";
 import * as filePromises from "./__smcp/fs-promises.js";
@@ -120,7 +120,7 @@ function unavailable(name, err) {
 
 /** What the bundle's require() answers: the platform's substitutes, and the Node built-ins it named, loaded now. */
 async function requireFor(builtins) {
-  const registry = new Map([["smcp:stdio", stdio], ["smcp:fs", files], ["smcp:fs/promises", filePromises]]);
+  const registry = new Map([["smcp:stdio", stdio], ["smcp:fs", files], ["smcp:fs/promises", filePromises], ["cloudflare:workers", cloudflareWorkers]]);
   await Promise.all(builtins.filter((n) => typeof n === "string" && n.startsWith("node:")).map(async (name) => {
     try { registry.set(name, await import(name)); } catch (err) { registry.set(name, unavailable(name, err)); }
   }));
@@ -195,7 +195,7 @@ async function start(host) {
   return () => transport;
 }
 
-export class Instance extends WorkerEntrypoint {
+export class Instance extends cloudflareWorkers.WorkerEntrypoint {
   async open(host) {
     prepareProcess(host);
     captureConsole(host);
