@@ -164,35 +164,9 @@ async function checkClaudeLine(line: DocLine, shell: Shell): Promise<void> {
 
 const ci = () => readFileSync(path.join(REPO, ".ci/run"), "utf8").split("\n");
 
-/**
- * Issue 12 lands in two halves: the CLI's `smcp deploy` and the platform's side of the
- * sdk-bundle/1 body it sends. Until the platform half is in, an `smcp deploy` line runs
- * with --dry-run (bundled and checked, nothing uploaded) and the claude line of a server
- * such a line deployed is only parsed. Delete this, and the two rules that read it,
- * when the platform takes the body.
- */
-const SDK_DEPLOY_PENDING = true;
-/** `/mcp/{tenant}/{server}` of each server a pending deploy line named. */
-const pendingServers = new Set<string>();
-
 /** Lines not run as written: why, and what is checked instead. */
 async function checkNotRun(line: DocLine, shell: Shell): Promise<boolean> {
   const cmd = commandOf(line);
-  const deploy = /^npx pnpm@10 smcp deploy (\S+) (\S+) /.exec(cmd);
-  if (SDK_DEPLOY_PENDING && deploy) {
-    const result = await shell.run(`${localized(cmd)} --dry-run`);
-    expect(result.code, explain(line, result)).toBe(0);
-    expect(result.stdout, explain(line, result)).toMatch(/^dry run: /m);
-    pendingServers.add(`/mcp/${deploy[1]}/${deploy[2]}`);
-    report.push(`  ${line.where}  smcp deploy with --dry-run until the platform takes sdk-bundle/1 bodies (issue 12): bundled, not uploaded`);
-    return true;
-  }
-  if (SDK_DEPLOY_PENDING && /^claude mcp add\b/.test(cmd) && [...pendingServers].some((p) => cmd.includes(`${p} `))) {
-    const add = parseClaudeAdd(await claudeArgv(line, shell));
-    expect(add.transport, line.where).toBe("http");
-    report.push(`  ${line.where}  claude line of a server deployed with --dry-run (issue 12): arguments parsed only`);
-    return true;
-  }
   if (/^npx pnpm@10 install && npx pnpm@10 dev$/.test(cmd)) {
     expect(ci()).toContain("npx pnpm@10 install");
     report.push(`  ${line.where}  the platform under test: "npx pnpm@10 dev" started by this test (PORT=${platform.port}); install is .ci/run's first line`);
