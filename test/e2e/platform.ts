@@ -67,7 +67,14 @@ export class Platform {
     tenant: string,
     server: string,
     key: string,
-    options: { lane?: "session" | "stateless"; fetch?: FetchLike } = {},
+    options: {
+      lane?: "session" | "stateless";
+      fetch?: FetchLike;
+      /** What the client declares (sampling, elicitation, roots) … */
+      capabilities?: Record<string, unknown>;
+      /** … and its handlers for those requests, set before it connects. */
+      setup?: (client: Client) => void;
+    } = {},
   ): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
     const transport = new StreamableHTTPClientTransport(this.mcpUrl(tenant, server), {
       requestInit: { headers: { Authorization: `Bearer ${key}` } },
@@ -76,8 +83,12 @@ export class Platform {
     });
     const client = new Client(
       { name: "smcp-e2e", version: "1.0.0" },
-      options.lane === "stateless" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {},
+      {
+        ...(options.lane === "stateless" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {}),
+        ...(options.capabilities ? { capabilities: options.capabilities } : {}),
+      },
     );
+    options.setup?.(client);
     await client.connect(transport);
     return { client, transport };
   }

@@ -126,14 +126,19 @@ const INITIALIZE = JSON.stringify({
   params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "readme-commands", version: "1.0.0" } },
 });
 
-/** What Claude Code would do with the line: with the header an MCP session opens; without it, the OAuth discovery answers. */
-async function checkClaudeLine(line: DocLine, shell: Shell): Promise<void> {
+/** Runs a `claude mcp add` line with the shim on PATH: the arguments Claude Code would get. */
+async function claudeArgv(line: DocLine, shell: Shell): Promise<string[]> {
   const result = await shell.run(localized(line.text));
   expect(result.code, explain(line, result)).toBe(0);
   const argvFile = (await shell.run(`printf '%s' "$CLAUDE_ARGV"`)).stdout;
   const argv = readFileSync(argvFile, "utf8").split("\0").slice(0, -1);
   unlinkSync(argvFile);
-  const add = parseClaudeAdd(argv);
+  return argv;
+}
+
+/** What Claude Code would do with the line: with the header an MCP session opens; without it, the OAuth discovery answers. */
+async function checkClaudeLine(line: DocLine, shell: Shell): Promise<void> {
+  const add = parseClaudeAdd(await claudeArgv(line, shell));
   expect(add.transport, line.where).toBe("http");
   expect(add.name).toMatch(/^[A-Za-z0-9_-]+$/);
   const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json, text/event-stream" };

@@ -34,6 +34,8 @@ const testVars = {
   SMCP_OAUTH_METADATA_FETCHES_PER_ADDRESS: "3",
   SMCP_OAUTH_METADATA_FETCHES_PER_HOST: "5",
   SMCP_MAX_LISTEN_STREAMS_PER_TENANT: "3",
+  // A deployed SDK server that never answers gets its error quickly (test/sdk-servers.test.ts).
+  SMCP_SDK_CALL_TIMEOUT_SECONDS: "2",
   // Secrets (test/secrets.test.ts mirrors both keys): the current key, and the one before a rotation.
   SMCP_SECRETS_KEY: "4BKo4/kj6Ro/eqYpqLU19YckvfGb4eCdcL0IE+nqbcg=",
   SMCP_SECRETS_KEY_PREVIOUS: "n97IO1DN6mqhAisXM17eoH6h5QR4zJglksPJH3HGBWI",

@@ -7,6 +7,8 @@
 import { ApiError, CliError } from "./errors.mjs";
 
 const TIMEOUT_MS = 30_000;
+/** A deploy uploads up to 10 MiB and waits for the platform to start the server in a check isolate. */
+const DEPLOY_TIMEOUT_MS = 120_000;
 
 /**
  * A path under /admin/v1 with every interpolated value URL-encoded:
@@ -26,17 +28,17 @@ export function createApi(config, { fetch: fetchImpl = globalThis.fetch, timeout
   /**
    * @param {"GET" | "POST" | "PUT" | "DELETE"} method
    * @param {string} path from adminPath
-   * @param {{ query?: Record<string, string | number | undefined>, body?: unknown, rawBody?: string, signal?: AbortSignal }} [options]
-   *   `body` is sent as JSON, `rawBody` as it is (text/plain: a secret's value)
+   * @param {{ query?: Record<string, string | number | undefined>, body?: unknown, rawBody?: string, contentType?: string, signal?: AbortSignal, timeoutMs?: number }} [options]
+   *   `body` is sent as JSON, `rawBody` as it is (text/plain unless `contentType` says otherwise: a secret's value, a deployment)
    * @returns {Promise<any>} the parsed JSON answer
    */
-  async function request(method, path, { query, body, rawBody, signal } = {}) {
+  async function request(method, path, { query, body, rawBody, contentType = "text/plain; charset=utf-8", signal, timeoutMs: waitMs = timeoutMs } = {}) {
     if (!config.token) {
       throw new CliError("no admin token: pass --token or set SMCP_ADMIN_TOKEN (for a local URL, `pnpm dev` also leaves one in .dev.vars)");
     }
     const url = new URL(`${config.url}/admin/v1${path}`);
     for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(name, String(value));
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(waitMs);
     let response;
     try {
       response = await fetchImpl(url, {
@@ -44,13 +46,13 @@ export function createApi(config, { fetch: fetchImpl = globalThis.fetch, timeout
         headers: {
           authorization: `Bearer ${config.token}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
-          ...(rawBody === undefined ? {} : { "content-type": "text/plain; charset=utf-8" }),
+          ...(rawBody === undefined ? {} : { "content-type": contentType }),
         },
         body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (err) {
-      throw transportError(err, config.url, timeout, timeoutMs);
+      throw transportError(err, config.url, timeout, waitMs);
     }
     const text = await response.text();
     const json = parseJson(text);
@@ -69,6 +71,8 @@ export function createApi(config, { fetch: fetchImpl = globalThis.fetch, timeout
   }
 
   return {
+    /** The platform's URL, for the addresses a command prints (`<base>/mcp/<tenant>/<server>`). */
+    base: config.url,
     request,
     /** @param {string} path @param {Record<string, string | number | undefined>} [query] @param {AbortSignal} [signal] */
     get: (path, query, signal) => request("GET", path, { query, signal }),
@@ -78,6 +82,12 @@ export function createApi(config, { fetch: fetchImpl = globalThis.fetch, timeout
     put: (path) => request("PUT", path),
     /** @param {string} path @param {string} text the body, sent as it is */
     putText: (path, text) => request("PUT", path, { rawBody: text }),
+    /**
+     * A body that is already serialized (a deployment), with its content type; it may take
+     * as long as the platform's health check of it.
+     * @param {string} path @param {string} contentType @param {string} body
+     */
+    putBody: (path, contentType, body) => request("PUT", path, { rawBody: body, contentType, timeoutMs: DEPLOY_TIMEOUT_MS }),
     /** @param {string} path */
     delete: (path) => request("DELETE", path),
   };

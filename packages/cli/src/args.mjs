@@ -2,7 +2,8 @@
  * Command-line parsing. Each command's usage line is its grammar, as a route pattern
  * is a route's: in `sessions events <tenant> <session> [--after N] [--follow]` the
  * leading words name the command, `<x>` is a required positional, `[--flag VALUE]` a
- * string option (`N` an integer >= 0, `a|b` a choice) and `[--flag]` a boolean. So
+ * string option (`N` an integer >= 0, `a|b` a choice), `[--flag VALUE]...` one that may
+ * be repeated (its values in order, as an array) and `[--flag]` a boolean. So
  * the help text and the parser cannot disagree. Parsing is util.parseArgs, twice: a
  * lenient pass to find the command words wherever the flags are, then a strict pass
  * with that command's options. It never prints; bad input is a UsageError.
@@ -22,7 +23,7 @@ export const GLOBAL_OPTIONS = {
 };
 
 /**
- * @typedef {{ name: string, type: "string" | "boolean", kind: "text" | "integer" | "choice" | "flag", choices?: string[] }} OptionSpec
+ * @typedef {{ name: string, type: "string" | "boolean", kind: "text" | "integer" | "choice" | "flag", choices?: string[], multiple?: true }} OptionSpec
  * @typedef {{ words: string[], positionals: string[], options: OptionSpec[] }} Grammar
  */
 
@@ -38,14 +39,15 @@ export function grammarOf(usage) {
   const positionals = [];
   /** @type {OptionSpec[]} */
   const options = [];
-  for (const m of usage.matchAll(/\[--([a-z-]+)(?: ([^\]]+))?\]|<([a-z-]+)>|([a-z-]+)/g)) {
-    const [, flag, value, positional, word] = m;
+  for (const m of usage.matchAll(/\[--([a-z-]+)(?: ([^\]]+))?\](\.\.\.)?|<([a-z-]+)>|([a-z-]+)/g)) {
+    const [, flag, value, repeated, positional, word] = m;
+    const multiple = repeated ? { multiple: /** @type {const} */ (true) } : {};
     if (word !== undefined && positionals.length === 0 && options.length === 0) words.push(word);
     else if (positional !== undefined) positionals.push(positional);
     else if (flag !== undefined && value === undefined) options.push({ name: flag, type: "boolean", kind: "flag" });
-    else if (flag !== undefined && value === "N") options.push({ name: flag, type: "string", kind: "integer" });
-    else if (flag !== undefined && value.includes("|")) options.push({ name: flag, type: "string", kind: "choice", choices: value.split("|") });
-    else if (flag !== undefined) options.push({ name: flag, type: "string", kind: "text" });
+    else if (flag !== undefined && value === "N") options.push({ name: flag, type: "string", kind: "integer", ...multiple });
+    else if (flag !== undefined && value.includes("|")) options.push({ name: flag, type: "string", kind: "choice", choices: value.split("|"), ...multiple });
+    else if (flag !== undefined) options.push({ name: flag, type: "string", kind: "text", ...multiple });
   }
   return { words, positionals, options };
 }
@@ -53,8 +55,10 @@ export function grammarOf(usage) {
 /**
  * @template {{ usage: string }} C
  * @typedef {{ kind: "help", commands: C[], all: boolean }
- *   | { kind: "run", command: C, args: Record<string, string>, opts: Record<string, string | number | boolean | undefined> }} Parsed
+ *   | { kind: "run", command: C, args: Record<string, string>, opts: Record<string, OptionValue> }} Parsed
  */
+
+/** @typedef {string | number | boolean | undefined | (string | number)[]} OptionValue a repeated option's values are an array */
 
 /**
  * Finds the command `rawArgv` names and parses its arguments.
@@ -125,9 +129,14 @@ export function parseCommandLine(rawArgv, commands) {
   if (rest.length > grammar.positionals.length) throw new UsageError(`unexpected argument: ${rest[grammar.positionals.length]}`, usage);
   const args = Object.fromEntries(grammar.positionals.map((name, i) => [name, rest[i]]));
 
-  /** @type {Record<string, string | number | boolean | undefined>} */
+  /** @type {Record<string, OptionValue>} */
   const opts = { url: stringOrUndefined(restore(strict.values.url)), token: stringOrUndefined(restore(strict.values.token)), json: strict.values.json === true };
-  for (const option of grammar.options) opts[option.name] = checkValue(option, restore(strict.values[option.name]), usage);
+  for (const option of grammar.options) {
+    const value = strict.values[option.name];
+    opts[option.name] = option.multiple
+      ? (Array.isArray(value) ? value : []).map((v) => /** @type {string | number} */ (checkValue(option, restore(v), usage)))
+      : checkValue(option, restore(value), usage);
+  }
   return { kind: "run", command, args, opts };
 }
 
@@ -155,7 +164,7 @@ const stringOrUndefined = (value) => (typeof value === "string" ? value : undefi
 
 /** @param {Grammar} grammar */
 function optionsOf(grammar) {
-  return Object.fromEntries(grammar.options.map((o) => [o.name, { type: o.type }]));
+  return Object.fromEntries(grammar.options.map((o) => [o.name, o.multiple ? { type: o.type, multiple: true } : { type: o.type }]));
 }
 
 /** Every command's options at once, so the lenient pass knows which flags take a value. */

@@ -33,6 +33,7 @@ export async function main(argv, { stdout, stderr, env, stdin }) {
       opts: parsed.opts,
       out: createOutput({ stdout, stderr, json: parsed.opts.json === true }),
       now: Date.now,
+      cwd: env.INIT_CWD || process.cwd(),
       interrupt,
       readSecret: (prompt) => readSecret(stdin, stderr, prompt),
     });

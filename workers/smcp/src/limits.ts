@@ -11,6 +11,8 @@ export interface EffectiveLimits {
   eventLogBytes: number;
   toolDataBytes: number;
   toolDataRows: number;
+  /** Live instances of deployed SDK servers (one per session of such a server). */
+  maxInstances: number;
 }
 
 export function effectiveLimits(limits: TenantLimits, config: PlatformConfig): EffectiveLimits {
@@ -21,5 +23,6 @@ export function effectiveLimits(limits: TenantLimits, config: PlatformConfig): E
     eventLogBytes: Math.min(limits.eventLogBytes ?? config.SMCP_EVENT_LOG_MAX_BYTES, config.SMCP_EVENT_LOG_MAX_BYTES),
     toolDataBytes: limits.toolDataBytes ?? config.SMCP_DEFAULT_TOOL_DATA_BYTES,
     toolDataRows: limits.toolDataRows ?? config.SMCP_DEFAULT_TOOL_DATA_ROWS,
+    maxInstances: limits.maxInstances ?? config.SMCP_MAX_INSTANCES_PER_TENANT,
   };
 }

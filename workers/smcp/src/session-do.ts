@@ -42,7 +42,10 @@ import {
 } from "@smcp/runtime";
 import { tenantStub, type Env } from "./env";
 import { NEW_SESSION_HEADER, authInfoOf, incarnationOf, readPrincipal, samePrincipal, type Principal } from "./mcp/principal";
-import { restoreInitializedSession, type InitializeParams } from "./mcp/restore-session";
+import { restoreInitializedSession, restoreInitializedTransport, type InitializeParams } from "./mcp/restore-session";
+import { SandboxRelay, type ReplayState } from "./sandbox/sdk/relay";
+import { isSdkModule, type SdkServing } from "./sandbox/sdk/serving";
+import { ConsoleKeeper } from "./sandbox/sdk/console-keeper";
 import { primeStandaloneStream } from "./mcp/priming";
 import { StreamCounter } from "./mcp/stream-counter";
 import { REQUEST_COUNTS_KEY, RequestLog, type RequestCounts, type RequestLogEntry } from "./mcp/request-log";
@@ -53,7 +56,7 @@ import { migrate } from "./storage/migrations";
 import { TenantToolStore } from "./tool-store";
 import type { SessionEndCause, SessionEndReason, SessionRecord, SessionUpdate } from "./tenant/types";
 import { logEvent } from "./log";
-import { resolveServerModule } from "./sandbox/resolve-server";
+import { moduleOfRef, resolveServerModule, resolveServerVersion, type ServerRef } from "./sandbox/resolve-server";
 
 // --- storage layout (docs/storage-schema.md, checked against the real storage by a test) ---
 // KV: `meta` (SessionMeta), `alarmAt` (when the pending alarm was due, to measure its
@@ -81,6 +84,16 @@ interface ReportState {
   acked: RequestCounts;
 }
 
+/** What the routing Worker's RPC call carries besides the request. */
+export interface SessionCall {
+  principal: Principal;
+  /** The id the Worker minted for an `initialize` without a session id; null otherwise. */
+  newSessionId: string | null;
+  /** What the Worker resolved the URL's server to (absent on the `fetch` path: resolved here). */
+  server?: ServerRef;
+  traceparent?: string;
+}
+
 export interface SessionMeta extends Principal {
   sessionId: string;
   protocolVersion: string;
@@ -89,6 +102,10 @@ export interface SessionMeta extends Principal {
   lastActivity: number;
   /** The tenant's event-log byte bound when the session was created. */
   eventLogMaxBytes: number;
+  /** A deployed SDK server's protocol state the client set, replayed into a rebuilt instance. */
+  replay?: ReplayState;
+  /** The deployed SDK server version the session started with: a rebuild runs it again, whatever is active now. */
+  sdkVersion?: number;
 }
 
 /** The admin view of a live session: its index record plus what only the session knows. */
@@ -104,7 +121,9 @@ export interface SessionView extends SessionRecord {
 }
 
 interface Live {
-  mcp: McpServer;
+  /** The backend: an SDK server in this isolate (built-in, or the module format's proxy), or a relay to a sandboxed SDK server. */
+  mcp?: McpServer;
+  relay?: SandboxRelay;
   transport: WebStandardStreamableHTTPServerTransport;
   /** Set once the session is admitted: a new session has no event-log tables before that. */
   log: SqliteEventLog;
@@ -135,12 +154,20 @@ export class SessionDO extends DurableObject<Env> {
     this.#ended = ctx.storage.kv.get<EndedState>(ENDED_KEY);
   }
 
-  async fetch(request: Request): Promise<Response> {
+  /** A request of the session lane, from the routing Worker: who asks, and what it resolved the server to. */
+  async serve(request: Request, call: SessionCall): Promise<Response> {
     try {
-      return await this.#handle(request);
+      return await this.#handle(request, call);
     } catch (err) {
       return jsonRpcErrorResponse(toWireError(err, (detail) => console.error("session-do: unexpected error", detail)));
     }
+  }
+
+  /** The same by `fetch`, with the call in internal headers (tests that address the object directly). */
+  async fetch(request: Request): Promise<Response> {
+    const principal = readPrincipal(request);
+    if (!principal) return jsonRpcErrorResponse(toWireError(new Error("request reached SessionDO without a principal"), (d) => console.error("session-do:", d)));
+    return this.serve(request, { principal, newSessionId: request.headers.get(NEW_SESSION_HEADER), traceparent: request.headers.get("traceparent") ?? undefined });
   }
 
   /** Admin view of this session, or null when there is none. */
@@ -231,16 +258,14 @@ export class SessionDO extends DurableObject<Env> {
 
   // --- request path ----------------------------------------------------------
 
-  async #handle(request: Request): Promise<Response> {
-    const principal = readPrincipal(request);
-    if (!principal) throw new Error("request reached SessionDO without a principal");
+  async #handle(request: Request, call: SessionCall): Promise<Response> {
+    const { principal, newSessionId } = call;
     const body = request.method === "POST" ? JSON.parse(await request.text()) : undefined;
 
     const meta = this.#loadMeta();
-    const newSessionId = request.headers.get(NEW_SESSION_HEADER);
     if (!meta) {
       if (!newSessionId || this.#ended) return sessionNotFound();
-      return this.#open(request, body, newSessionId, principal);
+      return this.#open(request, body, newSessionId, call);
     }
     if (newSessionId || !samePrincipal(meta, principal)) return sessionNotFound();
     // Activity is noted before any await, so an expiry check that runs meanwhile sees it.
@@ -253,7 +278,7 @@ export class SessionDO extends DurableObject<Env> {
       }
     }
 
-    const live = await this.#ensureLive(meta);
+    const live = await this.#ensureLive(meta, call.server);
     if (this.#ended || this.#live !== live) return sessionNotFound();
     this.#touch(meta);
 
@@ -287,7 +312,7 @@ export class SessionDO extends DurableObject<Env> {
     const started = body === undefined ? [] : live.requests.received(body);
     const response = await live.transport.handleRequest(request, {
       parsedBody: body,
-      authInfo: authInfoOf(principal, { sessionId: meta.sessionId, traceparent: request.headers.get("traceparent") ?? undefined }),
+      authInfo: authInfoOf(principal, { sessionId: meta.sessionId, traceparent: call.traceparent }),
     });
     if (response.status >= 400 && !this.#ended) live.requests.rejected(started, response.status, (body as { method?: string })?.method ?? request.method);
     if (request.method === "GET" && request.headers.get("last-event-id") === null && response.ok) {
@@ -301,7 +326,8 @@ export class SessionDO extends DurableObject<Env> {
    * `onsessioninitialized` hook once every check of its own has passed. Until then
    * nothing is stored, here or in the tenant.
    */
-  async #open(request: Request, body: unknown, sessionId: string, principal: Principal): Promise<Response> {
+  async #open(request: Request, body: unknown, sessionId: string, call: SessionCall): Promise<Response> {
+    const { principal } = call;
     const params = (body as { params?: unknown } | undefined)?.params;
     const problem = initializeParamsProblem(params);
     if (problem) return jsonRpcErrorResponse(wire.invalidParams(`Invalid params: ${problem}`));
@@ -319,7 +345,7 @@ export class SessionDO extends DurableObject<Env> {
       eventLogMaxBytes: this.#config.SMCP_EVENT_LOG_MAX_BYTES,
     };
     let refusal: WireError | undefined;
-    const live = await this.#build(draft, async () => {
+    const live = await this.#build(draft, call.server, async () => {
       const admitted = await this.#admit(draft, request.url);
       if (admitted instanceof WireError) {
         refusal = admitted;
@@ -329,7 +355,7 @@ export class SessionDO extends DurableObject<Env> {
     const started = live.requests.received(body);
     const response = await live.transport.handleRequest(request, {
       parsedBody: body,
-      authInfo: authInfoOf(principal, { sessionId, traceparent: request.headers.get("traceparent") ?? undefined }),
+      authInfo: authInfoOf(principal, { sessionId, traceparent: call.traceparent }),
     });
     if (!this.#meta) {
       // Refused by the SDK (406, 415, ...) or by the tenant: nothing was stored; forget the SDK objects.
@@ -354,6 +380,11 @@ export class SessionDO extends DurableObject<Env> {
       switch (admission.reason) {
         case "session-limit":
           return wire.tooManyRequests("session_limit", `This tenant may have ${admission.limit} open sessions; end one (DELETE) or wait for one to expire`);
+        case "instance-limit":
+          return wire.tooManyRequests(
+            "instance_limit",
+            `This tenant may run ${admission.limit} live instances of its deployed servers (one per session) and all are in use; end a session (DELETE) or wait for one to expire`,
+          );
         case "invalid-credential":
           return wire.unauthorized("Invalid or revoked credential", resourceMetadataUrl(url, meta.tenant, meta.server));
         case "unknown-server":
@@ -385,9 +416,9 @@ export class SessionDO extends DurableObject<Env> {
   #pendingLive: Live | undefined;
 
   /** One build per instance: two requests racing after eviction must share one SDK session. */
-  #ensureLive(meta: SessionMeta): Promise<Live> {
+  #ensureLive(meta: SessionMeta, ref: ServerRef | undefined): Promise<Live> {
     if (this.#live) return Promise.resolve(this.#live);
-    this.#building ??= this.#build(meta)
+    this.#building ??= this.#build(meta, ref)
       .then((live) => {
         // An end that committed while the SDK was being rebuilt wins: nothing is kept.
         if (!this.#ended && this.#meta === meta) this.#live = live;
@@ -401,15 +432,15 @@ export class SessionDO extends DurableObject<Env> {
    * The SDK server and transport. With `admit`, a new session: the hook admits it when
    * the SDK accepts its `initialize`. Without, a stored session whose handshake is replayed.
    */
-  async #build(meta: SessionMeta, admit?: () => Promise<void>): Promise<Live> {
-    const module = await resolveServerModule(this.env, meta.tenant, incarnationOf(meta), meta.server);
+  async #build(meta: SessionMeta, ref: ServerRef | undefined, admit?: () => Promise<void>): Promise<Live> {
+    const incarnation = incarnationOf(meta);
+    let module = ref ? moduleOfRef(this.env, meta.tenant, incarnation, meta.server, ref) : await resolveServerModule(this.env, meta.tenant, incarnation, meta.server);
+    if (isSdkModule(module) && meta.sdkVersion !== undefined && module.sdk.version !== meta.sdkVersion) {
+      module = await resolveServerVersion(this.env, meta.tenant, incarnationOf(meta), meta.server, meta.sdkVersion);
+    }
     if (!module) throw wire.notFound("unknown_server", `Server ${meta.server} is not available`);
-    const mcp = module.create({
-      tenant: meta.tenant,
-      server: meta.server,
-      store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server, incarnationOf(meta)),
-    });
-    const live = { mcp } as Live;
+    if (isSdkModule(module)) meta.sdkVersion = module.sdk.version;
+    const live = {} as Live;
     // The transport reaches the log through `live`, which a new session gets on admission.
     const eventStore = {
       storeEvent: (streamId: string, message: JSONRPCMessage) => live.log.storeEvent(streamId, message),
@@ -425,12 +456,26 @@ export class SessionDO extends DurableObject<Env> {
       onsessionclosed: () => this.#end("deleted"),
     });
     live.transport = transport;
-    await mcp.connect(transport);
+    if (isSdkModule(module)) {
+      live.relay = this.#relay(module.sdk, meta);
+      await live.relay.connect(transport);
+    } else {
+      live.mcp = module.create({
+        tenant: meta.tenant,
+        server: meta.server,
+        store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server, incarnationOf(meta)),
+      });
+      await live.mcp.connect(transport);
+    }
     if (admit) {
       this.#pendingLive = live;
     } else {
       live.log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
-      await restoreInitializedSession(mcp, transport, meta.sessionId, meta.initParams);
+      if (live.mcp) await restoreInitializedSession(live.mcp, transport, meta.sessionId, meta.initParams);
+      else {
+        restoreInitializedTransport(transport, meta.sessionId);
+        live.relay!.restore(meta.initParams);
+      }
     }
     const requests = new RequestLog(this.ctx.storage.sql, this.ctx.storage.kv, () => this.#counted());
     const send = transport.send.bind(transport);
@@ -440,6 +485,25 @@ export class SessionDO extends DurableObject<Env> {
     };
     live.requests = requests;
     return live;
+  }
+
+  /** The relay to a deployed SDK server's instance, which this session starts (and rebuilds) on demand. */
+  #relay(sdk: SdkServing, meta: SessionMeta): SandboxRelay {
+    const console = new ConsoleKeeper(this.env, sdk, (p) => this.ctx.waitUntil(p));
+    return new SandboxRelay({
+      server: meta.server,
+      version: sdk.version,
+      start: (events) => sdk.start(meta.sessionId, events),
+      callTimeoutMs: this.#config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000,
+      state: meta.replay ?? {},
+      saveState: (state) => {
+        if (this.#ended || this.#meta !== meta) return;
+        meta.replay = state;
+        this.ctx.storage.kv.put(META_KEY, meta);
+      },
+      console: (level, line) => console.keep(level, line),
+      record: (_method, error) => sdk.record(error),
+    });
   }
 
   /**
@@ -553,6 +617,7 @@ export class SessionDO extends DurableObject<Env> {
     const live = this.#live;
     this.#live = undefined;
     this.#meta = undefined;
+    await live?.relay?.close();
     await live?.transport.close().catch(() => {});
     if (!meta) return; // already finished by an earlier run
     try {

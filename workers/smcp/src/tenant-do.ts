@@ -49,7 +49,7 @@ import { TENANT_MIGRATIONS } from "./tenant-schema";
 import { migrate } from "./storage/migrations";
 
 import { GrantStore, isGrantLive, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
-import { DeploymentStore, type CallReport, type NewBundle } from "./sandbox/deployment-store";
+import { DeploymentStore, type CallReport, type ConsoleLine, type NewBundle } from "./sandbox/deployment-store";
 import { SecretStore } from "./tenant/secrets";
 
 /** Longest client-supplied string kept in an audit detail. */
@@ -508,6 +508,12 @@ export class TenantDO extends DurableObject<Env> {
     return this.#deployments((d) => d.report(server, version, report));
   }
 
+  /** Console lines of a server's instances (redacted by the session that kept them); another incarnation's are dropped. */
+  async deploymentConsole(server: string, lines: ConsoleLine[], incarnation: string) {
+    if (!this.#currentConfig(incarnation)) return MISSING;
+    return this.#deployments((d) => d.console(server, lines));
+  }
+
   async deploymentRefused(server: string, reason: string) {
     return this.#deployments(() => this.#audit("admin", "deployment.refused", server, { reason }));
   }
@@ -596,6 +602,17 @@ export class TenantDO extends DurableObject<Env> {
       await this.#limitHit("sessions", { limit: limits.maxSessions });
       return { ok: false, reason: "session-limit", limit: limits.maxSessions };
     }
+    if (this.#runsInstances(record.server)) {
+      const live = this.#sql
+        .exec<{ n: number }>(
+          "SELECT count(*) AS n FROM sessions s JOIN deployments d ON d.server = s.server AND d.status = 'active' AND d.kind = 'sdk'",
+        )
+        .one().n;
+      if (live >= limits.maxInstances) {
+        await this.#limitHit("instances", { limit: limits.maxInstances });
+        return { ok: false, reason: "instance-limit", limit: limits.maxInstances };
+      }
+    }
     this.#sessions.add(record);
     await this.#audit(sessionActorOf(record), "session.created", record.id, {
       server: record.server,
@@ -603,6 +620,11 @@ export class TenantDO extends DurableObject<Env> {
       client: typeof record.clientInfo?.name === "string" ? clip(record.clientInfo.name) : null,
     });
     return { ok: true, eventLogBytes: limits.eventLogBytes };
+  }
+
+  /** Whether a session of `server` runs an instance of its own (a deployed SDK server). */
+  #runsInstances(server: string): boolean {
+    return this.#sql.exec("SELECT 1 FROM deployments WHERE server = ? AND status = 'active' AND kind = 'sdk'", server).toArray().length > 0;
   }
 
   #credentialLive(config: TenantConfig, record: SessionRecord): boolean {

@@ -166,7 +166,32 @@ ALTER TABLE oauth_grants ADD COLUMN client_name TEXT;
 ALTER TABLE oauth_grants ADD COLUMN last_used_at INTEGER;
 ALTER TABLE oauth_grants ADD COLUMN revoked_at INTEGER;
 `,
-    // 13: deployed servers' persistent files (tenant/server-files.ts): entries, and bytes in chunks.
+    // 13: deployed SDK servers (sandbox/deployment-store.ts): a version's kind, its bundle in
+    // immutable chunks (a bundle is up to 10 MiB; a SQLite value holds about 2 MB), and the
+    // recent console lines of each server for its admin view (secrets redacted before storing).
+    `
+ALTER TABLE deployments ADD COLUMN kind TEXT NOT NULL DEFAULT 'module';
+CREATE TABLE deployment_chunks (
+  server TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (server, version, seq)
+);
+CREATE TRIGGER deployment_chunks_are_immutable
+  BEFORE UPDATE ON deployment_chunks
+  BEGIN SELECT RAISE(ABORT, 'a deployment version is immutable'); END;
+CREATE TABLE server_console (
+  seq INTEGER PRIMARY KEY,
+  server TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  level TEXT NOT NULL,
+  line TEXT NOT NULL
+);
+CREATE INDEX server_console_by_server ON server_console (server, seq);
+`,
+    // 14: deployed servers' persistent files (tenant/server-files.ts): entries, and bytes in chunks.
     SERVER_FILES_SCHEMA,
     // Append new steps here (see HOW TO ADD A STEP above).
   ],

@@ -9,6 +9,8 @@
  * @property {Record<string, any>} opts the `[--options]` of the usage line, by name, plus json
  * @property {import("../output.mjs").Output} out
  * @property {() => number} now the clock, for relative times
+ * @property {string} cwd the directory the user ran the command in (pnpm's INIT_CWD under
+ *   `pnpm smcp`, which runs scripts at the repo root), for paths on the command line
  * @property {() => AbortSignal} interrupt makes Ctrl+C (and SIGTERM) abort this signal
  *   instead of killing the process; only a command that waits indefinitely asks for it
  * @property {(prompt: string) => Promise<string>} readSecret a value from stdin, never

@@ -4,6 +4,7 @@
  */
 import { adminKeyCommands } from "./admin-keys.mjs";
 import { auditCommand, auditRetentionCommands } from "./audit.mjs";
+import { deployCommand } from "./deploy.mjs";
 import { eventsCommand } from "./events.mjs";
 import { grantCommands } from "./grants.mjs";
 import { healthCommand } from "./health.mjs";
@@ -19,6 +20,7 @@ export const commands = [
   ...keyCommands,
   ...adminKeyCommands,
   ...serverCommands,
+  deployCommand,
   ...secretCommands,
   ...sessionCommands,
   ...grantCommands,

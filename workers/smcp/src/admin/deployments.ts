@@ -7,11 +7,15 @@
  * a refused module changes nothing, so the running version keeps serving. Built-in
  * server names cannot be deployed to.
  */
-import { jsonResponse, platformConfig, sha256Hex, wire } from "@smcp/runtime";
+import { WireError, jsonResponse, platformConfig, redactSecrets, sha256Hex, wire, type NamedSecret } from "@smcp/runtime";
 import { builtInServers } from "@smcp/servers";
 import { z } from "zod";
 import { tenantStub, type Env } from "../env";
-import { checkBundle, readBundle } from "../sandbox/bundle";
+import { checkBundle, readDeployBody } from "../sandbox/bundle";
+import type { NewBundle } from "../sandbox/deployment-store";
+import { bundleSummary, type SdkBundle } from "../sandbox/sdk/bundle-format";
+import { checkSdkServer, type SdkManifest } from "../sandbox/sdk/health-check";
+import type { Manifest } from "../sandbox/manifest";
 import { checkEgressEntry } from "../sandbox/egress";
 import { SANDBOX_LIMITS } from "../sandbox/limits";
 import { forgetResolvedServer } from "../sandbox/resolve-server";
@@ -31,7 +35,9 @@ export async function deploy(request: Request, env: Env, tenant: string, server:
   refuseBuiltIn(server);
   const { incarnation } = await requireTenant(env, tenant);
   const stub = tenantStub(env, tenant);
-  const source = await readBundle(request);
+  const body = await readDeployBody(request);
+  if (body.kind === "sdk") return deploySdk(env, tenant, incarnation, server, body.bundle, body.text);
+  const source = body.source;
   const hash = await sha256Hex(source);
   const size = new TextEncoder().encode(source).byteLength;
   // The check isolate gets the server's secrets, as the serving one will (its module may read them as it loads).
@@ -43,12 +49,50 @@ export async function deploy(request: Request, env: Env, tenant: string, server:
     await stub.deploymentRefused(server, check.reason);
     throw wire.badRequest("bundle_rejected", `Deployment refused: ${check.reason}`);
   }
-  const result = await stub.deploymentCreate(server, { hash, size, source, manifestJson: JSON.stringify(check.manifest) });
+  return store(env, tenant, server, { hash, size, source, manifestJson: JSON.stringify(check.manifest) }, summary(check.manifest));
+}
+
+/** Stores a checked version and makes it active; the answer says what it serves. */
+async function store(env: Env, tenant: string, server: string, bundle: NewBundle, offers: Record<string, unknown>): Promise<Response> {
+  const result = await tenantStub(env, tenant).deploymentCreate(server, bundle);
   if (!result.ok) throw unknownTenant(tenant);
+  if ("quota" in result.value) {
+    const { limit, used } = result.value.quota;
+    throw new WireError({
+      status: 413,
+      code: "deployment_quota",
+      message: `This tenant's stored versions take ${used} of its ${limit} bytes; this one (${bundle.size} bytes) does not fit. Old versions are pruned as new ones are deployed; delete a server you no longer need`,
+    });
+  }
   forgetResolvedServer(tenant, server);
   const { info, created } = result.value;
-  return jsonResponse({ server, ...info, ...summary(check.manifest) }, created ? 201 : 200);
+  return jsonResponse({ server, ...info, ...offers }, created ? 201 : 200);
 }
+
+/** An SDK server: started in a check isolate (`initialize`, then its lists) before it may take traffic. */
+async function deploySdk(env: Env, tenant: string, incarnation: string, server: string, bundle: SdkBundle, text: string): Promise<Response> {
+  const hash = await sha256Hex(text);
+  const size = new TextEncoder().encode(text).byteLength;
+  const secrets = await secretsForCheck(env, tenant, incarnation, server);
+  const egress = await tenantStub(env, tenant).deploymentActive(server, incarnation);
+  const allow = egress.ok && egress.value ? egress.value.egress : [];
+  const target = { tenant, incarnation, server, version: 0, hash, egress: allow, purpose: "check" };
+  const check = await checkSdkServer(env, target, bundle, secretVars(secrets.values));
+  if (!check.ok) {
+    const reason = await redactFor(secrets.values, check.reason);
+    await tenantStub(env, tenant).deploymentRefused(server, reason);
+    const console = check.console.length ? ` Its console said: ${await redactFor(secrets.values, check.console.join(" | "))}` : "";
+    throw wire.badRequest("bundle_rejected", `Deployment refused: the server did not pass its health check: ${reason}.${console}`.slice(0, 4_000));
+  }
+  const { manifest } = check;
+  return store(env, tenant, server, { kind: "sdk", hash, size, source: text, manifestJson: JSON.stringify(manifest) }, {
+    ...bundleSummary(bundle),
+    serverInfo: manifest.serverInfo,
+    ...summary(manifest),
+  });
+}
+
+const redactFor = async (values: readonly NamedSecret[], text: string) => redactSecrets(text, values);
 
 export async function listDeployments(env: Env, tenant: string, server: string): Promise<Response> {
   const result = await tenantStub(env, tenant).deploymentList(server);
@@ -125,10 +169,15 @@ export async function getServer(env: Env, tenant: string, server: string): Promi
   const view = await stub.deploymentView(server);
   if (!view.ok) throw unknownTenant(tenant);
   if (!view.value) throw wire.notFound("unknown_server", `No server ${server}: it is not built in and nothing was deployed under that name`);
-  const { active, versions, errorRate, lastErrors, egress } = view.value;
+  const { active, versions, errorRate, lastErrors, egress, console } = view.value;
+  const stored = active ? await stub.deploymentGet(server, active.version, false) : null;
+  const manifest = stored?.ok && stored.value ? (JSON.parse(stored.value.manifestJson) as Manifest | SdkManifest) : null;
   return jsonResponse({
     server,
     kind: "deployed",
+    format: active?.kind ?? null,
+    ...(manifest && "bundle" in manifest ? { bundle: manifest.bundle, serverInfo: manifest.serverInfo } : {}),
+    ...(manifest ? summary(manifest) : { tools: [], resources: [], prompts: [] }),
     enabled,
     version: active?.version ?? null,
     status: !active ? "no-active-version" : enabled ? "serving" : "disabled",
@@ -137,13 +186,15 @@ export async function getServer(env: Env, tenant: string, server: string): Promi
     errors: active?.errors ?? 0,
     errorRate,
     lastErrors,
+    console,
     egress,
     versions,
   });
 }
 
-function summary(manifest: { tools: { name: string }[]; resources: { uri: string }[]; prompts: { name: string }[] }) {
-  return { tools: manifest.tools.map((t) => t.name), resources: manifest.resources.map((r) => r.uri), prompts: manifest.prompts.map((p) => p.name) };
+type Offers = { tools: { name?: unknown }[]; resources: { uri?: unknown }[]; prompts: { name?: unknown }[] };
+function summary(manifest: Offers) {
+  return { tools: manifest.tools.map((t) => String(t.name)), resources: manifest.resources.map((r) => String(r.uri)), prompts: manifest.prompts.map((p) => String(p.name)) };
 }
 
 function versionNumber(server: string, version: string): number {

@@ -22,6 +22,7 @@ const LimitsSchema = z
     eventLogBytes: z.number().int().positive().optional(),
     toolDataBytes: z.number().int().positive().optional(),
     toolDataRows: z.number().int().positive().optional(),
+    maxInstances: z.number().int().positive().optional(),
   })
   .strict();
 

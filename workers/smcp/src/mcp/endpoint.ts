@@ -10,7 +10,7 @@ import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { SERVED_REVISIONS, isOriginAllowed, jsonRpcErrorResponse, shownText, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { RequestContext } from "../request-context";
-import { resolveServerModule } from "../sandbox/resolve-server";
+import { resolveServer } from "../sandbox/resolve-server";
 import { authenticate } from "./authenticate";
 import { incarnationOf } from "./principal";
 import { MAX_FIELD_CHARS } from "./request-log";
@@ -37,8 +37,9 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
 
   const principal = await authenticate(request, env, tenant, server);
   await admitRequest(env, tenant);
-  const module = await resolveServerModule(env, tenant, incarnationOf(principal), server);
-  if (!module) throw wire.notFound("unknown_server", `Server ${server} is not available`);
+  // Resolved once: the session lane hands the ref to the session object, which builds from it.
+  const resolved = await resolveServer(env, tenant, incarnationOf(principal), server);
+  if (!resolved) throw wire.notFound("unknown_server", `Server ${server} is not available`);
 
   let body: ParsedBody | null = null;
   if (request.method === "POST") {
@@ -53,10 +54,10 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
 
   if (await isLegacyRequest(request, body?.json)) {
     rc.lane = "session";
-    return serveSession(request, body, principal, env, rc.trace);
+    return serveSession(request, body, principal, resolved.ref, env, rc.trace);
   }
   rc.lane = "stateless";
-  return serveStateless(request, body?.json, module, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace);
+  return serveStateless(request, body?.json, resolved.module, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace);
 }
 
 /**

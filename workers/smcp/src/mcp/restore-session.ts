@@ -33,8 +33,13 @@ export async function restoreInitializedSession(
   sessionId: string,
   params: InitializeParams,
 ): Promise<void> {
+  restoreInitializedTransport(transport, sessionId);
+  await (mcp.server as unknown as ServerInternals)._oninitialize({ method: "initialize", params });
+}
+
+/** The transport half alone: for a backend that is not an SDK server here (a relay replays the handshake itself). */
+export function restoreInitializedTransport(transport: WebStandardStreamableHTTPServerTransport, sessionId: string): void {
   const t = transport as unknown as TransportInternals;
   t.sessionId = sessionId;
   t._initialized = true;
-  await (mcp.server as unknown as ServerInternals)._oninitialize({ method: "initialize", params });
 }

@@ -12,9 +12,10 @@ import { isWellFormedSessionId, newSessionId, sessionObjectName, wire, type Pars
 import type { Env } from "../env";
 import type { Trace } from "../trace";
 import { initializeParamsProblem } from "./initialize-bounds";
-import { INTERNAL_HEADER_PREFIX, NEW_SESSION_HEADER, PRINCIPAL_HEADER, incarnationOf, type Principal } from "./principal";
+import type { ServerRef } from "../sandbox/resolve-server";
+import { INTERNAL_HEADER_PREFIX, incarnationOf, type Principal } from "./principal";
 
-export async function serveSession(request: Request, body: ParsedBody | null, principal: Principal, env: Env, trace: Trace): Promise<Response> {
+export async function serveSession(request: Request, body: ParsedBody | null, principal: Principal, server: ServerRef | undefined, env: Env, trace: Trace): Promise<Response> {
   const presented = request.headers.get("mcp-session-id");
   let sessionId: string;
   let isNew = false;
@@ -39,12 +40,12 @@ export async function serveSession(request: Request, body: ParsedBody | null, pr
   for (const [name, value] of request.headers) {
     if (!name.startsWith(INTERNAL_HEADER_PREFIX)) headers.set(name, value);
   }
-  headers.set(PRINCIPAL_HEADER, JSON.stringify(principal));
   headers.set("traceparent", trace.traceparent);
-  if (isNew) headers.set(NEW_SESSION_HEADER, sessionId);
 
+  // A typed call: who is asking and what serves the URL travel as arguments, not headers.
   const stub = env.SESSION.get(env.SESSION.idFromName(sessionObjectName(principal.tenant, incarnationOf(principal), principal.server, sessionId)));
-  return stub.fetch(new Request(request.url, { method: request.method, headers, body: body?.text ?? null, signal: request.signal }));
+  const forwarded = new Request(request.url, { method: request.method, headers, body: body?.text ?? null });
+  return stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, traceparent: trace.traceparent });
 }
 
 function isInitializeCall(json: unknown): boolean {

@@ -10,11 +10,52 @@ import type { Env } from "../env";
 import { SandboxFailure, checkInSandbox, type SandboxCode, type SandboxTarget } from "./client";
 import { SANDBOX_LIMITS } from "./limits";
 import { parseManifest, type Manifest } from "./manifest";
+import { isSdkBundleBody, maxSdkBundleBytes, parseSdkBundle, type SdkBundle } from "./sdk/bundle-format";
 
 const JAVASCRIPT_TYPES = new Set(["application/javascript", "text/javascript", "application/x-javascript"]);
 
 const tooLarge = () =>
   wire.badRequest("bundle_too_large", `The module is larger than ${SANDBOX_LIMITS.bundleBytes} bytes (1 MiB), the most a deployment may hold`);
+
+/** What a deploy request carries: a module of the platform's format, or an SDK server bundle. */
+export type DeployBody = { kind: "module"; source: string } | { kind: "sdk"; bundle: SdkBundle; text: string };
+
+/**
+ * The body of a deploy request: raw JavaScript (`Content-Type: application/javascript`),
+ * JSON `{ "module": "<source>" }`, or an SDK server bundle (`{"format": "sdk-bundle/1", ...}`,
+ * sandbox/sdk/bundle-format.ts).
+ */
+export async function readDeployBody(request: Request): Promise<DeployBody> {
+  const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "";
+  if (type !== "application/json") return { kind: "module", source: await readBundle(request) };
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > maxSdkBundleBytes) throw sdkTooLarge();
+  const read = await readBoundedUtf8(request, maxSdkBundleBytes);
+  if (!read.ok) throw read.reason === "too-large" ? sdkTooLarge() : wire.badRequest("invalid_body", "The body is not valid UTF-8");
+  let body: unknown;
+  try {
+    body = JSON.parse(read.text);
+  } catch {
+    throw wire.badRequest("invalid_body", "The body is not valid JSON");
+  }
+  if (!isSdkBundleBody(body)) return { kind: "module", source: moduleOf(body) };
+  const parsed = parseSdkBundle(body);
+  if (!parsed.ok) throw wire.badRequest("invalid_bundle", `The SDK server bundle is malformed: ${parsed.reason}`);
+  return { kind: "sdk", bundle: parsed.bundle, text: read.text };
+}
+
+const sdkTooLarge = () =>
+  wire.badRequest("bundle_too_large", `The bundle is larger than ${maxSdkBundleBytes} bytes (10 MiB), the most a deployment may hold`);
+
+function moduleOf(body: unknown): string {
+  const module = (body as { module?: unknown } | null)?.module;
+  if (typeof module !== "string" || Object.keys(body as object).length !== 1) {
+    throw wire.badRequest("invalid_body", 'The JSON body must be {"module": "<ES module source>"} or an SDK server bundle ({"format": "sdk-bundle/1", ...})');
+  }
+  if (module.trim() === "") throw wire.badRequest("bundle_empty", "The module is empty");
+  if (new TextEncoder().encode(module).byteLength > SANDBOX_LIMITS.bundleBytes) throw tooLarge();
+  return module;
+}
 
 /**
  * The module source of a deploy request: raw JavaScript (`Content-Type:

@@ -57,9 +57,11 @@ CREATE TABLE IF NOT EXISTS sandbox_egress (
 export const KEPT_VERSIONS = 20;
 
 export type DeploymentStatus = "active" | "inactive";
+export type DeploymentKind = "module" | "sdk";
 
 export interface DeploymentInfo {
   version: number;
+  kind: DeploymentKind;
   hash: string;
   size: number;
   createdAt: number;
@@ -75,6 +77,8 @@ export interface DeploymentInfo {
  */
 export interface ActiveDeployment {
   server: string;
+  /** `module` (the platform's module format) or `sdk` (an SDK server bundle, sandbox/sdk/). */
+  kind: DeploymentKind;
   version: number;
   hash: string;
   manifestJson: string;
@@ -97,6 +101,7 @@ export interface CallReport {
 
 export interface ServerView {
   active: DeploymentInfo | null;
+  console: ConsoleLine[];
   versions: number;
   errorRate: number;
   lastErrors: DeploymentError[];
@@ -104,10 +109,19 @@ export interface ServerView {
 }
 
 export interface NewBundle {
+  kind?: DeploymentKind;
   hash: string;
   size: number;
+  /** The module (kind `module`), or the SDK bundle's JSON text (kind `sdk`, stored in chunks). */
   source: string;
   manifestJson: string;
+}
+
+export interface ConsoleLine {
+  version: number;
+  at: number;
+  level: string;
+  line: string;
 }
 
 /** What the deployment store needs from the tenant object that hosts it. */
@@ -121,6 +135,7 @@ export interface DeploymentHost {
 
 type Row = {
   version: number;
+  kind: DeploymentKind;
   hash: string;
   size: number;
   created_at: number;
@@ -129,9 +144,10 @@ type Row = {
   errors: number;
 };
 
-const INFO_COLUMNS = "version, hash, size, created_at, status, calls, errors";
+const INFO_COLUMNS = "version, kind, hash, size, created_at, status, calls, errors";
 const infoOf = (r: Row): DeploymentInfo => ({
   version: r.version,
+  kind: r.kind,
   hash: r.hash,
   size: r.size,
   createdAt: r.created_at,
@@ -155,25 +171,42 @@ export class DeploymentStore {
    * Stores a checked bundle as the next version and makes it active. Deploying the
    * bytes the server already runs is a no-op that answers the running version.
    */
-  async deploy(server: string, bundle: NewBundle): Promise<{ info: DeploymentInfo; created: boolean }> {
+  async deploy(server: string, bundle: NewBundle): Promise<{ info: DeploymentInfo; created: boolean } | { quota: { limit: number; used: number } }> {
     const running = this.#rows(`SELECT ${INFO_COLUMNS} FROM deployments WHERE server = ? AND status = 'active'`, server)[0];
     if (running?.hash === bundle.hash) return { info: infoOf(running), created: false };
+    const kind = bundle.kind ?? "module";
+    const stored = this.#sql.exec<{ b: number | null }>("SELECT sum(size) AS b FROM deployments").one().b ?? 0;
+    if (stored + bundle.size > SANDBOX_LIMITS.tenantBundleBytes) {
+      return { quota: { limit: SANDBOX_LIMITS.tenantBundleBytes, used: stored } };
+    }
     const version = (this.#sql.exec<{ v: number | null }>("SELECT max(version) AS v FROM deployments WHERE server = ?", server).one().v ?? 0) + 1;
     const now = Date.now();
     this.#sql.exec("UPDATE deployments SET status = 'inactive', retired_at = ? WHERE server = ? AND status = 'active'", now, server);
     this.#sql.exec(
-      "INSERT INTO deployments (server, version, hash, size, created_at, status, source, manifest) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)",
+      "INSERT INTO deployments (server, version, kind, hash, size, created_at, status, source, manifest) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)",
       server,
       version,
+      kind,
       bundle.hash,
       bundle.size,
       now,
-      bundle.source,
+      kind === "module" ? bundle.source : "",
       bundle.manifestJson,
     );
+    if (kind === "sdk") {
+      const text = bundle.source;
+      for (let seq = 0, at = 0; at < text.length; seq++) {
+        // A third of the chunk size in UTF-16 units (at most 3 UTF-8 bytes each), never splitting a surrogate pair.
+        let end = Math.min(text.length, at + Math.floor(SANDBOX_LIMITS.chunkBytes / 3));
+        const last = text.charCodeAt(end - 1);
+        if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+        this.#sql.exec("INSERT INTO deployment_chunks (server, version, seq, data) VALUES (?, ?, ?, ?)", server, version, seq, text.slice(at, end));
+        at = end;
+      }
+    }
     this.#prune(server, now);
     this.#host.enableServer(server);
-    await this.#host.audit("admin", "deployment.created", server, { version, hash: bundle.hash, size: bundle.size });
+    await this.#host.audit("admin", "deployment.created", server, { version, kind, hash: bundle.hash, size: bundle.size });
     return { info: this.#info(server, version)!, created: true };
   }
 
@@ -207,19 +240,55 @@ export class DeploymentStore {
       )
       .toArray()[0];
     if (!row) return null;
-    return { ...infoOf(row), manifestJson: row.manifest, ...(withSource ? { source: row.source } : {}) };
+    const source = !withSource ? undefined : row.kind === "sdk" ? this.#chunks(server, version) : row.source;
+    return { ...infoOf(row), manifestJson: row.manifest, ...(source === undefined ? {} : { source }) };
+  }
+
+  #chunks(server: string, version: number): string {
+    return this.#sql
+      .exec<{ data: string }>("SELECT data FROM deployment_chunks WHERE server = ? AND version = ? ORDER BY seq", server, version)
+      .toArray()
+      .map((r) => r.data)
+      .join("");
+  }
+
+  /** Keeps a server's newest console lines (already redacted), at most `keptConsoleLines`. */
+  console(server: string, lines: ConsoleLine[]): void {
+    for (const l of lines.slice(-SANDBOX_LIMITS.keptConsoleLines)) {
+      this.#sql.exec(
+        "INSERT INTO server_console (server, version, at, level, line) VALUES (?, ?, ?, ?, ?)",
+        server,
+        Math.trunc(l.version),
+        Math.trunc(l.at),
+        String(l.level).slice(0, 16),
+        String(l.line).slice(0, SANDBOX_LIMITS.maxLogChars),
+      );
+    }
+    this.#sql.exec(
+      "DELETE FROM server_console WHERE server = ? AND seq NOT IN (SELECT seq FROM server_console WHERE server = ? ORDER BY seq DESC LIMIT ?)",
+      server,
+      server,
+      SANDBOX_LIMITS.keptConsoleLines,
+    );
+  }
+
+  consoleLines(server: string): ConsoleLine[] {
+    return this.#sql
+      .exec<{ version: number; at: number; level: string; line: string }>("SELECT version, at, level, line FROM server_console WHERE server = ? ORDER BY seq DESC LIMIT ?", server, SANDBOX_LIMITS.keptConsoleLines)
+      .toArray()
+      .reverse();
   }
 
   active(server: string): ActiveDeployment | null {
     const row = this.#sql
-      .exec<{ version: number; hash: string; manifest: string }>(
-        "SELECT version, hash, manifest FROM deployments WHERE server = ? AND status = 'active'",
+      .exec<{ version: number; kind: DeploymentKind; hash: string; manifest: string }>(
+        "SELECT version, kind, hash, manifest FROM deployments WHERE server = ? AND status = 'active'",
         server,
       )
       .toArray()[0];
     if (!row) return null;
     const egress = this.#egress(server);
-    return { server, version: row.version, hash: row.hash, manifestJson: row.manifest, egress: egress.allow, egressRevision: egress.revision };
+    return { server, kind: row.kind, version: row.version, hash: row.hash, manifestJson: row.manifest, egress: egress.allow, egressRevision: egress.revision };
   }
 
   hasDeployments(server: string): boolean {
@@ -234,13 +303,16 @@ export class DeploymentStore {
   }
 
   /**
-   * Every version and recorded failure of the server goes (purging a server), and its
+   * Every version (with its bundle chunks), recorded failure and console line of the
+   * server goes (purging a server), and its
    * allow-list is emptied. The egress row stays with a raised revision, so a version
    * deployed again later (numbered from 1 again) never meets an isolate of the old one.
    */
   purge(server: string): number {
     const removed = this.#sql.exec("DELETE FROM deployments WHERE server = ?", server).rowsWritten;
+    this.#sql.exec("DELETE FROM deployment_chunks WHERE server = ?", server);
     this.#sql.exec("DELETE FROM deployment_errors WHERE server = ?", server);
+    this.#sql.exec("DELETE FROM server_console WHERE server = ?", server);
     const egress = this.#egress(server);
     this.#sql.exec("INSERT OR REPLACE INTO sandbox_egress (server, allow, revision) VALUES (?, '[]', ?)", server, egress.revision + 1);
     return removed;
@@ -294,6 +366,7 @@ export class DeploymentStore {
       versions: versions.length,
       errorRate: active && active.calls > 0 ? active.errors / active.calls : 0,
       lastErrors,
+      console: this.consoleLines(server),
       egress: this.#egress(server).allow,
     };
   }
@@ -315,6 +388,7 @@ export class DeploymentStore {
       server,
       KEPT_VERSIONS,
     );
+    this.#sql.exec("DELETE FROM deployment_chunks WHERE server = ? AND version NOT IN (SELECT version FROM deployments WHERE server = ?)", server, server);
   }
 
   #egress(server: string): { allow: string[]; revision: number } {

@@ -25,6 +25,33 @@ export const SANDBOX_LIMITS = {
   maxLogChars: 2_000,
   /** Recent errors kept per server for the admin view. */
   keptErrors: 20,
+
+  // --- deployed SDK servers (sandbox/sdk/) ---
+  /** Largest deploy body of an SDK server (its bundled code and package files), in bytes. */
+  sdkBundleBytes: 10 * 1024 * 1024,
+  /** All stored versions of all of a tenant's deployed servers, in bytes. */
+  tenantBundleBytes: 100 * 1024 * 1024,
+  /** Stored bundles are split into chunks of this size: a SQLite value holds about 2 MB. */
+  chunkBytes: 1024 * 1024,
+  /**
+   * CPU time and subrequests of one instance, over its whole life: an instance is one
+   * long call, so these are budgets per instance, not per request. A server that uses
+   * them up is ended and rebuilt on the next request.
+   */
+  instanceCpuMs: 30_000,
+  instanceSubRequests: 1_000,
+  /** How long a server's start may take until it has connected its transport. */
+  startTimeoutMs: 20_000,
+  /** Largest JSON-RPC message a server may send, in bytes. */
+  messageBytes: 1024 * 1024,
+  /** Notifications a server may send: a second's rate and a burst; the rest are dropped. */
+  notificationsPerSecond: 50,
+  notificationBurst: 200,
+  /** Console lines kept from a server: a second's rate and a burst. */
+  consoleLinesPerSecond: 20,
+  consoleBurst: 100,
+  /** Console lines kept per server for its admin view. */
+  keptConsoleLines: 50,
 } as const;
 
 /** The Workers compatibility date every sandbox isolate runs with (no flags). */

@@ -26,6 +26,8 @@ import { ACTIVE_DEPLOYMENT_CACHE_MS } from "./limits";
 import type { Manifest } from "./manifest";
 import { createProxyServer } from "./proxy-server";
 import { recordCall } from "./stats";
+import type { SdkManifest } from "./sdk/health-check";
+import { sdkModule } from "./sdk/serving";
 
 interface Resolved {
   until: number;
@@ -36,7 +38,7 @@ interface Resolved {
 }
 
 /** The active deployment as the tenant object reports it: with its secrets' revision and size, never their values. */
-type ServedDeployment = ActiveDeployment & { secrets: SecretsSummary };
+export type ServedDeployment = ActiveDeployment & { secrets: SecretsSummary };
 
 // The opened secrets a module may come to hold count too (twice: values and their redaction forms).
 const estimatedBytes = ({ deployment }: Resolved) =>
@@ -47,6 +49,37 @@ const estimatedBytes = ({ deployment }: Resolved) =>
  * stay a while past that, so that a re-check finding the same version reuses the module.
  */
 const cache = new BoundedCache<Resolved>({ maxBytes: 16 * 1024 * 1024, ttlMs: 10 * 60_000, sizeOf: estimatedBytes });
+
+/**
+ * What the Worker resolved a request's server to, as it hands it to the session object
+ * in its RPC call: the session builds the same module from it without asking again.
+ */
+export type ServerRef = { kind: "built-in" } | { kind: "deployed"; deployment: ServedDeployment };
+
+/** The module serving `server` and the ref that names it, or null when there is none. */
+export async function resolveServer(env: Env, tenant: string, incarnation: string, server: string): Promise<{ module: ServerModule; ref?: ServerRef } | null> {
+  const module = await resolveServerModule(env, tenant, incarnation, server);
+  if (!module) return null;
+  if (builtInServers.has(server)) return { module, ref: { kind: "built-in" } };
+  const deployment = cache.get(`${tenant}/${server}`)?.deployment;
+  // No ref when the cache let the entry go meanwhile: the session object then resolves it itself.
+  return { module, ...(deployment ? { ref: { kind: "deployed" as const, deployment } } : {}) };
+}
+
+/**
+ * The module a ref names, from this isolate's cache when it holds the same version (no
+ * tenant call), else built from the ref itself: the session object's half of "resolved once".
+ */
+export function moduleOfRef(env: Env, tenant: string, incarnation: string, server: string, ref: ServerRef): ServerModule | null {
+  if (ref.kind === "built-in") return builtInServers.get(server) ?? null;
+  const key = `${tenant}/${server}`;
+  const now = Date.now();
+  const hit = cache.get(key, now);
+  if (hit?.incarnation === incarnation && hit.deployment && sameDeployment(hit.deployment, ref.deployment)) return hit.module;
+  const module = deployedModule(env, tenant, incarnation, ref.deployment);
+  cache.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, incarnation, module, deployment: ref.deployment }, now);
+  return module;
+}
 
 /**
  * The module serving `server` for `tenant`, or null when there is none. Built-in
@@ -68,6 +101,19 @@ export async function resolveServerModule(env: Env, tenant: string, incarnation:
   const module = same ? hit.module : deployment ? deployedModule(env, tenant, incarnation, deployment) : null;
   cache.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, incarnation, module, deployment }, now);
   return module;
+}
+
+/**
+ * The module of one stored version of a deployed server: what a session rebuilds with
+ * when the active version moved on since it started (a session keeps its version for
+ * its whole life). Null when the version is gone.
+ */
+export async function resolveServerVersion(env: Env, tenant: string, incarnation: string, server: string, version: number): Promise<ServerModule | null> {
+  const stub = tenantStub(env, tenant);
+  const [active, stored] = await Promise.all([stub.deploymentActive(server, incarnation), stub.deploymentGet(server, version, false)]);
+  if (!active.ok || !active.value || !stored.ok || !stored.value) return null;
+  const { manifestJson, hash, kind } = stored.value;
+  return deployedModule(env, tenant, incarnation, { ...active.value, version, hash, kind, manifestJson });
 }
 
 /** Forgets what this isolate knows about a server's deployment (after a deploy, rollback or egress change). */
@@ -122,6 +168,17 @@ function deployedModule(env: Env, tenant: string, incarnation: string, deploymen
     }
     return stored.value.source;
   };
+  const record = (error?: { kind: string; message: string }) =>
+    recordCall(env, { tenant, incarnation, server: deployment.server, version: deployment.version, error });
+  if (deployment.kind === "sdk") {
+    const vars = async () => {
+      const opened = await secrets();
+      if (!opened.ok) throw new SandboxFailure("crash", `cannot load its secrets: ${opened.message}`);
+      return secretVars(opened.values);
+    };
+    const version = { tenant, incarnation, server: deployment.server, version: deployment.version, hash: deployment.hash, egress: deployment.egress };
+    return sdkModule(env, { ...version, manifest: JSON.parse(deployment.manifestJson) as SdkManifest }, vars, redact, record);
+  }
   const manifest = JSON.parse(deployment.manifestJson) as Manifest;
   return {
     name: deployment.server,
@@ -143,7 +200,7 @@ function deployedModule(env: Env, tenant: string, incarnation: string, deploymen
           return callSandbox(env, target, load, op, payload);
         },
         redact,
-        record: (error) => recordCall(env, { tenant, incarnation, server: deployment.server, version: deployment.version, error }),
+        record,
       }),
   };
 }

@@ -10,6 +10,7 @@ export interface TenantLimits {
   eventLogBytes?: number;
   toolDataBytes?: number;
   toolDataRows?: number;
+  maxInstances?: number;
 }
 
 export interface TenantConfig {
@@ -78,6 +79,8 @@ export type SessionAdmission =
   | { ok: true; eventLogBytes: number }
   | { ok: false; reason: "unknown-tenant" }
   | { ok: false; reason: "session-limit"; limit: number }
+  /** Every live instance a tenant may run (of its deployed SDK servers) is running. */
+  | { ok: false; reason: "instance-limit"; limit: number }
   /** The key or OAuth grant was revoked (the Worker's auth cache may lag by a few seconds). */
   | { ok: false; reason: "invalid-credential" }
   | { ok: false; reason: "unknown-server" };

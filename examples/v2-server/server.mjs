@@ -1,0 +1,40 @@
+// An MCP server written with the official SDK v2 as a factory: SMCP (or any host) calls
+// createServer({ config, env }) once per session and connects its own transport. It runs
+// unchanged under Node with the SDK's stdio transport too. `count` keeps its number in a
+// file: on SMCP, files persist per tenant and server, across sessions and restarts.
+import { readFile, writeFile } from "node:fs/promises";
+import { McpServer } from "@modelcontextprotocol/server";
+import { z } from "zod";
+
+const COUNTER = "counter.txt"; // relative to process.cwd(), the package directory
+
+/**
+ * @param {{ config?: { greeting?: string }, env?: Record<string, string | undefined> }} [options]
+ */
+export function createServer({ config = {}, env = {} } = {}) {
+  const server = new McpServer({ name: "v2-example", version: "1.0.0" });
+
+  server.registerTool(
+    "greet",
+    { description: "Greet someone with the greeting from the deployment's config.", inputSchema: z.object({ name: z.string() }) },
+    async ({ name }) => ({ content: [{ type: "text", text: `${config.greeting ?? "Hello"}, ${name}!` }] }),
+  );
+
+  server.registerTool(
+    "count",
+    { description: "Add one to a counter kept in a file, and return it.", inputSchema: z.object({}) },
+    async () => {
+      const before = Number(await readFile(COUNTER, "utf8").catch(() => "0")) || 0;
+      await writeFile(COUNTER, String(before + 1));
+      return { content: [{ type: "text", text: String(before + 1) }] };
+    },
+  );
+
+  server.registerTool(
+    "env_names",
+    { description: "The names (never the values) of the environment variables the server was given.", inputSchema: z.object({}) },
+    async () => ({ content: [{ type: "text", text: Object.keys(env).sort().join(", ") || "(none)" }] }),
+  );
+
+  return server;
+}

@@ -1,0 +1,133 @@
+/**
+ * MCP servers as their authors publish them on npm, deployed with `pnpm smcp deploy`
+ * (the CLI's real bundler) to a real `wrangler dev`, and driven by the SDK's own client:
+ * `@modelcontextprotocol/server-memory` and `@modelcontextprotocol/server-everything`
+ * (SDK v1 stdio servers, from node_modules, never edited) and the SDK v2 factory in
+ * examples/v2-server, on both lanes.
+ */
+import { execFile } from "node:child_process";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import type { Client } from "@modelcontextprotocol/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, Platform, textOf } from "./platform";
+
+const run = promisify(execFile);
+const REPO = path.resolve(import.meta.dirname, "../..");
+const platform = new Platform();
+const temp = mkdtempSync(path.join(tmpdir(), "smcp-e2e-sdk-"));
+let acme: { tenant: string; key: string };
+let other: { tenant: string; key: string };
+
+/** `pnpm smcp deploy …` as a tenant admin types it; answers what it printed. */
+async function deploy(tenant: string, server: string, source: string, ...options: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, ["packages/cli/bin/smcp.mjs", "deploy", tenant, server, source, ...options, "--url", platform.url, "--token", ADMIN_TOKEN], {
+    cwd: REPO,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return stdout;
+}
+
+const entities = async (client: Client) => JSON.parse(textOf(await client.callTool({ name: "read_graph", arguments: {} }))).entities.map((e: { name: string }) => e.name);
+
+beforeAll(async () => {
+  await platform.start();
+  acme = await platform.tenant("sdk-acme");
+  other = await platform.tenant("sdk-other");
+  const printed = await Promise.all([
+    deploy(acme.tenant, "memory", "@modelcontextprotocol/server-memory"),
+    deploy(other.tenant, "memory", "@modelcontextprotocol/server-memory"),
+    deploy(acme.tenant, "everything-npm", "@modelcontextprotocol/server-everything", "--arg", "stdio"),
+  ]);
+  for (const out of printed) expect(out).toMatch(/^deployed \S+ version 1 for /m);
+  writeFileSync(path.join(temp, "greeter.json"), JSON.stringify({ greeting: "Hello from SMCP" }));
+  expect(await deploy(acme.tenant, "greeter", "examples/v2-server", "--config", path.join(temp, "greeter.json"))).toMatch(/tools \(3\): greet, count, env_names/);
+}, 180_000);
+
+afterAll(async () => {
+  await platform.dispose();
+  rmSync(temp, { recursive: true, force: true });
+});
+
+describe("@modelcontextprotocol/server-memory as published", () => {
+  it("deployed:sdk-packages deployed:files — entities of one session are read in another, after a restart, and never by another tenant", async () => {
+    const first = await platform.connect(acme.tenant, "memory", acme.key);
+    await first.client.callTool({ name: "create_entities", arguments: { entities: [{ name: "Ada", entityType: "person", observations: ["wrote the first program"] }] } });
+    const second = await platform.connect(acme.tenant, "memory", acme.key);
+    expect(await entities(second.client)).toEqual(["Ada"]);
+
+    await platform.stop();
+    await platform.start();
+    // The same session, rebuilt in a new instance with initialize replayed; the file persisted.
+    await first.client.callTool({ name: "add_observations", arguments: { observations: [{ entityName: "Ada", contents: ["born 1815"] }] } });
+    const graph = JSON.parse(textOf(await first.client.callTool({ name: "open_nodes", arguments: { names: ["Ada"] } })));
+    expect(graph.entities[0].observations).toEqual(["wrote the first program", "born 1815"]);
+
+    const neighbour = await platform.connect(other.tenant, "memory", other.key);
+    expect(await entities(neighbour.client)).toEqual([]);
+    for (const c of [first, second, neighbour]) await c.client.close();
+  });
+});
+
+describe("@modelcontextprotocol/server-everything as published", () => {
+  it("deployed:sdk-packages deployed:sdk-pipe — every tool that needs no internet, with sampling and elicitation answered by the client", async () => {
+    const { client } = await platform.connect(acme.tenant, "everything-npm", acme.key, {
+      capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } },
+      setup: (c) => {
+        c.setRequestHandler("sampling/createMessage", async () => ({ model: "e2e", role: "assistant", content: { type: "text", text: "a sampled reply" } }));
+        c.setRequestHandler("elicitation/create", async () => ({ action: "accept", content: { name: "Ada", color: "red" } }));
+        c.setRequestHandler("roots/list", async () => ({ roots: [{ uri: "file:///work", name: "work" }] }));
+      },
+    });
+    const tools = (await client.listTools()).tools.map((t) => t.name);
+    const calls: Record<string, Record<string, unknown>> = {
+      echo: { message: "hi" },
+      "get-annotated-message": { messageType: "success", includeImage: true },
+      "get-env": {},
+      "get-resource-links": { count: 2 },
+      "get-resource-reference": { resourceType: "Text", resourceId: 1 },
+      "get-structured-content": { location: "New York" },
+      "get-sum": { a: 2, b: 3 },
+      "get-tiny-image": {},
+      "toggle-simulated-logging": {},
+      "toggle-subscriber-updates": {},
+      "trigger-long-running-operation": { duration: 1, steps: 2 },
+      "simulate-research-query": { topic: "durable objects", ambiguous: false },
+      "trigger-sampling-request": { prompt: "say something", maxTokens: 20 },
+      "trigger-elicitation-request": {},
+      "get-roots-list": {},
+    };
+    // gzip-file-as-resource fetches a URL: it needs the internet, which this machine has not.
+    const offline = tools.filter((t) => t !== "gzip-file-as-resource");
+    expect(offline.length).toBeGreaterThanOrEqual(14);
+    for (const name of offline) {
+      const result = await client.callTool({ name, arguments: calls[name] ?? {} });
+      expect(result.isError, `${name}: ${JSON.stringify(result).slice(0, 300)}`).toBeFalsy();
+      expect((result.content as unknown[]).length, name).toBeGreaterThan(0);
+    }
+    expect(textOf(await client.callTool({ name: "get-sum", arguments: { a: 2, b: 3 } }))).toContain("5");
+    expect(JSON.stringify(await client.callTool({ name: "trigger-sampling-request", arguments: calls["trigger-sampling-request"] }))).toContain("a sampled reply");
+    expect(JSON.stringify(await client.callTool({ name: "trigger-elicitation-request", arguments: {} }))).toContain("Ada");
+
+    const resources = (await client.listResources()).resources;
+    expect(resources.some((r) => r.uri.includes("instructions"))).toBe(true);
+    for (const r of resources.slice(0, 5)) expect((await client.readResource({ uri: r.uri })).contents.length, r.uri).toBeGreaterThan(0);
+    const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
+    expect(prompts).toContain("simple-prompt");
+    expect((await client.getPrompt({ name: "args-prompt", arguments: { city: "Paris" } })).messages.length).toBeGreaterThan(0);
+    await client.close();
+  });
+});
+
+describe("an SDK v2 createServer factory (examples/v2-server)", () => {
+  it.each(["session", "stateless"] as const)("deployed:sdk-packages deployed:sdk-lanes — on the %s lane, with its config and its files", async (lane) => {
+    const { client } = await platform.connect(acme.tenant, "greeter", acme.key, { lane });
+    expect(textOf(await client.callTool({ name: "greet", arguments: { name: "Ada" } }))).toContain("Hello from SMCP");
+    const before = Number(textOf(await client.callTool({ name: "count", arguments: {} })).match(/\d+/)![0]);
+    const after = Number(textOf(await client.callTool({ name: "count", arguments: {} })).match(/\d+/)![0]);
+    expect(after).toBe(before + 1);
+    await client.close();
+  });
+});

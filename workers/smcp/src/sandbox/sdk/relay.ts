@@ -1,0 +1,249 @@
+/**
+ * The session backend of a deployed SDK server: relays JSON-RPC messages between the
+ * session's client transport (Streamable HTTP, event log, resumability: all the
+ * session object's) and the server's instance in its sandbox.
+ *
+ * What the relay adds to a plain pipe, because the other end is untrusted and mortal:
+ * - every client request it passes on is tracked; one the server does not answer in
+ *   time (or at all, because its instance ended) is answered here with an error that
+ *   says so: nothing is left hanging;
+ * - answers are checked against the request they answer: an answer to nothing is
+ *   dropped, and a result that is not the MCP shape its method needs becomes an error;
+ * - protocol state the client set (log level, resource subscriptions) is kept, so that
+ *   a rebuilt instance (after eviction, restart or crash) gets `initialize` and that
+ *   state replayed before the client's next message, and the client notices nothing.
+ * What the server's start sends at that point (a log line, a `roots/list` request) is
+ * passed on to the client as it would have been the first time.
+ */
+import {
+  isJSONRPCErrorResponse,
+  isJSONRPCNotification,
+  isJSONRPCRequest,
+  isJSONRPCResponse,
+  isSpecType,
+  type JSONRPCMessage,
+  type RequestId,
+  type WebStandardStreamableHTTPServerTransport,
+} from "@modelcontextprotocol/server";
+import type { InitializeParams } from "../../mcp/restore-session";
+import type { SandboxInstance, InstanceEvents } from "./instance";
+
+/** What the client set that a new instance must be told again. */
+export interface ReplayState {
+  logLevel?: string;
+  subscriptions?: string[];
+}
+
+export interface RelayOptions {
+  server: string;
+  version: number;
+  /** Starts a fresh instance wired to `events`. */
+  start(events: InstanceEvents): Promise<SandboxInstance>;
+  /** How long a request may wait for its answer; any message of the server about it restarts the wait. */
+  callTimeoutMs: number;
+  state: ReplayState;
+  /** The replay state changed (kept by the session). */
+  saveState(state: ReplayState): void;
+  console(level: string, line: string): void;
+  /** Told about each answered client request (for the server's call and error counts). */
+  record(method: string, error?: { kind: string; message: string }): void;
+}
+
+interface Pending {
+  method: string;
+  params: unknown;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const MAX_SUBSCRIPTIONS = 100;
+const REPLAY_PREFIX = "smcp-replay-";
+
+/** Which MCP result each method must answer with. */
+const RESULT_CHECKS: Record<string, (v: unknown) => boolean> = {
+  initialize: isSpecType.InitializeResult,
+  "tools/list": isSpecType.ListToolsResult,
+  "tools/call": isSpecType.CallToolResult,
+  "resources/list": isSpecType.ListResourcesResult,
+  "resources/templates/list": isSpecType.ListResourceTemplatesResult,
+  "resources/read": isSpecType.ReadResourceResult,
+  "prompts/list": isSpecType.ListPromptsResult,
+  "prompts/get": isSpecType.GetPromptResult,
+  "completion/complete": isSpecType.CompleteResult,
+};
+
+export class SandboxRelay {
+  readonly #opts: RelayOptions;
+  #transport: WebStandardStreamableHTTPServerTransport | undefined;
+  #instance: SandboxInstance | undefined;
+  #starting: Promise<SandboxInstance> | undefined;
+  /** Set once the session was initialized: from then on a new instance gets the handshake replayed. */
+  #initParams: InitializeParams | undefined;
+  #pending = new Map<RequestId, Pending>();
+  #replaying = new Set<RequestId>();
+  #replaySeq = 0;
+  #chain: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(opts: RelayOptions) {
+    this.#opts = opts;
+  }
+
+  async connect(transport: WebStandardStreamableHTTPServerTransport): Promise<void> {
+    this.#transport = transport;
+    transport.onmessage = (message) => {
+      // In order, one at a time: a message waits for the instance (re)start the one before it began.
+      this.#chain = this.#chain.then(() => this.#fromClient(message)).catch(() => {});
+    };
+    await transport.start();
+  }
+
+  /** A stored session: its next instance gets `initialize` (and the kept state) replayed first. */
+  restore(params: InitializeParams): void {
+    this.#initParams = params;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#instance?.close();
+    for (const [id, p] of this.#pending) clearTimeout(p.timer), this.#pending.delete(id);
+  }
+
+  async #fromClient(message: JSONRPCMessage): Promise<void> {
+    if (this.#closed) return;
+    if (isJSONRPCRequest(message)) {
+      if (message.method === "initialize") this.#initParams = message.params as InitializeParams;
+      this.#track(message.id, message.method, message.params);
+    }
+    if (isJSONRPCNotification(message) && message.method === "notifications/cancelled") {
+      const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+      const pending = id === undefined ? undefined : this.#pending.get(id);
+      if (pending) clearTimeout(pending.timer), this.#pending.delete(id!);
+    }
+    let instance: SandboxInstance;
+    try {
+      instance = await this.#ensureInstance(isJSONRPCRequest(message) && message.method === "initialize");
+    } catch (err) {
+      if (isJSONRPCRequest(message)) this.#fail(message.id, `failed to start: ${(err as Error).message}`, "start");
+      return;
+    }
+    instance.send(message);
+  }
+
+  #ensureInstance(fresh: boolean): Promise<SandboxInstance> {
+    if (this.#instance && !this.#instance.ended) return Promise.resolve(this.#instance);
+    this.#starting ??= (async () => {
+      const instance = await this.#opts.start({
+        message: (m, related) => this.#fromServer(m, related),
+        console: (level, line) => this.#opts.console(level, line),
+        ended: (reason) => this.#ended(instance, reason),
+      });
+      this.#instance = instance;
+      if (!fresh && this.#initParams) this.#replay(instance, this.#initParams);
+      return instance;
+    })().finally(() => (this.#starting = undefined));
+    return this.#starting;
+  }
+
+  /** The handshake and the client's protocol state, into a new instance; their answers stay here. */
+  #replay(instance: SandboxInstance, params: InitializeParams): void {
+    const request = (method: string, p: unknown) => {
+      const id = `${REPLAY_PREFIX}${++this.#replaySeq}`;
+      this.#replaying.add(id);
+      instance.send({ jsonrpc: "2.0", id, method, params: p as Record<string, unknown> });
+    };
+    request("initialize", params);
+    instance.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    const { logLevel, subscriptions } = this.#opts.state;
+    if (logLevel) request("logging/setLevel", { level: logLevel });
+    for (const uri of subscriptions ?? []) request("resources/subscribe", { uri });
+  }
+
+  #fromServer(message: JSONRPCMessage, related: RequestId | null): void {
+    if (this.#closed || !this.#transport) return;
+    if (isJSONRPCResponse(message) || isJSONRPCErrorResponse(message)) {
+      const id = message.id as RequestId;
+      if (this.#replaying.delete(id)) return;
+      const pending = this.#pending.get(id);
+      if (!pending) {
+        this.#opts.console("warning", `SMCP dropped an answer of the server to request ${String(id).slice(0, 64)}, which is not waiting for one`);
+        return;
+      }
+      clearTimeout(pending.timer);
+      this.#pending.delete(id);
+      if (isJSONRPCErrorResponse(message)) {
+        this.#opts.record(pending.method, { kind: "error", message: `${pending.method}: ${message.error.message}`.slice(0, 500) });
+        void this.#send(message);
+        return;
+      }
+      const check = RESULT_CHECKS[pending.method];
+      if (check && !check((message as { result: unknown }).result)) {
+        this.#fail(id, `answered ${pending.method} with a value that is not a valid MCP result`, "invalid-result");
+        return;
+      }
+      this.#keepState(pending, message as { result: unknown });
+      const isError = pending.method === "tools/call" && (message as { result: { isError?: boolean } }).result.isError === true;
+      this.#opts.record(pending.method, isError ? { kind: "tenant", message: "tools/call returned isError" } : undefined);
+      void this.#send(message);
+      return;
+    }
+    // A request or notification of the server: on the stream of the client request it belongs to, if that still waits.
+    const waiting = related !== null && this.#pending.has(related);
+    if (waiting) this.#rearm(related!);
+    void this.#send(message, waiting ? related! : undefined);
+  }
+
+  #keepState(pending: Pending, _answer: { result: unknown }): void {
+    const state = this.#opts.state;
+    const params = pending.params as { level?: unknown; uri?: unknown } | undefined;
+    if (pending.method === "logging/setLevel" && typeof params?.level === "string") {
+      state.logLevel = params.level;
+    } else if (pending.method === "resources/subscribe" && typeof params?.uri === "string") {
+      const subs = new Set(state.subscriptions ?? []);
+      if (subs.size >= MAX_SUBSCRIPTIONS) return;
+      subs.add(params.uri.slice(0, 2_048));
+      state.subscriptions = [...subs];
+    } else if (pending.method === "resources/unsubscribe" && typeof params?.uri === "string") {
+      state.subscriptions = (state.subscriptions ?? []).filter((u) => u !== params.uri);
+    } else return;
+    this.#opts.saveState(state);
+  }
+
+  #track(id: RequestId, method: string, params: unknown): void {
+    const timer = setTimeout(() => this.#fail(id, `did not answer ${method} within ${this.#opts.callTimeoutMs / 1000} s`, "timeout"), this.#opts.callTimeoutMs);
+    this.#pending.set(id, { method, params, timer });
+  }
+
+  #rearm(id: RequestId): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    this.#track(id, pending.method, pending.params);
+  }
+
+  /** Answers a client request with an error in the server's place. */
+  #fail(id: RequestId, what: string, kind: string): void {
+    const pending = this.#pending.get(id);
+    if (pending) clearTimeout(pending.timer), this.#pending.delete(id);
+    const method = pending?.method ?? "the request";
+    const message = `Deployed server ${this.#opts.server} (v${this.#opts.version}) ${what}`;
+    this.#opts.record(method, { kind, message });
+    void this.#send({ jsonrpc: "2.0", id, error: { code: -32603, message } });
+  }
+
+  #ended(instance: SandboxInstance, reason: string): void {
+    if (this.#instance === instance) this.#instance = undefined;
+    this.#replaying.clear();
+    this.#opts.console("warning", `SMCP: the server's instance ended: ${reason}`);
+    // Whatever it was still working on is lost with it: each waiting request gets its error now.
+    for (const id of [...this.#pending.keys()]) this.#fail(id, `stopped before answering: ${reason}`, "crash");
+  }
+
+  async #send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
+    try {
+      await this.#transport!.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
+    } catch {
+      // The client's stream for it is gone; a request or notification of the server goes to the standalone stream instead.
+      if (relatedRequestId !== undefined) await this.#transport!.send(message).catch(() => {});
+    }
+  }
+}

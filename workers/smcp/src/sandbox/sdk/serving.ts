@@ -1,0 +1,92 @@
+/**
+ * How a deployed SDK server version is served, for both lanes: what resolve-server.ts
+ * hands a call site for an `sdk` deployment.
+ *
+ * - Session lane: the session object builds a `SandboxRelay` from `sdk` (starting one
+ *   instance per session, on the version the session started with).
+ * - Stateless lane: `create()` builds a platform McpServer whose lists come from the
+ *   version's manifest (taken by the deploy's health check) and whose calls each run
+ *   in a fresh instance with `initialize` replayed (stateless-server.ts). A request of
+ *   the server's to the client gets an error there that says why.
+ *
+ * The bundle is fetched from the tenant once per hash and kept in a byte-bounded cache.
+ */
+import { BoundedCache, stringBytes } from "@smcp/runtime";
+import type { ServerModule } from "@smcp/servers";
+import { tenantStub, type Env } from "../../env";
+import { parseSdkBundle, type SdkBundle } from "./bundle-format";
+import type { SdkManifest } from "./health-check";
+import { SandboxInstance, type InstanceEvents, type InstanceTarget } from "./instance";
+import { createStatelessSdkServer } from "./stateless-server";
+
+/** What a call site needs to run instances of one deployed SDK server version. */
+export interface SdkServing {
+  tenant: string;
+  incarnation: string;
+  server: string;
+  version: number;
+  hash: string;
+  manifest: SdkManifest;
+  /** Starts an instance for `purpose` (a session id, or `stateless`). */
+  start(purpose: string, events: InstanceEvents): Promise<SandboxInstance>;
+  redact(text: string): Promise<string>;
+  record(error?: { kind: string; message: string }): void;
+}
+
+export interface SdkModule extends ServerModule {
+  sdk: SdkServing;
+}
+
+export const isSdkModule = (m: ServerModule | null | undefined): m is SdkModule => !!m && "sdk" in m;
+
+const bundles = new BoundedCache<SdkBundle>({ maxBytes: 32 * 1024 * 1024, ttlMs: 10 * 60_000, sizeOf: (b) => 2 * stringBytes(b.code) + stringBytes(JSON.stringify(b.files)) + 4_096 });
+
+/** The stored bundle of a version, checked again as it comes out of storage. */
+export async function loadSdkBundle(env: Env, tenant: string, server: string, version: number, hash: string): Promise<SdkBundle> {
+  const key = `${hash}`;
+  const hit = bundles.get(key);
+  if (hit) return hit;
+  const stored = await tenantStub(env, tenant).deploymentGet(server, version, true);
+  // The hash check: a tenant created again under this id may store other code as the same version number.
+  if (!stored.ok || !stored.value?.source || stored.value.hash !== hash) throw new Error(`version ${version} of ${server} is no longer stored`);
+  const parsed = parseSdkBundle(JSON.parse(stored.value.source));
+  if (!parsed.ok) throw new Error(`version ${version} of ${server} is stored malformed: ${parsed.reason}`);
+  bundles.set(key, parsed.bundle);
+  return parsed.bundle;
+}
+
+export interface SdkVersion {
+  tenant: string;
+  incarnation: string;
+  server: string;
+  version: number;
+  hash: string;
+  egress: readonly string[];
+  manifest: SdkManifest;
+}
+
+export function sdkModule(
+  env: Env,
+  v: SdkVersion,
+  vars: () => Promise<Readonly<Record<string, string>>>,
+  redact: (text: string) => Promise<string>,
+  record: (error?: { kind: string; message: string }) => void,
+): SdkModule {
+  const sdk: SdkServing = {
+    ...v,
+    async start(purpose, events) {
+      const [bundle, opened] = await Promise.all([loadSdkBundle(env, v.tenant, v.server, v.version, v.hash), vars()]);
+      const target: InstanceTarget = { tenant: v.tenant, incarnation: v.incarnation, server: v.server, version: v.version, hash: v.hash, egress: v.egress, purpose };
+      return SandboxInstance.start(env, target, bundle, opened, events);
+    },
+    redact,
+    record,
+  };
+  return {
+    name: v.server,
+    title: String(v.manifest.serverInfo?.title ?? v.server),
+    version: `v${v.version}`,
+    sdk,
+    create: () => createStatelessSdkServer(sdk),
+  };
+}

@@ -1,0 +1,191 @@
+/**
+ * Deployed SDK servers (SPEC section 9, issue 12): the session relays JSON-RPC to an
+ * instance of the tenant's bundle in a Worker Loader isolate of its own. The server
+ * here is hostile on purpose (fixtures/raw-sdk-server.js, written straight against the
+ * platform's stdio substitute); every escape must fail with a clear error while a
+ * neighbour tenant's session, opened first, keeps working. The real npm packages run
+ * in the end-to-end tier (test/e2e/sdk-servers.test.ts), bundled by `pnpm smcp deploy`.
+ */
+import { SELF } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import rawServer from "./fixtures/raw-sdk-server.js?raw";
+import {
+  ADMIN_TOKEN,
+  ORIGIN,
+  adminOk,
+  callTool,
+  initializeParams,
+  mcpFetch,
+  mcpUrl,
+  openSession,
+  provisionTenant,
+  request,
+  send,
+  rpc,
+  readAllEvents,
+  statelessFetch,
+  responseMessage,
+  textOf,
+  type Session,
+  type Tenant,
+} from "./helpers";
+
+const bundle = (extra: Record<string, unknown> = {}) => ({
+  format: "sdk-bundle/1",
+  kind: "stdio",
+  sdk: "unknown",
+  code: rawServer,
+  builtins: [],
+  root: "/app",
+  argv: ["--flag"],
+  env: { PLAIN: "visible" },
+  ...extra,
+});
+
+function deploy(tenant: string, server: string, body: unknown): Promise<Response> {
+  return SELF.fetch(`${ORIGIN}/admin/v1/tenants/${tenant}/servers/${server}/deployments`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+async function rpcError(session: Session, name: string): Promise<{ code: number; message: string }> {
+  const message = await request(session, "tools/call", { name, arguments: {} });
+  expect(message.result, JSON.stringify(message)).toBeUndefined();
+  expect(JSON.stringify(message.error)).not.toMatch(/\n\s+at |\.ts:\d+/);
+  return message.error;
+}
+
+describe("deployed SDK servers", () => {
+  let acme: Tenant;
+  let neighbour: Tenant;
+  let neighbourSession: Session;
+  let session: Session;
+
+  const neighbourStillWorks = async () => {
+    const result = await callTool(neighbourSession, "add_note", { title: "still here", body: "x" });
+    expect(result.isError).toBeFalsy();
+  };
+
+  beforeAll(async () => {
+    neighbour = await provisionTenant({ prefix: "sdk-neighbour", servers: ["notes"] });
+    neighbourSession = await openSession(mcpUrl(neighbour.tenant, "notes"), neighbour.key);
+    acme = await provisionTenant({ prefix: "sdk-acme" });
+    const res = await SELF.fetch(`${ORIGIN}/admin/v1/tenants/${acme.tenant}/servers/raw/secrets/API_TOKEN`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "text/plain" },
+      body: "s3cret-value-123",
+    });
+    expect(res.status, await res.text()).toBeLessThan(300);
+    const deployed = await deploy(acme.tenant, "raw", bundle());
+    const text = await deployed.text();
+    expect(deployed.status, text).toBe(201);
+    expect(JSON.parse(text)).toMatchObject({ kind: "sdk", start: "stdio", version: 1, tools: expect.arrayContaining(["echo", "hang"]) });
+    session = await openSession(mcpUrl(acme.tenant, "raw"), acme.key);
+  });
+
+  it("deployed:sdk-pipe — serves the session lane from an instance of the tenant's code", async () => {
+    expect(textOf(await callTool(session, "echo", { message: "a" }))).toBe("echo a (call 1 of this instance)");
+    expect(textOf(await callTool(session, "echo", { message: "b" }))).toBe("echo b (call 2 of this instance)");
+    // Another session has an instance (module state) of its own.
+    const other = await openSession(mcpUrl(acme.tenant, "raw"), acme.key);
+    expect(textOf(await callTool(other, "echo", { message: "c" }))).toBe("echo c (call 1 of this instance)");
+  });
+
+  it("deployed:sdk-escape — gives the server its env and secrets as process.env and no binding but its own", async () => {
+    const seen = JSON.parse(textOf(await callTool(session, "env")));
+    expect(seen.env).toEqual(["API_TOKEN", "PLAIN"]);
+    expect(seen).toMatchObject({ cwd: "/app", argv: ["--flag"] });
+    expect(JSON.parse(textOf(await callTool(session, "bindings")))).toEqual(["API_TOKEN", "FILES", "PLAIN"]);
+    await neighbourStillWorks();
+  });
+
+  it("deployed:sdk-escape — refuses fetches off the allow-list inside the sandbox", async () => {
+    const result = await callTool(session, "fetch", { url: "https://example.com/" });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/not on the allow-list of server raw/);
+    await neighbourStillWorks();
+  });
+
+  it("deployed:sdk-escape — caps a notification flood before the event log", async () => {
+    const res = await send(session, rpc("tools/call", { name: "flood", arguments: {} }));
+    const events = (await readAllEvents(res)).filter((e) => e.data !== "").map((e) => JSON.parse(e.data));
+    const notes = events.filter((m) => m.method === "notifications/message");
+    expect(notes.length).toBeGreaterThan(0);
+    // The burst, plus what the rate refills while the call runs.
+    expect(notes.length).toBeLessThanOrEqual(260);
+    expect(events.at(-1).result).toBeDefined();
+    await neighbourStillWorks();
+  });
+
+  it("deployed:sdk-escape — refuses malformed JSON-RPC and an answer that is not an MCP result", async () => {
+    const error = await rpcError(session, "malformed");
+    expect(error.code).toBe(-32603);
+    expect(error.message).toMatch(/answered tools\/call with a value that is not a valid MCP result/);
+    await neighbourStillWorks();
+  });
+
+  it("deployed:sdk-hang — answers a call that never settles with an error that says so", async () => {
+    const error = await rpcError(session, "hang");
+    expect(error.message).toBe("Deployed server raw (v1) did not answer tools/call within 2 s");
+    // The instance is fine: the next call works.
+    expect(textOf(await callTool(session, "echo", { message: "after" }))).toMatch(/^echo after/);
+  });
+
+  it("deployed:sdk-rebuild — rebuilds an instance that exited, replaying initialize and the log level", async () => {
+    expect((await request(session, "logging/setLevel", { level: "warning" })).error).toBeUndefined();
+    const error = await rpcError(session, "exit");
+    expect(error.message).toMatch(/stopped before answering: the server called process\.exit\(3\)/);
+    // A fresh instance: module state starts over, the protocol state the client set does not.
+    expect(textOf(await callTool(session, "echo", { message: "x" }))).toBe("echo x (call 1 of this instance)");
+    expect(JSON.parse(textOf(await callTool(session, "env"))).level).toBe("warning");
+    await neighbourStillWorks();
+  });
+
+  it("deployed:sdk-lanes — serves the stateless lane from a fresh instance, and says why a request to the client fails there", async () => {
+    const url = mcpUrl(acme.tenant, "raw");
+    const res = await statelessFetch(url, acme.key, "tools/call", { name: "echo", arguments: { message: "s" } });
+    const message = await responseMessage(res);
+    expect(message.result.content[0].text).toBe("echo s (call 1 of this instance)");
+    const sampled = await responseMessage(await statelessFetch(url, acme.key, "tools/call", { name: "sample", arguments: {} }));
+    expect(sampled.result.isError).toBe(true);
+    expect(sampled.result.content[0].text).toMatch(/stateless lane .* cannot be answered/);
+  });
+
+  it("deployed:sdk-check — refuses a server whose start fails, with the reason, and keeps the running version", async () => {
+    const broken = `export default async function () { throw new Error("needs a database at DB_URL"); }`;
+    const res = await deploy(acme.tenant, "raw", bundle({ code: broken }));
+    const body = await res.text();
+    expect(res.status, body).toBe(400);
+    expect(JSON.parse(body).error.message).toMatch(/health check: the server failed to start: needs a database at DB_URL/);
+    expect(textOf(await callTool(session, "echo", { message: "kept" }))).toMatch(/^echo kept/);
+    const view = await adminOk("GET", `/tenants/${acme.tenant}/servers/raw`);
+    expect(view).toMatchObject({ format: "sdk", version: 1, status: "serving" });
+  });
+
+  it("deployed:sdk-admin — shows kind, tools and the server's console with secrets redacted", async () => {
+    await callTool(session, "log", { line: "token is s3cret-value-123" });
+    let view: any;
+    for (let i = 0; i < 40; i++) {
+      view = await adminOk("GET", `/tenants/${acme.tenant}/servers/raw`);
+      if (view.console.some((l: any) => l.line.includes("tenant log line"))) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(view).toMatchObject({ kind: "deployed", format: "sdk", bundle: { kind: "stdio" }, tools: expect.arrayContaining(["echo", "log"]) });
+    const line = view.console.find((l: any) => l.line.includes("tenant log line"));
+    expect(line.line).not.toContain("s3cret-value-123");
+    expect(JSON.stringify(view)).not.toContain("s3cret-value-123");
+  });
+
+  it("deployed:instance-cap — caps live instances per tenant: over the cap initialize gets 429 that says so", async () => {
+    const capped = `sdk-cap-${crypto.randomUUID().slice(0, 8)}`;
+    await adminOk("POST", "/tenants", { id: capped, limits: { maxInstances: 1 } }, 201);
+    const { key } = await adminOk("POST", `/tenants/${capped}/keys`, { label: "k" }, 201);
+    expect((await deploy(capped, "raw", bundle())).status).toBe(201);
+    await openSession(mcpUrl(capped, "raw"), key);
+    const res = await mcpFetch(mcpUrl(capped, "raw"), { key, body: rpc("initialize", initializeParams("2025-11-25")) });
+    expect(res.status).toBe(429);
+    expect(await res.text()).toMatch(/may run 1 live instances of its deployed servers/);
+  });
+});
