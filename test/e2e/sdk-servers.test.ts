@@ -21,9 +21,13 @@ const temp = mkdtempSync(path.join(tmpdir(), "smcp-e2e-sdk-"));
 let acme: { tenant: string; key: string };
 let other: { tenant: string; key: string };
 
-/** `pnpm smcp deploy …` as a tenant admin types it; answers what it printed. */
+/** A tenant admin key of `tenant` (SPEC section 4): what a tenant deploys its own servers with. */
+let tenantAdminKey = "";
+
+/** `pnpm smcp deploy …` as an admin types it; answers what it printed. */
 async function deploy(tenant: string, server: string, source: string, ...options: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, ["packages/cli/bin/smcp.mjs", "deploy", tenant, server, source, ...options, "--url", platform.url, "--token", ADMIN_TOKEN], {
+  const token = options.includes("--token") ? [] : ["--token", ADMIN_TOKEN];
+  const { stdout } = await run(process.execPath, ["packages/cli/bin/smcp.mjs", "deploy", tenant, server, source, ...options, "--url", platform.url, ...token], {
     cwd: REPO,
     env: { ...process.env, NO_COLOR: "1" },
   });
@@ -43,7 +47,14 @@ beforeAll(async () => {
   ]);
   for (const out of printed) expect(out).toMatch(/^deployed \S+ version 1 for /m);
   writeFileSync(path.join(temp, "greeter.json"), JSON.stringify({ greeting: "Hello from SMCP" }));
-  expect(await deploy(acme.tenant, "greeter", "examples/v2-server", "--config", path.join(temp, "greeter.json"))).toMatch(/tools \(3\): greet, count, env_names/);
+  const created = await fetch(`${platform.url}/admin/v1/tenants/${acme.tenant}/admin-keys`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ label: "acme's deployer" }),
+  });
+  tenantAdminKey = ((await created.json()) as { key: string }).key;
+  const greeter = await deploy(acme.tenant, "greeter", "examples/v2-server", "--config", path.join(temp, "greeter.json"), "--token", tenantAdminKey);
+  expect(greeter).toMatch(/tools \(3\): greet, count, env_names/);
 }, 180_000);
 
 afterAll(async () => {
@@ -126,6 +137,16 @@ describe("@modelcontextprotocol/server-everything as published", () => {
 });
 
 describe("an SDK v2 createServer factory (examples/v2-server)", () => {
+  it("auth:tenant-admin-keys deployed:cli-deploy — a tenant admin key deploys its own tenant's servers and no other's", async () => {
+    const refused = await deploy(other.tenant, "greeter", "examples/v2-server", "--token", tenantAdminKey).then(
+      () => "deployed",
+      (err: { stderr?: string }) => err.stderr ?? "",
+    );
+    expect(refused).toMatch(/manages tenant sdk-acme\S* only/);
+    const versions = await fetch(`${platform.url}/admin/v1/tenants/${acme.tenant}/servers/greeter/deployments`, { headers: { Authorization: `Bearer ${tenantAdminKey}` } });
+    expect(versions.status).toBe(200);
+  });
+
   it.each(["session", "stateless"] as const)("deployed:sdk-packages deployed:sdk-lanes — on the %s lane, with its config and its files", async (lane) => {
     const { client } = await platform.connect(acme.tenant, "greeter", acme.key, { lane });
     expect(textOf(await client.callTool({ name: "greet", arguments: { name: "Ada" } }))).toContain("Hello from SMCP");

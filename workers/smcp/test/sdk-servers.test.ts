@@ -164,6 +164,15 @@ describe("deployed SDK servers", () => {
     expect(view).toMatchObject({ format: "sdk", version: 1, status: "serving" });
   });
 
+  it("deployed:sdk-check — the platform itself refuses a start that needs a child process, with the reason", async () => {
+    const spawns = `export default async function (__smcp_require) { __smcp_require("node:child_process").execSync("sqlite3 --version"); }`;
+    const res = await deploy(acme.tenant, "spawner", bundle({ code: spawns, builtins: ["node:child_process"] }));
+    const body = await res.text();
+    expect(res.status, body).toBe(400);
+    expect(JSON.parse(body).error.message).toMatch(/health check: the server failed to start: .*(child_process|not implemented|not available)/i);
+    expect(body).not.toMatch(/\n\s+at |\.ts:\d+/);
+  });
+
   it("deployed:sdk-admin — shows kind, tools and the server's console with secrets redacted", async () => {
     await callTool(session, "log", { line: "token is s3cret-value-123" });
     let view: any;
