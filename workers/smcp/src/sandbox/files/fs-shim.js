@@ -123,25 +123,8 @@ function output(bytes, options) {
 
 // --- Stats and Dirent -----------------------------------------------------------------------
 
-class Stats {
-  constructor(kind, size, mtimeMs, readOnly = false) {
-    this.dev = 0;
-    this.ino = 0;
-    this.mode = kind === "dir" ? 0o40755 : readOnly ? 0o100444 : 0o100644;
-    this.nlink = 1;
-    this.uid = 0;
-    this.gid = 0;
-    this.rdev = 0;
-    this.size = size;
-    this.blksize = 4096;
-    this.blocks = Math.ceil(size / 512);
-    this.atimeMs = this.mtimeMs = this.ctimeMs = this.birthtimeMs = mtimeMs;
-    this.atime = new Date(mtimeMs);
-    this.mtime = new Date(mtimeMs);
-    this.ctime = new Date(mtimeMs);
-    this.birthtime = new Date(mtimeMs);
-    Object.defineProperty(this, "kind", { value: kind, enumerable: false });
-  }
+/** What Stats and Dirent share: which kind of entry it is (files and directories only). */
+class EntryKind {
   isFile() {
     return this.kind === "file";
   }
@@ -165,33 +148,35 @@ class Stats {
   }
 }
 
-class Dirent {
+class Stats extends EntryKind {
+  constructor(kind, size, mtimeMs, readOnly = false) {
+    super();
+    this.dev = 0;
+    this.ino = 0;
+    this.mode = kind === "dir" ? 0o40755 : readOnly ? 0o100444 : 0o100644;
+    this.nlink = 1;
+    this.uid = 0;
+    this.gid = 0;
+    this.rdev = 0;
+    this.size = size;
+    this.blksize = 4096;
+    this.blocks = Math.ceil(size / 512);
+    this.atimeMs = this.mtimeMs = this.ctimeMs = this.birthtimeMs = mtimeMs;
+    this.atime = new Date(mtimeMs);
+    this.mtime = new Date(mtimeMs);
+    this.ctime = new Date(mtimeMs);
+    this.birthtime = new Date(mtimeMs);
+    Object.defineProperty(this, "kind", { value: kind, enumerable: false });
+  }
+}
+
+class Dirent extends EntryKind {
   constructor(name, kind, parentPath) {
+    super();
     this.name = name;
     this.parentPath = parentPath;
     this.path = parentPath;
     Object.defineProperty(this, "kind", { value: kind, enumerable: false });
-  }
-  isFile() {
-    return this.kind === "file";
-  }
-  isDirectory() {
-    return this.kind === "dir";
-  }
-  isSymbolicLink() {
-    return false;
-  }
-  isBlockDevice() {
-    return false;
-  }
-  isCharacterDevice() {
-    return false;
-  }
-  isFIFO() {
-    return false;
-  }
-  isSocket() {
-    return false;
   }
 }
 

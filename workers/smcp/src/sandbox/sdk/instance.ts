@@ -20,19 +20,13 @@ import { TokenBucket, tenantIncarnationName } from "@smcp/runtime";
 import type { FilesProps } from "../files/entrypoint";
 import type { EgressProps } from "../entrypoints";
 import { SANDBOX_COMPATIBILITY_DATE, SANDBOX_LIMITS } from "../limits";
-import { runtimeMessage } from "../client";
+import { runtimeMessage, type SandboxTarget } from "../client";
 import { BOOT_MODULE, SDK_HARNESS_MODULE, SDK_HARNESS_SOURCE, STDIO_MODULE, STDIO_SOURCE } from "./harness";
 import { FS_MODULE, FS_PROMISES_MODULE, FS_SOURCE, FS_PROMISES_SOURCE } from "../files";
 import type { SdkBundle } from "./bundle-format";
 
 /** Which deployed version runs, for whom: the isolate's name and its bindings come from here. */
-export interface InstanceTarget {
-  tenant: string;
-  incarnation: string;
-  server: string;
-  version: number;
-  hash: string;
-  egress: readonly string[];
+export interface InstanceTarget extends Pick<SandboxTarget, "tenant" | "incarnation" | "server" | "version" | "hash" | "egress"> {
   /** Why this instance runs: a session id, `check` for a deploy's health check, `stateless` per request. */
   purpose: string;
 }

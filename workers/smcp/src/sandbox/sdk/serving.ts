@@ -20,13 +20,7 @@ import { SandboxInstance, type InstanceEvents, type InstanceTarget } from "./ins
 import { createStatelessSdkServer } from "./stateless-server";
 
 /** What a call site needs to run instances of one deployed SDK server version. */
-export interface SdkServing {
-  tenant: string;
-  incarnation: string;
-  server: string;
-  version: number;
-  hash: string;
-  manifest: SdkManifest;
+export interface SdkServing extends Omit<SdkVersion, "egress"> {
   /** Starts an instance for `purpose` (a session id, or `stateless`). */
   start(purpose: string, events: InstanceEvents): Promise<SandboxInstance>;
   redact(text: string): Promise<string>;
@@ -55,13 +49,8 @@ export async function loadSdkBundle(env: Env, tenant: string, server: string, ve
   return parsed.bundle;
 }
 
-export interface SdkVersion {
-  tenant: string;
-  incarnation: string;
-  server: string;
-  version: number;
-  hash: string;
-  egress: readonly string[];
+/** One stored version, as a call site knows it: what an instance of it needs, and its manifest. */
+export interface SdkVersion extends Omit<InstanceTarget, "purpose"> {
   manifest: SdkManifest;
 }
 
@@ -76,7 +65,8 @@ export function sdkModule(
     ...v,
     async start(purpose, events) {
       const [bundle, opened] = await Promise.all([loadSdkBundle(env, v.tenant, v.server, v.version, v.hash), vars()]);
-      const target: InstanceTarget = { tenant: v.tenant, incarnation: v.incarnation, server: v.server, version: v.version, hash: v.hash, egress: v.egress, purpose };
+      const { manifest: _, ...version } = v;
+      const target: InstanceTarget = { ...version, purpose };
       return SandboxInstance.start(env, target, bundle, opened, events);
     },
     redact,
