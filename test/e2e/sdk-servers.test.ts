@@ -136,6 +136,23 @@ describe("@modelcontextprotocol/server-everything as published", () => {
   });
 });
 
+describe("a restart in the middle of a call", () => {
+  it("lanes:nothing-hanging deployed:sdk-rebuild — the call resumed with Last-Event-ID ends with an error that says it was interrupted", async () => {
+    const { client } = await platform.connect(acme.tenant, "everything-npm", acme.key);
+    let progressed!: () => void;
+    const firstProgress = new Promise<void>((resolve) => (progressed = resolve));
+    const call = client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 30, steps: 30 } }, { onprogress: () => progressed(), timeout: 60_000 });
+    call.catch(() => {});
+    await firstProgress;
+    await platform.stop();
+    await platform.start();
+    // The SDK client reconnects with Last-Event-ID; the rebuilt session answers the lost call.
+    await expect(call).rejects.toThrow(/Request interrupted: the session's server stopped \(a restart or an eviction\)/);
+    expect(textOf(await client.callTool({ name: "echo", arguments: { message: "after" } }))).toContain("after");
+    await client.close();
+  });
+});
+
 describe("an SDK v2 createServer factory (examples/v2-server)", () => {
   it("auth:tenant-admin-keys deployed:cli-deploy — a tenant admin key deploys its own tenant's servers and no other's", async () => {
     const refused = await deploy(other.tenant, "greeter", "examples/v2-server", "--token", tenantAdminKey).then(

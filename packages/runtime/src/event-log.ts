@@ -68,8 +68,29 @@ CREATE TABLE IF NOT EXISTS event_log_state (
 INSERT OR IGNORE INTO event_log_state (id, pruned_through) VALUES (1, 0);
 `;
 
-/** An empty `data:` priming event is stored so its id can be resumed from, but is never replayed. */
+/**
+ * A priming event (empty `data:`) is stored so its id can be resumed from, but is never
+ * replayed. A request stream's priming event names the requests the stream answers
+ * (`{"smcp:requests":[ids]}`), so that after a restart the session can tell which of
+ * them never got an answer (`unanswered()`) without a write per request.
+ */
 const PRIMING = "{}";
+const REQUESTS_KEY = "smcp:requests";
+const PRIMING_WITH_REQUESTS = `{"${REQUESTS_KEY}":`;
+/** The ids a priming event names, or null when the text is not one (a message that merely starts alike has other keys). */
+function primedRequests(text: string): (string | number)[] | null {
+  if (!text.startsWith(PRIMING_WITH_REQUESTS)) return null;
+  const value = JSON.parse(text) as Record<string, unknown>;
+  const ids = value[REQUESTS_KEY];
+  return Object.keys(value).length === 1 && Array.isArray(ids) ? (ids as (string | number)[]) : null;
+}
+const isPriming = (text: string) => text === PRIMING || primedRequests(text) !== null;
+
+/** A request of the client that a stream was opened for and that never got its answer. */
+export interface UnansweredRequest {
+  streamId: string;
+  id: string | number;
+}
 
 const encoder = new TextEncoder();
 
@@ -110,6 +131,36 @@ export class SqliteEventLog implements EventStore {
 
   async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
     return this.append(streamId, JSON.stringify(message));
+  }
+
+  /** The priming event of a stream, naming the client requests it answers (none for a standalone stream). */
+  prime(streamId: string, requestIds: readonly (string | number)[]): string {
+    return this.append(streamId, requestIds.length ? JSON.stringify({ [REQUESTS_KEY]: requestIds }) : PRIMING);
+  }
+
+  /**
+   * Requests whose stream was primed but holds no answer for them: what was in flight
+   * when the session's object stopped. Read at a rebuild only (bounded by the log).
+   */
+  unanswered(): UnansweredRequest[] {
+    const primed = this.#sql
+      .exec<{ stream_id: string; message: string }>("SELECT stream_id, message FROM events WHERE message LIKE ? ORDER BY seq", `${PRIMING_WITH_REQUESTS}%`)
+      .toArray();
+    const out: UnansweredRequest[] = [];
+    for (const { stream_id, message } of primed) {
+      const ids = primedRequests(message);
+      if (!ids) continue;
+      const answered = new Set(
+        this.#sql
+          .exec<{ message: string }>("SELECT message FROM events WHERE stream_id = ?", stream_id)
+          .toArray()
+          .map((r) => JSON.parse(r.message) as { id?: unknown; result?: unknown; error?: unknown })
+          .filter((m) => m.id !== undefined && ("result" in m || "error" in m))
+          .map((m) => JSON.stringify(m.id)),
+      );
+      for (const id of ids) if (!answered.has(JSON.stringify(id))) out.push({ streamId: stream_id, id });
+    }
+    return out;
   }
 
   /** Appends one event and enforces the bounds; returns its id. */
@@ -162,7 +213,7 @@ export class SqliteEventLog implements EventStore {
       if (rows.length === 0) return parsed.streamId;
       for (const row of rows) {
         after = row.seq;
-        if (row.message === PRIMING) continue;
+        if (isPriming(row.message)) continue;
         await send(formatEventId(parsed.streamId, row.seq), JSON.parse(row.message) as JSONRPCMessage);
       }
     }

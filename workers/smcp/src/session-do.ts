@@ -42,7 +42,7 @@ import {
 } from "@smcp/runtime";
 import { tenantStub, type Env } from "./env";
 import { NEW_SESSION_HEADER, authInfoOf, incarnationOf, readPrincipal, samePrincipal, type Principal } from "./mcp/principal";
-import { restoreInitializedSession, restoreInitializedTransport, type InitializeParams } from "./mcp/restore-session";
+import { requestsOnStream, restoreInitializedSession, restoreInitializedTransport, type InitializeParams } from "./mcp/restore-session";
 import { SandboxRelay, type ReplayState } from "./sandbox/sdk/relay";
 import { isSdkModule, type SdkServing } from "./sandbox/sdk/serving";
 import { ConsoleKeeper } from "./sandbox/sdk/console-keeper";
@@ -443,7 +443,9 @@ export class SessionDO extends DurableObject<Env> {
     const live = {} as Live;
     // The transport reaches the log through `live`, which a new session gets on admission.
     const eventStore = {
-      storeEvent: (streamId: string, message: JSONRPCMessage) => live.log.storeEvent(streamId, message),
+      // A priming event names the requests its stream answers: after a restart, those left unanswered get an error.
+      storeEvent: async (streamId: string, message: JSONRPCMessage): Promise<string> =>
+        Object.keys(message).length === 0 ? live.log.prime(streamId, requestsOnStream(live.transport, streamId)) : live.log.storeEvent(streamId, message),
       replayEventsAfter: (...args: Parameters<SqliteEventLog["replayEventsAfter"]>) => live.log.replayEventsAfter(...args),
     };
     const transport = new WebStandardStreamableHTTPServerTransport({
@@ -471,6 +473,7 @@ export class SessionDO extends DurableObject<Env> {
       this.#pendingLive = live;
     } else {
       live.log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+      interruptUnanswered(live.log);
       if (live.mcp) await restoreInitializedSession(live.mcp, transport, meta.sessionId, meta.initParams);
       else {
         restoreInitializedTransport(transport, meta.sessionId);
@@ -662,6 +665,27 @@ export class SessionDO extends DurableObject<Env> {
   #limits() {
     const maxBytes = this.#meta?.eventLogMaxBytes ?? this.#config.SMCP_EVENT_LOG_MAX_BYTES;
     return { maxEvents: this.#config.SMCP_EVENT_LOG_MAX_EVENTS, maxBytes };
+  }
+}
+
+/**
+ * Requests that were in flight when the previous instance of this object stopped (a
+ * restart, an eviction, a crash) will never be answered: each gets an error on its own
+ * stream now, which a client resuming with `Last-Event-ID` receives (SPEC section 3).
+ */
+function interruptUnanswered(log: SqliteEventLog): void {
+  for (const { streamId, id } of log.unanswered()) {
+    log.append(
+      streamId,
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id,
+        error: {
+          code: -32603,
+          message: "Request interrupted: the session's server stopped (a restart or an eviction) before answering; it may or may not have taken effect. Send it again if that is safe",
+        },
+      }),
+    );
   }
 }
 

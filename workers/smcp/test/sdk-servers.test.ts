@@ -6,7 +6,7 @@
  * neighbour tenant's session, opened first, keeps working. The real npm packages run
  * in the end-to-end tier (test/e2e/sdk-servers.test.ts), bundled by `pnpm smcp deploy`.
  */
-import { SELF } from "cloudflare:test";
+import { SELF, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import rawServer from "./fixtures/raw-sdk-server.js?raw";
 import {
@@ -23,6 +23,9 @@ import {
   send,
   rpc,
   readAllEvents,
+  openStream,
+  sessionStub,
+  SseReader,
   statelessFetch,
   responseMessage,
   textOf,
@@ -131,6 +134,27 @@ describe("deployed SDK servers", () => {
     expect(error.message).toBe("Deployed server raw (v1) did not answer tools/call within 2 s");
     // The instance is fine: the next call works.
     expect(textOf(await callTool(session, "echo", { message: "after" }))).toMatch(/^echo after/);
+  });
+
+  it("lanes:nothing-hanging — a call in flight when its session object dies gets an error from the Worker, and on its stream's resumption", async () => {
+    const own = await openSession(mcpUrl(acme.tenant, "raw"), acme.key);
+    const res = await send(own, rpc("tools/call", { name: "hang", arguments: {} }));
+    const reader = new SseReader(res);
+    const priming = (await reader.next())!;
+    expect(priming.data).toBe("");
+    // The object dies mid-call: the Worker, which still holds the connection, answers.
+    // (abort() throws in the object, by design: the rejection is the object dying.)
+    await runInDurableObject(sessionStub(acme.tenant, "raw", own.sessionId), (_obj, state: DurableObjectState) => state.abort("test: the object dies")).catch(() => {});
+    const rest = (await reader.rest()).filter((e) => e.data !== "").map((e) => JSON.parse(e.data));
+    expect(rest.at(-1).error.message).toMatch(/^Request interrupted: the session's server stopped before answering/);
+    // The rebuilt object wrote the same on the request's own stream, for a client that resumes.
+    const resumed = await openStream(own, priming.id);
+    expect(resumed.status).toBe(200);
+    const replayed = (await readAllEvents(resumed)).filter((e) => e.data !== "").map((e) => JSON.parse(e.data));
+    expect(replayed).toHaveLength(1);
+    expect(replayed[0].error.message).toMatch(/^Request interrupted: the session's server stopped \(a restart or an eviction\)/);
+    // The session itself lives on.
+    expect(textOf(await callTool(own, "echo", { message: "after" }))).toMatch(/^echo after/);
   });
 
   it("deployed:sdk-rebuild — rebuilds an instance that exited, replaying initialize and the log level", async () => {

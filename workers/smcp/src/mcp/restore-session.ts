@@ -37,6 +37,12 @@ export async function restoreInitializedSession(
   await (mcp.server as unknown as ServerInternals)._oninitialize({ method: "initialize", params });
 }
 
+/** The client requests a stream of the transport was opened to answer (its internal request-to-stream map). */
+export function requestsOnStream(transport: WebStandardStreamableHTTPServerTransport, streamId: string): (string | number)[] {
+  const map = (transport as unknown as { _requestToStreamMapping?: Map<string | number, string> })._requestToStreamMapping;
+  return map ? [...map].filter(([, s]) => s === streamId).map(([id]) => id) : [];
+}
+
 /** The transport half alone: for a backend that is not an SDK server here (a relay replays the handshake itself). */
 export function restoreInitializedTransport(transport: WebStandardStreamableHTTPServerTransport, sessionId: string): void {
   const t = transport as unknown as TransportInternals;

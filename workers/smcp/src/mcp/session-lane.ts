@@ -13,6 +13,7 @@ import type { Env } from "../env";
 import type { Trace } from "../trace";
 import { initializeParamsProblem } from "./initialize-bounds";
 import type { ServerRef } from "../sandbox/resolve-server";
+import { answeredDespiteInterruption, requestIdsOf } from "./interrupted";
 import { INTERNAL_HEADER_PREFIX, incarnationOf, type Principal } from "./principal";
 
 export async function serveSession(request: Request, body: ParsedBody | null, principal: Principal, server: ServerRef | undefined, env: Env, trace: Trace): Promise<Response> {
@@ -45,7 +46,10 @@ export async function serveSession(request: Request, body: ParsedBody | null, pr
   // A typed call: who is asking and what serves the URL travel as arguments, not headers.
   const stub = env.SESSION.get(env.SESSION.idFromName(sessionObjectName(principal.tenant, incarnationOf(principal), principal.server, sessionId)));
   const forwarded = new Request(request.url, { method: request.method, headers, body: body?.text ?? null });
-  return stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, traceparent: trace.traceparent });
+  return answeredDespiteInterruption(
+    () => stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, traceparent: trace.traceparent }),
+    requestIdsOf(body?.json),
+  );
 }
 
 function isInitializeCall(json: unknown): boolean {
