@@ -25,7 +25,7 @@
  * most that interval plus alarm delay, and an eviction loses none.
  */
 import { DurableObject } from "cloudflare:workers";
-import { WebStandardStreamableHTTPServerTransport, type JSONRPCMessage, type McpServer } from "@modelcontextprotocol/server";
+import { WebStandardStreamableHTTPServerTransport, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import {
   SESSION_REVISIONS,
   LATEST_SESSION_REVISION,
@@ -42,7 +42,8 @@ import {
 } from "@smcp/runtime";
 import { tenantStub, type Env } from "./env";
 import { NEW_SESSION_HEADER, authInfoOf, incarnationOf, readPrincipal, samePrincipal, type Principal } from "./mcp/principal";
-import { requestsOnStream, restoreInitializedSession, restoreInitializedTransport, type InitializeParams } from "./mcp/restore-session";
+import { requestsOnStream, type InitializeParams } from "./mcp/restore-session";
+import { inProcessBackend, type SessionBackend } from "./mcp/session-backend";
 import { SandboxRelay, type ReplayState } from "./sandbox/sdk/relay";
 import { isSdkModule, type SdkServing } from "./sandbox/sdk/serving";
 import { ConsoleKeeper } from "./sandbox/sdk/console-keeper";
@@ -121,9 +122,8 @@ export interface SessionView extends SessionRecord {
 }
 
 interface Live {
-  /** The backend: an SDK server in this isolate (built-in, or the module format's proxy), or a relay to a sandboxed SDK server. */
-  mcp?: McpServer;
-  relay?: SandboxRelay;
+  /** What serves the session: an SDK server in this isolate (built-in, or the module format's proxy), or a relay to a sandboxed SDK server. */
+  backend: SessionBackend;
   transport: WebStandardStreamableHTTPServerTransport;
   /** Set once the session is admitted: a new session has no event-log tables before that. */
   log: SqliteEventLog;
@@ -458,27 +458,22 @@ export class SessionDO extends DurableObject<Env> {
       onsessionclosed: () => this.#end("deleted"),
     });
     live.transport = transport;
-    if (isSdkModule(module)) {
-      live.relay = this.#relay(module.sdk, meta);
-      await live.relay.connect(transport);
-    } else {
-      live.mcp = module.create({
-        tenant: meta.tenant,
-        server: meta.server,
-        store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server, incarnationOf(meta)),
-      });
-      await live.mcp.connect(transport);
-    }
+    live.backend = isSdkModule(module)
+      ? this.#relay(module.sdk, meta)
+      : inProcessBackend(
+          module.create({
+            tenant: meta.tenant,
+            server: meta.server,
+            store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server, incarnationOf(meta)),
+          }),
+        );
+    await live.backend.connect(transport);
     if (admit) {
       this.#pendingLive = live;
     } else {
       live.log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
       interruptUnanswered(live.log);
-      if (live.mcp) await restoreInitializedSession(live.mcp, transport, meta.sessionId, meta.initParams);
-      else {
-        restoreInitializedTransport(transport, meta.sessionId);
-        live.relay!.restore(meta.initParams);
-      }
+      await live.backend.restore(transport, meta.sessionId, meta.initParams);
     }
     const requests = new RequestLog(this.ctx.storage.sql, this.ctx.storage.kv, () => this.#counted());
     const send = transport.send.bind(transport);
@@ -620,7 +615,7 @@ export class SessionDO extends DurableObject<Env> {
     const live = this.#live;
     this.#live = undefined;
     this.#meta = undefined;
-    await live?.relay?.close();
+    await live?.backend.close();
     await live?.transport.close().catch(() => {});
     if (!meta) return; // already finished by an earlier run
     try {

@@ -25,7 +25,8 @@ import {
   type RequestId,
   type WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
-import type { InitializeParams } from "../../mcp/restore-session";
+import { restoreInitializedTransport, type InitializeParams } from "../../mcp/restore-session";
+import type { SessionBackend } from "../../mcp/session-backend";
 import type { SandboxInstance, InstanceEvents } from "./instance";
 
 /** What the client set that a new instance must be told again. */
@@ -71,7 +72,7 @@ const RESULT_CHECKS: Record<string, (v: unknown) => boolean> = {
   "completion/complete": isSpecType.CompleteResult,
 };
 
-export class SandboxRelay {
+export class SandboxRelay implements SessionBackend {
   readonly #opts: RelayOptions;
   #transport: WebStandardStreamableHTTPServerTransport | undefined;
   #instance: SandboxInstance | undefined;
@@ -98,7 +99,8 @@ export class SandboxRelay {
   }
 
   /** A stored session: its next instance gets `initialize` (and the kept state) replayed first. */
-  restore(params: InitializeParams): void {
+  async restore(transport: WebStandardStreamableHTTPServerTransport, sessionId: string, params: InitializeParams): Promise<void> {
+    restoreInitializedTransport(transport, sessionId);
     this.#initParams = params;
   }
 
