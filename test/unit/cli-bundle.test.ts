@@ -190,6 +190,31 @@ describe("smcp deploy's bundler, on other kinds", () => {
     await expect(build(big)).rejects.toThrow(/the deployment is 10\.00 MiB \(bundle [\d.]+ KiB, package files 10\.00 MiB\), over the 10\.00 MiB limit/);
   });
 
+  it("deployed:cli-deploy deployed:sdk-packages — a CommonJS entry on SDK 1.0's layout (dist/server/stdio.js): kind stdio, wrapped, dual packages required as CommonJS", async () => {
+    // server-github and server-postgres pin SDK 1.0.1, which has no dist/esm/; mcp-sqlite and
+    // @antv/mcp-server-chart are CommonJS; pg require()s pg-pool, whose "import" export is an ES wrapper.
+    const at = path.join(temp, "cjs-sdk10");
+    const write = (file: string, text: string) => {
+      mkdirSync(path.dirname(path.join(at, file)), { recursive: true });
+      writeFileSync(path.join(at, file), text);
+    };
+    write("package.json", `{"name":"cjs-sdk10","main":"index.js"}`);
+    write("index.js", `#!/usr/bin/env node\n"use strict";\nconst { StdioServerTransport } = require("@modelcontextprotocol/sdk/server/stdio.js");\nconst Pool = require("dual");\nnew StdioServerTransport();\nmodule.exports = { Pool };\n`);
+    write("node_modules/@modelcontextprotocol/sdk/package.json", `{"name":"@modelcontextprotocol/sdk","version":"1.0.1","type":"module","exports":{"./*":"./dist/*"}}`);
+    write("node_modules/@modelcontextprotocol/sdk/dist/server/stdio.js", `export class StdioServerTransport { start() { process.stdin.on("data", () => {}); } }\n`);
+    write("node_modules/dual/package.json", `{"name":"dual","exports":{".":{"import":"./esm.mjs","require":"./cjs.js"}}}`);
+    write("node_modules/dual/cjs.js", `module.exports = class Pool {};\n`);
+    write("node_modules/dual/esm.mjs", `import Pool from "./cjs.js";\nexport default Pool;\n`);
+    const { bundle } = await build(at);
+    expect(bundle).toMatchObject({ kind: "stdio", sdk: "v1", exports: ["default"] });
+    expect(bundle.code).toMatch(WRAPPED);
+    expect(bundle.code).toMatch(/\nreturn \{ "default": require_index\(\) \};\n\}\n$/);
+    expect(requiredOf(bundle.code)).toContain("smcp:stdio");
+    expect(bundle.inputs.filter((f) => /server\/stdio\.js$|dual\/esm\.mjs$/.test(f))).toEqual([]);
+    expect(bundle.inputs.some((f) => f.endsWith("dual/cjs.js"))).toBe(true);
+    expect(await importsOf(bundle.code)).toEqual([]);
+  });
+
   it("deployed:cli-deploy admin:cli — deploy's --arg and --env repeat, in order; --kind is a choice", () => {
     const parsed = parseCommandLine(["deploy", "acme", "mem", "pkg", "--arg", "a", "--arg=--b", "--env", "K=V", "--kind", "stdio"], commands);
     expect(parsed.opts).toMatchObject({ arg: ["a", "--b"], env: ["K=V"], kind: "stdio", config: undefined });

@@ -216,6 +216,26 @@ describe("deployed SDK servers", () => {
     expect(body).not.toMatch(/\n\s+at |\.ts:\d+/);
   });
 
+  it("deployed:sdk-packages — createRequire() reads package.json from the package files; serveStdio() gets { era } and the server's own transport", async () => {
+    // As published servers do it: sequential-thinking reads its version through createRequire,
+    // context7 wraps the stdio transport it gives serveStdio and reads the factory's context.
+    const code = `export default async function (__smcp_require) {
+      const m = __smcp_require("node:module");
+      const require = m.createRequire("file:///app/dist/index.js");
+      const seen = { version: require("../package.json").version, viaDefault: m.default.createRequire("/app/dist/x.js")("./../package.json").version };
+      try { require("./package.json"); } catch (err) { seen.missing = err.code; }
+      const { serveStdio, StdioServerTransport } = __smcp_require("smcp:stdio");
+      const mine = new StdioServerTransport();
+      const served = await new Promise((resolve) => serveStdio((context) => ({ connect: async (t) => resolve({ era: context?.era, mine: t === mine }) }), { transport: mine }));
+      throw new Error("seen " + JSON.stringify({ ...seen, ...served }));
+    }`;
+    const res = await deploy(acme.tenant, "pkgjson", bundle({ code, builtins: ["node:module"], files: { "/app/package.json": { text: '{"name":"p","version":"9.8.7"}' } } }));
+    const body = await res.text();
+    expect(res.status, body).toBe(400);
+    const seen = JSON.parse(/seen (\{.*\})/.exec(JSON.parse(body).error.message)![1]!);
+    expect(seen).toEqual({ version: "9.8.7", viaDefault: "9.8.7", missing: "ENOENT", era: "legacy", mine: true });
+  });
+
   it("deployed:sdk-admin — shows kind, tools and the server's console with secrets redacted", async () => {
     await callTool(session, "log", { line: "token is s3cret-value-123" });
     let view: any;

@@ -8,8 +8,13 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { CliError } from "../errors.mjs";
 
-/** The export conditions the bundle resolves with, in order (esbuild's `conditions` too). */
-export const CONDITIONS = ["workerd", "worker", "node", "import"];
+/**
+ * The export conditions the bundle resolves with, in order (esbuild's `conditions`). esbuild
+ * adds `import` or `require` itself, by how each module is loaded: naming `import` here
+ * would make a `require()` of a dual package get its ES module wrapper (pg's
+ * `require("pg-pool")` a namespace where Node gives the class).
+ */
+export const CONDITIONS = ["workerd", "worker", "node"];
 
 /**
  * @param {string} dir the package directory
@@ -53,7 +58,8 @@ function target(value) {
   if (typeof value === "string") return value;
   if (Array.isArray(value)) return value.map(target).find((t) => t !== undefined);
   if (!value || typeof value !== "object") return undefined;
-  for (const condition of [...CONDITIONS, "default"]) {
+  // The entry is loaded as Node loads a bin or `import`s the package.
+  for (const condition of [...CONDITIONS, "import", "default"]) {
     if (condition in value) {
       const found = target(/** @type {any} */ (value)[condition]);
       if (found !== undefined) return found;

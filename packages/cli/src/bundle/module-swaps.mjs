@@ -2,7 +2,7 @@
  * The module swaps of the bundle, as one esbuild plugin (onResolve only): the closed list
  * docs/tenant-servers.md documents, and nothing else.
  *
- *   SDK stdio transport (v1 `.../sdk/dist/<x>/server/stdio.js`, v2 `@modelcontextprotocol/server/stdio`)
+ *   SDK stdio transport (v1 `.../sdk/dist/[<x>/]server/stdio.js`, v2 `@modelcontextprotocol/server/stdio`)
  *                                    -> external `./__smcp/stdio.js` (the platform's bridge)
  *   `fs`, `node:fs`                  -> external `./__smcp/fs.js` (the platform's persistent files)
  *   `fs/promises`, `node:fs/promises` -> external `./__smcp/fs-promises.js`
@@ -35,7 +35,8 @@ const REQUIRED_NAMES = /** @type {Record<string, string>} */ ({
 const UNSUPPORTED = new Set(["child_process", "net", "dgram", "tls", "worker_threads", "cluster"]);
 
 const SEP = String.raw`[\\/]`;
-const SDK_V1 = String.raw`@modelcontextprotocol${SEP}sdk${SEP}dist${SEP}[^\\/]+${SEP}`;
+// `dist/esm/`, `dist/cjs/` since SDK 1.1; SDK 1.0.x put its ES modules straight in `dist/`.
+const SDK_V1 = String.raw`@modelcontextprotocol${SEP}sdk${SEP}dist${SEP}(?:[^\\/]+${SEP})?`;
 const STDIO_V1 = new RegExp(`${SDK_V1}server${SEP}stdio\\.js$`);
 const STDIO_V2 = new RegExp(`@modelcontextprotocol${SEP}server${SEP}dist${SEP}stdio\\.[mc]?js$`);
 const AJV_V1 = new RegExp(`${SDK_V1}validation${SEP}ajv-provider\\.js$`);

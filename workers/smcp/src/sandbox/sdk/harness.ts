@@ -60,12 +60,16 @@ export class StdioServerTransport {
   }
 }
 
-/** SDK v2's helper, on the same transport. */
+/**
+ * SDK v2's helper, on the same transport: the factory is asked for a 2025-era instance (the
+ * platform always opens the instance with initialize, at a 2025 revision), and a transport
+ * the server passes (for example one wrapping ours to observe it) is the one connected.
+ */
 export function serveStdio(factory, options) {
-  const transport = new StdioServerTransport();
+  const transport = options?.transport ?? new StdioServerTransport();
   let server;
   const ready = (async () => {
-    server = typeof factory === "function" ? await factory() : factory;
+    server = typeof factory === "function" ? await factory({ era: "legacy" }) : factory;
     await server.connect(transport);
   })();
   ready.catch((err) => options?.onerror?.(err));
@@ -118,11 +122,61 @@ function unavailable(name, err) {
   });
 }
 
+/** A POSIX path from a path or file: URL (string or URL), resolved against dir when relative. */
+function pathOf(ref, dir) {
+  let p = String(ref instanceof URL ? ref.href : ref);
+  if (p.startsWith("file://")) p = decodeURIComponent(new URL(p).pathname);
+  if (!p.startsWith("/")) p = (dir ?? boot.root) + "/" + p;
+  const out = [];
+  for (const part of p.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return "/" + out.join("/");
+}
+
+/**
+ * node:module with a createRequire whose require() reads a .json file by path from the
+ * deployment's files (where package.json travels), as Node's does: servers read their
+ * version that way (createRequire(import.meta.url)("../package.json")). fs and
+ * fs/promises are the platform's files; anything else is asked of workerd's require.
+ */
+function withFileRequire(mod) {
+  const original = mod?.createRequire ?? mod?.default?.createRequire;
+  if (typeof original !== "function") return mod;
+  const swapped = { fs: files, "node:fs": files, "fs/promises": filePromises, "node:fs/promises": filePromises };
+  const createRequire = (from) => {
+    const dir = pathOf(from).replace(/\\/[^/]*$/, "") || "/";
+    let inner = null;
+    const fallback = (id) => (inner ??= original(from))(id);
+    const require = (id) => {
+      if (typeof id !== "string") return fallback(id);
+      if (Object.hasOwn(swapped, id)) return swapped[id].default ?? swapped[id];
+      if (/\\.json$/.test(id) && /^(\\/|\\.\\.?\\/|file:)/.test(id)) return JSON.parse(files.readFileSync(pathOf(id, dir), "utf8"));
+      return fallback(id);
+    };
+    require.resolve = (id) => (typeof id === "string" && /^(\\/|\\.\\.?\\/|file:)/.test(id) ? pathOf(id, dir) : (inner ??= original(from)).resolve(id));
+    require.cache = Object.create(null);
+    return require;
+  };
+  // The default export (what require("module") answers) is workerd's Module, a function:
+  // the same object, with only createRequire answered differently.
+  const base = mod.default;
+  const wrapped = base !== null && (typeof base === "object" || typeof base === "function")
+    ? new Proxy(base, { get: (target, key, receiver) => (key === "createRequire" ? createRequire : Reflect.get(target, key, receiver)) })
+    : base;
+  return { ...mod, createRequire, default: wrapped };
+}
+
 /** What the bundle's require() answers: the platform's substitutes, and the Node built-ins it named, loaded now. */
 async function requireFor(builtins) {
   const registry = new Map([["smcp:stdio", stdio], ["smcp:fs", files], ["smcp:fs/promises", filePromises], ["cloudflare:workers", cloudflareWorkers]]);
   await Promise.all(builtins.filter((n) => typeof n === "string" && n.startsWith("node:")).map(async (name) => {
-    try { registry.set(name, await import(name)); } catch (err) { registry.set(name, unavailable(name, err)); }
+    try {
+      const mod = await import(name);
+      registry.set(name, name === "node:module" ? withFileRequire(mod) : mod);
+    } catch (err) { registry.set(name, unavailable(name, err)); }
   }));
   return (name) => {
     const m = registry.get(name);
