@@ -3,9 +3,10 @@
  *
  * Starts one server at a time (the machine has two cores; two servers under load
  * would measure each other), runs its figures, stops it: the floor Worker, SMCP,
- * the SDK's Node server, the agents McpAgent. Then prints one table and writes
+ * the SDK's Node server, the agents McpAgent (SMCP also gets an SDK server deployed
+ * with `smcp deploy`, measured against the same tool built in). Then prints one table and writes
  * bench/results/latest.json. Whatever it started is stopped on every exit path,
- * including Ctrl-C. `--quick` runs the same figures shorter and smaller (< 2 min).
+ * including Ctrl-C. `--quick` runs the same figures shorter and smaller (about 2 min).
  */
 import { writeFileSync } from "node:fs";
 import os from "node:os";
@@ -24,7 +25,7 @@ const PLANS = {
   quick: {
     connections: 8, duration: 2, warmup: 0.5, rttSamples: 100, kinds: ["add", "echo"], corpus: 50,
     resumeEvents: 100, resumeRounds: 1, idleSessions: 20, settleMs: 500, concurrentSessions: 50, quietMs: 0,
-    liveInstances: 20, steadyCalls: 50, freshSessions: 5,
+    liveInstances: 20, steadyCalls: 30, freshSessions: 5,
   },
   full: {
     connections: 8, duration: 10, warmup: 3, rttSamples: 1000, kinds: ["search", "add", "echo"], corpus: 200,

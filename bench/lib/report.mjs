@@ -117,7 +117,7 @@ function deployedRows(deployed, floor) {
   const steady = use?.steady.p50;
   const inRtt = (n) => (rtt ? `${fixed(n / rtt, 0)} RTT` : null);
   const againstSteady = (n) => [inRtt(n), steady ? `${times(n, steady)}× steady p50` : null].filter(Boolean).join(", ");
-  const noDeploy = deployed.deploy?.error ? cell(null, "n/a") : undefined;
+  const failed = (step) => (deployed.deploy?.error || step?.error ? cell(null, "n/a") : undefined);
   const rows = [];
 
   const p50Ratio = builtIn && load ? load.p50 / builtIn.p50 : undefined;
@@ -125,35 +125,35 @@ function deployedRows(deployed, floor) {
     id: "deployed/session",
     label: "tools/call test_simple_text, deployed SDK server · session, req/s (p50/p99 ms)",
     floor: builtIn ? cell(builtIn.rps, `built-in ${loadCell(builtIn).text}`) : undefined,
-    servers: { smcp: noDeploy ?? loadCell(load) },
+    servers: { smcp: failed(deployed.calls) ?? loadCell(load) },
     ratios: p50Ratio === undefined ? {} : { floor: { value: p50Ratio, text: `p50 ${fixed(p50Ratio, 2)}× built-in` } },
   });
   rows.push({
     id: "deployed/cpu",
     label: "  runtime CPU per call, deployed SDK server, ms",
     floor: builtIn ? cell(builtIn.cpuMsPerRequest, `built-in ${ms(builtIn.cpuMsPerRequest)}`) : undefined,
-    servers: { smcp: noDeploy ?? numberCell(load, (v) => v.cpuMsPerRequest, ms) },
+    servers: { smcp: failed(deployed.calls) ?? numberCell(load, (v) => v.cpuMsPerRequest, ms) },
     ratios: builtIn && load ? { floor: { value: load.cpuMsPerRequest / builtIn.cpuMsPerRequest, text: `${times(load.cpuMsPerRequest, builtIn.cpuMsPerRequest)}× built-in` } } : {},
   });
   rows.push({
     id: "deployed/first-use",
     label: "first use after deploy: initialize (starts the instance) + first tools/call, ms",
     floor: rttCell,
-    servers: { smcp: noDeploy ?? (use ? cell(use.firstUseMs, `${ms(use.firstUseMs)} (${ms(use.initializeMs)} + ${ms(use.firstCallMs)})`) : cell(null, "n/a")) },
+    servers: { smcp: failed(deployed.firstUse) ?? cell(use.firstUseMs, `${ms(use.firstUseMs)} (${ms(use.initializeMs)} + ${ms(use.firstCallMs)})`) },
     ratios: use ? { floor: { value: rtt ? use.firstUseMs / rtt : undefined, text: againstSteady(use.firstUseMs) } } : {},
   });
   rows.push({
     id: "deployed/fresh-session",
     label: "  a later fresh session: initialize + first tools/call, ms (p50)",
     floor: rttCell,
-    servers: { smcp: noDeploy ?? numberCell(use, (v) => v.freshSession.p50, ms) },
+    servers: { smcp: failed(deployed.firstUse) ?? numberCell(use, (v) => v.freshSession.p50, ms) },
     ratios: use ? { floor: { value: rtt ? use.freshSession.p50 / rtt : undefined, text: againstSteady(use.freshSession.p50) } } : {},
   });
   rows.push({
     id: "deployed/steady",
     label: "  steady tools/call on a live instance, one at a time, ms (p50/p99)",
     floor: use ? cell(use.builtInSteady.p50, `built-in ${ms(use.builtInSteady.p50)}/${ms(use.builtInSteady.p99)}`) : undefined,
-    servers: { smcp: noDeploy ?? numberCell(use, (v) => v.steady.p50, () => `${ms(use.steady.p50)}/${ms(use.steady.p99)}`) },
+    servers: { smcp: failed(deployed.firstUse) ?? numberCell(use, (v) => v.steady.p50, () => `${ms(use.steady.p50)}/${ms(use.steady.p99)}`) },
     ratios: use
       ? { floor: { value: steady / use.builtInSteady.p50, text: [`p50 ${times(steady, use.builtInSteady.p50)}× built-in`, inRtt(steady)].filter(Boolean).join(", ") } }
       : {},
@@ -163,7 +163,7 @@ function deployedRows(deployed, floor) {
     id: "deployed/memory",
     label: "memory (RSS) per live instance (a session with one call), KB",
     floor: mem ? cell(mem.builtInRssBytesPerSession, `built-in ${fixed(mem.builtInRssBytesPerSession / 1024, 1)}`) : undefined,
-    servers: { smcp: noDeploy ?? numberCell(mem, (v) => v.rssBytesPerSession, (n) => fixed(n / 1024, 1)) },
+    servers: { smcp: failed(deployed.instances) ?? numberCell(mem, (v) => v.rssBytesPerSession, (n) => fixed(n / 1024, 1)) },
     ratios: mem
       ? { floor: { value: mem.rssBytesPerInstance, text: `+${fixed(mem.rssBytesPerInstance / 1024, 0)} KB over built-in` } }
       : {},
