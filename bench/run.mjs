@@ -3,9 +3,10 @@
  *
  * Starts one server at a time (the machine has two cores; two servers under load
  * would measure each other), runs its figures, stops it: the floor Worker, SMCP,
- * the SDK's Node server, the agents McpAgent. Then prints one table and writes
+ * the SDK's Node server, the agents McpAgent (SMCP also gets an SDK server deployed
+ * with `smcp deploy`, measured against the same tool built in). Then prints one table and writes
  * bench/results/latest.json. Whatever it started is stopped on every exit path,
- * including Ctrl-C. `--quick` runs the same figures shorter and smaller (< 2 min).
+ * including Ctrl-C. `--quick` runs the same figures shorter and smaller (about 2 min).
  */
 import { writeFileSync } from "node:fs";
 import os from "node:os";
@@ -24,10 +25,12 @@ const PLANS = {
   quick: {
     connections: 8, duration: 2, warmup: 0.5, rttSamples: 100, kinds: ["add", "echo"], corpus: 50,
     resumeEvents: 100, resumeRounds: 1, idleSessions: 20, settleMs: 500, concurrentSessions: 50, quietMs: 0,
+    liveInstances: 20, steadyCalls: 30, freshSessions: 5,
   },
   full: {
     connections: 8, duration: 10, warmup: 3, rttSamples: 1000, kinds: ["search", "add", "echo"], corpus: 200,
     resumeEvents: 100, resumeRounds: 10, idleSessions: 200, settleMs: 1500, concurrentSessions: 1000, quietMs: 30_000,
+    liveInstances: 100, steadyCalls: 500, freshSessions: 20,
   },
 };
 const plan = PLANS[quick ? "quick" : "full"];
@@ -99,6 +102,11 @@ async function main() {
   const noisy = noisyFigures(results);
   if (noisy.length) notes.push(`NOISE: other processes kept cores busy during: ${noisy.join(", ")}; rerun those on a quiet machine.`);
   if (results.smcp?.echoStandIn) notes.push(`* SMCP has no echo tool: its row uses ${results.smcp.echoStandIn.split(":")[0]} (no input, static text).`);
+  if (results.smcp?.deployed) {
+    notes.push(
+      `deployed rows: ${results.smcp.deployed.deploy?.url?.split("/").pop() ?? "the server"} is bench/peers/deployed/static-text.mjs, deployed with \`smcp deploy\`; each session runs its own instance in a Worker Loader isolate. Their baseline (the same tool built in, everything/test_simple_text, measured just before; or the floor round trip) is in the floor column, their ratio to it under SMCP/floor.`,
+    );
+  }
   const table = renderTable(rows, targets, notes);
   process.stdout.write(`\n${table}\n`);
 

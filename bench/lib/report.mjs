@@ -1,6 +1,9 @@
 /**
  * From raw results to figures: one row per figure with each server's value, the
- * ratios SMCP/floor and SMCP/peer, and the three targets of the benchmark issue.
+ * ratios SMCP/floor and SMCP/peer, and the targets of the benchmark issues.
+ * The deployed SDK server's rows are SMCP's alone: their baseline (the same tool
+ * built in, or the floor round trip) sits in the floor column and their ratio to it
+ * in SMCP/floor, each cell saying which baseline it is.
  * Every ratio is SMCP's value over the other's, with the direction that is better
  * for that figure, so "ahead" never depends on reading a number the right way up.
  */
@@ -93,7 +96,78 @@ export function figureRows(results, plan) {
     better: "higher",
     servers: perServer((r) => numberCell(r.concurrency, (v) => v.held, (n) => `${n} (${fixed(r.concurrency.openedIn, 1)} s)`)),
   });
-  for (const row of rows) row.ratios = ratiosOf(row);
+  rows.push(...deployedRows(results.smcp?.deployed, floor));
+  for (const row of rows) row.ratios ??= ratiosOf(row);
+  return rows;
+}
+
+const times = (a, b) => fixed(a / b, a / b < 10 ? 2 : 0);
+
+/**
+ * The deployed SDK server against the same tool built in (issue 12): tools/call
+ * under load, the first use of the version right after its deploy, and resident
+ * memory per live instance.
+ */
+function deployedRows(deployed, floor) {
+  if (!deployed) return [];
+  const rtt = floor.rtt?.p50;
+  const rttCell = numberCell(floor.rtt, (v) => v.p50, (n) => `RTT ${ms(n)}`);
+  const { builtIn, deployed: load } = missing(deployed.calls) ? {} : deployed.calls;
+  const use = missing(deployed.firstUse) ? null : deployed.firstUse;
+  const steady = use?.steady.p50;
+  const inRtt = (n) => (rtt ? `${fixed(n / rtt, 0)} RTT` : null);
+  const againstSteady = (n) => [inRtt(n), steady ? `${times(n, steady)}× steady p50` : null].filter(Boolean).join(", ");
+  const failed = (step) => (deployed.deploy?.error || step?.error ? cell(null, "n/a") : undefined);
+  const rows = [];
+
+  const p50Ratio = builtIn && load ? load.p50 / builtIn.p50 : undefined;
+  rows.push({
+    id: "deployed/session",
+    label: "tools/call test_simple_text, deployed SDK server · session, req/s (p50/p99 ms)",
+    floor: builtIn ? cell(builtIn.rps, `built-in ${loadCell(builtIn).text}`) : undefined,
+    servers: { smcp: failed(deployed.calls) ?? loadCell(load) },
+    ratios: p50Ratio === undefined ? {} : { floor: { value: p50Ratio, text: `p50 ${fixed(p50Ratio, 2)}× built-in` } },
+  });
+  rows.push({
+    id: "deployed/cpu",
+    label: "  runtime CPU per call, deployed SDK server, ms",
+    floor: builtIn ? cell(builtIn.cpuMsPerRequest, `built-in ${ms(builtIn.cpuMsPerRequest)}`) : undefined,
+    servers: { smcp: failed(deployed.calls) ?? numberCell(load, (v) => v.cpuMsPerRequest, ms) },
+    ratios: builtIn && load ? { floor: { value: load.cpuMsPerRequest / builtIn.cpuMsPerRequest, text: `${times(load.cpuMsPerRequest, builtIn.cpuMsPerRequest)}× built-in` } } : {},
+  });
+  rows.push({
+    id: "deployed/first-use",
+    label: "first use after deploy: initialize (starts the instance) + first tools/call, ms",
+    floor: rttCell,
+    servers: { smcp: failed(deployed.firstUse) ?? cell(use.firstUseMs, `${ms(use.firstUseMs)} (${ms(use.initializeMs)} + ${ms(use.firstCallMs)})`) },
+    ratios: use ? { floor: { value: rtt ? use.firstUseMs / rtt : undefined, text: againstSteady(use.firstUseMs) } } : {},
+  });
+  rows.push({
+    id: "deployed/fresh-session",
+    label: "  a later fresh session: initialize + first tools/call, ms (p50)",
+    floor: rttCell,
+    servers: { smcp: failed(deployed.firstUse) ?? numberCell(use, (v) => v.freshSession.p50, ms) },
+    ratios: use ? { floor: { value: rtt ? use.freshSession.p50 / rtt : undefined, text: againstSteady(use.freshSession.p50) } } : {},
+  });
+  rows.push({
+    id: "deployed/steady",
+    label: "  steady tools/call on a live instance, one at a time, ms (p50/p99)",
+    floor: use ? cell(use.builtInSteady.p50, `built-in ${ms(use.builtInSteady.p50)}/${ms(use.builtInSteady.p99)}`) : undefined,
+    servers: { smcp: failed(deployed.firstUse) ?? numberCell(use, (v) => v.steady.p50, () => `${ms(use.steady.p50)}/${ms(use.steady.p99)}`) },
+    ratios: use
+      ? { floor: { value: steady / use.builtInSteady.p50, text: [`p50 ${times(steady, use.builtInSteady.p50)}× built-in`, inRtt(steady)].filter(Boolean).join(", ") } }
+      : {},
+  });
+  const mem = missing(deployed.instances) ? null : deployed.instances;
+  rows.push({
+    id: "deployed/memory",
+    label: "memory (RSS) per live instance (a session with one call), KB",
+    floor: mem ? cell(mem.builtInRssBytesPerSession, `built-in ${fixed(mem.builtInRssBytesPerSession / 1024, 1)}`) : undefined,
+    servers: { smcp: failed(deployed.instances) ?? numberCell(mem, (v) => v.rssBytesPerSession, (n) => fixed(n / 1024, 1)) },
+    ratios: mem
+      ? { floor: { value: mem.rssBytesPerInstance, text: `+${fixed(mem.rssBytesPerInstance / 1024, 0)} KB over built-in` } }
+      : {},
+  });
   return rows;
 }
 
@@ -118,7 +192,7 @@ function ratio(a, b, better) {
   return { value, ahead, text: `${fixed(value, 2)}× ${ahead ? "ahead" : "behind"}` };
 }
 
-/** The three targets of the benchmark issue, each met or not, with the numbers behind it. */
+/** The targets of the benchmark issues, each met or not, with the numbers behind it. */
 export function verdicts(rows) {
   const byId = Object.fromEntries(rows.filter((r) => r.id).map((r) => [r.id, r]));
   const floorShare = ["add/session", "add/stateless"].map((id) => [id.split("/")[1], byId[id]?.ratios.floor?.value]);
@@ -142,6 +216,21 @@ export function verdicts(rows) {
       met: resumeRtts !== undefined && resumeRtts < 3,
       detail: resumeRtts === undefined ? "n/a" : `${fixed(resumeRtts, 1)} round trips`,
     },
+    ...deployedVerdict(byId["deployed/session"]),
+  ];
+}
+
+/** Issue 12: a deployed SDK server's tools/call takes at most 1.3× the time of the same tool built in. */
+function deployedVerdict(row) {
+  if (!row) return [];
+  const p50 = row.ratios.floor?.value;
+  const throughput = row.servers.smcp?.num && row.floor?.num ? row.servers.smcp.num / row.floor.num : undefined;
+  return [
+    {
+      target: "deployed SDK server tools/call within 1.3× the time of the same tool built in (p50, session lane)",
+      met: p50 !== undefined && p50 <= 1.3,
+      detail: p50 === undefined ? "n/a" : `p50 ${fixed(p50, 2)}×, throughput ${fixed(throughput * 100, 0)}% of built-in`,
+    },
   ];
 }
 
@@ -155,6 +244,14 @@ export function describeFigure(value) {
   }
   if ("rounds" in value) return `p50 ${ms(value.p50)} ms over ${value.rounds} rounds`;
   if ("p50" in value) return `p50 ${ms(value.p50)} ms, p99 ${ms(value.p99)} ms`;
+  if ("deployMs" in value) return `version ${value.version} deployed in ${fixed(value.deployMs / 1000, 1)} s (bundle, upload, health check)`;
+  if ("firstUseMs" in value) {
+    return `initialize ${ms(value.initializeMs)} ms + first call ${ms(value.firstCallMs)} ms; steady p50 ${ms(value.steady.p50)} ms (built in ${ms(value.builtInSteady.p50)} ms); a later fresh session ${ms(value.freshSession.p50)} ms (p50)`;
+  }
+  if ("rssBytesPerInstance" in value) {
+    return `${fixed(value.rssBytesPerSession / 1024, 1)} KB RSS per live instance's session, built in ${fixed(value.builtInRssBytesPerSession / 1024, 1)} KB`;
+  }
+  if ("builtIn" in value && "deployed" in value) return `built in: ${describeFigure(value.builtIn)}; deployed: ${describeFigure(value.deployed)}`;
   if ("rssBytesPerSession" in value) {
     const sqlite = value.sqliteBytesPerSession == null ? "no SQLite" : `${fixed(value.sqliteBytesPerSession / 1024, 1)} KB SQLite`;
     return `${fixed(value.rssBytesPerSession / 1024, 1)} KB RSS, ${sqlite} per session`;

@@ -2,10 +2,11 @@
  * The figures of one server, in an order that keeps them independent: the idle
  * footprint first (before load leaves garbage behind), then resume and many open
  * sessions, then throughput per tool and lane (search before add, so every search
- * scans the same seeded corpus), and session creation last (it leaves thousands of
- * sessions behind).
+ * scans the same seeded corpus), a deployed SDK server against the same tool built in
+ * (SMCP only), and session creation last (it leaves thousands of sessions behind).
  */
 import { concurrentSessions } from "../figures/concurrency.mjs";
+import { deploy, firstUse, liveInstances, loadPair, retarget } from "../figures/deployed.mjs";
 import { floorRoundTrip, floorThroughput } from "../figures/floor.mjs";
 import { floorObject, idleFootprint } from "../figures/footprint.mjs";
 import { initializeRate } from "../figures/initialize.mjs";
@@ -60,6 +61,28 @@ export async function runMcpSuite(target, plan) {
       );
     }
   }
+  if (target.sdkServer) results.deployed = await runDeployedSuite(target, plan, step, await templates(target.sdkServer.builtIn, "session"));
   results.initialize = await step("initialize rate", async () => initializeRate(await templates(add, "session"), plan, target.cpu));
   return results;
+}
+
+/**
+ * The deployed SDK server's figures, in the order their meaning needs: the deploy,
+ * the first session after it (nothing may touch the new version before), the
+ * memory of live instances (before load leaves garbage behind), then load.
+ */
+export async function runDeployedSuite(target, plan, step, builtInTemplates) {
+  const { server, builtIn } = target.sdkServer;
+  const deployed = await step(`deploy ${server} with smcp deploy`, () => deploy(target));
+  if (deployed.error) return { deploy: deployed };
+  const builtInPair = { tool: builtIn, templates: builtInTemplates };
+  const deployedPair = { tool: { ...builtIn, url: deployed.url }, templates: retarget(builtInTemplates, deployed.url) };
+  return {
+    deploy: deployed,
+    firstUse: await step("first session after the deploy", () => firstUse(deployedPair, builtInPair, plan)),
+    instances: await step(`${plan.liveInstances} live instances against ${plan.liveInstances} built-in sessions`, () =>
+      liveInstances(target, builtInPair, deployedPair, plan),
+    ),
+    calls: await step(`tools/call ${builtIn.name} · session, built in then deployed`, () => loadPair(target, builtInPair, deployedPair, plan)),
+  };
 }

@@ -3,7 +3,8 @@
  * described by one shape (`Target`), so the figures never ask which one they drive:
  *
  * - floor   bench/floor on `wrangler dev` (Worker -> Durable Object -> SQLite insert)
- * - smcp    this repository's wrangler.jsonc on `wrangler dev`, one provisioned tenant
+ * - smcp    this repository's wrangler.jsonc on `wrangler dev`, one provisioned tenant;
+ *           `sdkServer.deploy()` deploys an SDK server file to it with the real `smcp deploy`
  * - node    the SDK's Node Streamable HTTP server (bench/peers/node) on Node 22
  * - agents  the `agents` McpAgent (bench/peers/agents) on `wrangler dev`
  *
@@ -16,10 +17,11 @@
  * (the orchestrator stops whatever is still running on any exit). Each target gets
  * its own fresh state directory, removed on stop.
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { ROOT, freePort, startWrangler, stopWrangler } from "../../scripts/lib/wrangler.mjs";
 import { adminClient, provisionTenant } from "../../scripts/lib/admin-client.mjs";
@@ -35,6 +37,7 @@ const SMCP_VARS = {
   SMCP_ADMIN_TOKEN: ADMIN_TOKEN,
   SMCP_DEFAULT_REQUESTS_PER_SECOND: "100000",
   SMCP_DEFAULT_MAX_SESSIONS: "1000000",
+  SMCP_MAX_INSTANCES_PER_TENANT: "1000000",
 };
 const TENANT = "bench";
 
@@ -48,11 +51,15 @@ export const TOOL_ARGS = {
 
 /**
  * @typedef {{ url: string, name: string, args: object, standIn?: string }} ToolRef
+ * @typedef {{ server: string, file: string, builtIn: ToolRef,
+ *   deploy: (server: string, file: string) => Promise<{ url: string, printed: string }> }} SdkServerRef
+ *   the SDK server file SMCP's target deploys with `smcp deploy`, and the built-in tool it is measured against
  * @typedef {{
  *   id: string, label: string, url: string, headers: Record<string, string>,
  *   lanes: string[], tools: Record<"add" | "search" | "echo" | "trigger", ToolRef> | null,
  *   pid: number, rss: () => number, generation: () => string, cpu: () => { runtime: number, total: number }, sessionStoreDir: string | null,
  *   eventLogBytes: ((sessionId: string) => Promise<number>) | null, output?: () => string,
+ *   sdkServer?: SdkServerRef,
  *   stop: () => Promise<void>,
  * }} Target
  */
@@ -131,8 +138,22 @@ export async function startSmcp({ config = "wrangler.jsonc" } = {}) {
     },
     sessionStoreDir: path.join(w.state, "v3/do/smcp-SessionDO"),
     eventLogBytes: async (sessionId) => (await admin.call("GET", `/tenants/${TENANT}/sessions/${sessionId}`)).eventLog.bytes,
+    sdkServer: {
+      server: "static-text",
+      file: "bench/peers/deployed/static-text.mjs",
+      builtIn: { url: mcpUrl("everything"), name: "test_simple_text", args: {} },
+      deploy: async (server, file) => {
+        const { stdout } = await run(process.execPath, ["packages/cli/bin/smcp.mjs", "deploy", TENANT, server, file, "--url", w.url, "--token", ADMIN_TOKEN], {
+          cwd: ROOT,
+          timeout: 120_000,
+        });
+        return { url: mcpUrl(server), printed: stdout };
+      },
+    },
   };
 }
+
+const run = promisify(execFile);
 
 /**
  * SMCP has no plain echo tool today: use one named `echo` if a built-in server
