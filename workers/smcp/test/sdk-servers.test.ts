@@ -207,13 +207,18 @@ describe("deployed SDK servers", () => {
     expect(view).toMatchObject({ format: "sdk", version: 1, status: "serving" });
   });
 
-  it("deployed:sdk-check — the platform itself refuses a start that needs a child process, with the reason", async () => {
+  it("deployed:sdk-check — the platform itself refuses a start that needs a child process or a raw socket, with the reason", async () => {
     const spawns = `export default async function (__smcp_require) { __smcp_require("node:child_process").execSync("sqlite3 --version"); }`;
     const res = await deploy(acme.tenant, "spawner", bundle({ code: spawns, builtins: ["node:child_process"] }));
     const body = await res.text();
     expect(res.status, body).toBe(400);
     expect(JSON.parse(body).error.message).toMatch(/health check: the server failed to start: .*(child_process|not implemented|not available)/i);
     expect(body).not.toMatch(/\n\s+at |\.ts:\d+/);
+    // A raw socket likewise: it would go around the egress allow-list.
+    const dials = `export default async function (__smcp_require) { __smcp_require("cloudflare:sockets").connect("db.internal:5432"); }`;
+    const refused = await deploy(acme.tenant, "dialer", bundle({ code: dials }));
+    expect(refused.status).toBe(400);
+    expect((await refused.json<any>()).error.message).toMatch(/cloudflare:sockets is not available in a sandbox \(raw TCP sockets are not given to deployed servers/);
   });
 
   it("deployed:sdk-packages — createRequire() reads package.json from the package files; serveStdio() gets { era } and the server's own transport", async () => {

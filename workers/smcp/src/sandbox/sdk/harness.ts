@@ -171,7 +171,14 @@ function withFileRequire(mod) {
 
 /** What the bundle's require() answers: the platform's substitutes, and the Node built-ins it named, loaded now. */
 async function requireFor(builtins) {
-  const registry = new Map([["smcp:stdio", stdio], ["smcp:fs", files], ["smcp:fs/promises", filePromises], ["cloudflare:workers", cloudflareWorkers]]);
+  const registry = new Map([
+    ["smcp:stdio", stdio],
+    ["smcp:fs", files],
+    ["smcp:fs/promises", filePromises],
+    ["cloudflare:workers", cloudflareWorkers],
+    // Raw TCP would go around the egress allow-list, which checks HTTP requests by host.
+    ["cloudflare:sockets", unavailable("cloudflare:sockets", new Error("raw TCP sockets are not given to deployed servers; only HTTP(S) fetches to hosts on the server's egress allow-list"))],
+  ]);
   await Promise.all(builtins.filter((n) => typeof n === "string" && n.startsWith("node:")).map(async (name) => {
     try {
       const mod = await import(name);
