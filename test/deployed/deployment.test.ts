@@ -145,6 +145,28 @@ describe("limits only a deployment enforces", () => {
     await neighbourStillWorks();
   });
 
+  it.skipIf(local)(`deployed:sdk-hang deployed:sandbox — a deployed SDK server that spins is ended by its instance's CPU budget; the call gets an error and the next one a rebuilt instance (${LOCAL_NO_CPU_LIMIT})`, async () => {
+    // An SDK server as the bundler makes one (sdk-bundle/1: the module wrapped in one function), written straight against the bridge.
+    const code = `export default async function (__smcp_require) {
+      const t = new (__smcp_require("smcp:stdio").StdioServerTransport)();
+      t.onmessage = (m) => {
+        if (m.method === "initialize") t.send({ jsonrpc: "2.0", id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "spinner", version: "1" } } });
+        else if (m.method === "tools/list") t.send({ jsonrpc: "2.0", id: m.id, result: { tools: [{ name: "spin", inputSchema: { type: "object" } }, { name: "ok", inputSchema: { type: "object" } }] } });
+        else if (m.method === "tools/call" && m.params.name === "spin") for (;;) {}
+        else if (m.method === "tools/call") t.send({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: "ok" }] } });
+      };
+      await t.start();
+      return {};
+    }`;
+    const body = JSON.stringify({ format: "sdk-bundle/1", kind: "stdio", code, builtins: [], root: "/app", files: {}, argv: [], env: {} });
+    const res = await admin.call("PUT", `/tenants/${a.tenant}/servers/sdk-spin/deployments`, body, "application/json");
+    expect([200, 201], JSON.stringify(res.body)).toContain(res.status);
+    const client = await open(a, "sdk-spin");
+    await expect(client.callTool({ name: "spin", arguments: {} })).rejects.toThrow(/Deployed server sdk-spin \(v1\) stopped before answering: the server's instance crashed/);
+    expect(await client.callTool({ name: "ok", arguments: {} })).toMatchObject({ content: [{ type: "text", text: "ok" }] });
+    await neighbourStillWorks();
+  });
+
   it.skipIf(local)(`deployed:sandbox — a huge allocation ends that isolate only (${LOCAL_NO_MEMORY_LIMIT})`, async () => {
     await deploy(a.tenant, "bomb", oneTool("const a = []; for (;;) a.push(new Array(1e6).fill(1));"));
     const client = await open(a, "bomb");
