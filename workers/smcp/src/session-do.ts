@@ -501,6 +501,8 @@ export class SessionDO extends DurableObject<Env> {
       },
       console: (level, line) => console.keep(level, line),
       record: (_method, error) => sdk.record(error),
+      // After the error answer has gone out on the initialize's stream.
+      startFailed: () => this.ctx.waitUntil(new Promise((r) => setTimeout(r, 100)).then(() => this.#end("refused"))),
     });
   }
 

@@ -241,6 +241,27 @@ describe("deployed SDK servers", () => {
     expect(seen).toEqual({ version: "9.8.7", viaDefault: "9.8.7", missing: "ENOENT", era: "legacy", mine: true });
   });
 
+  it("deployed:instance-cap — a session whose server fails to start gets the reason and ends: it holds no instance slot", async () => {
+    // Starts once (the deploy's check), then refuses: it remembers the first start in a file.
+    const code = `export default async function (__smcp_require) {
+      const fs = __smcp_require("smcp:fs/promises");
+      if (await fs.readFile("/app/started", "utf8").catch(() => null)) throw new Error("the licence server is unreachable");
+      await fs.writeFile("/app/started", "yes");
+      ${rawServer.slice(rawServer.indexOf("{", rawServer.indexOf("export default")) + 1, rawServer.lastIndexOf("}"))}
+    }`;
+    expect((await deploy(acme.tenant, "once", bundle({ code }))).status).toBe(201);
+    const res = await mcpFetch(mcpUrl(acme.tenant, "once"), { key: acme.key, body: rpc("initialize", initializeParams("2025-11-25")) });
+    const sessionId = res.headers.get("mcp-session-id")!;
+    const answer = await responseMessage(res);
+    expect(answer.error.message).toMatch(/^Deployed server once \(v1\) failed to start: the server failed to start: the licence server is unreachable/);
+    let listed = true;
+    for (let i = 0; i < 40 && listed; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      listed = (await adminOk("GET", `/tenants/${acme.tenant}/sessions`)).sessions.some((s: { id: string }) => s.id === sessionId);
+    }
+    expect(listed).toBe(false);
+  });
+
   it("deployed:sdk-admin — shows kind, tools and the server's console with secrets redacted", async () => {
     await callTool(session, "log", { line: "token is s3cret-value-123" });
     let view: any;

@@ -46,6 +46,8 @@ export interface RelayOptions {
   /** The replay state changed (kept by the session). */
   saveState(state: ReplayState): void;
   console(level: string, line: string): void;
+  /** The server failed to start for the session's `initialize`: the session should end (after that answer). */
+  startFailed?(): void;
   /** Told about each answered client request (for the server's call and error counts). */
   record(method: string, error?: { kind: string; message: string }): void;
 }
@@ -126,6 +128,8 @@ export class SandboxRelay implements SessionBackend {
       instance = await this.#ensureInstance(isJSONRPCRequest(message) && message.method === "initialize");
     } catch (err) {
       if (isJSONRPCRequest(message)) this.#fail(message.id, `failed to start: ${(err as Error).message}`, "start");
+      // A session whose server never started would hold an instance slot until its TTL.
+      if (isJSONRPCRequest(message) && message.method === "initialize") this.#opts.startFailed?.();
       return;
     }
     instance.send(message);
