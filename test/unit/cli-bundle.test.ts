@@ -215,6 +215,34 @@ describe("smcp deploy's bundler, on other kinds", () => {
     expect(await importsOf(bundle.code)).toEqual([]);
   });
 
+  it("deployed:cli-deploy — a require() of a package not installed throws when required (optional peers), and a pre-bundled SDK is refused with what to do", async () => {
+    const at = (name: string, files: Record<string, string>) => {
+      const dir = path.join(temp, name);
+      mkdirSync(dir, { recursive: true });
+      for (const [file, text] of Object.entries(files)) writeFileSync(path.join(dir, file), text);
+      return dir;
+    };
+    // As cosmiconfig does with `typescript`: a guarded require of an optional peer dependency.
+    const optional = at("optional-peer", {
+      "package.json": `{"name":"optional-peer","main":"index.mjs"}`,
+      "index.mjs": `import loader from "./loader.cjs";\nexport function createServer() { return { connect: async () => {}, loader }; }\n`,
+      "loader.cjs": `let ts = null;\ntry { ts = require("typescript-not-installed"); } catch {}\nmodule.exports = { ts };\n`,
+    });
+    const { bundle } = await build(optional);
+    expect(bundle.kind).toBe("factory");
+    expect(bundle.warnings).toEqual([expect.stringMatching(/^typescript-not-installed is required but not installed/)]);
+    expect(bundle.code).toContain(`Cannot find module 'typescript-not-installed' (it was not installed with the package when it was deployed)`);
+    // An ES import of a missing package is still a bundling error: nothing guards it.
+    const missing = at("missing-import", { "package.json": `{"name":"missing-import","main":"index.mjs"}`, "index.mjs": `import x from "not-installed-anywhere";\nexport function createServer() { return x; }\n` });
+    await expect(build(missing)).rejects.toThrow(/not-installed-anywhere/);
+    // The SDK compiled into the file (bun build, as server-budget-allocator's bin): nothing to swap.
+    const prebundled = at("prebundled", {
+      "package.json": `{"name":"prebundled","bin":"cli.js"}`,
+      "cli.js": `class StdioServerTransport { start() { process.stdin.on("data", () => {}); } }\nnew StdioServerTransport().start();\n`,
+    });
+    await expect(build(prebundled)).rejects.toThrow(/pre-bundled: the MCP SDK is compiled into its files/);
+  });
+
   it("deployed:cli-deploy admin:cli — deploy's --arg and --env repeat, in order; --kind is a choice", () => {
     const parsed = parseCommandLine(["deploy", "acme", "mem", "pkg", "--arg", "a", "--arg=--b", "--env", "K=V", "--kind", "stdio"], commands);
     expect(parsed.opts).toMatchObject({ arg: ["a", "--b"], env: ["K=V"], kind: "stdio", config: undefined });

@@ -43,16 +43,17 @@ const SDK_V2 = /[\\/]@modelcontextprotocol[\\/](server|core)[\\/]/;
  */
 export async function bundleServer(source, { kind: override } = {}) {
   const first = await runEsbuild(source, true);
-  const kind = override ?? kindOf(first.graph.stdio.length > 0, sdkOf(first.graph.stdio, first.inputs), first.exports);
+  const kind = override ?? kindOf(first.graph.stdio.length > 0, sdkOf(first.graph.stdio, first.inputs), first.exports, first.result.outputFiles[0].text);
   // SMCP's own module format is loaded as a plain ES module: its externals stay imports.
   const { graph, result, exports, inputs } = kind === "module" ? await runEsbuild(source, false) : first;
   if (graph.native.length) {
     throw new CliError(`the server needs native addons, which cannot run on workerd: ${graph.native.join(", ")}`);
   }
   const sdk = sdkOf(graph.stdio, inputs);
-  const warnings = [...graph.unsupported].map(
-    ([name, importer]) => `${importer} imports node:${name}, which workerd does not provide: the server fails if its start or a tool uses it`,
-  );
+  const warnings = [
+    ...[...graph.unsupported].map(([name, importer]) => `${importer} imports node:${name}, which workerd does not provide: the server fails if its start or a tool uses it`),
+    ...[...graph.missing].map((name) => `${name} is required but not installed: that require() throws at run time (fine for an optional dependency)`),
+  ];
   const text = result.outputFiles[0].text;
   const code = kind === "module" ? withPrelude(text, requirePrelude(graph.required)) : wrapModule(text, exports);
   const builtins = [...graph.externals].filter((s) => s.startsWith("node:")).sort();
@@ -106,10 +107,16 @@ function sdkOf(stdio, inputs) {
  * @param {boolean} stdio the graph swapped an SDK stdio transport
  * @param {Sdk} sdk
  * @param {string[]} exports
+ * @param {string} code the bundle (a pre-bundled SDK shows in it)
  * @returns {Kind}
  */
-function kindOf(stdio, sdk, exports) {
+function kindOf(stdio, sdk, exports, code) {
   if (stdio) return "stdio";
+  if (sdk === "unknown" && /class StdioServerTransport\b|\bStdioServerTransport\d* = class\b/.test(code)) {
+    throw new CliError(
+      "the server is pre-bundled: the MCP SDK is compiled into its files, so its stdio transport cannot be swapped for SMCP's; deploy the package's unbundled source, or a module exporting createServer({ config, env }) (--kind factory)",
+    );
+  }
   if (sdk === "unknown" && exports.includes("default") && !exports.includes("createServer")) return "module";
   if (exports.includes("createServer") || exports.includes("default")) return "factory";
   throw new CliError(

@@ -52,11 +52,12 @@ const BUILTIN = new RegExp(`^(node:.+|(${builtinModules.filter((m) => !m.startsW
  * @property {Map<string, string>} unsupported built-in -> the first file importing it
  * @property {Set<string>} required external specifiers that CommonJS code `require()`s
  * @property {Set<string>} externals every external specifier of the bundle
+ * @property {Set<string>} missing packages a require() names that are not installed (they throw when required)
  */
 
 /** @returns {Graph} */
 export function emptyGraph() {
-  return { stdio: [], native: [], unsupported: new Map(), required: new Set(), externals: new Set() };
+  return { stdio: [], native: [], unsupported: new Map(), required: new Set(), externals: new Set(), missing: new Set() };
 }
 
 /**
@@ -128,6 +129,21 @@ export function moduleSwaps(graph, { packageDir, fallbackDir, required = false }
       build.onLoad({ filter: /.*/, namespace: "smcp-ajv-shim" }, (args) => ({
         contents: `export { CfWorkerJsonSchemaValidator as AjvJsonSchemaValidator } from "./cfworker-provider.js";\n`,
         resolveDir: args.pluginData.dir,
+        loader: "js",
+      }));
+
+      // A require() of a package that is not installed (an optional peer dependency, such as
+      // cosmiconfig's `typescript`) becomes a module that throws when required, as Node's
+      // require would: packages that guard it with try/catch carry on.
+      build.onResolve({ filter: /^[^./]/ }, async (args) => {
+        if (args.pluginData?.plain || args.kind !== "require-call") return undefined;
+        const resolved = await resolvePlainly(args);
+        if (resolved.errors.length === 0) return undefined;
+        graph.missing.add(args.path);
+        return { path: args.path, namespace: "smcp-missing" };
+      });
+      build.onLoad({ filter: /.*/, namespace: "smcp-missing" }, (args) => ({
+        contents: `throw Object.assign(new Error(${JSON.stringify(`Cannot find module '${args.path}' (it was not installed with the package when it was deployed)`)}), { code: "MODULE_NOT_FOUND" });\n`,
         loader: "js",
       }));
 
