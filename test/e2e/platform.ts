@@ -74,11 +74,13 @@ export class Platform {
       capabilities?: Record<string, unknown>;
       /** … and its handlers for those requests, set before it connects. */
       setup?: (client: Client) => void;
+      /** How many times the client retries a dropped stream (default 20, about 10 s: a restart of wrangler on a busy machine takes longer). */
+      maxRetries?: number;
     } = {},
   ): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
     const transport = new StreamableHTTPClientTransport(this.mcpUrl(tenant, server), {
       requestInit: { headers: { Authorization: `Bearer ${key}` } },
-      reconnectionOptions: { initialReconnectionDelay: 50, maxReconnectionDelay: 500, reconnectionDelayGrowFactor: 1.5, maxRetries: 20 },
+      reconnectionOptions: { initialReconnectionDelay: 50, maxReconnectionDelay: 500, reconnectionDelayGrowFactor: 1.5, maxRetries: options.maxRetries ?? 20 },
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     const client = new Client(

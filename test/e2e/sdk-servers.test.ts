@@ -138,10 +138,11 @@ describe("@modelcontextprotocol/server-everything as published", () => {
 
 describe("a restart in the middle of a call", () => {
   it("lanes:nothing-hanging deployed:sdk-rebuild — the call resumed with Last-Event-ID ends with an error that says it was interrupted", async () => {
-    const { client } = await platform.connect(acme.tenant, "everything-npm", acme.key);
+    // Retries for up to two minutes: the client must still be trying when the restarted platform is back.
+    const { client } = await platform.connect(acme.tenant, "everything-npm", acme.key, { maxRetries: 240 });
     let progressed!: () => void;
     const firstProgress = new Promise<void>((resolve) => (progressed = resolve));
-    const call = client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 30, steps: 30 } }, { onprogress: () => progressed(), timeout: 60_000 });
+    const call = client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 30, steps: 30 } }, { onprogress: () => progressed(), timeout: 150_000 });
     call.catch(() => {});
     await firstProgress;
     await platform.stop();
@@ -150,7 +151,7 @@ describe("a restart in the middle of a call", () => {
     await expect(call).rejects.toThrow(/Request interrupted: the session's server stopped \(a restart or an eviction\)/);
     expect(textOf(await client.callTool({ name: "echo", arguments: { message: "after" } }))).toContain("after");
     await client.close();
-  });
+  }, 180_000);
 });
 
 describe("an SDK v2 createServer factory (examples/v2-server)", () => {
