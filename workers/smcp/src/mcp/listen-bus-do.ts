@@ -54,8 +54,10 @@ CREATE TABLE events (
 export const MAX_EVENTS = 100;
 /** An idle bus deletes its storage this long after its last publish. */
 export const RETENTION_MS = 60 * 60 * 1000;
-/** Chunks one stream may have queued unread before it is closed. */
-const MAX_UNREAD = 64;
+/** Lines one stream may have queued unread before it is closed (a whole backlog fits). */
+const MAX_UNREAD = 2 * MAX_EVENTS;
+/** How long a probe of the open streams waits for their refusals. */
+const PROBE_MS = 250;
 /** The largest `params` of an event kept and forwarded (JSON text); larger ones are dropped. */
 const MAX_PARAMS_CHARS = 4096;
 const MAX_URI_CHARS = 2048;
@@ -73,6 +75,8 @@ export interface ListenFrom {
   after?: number;
   since: number;
 }
+
+export type PublishOutcome = { ok: true; seq: number } | { ok: false; reason: "not-a-change-event" };
 
 export type ListenOutcome = { ok: true; stream: ReadableStream<Uint8Array> } | { ok: false; reason: "too-many-streams" };
 
@@ -105,10 +109,10 @@ export class ListenBusDO extends DurableObject<Env> {
     if (schemaVersion(ctx.storage) > 0) migrate(ctx.storage, LISTEN_BUS_MIGRATIONS);
   }
 
-  /** Keeps `event` (the last MAX_EVENTS are kept) and writes it to every open stream. Returns its sequence number. */
-  async publish(event: BusEvent): Promise<number> {
+  /** Keeps `event` (the last MAX_EVENTS are kept) and writes it to every open stream. Answers its sequence number. */
+  async publish(event: BusEvent): Promise<PublishOutcome> {
     const kept = busEvent(event);
-    if (!kept) throw new TypeError("not a change event");
+    if (!kept) return { ok: false, reason: "not-a-change-event" };
     const storage = this.ctx.storage;
     migrate(storage, LISTEN_BUS_MIGRATIONS);
     const at = Date.now();
@@ -117,7 +121,7 @@ export class ListenBusDO extends DurableObject<Env> {
     await storage.setAlarm(at + RETENTION_MS);
     const bytes = lineOf({ seq, event: kept });
     for (const writer of this.#streams) this.#write(writer, bytes);
-    return seq;
+    return { ok: true, seq };
   }
 
   /**
@@ -126,7 +130,7 @@ export class ListenBusDO extends DurableObject<Env> {
    * cancels. At most `cap` streams are open at once.
    */
   async listen(from: ListenFrom, cap: number): Promise<ListenOutcome> {
-    if (this.#streams.size >= cap) return { ok: false, reason: "too-many-streams" };
+    if (this.#streams.size >= cap && (await this.#live()) >= cap) return { ok: false, reason: "too-many-streams" };
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
     const backlog = this.#backlog(from);
@@ -142,22 +146,41 @@ export class ListenBusDO extends DurableObject<Env> {
 
   /** Streams open on this bus, from every isolate. */
   async openStreams(): Promise<number> {
-    return this.#streams.size;
+    return this.#live();
   }
 
   /** Deletes the bus's storage once it has been idle for RETENTION_MS (kept while streams are open). */
   async alarm(): Promise<void> {
-    if (this.#streams.size > 0) {
+    if ((await this.#live()) > 0) {
       await this.ctx.storage.setAlarm(Date.now() + RETENTION_MS);
       return;
     }
     await this.ctx.storage.deleteAll();
   }
 
+  /**
+   * The streams still read, after dropping the ones whose reader went away. A cancel
+   * reaches this side only when it next writes, so this writes the head line to each
+   * (harmless to a reader: it only moves its cursor) and waits briefly for the refusals.
+   */
+  async #live(): Promise<number> {
+    if (this.#streams.size === 0) return 0;
+    const head = lineOf({ seq: this.#head() ?? 0 });
+    const writes = [...this.#streams].map((writer) => writer.write(head).catch(() => this.#streams.delete(writer)));
+    await Promise.race([Promise.allSettled(writes), new Promise((resolve) => setTimeout(resolve, PROBE_MS))]);
+    return this.#streams.size;
+  }
+
+  /** The last sequence number kept; null when the bus has no storage. */
+  #head(): number | null {
+    if (schemaVersion(this.ctx.storage) === 0) return null;
+    return this.ctx.storage.sql.exec<{ head: number | null }>("SELECT max(seq) AS head FROM events").one().head ?? 0;
+  }
+
   #backlog(from: ListenFrom): { head: number; lines: BusLine[] } {
-    if (schemaVersion(this.ctx.storage) === 0) return { head: from.after ?? 0, lines: [] };
+    const head = this.#head();
+    if (head === null) return { head: from.after ?? 0, lines: [] };
     const sql = this.ctx.storage.sql;
-    const head = sql.exec<{ head: number | null }>("SELECT max(seq) AS head FROM events").one().head ?? 0;
     // A cursor beyond the head comes from before the storage was deleted: start from the time instead.
     const rows =
       from.after !== undefined && from.after <= head

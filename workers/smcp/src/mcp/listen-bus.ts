@@ -48,7 +48,13 @@ export class DurableListenBus implements ServerEventBus {
   }
 
   publish(event: BusEvent): void {
-    waitUntil(this.#object().publish(event).catch((err) => this.#onerror(asError(err))));
+    const published = this.#object()
+      .publish(event)
+      .then((outcome) => {
+        if (!outcome.ok) this.#onerror(new Error(`list change not published: ${outcome.reason}`));
+      })
+      .catch((err) => this.#onerror(asError(err)));
+    waitUntil(published);
   }
 
   subscribe(listener: Listener): () => void {
@@ -122,7 +128,10 @@ const NEW_VERSION_EVENTS: readonly BusEvent[] = [{ kind: "tools_list_changed" },
  */
 export async function publishNewVersion(bus: DurableObjectStub<ListenBusDO>, onerror: (error: Error) => void): Promise<void> {
   try {
-    for (const event of NEW_VERSION_EVENTS) await bus.publish(event);
+    for (const event of NEW_VERSION_EVENTS) {
+      const outcome = await bus.publish(event);
+      if (!outcome.ok) throw new Error(`list change not published: ${outcome.reason}`);
+    }
   } catch (err) {
     onerror(asError(err));
   }
