@@ -5,11 +5,12 @@
  * the alarm that deletes an idle bus, and tenants (and incarnations) kept apart by name.
  * The two-isolate delivery itself is test/e2e/cross-isolate.test.ts.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { SELF, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import converterSource from "../../../examples/unit-converter.js?raw";
 import { describe, expect, it } from "vitest";
 import { listenBusObjectName, newIncarnation } from "@smcp/runtime";
 import { MAX_EVENTS, type BusEvent, type BusLine, type ListenBusDO, type ListenFrom } from "../src/mcp/listen-bus-do";
-import { EMPTY_STORAGE, storageOf, uniqueName } from "./helpers";
+import { ADMIN_TOKEN, EMPTY_STORAGE, ORIGIN, adminOk, busStub, provisionTenant, storageOf, uniqueName } from "./helpers";
 
 const bus = (tenant: string, server = "everything", incarnation = "inc") =>
   env.LISTEN_BUS.get(env.LISTEN_BUS.idFromName(listenBusObjectName(tenant, incarnation, server)));
@@ -147,5 +148,29 @@ describe("ListenBusDO", () => {
     const renewed = await open(bus(a, "everything", newIncarnation()), { after: 0, since: 0 });
     expect(await renewed.next()).toEqual({ seq: 0 });
     for (const s of [streamB, notes, renewed]) await s.cancel();
+  });
+
+  it("stateless:listen-cross-isolate deployed:deployments-api — a deploy of new bytes and an activation publish the server's lists changed; the same bytes again publish nothing", async () => {
+    const t = await provisionTenant({ prefix: "busdeploy", servers: [] });
+    const deploy = async (source: string, status: number) => {
+      const res = await SELF.fetch(`${ORIGIN}/admin/v1/tenants/${t.tenant}/servers/units/deployments`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/javascript" },
+        body: source,
+      });
+      expect(res.status, await res.text()).toBe(status);
+    };
+    const changed = [{ kind: "tools_list_changed" }, { kind: "resources_list_changed" }, { kind: "prompts_list_changed" }];
+    await deploy(converterSource, 201);
+    const stream = await open(busStub(t.tenant, "units"), { since: 0 });
+    expect(await stream.next()).toEqual({ seq: 3 });
+    for (const [i, event] of changed.entries()) expect(await stream.next()).toEqual({ seq: i + 1, event });
+
+    await deploy(converterSource, 200);
+    await deploy(`${converterSource}\n// version 2\n`, 201);
+    for (const [i, event] of changed.entries()) expect(await stream.next()).toEqual({ seq: i + 4, event });
+    await adminOk("POST", `/tenants/${t.tenant}/servers/units/deployments/1/activate`);
+    for (const [i, event] of changed.entries()) expect(await stream.next()).toEqual({ seq: i + 7, event });
+    await stream.cancel();
   });
 });

@@ -63,7 +63,12 @@ export class DurableListenBus implements ServerEventBus {
     return () => {
       if (sub.closed) return;
       sub.closed = true;
-      sub.reader?.cancel().catch(() => {});
+      // Cancelling reaches the object at its next write, which then drops the stream.
+      try {
+        sub.reader?.cancel().catch(() => {});
+      } catch {
+        // Called outside the listen request (its I/O is gone): the pump sees `closed` at its next line.
+      }
     };
   }
 
