@@ -20,6 +20,8 @@ import { adminClient, provisionTenant } from "../../scripts/lib/admin-client.mjs
 import { writeTwoIsolateConfigs } from "./two-isolates/configs";
 
 const ADMIN_TOKEN = "e2e-admin-token";
+/** Listen streams per tenant per isolate, and per server's bus across isolates. */
+const LISTEN_CAP = 2;
 const converter = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../examples/unit-converter.js"), "utf8");
 
 type Isolate = "a" | "b";
@@ -76,7 +78,11 @@ async function listener(isolate: Isolate, t: { tenant: string; key: string }, se
 }
 
 beforeAll(async () => {
-  const configs = writeTwoIsolateConfigs(state, { SMCP_ADMIN_TOKEN: ADMIN_TOKEN, SMCP_ALLOW_PUBLIC_TENANTS: "true" });
+  const configs = writeTwoIsolateConfigs(state, {
+    SMCP_ADMIN_TOKEN: ADMIN_TOKEN,
+    SMCP_ALLOW_PUBLIC_TENANTS: "true",
+    SMCP_MAX_LISTEN_STREAMS_PER_TENANT: String(LISTEN_CAP),
+  });
   const started = await startWrangler({ config: configs, persistTo: path.join(state, "state") });
   child = started.child;
   url = started.url;
@@ -127,5 +133,37 @@ describe("subscriptions/listen across isolates", () => {
     expect((await deploy(`${converter}\n// version 2\n`)).status).toBe(201);
     // The module declares tools only; resources and prompts changes are not honored on its stream.
     expect(await unitsOnB.next()).toBe("notifications/tools/list_changed");
+  });
+
+  it("stateless:listen-scoped — a server's bus holds at most SMCP_MAX_LISTEN_STREAMS_PER_TENANT streams, counted across isolates", async () => {
+    const t = await provisionTenant(adminClient(url, ADMIN_TOKEN), "initech", { servers: ["everything"] });
+    // One stream on each isolate: neither isolate's own count is at the cap, the bus's is.
+    await listener("a", t, "everything");
+    await listener("b", t, "everything");
+    const third = await fetch(mcpUrl("a", t.tenant, "everything"), {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${t.key}`,
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": "subscriptions/listen",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "subscriptions/listen",
+        params: {
+          notifications: { toolsListChanged: true },
+          _meta: {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": { name: "smcp-e2e", version: "1.0.0" },
+            "io.modelcontextprotocol/clientCapabilities": {},
+          },
+        },
+      }),
+    });
+    expect(third.status).toBe(429);
+    expect((await third.json()).error.message).toBe(`Too many open subscriptions/listen streams for this tenant (at most ${LISTEN_CAP} at once); close one first`);
   });
 });
