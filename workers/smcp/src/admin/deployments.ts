@@ -12,7 +12,7 @@ import { builtInServers } from "@smcp/servers";
 import { z } from "zod";
 import { listenBusStub, tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
-import { publishNewVersion } from "../mcp/listen-bus";
+import { publishListsChanged } from "../mcp/listen-bus";
 import { checkBundle, readDeployBody } from "../sandbox/bundle";
 import type { NewBundle } from "../sandbox/deployment-store";
 import { bundleSummary, type SdkBundle } from "../sandbox/sdk/bundle-format";
@@ -97,7 +97,7 @@ async function deploySdk(env: Env, tenant: string, incarnation: string, server: 
 
 /** Listen streams of the server, in every isolate, hear that its lists may have changed. */
 const newVersionActive = (env: Env, tenant: string, incarnation: string, server: string) =>
-  publishNewVersion(listenBusStub(env, tenant, incarnation, server), (error) =>
+  publishListsChanged(listenBusStub(env, tenant, incarnation, server), (error) =>
     logEvent("warn", "list change of a new version not published", { tenant, server, error: error.message }),
   );
 

@@ -123,17 +123,19 @@ export class DurableListenBus implements ServerEventBus {
 
 const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
 
-/** The events a new active version of a server publishes: every list may have changed. */
-const NEW_VERSION_EVENTS: readonly BusEvent[] = [{ kind: "tools_list_changed" }, { kind: "resources_list_changed" }, { kind: "prompts_list_changed" }];
+/** What a change of the server itself publishes: every list may have changed. */
+const ALL_LISTS_CHANGED: readonly BusEvent[] = [{ kind: "tools_list_changed" }, { kind: "resources_list_changed" }, { kind: "prompts_list_changed" }];
 
 /**
- * Tells the server's listeners, in every isolate, that its lists may have changed (a
- * deploy or an activation made another version the active one). The version is stored
- * already, so a bus that cannot be reached is logged and does not fail the caller.
+ * Tells the server's listeners, in every isolate, that all its lists may have changed:
+ * for changes of the server itself, not of its tools' doing (a deploy or an activation
+ * made another version the active one; a change of the server's policy should call it
+ * too). The change is stored already, so a bus that cannot be reached is logged and
+ * does not fail the caller.
  */
-export async function publishNewVersion(bus: DurableObjectStub<ListenBusDO>, onerror: (error: Error) => void): Promise<void> {
+export async function publishListsChanged(bus: DurableObjectStub<ListenBusDO>, onerror: (error: Error) => void): Promise<void> {
   try {
-    for (const event of NEW_VERSION_EVENTS) {
+    for (const event of ALL_LISTS_CHANGED) {
       const outcome = await bus.publish(event);
       if (!outcome.ok) throw new Error(`list change not published: ${outcome.reason}`);
     }
