@@ -38,7 +38,9 @@ export async function startWrangler(options) {
 }
 
 /**
- * Starts `wrangler dev`. `vars` become `--var` flags (they override wrangler.jsonc
+ * Starts `wrangler dev`. `config` is a path (from the repository root, or absolute) or
+ * several: the first Worker is served on the port, the others only through its bindings.
+ * `vars` become `--var` flags, which reach the first Worker only (they override wrangler.jsonc
  * and .dev.vars); `env` is added to wrangler's process environment (for example
  * `NODE_EXTRA_CA_CERTS`, which workerd's outbound TLS trusts too); `persistTo` keeps Durable Object state across restarts; `onLine`
  * receives each line wrangler prints (stdout and stderr) instead of the terminal.
@@ -48,7 +50,7 @@ async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit =
   const args = [
     path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
     "dev",
-    "--config", path.join(ROOT, config),
+    ...[config].flat().flatMap((c) => ["--config", path.resolve(ROOT, c)]),
     "--port", String(port),
     "--ip", ip,
     "--show-interactive-dev-session=false",

@@ -22,7 +22,7 @@ describe("deploy", () => {
       { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" } },
     );
     expect(stdout).toContain("--dry-run: exiting now.");
-    for (const binding of ["env.SESSION (SessionDO)", "env.TENANT (TenantDO)", "env.DIRECTORY (DirectoryDO)", "env.OAUTH_KV", "env.LOADER"]) {
+    for (const binding of ["env.SESSION (SessionDO)", "env.TENANT (TenantDO)", "env.DIRECTORY (DirectoryDO)", "env.LISTEN_BUS (ListenBusDO)", "env.OAUTH_KV", "env.LOADER"]) {
       expect(stdout).toContain(binding);
     }
     // The bundle is the Worker itself, with the Durable Object classes it exports.

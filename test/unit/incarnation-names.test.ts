@@ -5,7 +5,7 @@
  * spell the same name.
  */
 import { describe, expect, it } from "vitest";
-import { LEGACY_INCARNATION, isValidSegment, newIncarnation, sessionObjectName, tenantIncarnationName } from "../../packages/runtime/src/names";
+import { LEGACY_INCARNATION, isValidSegment, listenBusObjectName, newIncarnation, sessionObjectName, tenantIncarnationName } from "../../packages/runtime/src/names";
 
 describe("tenant incarnations", () => {
   it("platform:incarnation — each create mints a new, URL-safe incarnation of 96 bits", () => {
@@ -21,6 +21,14 @@ describe("tenant incarnations", () => {
     expect(sessionObjectName("acme", a, "notes", "S".repeat(32))).not.toBe(sessionObjectName("acme", b, "notes", "S".repeat(32)));
     expect(sessionObjectName("acme", LEGACY_INCARNATION, "notes", "S".repeat(32))).toBe(`session:acme/notes/${"S".repeat(32)}`);
     expect(sessionObjectName("acme", a, "notes", "S".repeat(32))).toBe(`session:acme~${a}/notes/${"S".repeat(32)}`);
+  });
+
+  it("platform:incarnation stateless:listen-scoped — a server's listen bus under another incarnation is another object; legacy tenants keep the plain name", () => {
+    const a = newIncarnation();
+    const b = newIncarnation();
+    expect(listenBusObjectName("acme", a, "notes")).toBe(`listen:acme~${a}/notes`);
+    expect(listenBusObjectName("acme", a, "notes")).not.toBe(listenBusObjectName("acme", b, "notes"));
+    expect(listenBusObjectName("acme", LEGACY_INCARNATION, "notes")).toBe("listen:acme/notes");
   });
 
   it("platform:incarnation — no tenant id can spell another tenant's incarnation name", () => {

@@ -20,6 +20,7 @@ export {
   newIncarnation,
   newSessionId,
   randomToken,
+  listenBusObjectName,
   sessionObjectName,
   shownText,
   tenantIncarnationName,

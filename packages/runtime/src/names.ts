@@ -58,3 +58,12 @@ export function tenantIncarnationName(tenant: string, incarnation: string): stri
 
 /** `text` cut to `max` characters for a message or a log line, with "…" where it was cut (a stranger chose it). */
 export const shownText = (text: string, max = 200): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/**
+ * The Durable Object name of one server's change-event bus (the stateless lane's
+ * `subscriptions/listen`): bound to the tenant's incarnation, so a re-created tenant
+ * never meets the old one's events.
+ */
+export function listenBusObjectName(tenant: string, incarnation: string, server: string): string {
+  return `listen:${tenantIncarnationName(tenant, incarnation)}/${server}`;
+}

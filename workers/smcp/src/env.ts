@@ -9,6 +9,8 @@ import type { SessionDO } from "./session-do";
 import type { TenantDO } from "./tenant-do";
 import type { DirectoryDO } from "./directory-do";
 import type { OAuthLimiterDO } from "./oauth/limiter-do";
+import type { ListenBusDO } from "./mcp/listen-bus-do";
+import { listenBusObjectName } from "@smcp/runtime";
 import { asAdminCaller } from "./admin/acting-caller";
 
 export interface Env extends PlatformVariables {
@@ -19,6 +21,8 @@ export interface Env extends PlatformVariables {
   OAUTH_KV: KVNamespace;
   /** OAuth abuse limits: one object per client-address digest and per tenant (oauth/limiter-do.ts). */
   OAUTH_LIMITER: DurableObjectNamespace<OAuthLimiterDO>;
+  /** The stateless lane's change-event bus: one object per tenant incarnation and server (mcp/listen-bus-do.ts). */
+  LISTEN_BUS: DurableObjectNamespace<ListenBusDO>;
   /** Loads deployed (tenant-written) servers into isolates of their own (sandbox/client.ts). */
   LOADER: WorkerLoader;
 }
@@ -31,3 +35,7 @@ export type UnvalidatedVariables = NoneOf<Exclude<Extract<keyof Env, `SMCP_${str
 export const tenantStub = (env: Env, tenant: string) => asAdminCaller(env.TENANT.get(env.TENANT.idFromName(`tenant:${tenant}`)), tenant);
 
 export const directoryStub = (env: Env) => env.DIRECTORY.get(env.DIRECTORY.idFromName("directory"));
+
+/** The change-event bus of one tenant's server (stateless lane), shared by every isolate. */
+export const listenBusStub = (env: Pick<Env, "LISTEN_BUS">, tenant: string, incarnation: string, server: string) =>
+  env.LISTEN_BUS.get(env.LISTEN_BUS.idFromName(listenBusObjectName(tenant, incarnation, server)));

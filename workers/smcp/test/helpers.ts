@@ -6,7 +6,7 @@
  */
 import { SELF, env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { sessionObjectName } from "@smcp/runtime";
-import { tenantStub } from "../src/env";
+import { listenBusStub, tenantStub } from "../src/env";
 import type { TenantConfig } from "../src/tenant/types";
 import { expect } from "vitest";
 
@@ -362,6 +362,12 @@ export function sessionObjectId(tenant: string, server: string, sessionId: strin
 
 export function sessionStub(tenant: string, server: string, sessionId: string, incarnation?: string) {
   return env.SESSION.get(sessionObjectId(tenant, server, sessionId, incarnation));
+}
+
+/** The listen bus of a server of a tenant the helpers know (src/env.ts `listenBusStub`); `incarnation` names another one. */
+export function busStub(tenant: string, server: string, incarnation = incarnations.get(tenant)) {
+  if (incarnation === undefined) throw new Error(`incarnation of tenant ${tenant} unknown: create it with provisionTenant or open a session with openSession first`);
+  return listenBusStub(env, tenant, incarnation, server);
 }
 
 /** Whether workerd has a storage file for this session object. */

@@ -26,6 +26,7 @@ import {
   ORIGIN,
   admin,
   adminOk,
+  busStub,
   callTool,
   mcpFetch,
   mcpUrl,
@@ -37,6 +38,7 @@ import {
   rpc,
   send,
   sessionStub,
+  statelessFetch,
   statelessTool,
   storageOf,
   type Session,
@@ -136,7 +138,8 @@ const randomKey = () => {
 };
 
 /** The snapshots of each store, filled by the drive below. */
-const seen: Record<"SessionDO" | "TenantDO" | "DirectoryDO" | "OAuthLimiterDO" | "OAUTH_KV", Snapshot[]> = {
+const seen: Record<"SessionDO" | "TenantDO" | "DirectoryDO" | "OAuthLimiterDO" | "ListenBusDO" | "OAUTH_KV", Snapshot[]> = {
+  ListenBusDO: [],
   SessionDO: [],
   TenantDO: [],
   DirectoryDO: [],
@@ -172,6 +175,14 @@ beforeAll(async () => {
   // --- the stateless lane ----------------------------------------------------------------------------
   await statelessTool(notesUrl, key, "add_note", { title: "second", body: "from the stateless lane" });
   await statelessTool(everythingUrl, key, "test_simple_text");
+  // A listen stream writes nothing; a published list change does.
+  const listening = await statelessFetch(notesUrl, key, "subscriptions/listen", { notifications: { toolsListChanged: true } });
+  expect(listening.status).toBe(200);
+  await listening.body?.cancel();
+  empty.push({ label: "the listen bus of a server only listened to", storage: await storageOf(busStub(t.tenant, "notes")) });
+  await statelessTool(everythingUrl, key, "test_trigger_tool_change");
+  await until("the list change to reach the bus", async () => (await storageOf(busStub(t.tenant, "everything"))).kvKeys.includes("schemaVersion"));
+  seen.ListenBusDO.push(await snapshot(busStub(t.tenant, "everything"), "the bus of a server whose tool published a list change"));
 
   // --- OAuth: a confidential and a public client from one address; code, token, refresh -------------
   const from = randomAddress();
@@ -290,9 +301,10 @@ describe("docs/storage-schema.md", () => {
     expect(storageProblems(section("TenantDO"), seen.TenantDO)).toEqual([]);
   });
 
-  it("platform:migrations — DirectoryDO and OAuthLimiterDO match the doc", () => {
+  it("platform:migrations — DirectoryDO, OAuthLimiterDO and ListenBusDO match the doc", () => {
     expect(storageProblems(section("DirectoryDO"), seen.DirectoryDO)).toEqual([]);
     expect(storageProblems(section("OAuthLimiterDO"), seen.OAuthLimiterDO)).toEqual([]);
+    expect(storageProblems(section("ListenBusDO"), seen.ListenBusDO)).toEqual([]);
   });
 
   it("platform:migrations platform:oauth — the OAUTH_KV namespace holds only the documented client records, with the documented fields", () => {

@@ -11,7 +11,7 @@ import { SELF, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test
 import { randomToken } from "@smcp/runtime";
 import { describe, expect, it } from "vitest";
 import { failedAuthTripped, TRIP_AFTER_FAILURES } from "../src/mcp/failed-auth-limiter";
-import { EMPTY_STORAGE, ORIGIN, adminOk, expectRpcError, mcpFetch, mcpUrl, newKey, provisionTenant, rpc, statelessTool, storageOf, tenantObject } from "./helpers";
+import { EMPTY_STORAGE, ORIGIN, adminOk, busStub, statelessFetch, expectRpcError, mcpFetch, mcpUrl, newKey, provisionTenant, rpc, statelessTool, storageOf, tenantObject } from "./helpers";
 import { randomAddress } from "./oauth-helpers";
 
 /** 32 random bytes in base64url: the secret part of a well-formed key or token. */
@@ -141,6 +141,20 @@ describe("stranger-triggered writes", () => {
       expect(result.isError ?? false).toBe(false);
     }
     expect(await runDurableObjectAlarm(tenantObject(open.tenant))).toBe(false);
+  });
+
+  it("platform:stranger-writes stateless:listen-cross-isolate — subscriptions/listen without a valid key is refused before the bus, and a listen with one writes nothing there", async () => {
+    const t = await provisionTenant({ prefix: "listen", servers: ["everything"] });
+    const url = mcpUrl(t.tenant, "everything");
+    for (const bearer of [null, randomKey()]) {
+      const refused = await statelessFetch(url, bearer, "subscriptions/listen", { notifications: { toolsListChanged: true } });
+      expect(refused.status).toBe(401);
+      await refused.body?.cancel();
+    }
+    const listening = await statelessFetch(url, t.key, "subscriptions/listen", { notifications: { toolsListChanged: true } });
+    expect(listening.status).toBe(200);
+    await listening.body?.cancel();
+    expect(await storageOf(busStub(t.tenant, "everything"))).toEqual(EMPTY_STORAGE);
   });
 
   it("platform:stranger-writes — tripped, the limiter answers repeats of a failed key itself and lets a key it never saw through", async () => {

@@ -10,7 +10,9 @@
 import { WireError, jsonResponse, platformConfig, redactSecrets, sha256Hex, wire, type NamedSecret } from "@smcp/runtime";
 import { builtInServers } from "@smcp/servers";
 import { z } from "zod";
-import { tenantStub, type Env } from "../env";
+import { listenBusStub, tenantStub, type Env } from "../env";
+import { logEvent } from "../log";
+import { publishListsChanged } from "../mcp/listen-bus";
 import { checkBundle, readDeployBody } from "../sandbox/bundle";
 import type { NewBundle } from "../sandbox/deployment-store";
 import { bundleSummary, type SdkBundle } from "../sandbox/sdk/bundle-format";
@@ -49,11 +51,11 @@ export async function deploy(request: Request, env: Env, tenant: string, server:
     await stub.deploymentRefused(server, check.reason);
     throw wire.badRequest("bundle_rejected", `Deployment refused: ${check.reason}`);
   }
-  return store(env, tenant, server, { hash, size, source, manifestJson: JSON.stringify(check.manifest) }, summary(check.manifest));
+  return store(env, tenant, incarnation, server, { hash, size, source, manifestJson: JSON.stringify(check.manifest) }, summary(check.manifest));
 }
 
 /** Stores a checked version and makes it active; the answer says what it serves. */
-async function store(env: Env, tenant: string, server: string, bundle: NewBundle, offers: Record<string, unknown>): Promise<Response> {
+async function store(env: Env, tenant: string, incarnation: string, server: string, bundle: NewBundle, offers: Record<string, unknown>): Promise<Response> {
   const result = await tenantStub(env, tenant).deploymentCreate(server, bundle);
   if (!result.ok) throw unknownTenant(tenant);
   if ("quota" in result.value) {
@@ -66,6 +68,7 @@ async function store(env: Env, tenant: string, server: string, bundle: NewBundle
   }
   forgetResolvedServer(tenant, server);
   const { info, created } = result.value;
+  if (created) await newVersionActive(env, tenant, incarnation, server);
   return jsonResponse({ server, ...info, ...offers }, created ? 201 : 200);
 }
 
@@ -85,12 +88,18 @@ async function deploySdk(env: Env, tenant: string, incarnation: string, server: 
     throw wire.badRequest("bundle_rejected", `Deployment refused: the server did not pass its health check: ${reason}.${console}`.slice(0, 4_000));
   }
   const { manifest } = check;
-  return store(env, tenant, server, { kind: "sdk", hash, size, source: text, manifestJson: JSON.stringify(manifest) }, {
+  return store(env, tenant, incarnation, server, { kind: "sdk", hash, size, source: text, manifestJson: JSON.stringify(manifest) }, {
     ...bundleSummary(bundle),
     serverInfo: manifest.serverInfo,
     ...summary(manifest),
   });
 }
+
+/** Listen streams of the server, in every isolate, hear that its lists may have changed. */
+const newVersionActive = (env: Env, tenant: string, incarnation: string, server: string) =>
+  publishListsChanged(listenBusStub(env, tenant, incarnation, server), (error) =>
+    logEvent("warn", "list change of a new version not published", { tenant, server, error: error.message }),
+  );
 
 const redactFor = async (values: readonly NamedSecret[], text: string) => redactSecrets(text, values);
 
@@ -137,6 +146,7 @@ export async function activateDeployment(env: Env, tenant: string, server: strin
   if (!result.ok) throw unknownTenant(tenant);
   if (!result.value) throw noVersion(server, version);
   forgetResolvedServer(tenant, server);
+  await newVersionActive(env, tenant, incarnation, server);
   return jsonResponse({ server, ...result.value });
 }
 

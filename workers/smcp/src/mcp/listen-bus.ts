@@ -1,79 +1,145 @@
 /**
- * The change-event bus of one tenant's server in one isolate: what its tools
- * publish (`ctx.notify`) and its `subscriptions/listen` streams subscribe to.
+ * The `ServerEventBus` of one tenant's server on the stateless lane, backed by that
+ * server's ListenBusDO (mcp/listen-bus-do.ts): what its tools publish (`ctx.notify`) and
+ * what deploys publish goes to the object; every `subscriptions/listen` stream in every
+ * isolate reads it from there.
  *
  * Workers tie I/O objects, streams included, to the request that created them and
- * refuse their use from another request. The SDK's in-memory bus writes into each
- * listen stream from the request that published (the tool call): under the workerd
- * test runner that fails ("Cannot perform I/O on behalf of a different request")
- * and the listener gets nothing; `wrangler dev` happens to let it through. A
- * promise settled by the tool call runs its continuation in the tool call's request
- * too, so it cannot wake the listener either. Hence: `publish` only queues the
- * event, and each subscriber has a pump, started in its own request, that looks at
- * its queue on that request's timers: every 25 ms after an event, backing off to
- * once a second while idle. A subscriber's queue is bounded; events beyond it are
- * dropped (list-changed events carry no data, so a reader that far behind has lost
- * nothing one `tools/list` does not give back).
+ * refuse their use from another request: the SDK's in-memory bus writes into each listen
+ * stream from the request that published (the tool call), which fails under workerd
+ * ("Cannot perform I/O on behalf of a different request"). Here nothing crosses
+ * requests in the Worker: `publish` is one RPC call from the publishing request (kept
+ * alive by `waitUntil`, since `publish` returns nothing to wait on), and each subscriber
+ * has a pump, started in its own listen request, that holds a stream from the object
+ * and hands each event to the SDK's listener in that same request.
+ *
+ * The pump reopens a stream that ended (the object restarted or closed a stream that
+ * fell behind) after a short backoff, from the last sequence number it saw, so it loses
+ * nothing the object kept; until it has seen one, from the time it subscribed.
  */
+import { waitUntil } from "cloudflare:workers";
 import type { ServerEventBus } from "@modelcontextprotocol/server";
+import type { BusEvent, BusLine, ListenBusDO, ListenFrom } from "./listen-bus-do";
 
-type ServerEvent = Parameters<ServerEventBus["publish"]>[0];
-type Listener = (event: ServerEvent) => void;
+type Listener = (event: BusEvent) => void;
 
-/** Events queued per subscriber before new ones are dropped. */
-const MAX_QUEUED = 64;
-/** How often a pump looks at its queue: right after an event, and at most while idle. */
-const POLL_MIN_MS = 25;
-const POLL_MAX_MS = 1_000;
+/** Reopening a stream that ended: first after this long, doubling up to the most. */
+const REOPEN_MIN_MS = 100;
+const REOPEN_MAX_MS = 5_000;
 
 interface Subscriber {
-  queue: ServerEvent[];
   closed: boolean;
+  reader?: ReadableStreamDefaultReader<string>;
 }
 
-export class RequestScopedEventBus implements ServerEventBus {
-  readonly #subscribers = new Set<Subscriber>();
+export class DurableListenBus implements ServerEventBus {
+  readonly #object: () => DurableObjectStub<ListenBusDO>;
+  readonly #cap: number;
   readonly #onerror: (error: Error) => void;
 
-  constructor(onerror: (error: Error) => void) {
+  /**
+   * @param object - the bus object's stub, made anew for each call (a stub is an I/O object of the request that made it)
+   * @param cap - streams the object holds at most (SMCP_MAX_LISTEN_STREAMS_PER_TENANT)
+   */
+  constructor(object: () => DurableObjectStub<ListenBusDO>, cap: number, onerror: (error: Error) => void) {
+    this.#object = object;
+    this.#cap = cap;
     this.#onerror = onerror;
   }
 
-  publish(event: ServerEvent): void {
-    for (const sub of this.#subscribers) {
-      if (sub.queue.length < MAX_QUEUED) sub.queue.push(event);
-    }
+  publish(event: BusEvent): void {
+    const published = this.#object()
+      .publish(event)
+      .then((outcome) => {
+        if (!outcome.ok) this.#onerror(new Error(`list change not published: ${outcome.reason}`));
+      })
+      .catch((err) => this.#onerror(asError(err)));
+    waitUntil(published);
   }
 
   subscribe(listener: Listener): () => void {
-    const sub: Subscriber = { queue: [], closed: false };
-    this.#subscribers.add(sub);
+    const sub: Subscriber = { closed: false };
     void this.#pump(sub, listener);
     return () => {
       if (sub.closed) return;
       sub.closed = true;
-      this.#subscribers.delete(sub);
+      // Cancelling reaches the object at its next write, which then drops the stream.
+      try {
+        sub.reader?.cancel().catch(() => {});
+      } catch {
+        // Called outside the listen request (its I/O is gone): the pump sees `closed` at its next line.
+      }
     };
   }
 
-  /** Runs in the subscribing request, on timers of that request, until unsubscribed. */
+  /** Runs in the subscribing request until unsubscribed: holds a stream from the object, reopened when it ends. */
   async #pump(sub: Subscriber, listener: Listener): Promise<void> {
-    let wait = POLL_MIN_MS;
+    const from: ListenFrom = { since: Date.now() };
+    let wait = REOPEN_MIN_MS;
     while (!sub.closed) {
-      await new Promise<void>((resolve) => setTimeout(resolve, wait));
-      if (sub.queue.length === 0) {
-        wait = Math.min(wait * 2, POLL_MAX_MS);
-        continue;
+      try {
+        const opened = await this.#object().listen(from, this.#cap);
+        if (opened.ok) {
+          if (sub.closed) {
+            await opened.stream.cancel();
+            return;
+          }
+          sub.reader = opened.stream.pipeThrough(new TextDecoderStream()).getReader();
+          if (await this.#read(sub, sub.reader, from, listener)) wait = REOPEN_MIN_MS;
+        }
+      } catch (err) {
+        if (!sub.closed) this.#onerror(asError(err));
       }
-      wait = POLL_MIN_MS;
-      for (const event of sub.queue.splice(0)) {
-        if (sub.closed) return;
+      if (sub.closed) return;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = Math.min(wait * 2, REOPEN_MAX_MS);
+    }
+  }
+
+  /** Delivers the stream's events until it ends; moves `from` past each line. True when it read any. */
+  async #read(sub: Subscriber, reader: ReadableStreamDefaultReader<string>, from: ListenFrom, listener: Listener): Promise<boolean> {
+    let buffered = "";
+    let any = false;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || sub.closed) return any;
+      buffered += value;
+      let newline: number;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        const line = JSON.parse(buffered.slice(0, newline)) as BusLine;
+        buffered = buffered.slice(newline + 1);
+        any = true;
+        from.after = Math.max(from.after ?? 0, line.seq);
+        if (!line.event || sub.closed) continue;
         try {
-          listener(event);
+          listener(line.event);
         } catch (err) {
-          this.#onerror(err instanceof Error ? err : new Error(String(err)));
+          this.#onerror(asError(err));
         }
       }
     }
+  }
+}
+
+const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
+
+/** What a change of the server itself publishes: every list may have changed. */
+const ALL_LISTS_CHANGED: readonly BusEvent[] = [{ kind: "tools_list_changed" }, { kind: "resources_list_changed" }, { kind: "prompts_list_changed" }];
+
+/**
+ * Tells the server's listeners, in every isolate, that all its lists may have changed:
+ * for changes of the server itself, not of its tools' doing (a deploy or an activation
+ * made another version the active one; a change of the server's policy should call it
+ * too). The change is stored already, so a bus that cannot be reached is logged and
+ * does not fail the caller.
+ */
+export async function publishListsChanged(bus: DurableObjectStub<ListenBusDO>, onerror: (error: Error) => void): Promise<void> {
+  try {
+    for (const event of ALL_LISTS_CHANGED) {
+      const outcome = await bus.publish(event);
+      if (!outcome.ok) throw new Error(`list change not published: ${outcome.reason}`);
+    }
+  } catch (err) {
+    onerror(asError(err));
   }
 }

@@ -4,7 +4,7 @@
  * A listen stream is a long-lived response the Worker keeps alive (keepalives, a
  * bus subscription), so a tenant's clients could otherwise pin an isolate's memory
  * with as many as they like. The count is per isolate, like the streams themselves
- * (the cross-isolate bus comes later); one over `SMCP_MAX_LISTEN_STREAMS_PER_TENANT`
+ * (the bus object of each server caps its streams across isolates too); one over `SMCP_MAX_LISTEN_STREAMS_PER_TENANT`
  * gets 429. A slot is held until the stream's body ends or its reader cancels it
  * (the client went away), and is given back exactly once. A tenant's entry exists
  * only while it holds a slot, so the map is bounded by open connections.
@@ -22,12 +22,7 @@ export const openListenStreams = (tenant: string): number => open.get(tenant) ??
  */
 export function takeListenSlot(tenant: string, max: number): () => void {
   const held = openListenStreams(tenant);
-  if (held >= max) {
-    throw wire.tooManyRequests(
-      "listen_streams_exceeded",
-      `Too many open subscriptions/listen streams for this tenant (at most ${max} at once); close one first`,
-    );
-  }
+  if (held >= max) throw listenStreamsExceeded(max);
   open.set(tenant, held + 1);
   let released = false;
   return () => {
@@ -38,6 +33,10 @@ export function takeListenSlot(tenant: string, max: number): () => void {
     else open.delete(tenant);
   };
 }
+
+/** The 429 of one listen stream too many. */
+export const listenStreamsExceeded = (max: number) =>
+  wire.tooManyRequests("listen_streams_exceeded", `Too many open subscriptions/listen streams for this tenant (at most ${max} at once); close one first`);
 
 /**
  * `response` with a body that calls `release` when it ends, fails or is cancelled.

@@ -6,25 +6,27 @@
  *
  * Shaped by what must not cross between tenants or reach tool code:
  * - One handler per tenant and server (and module object: a new deployment gets a
- *   new one), so each has its own in-isolate event bus (listen-bus.ts) and a list-changed event
- *   published by one tenant's tool reaches only that tenant's and that server's
- *   `subscriptions/listen` streams. The handlers are kept in the runtime's BoundedCache (bytes);
- *   the least recently used one without open streams goes first. (Events stay within
- *   one isolate; the cross-isolate bus comes with a later issue.)
+ *   new one), each with the bus of that tenant incarnation's server: its ListenBusDO,
+ *   shared by every isolate (listen-bus.ts). A list-changed event published by one
+ *   tenant's tool, in any isolate, reaches that tenant's and that server's
+ *   `subscriptions/listen` streams in every isolate, and no other's. The handlers are
+ *   kept in the runtime's BoundedCache (bytes); the least recently used one without
+ *   open streams goes first.
  * - Tools receive `authInfo` with who is calling and nothing of the platform: the
  *   Worker's `env` reaches the factory through a WeakMap keyed by the request.
- * - `subscriptions/listen` streams are capped per tenant per isolate
- *   (`SMCP_MAX_LISTEN_STREAMS_PER_TENANT`, see listen-streams.ts).
+ * - `subscriptions/listen` streams are capped at `SMCP_MAX_LISTEN_STREAMS_PER_TENANT`
+ *   twice: per tenant per isolate (listen-streams.ts), and per server across isolates
+ *   (the bus object counts the streams it holds).
  */
 import { createMcpHandler, type McpHttpHandler } from "@modelcontextprotocol/server";
 import { BoundedCache, platformConfig, tenantIncarnationName } from "@smcp/runtime";
 import type { ServerModule } from "@smcp/servers";
-import { tenantStub, type Env } from "../env";
+import { listenBusStub, tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
 import { TenantToolStore } from "../tool-store";
 import type { Trace } from "../trace";
-import { RequestScopedEventBus } from "./listen-bus";
-import { releaseWhenClosed, takeListenSlot } from "./listen-streams";
+import { DurableListenBus } from "./listen-bus";
+import { listenStreamsExceeded, releaseWhenClosed, takeListenSlot } from "./listen-streams";
 import { authInfoOf, incarnationOf, type Principal } from "./principal";
 
 /** Estimated bytes of one handler (its closures, bus and listen router) and the bound of all of them. */
@@ -49,7 +51,7 @@ const handlers = new BoundedCache<HandlerEntry>({
 /** The Worker's env for the request being served; never part of anything a tool receives. */
 const envOfRequest = new WeakMap<Request, Env>();
 
-function handlerFor(module: ServerModule, principal: Principal, maxRequestBodySize: number): HandlerEntry {
+function handlerFor(module: ServerModule, principal: Principal, env: Env, maxRequestBodySize: number): HandlerEntry {
   const { tenant, server } = principal;
   const incarnation = incarnationOf(principal);
   // The incarnation is part of the key: a re-created tenant gets a handler (and bus) of its own.
@@ -58,13 +60,20 @@ function handlerFor(module: ServerModule, principal: Principal, maxRequestBodySi
   // A new deployment replaces the entry; the old handler's open streams keep its bus until they end.
   if (hit?.module === module) return hit;
   const onerror = (error: Error) => logEvent("warn", "stateless lane error", { tenant, server, error: error.message });
+  // The namespace is the same in every request; the stub is made per call.
+  const namespace = env.LISTEN_BUS;
+  const bus = new DurableListenBus(
+    () => listenBusStub({ LISTEN_BUS: namespace }, tenant, incarnation, server),
+    platformConfig(env).SMCP_MAX_LISTEN_STREAMS_PER_TENANT,
+    onerror,
+  );
   const handler: McpHttpHandler = createMcpHandler(
     (ctx) => {
       const env = ctx.requestInfo ? envOfRequest.get(ctx.requestInfo) : undefined;
       if (!env) throw new Error("stateless lane: no env for this request");
       return module.create({ tenant, server, store: new TenantToolStore(tenantStub(env, tenant), server, incarnation), notify: handler.notify });
     },
-    { legacy: "reject", maxRequestBodySize, bus: new RequestScopedEventBus(onerror), onerror },
+    { legacy: "reject", maxRequestBodySize, bus, onerror },
   );
   const entry: HandlerEntry = { module, handler, listening: 0 };
   handlers.set(key, entry);
@@ -82,13 +91,14 @@ export async function serveStateless(
   maxRequestBodySize: number,
   trace: Trace,
 ): Promise<Response> {
-  const entry = handlerFor(module, principal, maxRequestBodySize);
+  const entry = handlerFor(module, principal, env, maxRequestBodySize);
   const authInfo = authInfoOf(principal, { traceparent: trace.traceparent });
   if (!isListen(parsedBody)) {
     envOfRequest.set(request, env);
     return entry.handler.fetch(request, { parsedBody, authInfo });
   }
-  const releaseSlot = takeListenSlot(principal.tenant, platformConfig(env).SMCP_MAX_LISTEN_STREAMS_PER_TENANT);
+  const max = platformConfig(env).SMCP_MAX_LISTEN_STREAMS_PER_TENANT;
+  const releaseSlot = takeListenSlot(principal.tenant, max);
   entry.listening++;
   let released = false;
   const release = () => {
@@ -98,6 +108,10 @@ export async function serveStateless(
     releaseSlot();
   };
   try {
+    // The bus object refuses streams beyond the cap too; asking first turns that into a 429.
+    if ((await listenBusStub(env, principal.tenant, incarnationOf(principal), principal.server).openStreams()) >= max) {
+      throw listenStreamsExceeded(max);
+    }
     envOfRequest.set(request, env);
     return releaseWhenClosed(await entry.handler.fetch(request, { parsedBody, authInfo }), release);
   } catch (err) {

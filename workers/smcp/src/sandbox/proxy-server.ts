@@ -57,7 +57,9 @@ export function createProxyServer(target: ProxyTarget): McpServer {
     {
       capabilities: {
         logging: {},
-        ...(manifest.tools.length ? { tools: { listChanged: false } } : {}),
+        // A new active version publishes tools/list_changed to the server's listen streams
+        // (stateless lane, mcp/listen-bus.ts); a session keeps its version and hears nothing.
+        ...(manifest.tools.length ? { tools: { listChanged: true } } : {}),
       },
     },
   );

@@ -26,9 +26,10 @@ export function createStatelessSdkServer(sdk: SdkServing): McpServer {
     {
       capabilities: {
         logging: {},
-        ...(caps.tools ? { tools: {} } : {}),
-        ...(caps.resources ? { resources: {} } : {}),
-        ...(caps.prompts ? { prompts: {} } : {}),
+        // A new active version publishes these lists changed to the server's listen streams (mcp/listen-bus.ts).
+        ...(caps.tools ? { tools: { listChanged: true } } : {}),
+        ...(caps.resources ? { resources: { listChanged: true } } : {}),
+        ...(caps.prompts ? { prompts: { listChanged: true } } : {}),
         ...(caps.completions ? { completions: {} } : {}),
       },
       ...(manifest.instructions ? { instructions: manifest.instructions } : {}),
