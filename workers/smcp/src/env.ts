@@ -9,6 +9,7 @@ import type { SessionDO } from "./session-do";
 import type { TenantDO } from "./tenant-do";
 import type { DirectoryDO } from "./directory-do";
 import type { OAuthLimiterDO } from "./oauth/limiter-do";
+import type { TaskDO } from "./tasks/task-do";
 import { asAdminCaller } from "./admin/acting-caller";
 
 export interface Env extends PlatformVariables {
@@ -19,6 +20,8 @@ export interface Env extends PlatformVariables {
   OAUTH_KV: KVNamespace;
   /** OAuth abuse limits: one object per client-address digest and per tenant (oauth/limiter-do.ts). */
   OAUTH_LIMITER: DurableObjectNamespace<OAuthLimiterDO>;
+  /** Tasks of the 2026-07-28 Tasks extension: one object per tenant incarnation (tasks/task-do.ts). */
+  TASKS: DurableObjectNamespace<TaskDO>;
   /** Loads deployed (tenant-written) servers into isolates of their own (sandbox/client.ts). */
   LOADER: WorkerLoader;
 }

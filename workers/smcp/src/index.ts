@@ -20,6 +20,7 @@ export { DirectoryDO } from "./directory-do";
 export { SessionDO } from "./session-do";
 export { TenantDO } from "./tenant-do";
 export { OAuthLimiterDO } from "./oauth/limiter-do";
+export { TaskDO } from "./tasks/task-do";
 export { SandboxEgress, SandboxStore } from "./sandbox/entrypoints";
 export { SandboxFiles } from "./sandbox/files/entrypoint";
 

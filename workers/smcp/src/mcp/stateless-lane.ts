@@ -13,6 +13,8 @@
  *   one isolate; the cross-isolate bus comes with a later issue.)
  * - Tools receive `authInfo` with who is calling and nothing of the platform: the
  *   Worker's `env` reaches the factory through a WeakMap keyed by the request.
+ * - Task tools of a module (`taskTools`) get the Tasks extension (tasks/with-tasks.ts): the
+ *   task lives in the tenant's TaskDO, bound to this request's principal.
  * - `subscriptions/listen` streams are capped per tenant per isolate
  *   (`SMCP_MAX_LISTEN_STREAMS_PER_TENANT`, see listen-streams.ts).
  */
@@ -21,6 +23,8 @@ import { BoundedCache, platformConfig, tenantIncarnationName } from "@smcp/runti
 import type { ServerModule } from "@smcp/servers";
 import { tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
+import { taskStub } from "../tasks/task-do";
+import { withTasks, type TaskHost } from "../tasks/with-tasks";
 import { TenantToolStore } from "../tool-store";
 import type { Trace } from "../trace";
 import { RequestScopedEventBus } from "./listen-bus";
@@ -46,8 +50,20 @@ const handlers = new BoundedCache<HandlerEntry>({
   spare: (entry) => entry.listening > 0,
 });
 
-/** The Worker's env for the request being served; never part of anything a tool receives. */
+/** The Worker's env and the caller of the request being served; never part of anything a tool receives. */
 const envOfRequest = new WeakMap<Request, Env>();
+const principalOfRequest = new WeakMap<Request, Principal>();
+
+/** The tenant's TaskDO, bound to the request's principal: a task is found only by its owner. */
+function taskHost(env: Env, principal: Principal): TaskHost {
+  const stub = () => taskStub(env, principal);
+  return {
+    create: (call) => stub().create(principal, call),
+    get: (taskId) => stub().get(principal, taskId),
+    update: (taskId, inputResponses) => stub().update(principal, taskId, inputResponses),
+    cancel: (taskId) => stub().cancel(principal, taskId),
+  };
+}
 
 function handlerFor(module: ServerModule, principal: Principal, maxRequestBodySize: number): HandlerEntry {
   const { tenant, server } = principal;
@@ -61,8 +77,10 @@ function handlerFor(module: ServerModule, principal: Principal, maxRequestBodySi
   const handler: McpHttpHandler = createMcpHandler(
     (ctx) => {
       const env = ctx.requestInfo ? envOfRequest.get(ctx.requestInfo) : undefined;
-      if (!env) throw new Error("stateless lane: no env for this request");
-      return module.create({ tenant, server, store: new TenantToolStore(tenantStub(env, tenant), server, incarnation), notify: handler.notify });
+      const caller = ctx.requestInfo ? principalOfRequest.get(ctx.requestInfo) : undefined;
+      if (!env || !caller) throw new Error("stateless lane: no env for this request");
+      const mcpServer = module.create({ tenant, server, store: new TenantToolStore(tenantStub(env, tenant), server, incarnation), notify: handler.notify });
+      return withTasks(mcpServer, module.taskTools, taskHost(env, caller));
     },
     { legacy: "reject", maxRequestBodySize, bus: new RequestScopedEventBus(onerror), onerror },
   );
@@ -86,6 +104,7 @@ export async function serveStateless(
   const authInfo = authInfoOf(principal, { traceparent: trace.traceparent });
   if (!isListen(parsedBody)) {
     envOfRequest.set(request, env);
+    principalOfRequest.set(request, principal);
     return entry.handler.fetch(request, { parsedBody, authInfo });
   }
   const releaseSlot = takeListenSlot(principal.tenant, platformConfig(env).SMCP_MAX_LISTEN_STREAMS_PER_TENANT);
@@ -99,6 +118,7 @@ export async function serveStateless(
   };
   try {
     envOfRequest.set(request, env);
+    principalOfRequest.set(request, principal);
     return releaseWhenClosed(await entry.handler.fetch(request, { parsedBody, authInfo }), release);
   } catch (err) {
     release();
