@@ -20,7 +20,7 @@ import { builtInServers } from "@smcp/servers";
 import { tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
 import { authInfoOf, incarnationOf, type Principal } from "../mcp/principal";
-import { migrate, type MigrationList } from "../storage/migrations";
+import { migrate, schemaVersion, type MigrationList } from "../storage/migrations";
 import { TenantToolStore } from "../tool-store";
 import { runRound, type RoundOutcome } from "./run-round";
 import {
@@ -96,7 +96,7 @@ export class TaskDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.#impl.expire();
+    await this.#impl.expire();
   }
 }
 
@@ -113,6 +113,8 @@ class TaskImpl {
     this.#ctx = ctx;
     this.#env = env;
     this.#sql = ctx.storage.sql;
+    // An object that never held a task stays without storage (a lookup of a made-up id writes nothing).
+    if (schemaVersion(ctx.storage) === 0) return;
     migrate(ctx.storage, TASK_MIGRATIONS);
     // A new instance runs nothing yet: whatever was `working` lost its work.
     const lost = this.#sql.exec("UPDATE tasks SET status = 'failed', error = ?, updated_at = ? WHERE status = 'working'", JSON.stringify(LOST_WORK), Date.now());
@@ -120,6 +122,7 @@ class TaskImpl {
   }
 
   async create(principal: Principal, call: TaskCall): Promise<CreateOutcome> {
+    migrate(this.#ctx.storage, TASK_MIGRATIONS);
     const config = platformConfig(this.#env);
     const now = Date.now();
     const held = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM tasks WHERE expires_at > ?", now).one().n;
@@ -176,14 +179,17 @@ class TaskImpl {
   }
 
   /** Deletes expired tasks (stopping any still running) and sets the alarm for the next one. */
-  expire(): void {
+  async expire(): Promise<void> {
+    if (schemaVersion(this.#ctx.storage) === 0) return;
     const now = Date.now();
     for (const { id } of this.#sql.exec<{ id: string }>("SELECT id FROM tasks WHERE expires_at <= ?", now).toArray()) {
       this.#running.get(id)?.abort();
     }
     this.#sql.exec("DELETE FROM tasks WHERE expires_at <= ?", now);
     const next = this.#sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM tasks").one().at;
-    if (next !== null) void this.#ctx.storage.setAlarm(next);
+    // The last task gone, the object holds nothing again (schema included).
+    if (next === null) await this.#ctx.storage.deleteAll();
+    else await this.#ctx.storage.setAlarm(next);
   }
 
   async #scheduleExpiry(at: number): Promise<void> {
@@ -192,6 +198,7 @@ class TaskImpl {
   }
 
   #row(taskId: string): TaskRow | null {
+    if (schemaVersion(this.#ctx.storage) === 0) return null;
     return this.#sql.exec<TaskRow>("SELECT * FROM tasks WHERE id = ? AND expires_at > ?", taskId, Date.now()).toArray()[0] ?? null;
   }
 
