@@ -12,7 +12,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { taskObjectName } from "../src/tasks/task-do";
-import { EMPTY_STORAGE, STATELESS_REVISION, expectRpcError, mcpFetch, mcpUrl, newKey, provisionTenant, rememberIncarnation, responseMessage, rpc, statelessMeta, storageOf } from "./helpers";
+import { EMPTY_STORAGE, adminOk, STATELESS_REVISION, expectRpcError, mcpFetch, mcpUrl, newKey, provisionTenant, rememberIncarnation, responseMessage, rpc, statelessMeta, storageOf } from "./helpers";
 
 const TASKS = "io.modelcontextprotocol/tasks";
 const TASK_CAP = 4;
@@ -79,6 +79,16 @@ describe("tasks on the stateless lane", () => {
     const ack = await taskCall(url, t.key, "tasks/cancel", { taskId: slow });
     expect(ack).not.toHaveProperty("taskId");
     expect(await taskCall(url, t.key, "tasks/get", { taskId: slow })).toMatchObject({ status: "cancelled" });
+  });
+
+  it("tasks:cross-request — notes: search_notes runs as a task for a client that declares the extension, over the tenant's tool data", async () => {
+    const t = await provisionTenant({ prefix: "task-notes", servers: ["notes"] });
+    const url = mcpUrl(t.tenant, "notes");
+    await taskCall(url, t.key, "tools/call", { name: "add_note", arguments: { title: "kept", body: "found by a task" } });
+    const taskId = await startTask(url, t.key, "search_notes", { query: "task" });
+    const done = await settled(url, t.key, taskId);
+    expect(done.status).toBe("completed");
+    expect(JSON.stringify(done.result)).toContain("found by a task");
   });
 
   it("tasks:principal isolation:tenants — another key of the same tenant, and another tenant, get not-found for a task; the owner still sees it", async () => {
@@ -165,6 +175,20 @@ describe("tasks on the stateless lane", () => {
     // A task waiting for input has no work to lose: it goes on once answered.
     await taskCall(url, t.key, "tasks/update", { taskId: asking, inputResponses: { confirm: { action: "accept", content: { ok: true } } } });
     expect((await settled(url, t.key, asking)).status).toBe("completed");
+  });
+
+  it("tasks:revoke — revoking a key cancels its unfinished tasks and leaves other keys' tasks alone", async () => {
+    const t = await provisionTenant({ prefix: "task-rev", servers: ["everything"] });
+    const doomed = await newKey(t.tenant);
+    const url = mcpUrl(t.tenant, "everything");
+    const theirs = await startTask(url, doomed.key, "slow_compute", { seconds: 60 });
+    const mine = await startTask(url, t.key, "slow_compute", { seconds: 60 });
+    await adminOk("DELETE", `/tenants/${t.tenant}/keys/${doomed.id}`);
+    const statuses = await runInDurableObject(await taskObject(t.tenant), (_instance, state) =>
+      Object.fromEntries(state.storage.sql.exec<{ id: string; status: string }>("SELECT id, status FROM tasks").toArray().map((r) => [r.id, r.status])),
+    );
+    expect(statuses).toEqual({ [theirs]: "cancelled", [mine]: "working" });
+    await taskCall(url, t.key, "tasks/cancel", { taskId: mine });
   });
 
   it("tasks:gated — without the extension, tasks methods get -32021, a task-optional tool answers synchronously and a task-required one is refused", async () => {

@@ -56,8 +56,9 @@ export const TASK_MIGRATIONS: MigrationList = {
 
 export const taskObjectName = (tenant: string, incarnation: string) => `tasks:${tenant}~${incarnation}`;
 
-export const taskStub = (env: Env, principal: Principal) =>
-  env.TASKS.get(env.TASKS.idFromName(taskObjectName(principal.tenant, incarnationOf(principal))));
+export const taskStub = (env: Env, principal: Principal) => taskStubOf(env, principal.tenant, incarnationOf(principal));
+
+export const taskStubOf = (env: Env, tenant: string, incarnation: string) => env.TASKS.get(env.TASKS.idFromName(taskObjectName(tenant, incarnation)));
 
 export type CreateOutcome = { ok: true; task: CreatedTask } | { ok: false; reason: "cap"; cap: number };
 
@@ -93,6 +94,11 @@ export class TaskDO extends DurableObject<Env> {
   /** Cancels a task that has not finished (a finished one is left as it is); false when there is no such task. */
   async cancel(principal: Principal, taskId: string): Promise<boolean> {
     return this.#impl.cancel(principal, taskId);
+  }
+
+  /** Cancels every unfinished task of a revoked key or grant; answers how many. */
+  async cancelOwnedBy(owner: { keyId: string } | { grantId: string }): Promise<number> {
+    return this.#impl.cancelOwnedBy(owner);
   }
 
   override async alarm(): Promise<void> {
@@ -176,6 +182,20 @@ class TaskImpl {
     this.#sql.exec("UPDATE tasks SET status = 'cancelled', input_requests = NULL, input_responses = NULL, updated_at = ? WHERE id = ?", Date.now(), taskId);
     this.#running.get(taskId)?.abort();
     return true;
+  }
+
+  cancelOwnedBy(owner: { keyId: string } | { grantId: string }): number {
+    if (schemaVersion(this.#ctx.storage) === 0) return 0;
+    const [path, value] = "keyId" in owner ? ["$.keyId", owner.keyId] : ["$.grantId", owner.grantId];
+    const ids = this.#sql
+      .exec<{ id: string }>("SELECT id FROM tasks WHERE json_extract(owner, ?) = ? AND status IN ('working', 'input_required')", path, value)
+      .toArray()
+      .map((r) => r.id);
+    for (const id of ids) {
+      this.#sql.exec("UPDATE tasks SET status = 'cancelled', status_message = ?, input_requests = NULL, input_responses = NULL, updated_at = ? WHERE id = ?", "cancelled: its key or grant was revoked", Date.now(), id);
+      this.#running.get(id)?.abort();
+    }
+    return ids.length;
   }
 
   /** Deletes expired tasks (stopping any still running) and sets the alarm for the next one. */

@@ -67,6 +67,12 @@ export function withTasks(server: McpServer, policies: Readonly<Record<string, T
   const toolsCall = internals._getRequestHandler("tools/call");
   if (!toolsCall) return server;
   server.server.registerCapabilities({ extensions: { [TASKS_EXTENSION]: {} } });
+  // tools/list says which tools may become tasks (`execution.taskSupport`, read by requesters).
+  const tools = (server as unknown as { _registeredTools: Record<string, { execution?: Record<string, unknown> } | undefined> })._registeredTools;
+  for (const [name, policy] of Object.entries(policies)) {
+    const tool = Object.hasOwn(tools, name) ? tools[name] : undefined;
+    if (tool) tool.execution = { ...tool.execution, taskSupport: policy.support };
+  }
 
   internals._requestHandlers.set("tools/call", async (request, ctx) => {
     const params = request.params ?? {};
