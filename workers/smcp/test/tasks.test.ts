@@ -7,7 +7,7 @@
  * demand after moving a task's expiry into the past. No sleeps decide an outcome: the
  * tests poll a task until it leaves `working`.
  *
- * SMCP_MAX_TASKS_PER_TENANT is 4 in vitest.config.ts.
+ * SMCP_MAX_TASKS_PER_TENANT is 4 and SMCP_MAX_TASK_RESULT_BYTES 4096 in vitest.config.ts.
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -89,6 +89,20 @@ describe("tasks on the stateless lane", () => {
     const done = await settled(url, t.key, taskId);
     expect(done.status).toBe("completed");
     expect(JSON.stringify(done.result)).toContain("found by a task");
+  });
+
+  it("tasks:bounded — a task whose result exceeds SMCP_MAX_TASK_RESULT_BYTES fails with a reason and stores none of it", async () => {
+    const t = await provisionTenant({ prefix: "task-big", servers: ["notes"] });
+    const url = mcpUrl(t.tenant, "notes");
+    await taskCall(url, t.key, "tools/call", { name: "add_note", arguments: { title: "big", body: "x".repeat(6000) } });
+    const taskId = await startTask(url, t.key, "search_notes", { query: "big" });
+    const done = await settled(url, t.key, taskId);
+    expect(done).toMatchObject({ status: "failed", error: { code: -32603 } });
+    expect(done.error.message).toMatch(/exceeds the platform's bound of 4096 bytes/);
+    const stored = await runInDurableObject(await taskObject(t.tenant), (_instance, state) =>
+      state.storage.sql.exec<{ result: string | null }>("SELECT result FROM tasks WHERE id = ?", taskId).one().result,
+    );
+    expect(stored).toBeNull();
   });
 
   it("tasks:principal isolation:tenants — another key of the same tenant, and another tenant, get not-found for a task; the owner still sees it", async () => {
