@@ -79,6 +79,10 @@ describe("tasks on the stateless lane", () => {
     const ack = await taskCall(url, t.key, "tasks/cancel", { taskId: slow });
     expect(ack).not.toHaveProperty("taskId");
     expect(await taskCall(url, t.key, "tasks/get", { taskId: slow })).toMatchObject({ status: "cancelled" });
+
+    // Bad arguments are refused at once, as for any tool: no task is made of them.
+    const refused = await expectRpcError(await taskFetch(url, t.key, "tools/call", { name: "slow_compute", arguments: { seconds: "soon" } }), 200, -32602);
+    expect(refused.message).toMatch(/seconds/);
   });
 
   it("tasks:cross-request — notes: search_notes runs as a task for a client that declares the extension, over the tenant's tool data", async () => {

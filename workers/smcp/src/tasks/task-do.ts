@@ -246,7 +246,8 @@ class TaskImpl {
       .then((outcome) => {
         if (this.#running.get(taskId) === abort) this.#running.delete(taskId);
         this.#settle(taskId, outcome);
-      });
+      })
+      .catch((err: unknown) => logEvent("error", "task outcome not stored", { error: err instanceof Error ? err.message : String(err) }));
     this.#ctx.waitUntil(work);
   }
 

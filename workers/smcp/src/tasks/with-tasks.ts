@@ -33,6 +33,12 @@ export interface TaskHost {
   cancel(taskId: string): Promise<boolean>;
 }
 
+/** The part of the SDK's registered tool this reads and sets (as strict-tool-calls.ts does). */
+interface RegisteredToolView {
+  execution?: Record<string, unknown>;
+  inputSchema?: { "~standard": { validate(value: unknown): Promise<{ issues?: readonly unknown[] }> | { issues?: readonly unknown[] } } };
+}
+
 type RawRequest = { params?: Record<string, unknown> & { name?: unknown; _meta?: Record<string, unknown> } };
 type Handler = (request: RawRequest, ctx: McpContext) => Promise<unknown>;
 
@@ -68,7 +74,7 @@ export function withTasks(server: McpServer, policies: Readonly<Record<string, T
   if (!toolsCall) return server;
   server.server.registerCapabilities({ extensions: { [TASKS_EXTENSION]: {} } });
   // tools/list says which tools may become tasks (`execution.taskSupport`, read by requesters).
-  const tools = (server as unknown as { _registeredTools: Record<string, { execution?: Record<string, unknown> } | undefined> })._registeredTools;
+  const tools = (server as unknown as { _registeredTools: Record<string, RegisteredToolView | undefined> })._registeredTools;
   for (const [name, policy] of Object.entries(policies)) {
     const tool = Object.hasOwn(tools, name) ? tools[name] : undefined;
     if (tool) tool.execution = { ...tool.execution, taskSupport: policy.support };
@@ -85,6 +91,9 @@ export function withTasks(server: McpServer, policies: Readonly<Record<string, T
       }
       return toolsCall(request, ctx);
     }
+    // Bad arguments are the caller's -32602 now (the SDK handler's own check), not a failed task later.
+    const schema = tools[name as string]?.inputSchema;
+    if (schema && (await schema["~standard"].validate(params.arguments ?? {})).issues?.length) return toolsCall(request, ctx);
     const inputResponses = ctx.mcpReq.inputResponses ?? params.inputResponses;
     if (policy.createTask && !policy.createTask({ arguments: params.arguments, inputResponses })) return toolsCall(request, ctx);
     const created = await host.create({
