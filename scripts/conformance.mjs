@@ -5,7 +5,10 @@
 // Each revision runs as `conformance server --requirements <revision>`: exactly the
 // scenarios that revision requires, at its own wire (2025-11-25 sessions, 2026-07-28
 // stateless). The CLI also runs "not scored" scenarios (extensions, pending ones) for
-// visibility; they are reported here but never fail the run, as in the CLI itself.
+// visibility. Those marked `extension` (the Tasks extension's `tasks-*`) are held to here
+// as if scored: SMCP implements the extension, so a failing check in one fails the run,
+// and none may be listed as an expected failure. The other not-scored ones (pending) are
+// reported but never fail the run, as in the CLI itself.
 //
 // The JSON lists (`[{"scenario", "reason"}]`, a reason is required) are the source of
 // truth; they are handed to the CLI's own `--expected-failures` baseline as YAML, and
@@ -35,6 +38,9 @@ const IMPLICIT_EXPECTED = [
     reason: "the scenario applies to localhost servers only and fails by design against any other host",
   },
 ];
+
+/** Not-scored reasons whose scenarios this runner scores anyway: the extensions SMCP implements. */
+const HELD_NOT_SCORED_REASONS = new Set(["extension"]);
 
 class UsageError extends Error {}
 
@@ -85,7 +91,12 @@ function requirementSet(cli, revision) {
   const YAML = createRequire(path.join(cli.dir, "package.json"))("yaml");
   const set = YAML.parse(readFileSync(file, "utf8")) ?? {};
   const notScored = (set.not_scored ?? []).filter((e) => e.leg === "server");
-  return { scored: new Set(set.server ?? []), notScored: new Map(notScored.map((e) => [e.scenario, e.reason])) };
+  const held = notScored.filter((e) => HELD_NOT_SCORED_REASONS.has(e.reason)).map((e) => e.scenario);
+  return {
+    scored: new Set([...(set.server ?? []), ...held]),
+    held: new Set(held),
+    notScored: new Map(notScored.filter((e) => !held.includes(e.scenario)).map((e) => [e.scenario, e.reason])),
+  };
 }
 
 /** Reads and checks test/conformance/expected-failures.<revision>.json, plus the implicit entries that apply. */
@@ -101,6 +112,7 @@ function expectedFailures(revision, requirements, url) {
       throw new UsageError(`${rel}: every entry needs a "scenario" and a non-empty "reason": ${JSON.stringify(entry)}`);
     }
     if (expected.has(scenario)) throw new UsageError(`${rel}: ${scenario} is listed twice`);
+    if (requirements.held.has(scenario)) throw new UsageError(`${rel}: ${scenario} is an extension scenario SMCP implements; it may not be an expected failure`);
     if (!requirements.scored.has(scenario)) {
       const why = requirements.notScored.has(scenario) ? "is not scored, so it can never fail the run" : "is not a scenario of this revision";
       throw new UsageError(`${rel}: ${scenario} ${why}; remove it`);
@@ -155,8 +167,9 @@ async function runRevision(cli, { revision, requirements, expected, file }, opts
   const exitCode = await runCli(cli, args, log, opts.verbose);
   const results = existsSync(path.join(dir, "results")) ? readChecks(path.join(dir, "results")) : new Map();
 
-  const report = { revision, file, log, exitCode, passed: [], expectedFailed: [], unexpected: [], stale: [], notScored: { passed: 0, failed: [] } };
+  const report = { revision, file, log, exitCode, passed: [], expectedFailed: [], unexpected: [], stale: [], held: 0, notScored: { passed: 0, failed: [] } };
   for (const scenario of requirements.scored) {
+    if (requirements.held.has(scenario)) report.held++;
     const checks = results.get(scenario);
     const failures = checks ? failuresOf(checks) : [{ id: scenario, errorMessage: `no results written (the scenario crashed; see ${log})` }];
     const isExpected = expected.has(scenario);
@@ -171,8 +184,13 @@ async function runRevision(cli, { revision, requirements, expected, file }, opts
     else report.notScored.failed.push(`${scenario} (${reason})`);
   }
   report.ok = report.unexpected.length === 0 && report.stale.length === 0;
-  // The CLI judges the same baseline; if it disagrees, trust neither and say so.
-  report.cliDisagrees = report.ok !== (exitCode === 0);
+  // The CLI's own `Total:` line counts every check it ran, not-scored scenarios included.
+  const totals = existsSync(log) ? readFileSync(log, "utf8").replace(/\x1b\[[0-9;]*m/g, "").match(/^.*Total:.*$/gm) : null;
+  report.cliTotal = totals?.at(-1)?.trim();
+  // The CLI judges the same baseline (without the held scenarios, which it never fails
+  // on); if it disagrees, trust neither and say so.
+  const cliOk = report.stale.length === 0 && report.unexpected.every((u) => requirements.held.has(u.scenario));
+  report.cliDisagrees = cliOk !== (exitCode === 0);
   return report;
 }
 
@@ -183,8 +201,10 @@ function print(report) {
   console.log(
     `\n${r.revision}: ${status}  ${r.passed.length} passed, ${r.unexpected.length} failed, ` +
       `${r.expectedFailed.length} expected failures, ${r.stale.length} stale` +
+      (r.held ? ` (${r.held} of them extension scenarios held to)` : "") +
       (notScored ? `  (not scored: ${r.notScored.passed}/${notScored} passed)` : ""),
   );
+  if (r.cliTotal) console.log(`  the CLI's own ${r.cliTotal}`);
   for (const { scenario, messages } of r.unexpected) {
     const unique = [...new Set(messages)];
     console.log(`  FAILED ${scenario}`);

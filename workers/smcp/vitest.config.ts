@@ -34,6 +34,9 @@ const testVars = {
   SMCP_OAUTH_METADATA_FETCHES_PER_ADDRESS: "3",
   SMCP_OAUTH_METADATA_FETCHES_PER_HOST: "5",
   SMCP_MAX_LISTEN_STREAMS_PER_TENANT: "3",
+  // Tasks per tenant (test/tasks.test.ts mirrors it).
+  SMCP_MAX_TASKS_PER_TENANT: "4",
+  SMCP_MAX_TASK_RESULT_BYTES: "4096",
   // A deployed SDK server that never answers gets its error quickly (test/sdk-servers.test.ts).
   SMCP_SDK_CALL_TIMEOUT_SECONDS: "2",
   // Secrets (test/secrets.test.ts mirrors both keys): the current key, and the one before a rotation.

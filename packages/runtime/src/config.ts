@@ -55,6 +55,14 @@ export const PlatformConfigSchema = z.object({
   SMCP_SESSION_END_TIMEOUT_MS: intFrom(10_000, 100),
   /** Open `subscriptions/listen` streams per tenant in one isolate (stateless lane); one more gets 429. */
   SMCP_MAX_LISTEN_STREAMS_PER_TENANT: intFrom(32, 1),
+  /** Tasks (2026-07-28 Tasks extension) a tenant may hold at once, finished ones included until they expire. */
+  SMCP_MAX_TASKS_PER_TENANT: intFrom(100, 1),
+  /** How long a task and its result are kept after it was created (`ttlMs`); an alarm deletes it then. */
+  SMCP_TASK_TTL_SECONDS: intFrom(3600, 1),
+  /** Bytes of a task's stored result or input requests (JSON); a larger one fails the task. */
+  SMCP_MAX_TASK_RESULT_BYTES: intFrom(1024 * 1024, 1024),
+  /** Input-required rounds one task may go through before it fails. */
+  SMCP_MAX_TASK_INPUT_ROUNDS: intFrom(10, 1),
   /** `sse` (default): POST answers stream, resumable; `json`: one JSON body, mid-call notifications dropped. */
   SMCP_SESSION_RESPONSE_MODE: z.enum(["sse", "json"]).optional().transform((v) => v ?? "sse"),
   /** OAuth abuse limits (workers/smcp/src/oauth/abuse-limits.ts): requests per window. */

@@ -22,6 +22,8 @@
 import {
   CLIENT_CAPABILITIES_META_KEY,
   McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
   ResourceTemplate,
   acceptedContent,
   completable,
@@ -94,6 +96,16 @@ export const everything: ServerModule = {
   name: "everything",
   title: "Everything (MCP conformance fixture)",
   version: "1.0.0",
+  // The Tasks extension's fixtures (conformance `tasks-*`); the platform runs these as tasks.
+  taskTools: {
+    slow_compute: { support: "optional" },
+    failing_job: { support: "required" },
+    protocol_error_job: { support: "optional" },
+    confirm_delete: { support: "optional" },
+    multi_input: { support: "optional" },
+    // Gathers its input synchronously (multi-round-trip), then becomes a task on the round that has it.
+    test_tool_with_task: { support: "required", createTask: (params) => params.inputResponses !== undefined },
+  },
   create(ctx: EverythingContext): McpServer {
     let codec: Promise<RequestStateCodec<FlowState>> | undefined;
     const stateCodec = () =>
@@ -119,6 +131,7 @@ export const everything: ServerModule = {
     registerContentTools(server);
     registerNotifyingTools(server, ctx);
     registerInputTools(server, mint);
+    registerTaskTools(server);
     registerResources(server);
     registerPrompts(server);
     return server;
@@ -428,6 +441,78 @@ function registerInputTools(server: McpServer, mint: Mint): void {
       return inputRequired({ inputRequests: requests });
     },
   );
+}
+
+/**
+ * The Tasks extension's fixtures, by the suite's names. They are plain tools: whether a
+ * call runs as a task is the platform's decision (`taskTools` above), so on a 2025
+ * session or without the extension they answer synchronously.
+ */
+function registerTaskTools(server: McpServer): void {
+  server.registerTool(
+    "greet",
+    { description: "Sync-only: greets by name", inputSchema: z.object({ name: z.string() }) },
+    async ({ name }) => result(`Hello, ${name}!`),
+  );
+  server.registerTool(
+    "slow_compute",
+    {
+      description: "Task-supporting: sleeps `seconds` seconds, then answers",
+      inputSchema: z.object({ seconds: z.number().min(0).max(300), label: z.string().optional() }),
+    },
+    async ({ seconds, label }, mcpCtx) => {
+      await abortableSleep(seconds * 1000, mcpCtx.mcpReq.signal);
+      return result(`Computed ${label ?? "result"} after ${seconds}s`);
+    },
+  );
+  server.registerTool("failing_job", { description: "Task-required: reports a tool error after about a second", inputSchema: noArgs }, async () => {
+    await sleep(1000);
+    return { content: [textBlock("failing_job failed on purpose")], isError: true };
+  });
+  // A tool handler's throw becomes an `isError` result in the SDK; a protocol error has to
+  // come from in front of the SDK's `tools/call` handler, as the suite's fixture does.
+  server.registerTool("protocol_error_job", { description: "Task-supporting: fails with a protocol error", inputSchema: noArgs }, async () => result("unreachable"));
+  const internals = server.server as unknown as { _getRequestHandler(m: string): ToolsCallHandler | undefined; _requestHandlers: Map<string, ToolsCallHandler> };
+  const toolsCall = internals._getRequestHandler("tools/call")!;
+  internals._requestHandlers.set("tools/call", async (request, mcpCtx) => {
+    if (request.params?.name === "protocol_error_job") throw new ProtocolError(ProtocolErrorCode.InternalError, "protocol_error_job failed on purpose");
+    return toolsCall(request, mcpCtx);
+  });
+  server.registerTool(
+    "confirm_delete",
+    { description: "Task-supporting: asks for confirmation, then deletes (nothing)", inputSchema: z.object({ filename: z.string() }) },
+    async ({ filename }, mcpCtx) => {
+      const answer = mcpCtx.mcpReq.inputResponses?.confirm;
+      if (answer === undefined) return inputRequired({ inputRequests: { confirm: elicit(`Delete ${filename}?`, FORMS.confirm) } });
+      return result(acceptedContent(mcpCtx.mcpReq.inputResponses, "confirm") ? `Deleted ${filename}` : `Kept ${filename}`);
+    },
+  );
+  server.registerTool("multi_input", { description: "Task-supporting: asks two questions at once", inputSchema: noArgs }, async (_args, mcpCtx) => {
+    const responses = mcpCtx.mcpReq.inputResponses ?? {};
+    if (responses.first === undefined || responses.second === undefined) {
+      return inputRequired({
+        inputRequests: { first: elicit("First: your name?", FORMS.name), second: elicit("Second: confirm?", FORMS.confirm) },
+      });
+    }
+    return result(`Got both answers: ${summarize(responses.first)} and ${summarize(responses.second)}`);
+  });
+  server.registerTool("test_tool_with_task", { description: "Task-required: asks for a name, then works on it as a task", inputSchema: noArgs }, async (_args, mcpCtx) => {
+    const name = acceptedContent<{ name: string }>(mcpCtx.mcpReq.inputResponses, "user_name")?.name;
+    if (typeof name !== "string") return inputRequired({ inputRequests: { user_name: elicit("What is your name?", FORMS.name) } });
+    await sleep(200);
+    return result(`Task finished for ${name}`);
+  });
+}
+
+type ToolsCallHandler = (request: { params?: { name?: unknown } }, ctx: unknown) => Promise<unknown>;
+
+/** Resolves after `ms`, or as soon as `signal` aborts. */
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+  });
 }
 
 function registerResources(server: McpServer): void {

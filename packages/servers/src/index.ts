@@ -1,3 +1,3 @@
 export { builtInServers } from "./registry";
-export type { ChangeNotifier, ServerContext, ServerModule, StoredRecord, ToolDataStore } from "./types";
+export type { ChangeNotifier, ServerContext, ServerModule, StoredRecord, TaskToolPolicy, ToolDataStore } from "./types";
 export { unknownToolMessage } from "./strict-tool-calls";

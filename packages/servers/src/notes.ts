@@ -28,6 +28,8 @@ export const notes: ServerModule = {
   name: "notes",
   title: "Notes",
   version: "1.0.0",
+  // A search can be long on a large tenant: a client that declares the Tasks extension gets it as a task.
+  taskTools: { search_notes: { support: "optional" } },
   create(ctx: ServerContext): McpServer {
     const server = new McpServer({ name: "smcp-notes", title: "Notes", version: "1.0.0" });
     const { store } = ctx;

@@ -51,10 +51,23 @@ export interface ServerContext {
   notify?: ChangeNotifier;
 }
 
+/**
+ * How one tool takes part in the 2026-07-28 Tasks extension: `optional` runs as a task
+ * when the request declares the extension and synchronously otherwise; `required` refuses
+ * a request without it (-32021). `createTask` (default: always) lets a tool answer some
+ * rounds synchronously, for example the multi-round-trip that gathers its input.
+ */
+export interface TaskToolPolicy {
+  support: "optional" | "required";
+  createTask?: (params: { arguments?: unknown; inputResponses?: unknown }) => boolean;
+}
+
 export interface ServerModule {
   /** The `{server}` segment of `/mcp/{tenant}/{server}`. */
   name: string;
   title: string;
   version: string;
   create(ctx: ServerContext): McpServer;
+  /** Tools the platform runs as tasks on the stateless lane, by name; absent: no tasks. */
+  taskTools?: Readonly<Record<string, TaskToolPolicy>>;
 }

@@ -11,6 +11,7 @@ import type { DirectoryDO } from "./directory-do";
 import type { OAuthLimiterDO } from "./oauth/limiter-do";
 import type { ListenBusDO } from "./mcp/listen-bus-do";
 import { listenBusObjectName } from "@smcp/runtime";
+import type { TaskDO } from "./tasks/task-do";
 import { asAdminCaller } from "./admin/acting-caller";
 
 export interface Env extends PlatformVariables {
@@ -23,6 +24,8 @@ export interface Env extends PlatformVariables {
   OAUTH_LIMITER: DurableObjectNamespace<OAuthLimiterDO>;
   /** The stateless lane's change-event bus: one object per tenant incarnation and server (mcp/listen-bus-do.ts). */
   LISTEN_BUS: DurableObjectNamespace<ListenBusDO>;
+  /** Tasks of the 2026-07-28 Tasks extension: one object per tenant incarnation (tasks/task-do.ts). */
+  TASKS: DurableObjectNamespace<TaskDO>;
   /** Loads deployed (tenant-written) servers into isolates of their own (sandbox/client.ts). */
   LOADER: WorkerLoader;
 }

@@ -20,6 +20,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import storageDocText from "../../../docs/storage-schema.md?raw";
 import converterSource from "../../../examples/unit-converter.js?raw";
 import { addressKey, addressObjectName } from "../src/oauth/abuse-limits";
+import { taskObjectName } from "../src/tasks/task-do";
 import {
   ADMIN_TOKEN,
   EMPTY_STORAGE,
@@ -35,10 +36,12 @@ import {
   openStream,
   provisionTenant,
   request,
+  responseMessage,
   rpc,
   send,
   sessionStub,
   statelessFetch,
+  statelessMeta,
   statelessTool,
   storageOf,
   type Session,
@@ -138,9 +141,10 @@ const randomKey = () => {
 };
 
 /** The snapshots of each store, filled by the drive below. */
-const seen: Record<"SessionDO" | "TenantDO" | "DirectoryDO" | "OAuthLimiterDO" | "ListenBusDO" | "OAUTH_KV", Snapshot[]> = {
+const seen: Record<"SessionDO" | "TenantDO" | "DirectoryDO" | "OAuthLimiterDO" | "ListenBusDO" | "TaskDO" | "OAUTH_KV", Snapshot[]> = {
   ListenBusDO: [],
   SessionDO: [],
+  TaskDO: [],
   TenantDO: [],
   DirectoryDO: [],
   OAuthLimiterDO: [],
@@ -183,6 +187,17 @@ beforeAll(async () => {
   await statelessTool(everythingUrl, key, "test_trigger_tool_change");
   await until("the list change to reach the bus", async () => (await storageOf(busStub(t.tenant, "everything"))).kvKeys.includes("schemaVersion"));
   seen.ListenBusDO.push(await snapshot(busStub(t.tenant, "everything"), "the bus of a server whose tool published a list change"));
+
+  // --- tasks (2026-07-28 Tasks extension): one finished, one waiting for input -------------------
+  const taskMeta = { ...statelessMeta(), "io.modelcontextprotocol/clientCapabilities": { elicitation: {}, extensions: { "io.modelcontextprotocol/tasks": {} } } };
+  for (const [name, args] of [["slow_compute", { seconds: 0 }], ["confirm_delete", { filename: "x" }]] as const) {
+    const created = await mcpFetch(everythingUrl, {
+      key,
+      headers: { "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": name },
+      body: rpc("tools/call", { name, arguments: args, _meta: taskMeta }),
+    });
+    expect((await responseMessage(created)).result.resultType).toBe("task");
+  }
 
   // --- OAuth: a confidential and a public client from one address; code, token, refresh -------------
   const from = randomAddress();
@@ -268,6 +283,11 @@ beforeAll(async () => {
   seen.TenantDO.push(await snapshot(tenantObject(t.tenant), "the tenant after every feature"));
   for (const [server, s] of live) seen.SessionDO.push(await snapshot(sessionStub(t.tenant, server, s.sessionId), `a ${server} session (${s.key === key ? "key" : "OAuth"})`));
   seen.DirectoryDO.push(await snapshot(directoryObject(), "the directory"));
+  const tasks = env.TASKS.get(env.TASKS.idFromName(taskObjectName(t.tenant, (await tenantObject(t.tenant).info())!.incarnation)));
+  await until("the tasks to leave working", async () =>
+    runInDurableObject(tasks, (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM tasks WHERE status = 'working'").one().n === 0),
+  );
+  seen.TaskDO.push(await snapshot(tasks, "the tasks of the tenant"));
   const fromDigest = await sha256Hex(`smcp-oauth-address:${addressKey(from)}`);
   const address = limiterObject(addressObjectName(fromDigest));
   seen.OAuthLimiterDO.push(await snapshot(address, "the address object of two registrations"));
@@ -301,10 +321,11 @@ describe("docs/storage-schema.md", () => {
     expect(storageProblems(section("TenantDO"), seen.TenantDO)).toEqual([]);
   });
 
-  it("platform:migrations — DirectoryDO, OAuthLimiterDO and ListenBusDO match the doc", () => {
+  it("platform:migrations — DirectoryDO, OAuthLimiterDO, ListenBusDO and TaskDO match the doc", () => {
     expect(storageProblems(section("DirectoryDO"), seen.DirectoryDO)).toEqual([]);
     expect(storageProblems(section("OAuthLimiterDO"), seen.OAuthLimiterDO)).toEqual([]);
     expect(storageProblems(section("ListenBusDO"), seen.ListenBusDO)).toEqual([]);
+    expect(storageProblems(section("TaskDO"), seen.TaskDO)).toEqual([]);
   });
 
   it("platform:migrations platform:oauth — the OAUTH_KV namespace holds only the documented client records, with the documented fields", () => {

@@ -6,6 +6,7 @@
  */
 import { jsonResponse, wire } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
+import { cancelTasksOf } from "../tasks/revoke";
 import { nextCursor, readPage } from "./paging";
 import { unknownTenant } from "./tenants";
 
@@ -27,6 +28,7 @@ export async function revokeGrant(env: Env, tenant: string, grantId: string): Pr
   if (!result.ok) {
     throw result.reason === "unknown-tenant" ? unknownTenant(tenant) : wire.notFound("unknown_grant", `No live grant ${grantId} in tenant ${tenant} (list them with GET /admin/v1/tenants/${tenant}/grants)`);
   }
+  await cancelTasksOf(env, tenant, { grantId });
   const { alreadyRevoked, sessionsEnded, sessionsFailed } = result;
   return jsonResponse({ revoked: grantId, alreadyRevoked, sessionsEnded, sessionsFailed });
 }

@@ -2,6 +2,7 @@
 import { jsonResponse, wire } from "@smcp/runtime";
 import { z } from "zod";
 import { tenantStub, type Env } from "../env";
+import { cancelTasksOf } from "../tasks/revoke";
 import { TENANT_KEY_FORMAT } from "../oauth/tokens";
 import { readBody } from "./read-body";
 import { unknownTenant } from "./tenants";
@@ -40,6 +41,7 @@ export async function revokeKey(env: Env, tenant: string, keyId: string): Promis
   if (!result.ok) {
     throw result.reason === "unknown-tenant" ? unknownTenant(tenant) : wire.notFound("unknown_key", `No key ${keyId}`);
   }
+  await cancelTasksOf(env, tenant, { keyId });
   const { alreadyRevoked, sessionsEnded, sessionsFailed } = result;
   return jsonResponse({ revoked: keyId, alreadyRevoked, sessionsEnded, sessionsFailed });
 }

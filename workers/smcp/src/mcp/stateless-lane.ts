@@ -14,6 +14,8 @@
  *   open streams goes first.
  * - Tools receive `authInfo` with who is calling and nothing of the platform: the
  *   Worker's `env` reaches the factory through a WeakMap keyed by the request.
+ * - Task tools of a module (`taskTools`) get the Tasks extension (tasks/with-tasks.ts): the
+ *   task lives in the tenant's TaskDO, bound to this request's principal.
  * - `subscriptions/listen` streams are capped at `SMCP_MAX_LISTEN_STREAMS_PER_TENANT`
  *   twice: per tenant per isolate (listen-streams.ts), and per server across isolates
  *   (the bus object counts the streams it holds).
@@ -23,6 +25,8 @@ import { BoundedCache, platformConfig, tenantIncarnationName } from "@smcp/runti
 import type { ServerModule } from "@smcp/servers";
 import { listenBusStub, tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
+import { taskStub } from "../tasks/task-do";
+import { withTasks, type TaskHost } from "../tasks/with-tasks";
 import { TenantToolStore } from "../tool-store";
 import type { Trace } from "../trace";
 import { DurableListenBus } from "./listen-bus";
@@ -48,8 +52,20 @@ const handlers = new BoundedCache<HandlerEntry>({
   spare: (entry) => entry.listening > 0,
 });
 
-/** The Worker's env for the request being served; never part of anything a tool receives. */
+/** The Worker's env and the caller of the request being served; never part of anything a tool receives. */
 const envOfRequest = new WeakMap<Request, Env>();
+const principalOfRequest = new WeakMap<Request, Principal>();
+
+/** The tenant's TaskDO, bound to the request's principal: a task is found only by its owner. */
+function taskHost(env: Env, principal: Principal): TaskHost {
+  const stub = () => taskStub(env, principal);
+  return {
+    create: (call) => stub().create(principal, call),
+    get: (taskId) => stub().get(principal, taskId),
+    update: (taskId, inputResponses) => stub().update(principal, taskId, inputResponses),
+    cancel: (taskId) => stub().cancel(principal, taskId),
+  };
+}
 
 function handlerFor(module: ServerModule, principal: Principal, env: Env, maxRequestBodySize: number): HandlerEntry {
   const { tenant, server } = principal;
@@ -70,8 +86,10 @@ function handlerFor(module: ServerModule, principal: Principal, env: Env, maxReq
   const handler: McpHttpHandler = createMcpHandler(
     (ctx) => {
       const env = ctx.requestInfo ? envOfRequest.get(ctx.requestInfo) : undefined;
-      if (!env) throw new Error("stateless lane: no env for this request");
-      return module.create({ tenant, server, store: new TenantToolStore(tenantStub(env, tenant), server, incarnation), notify: handler.notify });
+      const caller = ctx.requestInfo ? principalOfRequest.get(ctx.requestInfo) : undefined;
+      if (!env || !caller) throw new Error("stateless lane: no env for this request");
+      const mcpServer = module.create({ tenant, server, store: new TenantToolStore(tenantStub(env, tenant), server, incarnation), notify: handler.notify });
+      return withTasks(mcpServer, module.taskTools, taskHost(env, caller));
     },
     { legacy: "reject", maxRequestBodySize, bus, onerror },
   );
@@ -95,6 +113,7 @@ export async function serveStateless(
   const authInfo = authInfoOf(principal, { traceparent: trace.traceparent });
   if (!isListen(parsedBody)) {
     envOfRequest.set(request, env);
+    principalOfRequest.set(request, principal);
     return entry.handler.fetch(request, { parsedBody, authInfo });
   }
   const max = platformConfig(env).SMCP_MAX_LISTEN_STREAMS_PER_TENANT;
@@ -113,6 +132,7 @@ export async function serveStateless(
       throw listenStreamsExceeded(max);
     }
     envOfRequest.set(request, env);
+    principalOfRequest.set(request, principal);
     return releaseWhenClosed(await entry.handler.fetch(request, { parsedBody, authInfo }), release);
   } catch (err) {
     release();
