@@ -19,11 +19,13 @@ let tenant: string;
 let client: Client;
 let sessionId: string;
 let firstNoteId: string;
+let notesKey: string;
 
 beforeAll(async () => {
   await platform.start();
   const provisioned = await platform.tenant("cli-acme");
   tenant = provisioned.tenant;
+  notesKey = provisioned.key;
   const connected = await platform.connect(tenant, "notes", provisioned.key);
   client = connected.client;
   sessionId = connected.transport.sessionId!;
@@ -91,7 +93,50 @@ async function smcp(args: string[], options?: SmcpOptions): Promise<{ code: numb
   return { code, stdout: run.stdout, stderr: run.stderr };
 }
 
+/** A task of `search_notes` (a task tool of `notes`), created as a 2026-07-28 client that declares the Tasks extension does. */
+async function startSearchTask(key: string): Promise<string> {
+  const res = await fetch(platform.mcpUrl(tenant, "notes"), {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${key}`,
+      "Content-Type": "application/json",
+      Accept: "application/json, text/event-stream",
+      "MCP-Protocol-Version": "2026-07-28",
+      "Mcp-Method": "tools/call",
+      "Mcp-Name": "search_notes",
+    },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: {
+        name: "search_notes",
+        arguments: { query: "first" },
+        _meta: {
+          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+          "io.modelcontextprotocol/clientInfo": { name: "cli-e2e", version: "1" },
+          "io.modelcontextprotocol/clientCapabilities": { extensions: { "io.modelcontextprotocol/tasks": {} } },
+        },
+      },
+    }),
+  });
+  const text = await res.text();
+  const message = JSON.parse(text.startsWith("{") ? text : text.split("\n").filter((l) => l.startsWith("data: ")).at(-1)!.slice(6));
+  expect(message.result?.taskId, text).toMatch(/^task_/);
+  return message.result.taskId;
+}
+
 describe("smcp, the admin CLI", () => {
+  it("admin:cli tasks:admin — lists the tenant's tasks and cancels one", async () => {
+    const taskId = await startSearchTask(notesKey);
+    const listed = await smcp(["tasks", "ls", tenant]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^${taskId}\\s+notes\\s+key `, "m"));
+    const cancelled = await smcp(["tasks", "cancel", tenant, taskId]);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout).toContain(`cancelled ${taskId}`);
+  });
+
   it("admin:cli admin:tenants — lists tenants in a table", async () => {
     const { code, stdout } = await smcp(["tenants", "ls"]);
     expect(code).toBe(0);

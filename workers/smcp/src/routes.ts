@@ -16,7 +16,7 @@ export interface Route<H> {
 export type Match<H> = { kind: "found"; handler: H; params: Params } | { kind: "method-not-allowed"; allow: string } | { kind: "none" };
 
 /** Segments that carry ids minted by the platform rather than admin-chosen names. */
-const OPAQUE = new Set(["key", "session", "grant"]);
+const OPAQUE = new Set(["key", "session", "grant", "task"]);
 const OPAQUE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Segments whose handler checks them itself, so a bad one gets its 400 with the rule (secret names). */
 const CHECKED_BY_HANDLER = new Set(["secret"]);

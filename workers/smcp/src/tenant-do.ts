@@ -514,6 +514,13 @@ export class TenantDO extends DurableObject<Env> {
     return this.#deployments((d) => d.console(server, lines));
   }
 
+  /** An admin cancelled a task of the tenant (tasks/task-do.ts holds it): the audit row. */
+  async taskCancelledByAdmin(taskId: string) {
+    if (!this.#config()) return MISSING;
+    await this.#audit("admin", "task.cancelled", taskId, {});
+    return { ok: true as const };
+  }
+
   async deploymentRefused(server: string, reason: string) {
     return this.#deployments(() => this.#audit("admin", "deployment.refused", server, { reason }));
   }

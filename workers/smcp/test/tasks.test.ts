@@ -12,7 +12,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { taskObjectName } from "../src/tasks/task-do";
-import { EMPTY_STORAGE, adminOk, STATELESS_REVISION, expectRpcError, mcpFetch, mcpUrl, newKey, provisionTenant, rememberIncarnation, responseMessage, rpc, statelessMeta, storageOf } from "./helpers";
+import { EMPTY_STORAGE, admin, adminOk, STATELESS_REVISION, expectRpcError, mcpFetch, mcpUrl, newKey, provisionTenant, rememberIncarnation, responseMessage, rpc, statelessMeta, storageOf } from "./helpers";
 
 const TASKS = "io.modelcontextprotocol/tasks";
 const TASK_CAP = 4;
@@ -207,6 +207,27 @@ describe("tasks on the stateless lane", () => {
     );
     expect(statuses).toEqual({ [theirs]: "cancelled", [mine]: "working" });
     await taskCall(url, t.key, "tasks/cancel", { taskId: mine });
+  });
+
+  it("tasks:admin — an admin lists the tenant's tasks (no call, no result) and cancels one whoever owns it; a tenant admin key sees only its tenant's", async () => {
+    const t = await provisionTenant({ prefix: "task-adm", servers: ["everything"] });
+    const other = await provisionTenant({ prefix: "task-adm-b", servers: ["everything"] });
+    const url = mcpUrl(t.tenant, "everything");
+    const running = await startTask(url, t.key, "slow_compute", { seconds: 60, label: "secret label" });
+    const { tasks } = await adminOk("GET", `/tenants/${t.tenant}/tasks`);
+    expect(tasks).toEqual([expect.objectContaining({ taskId: running, server: "everything", keyId: t.keyId, status: "working" })]);
+    expect(JSON.stringify(tasks)).not.toContain("secret label");
+    expect((await adminOk("GET", `/tenants/${other.tenant}/tasks`)).tasks).toEqual([]);
+
+    // A tenant admin key of the other tenant cannot reach them; the platform admin cancels.
+    const otherAdmin = await adminOk("POST", `/tenants/${other.tenant}/admin-keys`, { label: "b" }, 201);
+    expect((await admin("GET", `/tenants/${t.tenant}/tasks`, undefined, otherAdmin.key)).status).toBe(403);
+    expect((await admin("DELETE", `/tenants/${t.tenant}/tasks/${running}`, undefined, otherAdmin.key)).status).toBe(403);
+    expect(await adminOk("DELETE", `/tenants/${t.tenant}/tasks/${running}`)).toEqual({ cancelled: running });
+    expect(await taskCall(url, t.key, "tasks/get", { taskId: running })).toMatchObject({ status: "cancelled" });
+    expect((await admin("DELETE", `/tenants/${t.tenant}/tasks/task_made_up`)).status).toBe(404);
+    const audit = await adminOk("GET", `/tenants/${t.tenant}/audit`);
+    expect(JSON.stringify(audit)).toContain("task.cancelled");
   });
 
   it("tasks:gated — without the extension, tasks methods get -32021, a task-optional tool answers synchronously and a task-required one is refused", async () => {

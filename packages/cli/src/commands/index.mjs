@@ -12,6 +12,7 @@ import { keyCommands } from "./keys.mjs";
 import { secretCommands } from "./secrets.mjs";
 import { serverCommands } from "./servers.mjs";
 import { sessionCommands } from "./sessions.mjs";
+import { taskCommands } from "./tasks.mjs";
 import { tenantCommands } from "./tenants.mjs";
 
 /** @type {import("./context.mjs").Command[]} */
@@ -23,6 +24,7 @@ export const commands = [
   deployCommand,
   ...secretCommands,
   ...sessionCommands,
+  ...taskCommands,
   ...grantCommands,
   eventsCommand,
   auditCommand,

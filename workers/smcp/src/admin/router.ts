@@ -8,6 +8,7 @@ import type { Env } from "../env";
 import { matchRoute, type Params, type Route } from "../routes";
 import { activateDeployment, deploy, getDeployment, getServer, listDeployments, setEgress } from "./deployments";
 import { createKey, listKeys, revokeKey } from "./keys";
+import { cancelTask, listTasks } from "./tasks";
 import { actAs } from "./acting-caller";
 import { createAdminKey, listAdminKeys, revokeAdminKey } from "./admin-keys";
 import { requireAdmin } from "./require-admin";
@@ -52,6 +53,9 @@ const routes: Route<AdminHandler>[] = [
   { method: "GET", pattern: `${T}/sessions/:session/events`, handler: (r, env, p) => getSessionEvents(r, env, p.tenant!, p.session!) },
   { method: "GET", pattern: `${T}/sessions/:session/requests`, handler: (r, env, p) => getSessionRequests(r, env, p.tenant!, p.session!) },
   { method: "DELETE", pattern: `${T}/sessions/:session`, handler: (_r, env, p) => deleteSession(env, p.tenant!, p.session!) },
+  // Tasks of the 2026-07-28 Tasks extension: admin/tasks.ts.
+  { method: "GET", pattern: `${T}/tasks`, handler: (r, env, p) => listTasks(r, env, p.tenant!) },
+  { method: "DELETE", pattern: `${T}/tasks/:task`, handler: (_r, env, p) => cancelTask(env, p.tenant!, p.task!) },
   { method: "GET", pattern: `${T}/audit`, handler: (r, env, p) => getAudit(r, env, p.tenant!) },
   { method: "DELETE", pattern: `${T}/audit`, handler: (r, env, p) => dropAudit(r, env, p.tenant!) },
   { method: "GET", pattern: `${T}/audit/verify`, handler: (r, env, p) => verifyAudit(r, env, p.tenant!) },

@@ -60,6 +60,20 @@ export const taskStub = (env: Env, principal: Principal) => taskStubOf(env, prin
 
 export const taskStubOf = (env: Env, tenant: string, incarnation: string) => env.TASKS.get(env.TASKS.idFromName(taskObjectName(tenant, incarnation)));
 
+/** What an admin sees of a task. */
+export interface AdminTaskView {
+  taskId: string;
+  server: string;
+  keyId: string | null;
+  grantId: string | null;
+  status: string;
+  statusMessage: string | null;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number;
+  inputRounds: number;
+}
+
 export type CreateOutcome = { ok: true; task: CreatedTask } | { ok: false; reason: "cap"; cap: number };
 
 /** Why a task whose work this instance never ran failed. */
@@ -94,6 +108,16 @@ export class TaskDO extends DurableObject<Env> {
   /** Cancels a task that has not finished (a finished one is left as it is); false when there is no such task. */
   async cancel(principal: Principal, taskId: string): Promise<boolean> {
     return this.#impl.cancel(principal, taskId);
+  }
+
+  /** The tenant's tasks for its admins, newest first: who owns each and where it stands, never its call or result. */
+  async list(limit: number): Promise<AdminTaskView[]> {
+    return this.#impl.list(Math.max(1, Math.min(500, Math.trunc(limit) || 100)));
+  }
+
+  /** An admin cancels a task of the tenant, whoever owns it; false when there is no such task. */
+  async cancelByAdmin(taskId: string): Promise<boolean> {
+    return this.#impl.cancelByAdmin(taskId);
   }
 
   /** Cancels every unfinished task of a revoked key or grant; answers how many. */
@@ -180,6 +204,41 @@ class TaskImpl {
     if (!row) return false;
     if (isTerminal(row.status)) return true;
     this.#sql.exec("UPDATE tasks SET status = 'cancelled', input_requests = NULL, input_responses = NULL, updated_at = ? WHERE id = ?", Date.now(), taskId);
+    this.#running.get(taskId)?.abort();
+    return true;
+  }
+
+  list(limit: number): AdminTaskView[] {
+    if (schemaVersion(this.#ctx.storage) === 0) return [];
+    return this.#sql
+      .exec<{ id: string; owner: string; status: string; status_message: string | null; created_at: number; updated_at: number; expires_at: number; rounds: number }>(
+        "SELECT id, owner, status, status_message, created_at, updated_at, expires_at, rounds FROM tasks ORDER BY created_at DESC LIMIT ?",
+        limit,
+      )
+      .toArray()
+      .map((r) => {
+        const owner = JSON.parse(r.owner) as { server: string; keyId: string | null; grantId: string | null };
+        return {
+          taskId: r.id,
+          server: owner.server,
+          keyId: owner.keyId,
+          grantId: owner.grantId,
+          status: r.status,
+          statusMessage: r.status_message,
+          createdAt: r.created_at,
+          updatedAt: r.updated_at,
+          expiresAt: r.expires_at,
+          inputRounds: r.rounds,
+        };
+      });
+  }
+
+  cancelByAdmin(taskId: string): boolean {
+    if (schemaVersion(this.#ctx.storage) === 0) return false;
+    const row = this.#row(taskId);
+    if (!row) return false;
+    if (isTerminal(row.status)) return true;
+    this.#sql.exec("UPDATE tasks SET status = 'cancelled', status_message = ?, input_requests = NULL, input_responses = NULL, updated_at = ? WHERE id = ?", "cancelled by an admin", Date.now(), taskId);
     this.#running.get(taskId)?.abort();
     return true;
   }
