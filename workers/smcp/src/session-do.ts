@@ -46,6 +46,8 @@ import { requestsOnStream, type InitializeParams } from "./mcp/restore-session";
 import { inProcessBackend, type SessionBackend } from "./mcp/session-backend";
 import { SandboxRelay, type ReplayState } from "./sandbox/sdk/relay";
 import { isSdkModule, type SdkServing } from "./sandbox/sdk/serving";
+import { isUpstreamModule, type UpstreamServing } from "./gateway/serving";
+import { UpstreamRelay } from "./gateway/relay";
 import { ConsoleKeeper } from "./sandbox/sdk/console-keeper";
 import { primeStandaloneStream } from "./mcp/priming";
 import { StreamCounter } from "./mcp/stream-counter";
@@ -460,7 +462,9 @@ export class SessionDO extends DurableObject<Env> {
     live.transport = transport;
     live.backend = isSdkModule(module)
       ? this.#relay(module.sdk, meta)
-      : inProcessBackend(
+      : isUpstreamModule(module)
+        ? this.#upstream(module.upstream)
+        : inProcessBackend(
           module.create({
             tenant: meta.tenant,
             server: meta.server,
@@ -483,6 +487,18 @@ export class SessionDO extends DurableObject<Env> {
     };
     live.requests = requests;
     return live;
+  }
+
+  /** The relay to an upstream server: one upstream session of this session's own. */
+  #upstream(upstream: UpstreamServing): UpstreamRelay {
+    return new UpstreamRelay({
+      server: upstream.server,
+      url: upstream.url,
+      allowLoopback: this.#config.SMCP_ALLOW_LOOPBACK_EGRESS,
+      headers: () => upstream.headers(),
+      callTimeoutMs: this.#config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000,
+      console: (level, line) => logEvent(level === "error" ? "error" : level === "info" ? "info" : "warn", line, { server: upstream.server }),
+    });
   }
 
   /** The relay to a deployed SDK server's instance, which this session starts (and rebuilds) on demand. */
