@@ -24,13 +24,24 @@ let acme: { tenant: string; key: string };
 const seen = { authorizations: new Set<string>(), keys: [] as string[], initializes: 0 };
 
 function createServer(): McpServer {
-  const server = new McpServer({ name: "e2e-upstream", version: "1.0.0" });
+  const server = new McpServer({ name: "e2e-upstream", version: "1.0.0" }, { capabilities: { logging: {} } });
   server.registerTool("echo", { description: "Echoes its text", inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({ content: [{ type: "text", text: `echo: ${text}` }] }));
   server.registerTool("add", { description: "Adds two numbers", inputSchema: z.object({ a: z.number(), b: z.number() }) }, async ({ a, b }) => ({ content: [{ type: "text", text: String(a + b) }] }));
   server.registerTool("progress", { description: "Reports progress, then answers", inputSchema: z.object({}) }, async (_args, ctx) => {
     const progressToken = ctx.mcpReq._meta?.progressToken;
     if (progressToken !== undefined) await ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken, progress: 1, total: 2, message: "half way" } });
     return { content: [{ type: "text", text: "done" }] };
+  });
+  server.registerTool("sample", { description: "Asks the client to sample", inputSchema: z.object({}) }, async (_args, ctx) => {
+    // `send` relates the request to the call (its stream); the SDK's `requestSampling` uses the standalone GET stream, which SMCP does not open upstream yet.
+    const sampled = await ctx.mcpReq.send({ method: "sampling/createMessage", params: { messages: [{ role: "user", content: { type: "text", text: "say something" } }], maxTokens: 20 } });
+    const content = sampled.content as { type: string; text?: string };
+    return { content: [{ type: "text", text: `sampled: ${content.text ?? ""}` }] };
+  });
+  server.registerTool("log", { description: "Logs at info and at error", inputSchema: z.object({}) }, async (_args, ctx) => {
+    await ctx.mcpReq.log("info", "an info line");
+    await ctx.mcpReq.log("error", "an error line");
+    return { content: [{ type: "text", text: "logged" }] };
   });
   return server;
 }
@@ -40,6 +51,9 @@ function startUpstream(port = 0): Promise<http.Server> {
   const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
   const mcp = toNodeHandler({
     async fetch(request: Request, options?: { parsedBody?: unknown }) {
+      const path = new URL(request.url).pathname;
+      if (path === "/fail") return new Response("overloaded", { status: 503 });
+      if (path === "/moved") return new Response(null, { status: 307, headers: { location: "http://elsewhere.example.com/mcp" } });
       const authorization = request.headers.get("authorization");
       if (authorization) seen.authorizations.add(authorization);
       const key = request.headers.get("x-upstream-key");
@@ -76,7 +90,7 @@ function startUpstream(port = 0): Promise<http.Server> {
 }
 
 let upstream: http.Server;
-const upstreamUrl = () => `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
+const upstreamUrl = (path = "/mcp") => `http://127.0.0.1:${(upstream.address() as AddressInfo).port}${path}`;
 const stop = (s: http.Server) => new Promise<void>((resolve) => (s.closeAllConnections(), s.close(() => resolve())));
 
 async function setSecret(tenant: string, server: string, name: string, value: string): Promise<void> {
@@ -92,6 +106,8 @@ beforeAll(async () => {
   await platform.admin().call("PUT", `/tenants/${acme.tenant}/servers/remote/upstream`, { url: upstreamUrl(), headers: { "X-Upstream-Key": "${secret:UPSTREAM_KEY}" } });
   await setSecret(acme.tenant, "wrong", "UPSTREAM_KEY", "not-the-key");
   await platform.admin().call("PUT", `/tenants/${acme.tenant}/servers/wrong/upstream`, { url: upstreamUrl(), headers: { "X-Upstream-Key": "${secret:UPSTREAM_KEY}" } });
+  await platform.admin().call("PUT", `/tenants/${acme.tenant}/servers/down/upstream`, { url: upstreamUrl("/fail") });
+  await platform.admin().call("PUT", `/tenants/${acme.tenant}/servers/moved/upstream`, { url: upstreamUrl("/moved") });
 }, 90_000);
 
 afterAll(async () => {
@@ -104,7 +120,7 @@ describe("gateway, session lane", () => {
     const { client } = await platform.connect(acme.tenant, "remote", acme.key);
     expect(client.getServerVersion()?.name).toBe("e2e-upstream");
     const tools = (await client.listTools()).tools.map((t) => t.name).sort();
-    expect(tools).toEqual(["add", "echo", "progress"]);
+    expect(tools).toEqual(["add", "echo", "log", "progress", "sample"]);
     expect(textOf(await client.callTool({ name: "echo", arguments: { text: "hi" } }))).toBe("echo: hi");
     expect(textOf(await client.callTool({ name: "add", arguments: { a: 2, b: 3 } }))).toBe("5");
     const progress: unknown[] = [];
@@ -126,8 +142,29 @@ describe("gateway, session lane", () => {
     expect(error?.message).toContain("http://127.0.0.1/.well-known/oauth-protected-resource/mcp");
   });
 
-  it("upstream:session-relay — an upstream restarted mid-session is re-initialized without the client noticing", async () => {
-    const { client } = await platform.connect(acme.tenant, "remote", acme.key);
+  it("upstream:session-relay — an upstream that fails or redirects gives an error with its status; the redirect is not followed", async () => {
+    const failed = (server: string) => platform.connect(acme.tenant, server, acme.key).then(() => null, (err: Error) => err.message);
+    expect(await failed("down")).toMatch(/Upstream down \(127\.0\.0\.1:\d+\) answered initialize with HTTP 503/);
+    expect(await failed("moved")).toMatch(/Upstream moved .* answered initialize with a redirect \(HTTP 307\); SMCP does not follow redirects/);
+  });
+
+  it("upstream:session-relay — the upstream's sampling request reaches the client on the call's stream and the client's answer reaches the upstream", async () => {
+    const { client } = await platform.connect(acme.tenant, "remote", acme.key, {
+      capabilities: { sampling: {} },
+      setup: (c) => c.setRequestHandler("sampling/createMessage", async () => ({ model: "e2e", role: "assistant", content: { type: "text", text: "a sampled reply" } })),
+    });
+    expect(textOf(await client.callTool({ name: "sample", arguments: {} }))).toBe("sampled: a sampled reply");
+    await client.close();
+  });
+
+  it("upstream:session-relay — an upstream restarted mid-session is re-initialized without the client noticing, with the log level the client set", async () => {
+    const logs: string[] = [];
+    const { client } = await platform.connect(acme.tenant, "remote", acme.key, {
+      setup: (c) => c.setNotificationHandler("notifications/message", (n) => void logs.push(String(n.params.data))),
+    });
+    await client.setLoggingLevel("error");
+    expect(textOf(await client.callTool({ name: "log", arguments: {} }))).toBe("logged");
+    expect(logs).toEqual(["an error line"]);
     expect(textOf(await client.callTool({ name: "echo", arguments: { text: "before" } }))).toBe("echo: before");
     const before = seen.initializes;
     const port = (upstream.address() as AddressInfo).port;
@@ -136,6 +173,9 @@ describe("gateway, session lane", () => {
     expect(textOf(await client.callTool({ name: "echo", arguments: { text: "after" } }))).toBe("echo: after");
     expect(seen.initializes).toBe(before + 1);
     expect(textOf(await client.callTool({ name: "add", arguments: { a: 1, b: 1 } }))).toBe("2");
+    logs.length = 0;
+    expect(textOf(await client.callTool({ name: "log", arguments: {} }))).toBe("logged");
+    expect(logs).toEqual(["an error line"]);
     await client.close();
   });
 

@@ -105,7 +105,7 @@ export interface SessionMeta extends Principal {
   lastActivity: number;
   /** The tenant's event-log byte bound when the session was created. */
   eventLogMaxBytes: number;
-  /** A deployed SDK server's protocol state the client set, replayed into a rebuilt instance. */
+  /** The protocol state the client set, replayed into a rebuilt instance (deployed SDK server) or a new upstream session. */
   replay?: ReplayState;
   /** The deployed SDK server version the session started with: a rebuild runs it again, whatever is active now. */
   sdkVersion?: number;
@@ -463,7 +463,7 @@ export class SessionDO extends DurableObject<Env> {
     live.backend = isSdkModule(module)
       ? this.#relay(module.sdk, meta)
       : isUpstreamModule(module)
-        ? this.#upstream(module.upstream)
+        ? this.#upstream(module.upstream, meta)
         : inProcessBackend(
           module.create({
             tenant: meta.tenant,
@@ -490,14 +490,22 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   /** The relay to an upstream server: one upstream session of this session's own. */
-  #upstream(upstream: UpstreamServing): UpstreamRelay {
+  #upstream(upstream: UpstreamServing, meta: SessionMeta): UpstreamRelay {
     return new UpstreamRelay({
+      state: meta.replay ?? {},
+      saveState: (state) => {
+        if (this.#ended || this.#meta !== meta) return;
+        meta.replay = state;
+        this.ctx.storage.kv.put(META_KEY, meta);
+      },
       server: upstream.server,
       url: upstream.url,
       allowLoopback: this.#config.SMCP_ALLOW_LOOPBACK_EGRESS,
       headers: () => upstream.headers(),
       callTimeoutMs: this.#config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000,
       console: (level, line) => logEvent(level === "error" ? "error" : level === "info" ? "info" : "warn", line, { server: upstream.server }),
+      // After the error answer has gone out on the initialize's stream.
+      initializeFailed: () => this.ctx.waitUntil(new Promise((r) => setTimeout(r, 100)).then(() => this.#end("refused"))),
     });
   }
 

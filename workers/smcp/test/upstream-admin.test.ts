@@ -7,7 +7,16 @@
  * relay itself is proven end to end (test/e2e/gateway.test.ts).
  */
 import { describe, expect, it } from "vitest";
-import { admin, adminOk, mcpUrl, provisionTenant, responseMessage, statelessFetch } from "./helpers";
+import { SELF } from "cloudflare:test";
+import { ADMIN_TOKEN, ORIGIN, admin, adminOk, mcpUrl, provisionTenant, responseMessage, statelessFetch } from "./helpers";
+
+const MODULE = `export default { tools: [{ name: "hi", inputSchema: { type: "object" }, handler: () => "hi" }] };`;
+const deploy = (tenant: string, server: string) =>
+  SELF.fetch(`${ORIGIN}/admin/v1/tenants/${tenant}/servers/${server}/deployments`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/javascript" },
+    body: MODULE,
+  });
 
 const path = (tenant: string, server = "remote") => `/tenants/${tenant}/servers/${server}/upstream`;
 const GOOD = "https://mcp.example.com/mcp";
@@ -82,5 +91,19 @@ describe("PUT /admin/v1/tenants/{t}/servers/{s}/upstream", () => {
     expect(res.status).toBe(400);
     const message = await responseMessage(res);
     expect(message.error.message).toMatch(/session lane/);
+  });
+
+  it("upstream:admin — the server view says it fronts an upstream; a name cannot be both deployed and an upstream", async () => {
+    const t = await provisionTenant({ prefix: "up-kind", servers: [] });
+    await adminOk("PUT", path(t.tenant), { url: GOOD, headers: { authorization: "Bearer ${secret:TOKEN}" } }, 201);
+    expect(await adminOk("GET", `/tenants/${t.tenant}/servers/remote`)).toMatchObject({ kind: "upstream", url: GOOD, secrets: ["TOKEN"], enabled: true, status: "serving" });
+    const onUpstream = await deploy(t.tenant, "remote");
+    expect(onUpstream.status).toBe(409);
+    expect(((await onUpstream.json()) as { error: { code: string } }).error.code).toBe("server_is_upstream");
+    const deployed = await deploy(t.tenant, "local");
+    expect(deployed.status, await deployed.clone().text()).toBe(201);
+    const onDeployed = await admin("PUT", path(t.tenant, "local"), { url: GOOD });
+    expect(onDeployed.status).toBe(409);
+    expect(((await onDeployed.json()) as { error: { code: string } }).error.code).toBe("server_is_deployed");
   });
 });

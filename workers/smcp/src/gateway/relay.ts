@@ -17,13 +17,15 @@
  * - after a restart of the session object (`restore`) the upstream session is opened
  *   again with the client's stored `initialize` params; an upstream that forgot the
  *   session (404) is re-initialized once and the message sent again.
- * Not yet: the upstream's standalone GET stream, replay of log level and
- * subscriptions on re-initialization.
+ * The log level and resource subscriptions the client set are kept (in the session's
+ * meta) and replayed into a new upstream session. Not yet: the upstream's standalone
+ * GET stream (list changes and requests outside a call).
  */
 import type { JSONRPCMessage, RequestId, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResponse } from "@modelcontextprotocol/server";
 import { restoreInitializedTransport, type InitializeParams } from "../mcp/restore-session";
 import type { SessionBackend } from "../mcp/session-backend";
+import type { ReplayState } from "../sandbox/sdk/relay";
 import { deleteSession, postMessage, type UpstreamEndpoint, type UpstreamFailure, type UpstreamSessionHeaders } from "./upstream-client";
 
 export interface UpstreamRelayOptions {
@@ -35,6 +37,11 @@ export interface UpstreamRelayOptions {
   /** How long a request may wait for its answer; any message of the upstream about it restarts the wait. */
   callTimeoutMs: number;
   console(level: string, line: string): void;
+  /** What the client set (log level, subscriptions): replayed into a new upstream session. */
+  state: ReplayState;
+  saveState(state: ReplayState): void;
+  /** The client's `initialize` got an error in the upstream's place: the session should end (after that answer). */
+  initializeFailed?(): void;
 }
 
 /** The upstream cannot be called as configured (a missing secret, no secrets key): the message says what to do. */
@@ -51,6 +58,7 @@ class UpstreamCallError extends Error {
 }
 
 const INIT_PREFIX = "smcp-upstream-init-";
+const MAX_SUBSCRIPTIONS = 100;
 
 interface Pending {
   method: string;
@@ -163,6 +171,13 @@ export class UpstreamRelay implements SessionBackend {
       if (isJSONRPCErrorResponse(answer)) throw new UpstreamCallError(`Upstream ${this.#opts.server} refused to initialize again: ${String(answer.error.message).slice(0, 300)}`, { upstream: this.#opts.server });
       const done = await this.#post({ jsonrpc: "2.0", method: "notifications/initialized" }, AbortSignal.timeout(this.#opts.callTimeoutMs));
       if (done.kind === "messages") for await (const _ of done.items);
+      const { logLevel, subscriptions } = this.#opts.state;
+      const replay = async (method: string, params: Record<string, unknown>) => {
+        const answer = await this.#exchange({ jsonrpc: "2.0", id: `${INIT_PREFIX}${++this.#initSeq}`, method, params }, method, () => {}).catch((e: Error) => e);
+        if (answer instanceof Error || isJSONRPCErrorResponse(answer)) this.#opts.console("warning", `SMCP could not replay ${method} into the new session of upstream ${this.#opts.server}`);
+      };
+      if (logLevel) await replay("logging/setLevel", { level: logLevel });
+      for (const uri of subscriptions ?? []) await replay("resources/subscribe", { uri });
       this.#opts.console("info", `SMCP opened a new session with upstream ${this.#opts.server}`);
     })().finally(() => (this.#opening = undefined));
     return this.#opening;
@@ -173,6 +188,8 @@ export class UpstreamRelay implements SessionBackend {
     try {
       const answer = await this.#exchange(request, request.method, (m) => void this.#send(m, request.id));
       void this.#send(answer);
+      if (request.method === "initialize" && isJSONRPCErrorResponse(answer)) this.#opts.initializeFailed?.();
+      if (isJSONRPCResponse(answer) && !isJSONRPCErrorResponse(answer)) this.#keepState(request.method, (request as { params?: unknown }).params);
     } catch (err) {
       if (err instanceof ExpiredError && !retried && request.method !== "initialize") {
         this.#session = undefined;
@@ -185,6 +202,8 @@ export class UpstreamRelay implements SessionBackend {
         return this.#call(request, true);
       }
       this.#answerError(request.id, err);
+      // A session whose upstream never opened would hold a session slot until its TTL.
+      if (request.method === "initialize" && !(err instanceof CancelledError)) this.#opts.initializeFailed?.();
     }
   }
 
@@ -242,6 +261,22 @@ export class UpstreamRelay implements SessionBackend {
       clearTimeout(pending.timer);
       if (fromClient) this.#pending.delete(request.id);
     }
+  }
+
+  /** The client's protocol state, as a successful answer confirmed it. */
+  #keepState(method: string, params: unknown): void {
+    const state = this.#opts.state;
+    const p = params as { level?: unknown; uri?: unknown } | undefined;
+    if (method === "logging/setLevel" && typeof p?.level === "string") state.logLevel = p.level.slice(0, 32);
+    else if (method === "resources/subscribe" && typeof p?.uri === "string") {
+      const subs = new Set(state.subscriptions ?? []);
+      if (subs.size >= MAX_SUBSCRIPTIONS) return;
+      subs.add(p.uri.slice(0, 2_048));
+      state.subscriptions = [...subs];
+    } else if (method === "resources/unsubscribe" && typeof p?.uri === "string") {
+      state.subscriptions = (state.subscriptions ?? []).filter((u) => u !== p.uri);
+    } else return;
+    this.#opts.saveState(state);
   }
 
   #failure(f: UpstreamFailure, method: string, timedOut: boolean): Error {

@@ -65,7 +65,7 @@ export async function* readSse(stream: ReadableStream<Uint8Array>, limits: SseLi
       buffer = buffer.slice(start);
       if (buffer.length > limits.maxLineChars) throw new SseLimitError(`a line longer than ${limits.maxLineChars} characters`);
     }
-    if (data.length > 0) yield { event: event || "message", data: data.join("\n"), id };
+    // An event the stream ended in the middle of is dropped (the SSE standard's rule).
   } finally {
     await reader.cancel().catch(() => {});
   }
