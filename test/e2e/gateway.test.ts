@@ -33,10 +33,14 @@ function createServer(): McpServer {
     return { content: [{ type: "text", text: "done" }] };
   });
   server.registerTool("sample", { description: "Asks the client to sample", inputSchema: z.object({}) }, async (_args, ctx) => {
-    // `send` relates the request to the call (its stream); the SDK's `requestSampling` uses the standalone GET stream, which SMCP does not open upstream yet.
+    // `send` relates the request to the call (its stream); `requestSampling` (below) uses the standalone stream.
     const sampled = await ctx.mcpReq.send({ method: "sampling/createMessage", params: { messages: [{ role: "user", content: { type: "text", text: "say something" } }], maxTokens: 20 } });
     const content = sampled.content as { type: string; text?: string };
     return { content: [{ type: "text", text: `sampled: ${content.text ?? ""}` }] };
+  });
+  server.registerTool("sample_standalone", { description: "Asks the client to sample, the SDK's way (on the standalone stream)", inputSchema: z.object({}) }, async (_args, ctx) => {
+    const sampled = await ctx.mcpReq.requestSampling({ messages: [{ role: "user", content: { type: "text", text: "say something" } }], maxTokens: 20 });
+    return { content: [{ type: "text", text: `sampled: ${(sampled.content as { text?: string }).text ?? ""}` }] };
   });
   server.registerTool("log", { description: "Logs at info and at error", inputSchema: z.object({}) }, async (_args, ctx) => {
     await ctx.mcpReq.log("info", "an info line");
@@ -120,7 +124,7 @@ describe("gateway, session lane", () => {
     const { client } = await platform.connect(acme.tenant, "remote", acme.key);
     expect(client.getServerVersion()?.name).toBe("e2e-upstream");
     const tools = (await client.listTools()).tools.map((t) => t.name).sort();
-    expect(tools).toEqual(["add", "echo", "log", "progress", "sample"]);
+    expect(tools).toEqual(["add", "echo", "log", "progress", "sample", "sample_standalone"]);
     expect(textOf(await client.callTool({ name: "echo", arguments: { text: "hi" } }))).toBe("echo: hi");
     expect(textOf(await client.callTool({ name: "add", arguments: { a: 2, b: 3 } }))).toBe("5");
     const progress: unknown[] = [];
@@ -148,12 +152,14 @@ describe("gateway, session lane", () => {
     expect(await failed("moved")).toMatch(/Upstream moved .* answered initialize with a redirect \(HTTP 307\); SMCP does not follow redirects/);
   });
 
-  it("upstream:session-relay — the upstream's sampling request reaches the client on the call's stream and the client's answer reaches the upstream", async () => {
+  it("upstream:session-relay — the upstream's sampling requests reach the client, on the call's stream and on the standalone stream, and the client's answers reach the upstream", async () => {
     const { client } = await platform.connect(acme.tenant, "remote", acme.key, {
       capabilities: { sampling: {} },
       setup: (c) => c.setRequestHandler("sampling/createMessage", async () => ({ model: "e2e", role: "assistant", content: { type: "text", text: "a sampled reply" } })),
     });
     expect(textOf(await client.callTool({ name: "sample", arguments: {} }))).toBe("sampled: a sampled reply");
+    // The SDK's own requestSampling goes out on the upstream's standalone stream, which SMCP holds and relays to the client's.
+    expect(textOf(await client.callTool({ name: "sample_standalone", arguments: {} }))).toBe("sampled: a sampled reply");
     await client.close();
   });
 

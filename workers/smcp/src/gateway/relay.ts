@@ -18,15 +18,17 @@
  *   again with the client's stored `initialize` params; an upstream that forgot the
  *   session (404) is re-initialized once and the message sent again.
  * The log level and resource subscriptions the client set are kept (in the session's
- * meta) and replayed into a new upstream session. Not yet: the upstream's standalone
- * GET stream (list changes and requests outside a call).
+ * meta) and replayed into a new upstream session. While an upstream session is open,
+ * its standalone stream (GET) is held: what the upstream sends there (its requests to
+ * the client, list changes) goes to the client's standalone stream; a dropped stream
+ * is opened again after a pause, a few times in a row at most.
  */
 import type { JSONRPCMessage, RequestId, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResponse } from "@modelcontextprotocol/server";
 import { restoreInitializedTransport, type InitializeParams } from "../mcp/restore-session";
 import type { SessionBackend } from "../mcp/session-backend";
 import type { ReplayState } from "../sandbox/sdk/relay";
-import { deleteSession, postMessage, type UpstreamEndpoint, type UpstreamFailure, type UpstreamSessionHeaders } from "./upstream-client";
+import { deleteSession, openListenStream, postMessage, type UpstreamEndpoint, type UpstreamFailure, type UpstreamSessionHeaders } from "./upstream-client";
 
 export interface UpstreamRelayOptions {
   server: string;
@@ -59,6 +61,9 @@ class UpstreamCallError extends Error {
 
 const INIT_PREFIX = "smcp-upstream-init-";
 const MAX_SUBSCRIPTIONS = 100;
+/** A standalone stream that fails this many times in a row is given up until the next upstream session. */
+const LISTEN_RETRIES = 5;
+const LISTEN_PAUSE_MS = 1_000;
 
 interface Pending {
   method: string;
@@ -78,6 +83,8 @@ export class UpstreamRelay implements SessionBackend {
   #chain: Promise<void> = Promise.resolve();
   #initSeq = 0;
   #closed = false;
+  /** Aborts the held standalone stream of the current upstream session. */
+  #listening: AbortController | undefined;
 
   constructor(opts: UpstreamRelayOptions) {
     this.#opts = opts;
@@ -100,6 +107,7 @@ export class UpstreamRelay implements SessionBackend {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#listening?.abort();
     for (const [id, p] of this.#pending) clearTimeout(p.timer), p.abort.abort(), this.#pending.delete(id);
     const session = this.#session;
     this.#session = undefined;
@@ -134,8 +142,10 @@ export class UpstreamRelay implements SessionBackend {
     }
     // A notification or an answer to a request of the upstream: one way, no answer expected.
     try {
-      if (!(isJSONRPCNotification(message) && message.method === "notifications/initialized")) await this.#ensureSession();
+      const initialized = isJSONRPCNotification(message) && message.method === "notifications/initialized";
+      if (!initialized) await this.#ensureSession();
       const outcome = await this.#post(message, AbortSignal.timeout(this.#opts.callTimeoutMs));
+      if (initialized && this.#session) this.#listen();
       if (outcome.kind === "failed" && outcome.failure.reason === "expired") {
         this.#session = undefined;
         await this.#ensureSession();
@@ -178,6 +188,7 @@ export class UpstreamRelay implements SessionBackend {
       };
       if (logLevel) await replay("logging/setLevel", { level: logLevel });
       for (const uri of subscriptions ?? []) await replay("resources/subscribe", { uri });
+      this.#listen();
       this.#opts.console("info", `SMCP opened a new session with upstream ${this.#opts.server}`);
     })().finally(() => (this.#opening = undefined));
     return this.#opening;
@@ -261,6 +272,38 @@ export class UpstreamRelay implements SessionBackend {
       clearTimeout(pending.timer);
       if (fromClient) this.#pending.delete(request.id);
     }
+  }
+
+  /** Holds the upstream's standalone stream for the current upstream session (one at a time). */
+  #listen(): void {
+    this.#listening?.abort();
+    const abort = new AbortController();
+    this.#listening = abort;
+    const session = this.#session;
+    void (async () => {
+      for (let failures = 0; failures < LISTEN_RETRIES && !abort.signal.aborted && !this.#closed && this.#session === session; ) {
+        const endpoint = await this.#endpointNow().catch(() => null);
+        if (!endpoint || !session) return;
+        const opened = await openListenStream(endpoint, session, abort.signal);
+        if (opened.kind === "none") return;
+        if (opened.kind === "failed") {
+          if (opened.failure.reason === "expired" || opened.failure.reason === "auth") return;
+          failures++;
+        } else {
+          // A stream that ends without a message counts as a failure: an upstream that closes it at once is not retried forever.
+          let delivered = false;
+          for await (const item of opened.items) {
+            if ("failure" in item) break;
+            delivered = true;
+            const m = item.message;
+            // Answers belong to calls; only requests and notifications come this way.
+            if (isJSONRPCRequest(m) || isJSONRPCNotification(m)) void this.#send(m);
+          }
+          failures = delivered ? 0 : failures + 1;
+        }
+        if (!abort.signal.aborted) await new Promise((r) => setTimeout(r, LISTEN_PAUSE_MS));
+      }
+    })().catch((err: unknown) => this.#opts.console("warning", `SMCP stopped listening to upstream ${this.#opts.server}: ${String((err as Error)?.message ?? err).slice(0, 200)}`));
   }
 
   /** The client's protocol state, as a successful answer confirmed it. */

@@ -110,6 +110,38 @@ export async function postMessage(endpoint: UpstreamEndpoint, session: UpstreamS
   return { kind: "failed", failure: { reason: "malformed", detail: `it answered with HTTP ${res.status} and Content-Type ${JSON.stringify(type.slice(0, 80))}, neither JSON nor an event stream` } };
 }
 
+export type ListenOutcome = { kind: "stream"; items: AsyncGenerator<UpstreamItem> } | { kind: "none" } | { kind: "failed"; failure: UpstreamFailure };
+
+/**
+ * Opens the upstream's standalone stream (GET): what the upstream sends outside any
+ * call (its own requests, list changes). 405 means it has none.
+ */
+export async function openListenStream(endpoint: UpstreamEndpoint, session: UpstreamSessionHeaders, signal: AbortSignal): Promise<ListenOutcome> {
+  const url = new URL(endpoint.url);
+  const problem = upstreamUrlProblem(url, { allowLoopback: endpoint.allowLoopback });
+  if (problem) return { kind: "failed", failure: { reason: "refused", detail: problem } };
+  const headers = requestHeaders(endpoint, session);
+  headers.delete("content-type");
+  headers.set("accept", "text/event-stream");
+  let res: Response;
+  try {
+    res = await fetch(url.href, { method: "GET", headers, redirect: "manual", signal });
+  } catch {
+    return { kind: "failed", failure: signal.aborted ? { reason: "timeout" } : { reason: "unreachable", detail: `${url.host} could not be reached` } };
+  }
+  if (res.status === 405) {
+    await res.body?.cancel().catch(() => {});
+    return { kind: "none" };
+  }
+  const failure = statusFailure(res, session);
+  const type = (res.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (failure || type !== "text/event-stream" || !res.body) {
+    await res.body?.cancel().catch(() => {});
+    return { kind: "failed", failure: failure ?? { reason: "malformed", detail: "its standalone stream is not an event stream" } };
+  }
+  return { kind: "stream", items: sseItems(res.body, signal) };
+}
+
 /** Best effort: tells the upstream its session is over. */
 export async function deleteSession(endpoint: UpstreamEndpoint, session: UpstreamSessionHeaders, timeoutMs: number): Promise<void> {
   if (!session.sessionId || upstreamUrlProblem(new URL(endpoint.url), { allowLoopback: endpoint.allowLoopback })) return;
