@@ -42,6 +42,10 @@ function createServer(): McpServer {
     const sampled = await ctx.mcpReq.requestSampling({ messages: [{ role: "user", content: { type: "text", text: "say something" } }], maxTokens: 20 });
     return { content: [{ type: "text", text: `sampled: ${(sampled.content as { text?: string }).text ?? ""}` }] };
   });
+  server.registerTool("flood", { description: "Sends more notifications about one call than SMCP passes on", inputSchema: z.object({}) }, async (_args, ctx) => {
+    for (let i = 0; i < 1_050; i++) await ctx.mcpReq.notify({ method: "notifications/message", params: { level: "info", data: `line ${i}` } });
+    return { content: [{ type: "text", text: "flooded" }] };
+  });
   server.registerTool("log", { description: "Logs at info and at error", inputSchema: z.object({}) }, async (_args, ctx) => {
     await ctx.mcpReq.log("info", "an info line");
     await ctx.mcpReq.log("error", "an error line");
@@ -124,7 +128,7 @@ describe("gateway, session lane", () => {
     const { client } = await platform.connect(acme.tenant, "remote", acme.key);
     expect(client.getServerVersion()?.name).toBe("e2e-upstream");
     const tools = (await client.listTools()).tools.map((t) => t.name).sort();
-    expect(tools).toEqual(["add", "echo", "log", "progress", "sample", "sample_standalone"]);
+    expect(tools).toEqual(["add", "echo", "flood", "log", "progress", "sample", "sample_standalone"]);
     expect(textOf(await client.callTool({ name: "echo", arguments: { text: "hi" } }))).toBe("echo: hi");
     expect(textOf(await client.callTool({ name: "add", arguments: { a: 2, b: 3 } }))).toBe("5");
     const progress: unknown[] = [];
@@ -150,6 +154,14 @@ describe("gateway, session lane", () => {
     const failed = (server: string) => platform.connect(acme.tenant, server, acme.key).then(() => null, (err: Error) => err.message);
     expect(await failed("down")).toMatch(/Upstream down \(127\.0\.0\.1:\d+\) answered initialize with HTTP 503/);
     expect(await failed("moved")).toMatch(/Upstream moved .* answered initialize with a redirect \(HTTP 307\); SMCP does not follow redirects/);
+  });
+
+  it("upstream:session-relay untrusted:messages — an upstream that sends more than 1000 messages about one call gets the call ended with an error; the session goes on", async () => {
+    const { client } = await platform.connect(acme.tenant, "remote", acme.key);
+    const flooded = await client.callTool({ name: "flood", arguments: {} }).then(() => null, (err: Error) => err.message);
+    expect(flooded).toMatch(/Upstream remote .* sent more than 1000 messages about one call/);
+    expect(textOf(await client.callTool({ name: "echo", arguments: { text: "still here" } }))).toBe("echo: still here");
+    await client.close();
   });
 
   it("upstream:session-relay — the upstream's sampling requests reach the client, on the call's stream and on the standalone stream, and the client's answers reach the upstream", async () => {

@@ -10,7 +10,8 @@
  * request (`relatedRequestId`). What the relay adds to a pipe:
  * - the client's credentials never go upstream: only the configured headers, with
  *   secret references filled in (resolved by the caller, held in memory only);
- * - every upstream message is shape-checked and size-capped; an answer is passed on
+ * - every upstream message is shape-checked and size-capped, and counted (per call, and
+ *   per window on the standalone stream); an answer is passed on
  *   only to the request that waits for it; a call ends with a clear error when the
  *   upstream refuses SMCP (401/403, naming its authorization metadata), fails (its
  *   HTTP status), times out, or ends its stream without answering;
@@ -64,6 +65,11 @@ const MAX_SUBSCRIPTIONS = 100;
 /** A standalone stream that fails this many times in a row is given up until the next upstream session. */
 const LISTEN_RETRIES = 5;
 const LISTEN_PAUSE_MS = 1_000;
+/** The most messages an upstream may send about one call (its answer included) … */
+const MAX_MESSAGES_PER_CALL = 1_000;
+/** … and on its standalone stream per window; past it, messages are dropped with a warning. */
+const MAX_LISTEN_MESSAGES = 200;
+const LISTEN_WINDOW_MS = 10_000;
 
 interface Pending {
   method: string;
@@ -247,8 +253,10 @@ export class UpstreamRelay implements SessionBackend {
       if (outcome.kind === "failed") throw this.#failure(outcome.failure, method, timedOut);
       if (outcome.kind === "accepted") throw this.#failure({ reason: "malformed", detail: `it accepted ${method} without answering it` }, method, false);
       if (method === "initialize" && outcome.sessionId !== null) this.#session = { sessionId: outcome.sessionId, protocolVersion: null };
+      let count = 0;
       for await (const item of outcome.items) {
         if ("failure" in item) throw this.#failure(item.failure, method, timedOut);
+        if (++count > MAX_MESSAGES_PER_CALL) throw this.#failure({ reason: "malformed", detail: `it sent more than ${MAX_MESSAGES_PER_CALL} messages about one call` }, method, false);
         const m = item.message;
         if (isJSONRPCResponse(m) || isJSONRPCErrorResponse(m)) {
           if (m.id !== request.id) {
@@ -292,9 +300,17 @@ export class UpstreamRelay implements SessionBackend {
         } else {
           // A stream that ends without a message counts as a failure: an upstream that closes it at once is not retried forever.
           let delivered = false;
+          let window = { start: Date.now(), count: 0, warned: false };
           for await (const item of opened.items) {
             if ("failure" in item) break;
             delivered = true;
+            const now = Date.now();
+            if (now - window.start >= LISTEN_WINDOW_MS) window = { start: now, count: 0, warned: false };
+            if (++window.count > MAX_LISTEN_MESSAGES) {
+              if (!window.warned) this.#opts.console("warning", `SMCP dropped messages of upstream ${this.#opts.server}: more than ${MAX_LISTEN_MESSAGES} in ${LISTEN_WINDOW_MS / 1000} s on its standalone stream`);
+              window.warned = true;
+              continue;
+            }
             const m = item.message;
             // Answers belong to calls; only requests and notifications come this way.
             if (isJSONRPCRequest(m) || isJSONRPCNotification(m)) void this.#send(m);
