@@ -46,6 +46,8 @@ import { requestsOnStream, type InitializeParams } from "./mcp/restore-session";
 import { inProcessBackend, type SessionBackend } from "./mcp/session-backend";
 import { SandboxRelay, type ReplayState } from "./sandbox/sdk/relay";
 import { isSdkModule, type SdkServing } from "./sandbox/sdk/serving";
+import { isUpstreamModule, type UpstreamServing } from "./gateway/serving";
+import { UpstreamRelay } from "./gateway/relay";
 import { ConsoleKeeper } from "./sandbox/sdk/console-keeper";
 import { primeStandaloneStream } from "./mcp/priming";
 import { StreamCounter } from "./mcp/stream-counter";
@@ -103,7 +105,7 @@ export interface SessionMeta extends Principal {
   lastActivity: number;
   /** The tenant's event-log byte bound when the session was created. */
   eventLogMaxBytes: number;
-  /** A deployed SDK server's protocol state the client set, replayed into a rebuilt instance. */
+  /** The protocol state the client set, replayed into a rebuilt instance (deployed SDK server) or a new upstream session. */
   replay?: ReplayState;
   /** The deployed SDK server version the session started with: a rebuild runs it again, whatever is active now. */
   sdkVersion?: number;
@@ -460,7 +462,9 @@ export class SessionDO extends DurableObject<Env> {
     live.transport = transport;
     live.backend = isSdkModule(module)
       ? this.#relay(module.sdk, meta)
-      : inProcessBackend(
+      : isUpstreamModule(module)
+        ? this.#upstream(module.upstream, meta)
+        : inProcessBackend(
           module.create({
             tenant: meta.tenant,
             server: meta.server,
@@ -483,6 +487,26 @@ export class SessionDO extends DurableObject<Env> {
     };
     live.requests = requests;
     return live;
+  }
+
+  /** The relay to an upstream server: one upstream session of this session's own. */
+  #upstream(upstream: UpstreamServing, meta: SessionMeta): UpstreamRelay {
+    return new UpstreamRelay({
+      state: meta.replay ?? {},
+      saveState: (state) => {
+        if (this.#ended || this.#meta !== meta) return;
+        meta.replay = state;
+        this.ctx.storage.kv.put(META_KEY, meta);
+      },
+      server: upstream.server,
+      url: upstream.url,
+      allowLoopback: this.#config.SMCP_ALLOW_LOOPBACK_EGRESS,
+      headers: () => upstream.headers(),
+      callTimeoutMs: this.#config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000,
+      console: (level, line) => logEvent(level === "error" ? "error" : level === "info" ? "info" : "warn", line, { server: upstream.server }),
+      // After the error answer has gone out on the initialize's stream.
+      initializeFailed: () => this.ctx.waitUntil(new Promise((r) => setTimeout(r, 100)).then(() => this.#end("refused"))),
+    });
   }
 
   /** The relay to a deployed SDK server's instance, which this session starts (and rebuilds) on demand. */

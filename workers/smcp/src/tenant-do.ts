@@ -50,13 +50,15 @@ import { migrate } from "./storage/migrations";
 
 import { GrantStore, isGrantLive, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
 import { DeploymentStore, type CallReport, type ConsoleLine, type NewBundle } from "./sandbox/deployment-store";
-import { SecretStore } from "./tenant/secrets";
+import { SecretStore, type SecretsSummary } from "./tenant/secrets";
+import type { UpstreamConfig } from "./gateway/upstream-config";
 
 /** Longest client-supplied string kept in an audit detail. */
 const AUDIT_DETAIL_MAX_CHARS = 256;
 const clip = (text: string) => (text.length > AUDIT_DETAIL_MAX_CHARS ? text.slice(0, AUDIT_DETAIL_MAX_CHARS) : text);
 
 type Missing = { ok: false; reason: "unknown-tenant" };
+const upstreamKey = (server: string) => `upstream:${server}`;
 /** What purging a server removed (`purgeServer`). */
 export interface PurgedServer {
   files: number;
@@ -455,6 +457,7 @@ export class TenantDO extends DurableObject<Env> {
       const toolRows = this.#sql.exec("DELETE FROM tool_data WHERE server = ?", name).rowsWritten;
       const secrets = new SecretStore(this.#sql).purge(name);
       const versions = this.#deploymentStore().purge(name);
+      this.ctx.storage.kv.delete(upstreamKey(name));
       toolData.recount();
       return { files, toolData: toolRows, secrets, versions };
     });
@@ -465,6 +468,43 @@ export class TenantDO extends DurableObject<Env> {
   async listServers(): Promise<{ ok: true; servers: EnabledServer[] } | Missing> {
     if (!this.#config()) return MISSING;
     return { ok: true, servers: this.#servers.list() };
+  }
+
+  // --- upstream servers (gateway/upstream-config.ts): KV `upstream:{server}` -------------
+
+  /** Stores the upstream of `server` and enables it; refused when tenant code is deployed under that name. */
+  async upstreamPut(server: string, config: UpstreamConfig): Promise<{ ok: true; created: boolean } | Missing | { ok: false; reason: "deployed" }> {
+    if (!this.#config()) return MISSING;
+    if (this.#deploymentStore().view(server)) return { ok: false, reason: "deployed" };
+    const key = upstreamKey(server);
+    const created = this.ctx.storage.kv.get(key) === undefined;
+    this.ctx.storage.kv.put(key, config);
+    await this.#servers.enable(server);
+    await this.#audit("admin", "upstream.set", server, { url: config.url.slice(0, 512), headers: Object.keys(config.headers) });
+    return { ok: true, created };
+  }
+
+  async upstreamGet(server: string): Promise<{ ok: true; value: UpstreamConfig | null } | Missing> {
+    if (!this.#config()) return MISSING;
+    return { ok: true, value: this.ctx.storage.kv.get<UpstreamConfig>(upstreamKey(server)) ?? null };
+  }
+
+  /** Removes the upstream and disables the server (its live sessions keep the configuration they started with until they end). */
+  async upstreamDelete(server: string): Promise<{ ok: true; deleted: boolean } | Missing> {
+    if (!this.#config()) return MISSING;
+    const deleted = this.ctx.storage.kv.delete(upstreamKey(server));
+    if (deleted) {
+      if (this.#servers.isEnabled(server)) await this.#servers.disable(server);
+      await this.#audit("admin", "upstream.deleted", server, {});
+    }
+    return { ok: true, deleted };
+  }
+
+  /** What serves an upstream server, as the Worker resolves it: the configuration (secret references, never values) and the secrets' revision. */
+  async upstreamActive(server: string, incarnation: string): Promise<{ ok: true; value: (UpstreamConfig & { secrets: SecretsSummary }) | null } | Missing> {
+    if (!this.#currentConfig(incarnation)) return MISSING;
+    const config = this.ctx.storage.kv.get<UpstreamConfig>(upstreamKey(server));
+    return { ok: true, value: config ? { ...config, secrets: new SecretStore(this.#sql).summary(server) } : null };
   }
 
   // --- deployed servers (the rules are in sandbox/deployment-store.ts) -------------

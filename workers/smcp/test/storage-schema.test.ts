@@ -218,6 +218,9 @@ beforeAll(async () => {
   expect((await callTool(units, "convert", { value: 1, from: "kg", to: "m" })).isError).toBe(true);
   await statelessTool(mcpUrl(t.tenant, "units"), key, "list_units");
 
+  // --- an upstream server (gateway): its configuration in the tenant's KV ---------------------------
+  await adminOk("PUT", `/tenants/${t.tenant}/servers/remote/upstream`, { url: "https://mcp.example.com/mcp", headers: { authorization: "Bearer ${secret:TOKEN}" } }, 201);
+
   // --- audit: checkpoint, export, drop, verify ---------------------------------------------------
   const { checkpoint } = await adminOk("POST", `/tenants/${t.tenant}/audit/checkpoints`, undefined, 201);
   expect((await admin("GET", `/tenants/${t.tenant}/audit/export?through=${checkpoint.seq}`)).status).toBe(200);

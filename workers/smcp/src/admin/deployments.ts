@@ -11,6 +11,7 @@ import { WireError, jsonResponse, platformConfig, redactSecrets, sha256Hex, wire
 import { builtInServers } from "@smcp/servers";
 import { z } from "zod";
 import { listenBusStub, tenantStub, type Env } from "../env";
+import { secretRefs } from "../gateway/upstream-config";
 import { logEvent } from "../log";
 import { publishListsChanged } from "../mcp/listen-bus";
 import { checkBundle, readDeployBody } from "../sandbox/bundle";
@@ -37,6 +38,10 @@ export async function deploy(request: Request, env: Env, tenant: string, server:
   refuseBuiltIn(server);
   const { incarnation } = await requireTenant(env, tenant);
   const stub = tenantStub(env, tenant);
+  const upstream = await stub.upstreamGet(server);
+  if (upstream.ok && upstream.value) {
+    throw wire.conflict("server_is_upstream", `${server} fronts an upstream MCP server; deploy under another name, or remove its upstream first (DELETE .../servers/${server}/upstream)`);
+  }
   const body = await readDeployBody(request);
   if (body.kind === "sdk") return deploySdk(env, tenant, incarnation, server, body.bundle, body.text);
   const source = body.source;
@@ -176,6 +181,11 @@ export async function getServer(env: Env, tenant: string, server: string): Promi
   if (!servers.ok) throw unknownTenant(tenant);
   const enabled = servers.servers.some((s) => s.name === server);
   if (builtInServers.has(server)) return jsonResponse({ server, kind: "built-in", enabled });
+  const upstream = await stub.upstreamGet(server);
+  if (upstream.ok && upstream.value) {
+    const { url, headers, updatedAt } = upstream.value;
+    return jsonResponse({ server, kind: "upstream", url, headers, secrets: secretRefs(headers), updatedAt, enabled, status: enabled ? "serving" : "disabled" });
+  }
   const view = await stub.deploymentView(server);
   if (!view.ok) throw unknownTenant(tenant);
   if (!view.value) throw wire.notFound("unknown_server", `No server ${server}: it is not built in and nothing was deployed under that name`);

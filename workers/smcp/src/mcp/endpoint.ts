@@ -7,10 +7,11 @@
  * session's Durable Object).
  */
 import { isLegacyRequest } from "@modelcontextprotocol/server";
-import { SERVED_REVISIONS, isOriginAllowed, jsonRpcErrorResponse, shownText, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
+import { SERVED_REVISIONS, SESSION_REVISIONS, isOriginAllowed, jsonRpcErrorResponse, shownText, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { RequestContext } from "../request-context";
 import { resolveServer } from "../sandbox/resolve-server";
+import { isUpstreamModule } from "../gateway/serving";
 import { authenticate } from "./authenticate";
 import { incarnationOf } from "./principal";
 import { MAX_FIELD_CHARS } from "./request-log";
@@ -57,6 +58,12 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
     return serveSession(request, body, principal, resolved.ref, env, rc.trace);
   }
   rc.lane = "stateless";
+  if (isUpstreamModule(resolved.module)) {
+    throw wire.badRequest(
+      "upstream_session_lane_only",
+      `Server ${server} fronts an upstream MCP server; SMCP serves upstreams on the session lane (protocol revisions ${SESSION_REVISIONS.join(", ")}, with Mcp-Session-Id) only for now. Connect with a 2025 revision`,
+    );
+  }
   return serveStateless(request, body?.json, resolved.module, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace);
 }
 

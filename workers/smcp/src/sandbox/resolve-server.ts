@@ -28,6 +28,7 @@ import { createProxyServer } from "./proxy-server";
 import { recordCall } from "./stats";
 import type { SdkManifest } from "./sdk/health-check";
 import { sdkModule } from "./sdk/serving";
+import { upstreamModule, type ServedUpstream } from "../gateway/serving";
 
 interface Resolved {
   until: number;
@@ -35,14 +36,16 @@ interface Resolved {
   incarnation: string;
   module: ServerModule | null;
   deployment: ServedDeployment | null;
+  /** Set when the name fronts an upstream (gateway) instead. */
+  upstream?: ServedUpstream | null;
 }
 
 /** The active deployment as the tenant object reports it: with its secrets' revision and size, never their values. */
 export type ServedDeployment = ActiveDeployment & { secrets: SecretsSummary };
 
 // The opened secrets a module may come to hold count too (twice: values and their redaction forms).
-const estimatedBytes = ({ deployment }: Resolved) =>
-  deployment ? 2_048 + 3 * stringBytes(deployment.manifestJson) + stringBytes(deployment.egress.join(",")) + 2 * deployment.secrets.bytes : 64;
+const estimatedBytes = ({ deployment, upstream }: Resolved) =>
+  upstream ? 2_048 + 3 * stringBytes(JSON.stringify(upstream)) + 2 * upstream.secrets.bytes : deployment ? 2_048 + 3 * stringBytes(deployment.manifestJson) + stringBytes(deployment.egress.join(",")) + 2 * deployment.secrets.bytes : 64;
 
 /**
  * Per tenant/server: the module last resolved, until when it may be trusted. Entries
@@ -54,15 +57,18 @@ const cache = new BoundedCache<Resolved>({ maxBytes: 16 * 1024 * 1024, ttlMs: 10
  * What the Worker resolved a request's server to, as it hands it to the session object
  * in its RPC call: the session builds the same module from it without asking again.
  */
-export type ServerRef = { kind: "built-in" } | { kind: "deployed"; deployment: ServedDeployment };
+export type ServerRef = { kind: "built-in" } | { kind: "deployed"; deployment: ServedDeployment } | { kind: "upstream"; upstream: ServedUpstream };
 
 /** The module serving `server` and the ref that names it, or null when there is none. */
 export async function resolveServer(env: Env, tenant: string, incarnation: string, server: string): Promise<{ module: ServerModule; ref?: ServerRef } | null> {
   const module = await resolveServerModule(env, tenant, incarnation, server);
   if (!module) return null;
   if (builtInServers.has(server)) return { module, ref: { kind: "built-in" } };
-  const deployment = cache.get(`${tenant}/${server}`)?.deployment;
+  const entry = cache.get(`${tenant}/${server}`);
+  const deployment = entry?.deployment;
+  const upstream = entry?.upstream;
   // No ref when the cache let the entry go meanwhile: the session object then resolves it itself.
+  if (upstream) return { module, ref: { kind: "upstream", upstream } };
   return { module, ...(deployment ? { ref: { kind: "deployed" as const, deployment } } : {}) };
 }
 
@@ -75,6 +81,12 @@ export function moduleOfRef(env: Env, tenant: string, incarnation: string, serve
   const key = `${tenant}/${server}`;
   const now = Date.now();
   const hit = cache.get(key, now);
+  if (ref.kind === "upstream") {
+    if (hit?.incarnation === incarnation && hit.upstream && sameUpstream(hit.upstream, ref.upstream)) return hit.module;
+    const module = upstreamModule(env, tenant, incarnation, ref.upstream);
+    cache.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, incarnation, module, deployment: null, upstream: ref.upstream }, now);
+    return module;
+  }
   if (hit?.incarnation === incarnation && hit.deployment && sameDeployment(hit.deployment, ref.deployment)) return hit.module;
   const module = deployedModule(env, tenant, incarnation, ref.deployment);
   cache.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, incarnation, module, deployment: ref.deployment }, now);
@@ -96,6 +108,16 @@ export async function resolveServerModule(env: Env, tenant: string, incarnation:
   if (hit && hit.until > now) return hit.module;
   const result = await tenantStub(env, tenant).deploymentActive(server, incarnation);
   const deployment = result.ok ? result.value : null;
+  if (!deployment && result.ok) {
+    // Not deployed: an upstream server, or nothing (one more tenant call, only on a cache miss).
+    const up = await tenantStub(env, tenant).upstreamActive(server, incarnation);
+    if (up.ok && up.value) {
+      const upstream: ServedUpstream = { ...up.value, server };
+      const module = hit?.upstream && sameUpstream(hit.upstream, upstream) ? hit.module : upstreamModule(env, tenant, incarnation, upstream);
+      cache.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, incarnation, module, deployment: null, upstream }, now);
+      return module;
+    }
+  }
   // Same version and egress as before: keep the module object.
   const same = hit?.deployment && deployment && sameDeployment(hit.deployment, deployment);
   const module = same ? hit.module : deployment ? deployedModule(env, tenant, incarnation, deployment) : null;
@@ -120,6 +142,9 @@ export async function resolveServerVersion(env: Env, tenant: string, incarnation
 export function forgetResolvedServer(tenant: string, server: string): void {
   cache.delete(`${tenant}/${server}`);
 }
+
+const sameUpstream = (a: ServedUpstream, b: ServedUpstream) =>
+  a.url === b.url && a.updatedAt === b.updatedAt && JSON.stringify(a.headers) === JSON.stringify(b.headers) && a.secrets.revision === b.secrets.revision;
 
 const sameDeployment = (a: ServedDeployment, b: ServedDeployment) =>
   a.version === b.version && a.hash === b.hash && a.egressRevision === b.egressRevision && a.secrets.revision === b.secrets.revision;
