@@ -4,7 +4,8 @@
  * Starts one server at a time (the machine has two cores; two servers under load
  * would measure each other), runs its figures, stops it: the floor Worker, SMCP,
  * the SDK's Node server, the agents McpAgent (SMCP also gets an SDK server deployed
- * with `smcp deploy`, measured against the same tool built in). Then prints one table and writes
+ * with `smcp deploy`, measured against the same tool built in, and a task's round trip and
+ * a list change reaching many listeners on the 2026-07-28 lane). Then prints one table and writes
  * bench/results/latest.json. Whatever it started is stopped on every exit path,
  * including Ctrl-C. `--quick` runs the same figures shorter and smaller (about 2 min).
  */
@@ -25,12 +26,12 @@ const PLANS = {
   quick: {
     connections: 8, duration: 2, warmup: 0.5, rttSamples: 100, kinds: ["add", "echo"], corpus: 50,
     resumeEvents: 100, resumeRounds: 1, idleSessions: 20, settleMs: 500, concurrentSessions: 50, quietMs: 0,
-    liveInstances: 20, steadyCalls: 30, freshSessions: 5,
+    liveInstances: 20, steadyCalls: 30, freshSessions: 5, tasks: 20, listeners: 100, listenRounds: 3,
   },
   full: {
     connections: 8, duration: 10, warmup: 3, rttSamples: 1000, kinds: ["search", "add", "echo"], corpus: 200,
     resumeEvents: 100, resumeRounds: 10, idleSessions: 200, settleMs: 1500, concurrentSessions: 1000, quietMs: 30_000,
-    liveInstances: 100, steadyCalls: 500, freshSessions: 20,
+    liveInstances: 100, steadyCalls: 500, freshSessions: 20, tasks: 200, listeners: 100, listenRounds: 10,
   },
 };
 const plan = PLANS[quick ? "quick" : "full"];
@@ -105,6 +106,11 @@ async function main() {
   if (results.smcp?.deployed) {
     notes.push(
       `deployed rows: ${results.smcp.deployed.deploy?.url?.split("/").pop() ?? "the server"} is bench/peers/deployed/static-text.mjs, deployed with \`smcp deploy\`; each session runs its own instance in a Worker Loader isolate. Their baseline (the same tool built in, everything/test_simple_text, measured just before; or the floor round trip) is in the floor column, their ratio to it under SMCP/floor.`,
+    );
+  }
+  if (results.smcp?.task || results.smcp?.listen) {
+    notes.push(
+      "task and listen rows (2026-07-28, stateless lane, SMCP only): a task is timed from its tools/call to the back-to-back tasks/get that says completed, one task at a time; a list change from the tools/call that publishes it (everything/test_trigger_tool_change) to each listener's notification, p50 = median listener, all = the last one (each the median over the changes); SMCP/floor divides the task p50 and the all-reached time by the floor round trip.",
     );
   }
   const table = renderTable(rows, targets, notes);

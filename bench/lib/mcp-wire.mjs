@@ -139,3 +139,45 @@ export async function* sseEvents(response) {
     }
   }
 }
+
+/** Which body field the `Mcp-Name` header mirrors, per method, on the stateless lane. */
+const MCP_NAME_FIELD = { "tools/call": "name", "prompts/get": "name", "resources/read": "uri", "tasks/get": "taskId", "tasks/update": "taskId", "tasks/cancel": "taskId" };
+const CLIENT_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities";
+
+/**
+ * A stateless-lane request for any method, made from the captured `tools/call`
+ * (its headers and `_meta` envelope), with `Mcp-Method`/`Mcp-Name` following the
+ * method and, if given, `extensions` added to the client capabilities.
+ * @param {{ call: { headers: Record<string, string>, body: any } }} templates  stateless lane
+ */
+export function statelessRequest(templates, id, method, params, { extensions } = {}) {
+  const { headers: captured, body } = templates.call;
+  const headers = { ...captured, "mcp-method": method };
+  delete headers["mcp-name"];
+  const field = MCP_NAME_FIELD[method];
+  if (field && typeof params[field] === "string") headers["mcp-name"] = params[field];
+  const meta = { ...body.params._meta };
+  if (extensions) meta[CLIENT_CAPABILITIES] = { ...meta[CLIENT_CAPABILITIES], extensions: { ...meta[CLIENT_CAPABILITIES]?.extensions, ...extensions } };
+  return { headers, body: JSON.stringify({ jsonrpc: "2.0", id, method, params: { ...params, _meta: meta } }) };
+}
+
+/** The JSON-RPC response of request `id` in a JSON or SSE response body. */
+export async function responseMessage(res, id) {
+  if (!(res.headers.get("content-type") ?? "").includes("text/event-stream")) return res.json();
+  for await (const event of sseEvents(res)) {
+    if (!event.data) continue;
+    const message = JSON.parse(event.data);
+    if (message.id === id) return message;
+  }
+  throw new Error(`the stream ended without the response to request ${id}`);
+}
+
+/** One stateless request; resolves to its result, throws on an HTTP or JSON-RPC error. */
+export async function statelessCall(templates, id, method, params, options) {
+  const { headers, body } = statelessRequest(templates, id, method, params, options);
+  const res = await fetch(templates.url, { method: "POST", headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  if (!res.ok) throw new Error(`${method} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  const message = await responseMessage(res, id);
+  if (message.error) throw new Error(`${method} failed: ${JSON.stringify(message.error).slice(0, 200)}`);
+  return message.result;
+}

@@ -96,9 +96,38 @@ export function figureRows(results, plan) {
     better: "higher",
     servers: perServer((r) => numberCell(r.concurrency, (v) => v.held, (n) => `${n} (${fixed(r.concurrency.openedIn, 1)} s)`)),
   });
+  rows.push(...statelessExtensionRows(results.smcp, floor, plan));
   rows.push(...deployedRows(results.smcp?.deployed, floor));
   for (const row of rows) row.ratios ??= ratiosOf(row);
   return rows;
+}
+
+/**
+ * SMCP's 2026-07-28 extensions (issue 13), SMCP's alone, against the floor round
+ * trip: a task from `tools/call` to `tasks/get` saying `completed`, and a list
+ * change from the call that publishes it to the last of the listeners.
+ */
+function statelessExtensionRows(smcp, floor, plan) {
+  if (!smcp || (!smcp.task && !smcp.listen)) return [];
+  const rttCell = numberCell(floor.rtt, (v) => v.p50, (n) => `RTT ${ms(n)}`);
+  return [
+    {
+      id: "task",
+      label: `task round trip, slow_compute {seconds: 0} → completed · stateless, ms (p50/p99, ${plan.tasks} tasks)`,
+      better: "lower",
+      floor: rttCell,
+      floorUnit: "rtt",
+      servers: { smcp: numberCell(smcp.task, (v) => v.p50, () => `${ms(smcp.task.p50)}/${ms(smcp.task.p99)} (create ${ms(smcp.task.createP50)}, ${fixed(smcp.task.pollsPerTask, 1)} polls)`) },
+    },
+    {
+      id: "listen",
+      label: `a list change reaching ${plan.listeners} subscriptions/listen streams · stateless, ms (p50/all)`,
+      better: "lower",
+      floor: rttCell,
+      floorUnit: "rtt",
+      servers: { smcp: numberCell(smcp.listen, (v) => v.all, () => `${ms(smcp.listen.p50)}/${ms(smcp.listen.all)} (worst ${ms(smcp.listen.worst)})`) },
+    },
+  ];
 }
 
 const times = (a, b) => fixed(a / b, a / b < 10 ? 2 : 0);
@@ -241,6 +270,12 @@ export function describeFigure(value) {
     const cpu = value.cpuMsPerRequest === undefined ? "" : `, ${ms(value.cpuMsPerRequest)} ms CPU/req`;
     const noise = value.otherCores > 0.25 ? `, other processes busy ${fixed(value.otherCores, 1)} cores` : "";
     return `${fixed(value.rps, 0)} req/s, p50 ${ms(value.p50)} ms, p99 ${ms(value.p99)} ms, ${value.errors} errors${cpu}${noise}`;
+  }
+  if ("pollsPerTask" in value) {
+    return `${value.tasks} tasks: p50 ${ms(value.p50)} ms, p99 ${ms(value.p99)} ms created to completed (tools/call p50 ${ms(value.createP50)} ms, ${fixed(value.pollsPerTask, 1)} tasks/get per task)`;
+  }
+  if ("listeners" in value) {
+    return `${value.listeners} listeners over ${value.rounds} changes: p50 ${ms(value.p50)} ms, all reached in ${ms(value.all)} ms (p50 over changes), worst ${ms(value.worst)} ms`;
   }
   if ("rounds" in value) return `p50 ${ms(value.p50)} ms over ${value.rounds} rounds`;
   if ("p50" in value) return `p50 ${ms(value.p50)} ms, p99 ${ms(value.p99)} ms`;

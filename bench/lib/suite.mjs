@@ -1,7 +1,8 @@
 /**
  * The figures of one server, in an order that keeps them independent: the idle
  * footprint first (before load leaves garbage behind), then resume and many open
- * sessions, then throughput per tool and lane (search before add, so every search
+ * sessions, a task's round trip and a list change reaching many listeners on the
+ * stateless lane (SMCP only), then throughput per tool and lane (search before add, so every search
  * scans the same seeded corpus), a deployed SDK server against the same tool built in
  * (SMCP only), and session creation last (it leaves thousands of sessions behind).
  */
@@ -10,7 +11,9 @@ import { deploy, firstUse, liveInstances, loadPair, retarget } from "../figures/
 import { floorRoundTrip, floorThroughput } from "../figures/floor.mjs";
 import { floorObject, idleFootprint } from "../figures/footprint.mjs";
 import { initializeRate } from "../figures/initialize.mjs";
+import { listChangeFanOut } from "../figures/listen.mjs";
 import { resumeLatency } from "../figures/resume.mjs";
+import { taskRoundTrip } from "../figures/tasks.mjs";
 import { seedNotes, toolsCallLoad } from "../figures/tools-call.mjs";
 import { captureTemplates, openSession } from "./mcp-wire.mjs";
 import { measured } from "./progress.mjs";
@@ -47,6 +50,14 @@ export async function runMcpSuite(target, plan) {
   results.concurrency = await step(`${plan.concurrentSessions} concurrent sessions`, async () =>
     concurrentSessions(echo, await templates(echo, "session"), plan),
   );
+  if (target.taskTool) {
+    results.task = await step(`${plan.tasks} tasks one at a time · stateless`, async () =>
+      taskRoundTrip(target.taskTool, await templates(trigger, "stateless"), plan),
+    );
+    results.listen = await step(`a list change reaching ${plan.listeners} listeners · stateless`, async () =>
+      listChangeFanOut(trigger, await templates(trigger, "stateless"), plan),
+    );
+  }
   for (const kind of plan.kinds) {
     const tool = target.tools[kind];
     if (kind === "search") {

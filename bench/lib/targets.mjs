@@ -38,6 +38,8 @@ const SMCP_VARS = {
   SMCP_DEFAULT_REQUESTS_PER_SECOND: "100000",
   SMCP_DEFAULT_MAX_SESSIONS: "1000000",
   SMCP_MAX_INSTANCES_PER_TENANT: "1000000",
+  SMCP_MAX_TASKS_PER_TENANT: "1000000", // finished tasks count until they expire
+  SMCP_MAX_LISTEN_STREAMS_PER_TENANT: "1000",
 };
 const TENANT = "bench";
 
@@ -53,13 +55,14 @@ export const TOOL_ARGS = {
  * @typedef {{ url: string, name: string, args: object, standIn?: string }} ToolRef
  * @typedef {{ server: string, file: string, builtIn: ToolRef,
  *   deploy: (server: string, file: string) => Promise<{ url: string, printed: string }> }} SdkServerRef
- *   the SDK server file SMCP's target deploys with `smcp deploy`, and the built-in tool it is measured against
+ *   the SDK server file SMCP's target deploys with `smcp deploy`, and the built-in tool it is measured against;
+ *   `taskTool` is a tool that runs as a task (2026-07-28 Tasks extension) on the server of `tools.trigger`
  * @typedef {{
  *   id: string, label: string, url: string, headers: Record<string, string>,
  *   lanes: string[], tools: Record<"add" | "search" | "echo" | "trigger", ToolRef> | null,
  *   pid: number, rss: () => number, generation: () => string, cpu: () => { runtime: number, total: number }, sessionStoreDir: string | null,
  *   eventLogBytes: ((sessionId: string) => Promise<number>) | null, output?: () => string,
- *   sdkServer?: SdkServerRef,
+ *   sdkServer?: SdkServerRef, taskTool?: ToolRef,
  *   stop: () => Promise<void>,
  * }} Target
  */
@@ -136,6 +139,7 @@ export async function startSmcp({ config = "wrangler.jsonc" } = {}) {
       echo,
       trigger: tool(mcpUrl("everything"), "test_trigger_tool_change", "trigger"),
     },
+    taskTool: { url: mcpUrl("everything"), name: "slow_compute", args: { seconds: 0 } },
     sessionStoreDir: path.join(w.state, "v3/do/smcp-SessionDO"),
     eventLogBytes: async (sessionId) => (await admin.call("GET", `/tenants/${TENANT}/sessions/${sessionId}`)).eventLog.bytes,
     sdkServer: {
