@@ -24,10 +24,10 @@
  * the client, list changes) goes to the client's standalone stream; a dropped stream
  * is opened again after a pause, a few times in a row at most.
  */
-import type { JSONRPCMessage, RequestId, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/server";
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResponse } from "@modelcontextprotocol/server";
-import { restoreInitializedTransport, type InitializeParams } from "../mcp/restore-session";
-import type { SessionBackend } from "../mcp/session-backend";
+import type { InitializeParams } from "../mcp/restore-session";
+import { ClientSideRelay } from "../mcp/client-side-relay";
 import type { ReplayState } from "../sandbox/sdk/relay";
 import { deleteSession, openListenStream, postMessage, type UpstreamEndpoint, type UpstreamFailure, type UpstreamSessionHeaders } from "./upstream-client";
 
@@ -77,39 +77,24 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
-export class UpstreamRelay implements SessionBackend {
+export class UpstreamRelay extends ClientSideRelay {
   readonly #opts: UpstreamRelayOptions;
-  #transport: WebStandardStreamableHTTPServerTransport | undefined;
-  #initParams: InitializeParams | undefined;
   /** Undefined until an upstream session is open. */
   #session: UpstreamSessionHeaders | undefined;
   #opening: Promise<void> | undefined;
   #endpoint: Promise<UpstreamEndpoint> | undefined;
   #pending = new Map<RequestId, Pending>();
-  #chain: Promise<void> = Promise.resolve();
   #initSeq = 0;
   #closed = false;
   /** Aborts the held standalone stream of the current upstream session. */
   #listening: AbortController | undefined;
 
   constructor(opts: UpstreamRelayOptions) {
+    super();
     this.#opts = opts;
   }
 
-  async connect(transport: WebStandardStreamableHTTPServerTransport): Promise<void> {
-    this.#transport = transport;
-    transport.onmessage = (message) => {
-      // In order: `initialize` (and a re-initialization) completes before the next message goes; calls then run side by side.
-      this.#chain = this.#chain.then(() => this.#fromClient(message)).catch(() => {});
-    };
-    await transport.start();
-  }
 
-  /** A stored session: the upstream session is opened again with the stored params before the client's next message. */
-  async restore(transport: WebStandardStreamableHTTPServerTransport, sessionId: string, params: InitializeParams): Promise<void> {
-    restoreInitializedTransport(transport, sessionId);
-    this.#initParams = params;
-  }
 
   async close(): Promise<void> {
     this.#closed = true;
@@ -123,11 +108,11 @@ export class UpstreamRelay implements SessionBackend {
     }
   }
 
-  async #fromClient(message: JSONRPCMessage): Promise<void> {
+  protected async fromClient(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) return;
     if (isJSONRPCRequest(message)) {
       if (message.method === "initialize") {
-        this.#initParams = message.params as InitializeParams;
+        this.initParams = message.params as InitializeParams;
         this.#session = undefined;
         await this.#call(message);
         return;
@@ -179,10 +164,10 @@ export class UpstreamRelay implements SessionBackend {
   /** Opens the upstream session with the client's `initialize` params, once for concurrent callers; its answers stay here. */
   #ensureSession(): Promise<void> {
     if (this.#session) return Promise.resolve();
-    if (!this.#initParams) return Promise.reject(new UpstreamCallError("the session has no initialize to replay", {}));
+    if (!this.initParams) return Promise.reject(new UpstreamCallError("the session has no initialize to replay", {}));
     this.#opening ??= (async () => {
       const id = `${INIT_PREFIX}${++this.#initSeq}`;
-      const answer = await this.#exchange({ jsonrpc: "2.0", id, method: "initialize", params: this.#initParams as Record<string, unknown> }, "initialize", () => {});
+      const answer = await this.#exchange({ jsonrpc: "2.0", id, method: "initialize", params: this.initParams as Record<string, unknown> }, "initialize", () => {});
       if (!this.#session) throw new UpstreamCallError(`Upstream ${this.#opts.server} did not open a session`, { upstream: this.#opts.server });
       if (isJSONRPCErrorResponse(answer)) throw new UpstreamCallError(`Upstream ${this.#opts.server} refused to initialize again: ${String(answer.error.message).slice(0, 300)}`, { upstream: this.#opts.server });
       const done = await this.#post({ jsonrpc: "2.0", method: "notifications/initialized" }, AbortSignal.timeout(this.#opts.callTimeoutMs));
@@ -374,12 +359,12 @@ export class UpstreamRelay implements SessionBackend {
   }
 
   async #send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
-    if (this.#closed || !this.#transport) return;
+    if (this.#closed || !this.transport) return;
     try {
-      await this.#transport.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
+      await this.transport.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
     } catch {
       // The client's stream for it is gone; a request or notification of the upstream goes to the standalone stream instead.
-      if (relatedRequestId !== undefined) await this.#transport.send(message).catch(() => {});
+      if (relatedRequestId !== undefined) await this.transport.send(message).catch(() => {});
     }
   }
 }

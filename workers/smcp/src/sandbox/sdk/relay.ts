@@ -23,10 +23,9 @@ import {
   isSpecType,
   type JSONRPCMessage,
   type RequestId,
-  type WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
-import { restoreInitializedTransport, type InitializeParams } from "../../mcp/restore-session";
-import type { SessionBackend } from "../../mcp/session-backend";
+import type { InitializeParams } from "../../mcp/restore-session";
+import { ClientSideRelay } from "../../mcp/client-side-relay";
 import type { SandboxInstance, InstanceEvents } from "./instance";
 
 /** What the client set that a new instance must be told again. */
@@ -74,37 +73,21 @@ const RESULT_CHECKS: Record<string, (v: unknown) => boolean> = {
   "completion/complete": isSpecType.CompleteResult,
 };
 
-export class SandboxRelay implements SessionBackend {
+export class SandboxRelay extends ClientSideRelay {
   readonly #opts: RelayOptions;
-  #transport: WebStandardStreamableHTTPServerTransport | undefined;
   #instance: SandboxInstance | undefined;
   #starting: Promise<SandboxInstance> | undefined;
-  /** Set once the session was initialized: from then on a new instance gets the handshake replayed. */
-  #initParams: InitializeParams | undefined;
   #pending = new Map<RequestId, Pending>();
   #replaying = new Set<RequestId>();
   #replaySeq = 0;
-  #chain: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(opts: RelayOptions) {
+    super();
     this.#opts = opts;
   }
 
-  async connect(transport: WebStandardStreamableHTTPServerTransport): Promise<void> {
-    this.#transport = transport;
-    transport.onmessage = (message) => {
-      // In order, one at a time: a message waits for the instance (re)start the one before it began.
-      this.#chain = this.#chain.then(() => this.#fromClient(message)).catch(() => {});
-    };
-    await transport.start();
-  }
 
-  /** A stored session: its next instance gets `initialize` (and the kept state) replayed first. */
-  async restore(transport: WebStandardStreamableHTTPServerTransport, sessionId: string, params: InitializeParams): Promise<void> {
-    restoreInitializedTransport(transport, sessionId);
-    this.#initParams = params;
-  }
 
   async close(): Promise<void> {
     this.#closed = true;
@@ -112,10 +95,10 @@ export class SandboxRelay implements SessionBackend {
     for (const [id, p] of this.#pending) clearTimeout(p.timer), this.#pending.delete(id);
   }
 
-  async #fromClient(message: JSONRPCMessage): Promise<void> {
+  protected async fromClient(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) return;
     if (isJSONRPCRequest(message)) {
-      if (message.method === "initialize") this.#initParams = message.params as InitializeParams;
+      if (message.method === "initialize") this.initParams = message.params as InitializeParams;
       this.#track(message.id, message.method, message.params);
     }
     if (isJSONRPCNotification(message) && message.method === "notifications/cancelled") {
@@ -144,7 +127,7 @@ export class SandboxRelay implements SessionBackend {
         ended: (reason) => this.#ended(instance, reason),
       });
       this.#instance = instance;
-      if (!fresh && this.#initParams) this.#replay(instance, this.#initParams);
+      if (!fresh && this.initParams) this.#replay(instance, this.initParams);
       return instance;
     })().finally(() => (this.#starting = undefined));
     return this.#starting;
@@ -165,7 +148,7 @@ export class SandboxRelay implements SessionBackend {
   }
 
   #fromServer(message: JSONRPCMessage, related: RequestId | null): void {
-    if (this.#closed || !this.#transport) return;
+    if (this.#closed || !this.transport) return;
     if (isJSONRPCResponse(message) || isJSONRPCErrorResponse(message)) {
       const id = message.id as RequestId;
       if (this.#replaying.delete(id)) return;
@@ -246,10 +229,10 @@ export class SandboxRelay implements SessionBackend {
 
   async #send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
     try {
-      await this.#transport!.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
+      await this.transport!.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
     } catch {
       // The client's stream for it is gone; a request or notification of the server goes to the standalone stream instead.
-      if (relatedRequestId !== undefined) await this.#transport!.send(message).catch(() => {});
+      if (relatedRequestId !== undefined) await this.transport!.send(message).catch(() => {});
     }
   }
 }

@@ -1,0 +1,36 @@
+/**
+ * What every relay backend (a deployed SDK server's instance, a gateway's upstream) does
+ * on the client's side of the session the same way: take the session's transport, hand
+ * its messages on one at a time in arrival order (a message waits for the (re)start or
+ * re-initialization the one before it began), and on restore mark the transport
+ * initialized and keep the client's `initialize` params, which the relay replays into
+ * its other end before the next message.
+ */
+import type { JSONRPCMessage, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
+import { restoreInitializedTransport, type InitializeParams } from "./restore-session";
+import type { SessionBackend } from "./session-backend";
+
+export abstract class ClientSideRelay implements SessionBackend {
+  protected transport: WebStandardStreamableHTTPServerTransport | undefined;
+  /** Set once the session was initialized: from then on the other end gets the handshake replayed when it is new. */
+  protected initParams: InitializeParams | undefined;
+  #chain: Promise<void> = Promise.resolve();
+
+  async connect(transport: WebStandardStreamableHTTPServerTransport): Promise<void> {
+    this.transport = transport;
+    transport.onmessage = (message) => {
+      this.#chain = this.#chain.then(() => this.fromClient(message)).catch(() => {});
+    };
+    await transport.start();
+  }
+
+  async restore(transport: WebStandardStreamableHTTPServerTransport, sessionId: string, params: InitializeParams): Promise<void> {
+    restoreInitializedTransport(transport, sessionId);
+    this.initParams = params;
+  }
+
+  abstract close(): Promise<void>;
+
+  /** One message of the client's, after every earlier one was handed on. */
+  protected abstract fromClient(message: JSONRPCMessage): Promise<void>;
+}
