@@ -23,11 +23,12 @@ export type DeployBody = { kind: "module"; source: string } | { kind: "sdk"; bun
 /**
  * The body of a deploy request: raw JavaScript (`Content-Type: application/javascript`),
  * JSON `{ "module": "<source>" }`, or an SDK server bundle (`{"format": "sdk-bundle/1", ...}`,
- * sandbox/sdk/bundle-format.ts).
+ * sandbox/sdk/bundle-format.ts). JSON is read up to the SDK bundle's bound; a module in it
+ * is then held to the module's own.
  */
 export async function readDeployBody(request: Request): Promise<DeployBody> {
   const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "";
-  if (type !== "application/json") return { kind: "module", source: await readBundle(request) };
+  if (type !== "application/json") return { kind: "module", source: await readJavaScript(request, type) };
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > maxSdkBundleBytes) throw sdkTooLarge();
   const read = await readBoundedUtf8(request, maxSdkBundleBytes);
@@ -52,53 +53,30 @@ function moduleOf(body: unknown): string {
   if (typeof module !== "string" || Object.keys(body as object).length !== 1) {
     throw wire.badRequest("invalid_body", 'The JSON body must be {"module": "<ES module source>"} or an SDK server bundle ({"format": "sdk-bundle/1", ...})');
   }
-  if (module.trim() === "") throw wire.badRequest("bundle_empty", "The module is empty");
-  if (new TextEncoder().encode(module).byteLength > SANDBOX_LIMITS.bundleBytes) throw tooLarge();
-  return module;
+  return checkedModule(module);
 }
 
-/**
- * The module source of a deploy request: raw JavaScript (`Content-Type:
- * application/javascript`) or JSON `{ "module": "<source>" }`.
- */
-export async function readBundle(request: Request): Promise<string> {
-  const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "";
-  const isJson = type === "application/json";
-  if (!isJson && !JAVASCRIPT_TYPES.has(type)) {
+/** A module of the platform's format sent as itself (`application/javascript`). */
+async function readJavaScript(request: Request, type: string): Promise<string> {
+  if (!JAVASCRIPT_TYPES.has(type)) {
     throw new WireError({
       status: 415,
       code: "unsupported_media_type",
-      message: 'Content-Type must be application/javascript (the module itself) or application/json ({"module": "<source>"})',
+      message: 'Content-Type must be application/javascript (the module itself) or application/json ({"module": "<source>"}, or an SDK server bundle)',
     });
   }
-  // JSON escaping can double a module's size; the module itself is checked after parsing.
-  const maxBytes = isJson ? 2 * SANDBOX_LIMITS.bundleBytes + 1024 : SANDBOX_LIMITS.bundleBytes;
   const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > maxBytes) throw tooLarge();
-  const text = await readText(request, maxBytes);
-  let source = text;
-  if (isJson) {
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw wire.badRequest("invalid_body", "The body is not valid JSON");
-    }
-    const module = (body as { module?: unknown } | null)?.module;
-    if (typeof module !== "string" || Object.keys(body as object).length !== 1) {
-      throw wire.badRequest("invalid_body", 'The JSON body must be {"module": "<ES module source>"}');
-    }
-    source = module;
-  }
+  if (declared > SANDBOX_LIMITS.bundleBytes) throw tooLarge();
+  const read = await readBoundedUtf8(request, SANDBOX_LIMITS.bundleBytes);
+  if (!read.ok) throw read.reason === "too-large" ? tooLarge() : wire.badRequest("invalid_body", "The module is not valid UTF-8");
+  return checkedModule(read.text);
+}
+
+/** The module's own rules, however it came: not empty, at most the module bound in UTF-8. */
+function checkedModule(source: string): string {
   if (source.trim() === "") throw wire.badRequest("bundle_empty", "The module is empty");
   if (new TextEncoder().encode(source).byteLength > SANDBOX_LIMITS.bundleBytes) throw tooLarge();
   return source;
-}
-
-async function readText(request: Request, maxBytes: number): Promise<string> {
-  const read = await readBoundedUtf8(request, maxBytes);
-  if (read.ok) return read.text;
-  throw read.reason === "too-large" ? tooLarge() : wire.badRequest("invalid_body", "The module is not valid UTF-8");
 }
 
 export type BundleCheck = { ok: true; manifest: Manifest } | { ok: false; reason: string };
