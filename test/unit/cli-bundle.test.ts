@@ -75,6 +75,16 @@ const PLATFORM_MODULE = /^(\.\/__smcp\/(stdio|fs|fs-promises)\.js|node:[a-z_0-9/
 const PLATFORM_NAME = /^(smcp:(stdio|fs|fs\/promises)|node:[a-z_0-9/]+)$/;
 const WRAPPED = /^export default async function \(__smcp_require\) \{\n/;
 
+/** A made-up package under the test's temp dir: `files` by their paths in it (folders made as needed). */
+function packageDir(name: string, files: Record<string, string>): string {
+  const at = path.join(temp, name);
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(at, file)), { recursive: true });
+    writeFileSync(path.join(at, file), text);
+  }
+  return at;
+}
+
 let memory: Built;
 let everything: Built;
 let packed: Built;
@@ -171,40 +181,31 @@ describe("smcp deploy's bundler, on other kinds", () => {
   });
 
   it("deployed:cli-deploy — refuses native addons, warns about child_process, refuses a body over 10 MiB with its size", async () => {
-    const dir = (name: string, files: Record<string, string>) => {
-      const at = path.join(temp, name);
-      mkdirSync(at, { recursive: true });
-      for (const [file, text] of Object.entries(files)) writeFileSync(path.join(at, file), text);
-      return at;
-    };
-    const native = dir("native", { "package.json": `{"name":"native","main":"index.js"}`, "index.js": `import "./addon.node"; export default function createServer() {}`, "addon.node": "" });
+    const native = packageDir("native", { "package.json": `{"name":"native","main":"index.js"}`, "index.js": `import "./addon.node"; export default function createServer() {}`, "addon.node": "" });
     await expect(build(native)).rejects.toThrow(/native addons.*\/app\/addon\.node/);
     await expect(build(native)).rejects.toBeInstanceOf(CliError);
 
-    const spawn = dir("spawn", { "package.json": `{"name":"spawn"}`, "index.js": `import { spawn } from "child_process"; export function createServer() { return spawn; }` });
+    const spawn = packageDir("spawn", { "package.json": `{"name":"spawn"}`, "index.js": `import { spawn } from "child_process"; export function createServer() { return spawn; }` });
     const spawned = await build(spawn);
     expect(spawned.bundle.kind).toBe("factory");
     expect(spawned.bundle.warnings).toEqual([expect.stringMatching(/^\/app\/index\.js imports node:child_process/)]);
 
-    const big = dir("big", { "package.json": `{"name":"big"}`, "index.js": `export function createServer() {}`, "data.txt": "x".repeat(MAX_BODY_BYTES) });
+    const big = packageDir("big", { "package.json": `{"name":"big"}`, "index.js": `export function createServer() {}`, "data.txt": "x".repeat(MAX_BODY_BYTES) });
     await expect(build(big)).rejects.toThrow(/the deployment is 10\.00 MiB \(bundle [\d.]+ KiB, package files 10\.00 MiB\), over the 10\.00 MiB limit/);
   });
 
   it("deployed:cli-deploy deployed:sdk-packages — a CommonJS entry on SDK 1.0's layout (dist/server/stdio.js): kind stdio, wrapped, dual packages required as CommonJS", async () => {
     // server-github and server-postgres pin SDK 1.0.1, which has no dist/esm/; mcp-sqlite and
     // @antv/mcp-server-chart are CommonJS; pg require()s pg-pool, whose "import" export is an ES wrapper.
-    const at = path.join(temp, "cjs-sdk10");
-    const write = (file: string, text: string) => {
-      mkdirSync(path.dirname(path.join(at, file)), { recursive: true });
-      writeFileSync(path.join(at, file), text);
-    };
-    write("package.json", `{"name":"cjs-sdk10","main":"index.js"}`);
-    write("index.js", `#!/usr/bin/env node\n"use strict";\nconst { StdioServerTransport } = require("@modelcontextprotocol/sdk/server/stdio.js");\nconst Pool = require("dual");\nnew StdioServerTransport();\nmodule.exports = { Pool };\n`);
-    write("node_modules/@modelcontextprotocol/sdk/package.json", `{"name":"@modelcontextprotocol/sdk","version":"1.0.1","type":"module","exports":{"./*":"./dist/*"}}`);
-    write("node_modules/@modelcontextprotocol/sdk/dist/server/stdio.js", `export class StdioServerTransport { start() { process.stdin.on("data", () => {}); } }\n`);
-    write("node_modules/dual/package.json", `{"name":"dual","exports":{".":{"import":"./esm.mjs","require":"./cjs.js"}}}`);
-    write("node_modules/dual/cjs.js", `module.exports = class Pool {};\n`);
-    write("node_modules/dual/esm.mjs", `import Pool from "./cjs.js";\nexport default Pool;\n`);
+    const at = packageDir("cjs-sdk10", {
+      "package.json": `{"name":"cjs-sdk10","main":"index.js"}`,
+      "index.js": `#!/usr/bin/env node\n"use strict";\nconst { StdioServerTransport } = require("@modelcontextprotocol/sdk/server/stdio.js");\nconst Pool = require("dual");\nnew StdioServerTransport();\nmodule.exports = { Pool };\n`,
+      "node_modules/@modelcontextprotocol/sdk/package.json": `{"name":"@modelcontextprotocol/sdk","version":"1.0.1","type":"module","exports":{"./*":"./dist/*"}}`,
+      "node_modules/@modelcontextprotocol/sdk/dist/server/stdio.js": `export class StdioServerTransport { start() { process.stdin.on("data", () => {}); } }\n`,
+      "node_modules/dual/package.json": `{"name":"dual","exports":{".":{"import":"./esm.mjs","require":"./cjs.js"}}}`,
+      "node_modules/dual/cjs.js": `module.exports = class Pool {};\n`,
+      "node_modules/dual/esm.mjs": `import Pool from "./cjs.js";\nexport default Pool;\n`,
+    });
     const { bundle } = await build(at);
     expect(bundle).toMatchObject({ kind: "stdio", sdk: "v1", exports: ["default"] });
     expect(bundle.code).toMatch(WRAPPED);
@@ -216,14 +217,8 @@ describe("smcp deploy's bundler, on other kinds", () => {
   });
 
   it("deployed:cli-deploy — a require() of a package not installed throws when required (optional peers), and a pre-bundled SDK is refused with what to do", async () => {
-    const at = (name: string, files: Record<string, string>) => {
-      const dir = path.join(temp, name);
-      mkdirSync(dir, { recursive: true });
-      for (const [file, text] of Object.entries(files)) writeFileSync(path.join(dir, file), text);
-      return dir;
-    };
     // As cosmiconfig does with `typescript`: a guarded require of an optional peer dependency.
-    const optional = at("optional-peer", {
+    const optional = packageDir("optional-peer", {
       "package.json": `{"name":"optional-peer","main":"index.mjs"}`,
       "index.mjs": `import loader from "./loader.cjs";\nexport function createServer() { return { connect: async () => {}, loader }; }\n`,
       "loader.cjs": `let ts = null;\ntry { ts = require("typescript-not-installed"); } catch {}\nmodule.exports = { ts };\n`,
@@ -233,10 +228,10 @@ describe("smcp deploy's bundler, on other kinds", () => {
     expect(bundle.warnings).toEqual([expect.stringMatching(/^typescript-not-installed is required but not installed/)]);
     expect(bundle.code).toContain(`Cannot find module 'typescript-not-installed' (it was not installed with the package when it was deployed)`);
     // An ES import of a missing package is still a bundling error: nothing guards it.
-    const missing = at("missing-import", { "package.json": `{"name":"missing-import","main":"index.mjs"}`, "index.mjs": `import x from "not-installed-anywhere";\nexport function createServer() { return x; }\n` });
+    const missing = packageDir("missing-import", { "package.json": `{"name":"missing-import","main":"index.mjs"}`, "index.mjs": `import x from "not-installed-anywhere";\nexport function createServer() { return x; }\n` });
     await expect(build(missing)).rejects.toThrow(/not-installed-anywhere/);
     // The SDK compiled into the file (bun build, as server-budget-allocator's bin): nothing to swap.
-    const prebundled = at("prebundled", {
+    const prebundled = packageDir("prebundled", {
       "package.json": `{"name":"prebundled","bin":"cli.js"}`,
       "cli.js": `class StdioServerTransport { start() { process.stdin.on("data", () => {}); } }\nnew StdioServerTransport().start();\n`,
     });

@@ -20,6 +20,7 @@ import {
   ORIGIN,
   admin,
   adminOk,
+  holdSession,
   mcpUrl,
   openSession,
   provisionTenant,
@@ -523,20 +524,3 @@ describe("DELETE /tenants/{t}/servers/{s}?purge=true", () => {
   });
 });
 
-/** Holds a session object in `blockConcurrencyWhile` until `release()`, as a stuck object would (as in redrive.test.ts). */
-async function holdSession(tenant: string, server: string, sessionId: string): Promise<{ release: () => void }> {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let entered!: () => void;
-  const held = new Promise<void>((resolve) => (entered = resolve));
-  await runInDurableObject(sessionStub(tenant, server, sessionId), (_instance, state) => {
-    setTimeout(() => {
-      void state.blockConcurrencyWhile(async () => {
-        entered();
-        await gate;
-      });
-    }, 0);
-  });
-  await held;
-  return { release };
-}

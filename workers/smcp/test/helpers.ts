@@ -413,3 +413,25 @@ export function eventRows(stub: DurableObjectStub): Promise<EventRow[]> {
       .map((r) => ({ id: `${r.stream_id}.${r.seq}`, seq: r.seq, streamId: r.stream_id, message: r.message })),
   );
 }
+
+/**
+ * Holds a session object in `blockConcurrencyWhile` until `release()`: it answers
+ * nothing meanwhile, as an overloaded or stuck object would.
+ */
+export async function holdSession(tenant: string, server: string, sessionId: string): Promise<{ release: () => void }> {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let entered!: () => void;
+  const held = new Promise<void>((resolve) => (entered = resolve));
+  await runInDurableObject(sessionStub(tenant, server, sessionId), (_instance, state) => {
+    // Entered after this call has answered: a block begun inside it would hold its own answer too.
+    setTimeout(() => {
+      void state.blockConcurrencyWhile(async () => {
+        entered();
+        await gate;
+      });
+    }, 0);
+  });
+  await held;
+  return { release };
+}

@@ -16,7 +16,7 @@
  * The end state is read from the real objects: the directory's list, the tenant's
  * storage and each session object's storage.
  */
-import { SELF, env, runInDurableObject } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   ADMIN_TOKEN,
@@ -26,6 +26,7 @@ import {
   adminOk,
   callTool,
   expectRpcError,
+  holdSession,
   listSessions,
   mcpUrl,
   openSession,
@@ -40,27 +41,6 @@ import {
 
 const directoryIds = () => env.DIRECTORY.get(env.DIRECTORY.idFromName("directory")).list();
 
-/**
- * Holds a session object in `blockConcurrencyWhile` until `release()`: it answers
- * nothing meanwhile, as an overloaded or stuck object would.
- */
-async function holdSession(tenant: string, server: string, sessionId: string): Promise<{ release: () => void }> {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let entered!: () => void;
-  const held = new Promise<void>((resolve) => (entered = resolve));
-  await runInDurableObject(sessionStub(tenant, server, sessionId), (_instance, state) => {
-    // Entered after this call has answered: a block begun inside it would hold its own answer too.
-    setTimeout(() => {
-      void state.blockConcurrencyWhile(async () => {
-        entered();
-        await gate;
-      });
-    }, 0);
-  });
-  await held;
-  return { release };
-}
 
 async function expectAdminError(res: Response, status: number, code: string): Promise<string> {
   const text = await res.text();
