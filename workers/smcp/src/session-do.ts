@@ -41,7 +41,7 @@ import {
   type StoredEvent,
 } from "@smcp/runtime";
 import { tenantStub, type Env } from "./env";
-import { NEW_SESSION_HEADER, authInfoOf, incarnationOf, readPrincipal, samePrincipal, type Principal } from "./mcp/principal";
+import { authInfoOf, incarnationOf, samePrincipal, type Principal } from "./mcp/principal";
 import { requestsOnStream, type InitializeParams } from "./mcp/restore-session";
 import { inProcessBackend, type SessionBackend } from "./mcp/session-backend";
 import { SandboxRelay, type ReplayState } from "./sandbox/sdk/relay";
@@ -92,7 +92,7 @@ export interface SessionCall {
   principal: Principal;
   /** The id the Worker minted for an `initialize` without a session id; null otherwise. */
   newSessionId: string | null;
-  /** What the Worker resolved the URL's server to (absent on the `fetch` path: resolved here). */
+  /** What the Worker resolved the URL's server to (absent when its cache let the entry go: resolved here). */
   server?: ServerRef;
   traceparent?: string;
 }
@@ -163,13 +163,6 @@ export class SessionDO extends DurableObject<Env> {
     } catch (err) {
       return jsonRpcErrorResponse(toWireError(err, (detail) => console.error("session-do: unexpected error", detail)));
     }
-  }
-
-  /** The same by `fetch`, with the call in internal headers (tests that address the object directly). */
-  async fetch(request: Request): Promise<Response> {
-    const principal = readPrincipal(request);
-    if (!principal) return jsonRpcErrorResponse(toWireError(new Error("request reached SessionDO without a principal"), (d) => console.error("session-do:", d)));
-    return this.serve(request, { principal, newSessionId: request.headers.get(NEW_SESSION_HEADER), traceparent: request.headers.get("traceparent") ?? undefined });
   }
 
   /** Admin view of this session, or null when there is none. */

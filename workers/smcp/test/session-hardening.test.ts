@@ -6,7 +6,6 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { tenantStub } from "../src/env";
-import { NEW_SESSION_HEADER, PRINCIPAL_HEADER } from "../src/mcp/principal";
 import { REQUEST_LOG_SCHEMA, RequestLog } from "../src/mcp/request-log";
 import {
   EMPTY_STORAGE,
@@ -111,16 +110,14 @@ describe("item 5: what a client sends is bounded before anything stores it", () 
     const { tenant, keyId } = await provisionTenant({ servers: ["notes"] });
     const sessionId = "A".repeat(32);
     const stub = sessionStub(tenant, "notes", sessionId);
-    const res = await stub.fetch(`https://smcp.test/mcp/${tenant}/notes`, {
-      method: "POST",
-      headers: {
-        Accept: "application/json, text/event-stream",
-        "Content-Type": "application/json",
-        [PRINCIPAL_HEADER]: JSON.stringify({ tenant, server: "notes", keyId }),
-        [NEW_SESSION_HEADER]: sessionId,
-      },
-      body: JSON.stringify(rpc("initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "n".repeat(20_000), version: "1" } })),
-    });
+    const res = await stub.serve(
+      new Request(`https://smcp.test/mcp/${tenant}/notes`, {
+        method: "POST",
+        headers: { Accept: "application/json, text/event-stream", "Content-Type": "application/json" },
+        body: JSON.stringify(rpc("initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "n".repeat(20_000), version: "1" } })),
+      }),
+      { principal: { tenant, server: "notes", keyId }, newSessionId: sessionId },
+    );
     await expectRpcError(res, 400, -32602);
     expect(await storageOf(stub)).toEqual(EMPTY_STORAGE);
     expect(await listSessions(tenant)).toEqual([]);
@@ -298,16 +295,14 @@ describe("item 7: the session index holds no ghosts; counters survive evictions"
     // The session object of a refused initialize holds nothing either.
     const sessionId = "R".repeat(32);
     const stub = sessionStub(tenant, "notes", sessionId);
-    const direct = await stub.fetch(`https://smcp.test/mcp/${tenant}/notes`, {
-      method: "POST",
-      headers: {
-        Accept: "application/json",
-        "Content-Type": "application/json",
-        [PRINCIPAL_HEADER]: JSON.stringify({ tenant, server: "notes", keyId }),
-        [NEW_SESSION_HEADER]: sessionId,
-      },
-      body: JSON.stringify(rpc("initialize", initializeParams("2025-11-25"))),
-    });
+    const direct = await stub.serve(
+      new Request(`https://smcp.test/mcp/${tenant}/notes`, {
+        method: "POST",
+        headers: { Accept: "application/json", "Content-Type": "application/json" },
+        body: JSON.stringify(rpc("initialize", initializeParams("2025-11-25"))),
+      }),
+      { principal: { tenant, server: "notes", keyId }, newSessionId: sessionId },
+    );
     expect(direct.status).toBe(406);
     await direct.body?.cancel();
     expect(await storageOf(stub)).toEqual(EMPTY_STORAGE);

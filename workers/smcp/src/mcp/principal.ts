@@ -1,13 +1,9 @@
 /**
  * Who a forwarded MCP request belongs to. The routing Worker authenticates the
- * request, then hands the session Durable Object the verified principal in internal
- * headers; it strips any such headers a client sent, so only the Worker can set them.
+ * request, then hands the session Durable Object the verified principal as an
+ * argument of its RPC call (`SessionDO.serve`): no header a client sends can set it.
  */
 import { LEGACY_INCARNATION } from "@smcp/runtime";
-
-export const PRINCIPAL_HEADER = "x-smcp-principal";
-export const NEW_SESSION_HEADER = "x-smcp-new-session";
-export const INTERNAL_HEADER_PREFIX = "x-smcp-";
 
 export interface Principal {
   tenant: string;
@@ -17,17 +13,6 @@ export interface Principal {
   keyId: string | null;
   /** The OAuth grant of an access token; absent for tenant API keys. */
   grantId?: string | null;
-}
-
-export function readPrincipal(request: Request): Principal | null {
-  const raw = request.headers.get(PRINCIPAL_HEADER);
-  if (!raw) return null;
-  try {
-    const value = JSON.parse(raw) as Principal;
-    return typeof value.tenant === "string" && typeof value.server === "string" ? value : null;
-  } catch {
-    return null;
-  }
 }
 
 export function samePrincipal(a: Principal, b: Principal): boolean {

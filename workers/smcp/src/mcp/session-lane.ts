@@ -14,7 +14,7 @@ import type { Trace } from "../trace";
 import { initializeParamsProblem } from "./initialize-bounds";
 import type { ServerRef } from "../sandbox/resolve-server";
 import { answeredDespiteInterruption, requestIdsOf } from "./interrupted";
-import { INTERNAL_HEADER_PREFIX, incarnationOf, type Principal } from "./principal";
+import { incarnationOf, type Principal } from "./principal";
 
 export async function serveSession(request: Request, body: ParsedBody | null, principal: Principal, server: ServerRef | undefined, env: Env, trace: Trace): Promise<Response> {
   const presented = request.headers.get("mcp-session-id");
@@ -37,10 +37,7 @@ export async function serveSession(request: Request, body: ParsedBody | null, pr
     sessionId = presented;
   }
 
-  const headers = new Headers();
-  for (const [name, value] of request.headers) {
-    if (!name.startsWith(INTERNAL_HEADER_PREFIX)) headers.set(name, value);
-  }
+  const headers = new Headers(request.headers);
   headers.set("traceparent", trace.traceparent);
 
   // A typed call: who is asking and what serves the URL travel as arguments, not headers.
