@@ -192,13 +192,13 @@ export class SandboxInstance {
     const entrypoint = worker.getEntrypoint("Instance", { limits: { cpuMs: SANDBOX_LIMITS.instanceCpuMs, subRequests: SANDBOX_LIMITS.instanceSubRequests } }) as unknown as {
       open(host: InstanceHost): Promise<void>;
     };
-    const opened = Promise.resolve()
+    // The instance lives as long as this call; however it ends, the instance ends with it.
+    void Promise.resolve()
       .then(() => entrypoint.open(host))
       .then(
         () => instance.#end("the server's instance returned", events),
         (err) => instance.#end(`the server's instance crashed: ${runtimeMessage(err)}`, events),
       );
-    void opened;
     let timer: number | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`the server did not start within ${SANDBOX_LIMITS.startTimeoutMs / 1000} s`)), SANDBOX_LIMITS.startTimeoutMs);

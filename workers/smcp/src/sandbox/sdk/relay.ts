@@ -169,7 +169,7 @@ export class SandboxRelay extends ClientSideRelay {
         this.#fail(id, `answered ${pending.method} with a value that is not a valid MCP result`, "invalid-result");
         return;
       }
-      this.#keepState(pending, message as { result: unknown });
+      this.#keepState(pending);
       const isError = pending.method === "tools/call" && (message as { result: { isError?: boolean } }).result.isError === true;
       this.#opts.record(pending.method, isError ? { kind: "tenant", message: "tools/call returned isError" } : undefined);
       void this.#send(message);
@@ -181,7 +181,8 @@ export class SandboxRelay extends ClientSideRelay {
     void this.#send(message, waiting ? related! : undefined);
   }
 
-  #keepState(pending: Pending, _answer: { result: unknown }): void {
+  /** A successful setLevel, subscribe or unsubscribe: the state a rebuilt instance must be told again. */
+  #keepState(pending: Pending): void {
     const state = this.#opts.state;
     const params = pending.params as { level?: unknown; uri?: unknown } | undefined;
     if (pending.method === "logging/setLevel" && typeof params?.level === "string") {

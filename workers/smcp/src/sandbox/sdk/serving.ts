@@ -37,15 +37,15 @@ const bundles = new BoundedCache<SdkBundle>({ maxBytes: 32 * 1024 * 1024, ttlMs:
 
 /** The stored bundle of a version, checked again as it comes out of storage. */
 export async function loadSdkBundle(env: Env, tenant: string, server: string, version: number, hash: string): Promise<SdkBundle> {
-  const key = `${hash}`;
-  const hit = bundles.get(key);
+  // By content hash: the same bytes are the same bundle, whichever version or tenant stored them.
+  const hit = bundles.get(hash);
   if (hit) return hit;
   const stored = await tenantStub(env, tenant).deploymentGet(server, version, true);
   // The hash check: a tenant created again under this id may store other code as the same version number.
   if (!stored.ok || !stored.value?.source || stored.value.hash !== hash) throw new Error(`version ${version} of ${server} is no longer stored`);
   const parsed = parseSdkBundle(JSON.parse(stored.value.source));
   if (!parsed.ok) throw new Error(`version ${version} of ${server} is stored malformed: ${parsed.reason}`);
-  bundles.set(key, parsed.bundle);
+  bundles.set(hash, parsed.bundle);
   return parsed.bundle;
 }
 
