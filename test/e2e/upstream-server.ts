@@ -1,0 +1,102 @@
+/**
+ * A real MCP upstream for the gateway's end-to-end tests: the SDK's own v2 server
+ * (`@modelcontextprotocol/server` behind `@modelcontextprotocol/node`'s `toNodeHandler`),
+ * one transport per upstream session and no event store, started on loopback by the
+ * test (the e2e Platform runs with SMCP_ALLOW_LOOPBACK_EGRESS). It checks the header SMCP
+ * was configured with, records every Authorization it sees, and can be restarted: a
+ * restart forgets its sessions, as a real one would. `/fail` answers 503 and `/moved`
+ * redirects to another host.
+ */
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { McpServer, WebStandardStreamableHTTPServerTransport, isInitializeRequest } from "@modelcontextprotocol/server";
+import { toNodeHandler } from "@modelcontextprotocol/node";
+import { z } from "zod";
+
+export const UPSTREAM_KEY = "upstream-secret-7f3a";
+
+/** What the upstream saw. */
+export const seen = { authorizations: new Set<string>(), keys: [] as string[], initializes: 0 };
+
+export function createUpstreamServer(): McpServer {
+  const server = new McpServer({ name: "e2e-upstream", version: "1.0.0" }, { capabilities: { logging: {} } });
+  server.registerTool("echo", { description: "Echoes its text", inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({ content: [{ type: "text", text: `echo: ${text}` }] }));
+  server.registerTool("add", { description: "Adds two numbers", inputSchema: z.object({ a: z.number(), b: z.number() }) }, async ({ a, b }) => ({ content: [{ type: "text", text: String(a + b) }] }));
+  server.registerTool("progress", { description: "Reports progress, then answers", inputSchema: z.object({}) }, async (_args, ctx) => {
+    const progressToken = ctx.mcpReq._meta?.progressToken;
+    if (progressToken !== undefined) await ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken, progress: 1, total: 2, message: "half way" } });
+    return { content: [{ type: "text", text: "done" }] };
+  });
+  server.registerTool("sample", { description: "Asks the client to sample", inputSchema: z.object({}) }, async (_args, ctx) => {
+    // `send` relates the request to the call (its stream); `requestSampling` (below) uses the standalone stream.
+    const sampled = await ctx.mcpReq.send({ method: "sampling/createMessage", params: { messages: [{ role: "user", content: { type: "text", text: "say something" } }], maxTokens: 20 } });
+    const content = sampled.content as { type: string; text?: string };
+    return { content: [{ type: "text", text: `sampled: ${content.text ?? ""}` }] };
+  });
+  server.registerTool("sample_standalone", { description: "Asks the client to sample, the SDK's way (on the standalone stream)", inputSchema: z.object({}) }, async (_args, ctx) => {
+    const sampled = await ctx.mcpReq.requestSampling({ messages: [{ role: "user", content: { type: "text", text: "say something" } }], maxTokens: 20 });
+    return { content: [{ type: "text", text: `sampled: ${(sampled.content as { text?: string }).text ?? ""}` }] };
+  });
+  server.registerTool("flood", { description: "Sends more notifications about one call than SMCP passes on", inputSchema: z.object({}) }, async (_args, ctx) => {
+    for (let i = 0; i < 1_050; i++) await ctx.mcpReq.notify({ method: "notifications/message", params: { level: "info", data: `line ${i}` } });
+    return { content: [{ type: "text", text: "flooded" }] };
+  });
+  server.registerTool("log", { description: "Logs at info and at error", inputSchema: z.object({}) }, async (_args, ctx) => {
+    await ctx.mcpReq.log("info", "an info line");
+    await ctx.mcpReq.log("error", "an error line");
+    return { content: [{ type: "text", text: "logged" }] };
+  });
+  return server;
+}
+
+export interface UpstreamOptions {
+  /** The server each new upstream session gets (default: `createUpstreamServer`). */
+  createServer?: () => McpServer;
+}
+
+/** One upstream incarnation: its own session map (a restart forgets every session). */
+export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): Promise<http.Server> {
+  const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
+  const mcp = toNodeHandler({
+    async fetch(request: Request, options?: { parsedBody?: unknown }) {
+      const path = new URL(request.url).pathname;
+      if (path === "/fail") return new Response("overloaded", { status: 503 });
+      if (path === "/moved") return new Response(null, { status: 307, headers: { location: "http://elsewhere.example.com/mcp" } });
+      const authorization = request.headers.get("authorization");
+      if (authorization) seen.authorizations.add(authorization);
+      const key = request.headers.get("x-upstream-key");
+      seen.keys.push(key ?? "");
+      if (key !== UPSTREAM_KEY) {
+        return new Response(JSON.stringify({ error: "invalid_token" }), {
+          status: 401,
+          headers: { "content-type": "application/json", "www-authenticate": `Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp"` },
+        });
+      }
+      const id = request.headers.get("mcp-session-id");
+      const known = id ? sessions.get(id) : undefined;
+      if (known) return known.handleRequest(request, { parsedBody: options?.parsedBody });
+      if (id || !isInitializeRequest(options?.parsedBody)) {
+        return Response.json({ jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null }, { status: id ? 404 : 400 });
+      }
+      seen.initializes++;
+      const fresh = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (sid) => void sessions.set(sid, fresh),
+        onsessionclosed: (sid) => void sessions.delete(sid),
+      });
+      await (upstreamOptions.createServer ?? createUpstreamServer)().connect(fresh);
+      return fresh.handleRequest(request, { parsedBody: options?.parsedBody });
+    },
+  });
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    await mcp(req, res, text ? JSON.parse(text) : undefined);
+  });
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
+}
+
+export const urlOf = (server: http.Server, path = "/mcp") => `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
+export const stopUpstream = (s: http.Server) => new Promise<void>((resolve) => (s.closeAllConnections(), s.close(() => resolve())));
