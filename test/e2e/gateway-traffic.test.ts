@@ -71,7 +71,9 @@ function trafficServer(): McpServer {
     await asked;
     return text("withdrew the question");
   });
-  server.registerTool("wait", { description: "Works until cancelled", inputSchema: z.object({ tag: z.string() }) }, async ({ tag }, ctx) => {
+  server.registerTool("wait", { description: "Works until cancelled; unless quiet, says so first", inputSchema: z.object({ tag: z.string(), quiet: z.boolean().optional() }) }, async ({ tag, quiet }, ctx) => {
+    // A message first opens the call's event stream (Node sends the headers with the first bytes).
+    if (!quiet) await ctx.mcpReq.notify({ method: "notifications/message", params: { level: "info", data: `working on ${tag}` } });
     for (const started of upstreamSaw.waiting.splice(0)) started();
     await new Promise<void>((resolve) => ctx.mcpReq.signal.addEventListener("abort", () => resolve(), { once: true }));
     upstreamSaw.cancelled.push(tag);
@@ -272,17 +274,28 @@ describe("gateway, session lane: resumability and a dropped upstream leg", () =>
     await client.close();
   });
 
-  it("upstream:leg-drop — an upstream killed mid-call ends the call with an error that says the connection dropped; the session goes on once it is back", async () => {
-    const { client } = await platform.connect(acme.tenant, "remote", acme.key);
-    const working = started();
-    const call = failure(client.callTool({ name: "wait", arguments: { tag: "killed" } }));
-    await working;
-    const port = (upstream.address() as AddressInfo).port;
-    await stopUpstream(upstream);
-    const error = await call;
-    upstream = await startUpstream(port, { createServer: trafficServer, intercept: misbehave });
-    expect(error).toMatch(/Upstream remote \(127\.0\.0\.1:\d+\) could not be reached for tools\/call: (its event stream broke off|127\.0\.0\.1:\d+ could not be reached, or it dropped the connection before answering)/);
-    expect(textOf(await client.callTool({ name: "echo", arguments: { text: "back" } }))).toBe("echo: back");
+  it("upstream:leg-drop — an upstream killed mid-call, before its answer's headers or in the middle of its event stream, ends the call with an error that says which; the session goes on once it is back", async () => {
+    const said: string[] = [];
+    const { client } = await platform.connect(acme.tenant, "remote", acme.key, {
+      setup: (c) => c.setNotificationHandler("notifications/message", (n) => void said.push(String(n.params.data))),
+    });
+    const cases = [
+      { quiet: true, error: /Upstream remote \(127\.0\.0\.1:\d+\) could not be reached for tools\/call: 127\.0\.0\.1:\d+ could not be reached, or it dropped the connection before answering/ },
+      { quiet: false, error: /Upstream remote \(127\.0\.0\.1:\d+\) could not be reached for tools\/call: its event stream broke off/ },
+    ];
+    for (const { quiet, error } of cases) {
+      const working = started();
+      const call = failure(client.callTool({ name: "wait", arguments: { tag: `killed-${quiet}`, quiet } }));
+      await working;
+      // Streaming: once the client has the upstream's first message, SMCP is reading the upstream's event stream.
+      if (!quiet) await vi.waitFor(() => expect(said).toContain("working on killed-false"));
+      const port = (upstream.address() as AddressInfo).port;
+      await stopUpstream(upstream);
+      const message = await call;
+      upstream = await startUpstream(port, { createServer: trafficServer, intercept: misbehave });
+      expect(message).toMatch(error);
+      expect(textOf(await client.callTool({ name: "echo", arguments: { text: `back after ${quiet ? "a quiet" : "a streaming"} call` } }))).toMatch(/^echo: back/);
+    }
     await client.close();
   });
 
