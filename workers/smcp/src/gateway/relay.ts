@@ -14,7 +14,8 @@
  *   per window on the standalone stream); an answer is passed on
  *   only to the request that waits for it; a call ends with a clear error when the
  *   upstream refuses SMCP (401/403, naming its authorization metadata), fails (its
- *   HTTP status), times out, or ends its stream without answering;
+ *   HTTP status), times out, or ends its stream without answering; a call it gives
+ *   up on while the upstream may still work on it (timeout, flood) is cancelled upstream;
  * - after a restart of the session object (`restore`) the upstream session is opened
  *   again with the client's stored `initialize` params; an upstream that forgot the
  *   session (404) is re-initialized once and the message sent again.
