@@ -4,7 +4,8 @@
  * Starts one server at a time (the machine has two cores; two servers under load
  * would measure each other), runs its figures, stops it: the floor Worker, SMCP,
  * the SDK's Node server, the agents McpAgent (SMCP also gets an SDK server deployed
- * with `smcp deploy`, measured against the same tool built in, and a task's round trip and
+ * with `smcp deploy`, measured against the same tool built in, an upstream it fronts as a gateway
+ * against the same upstream called directly, and a task's round trip and
  * a list change reaching many listeners on the 2026-07-28 lane). Then prints one table and writes
  * bench/results/latest.json. Whatever it started is stopped on every exit path,
  * including Ctrl-C. `--quick` runs the same figures shorter and smaller (about 2 min).
@@ -111,6 +112,11 @@ async function main() {
   if (results.smcp?.task || results.smcp?.listen) {
     notes.push(
       "task and listen rows (2026-07-28, stateless lane, SMCP only): a task is timed from its tools/call to the back-to-back tasks/get that says completed, one task at a time; a list change from the tools/call that publishes it (everything/test_trigger_tool_change) to each listener's notification, p50 = median listener, all = the last one (each the median over the changes); SMCP/floor divides the task p50 and the all-reached time by the floor round trip.",
+    );
+  }
+  if (results.smcp?.gateway) {
+    notes.push(
+      "gateway row: bench/peers/upstream (the SDK v2 on Node, no event store, the static test_simple_text) called one call at a time directly and through SMCP (an upstream server of the bench tenant), interleaved; the difference of the p50s, over the floor round trip under SMCP/floor.",
     );
   }
   const table = renderTable(rows, targets, notes);

@@ -98,6 +98,7 @@ export function figureRows(results, plan) {
   });
   rows.push(...statelessExtensionRows(results.smcp, floor, plan));
   rows.push(...deployedRows(results.smcp?.deployed, floor));
+  rows.push(...gatewayRows(results.smcp?.gateway, floor));
   for (const row of rows) row.ratios ??= ratiosOf(row);
   return rows;
 }
@@ -200,6 +201,26 @@ function deployedRows(deployed, floor) {
   return rows;
 }
 
+/**
+ * The gateway (issue 14): a static tool's tools/call through SMCP against the same
+ * upstream called directly; the p50 SMCP adds, in floor round trips.
+ */
+function gatewayRows(gateway, floor) {
+  if (!gateway) return [];
+  const ok = !missing(gateway);
+  return [
+    {
+      id: "gateway/added",
+      label: "tools/call test_simple_text through the gateway, p50 added over the upstream called directly, ms",
+      floor: numberCell(floor.rtt, (v) => v.p50, (n) => `RTT ${ms(n)}`),
+      floorUnit: "rtt",
+      servers: {
+        smcp: ok ? cell(gateway.addedP50, `+${ms(gateway.addedP50)} (${ms(gateway.gateway.p50)} vs ${ms(gateway.direct.p50)} direct)`) : cell(null, gateway.error ? "n/a" : "—"),
+      },
+    },
+  ];
+}
+
 function ratiosOf(row) {
   const smcp = row.servers.smcp?.num;
   const ratios = {};
@@ -246,6 +267,7 @@ export function verdicts(rows) {
       detail: resumeRtts === undefined ? "n/a" : `${fixed(resumeRtts, 1)} round trips`,
     },
     ...deployedVerdict(byId["deployed/session"]),
+    ...gatewayVerdict(byId["gateway/added"]),
   ];
 }
 
@@ -259,6 +281,19 @@ function deployedVerdict(row) {
       target: "deployed SDK server tools/call within 1.3× the time of the same tool built in (p50, session lane)",
       met: p50 !== undefined && p50 <= 1.3,
       detail: p50 === undefined ? "n/a" : `p50 ${fixed(p50, 2)}×, throughput ${fixed(throughput * 100, 0)}% of built-in`,
+    },
+  ];
+}
+
+/** Issue 14: the gateway adds at most 2 floor round trips to a tools/call (p50). */
+function gatewayVerdict(row) {
+  if (!row) return [];
+  const rtts = row.ratios.floor?.value;
+  return [
+    {
+      target: "gateway tools/call adds at most 2 floor round trips over the upstream called directly (p50, session lane)",
+      met: rtts !== undefined && rtts <= 2,
+      detail: rtts === undefined ? "n/a" : `${fixed(rtts, 1)} round trips (+${ms(row.servers.smcp.num)} ms)`,
     },
   ];
 }
@@ -279,6 +314,7 @@ export function describeFigure(value) {
   }
   if ("rounds" in value) return `p50 ${ms(value.p50)} ms over ${value.rounds} rounds`;
   if ("p50" in value) return `p50 ${ms(value.p50)} ms, p99 ${ms(value.p99)} ms`;
+  if ("addedP50" in value) return `through the gateway p50 ${ms(value.gateway.p50)} ms (p99 ${ms(value.gateway.p99)}), direct p50 ${ms(value.direct.p50)} ms (p99 ${ms(value.direct.p99)}): +${ms(value.addedP50)} ms over ${value.calls} calls each`;
   if ("deployMs" in value) return `version ${value.version} deployed in ${fixed(value.deployMs / 1000, 1)} s (bundle, upload, health check)`;
   if ("firstUseMs" in value) {
     return `initialize ${ms(value.initializeMs)} ms + first call ${ms(value.firstCallMs)} ms; steady p50 ${ms(value.steady.p50)} ms (built in ${ms(value.builtInSteady.p50)} ms); a later fresh session ${ms(value.freshSession.p50)} ms (p50)`;

@@ -4,11 +4,13 @@
  * sessions, a task's round trip and a list change reaching many listeners on the
  * stateless lane (SMCP only), then throughput per tool and lane (search before add, so every search
  * scans the same seeded corpus), a deployed SDK server against the same tool built in
+ * and an upstream called through the gateway against the same upstream called directly
  * (SMCP only), and session creation last (it leaves thousands of sessions behind).
  */
 import { concurrentSessions } from "../figures/concurrency.mjs";
 import { deploy, firstUse, liveInstances, loadPair, retarget } from "../figures/deployed.mjs";
 import { floorRoundTrip, floorThroughput } from "../figures/floor.mjs";
+import { gatewayOverhead } from "../figures/gateway.mjs";
 import { floorObject, idleFootprint } from "../figures/footprint.mjs";
 import { initializeRate } from "../figures/initialize.mjs";
 import { listChangeFanOut } from "../figures/listen.mjs";
@@ -73,6 +75,9 @@ export async function runMcpSuite(target, plan) {
     }
   }
   if (target.sdkServer) results.deployed = await runDeployedSuite(target, plan, step, await templates(target.sdkServer.builtIn, "session"));
+  if (target.gateway) {
+    results.gateway = await step(`tools/call test_simple_text through the gateway and direct, ${plan.steadyCalls} each, one at a time`, () => gatewayOverhead(target, plan));
+  }
   results.initialize = await step("initialize rate", async () => initializeRate(await templates(add, "session"), plan, target.cpu));
   return results;
 }

@@ -40,6 +40,8 @@ const SMCP_VARS = {
   SMCP_MAX_INSTANCES_PER_TENANT: "1000000",
   SMCP_MAX_TASKS_PER_TENANT: "1000000", // finished tasks count until they expire
   SMCP_MAX_LISTEN_STREAMS_PER_TENANT: "1000",
+  // The gateway figure's upstream runs on this machine (bench/peers/upstream).
+  SMCP_ALLOW_LOOPBACK_EGRESS: "true",
 };
 const TENANT = "bench";
 
@@ -63,6 +65,7 @@ export const TOOL_ARGS = {
  *   pid: number, rss: () => number, generation: () => string, cpu: () => { runtime: number, total: number }, sessionStoreDir: string | null,
  *   eventLogBytes: ((sessionId: string) => Promise<number>) | null, output?: () => string,
  *   sdkServer?: SdkServerRef, taskTool?: ToolRef,
+ *   gateway?: { start: () => Promise<{ mcpUrl: string, stop: () => Promise<void> }>, front: (url: string) => Promise<string> },
  *   stop: () => Promise<void>,
  * }} Target
  */
@@ -142,6 +145,13 @@ export async function startSmcp({ config = "wrangler.jsonc" } = {}) {
     taskTool: { url: mcpUrl("everything"), name: "slow_compute", args: { seconds: 0 } },
     sessionStoreDir: path.join(w.state, "v3/do/smcp-SessionDO"),
     eventLogBytes: async (sessionId) => (await admin.call("GET", `/tenants/${TENANT}/sessions/${sessionId}`)).eventLog.bytes,
+    gateway: {
+      start: startUpstreamPeer,
+      front: async (url) => {
+        await admin.call("PUT", `/tenants/${TENANT}/servers/gateway/upstream`, { url });
+        return mcpUrl("gateway");
+      },
+    },
     sdkServer: {
       server: "static-text",
       file: "bench/peers/deployed/static-text.mjs",
@@ -175,28 +185,40 @@ async function smcpEcho(mcpUrl, headers) {
   return { url: mcpUrl("everything"), name: "test_simple_text", args: {}, standIn: "everything/test_simple_text: SMCP has no echo tool" };
 }
 
-/** @returns {Promise<Target>} */
-export async function startNodePeer() {
-  const state = stateDir("node");
+/** A Node server of the bench (`script` under bench/peers) on a free port, once its /healthz answers. */
+async function spawnNodeServer(script, args, state, what) {
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ["--no-warnings", path.join(ROOT, "bench/peers/node/server.mjs"), "--port", String(port), "--db", path.join(state, "notes.sqlite")],
-    { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"], detached: true },
-  );
+  const child = spawn(process.execPath, ["--no-warnings", path.join(ROOT, script), "--port", String(port), ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "inherit"],
+    detached: true,
+  });
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await stopWrangler(child); // stops any detached child and its group, not only wrangler
-    rmSync(state, { recursive: true, force: true });
+    if (state) rmSync(state, { recursive: true, force: true });
   };
   for (const deadline = Date.now() + 15_000; ; ) {
     if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
-      throw new Error("the Node peer did not answer /healthz within 15 s");
+      throw new Error(`${what} did not answer /healthz within 15 s`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  return { child, url, stop };
+}
+
+/** The gateway figure's upstream (bench/peers/upstream): its MCP URL and how to stop it. */
+export async function startUpstreamPeer() {
+  const { url, stop } = await spawnNodeServer("bench/peers/upstream/server.mjs", [], null, "the gateway's upstream");
+  return { mcpUrl: `${url}/mcp`, stop };
+}
+
+/** @returns {Promise<Target>} */
+export async function startNodePeer() {
+  const state = stateDir("node");
+  const { child, url, stop } = await spawnNodeServer("bench/peers/node/server.mjs", ["--db", path.join(state, "notes.sqlite")], state, "the Node peer");
   return {
     id: "node",
     label: "SDK Node",

@@ -23,9 +23,12 @@ export class Platform {
   #state = mkdtempSync(path.join(tmpdir(), "smcp-e2e-"));
   /** Added to wrangler's environment (for example NODE_EXTRA_CA_CERTS for an HTTPS server of the test). */
   readonly #env: Record<string, string>;
+  /** Worker variables on top of the e2e defaults (for example a short upstream timeout). */
+  readonly #vars: Record<string, string>;
 
-  constructor(options: { env?: Record<string, string> } = {}) {
+  constructor(options: { env?: Record<string, string>; vars?: Record<string, string> } = {}) {
     this.#env = options.env ?? {};
+    this.#vars = options.vars ?? {};
   }
 
   async start(): Promise<void> {
@@ -34,7 +37,7 @@ export class Platform {
       port: this.port || undefined,
       persistTo: this.#state,
       env: this.#env,
-      vars: { SMCP_ADMIN_TOKEN: ADMIN_TOKEN, SMCP_ALLOW_PUBLIC_TENANTS: "true", SMCP_ALLOW_LOOPBACK_EGRESS: "true", SMCP_SSE_RETRY_MS: "100", SMCP_SECRETS_KEY: E2E_SECRETS_KEY },
+      vars: { SMCP_ADMIN_TOKEN: ADMIN_TOKEN, SMCP_ALLOW_PUBLIC_TENANTS: "true", SMCP_ALLOW_LOOPBACK_EGRESS: "true", SMCP_SSE_RETRY_MS: "100", SMCP_SECRETS_KEY: E2E_SECRETS_KEY, ...this.#vars },
     });
     this.#child = started.child;
     this.url = started.url;

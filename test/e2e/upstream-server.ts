@@ -53,6 +53,11 @@ export function createUpstreamServer(): McpServer {
 export interface UpstreamOptions {
   /** The server each new upstream session gets (default: `createUpstreamServer`). */
   createServer?: () => McpServer;
+  /**
+   * Answers a message of a known session in the SDK's place (a misbehaving upstream:
+   * a broken stream, a message that is not JSON-RPC); undefined lets the SDK answer.
+   */
+  intercept?: (body: unknown) => Response | undefined;
 }
 
 /** One upstream incarnation: its own session map (a restart forgets every session). */
@@ -75,6 +80,8 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
       }
       const id = request.headers.get("mcp-session-id");
       const known = id ? sessions.get(id) : undefined;
+      const intercepted = known && request.method === "POST" ? upstreamOptions.intercept?.(options?.parsedBody) : undefined;
+      if (intercepted) return intercepted;
       if (known) return known.handleRequest(request, { parsedBody: options?.parsedBody });
       if (id || !isInitializeRequest(options?.parsedBody)) {
         return Response.json({ jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null }, { status: id ? 404 : 400 });

@@ -495,7 +495,7 @@ export class SessionDO extends DurableObject<Env> {
       url: upstream.url,
       allowLoopback: this.#config.SMCP_ALLOW_LOOPBACK_EGRESS,
       headers: () => upstream.headers(),
-      callTimeoutMs: this.#config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000,
+      callTimeoutMs: this.#config.SMCP_UPSTREAM_CALL_TIMEOUT_SECONDS * 1000,
       console: (level, line) => logEvent(level === "error" ? "error" : level === "info" ? "info" : "warn", line, { server: upstream.server }),
       // After the error answer has gone out on the initialize's stream.
       initializeFailed: () => this.ctx.waitUntil(new Promise((r) => setTimeout(r, 100)).then(() => this.#end("refused"))),

@@ -14,7 +14,8 @@
  *   per window on the standalone stream); an answer is passed on
  *   only to the request that waits for it; a call ends with a clear error when the
  *   upstream refuses SMCP (401/403, naming its authorization metadata), fails (its
- *   HTTP status), times out, or ends its stream without answering;
+ *   HTTP status), times out, or ends its stream without answering; a call it gives
+ *   up on while the upstream may still work on it (timeout, flood) is cancelled upstream;
  * - after a restart of the session object (`restore`) the upstream session is opened
  *   again with the client's stored `initialize` params; an upstream that forgot the
  *   session (404) is re-initialized once and the message sent again.
@@ -221,6 +222,7 @@ export class UpstreamRelay extends ClientSideRelay {
     let timedOut = false;
     const arm = () => setTimeout(() => ((timedOut = true), abort.abort()), timeoutMs);
     const pending: Pending = { method, abort, timer: arm() };
+    let abandoned: string | null = null;
     const fromClient = !String(request.id).startsWith(INIT_PREFIX);
     if (fromClient) this.#pending.set(request.id, pending);
     const rearm = () => {
@@ -241,7 +243,10 @@ export class UpstreamRelay extends ClientSideRelay {
       let count = 0;
       for await (const item of outcome.items) {
         if ("failure" in item) throw this.#failure(item.failure, method, timedOut);
-        if (++count > MAX_MESSAGES_PER_CALL) throw this.#failure({ reason: "malformed", detail: `it sent more than ${MAX_MESSAGES_PER_CALL} messages about one call` }, method, false);
+        if (++count > MAX_MESSAGES_PER_CALL) {
+          abandoned = `it sent more than ${MAX_MESSAGES_PER_CALL} messages about one call`;
+          throw this.#failure({ reason: "malformed", detail: abandoned }, method, false);
+        }
         const m = item.message;
         if (isJSONRPCResponse(m) || isJSONRPCErrorResponse(m)) {
           if (m.id !== request.id) {
@@ -264,7 +269,17 @@ export class UpstreamRelay extends ClientSideRelay {
     } finally {
       clearTimeout(pending.timer);
       if (fromClient) this.#pending.delete(request.id);
+      // The client got an error in the upstream's place; an upstream still at work on it is told to stop.
+      if (timedOut) abandoned = `SMCP gave up waiting after ${timeoutMs / 1000} s`;
+      if (abandoned && fromClient) void this.#cancelUpstream(request.id, abandoned);
     }
+  }
+
+  async #cancelUpstream(requestId: RequestId, reason: string): Promise<void> {
+    if (!this.#session || this.#closed) return;
+    const cancel: JSONRPCMessage = { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason } };
+    const outcome = await this.#post(cancel, AbortSignal.timeout(5_000)).catch(() => null);
+    if (outcome?.kind === "messages") for await (const _ of outcome.items); // nothing is expected back
   }
 
   /** Holds the upstream's standalone stream for the current upstream session (one at a time). */

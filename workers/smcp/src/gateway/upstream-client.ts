@@ -87,7 +87,8 @@ export async function postMessage(endpoint: UpstreamEndpoint, session: UpstreamS
   try {
     res = await fetch(url.href, { method: "POST", headers: requestHeaders(endpoint, session), body: JSON.stringify(message), redirect: "manual", signal });
   } catch {
-    return { kind: "failed", failure: signal.aborted ? { reason: "timeout" } : { reason: "unreachable", detail: `${url.host} could not be reached` } };
+    // A refused connection and one the upstream drops before its headers (killed mid-call) fail alike here.
+    return { kind: "failed", failure: signal.aborted ? { reason: "timeout" } : { reason: "unreachable", detail: `${url.host} could not be reached, or it dropped the connection before answering` } };
   }
   const failure = statusFailure(res, session);
   if (failure) {
