@@ -4,7 +4,8 @@
  * once finds it reachable with its tools and a latency, and deletes the upstream
  * session it opened; stopped, it is unreachable with the relay's error and each failure
  * in a row doubles the wait up to the cap; restarted, a probe finds it reachable again;
- * wrong credentials give the relay's 401 wording; `smcp upstream ...` prints all of it.
+ * wrong credentials, a 503 and a hung upstream give the relay's wording (401 with what to
+ * do, the status, the probe's timeout); `smcp upstream ...` prints all of it.
  * Probes are run by `POST .../upstream/probe` (the scheduled ones are minutes apart).
  */
 import { spawn } from "node:child_process";
@@ -20,7 +21,11 @@ const SMCP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../p
 const INTERVAL_S = 60;
 const MAX_BACKOFF_S = 300;
 
-const platform = new Platform({ vars: { SMCP_UPSTREAM_PROBE_INTERVAL_SECONDS: String(INTERVAL_S), SMCP_UPSTREAM_PROBE_MAX_BACKOFF_SECONDS: String(MAX_BACKOFF_S) } });
+const TIMEOUT_S = 2;
+
+const platform = new Platform({
+  vars: { SMCP_UPSTREAM_PROBE_INTERVAL_SECONDS: String(INTERVAL_S), SMCP_UPSTREAM_PROBE_MAX_BACKOFF_SECONDS: String(MAX_BACKOFF_S), SMCP_UPSTREAM_PROBE_TIMEOUT_SECONDS: String(TIMEOUT_S) },
+});
 let tenant: string;
 let upstream: http.Server;
 
@@ -104,6 +109,10 @@ describe("upstream health, against a real upstream", () => {
     expect(shown.stdout).toMatch(/headers\s+x-upstream-key/);
     expect(shown.stdout).toMatch(/next check\s+\S+ \S+Z \(in \d+s\)/);
     expect(shown.stdout).not.toContain(UPSTREAM_KEY);
+    const server = await smcp(["servers", "show", tenant, "remote"]);
+    expect(server.code, server.stderr).toBe(0);
+    expect(server.stdout).toMatch(/health\s+reachable: 7 tools/);
+    expect(server.stdout).toMatch(/status\s+serving/);
   });
 
   it("upstream:health upstream:health-admin admin:cli — stopped, the upstream is unreachable with the relay's error and the wait doubles up to the cap; restarted, a probe finds it reachable again", async () => {
@@ -139,7 +148,7 @@ describe("upstream health, against a real upstream", () => {
     expect(health.upstreams.unreachableServers).not.toContain(`${tenant}/remote`);
   });
 
-  it("upstream:health — wrong credentials and a failing upstream are recorded as the relay words them: 401 with what to do, 503 with its status", async () => {
+  it("upstream:health — wrong credentials, a failing and a hung upstream are recorded as the relay words them: 401 with what to do, 503 with its status, the timeout", async () => {
     await api("PUT", `/tenants/${tenant}/servers/wrong/secrets/UPSTREAM_KEY`, "not-the-key");
     await api("PUT", upstreamPath("wrong"), { url: urlOf(upstream), headers: { "X-Upstream-Key": "${secret:UPSTREAM_KEY}" } });
     const wrong = await firstProbe("wrong");
@@ -148,6 +157,8 @@ describe("upstream health, against a real upstream", () => {
     expect(wrong.lastError).toContain("its authorization metadata: http://127.0.0.1/.well-known/oauth-protected-resource/mcp");
     await api("PUT", upstreamPath("down"), { url: urlOf(upstream, "/fail") });
     expect((await firstProbe("down")).lastError).toMatch(/^Upstream down \(127\.0\.0\.1:\d+\) answered initialize with HTTP 503$/);
+    await api("PUT", upstreamPath("hung"), { url: urlOf(upstream, "/hang") });
+    expect((await firstProbe("hung")).lastError).toMatch(new RegExp(`^Upstream hung \\(127\\.0\\.0\\.1:\\d+\\) did not answer initialize within ${TIMEOUT_S} s$`));
     const health = await api("GET", "/health");
     expect(health.upstreams.unreachableServers).toEqual(expect.arrayContaining([`${tenant}/wrong`, `${tenant}/down`]));
     const removed = await smcp(["upstream", "rm", tenant, "down"]);

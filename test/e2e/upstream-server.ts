@@ -5,8 +5,8 @@
  * test (the e2e Platform runs with SMCP_ALLOW_LOOPBACK_EGRESS). It checks the header SMCP
  * was configured with, records every Authorization it sees (and counts sessions opened
  * and closed by DELETE), and can be restarted: a
- * restart forgets its sessions, as a real one would. `/fail` answers 503 and `/moved`
- * redirects to another host.
+ * restart forgets its sessions, as a real one would. `/fail` answers 503, `/moved`
+ * redirects to another host and `/hang` never answers.
  */
 import { randomUUID } from "node:crypto";
 import http from "node:http";
@@ -69,6 +69,8 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
       const path = new URL(request.url).pathname;
       if (path === "/fail") return new Response("overloaded", { status: 503 });
       if (path === "/moved") return new Response(null, { status: 307, headers: { location: "http://elsewhere.example.com/mcp" } });
+      // Never answers (until the connection is closed): a hung upstream.
+      if (path === "/hang") return new Promise<Response>(() => {});
       const authorization = request.headers.get("authorization");
       if (authorization) seen.authorizations.add(authorization);
       const key = request.headers.get("x-upstream-key");
