@@ -83,10 +83,16 @@ describe("upstream health", () => {
     expect(await runDurableObjectAlarm(tenantObject(tenant))).toBe(true);
     expect(await healthOf(tenant)).toEqual(last);
     expect(await alarmOf(tenant)).toBe(last.nextCheckAt);
+    // A tenant admin key may probe its own tenant's upstream; the row names the key.
+    const adminKey = await adminOk<{ id: string; key: string }>("POST", `/tenants/${tenant}/admin-keys`, { label: "ops" }, 201);
+    const byKey = await admin("POST", `${path(tenant)}/probe`, undefined, adminKey.key);
+    expect(byKey.status).toBe(200);
+    expect(((await byKey.json()) as { health: Health }).health.consecutiveFailures).toBe(8);
     const { entries } = await adminOk("GET", `/tenants/${tenant}/audit`);
     const probed = entries.filter((e: { action: string }) => e.action === "upstream.probed");
-    expect(probed).toHaveLength(6);
+    expect(probed).toHaveLength(7);
     expect(probed[0]).toMatchObject({ actor: "admin", target: "remote", detail: { state: "unreachable", tools: null } });
+    expect(probed[6].actor).toContain(adminKey.id);
     // A new configuration starts afresh: no failures, a probe due at once.
     const before = Date.now();
     await adminOk("PUT", path(tenant), { url: "https://smcp-other.invalid/mcp" });

@@ -177,11 +177,6 @@ export class UpstreamHealth {
     return this.get(server);
   }
 
-  /** Moves a due probe to `at` (more were due than one alarm run probes). */
-  postpone(server: string, at: number): void {
-    this.#sql.exec("UPDATE upstream_health SET next_check_at = ? WHERE server = ?", at, server);
-  }
-
   nextCheckAt(): number | null {
     return this.#sql.exec<{ at: number | null }>("SELECT min(next_check_at) AS at FROM upstream_health").one().at;
   }
