@@ -3,9 +3,10 @@
  * (`@modelcontextprotocol/server` behind `@modelcontextprotocol/node`'s `toNodeHandler`),
  * one transport per upstream session and no event store, started on loopback by the
  * test (the e2e Platform runs with SMCP_ALLOW_LOOPBACK_EGRESS). It checks the header SMCP
- * was configured with, records every Authorization it sees, and can be restarted: a
- * restart forgets its sessions, as a real one would. `/fail` answers 503 and `/moved`
- * redirects to another host.
+ * was configured with, records every Authorization it sees (and counts sessions opened
+ * and closed by DELETE), and can be restarted: a
+ * restart forgets its sessions, as a real one would. `/fail` answers 503, `/moved`
+ * redirects to another host and `/hang` never answers.
  */
 import { randomUUID } from "node:crypto";
 import http from "node:http";
@@ -17,7 +18,7 @@ import { z } from "zod";
 export const UPSTREAM_KEY = "upstream-secret-7f3a";
 
 /** What the upstream saw. */
-export const seen = { authorizations: new Set<string>(), keys: [] as string[], initializes: 0 };
+export const seen = { authorizations: new Set<string>(), keys: [] as string[], initializes: 0, sessionsClosed: 0 };
 
 export function createUpstreamServer(): McpServer {
   const server = new McpServer({ name: "e2e-upstream", version: "1.0.0" }, { capabilities: { logging: {} } });
@@ -68,6 +69,8 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
       const path = new URL(request.url).pathname;
       if (path === "/fail") return new Response("overloaded", { status: 503 });
       if (path === "/moved") return new Response(null, { status: 307, headers: { location: "http://elsewhere.example.com/mcp" } });
+      // Never answers (until the connection is closed): a hung upstream.
+      if (path === "/hang") return new Promise<Response>(() => {});
       const authorization = request.headers.get("authorization");
       if (authorization) seen.authorizations.add(authorization);
       const key = request.headers.get("x-upstream-key");
@@ -90,7 +93,10 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
       const fresh = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (sid) => void sessions.set(sid, fresh),
-        onsessionclosed: (sid) => void sessions.delete(sid),
+        onsessionclosed: (sid) => {
+          sessions.delete(sid);
+          seen.sessionsClosed++;
+        },
       });
       await (upstreamOptions.createServer ?? createUpstreamServer)().connect(fresh);
       return fresh.handleRequest(request, { parsedBody: options?.parsedBody });

@@ -65,6 +65,12 @@ export const PlatformConfigSchema = z.object({
   SMCP_MAX_TASK_RESULT_BYTES: intFrom(1024 * 1024, 1024),
   /** Input-required rounds one task may go through before it fails. */
   SMCP_MAX_TASK_INPUT_ROUNDS: intFrom(10, 1),
+  /** How often a reachable upstream server is probed (initialize, tools/list, session deleted). */
+  SMCP_UPSTREAM_PROBE_INTERVAL_SECONDS: intFrom(300, 1),
+  /** The longest wait between probes of a failing upstream (the wait doubles from the interval up to this). */
+  SMCP_UPSTREAM_PROBE_MAX_BACKOFF_SECONDS: intFrom(3600, 1),
+  /** How long one probe of an upstream may take, all its requests together. */
+  SMCP_UPSTREAM_PROBE_TIMEOUT_SECONDS: intFrom(10, 1),
   /** `sse` (default): POST answers stream, resumable; `json`: one JSON body, mid-call notifications dropped. */
   SMCP_SESSION_RESPONSE_MODE: z.enum(["sse", "json"]).optional().transform((v) => v ?? "sse"),
   /** OAuth abuse limits (workers/smcp/src/oauth/abuse-limits.ts): requests per window. */

@@ -52,6 +52,11 @@ import { GrantStore, isGrantLive, type AccessCheck, type CodeGrantInit, type Cod
 import { DeploymentStore, type CallReport, type ConsoleLine, type NewBundle } from "./sandbox/deployment-store";
 import { SecretStore, type SecretsSummary } from "./tenant/secrets";
 import type { UpstreamConfig } from "./gateway/upstream-config";
+import { probeUpstream, type ProbeResult } from "./gateway/health-probe";
+import { upstreamHeaders } from "./gateway/serving";
+import { UpstreamSetupError } from "./gateway/relay";
+import { openSecrets } from "./sandbox/secrets-env";
+import { UpstreamHealth, probeSchedule, type UpstreamHealthSummary, type UpstreamHealthView } from "./tenant/upstream-health";
 
 /** Longest client-supplied string kept in an audit detail. */
 const AUDIT_DETAIL_MAX_CHARS = 256;
@@ -67,6 +72,8 @@ export interface PurgedServer {
   versions: number;
 }
 const MISSING: Missing = { ok: false, reason: "unknown-tenant" };
+/** Upstream probes one alarm run starts at most (in parallel); the rest are due again at once. */
+const MAX_PROBES_PER_ALARM = 10;
 
 /** Methods a tenant admin key may never have run (`adminKeyCall`): the platform operator's. */
 const PLATFORM_ONLY_METHODS = new Set(["constructor", "create", "beginDestroy", "finishDestroy", "setLimits", "auditDrop", "alarm", "fetch", "adminKeyCall"]);
@@ -264,9 +271,19 @@ export class TenantDO extends DurableObject<Env> {
     if (this.#config() && isAuthFailureReason(reason) && Number.isSafeInteger(count) && count > 0) await this.#authFailed(reason, count);
   }
 
-  /** The alarm closes the open window of failed authentications (tenant/auth-failures.ts). */
+  /**
+   * The alarm serves every concern that arms it, each re-arming for its own next time
+   * (only ever earlier than what is armed): it closes the open window of failed
+   * authentications (tenant/auth-failures.ts) and probes the upstreams that are due
+   * (tenant/upstream-health.ts).
+   */
   async alarm(): Promise<void> {
-    if (this.#config()) await this.#failureTally().flush();
+    if (!this.#config()) return;
+    try {
+      await this.#failureTally().flush();
+    } finally {
+      await this.#probeDueUpstreams();
+    }
   }
 
   /** Ends `sessions` now, each with its own bounded attempt (tenant/session-objects.ts). */
@@ -458,6 +475,7 @@ export class TenantDO extends DurableObject<Env> {
       const secrets = new SecretStore(this.#sql).purge(name);
       const versions = this.#deploymentStore().purge(name);
       this.ctx.storage.kv.delete(upstreamKey(name));
+      this.#upstreamHealth.remove(name);
       toolData.recount();
       return { files, toolData: toolRows, secrets, versions };
     });
@@ -478,21 +496,104 @@ export class TenantDO extends DurableObject<Env> {
     if (this.#deploymentStore().view(server)) return { ok: false, reason: "deployed" };
     const key = upstreamKey(server);
     const created = this.ctx.storage.kv.get(key) === undefined;
-    this.ctx.storage.kv.put(key, config);
+    this.ctx.storage.transactionSync(() => {
+      this.ctx.storage.kv.put(key, config);
+      this.#upstreamHealth.reset(server, config.updatedAt, Date.now());
+    });
+    await this.#upstreamHealth.arm(this.ctx.storage);
     await this.#servers.enable(server);
     await this.#audit("admin", "upstream.set", server, { url: config.url.slice(0, 512), headers: Object.keys(config.headers) });
     return { ok: true, created };
   }
 
-  async upstreamGet(server: string): Promise<{ ok: true; value: UpstreamConfig | null } | Missing> {
+  /** The stored configuration and its health (null until the upstream has a row: it gets one, and a probe, here). */
+  async upstreamGet(server: string): Promise<{ ok: true; value: UpstreamConfig | null; health: UpstreamHealthView | null } | Missing> {
     if (!this.#config()) return MISSING;
-    return { ok: true, value: this.ctx.storage.kv.get<UpstreamConfig>(upstreamKey(server)) ?? null };
+    const value = this.ctx.storage.kv.get<UpstreamConfig>(upstreamKey(server)) ?? null;
+    let health = value ? this.#upstreamHealth.get(server) : null;
+    if (value && !health) {
+      // Configured before health was kept: scheduled now, so no upstream goes unwatched.
+      this.#upstreamHealth.reset(server, value.updatedAt, Date.now());
+      await this.#upstreamHealth.arm(this.ctx.storage);
+      health = this.#upstreamHealth.get(server);
+    }
+    return { ok: true, value, health };
+  }
+
+  /** Probes the upstream now (an admin asked), audited; its result also sets when the next scheduled probe runs. */
+  async upstreamProbe(server: string): Promise<{ ok: true; value: UpstreamHealthView | null } | Missing> {
+    const config = this.#config();
+    if (!config) return MISSING;
+    const upstream = this.ctx.storage.kv.get<UpstreamConfig>(upstreamKey(server));
+    if (!upstream) return { ok: true, value: null };
+    if (!this.#upstreamHealth.get(server)) this.#upstreamHealth.reset(server, upstream.updatedAt, Date.now());
+    const health = await this.#probeUpstream(config, server);
+    await this.#upstreamHealth.arm(this.ctx.storage);
+    if (health) await this.#audit("admin", "upstream.probed", server, { state: health.state, tools: health.tools, latencyMs: health.latencyMs });
+    return { ok: true, value: health };
+  }
+
+  get #upstreamHealth(): UpstreamHealth {
+    return new UpstreamHealth(this.#sql);
+  }
+
+  /** Probes of one server that are running: a second caller waits for the same probe instead of starting one. */
+  #probing = new Map<string, Promise<UpstreamHealthView | null>>();
+
+  #probeUpstream(config: TenantConfig, server: string): Promise<UpstreamHealthView | null> {
+    let running = this.#probing.get(server);
+    if (!running) {
+      running = this.#runProbe(config, server).finally(() => this.#probing.delete(server));
+      this.#probing.set(server, running);
+    }
+    return running;
+  }
+
+  async #runProbe(config: TenantConfig, server: string): Promise<UpstreamHealthView | null> {
+    const health = this.#upstreamHealth;
+    const upstream = this.ctx.storage.kv.get<UpstreamConfig>(upstreamKey(server));
+    if (!upstream) {
+      health.remove(server);
+      return null;
+    }
+    const schedule = probeSchedule(platformConfig(this.env));
+    let result: ProbeResult;
+    try {
+      const headers = await upstreamHeaders(config.id, server, upstream.headers, () =>
+        openSecrets(this.env, config.id, server, new SecretStore(this.#sql).sealed(server), (stale) => this.secretsReseal(stale, "platform")),
+      );
+      result = await probeUpstream(server, { url: upstream.url, headers, allowLoopback: platformConfig(this.env).SMCP_ALLOW_LOOPBACK_EGRESS }, schedule.timeoutMs);
+    } catch (err) {
+      const message = err instanceof UpstreamSetupError ? err.message : "the probe failed inside SMCP";
+      result = { ok: false, latencyMs: 0, error: `Upstream ${server} cannot be called: ${message}` };
+    }
+    return health.record(server, upstream.updatedAt, result, Date.now(), schedule);
+  }
+
+  /** One alarm run's share of due probes; the alarm is then armed for the next. */
+  async #probeDueUpstreams(): Promise<void> {
+    const config = this.#config();
+    if (!config) return;
+    const health = this.#upstreamHealth;
+    try {
+      const now = Date.now();
+      const due = health.due(now, MAX_PROBES_PER_ALARM);
+      await Promise.all(due.map((d) => this.#probeUpstream(config, d.server).catch(() => null)));
+    } finally {
+      await health.arm(this.ctx.storage);
+    }
+  }
+
+  /** What `GET /admin/v1/health` shows of the tenant's upstreams. */
+  #upstreamSummary(): UpstreamHealthSummary {
+    return this.#upstreamHealth.summary();
   }
 
   /** Removes the upstream and disables the server (its live sessions keep the configuration they started with until they end). */
   async upstreamDelete(server: string): Promise<{ ok: true; deleted: boolean } | Missing> {
     if (!this.#config()) return MISSING;
     const deleted = this.ctx.storage.kv.delete(upstreamKey(server));
+    this.#upstreamHealth.remove(server);
     if (deleted) {
       if (this.#servers.isEnabled(server)) await this.#servers.disable(server);
       await this.#audit("admin", "upstream.deleted", server, {});
@@ -738,8 +839,8 @@ export class TenantDO extends DurableObject<Env> {
     if (this.#config()) this.#sessions.recordAlarm(lagMs, ok);
   }
 
-  async stats(): Promise<TenantStats | null> {
-    return this.#config() ? this.#sessions.stats() : null;
+  async stats(): Promise<(TenantStats & { upstreams: UpstreamHealthSummary }) | null> {
+    return this.#config() ? { ...this.#sessions.stats(), upstreams: this.#upstreamSummary() } : null;
   }
 
   async listSessions(): Promise<{ ok: true; sessions: SessionRecord[] } | Missing> {

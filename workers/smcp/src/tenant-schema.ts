@@ -17,6 +17,7 @@ import { GRANT_SCHEMA } from "./oauth/grant-store";
 import { DEPLOYMENT_SCHEMA } from "./sandbox/deployment-store";
 import { SECRET_SCHEMA } from "./tenant/secrets";
 import { SERVER_FILES_SCHEMA } from "./tenant/server-files";
+import { UPSTREAM_HEALTH_SCHEMA } from "./tenant/upstream-health";
 import { addColumn, type MigrationList } from "./storage/migrations";
 
 /** Steps that tenants created before the list existed may already (partly) have. */
@@ -193,6 +194,8 @@ CREATE INDEX server_console_by_server ON server_console (server, seq);
 `,
     // 14: deployed servers' persistent files (tenant/server-files.ts): entries, and bytes in chunks.
     SERVER_FILES_SCHEMA,
+    // 15: the health of upstream servers (tenant/upstream-health.ts): one row per server that fronts one.
+    UPSTREAM_HEALTH_SCHEMA,
     // Append new steps here (see HOW TO ADD A STEP above).
   ],
 };

@@ -12,7 +12,7 @@ const counts = (/** @type {Record<string, number>} */ byName) =>
 /** @type {Command} */
 export const healthCommand = {
   usage: "health",
-  summary: "platform health: sessions, error rate, alarm lag, per server",
+  summary: "platform health: sessions, error rate, alarm lag, per server, unreachable upstreams",
   async run({ api, out }) {
     const health = await api.get("/health");
     out.result(health, (h) =>
@@ -23,6 +23,12 @@ export const healthCommand = {
         ["requests", `${h.requests.total}, ${plural(h.requests.errors, "error")} (${(h.requests.errorRate * 100).toFixed(1)}%)`],
         ["alarms", `${plural(h.alarms.runs, "run")}, ${plural(h.alarms.failures, "failure")}, lag avg ${h.alarms.lagMsAvg} ms, max ${h.alarms.lagMsMax} ms`],
         ["event logs", bytes(h.eventLog.bytes)],
+        [
+          "upstreams",
+          h.upstreams
+            ? `${h.upstreams.total}, ${h.upstreams.unreachable} unreachable${h.upstreams.unreachableServers.length ? ` (${h.upstreams.unreachableServers.join(", ")})` : ""}${h.upstreams.unchecked ? `, ${h.upstreams.unchecked} not probed yet` : ""}`
+            : null,
+        ],
       ]),
     );
   },

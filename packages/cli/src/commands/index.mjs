@@ -14,6 +14,7 @@ import { serverCommands } from "./servers.mjs";
 import { sessionCommands } from "./sessions.mjs";
 import { taskCommands } from "./tasks.mjs";
 import { tenantCommands } from "./tenants.mjs";
+import { upstreamCommands } from "./upstream.mjs";
 
 /** @type {import("./context.mjs").Command[]} */
 export const commands = [
@@ -22,6 +23,7 @@ export const commands = [
   ...adminKeyCommands,
   ...serverCommands,
   deployCommand,
+  ...upstreamCommands,
   ...secretCommands,
   ...sessionCommands,
   ...taskCommands,

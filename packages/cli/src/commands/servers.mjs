@@ -1,6 +1,7 @@
 /** `smcp servers ...`: which MCP servers a tenant exposes at /mcp/{tenant}/{server}, and its deployed ones' versions. */
 import { adminPath } from "../api.mjs";
 import { relativeTime, table } from "../format.mjs";
+import { renderUpstream } from "./upstream.mjs";
 
 /** @typedef {import("./context.mjs").Command} Command */
 
@@ -44,6 +45,7 @@ export const serverCommands = [
       const s = await api.get(adminPath`/tenants/${args.tenant}/servers/${args.server}`);
       out.result(s, (d) => {
         if (d.kind === "built-in") return `${d.server}: built-in, ${d.enabled ? "enabled" : "off"}`;
+        if (d.kind === "upstream") return `${renderUpstream(d, now())}\nstatus  ${d.status}`;
         const what = d.format === "sdk" ? `SDK server (${d.bundle?.kind ?? "?"}, SDK ${d.bundle?.sdk ?? "?"}${d.bundle?.package?.name ? `, ${d.bundle.package.name}@${d.bundle.package.version ?? "?"}` : ""})` : "module";
         const lines = [
           `${d.server}: deployed ${what}, version ${d.version ?? "none"} (${d.status})`,

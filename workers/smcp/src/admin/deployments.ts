@@ -184,7 +184,7 @@ export async function getServer(env: Env, tenant: string, server: string): Promi
   const upstream = await stub.upstreamGet(server);
   if (upstream.ok && upstream.value) {
     const { url, headers, updatedAt } = upstream.value;
-    return jsonResponse({ server, kind: "upstream", url, headers, secrets: secretRefs(headers), updatedAt, enabled, status: enabled ? "serving" : "disabled" });
+    return jsonResponse({ server, kind: "upstream", url, headers, secrets: secretRefs(headers), updatedAt, enabled, status: enabled ? "serving" : "disabled", health: upstream.health });
   }
   const view = await stub.deploymentView(server);
   if (!view.ok) throw unknownTenant(tenant);

@@ -13,7 +13,7 @@ import { actAs } from "./acting-caller";
 import { createAdminKey, listAdminKeys, revokeAdminKey } from "./admin-keys";
 import { requireAdmin } from "./require-admin";
 import { scopeRefusal } from "./tenant-scope";
-import { deleteUpstream, getUpstream, putUpstream } from "./upstream";
+import { deleteUpstream, getUpstream, probeUpstreamNow, putUpstream } from "./upstream";
 import { deleteSecret, listSecrets, putSecret, rekeySecrets } from "./secrets";
 import { deleteServer, enableServer, listServers } from "./servers";
 import { createCheckpoint, dropAudit, exportAudit, getAudit, listCheckpoints, verifyAudit } from "./audit";
@@ -48,6 +48,7 @@ const routes: Route<AdminHandler>[] = [
   { method: "PUT", pattern: `${T}/servers/:server/upstream`, handler: (r, env, p) => putUpstream(r, env, p.tenant!, p.server!) },
   { method: "GET", pattern: `${T}/servers/:server/upstream`, handler: (_r, env, p) => getUpstream(env, p.tenant!, p.server!) },
   { method: "DELETE", pattern: `${T}/servers/:server/upstream`, handler: (_r, env, p) => deleteUpstream(env, p.tenant!, p.server!) },
+  { method: "POST", pattern: `${T}/servers/:server/upstream/probe`, handler: (_r, env, p) => probeUpstreamNow(env, p.tenant!, p.server!) },
   // Deployed servers' write-only secrets: admin/secrets.ts.
   { method: "GET", pattern: `${T}/servers/:server/secrets`, handler: (_r, env, p) => listSecrets(env, p.tenant!, p.server!) },
   { method: "PUT", pattern: `${T}/servers/:server/secrets/:secret`, handler: (r, env, p) => putSecret(r, env, p.tenant!, p.server!, p.secret!) },

@@ -6,6 +6,10 @@
  * `DELETE` removes them and disables the server. Built-in names are refused, and so
  * is a name tenant code is deployed under. Audited by the tenant (`upstream.set`,
  * `upstream.deleted`: the URL and header names, never values).
+ *
+ * Health (tenant/upstream-health.ts): `GET` shows the last probe's verdict and the
+ * schedule; `POST .../upstream/probe` runs a probe now and answers with its verdict
+ * (audited `upstream.probed`); a `PUT` schedules the first probe at once.
  */
 import { jsonResponse, platformConfig, wire } from "@smcp/runtime";
 import { builtInServers } from "@smcp/servers";
@@ -48,7 +52,16 @@ export async function getUpstream(env: Env, tenant: string, server: string): Pro
   const result = await tenantStub(env, tenant).upstreamGet(server);
   if (!result.ok) throw unknownTenant(tenant);
   if (!result.value) throw wire.notFound("unknown_upstream", `Server ${server} fronts no upstream`);
-  return jsonResponse({ ...view(server, result.value), updatedAt: result.value.updatedAt });
+  return jsonResponse({ ...view(server, result.value), updatedAt: result.value.updatedAt, health: result.health });
+}
+
+/** `POST .../upstream/probe`: one probe now; 200 with the health it recorded. */
+export async function probeUpstreamNow(env: Env, tenant: string, server: string): Promise<Response> {
+  refuseBuiltIn(server);
+  const result = await tenantStub(env, tenant).upstreamProbe(server);
+  if (!result.ok) throw unknownTenant(tenant);
+  if (!result.value) throw wire.notFound("unknown_upstream", `Server ${server} fronts no upstream`);
+  return jsonResponse({ server, health: result.value });
 }
 
 export async function deleteUpstream(env: Env, tenant: string, server: string): Promise<Response> {

@@ -134,6 +134,7 @@ export const CLIENT_SCRIPT = String.raw`
       ["Requests", h.requests.total + ", " + h.requests.errors + " errors (" + (h.requests.errorRate * 100).toFixed(1) + "%)"],
       ["Alarms", h.alarms.runs + " runs, " + h.alarms.failures + " failures, lag max " + h.alarms.lagMsMax + " ms, avg " + h.alarms.lagMsAvg + " ms"],
       ["Event logs", h.eventLog.bytes + " bytes"],
+      ["Upstreams", h.upstreams ? h.upstreams.total + ", " + h.upstreams.unreachable + " unreachable" + (h.upstreams.unreachableServers.length ? " (" + h.upstreams.unreachableServers.join(", ") + ")" : "") : "-"],
     ]);
   }
 

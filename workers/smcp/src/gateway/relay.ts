@@ -30,6 +30,7 @@ import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSON
 import type { InitializeParams } from "../mcp/restore-session";
 import { ClientSideRelay } from "../mcp/client-side-relay";
 import type { ReplayState } from "../sandbox/sdk/relay";
+import { wordFailure } from "./failure-text";
 import { deleteSession, openListenStream, postMessage, type UpstreamEndpoint, type UpstreamFailure, type UpstreamSessionHeaders } from "./upstream-client";
 
 export interface UpstreamRelayOptions {
@@ -339,30 +340,9 @@ export class UpstreamRelay extends ClientSideRelay {
   }
 
   #failure(f: UpstreamFailure, method: string, timedOut: boolean): Error {
-    const name = `Upstream ${this.#opts.server} (${new URL(this.#opts.url).host})`;
-    const data: Record<string, unknown> = { upstream: this.#opts.server };
-    if (timedOut || f.reason === "timeout") return new UpstreamCallError(`${name} did not answer ${method} within ${this.#opts.callTimeoutMs / 1000} s`, { ...data, reason: "timeout" });
-    switch (f.reason) {
-      case "auth": {
-        const meta = f.resourceMetadata ? `; its authorization metadata: ${f.resourceMetadata}` : "";
-        return new UpstreamCallError(
-          `${name} refused SMCP's credentials (HTTP ${f.status}). A tenant admin sets the upstream's credential as a secret of server ${this.#opts.server} and names it in a header of its upstream configuration (PUT .../servers/${this.#opts.server}/upstream, e.g. "Authorization": "Bearer \${secret:NAME}")${meta}`,
-          { ...data, status: f.status, ...(f.resourceMetadata ? { resourceMetadata: f.resourceMetadata } : {}) },
-        );
-      }
-      case "expired":
-        return new ExpiredError();
-      case "status":
-        return new UpstreamCallError(`${name} answered ${method} with HTTP ${f.status}`, { ...data, status: f.status });
-      case "redirect":
-        return new UpstreamCallError(`${name} answered ${method} with a redirect (HTTP ${f.status}); SMCP does not follow redirects: configure the URL it redirects to`, { ...data, status: f.status });
-      case "unreachable":
-        return new UpstreamCallError(`${name} could not be reached for ${method}: ${f.detail}`, { ...data, reason: "unreachable" });
-      case "refused":
-        return new UpstreamCallError(`${name} is not a URL SMCP may reach: ${f.detail}`, { ...data, reason: "refused" });
-      case "malformed":
-        return new UpstreamCallError(`${name} broke the protocol answering ${method}: ${f.detail}`, { ...data, reason: "malformed" });
-    }
+    if (f.reason === "expired" && !timedOut) return new ExpiredError();
+    const worded = wordFailure(this.#opts.server, this.#opts.url, timedOut || f.reason === "expired" ? { reason: "timeout" } : f, method, this.#opts.callTimeoutMs);
+    return new UpstreamCallError(worded.message, worded.data);
   }
 
   #answerError(id: RequestId, err: unknown): void {

@@ -12,7 +12,7 @@
 import type { ServerModule } from "@smcp/servers";
 import type { Env } from "../env";
 import type { SecretsSummary } from "../tenant/secrets";
-import { serverSecrets } from "../sandbox/secrets-env";
+import { serverSecrets, type ServerSecrets } from "../sandbox/secrets-env";
 import { UpstreamSetupError } from "./relay";
 import { resolveHeaders, secretRefs, type UpstreamConfig } from "./upstream-config";
 
@@ -36,18 +36,7 @@ export function upstreamModule(env: Env, tenant: string, incarnation: string, up
   const upstream: UpstreamServing = {
     server: up.server,
     url: up.url,
-    async headers() {
-      if (secretRefs(up.headers).length === 0) return { ...up.headers };
-      const secrets = await serverSecrets(env, tenant, incarnation, up.server);
-      if (!secrets.ok) throw new UpstreamSetupError(secrets.message);
-      const resolved = resolveHeaders(up.headers, secrets.values);
-      if (!resolved.ok) {
-        throw new UpstreamSetupError(
-          `its headers name ${resolved.missing.map((n) => `\${secret:${n}}`).join(", ")}, which server ${up.server} has no secret for; a tenant admin sets it (pnpm smcp secrets set ${tenant} ${up.server} ${resolved.missing[0]})`,
-        );
-      }
-      return resolved.headers;
-    },
+    headers: () => upstreamHeaders(tenant, up.server, up.headers, () => serverSecrets(env, tenant, incarnation, up.server)),
   };
   return {
     name: up.server,
@@ -58,4 +47,18 @@ export function upstreamModule(env: Env, tenant: string, incarnation: string, up
       throw new Error("an upstream server has no in-process SDK server");
     },
   };
+}
+
+/** The configured headers with every secret reference filled in; throws an `UpstreamSetupError` that says what to do. */
+export async function upstreamHeaders(tenant: string, server: string, headers: Record<string, string>, open: () => Promise<ServerSecrets>): Promise<Record<string, string>> {
+  if (secretRefs(headers).length === 0) return { ...headers };
+  const secrets = await open();
+  if (!secrets.ok) throw new UpstreamSetupError(secrets.message);
+  const resolved = resolveHeaders(headers, secrets.values);
+  if (!resolved.ok) {
+    throw new UpstreamSetupError(
+      `its headers name ${resolved.missing.map((n) => `\${secret:${n}}`).join(", ")}, which server ${server} has no secret for; a tenant admin sets it (pnpm smcp secrets set ${tenant} ${server} ${resolved.missing[0]})`,
+    );
+  }
+  return resolved.headers;
 }

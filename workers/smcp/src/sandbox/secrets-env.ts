@@ -32,7 +32,18 @@ export async function serverSecrets(env: Env, tenant: string, incarnation: strin
   const stub = tenantStub(env, tenant);
   const stored = await stub.secretsSealed(server, incarnation);
   if (!stored.ok) return { ok: false, reason: "unknown-tenant", message: `tenant ${tenant} no longer exists` };
-  const { revision, secrets } = stored.value;
+  return openSecrets(env, tenant, server, stored.value, (stale) => stub.secretsReseal(stale, "platform"));
+}
+
+type Reseal = (stale: { server: string; name: string; from: SealedSecret; to: SealedSecret }[]) => Promise<unknown>;
+
+/**
+ * Opens sealed values already read from the tenant (the tenant object itself calls
+ * this for its upstream health probes, with its own store); values still under the
+ * previous key are handed to `reseal` in the background.
+ */
+export async function openSecrets(env: Env, tenant: string, server: string, stored: { revision: number; secrets: { name: string; sealed: SealedSecret }[] }, reseal: Reseal): Promise<ServerSecrets> {
+  const { revision, secrets } = stored;
   if (secrets.length === 0) return { ok: true, revision, values: [] };
   const ring = await secretsKeyring(env);
   if (!ring.ok) {
@@ -49,7 +60,7 @@ export async function serverSecrets(env: Env, tenant: string, incarnation: strin
   }
   if (stale.length > 0) {
     waitUntil(
-      stub.secretsReseal(stale, "platform").then(
+      reseal(stale).then(
         () => undefined,
         (err: unknown) => logEvent("warn", "secret re-seal failed", { tenant, server, error: String(err) }),
       ),
