@@ -18,7 +18,7 @@ async function nextMessage(reader: SseReader): Promise<any> {
   }
 }
 
-async function listenTasks(url: string, key: string, taskIds: string[], extra: Record<string, unknown> = {}) {
+async function listenTasks(url: string, key: string | null, taskIds: string[], extra: Record<string, unknown> = {}) {
   const res = await taskFetch(url, key, "subscriptions/listen", { notifications: { taskIds, ...extra } });
   expect(res.status).toBe(200);
   const reader = new SseReader(res);
