@@ -212,6 +212,13 @@ describe("deployed SDK servers", () => {
     expect((await responseMessage(await statelessFetch(url, acme.key, "tools/call", { name: "echo", arguments: { message: "sync" } }))).result).toMatchObject({ resultType: "complete" });
   });
 
+  it("tasks:deployed — an SDK v1 server's taskSupport is its own experimental tasks: the platform makes no task of its tools", async () => {
+    const deployed = await deploy(acme.tenant, "raw-v1", bundle({ sdk: "v1" }));
+    expect(deployed.status, await deployed.text()).toBe(201);
+    const answer = await responseMessage(await taskFetch(mcpUrl(acme.tenant, "raw-v1"), acme.key, "tools/call", { name: "echo", arguments: { message: "v1" } }));
+    expect(answer.result).toMatchObject({ resultType: "complete", content: [{ text: "echo v1 (call 1 of this instance)" }] });
+  });
+
   it("deployed:sdk-check — refuses a server whose start fails, with the reason, and keeps the running version", async () => {
     const broken = `export default async function () { throw new Error("needs a database at DB_URL"); }`;
     const res = await deploy(acme.tenant, "raw", bundle({ code: broken }));

@@ -16,7 +16,8 @@
  * revision its health check speaks) runs as a task for a client that declares the
  * extension; the tenant's TaskDO runs each round in a fresh instance of the version
  * active when the task was created. SDK 2.4.0 has no server side for tasks, so the
- * server writes no task code: it declares the tool, the platform holds the task.
+ * server writes no task code: it declares the tool, the platform holds the task. Not
+ * for SDK v1 servers (see taskToolsOf).
  */
 import { BoundedCache, stringBytes } from "@smcp/runtime";
 import type { ServerModule, TaskToolPolicy } from "@smcp/servers";
@@ -91,6 +92,9 @@ export function sdkModule(
 
 /** The manifest's tools that declare task support, as the Tasks extension's policies. */
 export function taskToolsOf(manifest: SdkManifest): { taskTools?: Record<string, TaskToolPolicy> } {
+  // An SDK v1 server's taskSupport is its own experimental (2025-11-25) tasks, which expect
+  // task-augmented calls the platform does not make: out of scope, its tools stay plain calls.
+  if (manifest.bundle.sdk === "v1") return {};
   const policies: Record<string, TaskToolPolicy> = {};
   for (const tool of manifest.tools) {
     const support = (tool.execution as { taskSupport?: unknown } | undefined)?.taskSupport;
