@@ -2,6 +2,8 @@
 // createServer({ config, env }) once per session and connects its own transport. It runs
 // unchanged under Node with the SDK's stdio transport too. `count` keeps its number in a
 // file: on SMCP, files persist per tenant and server, across sessions and restarts.
+// `slow_report` is a task tool: on SMCP's stateless lane (MCP 2026-07-28) a client that
+// declares the Tasks extension gets a task for it, which the platform holds and polls.
 import { readFile, writeFile } from "node:fs/promises";
 import { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
@@ -35,6 +37,18 @@ export function createServer({ config = {}, env = {} } = {}) {
     { description: "The names (never the values) of the environment variables the server was given.", inputSchema: z.object({}) },
     async () => ({ content: [{ type: "text", text: Object.keys(env).sort().join(", ") || "(none)" }] }),
   );
+
+  // `execution.taskSupport` marks a task tool (registerTool takes no such option, so it is set on
+  // the tool it returns). The server writes no task code: SMCP runs the call as a task.
+  const report = server.registerTool(
+    "slow_report",
+    { description: "Wait the given number of seconds (at most 30), then say so.", inputSchema: z.object({ seconds: z.number().min(0).max(30) }) },
+    async ({ seconds }) => {
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      return { content: [{ type: "text", text: `Reported after ${seconds}s` }] };
+    },
+  );
+  report.execution = { taskSupport: "optional" };
 
   return server;
 }

@@ -1,4 +1,5 @@
-// List changes across isolates (issue 13 item 2), with the official SDK client: one
+// List changes and task notifications across isolates (issue 13), with the official SDK client (raw
+// requests for tasks, which SDK Client 2.4.0 refuses): one
 // `wrangler dev` runs SMCP twice, as two Workers in two isolates that share the Durable
 // Object namespaces (the second binds the first's classes by `script_name`,
 // two-isolates/wrangler.b.jsonc), behind a front Worker that sends `/isolate-b/...` to
@@ -166,4 +167,83 @@ describe("subscriptions/listen across isolates", () => {
     expect(third.status).toBe(429);
     expect((await third.json()).error.message).toBe(`Too many open subscriptions/listen streams for this tenant (at most ${LISTEN_CAP} at once); close one first`);
   });
+
+  it("tasks:notifications stateless:listen-cross-isolate — a task answered through one isolate notifies its owner's listen stream on the other", async () => {
+    const t = await provisionTenant(adminClient(url, ADMIN_TOKEN), "hooli", { servers: ["everything"] });
+    const created = await taskRequest("a", t, "tools/call", { name: "confirm_delete", arguments: { filename: "x.txt" } });
+    const taskId = created.result.taskId as string;
+    const stream = await taskListen("b", t, [taskId]);
+    expect((await stream.next()).params.notifications).toEqual({ taskIds: [taskId] });
+    let task = (await stream.next()).params;
+    // Its first notification is its state when the stream opened; then each change.
+    if (task.status === "working") task = (await stream.next()).params;
+    expect(task).toMatchObject({ taskId, status: "input_required" });
+    await taskRequest("a", t, "tasks/update", { taskId, inputResponses: { confirm: { action: "accept", content: { ok: true } } } });
+    do task = (await stream.next()).params;
+    while (task.status === "working");
+    expect(task).toMatchObject({ taskId, status: "completed", result: { content: [{ text: "Deleted x.txt" }] } });
+    await stream.cancel();
+  });
 });
+
+const TASK_META = {
+  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+  "io.modelcontextprotocol/clientInfo": { name: "smcp-e2e", version: "1.0.0" },
+  "io.modelcontextprotocol/clientCapabilities": { elicitation: {}, extensions: { "io.modelcontextprotocol/tasks": {} } },
+};
+
+/** A raw 2026-07-28 request that declares the Tasks extension (the SDK Client 2.4.0 refuses task results). */
+function taskPost(isolate: Isolate, t: { tenant: string; key: string }, method: string, params: Record<string, unknown>): Promise<Response> {
+  const name = method === "tools/call" ? params.name : params.taskId;
+  return fetch(mcpUrl(isolate, t.tenant, "everything"), {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${t.key}`,
+      "Content-Type": "application/json",
+      Accept: "application/json, text/event-stream",
+      "MCP-Protocol-Version": "2026-07-28",
+      "Mcp-Method": method,
+      ...(typeof name === "string" ? { "Mcp-Name": name } : {}),
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: { ...params, _meta: TASK_META } }),
+  });
+}
+
+async function taskRequest(isolate: Isolate, t: { tenant: string; key: string }, method: string, params: Record<string, unknown>): Promise<any> {
+  const res = await taskPost(isolate, t, method, params);
+  const text = await res.text();
+  const data = res.headers.get("content-type")?.startsWith("text/event-stream") ? text.split("\n").filter((l) => l.startsWith("data: ") && l.length > 6).at(-1)!.slice(6) : text;
+  const message = JSON.parse(data);
+  expect(message.error, text).toBeUndefined();
+  return message;
+}
+
+/** A listen stream for `taskIds`; `next()` is its next JSON-RPC message. */
+async function taskListen(isolate: Isolate, t: { tenant: string; key: string }, taskIds: string[]) {
+  const res = await taskPost(isolate, t, "subscriptions/listen", { notifications: { taskIds } });
+  if (!res.headers.get("content-type")?.startsWith("text/event-stream")) throw new Error(`listen refused: ${res.status} ${await res.text()}`);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  return {
+    async next(): Promise<any> {
+      for (;;) {
+        const end = buffered.indexOf("\n\n");
+        if (end >= 0) {
+          const data = buffered
+            .slice(0, end)
+            .split("\n")
+            .filter((l) => l.startsWith("data: "))
+            .map((l) => l.slice(6))
+            .join("\n");
+          buffered = buffered.slice(end + 2);
+          if (data) return JSON.parse(data);
+          continue;
+        }
+        const { done, value } = await reader.read();
+        if (done) throw new Error("the listen stream ended");
+        buffered += value;
+      }
+    },
+    cancel: () => reader.cancel(),
+  };
+}

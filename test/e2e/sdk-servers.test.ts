@@ -3,14 +3,14 @@
  * (the CLI's real bundler) to a real `wrangler dev`, and driven by the SDK's own client:
  * `@modelcontextprotocol/server-memory` and `@modelcontextprotocol/server-everything`
  * (SDK v1 stdio servers, from node_modules, never edited) and the SDK v2 factory in
- * examples/v2-server, on both lanes.
+ * examples/v2-server, on both lanes; its task tool as a task on the stateless lane.
  */
 import { execFile } from "node:child_process";
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import type { Client } from "@modelcontextprotocol/client";
+import type { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, Platform, textOf } from "./platform";
 
@@ -54,7 +54,7 @@ beforeAll(async () => {
   });
   tenantAdminKey = ((await created.json()) as { key: string }).key;
   const greeter = await deploy(acme.tenant, "greeter", "examples/v2-server", "--config", path.join(temp, "greeter.json"), "--token", tenantAdminKey);
-  expect(greeter).toMatch(/tools \(3\): greet, count, env_names/);
+  expect(greeter).toMatch(/tools \(4\): greet, count, env_names, slow_report/);
 }, 180_000);
 
 afterAll(async () => {
@@ -172,5 +172,68 @@ describe("an SDK v2 createServer factory (examples/v2-server)", () => {
     const after = Number(textOf(await client.callTool({ name: "count", arguments: {} })).match(/\d+/)![0]);
     expect(after).toBe(before + 1);
     await client.close();
+  });
+});
+
+const TASKS = "io.modelcontextprotocol/tasks";
+
+/**
+ * Task requests over the SDK client's own transport (it sets the routing headers from the
+ * body, `Mcp-Name` = taskId). The SDK Client 2.4.0 itself refuses a result of type "task"
+ * (UnsupportedResultType), so these are raw JSON-RPC on that transport; their answers are
+ * taken off it before the Client sees them.
+ */
+function taskRequests(transport: StreamableHTTPClientTransport) {
+  const waiting = new Map<number, (message: any) => void>();
+  const inner = transport.onmessage;
+  transport.onmessage = (message: any, extra?: any) => {
+    const done = typeof message.id === "number" ? waiting.get(message.id) : undefined;
+    if (done && ("result" in message || "error" in message)) {
+      waiting.delete(message.id);
+      done(message);
+    } else inner?.(message, extra);
+  };
+  let next = 1_000_000;
+  const meta = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": { name: "smcp-e2e", version: "1.0.0" },
+    "io.modelcontextprotocol/clientCapabilities": { extensions: { [TASKS]: {} } },
+  };
+  return (method: string, params: Record<string, unknown>): Promise<any> =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      waiting.set(id, resolve);
+      transport.send({ jsonrpc: "2.0", id, method, params: { ...params, _meta: meta } } as never).catch(reject);
+    });
+}
+
+describe("a task tool of a deployed SDK v2 server (examples/v2-server slow_report)", () => {
+  it("tasks:deployed stateless:tasks — created, polled to its result and cancelled through the SDK client's transport; another key of the tenant gets not-found", async () => {
+    const { client, transport } = await platform.connect(acme.tenant, "greeter", acme.key, { lane: "stateless" });
+    const task = taskRequests(transport);
+    const created = await task("tools/call", { name: "slow_report", arguments: { seconds: 0 } });
+    expect(created.result).toMatchObject({ resultType: "task", status: "working", taskId: expect.stringMatching(/^task_/) });
+    const taskId = created.result.taskId as string;
+    let got: any;
+    for (let i = 0; i < 100; i++) {
+      got = (await task("tasks/get", { taskId })).result;
+      if (got.status !== "working") break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(got).toMatchObject({ resultType: "complete", status: "completed", result: { content: [{ type: "text", text: "Reported after 0s" }] } });
+
+    const slow = (await task("tools/call", { name: "slow_report", arguments: { seconds: 30 } })).result.taskId as string;
+    expect((await task("tasks/cancel", { taskId: slow })).result).toEqual(expect.objectContaining({ resultType: "complete" }));
+    expect((await task("tasks/get", { taskId: slow })).result).toMatchObject({ status: "cancelled" });
+
+    // Without the extension the tool is an ordinary call, through the SDK Client itself.
+    expect(textOf(await client.callTool({ name: "slow_report", arguments: { seconds: 0 } }))).toBe("Reported after 0s");
+
+    const { key: otherKey } = await platform.admin().createKey(acme.tenant, "another key");
+    const other = await platform.connect(acme.tenant, "greeter", otherKey, { lane: "stateless" });
+    const theirs = await taskRequests(other.transport)("tasks/get", { taskId });
+    expect(theirs.error).toMatchObject({ code: -32602 });
+    await client.close();
+    await other.client.close();
   });
 });

@@ -435,3 +435,41 @@ export async function holdSession(tenant: string, server: string, sessionId: str
   await held;
   return { release };
 }
+
+// Tasks (2026-07-28 Tasks extension) on the stateless lane.
+
+export const TASKS = "io.modelcontextprotocol/tasks";
+/** Which body field (tasks)  the `Mcp-Name` header mirrors. */
+const NAME_FIELD: Record<string, string> = { "tools/call": "name", "tasks/get": "taskId", "tasks/update": "taskId", "tasks/cancel": "taskId" };
+
+/** One 2026-07-28 request that declares the Tasks extension. */
+export function taskFetch(url: string, key: string | null, method: string, params: Record<string, unknown>): Promise<Response> {
+  const headers: Record<string, string> = { "MCP-Protocol-Version": STATELESS_REVISION, "Mcp-Method": method };
+  const field = NAME_FIELD[method];
+  if (field && typeof params[field] === "string") headers["Mcp-Name"] = params[field] as string;
+  const meta = { ...statelessMeta(), "io.modelcontextprotocol/clientCapabilities": { elicitation: {}, extensions: { [TASKS]: {} } } };
+  return mcpFetch(url, { key, headers, body: rpc(method, { ...params, _meta: meta }) });
+}
+
+export async function taskCall(url: string, key: string | null, method: string, params: Record<string, unknown>): Promise<any> {
+  const res = await taskFetch(url, key, method, params);
+  const message = await responseMessage(res);
+  expect(message.error, JSON.stringify(message.error)).toBeUndefined();
+  return message.result;
+}
+
+export const startTask = async (url: string, key: string | null, name: string, args: Record<string, unknown> = {}) => {
+  const created = await taskCall(url, key, "tools/call", { name, arguments: args });
+  expect(created).toMatchObject({ resultType: "task", status: "working" });
+  return created.taskId as string;
+};
+
+/** Polls `tasks/get` until the task leaves `working`. */
+export async function settledTask(url: string, key: string | null, taskId: string): Promise<any> {
+  for (let i = 0; i < 200; i++) {
+    const task = await taskCall(url, key, "tasks/get", { taskId });
+    if (task.status !== "working") return task;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`task ${taskId} stayed working`);
+}

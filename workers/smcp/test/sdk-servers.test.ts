@@ -28,6 +28,11 @@ import {
   SseReader,
   statelessFetch,
   responseMessage,
+  expectRpcError,
+  newKey,
+  settledTask,
+  startTask,
+  taskFetch,
   textOf,
   type Session,
   type Tenant,
@@ -194,6 +199,24 @@ describe("deployed SDK servers", () => {
     const sampled = await responseMessage(await statelessFetch(url, acme.key, "tools/call", { name: "sample", arguments: {} }));
     expect(sampled.result.isError).toBe(true);
     expect(sampled.result.content[0].text).toMatch(/stateless lane .* cannot be answered/);
+  });
+
+  it("tasks:deployed — a tool the server lists with execution.taskSupport runs as a task, in a fresh instance, for a client that declares the extension; another key gets not-found", async () => {
+    const url = mcpUrl(acme.tenant, "raw");
+    const taskId = await startTask(url, acme.key, "echo", { message: "as a task" });
+    const done = await settledTask(url, acme.key, taskId);
+    expect(done).toMatchObject({ status: "completed", result: { content: [{ type: "text", text: "echo as a task (call 1 of this instance)" }] } });
+    const other = await newKey(acme.tenant);
+    await expectRpcError(await taskFetch(url, other.key, "tasks/get", { taskId }), 200, -32602);
+    // Without the extension the same tool answers synchronously, as before.
+    expect((await responseMessage(await statelessFetch(url, acme.key, "tools/call", { name: "echo", arguments: { message: "sync" } }))).result).toMatchObject({ resultType: "complete" });
+  });
+
+  it("tasks:deployed — an SDK v1 server's taskSupport is its own experimental tasks: the platform makes no task of its tools", async () => {
+    const deployed = await deploy(acme.tenant, "raw-v1", bundle({ sdk: "v1" }));
+    expect(deployed.status, await deployed.text()).toBe(201);
+    const answer = await responseMessage(await taskFetch(mcpUrl(acme.tenant, "raw-v1"), acme.key, "tools/call", { name: "echo", arguments: { message: "v1" } }));
+    expect(answer.result).toMatchObject({ resultType: "complete", content: [{ text: "echo v1 (call 1 of this instance)" }] });
   });
 
   it("deployed:sdk-check — refuses a server whose start fails, with the reason, and keeps the running version", async () => {

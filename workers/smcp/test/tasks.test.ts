@@ -12,45 +12,28 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { taskObjectName } from "../src/tasks/task-do";
-import { EMPTY_STORAGE, admin, adminOk, STATELESS_REVISION, expectRpcError, mcpFetch, mcpUrl, newKey, provisionTenant, rememberIncarnation, responseMessage, rpc, statelessMeta, storageOf } from "./helpers";
+import {
+  EMPTY_STORAGE,
+  admin,
+  adminOk,
+  STATELESS_REVISION,
+  expectRpcError,
+  mcpFetch,
+  mcpUrl,
+  newKey,
+  provisionTenant,
+  rememberIncarnation,
+  responseMessage,
+  rpc,
+  settledTask as settled,
+  startTask,
+  statelessMeta,
+  storageOf,
+  taskCall,
+  taskFetch,
+} from "./helpers";
 
-const TASKS = "io.modelcontextprotocol/tasks";
 const TASK_CAP = 4;
-
-/** Which body field the `Mcp-Name` header mirrors. */
-const NAME_FIELD: Record<string, string> = { "tools/call": "name", "tasks/get": "taskId", "tasks/update": "taskId", "tasks/cancel": "taskId" };
-
-/** One 2026-07-28 request that declares the Tasks extension. */
-function taskFetch(url: string, key: string | null, method: string, params: Record<string, unknown>): Promise<Response> {
-  const headers: Record<string, string> = { "MCP-Protocol-Version": STATELESS_REVISION, "Mcp-Method": method };
-  const field = NAME_FIELD[method];
-  if (field && typeof params[field] === "string") headers["Mcp-Name"] = params[field] as string;
-  const meta = { ...statelessMeta(), "io.modelcontextprotocol/clientCapabilities": { elicitation: {}, extensions: { [TASKS]: {} } } };
-  return mcpFetch(url, { key, headers, body: rpc(method, { ...params, _meta: meta }) });
-}
-
-async function taskCall(url: string, key: string | null, method: string, params: Record<string, unknown>): Promise<any> {
-  const res = await taskFetch(url, key, method, params);
-  const message = await responseMessage(res);
-  expect(message.error, JSON.stringify(message.error)).toBeUndefined();
-  return message.result;
-}
-
-const startTask = async (url: string, key: string | null, name: string, args: Record<string, unknown> = {}) => {
-  const created = await taskCall(url, key, "tools/call", { name, arguments: args });
-  expect(created).toMatchObject({ resultType: "task", status: "working" });
-  return created.taskId as string;
-};
-
-/** Polls `tasks/get` until the task leaves `working`. */
-async function settled(url: string, key: string | null, taskId: string): Promise<any> {
-  for (let i = 0; i < 200; i++) {
-    const task = await taskCall(url, key, "tasks/get", { taskId });
-    if (task.status !== "working") return task;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`task ${taskId} stayed working`);
-}
 
 async function taskObject(tenant: string) {
   return env.TASKS.get(env.TASKS.idFromName(taskObjectName(tenant, await rememberIncarnation(tenant))));

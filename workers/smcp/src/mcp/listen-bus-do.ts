@@ -29,7 +29,23 @@ import type { ServerEventBus } from "@modelcontextprotocol/server";
 import type { Env } from "../env";
 import { migrate, schemaVersion, type MigrationList } from "../storage/migrations";
 
-export type BusEvent = Parameters<ServerEventBus["publish"]>[0];
+/** A change event of the SDK's `subscriptions/listen` (list changes, resource updates). */
+export type ChangeEvent = Parameters<ServerEventBus["publish"]>[0];
+
+/**
+ * A task of this server changed status (tasks/task-do.ts publishes it). It names the
+ * task and nothing more: a listen stream that watches the task reads its state from the
+ * TaskDO as its owner (tasks/task-listen.ts), so the bus never holds a result and no
+ * stream learns anything of a task it could not `tasks/get`.
+ */
+export interface TaskStatusEvent {
+  kind: "task_status";
+  taskId: string;
+}
+
+export type BusEvent = ChangeEvent | TaskStatusEvent;
+
+export const isTaskStatusEvent = (event: BusEvent): event is TaskStatusEvent => event.kind === "task_status";
 
 /**
  * The object's schema (runner: storage/migrations.ts). HOW TO ADD A STEP: append one at
@@ -61,8 +77,9 @@ const PROBE_MS = 250;
 /** The largest `params` of an event kept and forwarded (JSON text); larger ones are dropped. */
 const MAX_PARAMS_CHARS = 4096;
 const MAX_URI_CHARS = 2048;
+const MAX_TASK_ID_CHARS = 256;
 
-const KINDS = new Set(["tools_list_changed", "prompts_list_changed", "resources_list_changed", "resource_updated"]);
+const KINDS = new Set(["tools_list_changed", "prompts_list_changed", "resources_list_changed", "resource_updated", "task_status"]);
 
 /** One line of a listen stream: the head (`event` absent) or an event, each with its sequence number. */
 export interface BusLine {
@@ -85,7 +102,11 @@ export function busEvent(event: unknown): BusEvent | null {
   if (typeof event !== "object" || event === null) return null;
   const { kind, uri, params } = event as { kind?: unknown; uri?: unknown; params?: unknown };
   if (typeof kind !== "string" || !KINDS.has(kind)) return null;
-  let kept: BusEvent["params"];
+  if (kind === "task_status") {
+    const { taskId } = event as { taskId?: unknown };
+    return typeof taskId === "string" && taskId.length > 0 && taskId.length <= MAX_TASK_ID_CHARS ? { kind, taskId } : null;
+  }
+  let kept: ChangeEvent["params"];
   if (typeof params === "object" && params !== null && !Array.isArray(params)) {
     const text = JSON.stringify(params);
     if (text.length <= MAX_PARAMS_CHARS) kept = JSON.parse(text);
@@ -94,7 +115,7 @@ export function busEvent(event: unknown): BusEvent | null {
     if (typeof uri !== "string" || uri.length > MAX_URI_CHARS) return null;
     return kept ? { kind, uri, params: kept } : { kind, uri };
   }
-  const k = kind as Exclude<BusEvent["kind"], "resource_updated">;
+  const k = kind as Exclude<ChangeEvent["kind"], "resource_updated">;
   return kept ? { kind: k, params: kept } : { kind: k };
 }
 

@@ -19,7 +19,7 @@
  */
 import { waitUntil } from "cloudflare:workers";
 import type { ServerEventBus } from "@modelcontextprotocol/server";
-import type { BusEvent, BusLine, ListenBusDO, ListenFrom } from "./listen-bus-do";
+import { isTaskStatusEvent, type BusEvent, type BusLine, type ChangeEvent, type ListenBusDO, type ListenFrom } from "./listen-bus-do";
 
 type Listener = (event: BusEvent) => void;
 
@@ -47,7 +47,7 @@ export class DurableListenBus implements ServerEventBus {
     this.#onerror = onerror;
   }
 
-  publish(event: BusEvent): void {
+  publish(event: ChangeEvent): void {
     const published = this.#object()
       .publish(event)
       .then((outcome) => {
@@ -57,7 +57,15 @@ export class DurableListenBus implements ServerEventBus {
     waitUntil(published);
   }
 
-  subscribe(listener: Listener): () => void {
+  /** The SDK's listen router: change events only (task events are SMCP's, tasks/task-listen.ts). */
+  subscribe(listener: (event: ChangeEvent) => void): () => void {
+    return this.subscribeAll((event) => {
+      if (!isTaskStatusEvent(event)) listener(event);
+    });
+  }
+
+  /** Every event of the bus, task status events included; must be called in the request that reads them. */
+  subscribeAll(listener: Listener): () => void {
     const sub: Subscriber = { closed: false };
     void this.#pump(sub, listener);
     return () => {
@@ -124,7 +132,7 @@ export class DurableListenBus implements ServerEventBus {
 const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
 
 /** What a change of the server itself publishes: every list may have changed. */
-const ALL_LISTS_CHANGED: readonly BusEvent[] = [{ kind: "tools_list_changed" }, { kind: "resources_list_changed" }, { kind: "prompts_list_changed" }];
+const ALL_LISTS_CHANGED: readonly ChangeEvent[] = [{ kind: "tools_list_changed" }, { kind: "resources_list_changed" }, { kind: "prompts_list_changed" }];
 
 /**
  * Tells the server's listeners, in every isolate, that all its lists may have changed:

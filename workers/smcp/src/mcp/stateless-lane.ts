@@ -16,6 +16,8 @@
  *   Worker's `env` reaches the factory through a WeakMap keyed by the request.
  * - Task tools of a module (`taskTools`) get the Tasks extension (tasks/with-tasks.ts): the
  *   task lives in the tenant's TaskDO, bound to this request's principal.
+ * - A `subscriptions/listen` that names `taskIds` (task status notifications) is served
+ *   by tasks/task-listen.ts over the same bus, bound to the request's principal.
  * - `subscriptions/listen` streams are capped at `SMCP_MAX_LISTEN_STREAMS_PER_TENANT`
  *   twice: per tenant per isolate (listen-streams.ts), and per server across isolates
  *   (the bus object counts the streams it holds).
@@ -25,7 +27,10 @@ import { BoundedCache, platformConfig, tenantIncarnationName } from "@smcp/runti
 import type { ServerModule } from "@smcp/servers";
 import { listenBusStub, tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
+import { isSdkModule } from "../sandbox/sdk/serving";
 import { taskStub } from "../tasks/task-do";
+import { classifyListen, serveTaskListen } from "../tasks/task-listen";
+import type { TaskRunner } from "../tasks/task-record";
 import { withTasks, type TaskHost } from "../tasks/with-tasks";
 import { TenantToolStore } from "../tool-store";
 import type { Trace } from "../trace";
@@ -40,6 +45,7 @@ const HANDLER_CACHE_BYTES = 4 * 1024 * 1024;
 interface HandlerEntry {
   module: ServerModule;
   handler: McpHttpHandler;
+  bus: DurableListenBus;
   /** Listen streams open on this handler's bus: evicting it would cut them off from later events. */
   listening: number;
 }
@@ -56,11 +62,15 @@ const handlers = new BoundedCache<HandlerEntry>({
 const envOfRequest = new WeakMap<Request, Env>();
 const principalOfRequest = new WeakMap<Request, Principal>();
 
+/** What runs a module's tasks: a deployed SDK server runs them on the version serving this request. */
+const runnerOf = (module: ServerModule): TaskRunner => (isSdkModule(module) ? { kind: "deployed", version: module.sdk.version, hash: module.sdk.hash } : { kind: "built-in" });
+
 /** The tenant's TaskDO, bound to the request's principal: a task is found only by its owner. */
-function taskHost(env: Env, principal: Principal): TaskHost {
+function taskHost(env: Env, principal: Principal, module: ServerModule): TaskHost {
   const stub = () => taskStub(env, principal);
+  const runner = runnerOf(module);
   return {
-    create: (call) => stub().create(principal, call),
+    create: (call) => stub().create(principal, call, runner),
     get: (taskId) => stub().get(principal, taskId),
     update: (taskId, inputResponses) => stub().update(principal, taskId, inputResponses),
     cancel: (taskId) => stub().cancel(principal, taskId),
@@ -88,14 +98,20 @@ function handlerFor(module: ServerModule, principal: Principal, env: Env, maxReq
       const env = ctx.requestInfo ? envOfRequest.get(ctx.requestInfo) : undefined;
       const caller = ctx.requestInfo ? principalOfRequest.get(ctx.requestInfo) : undefined;
       if (!env || !caller) throw new Error("stateless lane: no env for this request");
-      const mcpServer = module.create({ tenant, server, store: new TenantToolStore(tenantStub(env, tenant), server, incarnation), notify: handler.notify });
-      return withTasks(mcpServer, module.taskTools, taskHost(env, caller));
+      return serverFor(module, caller, env, handler.notify);
     },
     { legacy: "reject", maxRequestBodySize, bus, onerror },
   );
-  const entry: HandlerEntry = { module, handler, listening: 0 };
+  const entry: HandlerEntry = { module, handler, bus, listening: 0 };
   handlers.set(key, entry);
   return entry;
+}
+
+/** The module's McpServer for one request of `principal`, with the Tasks extension where it has task tools. */
+function serverFor(module: ServerModule, principal: Principal, env: Env, notify: McpHttpHandler["notify"]) {
+  const { tenant, server } = principal;
+  const mcpServer = module.create({ tenant, server, store: new TenantToolStore(tenantStub(env, tenant), server, incarnationOf(principal)), notify });
+  return withTasks(mcpServer, module.taskTools, taskHost(env, principal, module));
 }
 
 const isListen = (body: unknown) => (body as { method?: unknown } | null)?.method === "subscriptions/listen";
@@ -116,6 +132,8 @@ export async function serveStateless(
     principalOfRequest.set(request, principal);
     return entry.handler.fetch(request, { parsedBody, authInfo });
   }
+  const listen = classifyListen(parsedBody, request);
+  if (listen.kind === "refused") return listen.response;
   const max = platformConfig(env).SMCP_MAX_LISTEN_STREAMS_PER_TENANT;
   const releaseSlot = takeListenSlot(principal.tenant, max);
   entry.listening++;
@@ -130,6 +148,14 @@ export async function serveStateless(
     // The bus object refuses streams beyond the cap too; asking first turns that into a 429.
     if ((await listenBusStub(env, principal.tenant, incarnationOf(principal), principal.server).openStreams()) >= max) {
       throw listenStreamsExceeded(max);
+    }
+    if (listen.kind === "tasks") {
+      // Read for its capabilities only (what list changes it can deliver); never connected.
+      const capabilities = serverFor(module, principal, env, entry.handler.notify).server.getCapabilities();
+      const host = taskHost(env, principal, module);
+      const onerror = (error: Error) => logEvent("warn", "task listen error", { tenant: principal.tenant, server: principal.server, error: error.message });
+      const response = await serveTaskListen(listen, { capabilities, getTask: host.get, subscribe: (l) => entry.bus.subscribeAll(l), signal: request.signal, onerror });
+      return releaseWhenClosed(response, release);
     }
     envOfRequest.set(request, env);
     principalOfRequest.set(request, principal);

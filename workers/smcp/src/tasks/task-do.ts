@@ -13,14 +13,25 @@
  * any other caller gets "not found", never "forbidden". Tasks per tenant, result bytes
  * and input rounds are bounded (platform config). Only the RPC methods below are
  * callable; the rest lives on `#impl`.
+ *
+ * Every change of a task's status (and of a waiting task's input requests) is published
+ * to its server's ListenBusDO as a bare `task_status` event naming the task: the
+ * `subscriptions/listen` streams that watch it, in any isolate, read its state from here
+ * as its owner (tasks/task-listen.ts).
+ *
+ * What runs a task's rounds is its `runner`: a built-in module, or the version of a
+ * deployed SDK server that was active when the task was created (its hash checked), in
+ * a fresh instance per round (sandbox/sdk/stateless-server.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import { platformConfig } from "@smcp/runtime";
-import { builtInServers } from "@smcp/servers";
-import { tenantStub, type Env } from "../env";
+import { builtInServers, type ServerModule } from "@smcp/servers";
+import { listenBusStub, tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
 import { authInfoOf, incarnationOf, type Principal } from "../mcp/principal";
 import { migrate, schemaVersion, type MigrationList } from "../storage/migrations";
+import { resolveServerVersion } from "../sandbox/resolve-server";
+import { isSdkModule } from "../sandbox/sdk/serving";
 import { TenantToolStore } from "../tool-store";
 import { runRound, type RoundOutcome } from "./run-round";
 import {
@@ -32,6 +43,7 @@ import {
   type JsonRpcErrorObject,
   type TaskCall,
   type TaskRow,
+  type TaskRunner,
   type TaskView,
 } from "./task-record";
 
@@ -91,8 +103,8 @@ export class TaskDO extends DurableObject<Env> {
   }
 
   /** Stores a new `working` task and starts its first round; answers once the task is durable. */
-  async create(principal: Principal, call: TaskCall): Promise<CreateOutcome> {
-    return this.#impl.create(principal, call);
+  async create(principal: Principal, call: TaskCall, runner: TaskRunner = { kind: "built-in" }): Promise<CreateOutcome> {
+    return this.#impl.create(principal, call, runner);
   }
 
   /** The task as `tasks/get` shows it, or null when there is none for this principal. */
@@ -147,11 +159,13 @@ class TaskImpl {
     if (schemaVersion(ctx.storage) === 0) return;
     migrate(ctx.storage, TASK_MIGRATIONS);
     // A new instance runs nothing yet: whatever was `working` lost its work.
-    const lost = this.#sql.exec("UPDATE tasks SET status = 'failed', error = ?, updated_at = ? WHERE status = 'working'", JSON.stringify(LOST_WORK), Date.now());
-    if (lost.rowsWritten > 0) logEvent("warn", "tasks lost their work on restart", { tasks: lost.rowsWritten });
+    const lost = this.#sql.exec<{ id: string }>("SELECT id FROM tasks WHERE status = 'working'").toArray();
+    this.#sql.exec("UPDATE tasks SET status = 'failed', error = ?, updated_at = ? WHERE status = 'working'", JSON.stringify(LOST_WORK), Date.now());
+    if (lost.length > 0) logEvent("warn", "tasks lost their work on restart", { tasks: lost.length });
+    for (const { id } of lost) this.#changed(id);
   }
 
-  async create(principal: Principal, call: TaskCall): Promise<CreateOutcome> {
+  async create(principal: Principal, call: TaskCall, runner: TaskRunner): Promise<CreateOutcome> {
     migrate(this.#ctx.storage, TASK_MIGRATIONS);
     const config = platformConfig(this.#env);
     const now = Date.now();
@@ -161,7 +175,7 @@ class TaskImpl {
     const id = mintTaskId();
     this.#sql.exec(
       "INSERT INTO tasks (id, owner, status, call, created_at, updated_at, expires_at, ttl_ms) VALUES (?, ?, 'working', ?, ?, ?, ?, ?)",
-      id, ownerOf(principal), JSON.stringify({ principal, call }), now, now, now + ttlMs, ttlMs,
+      id, ownerOf(principal), JSON.stringify({ principal, call, runner }), now, now, now + ttlMs, ttlMs,
     );
     await this.#scheduleExpiry(now + ttlMs);
     this.#start(id);
@@ -195,6 +209,7 @@ class TaskImpl {
       "UPDATE tasks SET input_requests = ?, input_responses = ?, status = ?, updated_at = ? WHERE id = ?",
       done ? null : JSON.stringify(pending), done ? null : answered, done ? "working" : "input_required", Date.now(), taskId,
     );
+    this.#changed(taskId);
     if (done) this.#start(taskId, gathered);
     return true;
   }
@@ -205,6 +220,7 @@ class TaskImpl {
     if (isTerminal(row.status)) return true;
     this.#sql.exec("UPDATE tasks SET status = 'cancelled', input_requests = NULL, input_responses = NULL, updated_at = ? WHERE id = ?", Date.now(), taskId);
     this.#running.get(taskId)?.abort();
+    this.#changed(taskId);
     return true;
   }
 
@@ -240,6 +256,7 @@ class TaskImpl {
     if (isTerminal(row.status)) return true;
     this.#sql.exec("UPDATE tasks SET status = 'cancelled', status_message = ?, input_requests = NULL, input_responses = NULL, updated_at = ? WHERE id = ?", "cancelled by an admin", Date.now(), taskId);
     this.#running.get(taskId)?.abort();
+    this.#changed(taskId);
     return true;
   }
 
@@ -253,6 +270,7 @@ class TaskImpl {
     for (const id of ids) {
       this.#sql.exec("UPDATE tasks SET status = 'cancelled', status_message = ?, input_requests = NULL, input_responses = NULL, updated_at = ? WHERE id = ?", "cancelled: its key or grant was revoked", Date.now(), id);
       this.#running.get(id)?.abort();
+      this.#changed(id);
     }
     return ids.length;
   }
@@ -291,23 +309,47 @@ class TaskImpl {
   #start(taskId: string, inputResponses?: Record<string, unknown>): void {
     const row = this.#row(taskId);
     if (!row) return;
-    const { principal, call } = JSON.parse(row.call) as { principal: Principal; call: TaskCall };
-    const module = builtInServers.get(principal.server);
-    if (!module) {
-      this.#fail(taskId, { code: -32603, message: `Server ${principal.server} cannot run tasks` });
-      return;
-    }
+    const { principal, call, runner } = JSON.parse(row.call) as { principal: Principal; call: TaskCall; runner?: TaskRunner };
     const round: TaskCall = { ...call, ...(inputResponses ? { inputResponses } : {}), ...(row.request_state !== null ? { requestState: row.request_state } : {}) };
     const abort = new AbortController();
     this.#running.set(taskId, abort);
     const store = new TenantToolStore(tenantStub(this.#env, principal.tenant), principal.server, incarnationOf(principal));
-    const work = runRound(round, { tenant: principal.tenant, server: principal.server, module, store, authInfo: authInfoOf(principal), signal: abort.signal })
+    const work = this.#moduleOf(principal, runner ?? { kind: "built-in" })
+      .then((module): Promise<RoundOutcome> | RoundOutcome =>
+        typeof module === "string"
+          ? { kind: "error", error: { code: -32603, message: module } }
+          : runRound(round, { tenant: principal.tenant, server: principal.server, module, store, authInfo: authInfoOf(principal), signal: abort.signal }),
+      )
       .then((outcome) => {
         if (this.#running.get(taskId) === abort) this.#running.delete(taskId);
         this.#settle(taskId, outcome);
       })
       .catch((err: unknown) => logEvent("error", "task outcome not stored", { error: err instanceof Error ? err.message : String(err) }));
     this.#ctx.waitUntil(work);
+  }
+
+  /** The module that runs the task's rounds, or why there is none any more. */
+  async #moduleOf(principal: Principal, runner: TaskRunner): Promise<ServerModule | string> {
+    if (runner.kind === "built-in") return builtInServers.get(principal.server) ?? `Server ${principal.server} cannot run tasks`;
+    const module = await resolveServerVersion(this.#env, principal.tenant, incarnationOf(principal), principal.server, runner.version);
+    // The hash check: the same version number may name other code after a tenant was created again.
+    if (!isSdkModule(module) || module.sdk.hash !== runner.hash) return `Version ${runner.version} of ${principal.server}, which this task ran on, is no longer deployed`;
+    return module;
+  }
+
+  /** Tells the task's listen streams, in every isolate, that it changed (they read what changed from here). */
+  #changed(taskId: string): void {
+    const row = this.#sql.exec<{ owner: string }>("SELECT owner FROM tasks WHERE id = ?", taskId).toArray()[0];
+    if (!row) return;
+    const { tenant, incarnation, server } = JSON.parse(row.owner) as { tenant: string; incarnation: string; server: string };
+    const published = listenBusStub(this.#env, tenant, incarnation, server)
+      .publish({ kind: "task_status", taskId })
+      .then((outcome) => {
+        if (!outcome.ok) logEvent("warn", "task status not published", { reason: outcome.reason });
+      })
+      // The task's state is stored already; a listener that misses this still finds it by tasks/get.
+      .catch((err: unknown) => logEvent("warn", "task status not published", { error: err instanceof Error ? err.message : String(err) }));
+    this.#ctx.waitUntil(published);
   }
 
   #settle(taskId: string, outcome: RoundOutcome): void {
@@ -323,7 +365,7 @@ class TaskImpl {
           return this.#fail(taskId, { code: -32603, message: `The task's result (${text.length} bytes) exceeds the platform's bound of ${config.SMCP_MAX_TASK_RESULT_BYTES} bytes` });
         }
         this.#sql.exec("UPDATE tasks SET status = 'completed', result = ?, updated_at = ? WHERE id = ?", text, now, taskId);
-        return;
+        return this.#changed(taskId);
       }
       case "input_required": {
         const text = JSON.stringify(outcome.inputRequests);
@@ -337,7 +379,7 @@ class TaskImpl {
           "UPDATE tasks SET status = 'input_required', input_requests = ?, input_responses = NULL, request_state = ?, rounds = rounds + 1, updated_at = ? WHERE id = ?",
           text, outcome.requestState ?? null, now, taskId,
         );
-        return;
+        return this.#changed(taskId);
       }
       case "error":
         return this.#fail(taskId, outcome.error);
@@ -350,5 +392,6 @@ class TaskImpl {
       "UPDATE tasks SET status = 'failed', error = ?, input_requests = NULL, input_responses = NULL, updated_at = ? WHERE id = ?",
       JSON.stringify(bounded), Date.now(), taskId,
     );
+    this.#changed(taskId);
   }
 }

@@ -28,6 +28,12 @@ export interface TaskCall {
   meta?: Record<string, unknown>;
 }
 
+/**
+ * What runs a task's rounds: a built-in module, or one stored version of a deployed SDK
+ * server (the version active when the task was created; the hash names its code).
+ */
+export type TaskRunner = { kind: "built-in" } | { kind: "deployed"; version: number; hash: string };
+
 export interface JsonRpcErrorObject {
   code: number;
   message: string;

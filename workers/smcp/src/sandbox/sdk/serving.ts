@@ -10,9 +10,17 @@
  *   the server's to the client gets an error there that says why.
  *
  * The bundle is fetched from the tenant once per hash and kept in a byte-bounded cache.
+ *
+ * Task tools (the 2026-07-28 Tasks extension): a tool the server lists with
+ * `execution.taskSupport` "optional" or "required" (the field of the 2025-11-25
+ * revision its health check speaks) runs as a task for a client that declares the
+ * extension; the tenant's TaskDO runs each round in a fresh instance of the version
+ * active when the task was created. SDK 2.4.0 has no server side for tasks, so the
+ * server writes no task code: it declares the tool, the platform holds the task. Not
+ * for SDK v1 servers (see taskToolsOf).
  */
 import { BoundedCache, stringBytes } from "@smcp/runtime";
-import type { ServerModule } from "@smcp/servers";
+import type { ServerModule, TaskToolPolicy } from "@smcp/servers";
 import { tenantStub, type Env } from "../../env";
 import { parseSdkBundle, type SdkBundle } from "./bundle-format";
 import type { SdkManifest } from "./health-check";
@@ -78,5 +86,19 @@ export function sdkModule(
     version: `v${v.version}`,
     sdk,
     create: () => createStatelessSdkServer(sdk),
+    ...taskToolsOf(v.manifest),
   };
+}
+
+/** The manifest's tools that declare task support, as the Tasks extension's policies. */
+export function taskToolsOf(manifest: SdkManifest): { taskTools?: Record<string, TaskToolPolicy> } {
+  // An SDK v1 server's taskSupport is its own experimental (2025-11-25) tasks, which expect
+  // task-augmented calls the platform does not make: out of scope, its tools stay plain calls.
+  if (manifest.bundle.sdk === "v1") return {};
+  const policies: Record<string, TaskToolPolicy> = {};
+  for (const tool of manifest.tools) {
+    const support = (tool.execution as { taskSupport?: unknown } | undefined)?.taskSupport;
+    if (typeof tool.name === "string" && (support === "optional" || support === "required")) policies[tool.name] = { support };
+  }
+  return Object.keys(policies).length ? { taskTools: policies } : {};
 }
