@@ -377,7 +377,7 @@ export class SessionDO extends DurableObject<Env> {
       createdAt: now,
       lastActivity: now,
       eventLogMaxBytes: this.#config.SMCP_EVENT_LOG_MAX_BYTES,
-      policy: call.policy ?? null,
+      ...(call.policy ? { policy: call.policy } : {}),
     };
     let refusal: WireError | undefined;
     const live = await this.#build(draft, call.server, async () => {
