@@ -115,7 +115,10 @@ describe("enforcement on the built-in notes server", () => {
       expect(error).toEqual({ code: unknown.code, message: unknown.message.replace("no_such_tool", hidden) });
     }
 
-    await request(session, "tools/call", { name: "add_note", arguments: { title: "Groceries", body: "milk" } });
+    const added = (await request(session, "tools/call", { name: "add_note", arguments: { title: "Groceries", body: "milk" } })).result;
+    // The denied tool never ran: the note is still there.
+    expect((await request(session, "tools/call", { name: "delete_note", arguments: { id: added.structuredContent.id } })).error.code).toBe(-32602);
+    expect(textOf((await request(session, "tools/call", { name: "list_notes", arguments: {} })).result)).toContain(added.structuredContent.id);
     const found = (await request(session, "tools/call", { name: "find", arguments: { query: "groc" } })).result;
     expect(textOf(found)).toContain("Groceries");
     // An error about the renamed tool names it as the client called it.

@@ -10,16 +10,18 @@
  * descriptions overridden (their `nextCursor` untouched, so paging still works; a page
  * may come out shorter); `initialize` and `server/discover` answers advertise
  * `tools.listChanged`. A `tools/call` of a hidden name (a denied tool, a tool outside
- * `allow`, the old name of a renamed one) is answered here with the error the SDK gives
- * an unknown tool, and never reaches the server; a call of a new name reaches it under
- * the real name, and the answer's error text names the tool as the client called it.
+ * `allow`, the old name of a renamed one) reaches the server as a call of a random name
+ * no tool has, so no tool runs and the answer is exactly the server's own answer to an
+ * unknown tool (with the name the client called put back): built-in, module format, SDK
+ * and upstream servers word it differently, and a hidden tool must not be told from one
+ * that does not exist. A call of a new name reaches the server under the real name, and
+ * the answer's error text names the tool as the client called it.
  *
  * It patches the transport after a server was connected to it (`onmessage` in, `send`
  * out), so what the server sees and sends is unchanged. The policy is read per message:
  * a session that learns of a new one applies it from its next message on.
  */
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
-import { unknownToolMessage } from "@smcp/servers";
 import { policyView, type PolicyView, type ToolPolicy } from "./tool-policy";
 
 /** What of a transport the governor touches: the SDK's transports all have these. */
@@ -34,9 +36,8 @@ type Pending = { method: "initialize" | "server/discover" | "tools/list" } | { m
 /** Requests waiting for an answer that the governor rewrites; past this many, the oldest is forgotten. */
 const MAX_PENDING = 1_024;
 
-/** The answer the platform's servers give a `tools/call` of a tool they do not have (built-in and module format alike). */
-export const unknownToolError = (id: Id, name: string): JSONRPCMessage =>
-  ({ jsonrpc: "2.0", id, error: { code: -32602, message: unknownToolMessage(name) } }) as JSONRPCMessage;
+/** A tool name no server has (128 random bits), valid by the MCP tool-name rules. */
+const noSuchTool = () => `smcp_no_such_tool_${[...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 
 /** Governs `transport` by the policy `policy()` returns at each message (null: no policy, nothing changes). */
 export function governTransport(transport: GovernedTransport, policy: () => ToolPolicy | null | undefined): void {
@@ -61,13 +62,7 @@ export function governTransport(transport: GovernedTransport, policy: () => Tool
       if (m.method === "initialize" || m.method === "server/discover" || m.method === "tools/list") remember(m.id, { method: m.method });
       else if (m.method === "tools/call" && typeof m.params?.name === "string") {
         const called = m.params.name;
-        const real = v.real(called);
-        if (real === null) {
-          const id = m.id;
-          // Later than this dispatch, as the SDK answers: its transports tell handler answers from refusals that way.
-          void Promise.resolve().then(() => transport.send(unknownToolError(id, called)).catch(() => {}));
-          return;
-        }
+        const real = v.real(called) ?? noSuchTool();
         remember(m.id, { method: "tools/call", real, called });
         if (real !== called) message = { ...message, params: { ...m.params, name: real } } as JSONRPCMessage;
       }
