@@ -6,6 +6,7 @@
  * session and to a listen stream. Upstream and deployed SDK servers under a policy, with
  * the SDK client, are test/e2e/policy.test.ts.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
   SseReader,
@@ -17,6 +18,7 @@ import {
   provisionTenant,
   request,
   responseMessage,
+  sessionStub,
   statelessFetch,
   textOf,
 } from "./helpers";
@@ -174,6 +176,18 @@ describe("enforcement on the built-in notes server", () => {
     expect(await nextMessage(stream)).toMatchObject({ method: "notifications/tools/list_changed" });
     expect(names((await request(session, "tools/list")).result)).toEqual(["add_note", "delete_note", "list_notes", "search_notes"]);
     await stream.cancel();
+  });
+
+  it("policy:announce — a session whose object restarted while the policy changed applies the new one on its next message and announces it then", async () => {
+    const t = await provisionTenant({ prefix: "pol-r", servers: ["notes"] });
+    const session = await openSession(mcpUrl(t.tenant, "notes"), t.key);
+    expect(names((await request(session, "tools/list")).result)).toContain("delete_note");
+    await runInDurableObject(sessionStub(t.tenant, "notes", session.sessionId), (_instance, state) => state.abort("restart")).catch(() => {});
+    await adminOk("PUT", path(t.tenant), { deny: ["delete_note"] }, 201);
+    expect(names((await request(session, "tools/list")).result)).toEqual(["add_note", "list_notes", "search_notes"]);
+    const { events } = await adminOk("GET", `/tenants/${t.tenant}/sessions/${session.sessionId}/events?after=0&limit=100`);
+    const announced = (events as { message: { method?: string } }[]).filter((e) => e.message.method === "notifications/tools/list_changed");
+    expect(announced.length).toBe(1);
   });
 
   it("policy:announce — a policy change reaches a subscriptions/listen stream of the server as tools/list_changed", async () => {
