@@ -12,13 +12,17 @@ import {
   SseReader,
   admin,
   adminOk,
+  STATELESS_REVISION,
+  mcpFetch,
   mcpUrl,
   openSession,
   openStream,
   provisionTenant,
   request,
   responseMessage,
+  rpc,
   sessionStub,
+  statelessMeta,
   statelessFetch,
   textOf,
 } from "./helpers";
@@ -156,6 +160,28 @@ describe("enforcement on the built-in notes server", () => {
     const found = await call("find", { query: "stateless" });
     expect(found.message.error).toBeUndefined();
     expect(textOf(found.message.result)).toContain("Stateless groceries");
+  });
+
+  it("policy:calls — stateless lane: the SDK's header checks (SEP-2243 Mcp-Param-*) apply to a renamed tool under its new name, and an old name gets the unknown-tool answer, not a header error", async () => {
+    const t = await provisionTenant({ prefix: "pol-h", servers: ["everything"] });
+    await adminOk("PUT", path(t.tenant, "everything"), { rename: { test_x_mcp_header: "hdr" } }, 201);
+    const url = mcpUrl(t.tenant, "everything");
+    const call = async (name: string, headers: Record<string, string> = {}) => {
+      const res = await mcpFetch(url, {
+        key: t.key,
+        headers: { "MCP-Protocol-Version": STATELESS_REVISION, "Mcp-Method": "tools/call", "Mcp-Name": name, ...headers },
+        body: rpc("tools/call", { name, arguments: { region: "eu" }, _meta: statelessMeta() }),
+      });
+      return { status: res.status, message: await responseMessage(res) };
+    };
+    const withHeader = await call("hdr", { "Mcp-Param-Region": "eu" });
+    expect(textOf(withHeader.message.result)).toBe("region=eu");
+    const without = await call("hdr");
+    expect(without.message.error, JSON.stringify(without.message)).toBeDefined();
+    const unknown = await call("no_such_tool");
+    const old = await call("test_x_mcp_header");
+    expect(old.status).toBe(unknown.status);
+    expect(old.message.error).toEqual({ ...unknown.message.error, message: unknown.message.error.message.replace("no_such_tool", "test_x_mcp_header") });
   });
 
   it("policy:announce policy:view — a policy set, changed or deleted reaches a live session as tools/list_changed, and its next tools/list is governed by it", async () => {

@@ -36,7 +36,7 @@ import type { TaskRunner } from "../tasks/task-record";
 import { withTasks, type TaskHost } from "../tasks/with-tasks";
 import { TenantToolStore } from "../tool-store";
 import { governTransport, type GovernedTransport } from "../policy/govern";
-import type { ToolPolicy } from "../policy/tool-policy";
+import { policyView, type ToolPolicy } from "../policy/tool-policy";
 import type { Trace } from "../trace";
 import { DurableListenBus } from "./listen-bus";
 import { listenStreamsExceeded, releaseWhenClosed, takeListenSlot } from "./listen-streams";
@@ -122,8 +122,19 @@ function serverFor(module: ServerModule, principal: Principal, env: Env, notify:
   return withTasks(mcpServer, module.taskTools, taskHost(env, principal, module));
 }
 
-/** Each transport the request's server is connected to (one per exchange) is governed by the request's policy. */
+/**
+ * Each transport the request's server is connected to (one per exchange) is governed by
+ * the request's policy. The SDK also reads a called tool's input schema before the
+ * exchange (for the `x-mcp-header` checks): it gets the real tool's, and none for a hidden
+ * name, as for a name no tool has.
+ */
 function governConnections(mcp: McpServer, policy: ToolPolicy): void {
+  const view = policyView(policy);
+  const schemaOf = mcp.toolInputSchemaJson.bind(mcp);
+  mcp.toolInputSchemaJson = (name) => {
+    const real = view.real(name);
+    return real === null ? undefined : schemaOf(real);
+  };
   const server = mcp.server;
   const connect = server.connect.bind(server);
   server.connect = async (transport) => {
