@@ -1,14 +1,16 @@
 /**
  * Per-tool policy (policy/tool-policy.ts, policy/govern.ts, admin/policy.ts): the admin
- * API with its checks and audit, and enforcement against the built-in notes server on
- * both lanes: the governed `tools/list`, hidden and old names unknown, new names reaching
+ * API with its checks and audit, and enforcement against a deployed module and the
+ * built-in servers on both lanes: the governed `tools/list`, hidden and old names unknown, new names reaching
  * the real tool, `tools.listChanged` advertised, and a change announced to a live
  * session and to a listen stream. Upstream and deployed SDK servers under a policy, with
  * the SDK client, are test/e2e/policy.test.ts.
  */
-import { runInDurableObject } from "cloudflare:test";
+import { SELF, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
+  ADMIN_TOKEN,
+  ORIGIN,
   SseReader,
   admin,
   adminOk,
@@ -26,6 +28,12 @@ import {
   statelessFetch,
   textOf,
 } from "./helpers";
+
+const MODULE = `export default { tools: [
+  { name: "hi", inputSchema: { type: "object" }, handler: () => "hi there" },
+  { name: "bye", inputSchema: { type: "object" }, handler: () => "bye" },
+  { name: "secret", inputSchema: { type: "object" }, handler: () => "the secret" },
+] };`;
 
 const path = (tenant: string, server = "notes") => `/tenants/${tenant}/servers/${server}/policy`;
 
@@ -98,6 +106,34 @@ describe("PUT /admin/v1/tenants/{t}/servers/{s}/policy", () => {
     expect((await admin("GET", path(t.tenant))).status).toBe(404);
     expect((await refused(t.tenant, { deny: ["a"] }, "everything")).status).toBe(404);
     expect((await admin("PUT", path("no-such-tenant-pol"), { deny: ["a"] })).status).toBe(404);
+  });
+});
+
+describe("enforcement on a deployed module (the sandbox)", () => {
+  it("policy:tools policy:view policy:calls — a module's tools hidden and renamed on both lanes; its own unknown-tool answer for the hidden and old names", async () => {
+    const t = await provisionTenant({ prefix: "pol-m", servers: [] });
+    const deployed = await SELF.fetch(`${ORIGIN}/admin/v1/tenants/${t.tenant}/servers/mod/deployments`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/javascript" },
+      body: MODULE,
+    });
+    expect(deployed.status, await deployed.text()).toBe(201);
+    await adminOk("PUT", path(t.tenant, "mod"), { deny: ["secret"], rename: { hi: "hello" } }, 201);
+    const url = mcpUrl(t.tenant, "mod");
+
+    const session = await openSession(url, t.key);
+    expect(names((await request(session, "tools/list")).result)).toEqual(["bye", "hello"]);
+    expect(textOf((await request(session, "tools/call", { name: "hello", arguments: {} })).result)).toBe("hi there");
+    const unknown = (await request(session, "tools/call", { name: "no_such_tool", arguments: {} })).error;
+    for (const hidden of ["hi", "secret"]) {
+      expect((await request(session, "tools/call", { name: hidden, arguments: {} })).error).toEqual({ ...unknown, message: unknown.message.replace("no_such_tool", hidden) });
+    }
+
+    expect(names((await responseMessage(await statelessFetch(url, t.key, "tools/list"))).result)).toEqual(["bye", "hello"]);
+    expect(textOf((await responseMessage(await statelessFetch(url, t.key, "tools/call", { name: "hello", arguments: {} }))).result)).toBe("hi there");
+    const statelessUnknown = (await responseMessage(await statelessFetch(url, t.key, "tools/call", { name: "no_such_tool", arguments: {} }))).error;
+    const statelessHidden = (await responseMessage(await statelessFetch(url, t.key, "tools/call", { name: "secret", arguments: {} }))).error;
+    expect(statelessHidden).toEqual({ ...statelessUnknown, message: statelessUnknown.message.replace("no_such_tool", "secret") });
   });
 });
 
