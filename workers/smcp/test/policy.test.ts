@@ -75,6 +75,15 @@ describe("PUT /admin/v1/tenants/{t}/servers/{s}/policy", () => {
     expect(JSON.stringify(audit)).not.toContain("Write a note down.");
   });
 
+  it("policy:admin — a purged server's policy goes with it; a server enabled again starts without one", async () => {
+    const t = await provisionTenant({ prefix: "pol-p", servers: ["notes"] });
+    await adminOk("PUT", path(t.tenant), POLICY, 201);
+    await adminOk("DELETE", `/tenants/${t.tenant}/servers/notes?purge=true`);
+    expect((await admin("PUT", path(t.tenant), POLICY)).status).toBe(404);
+    await adminOk("PUT", `/tenants/${t.tenant}/servers/notes`, undefined, 201);
+    expect((await admin("GET", path(t.tenant))).status).toBe(404);
+  });
+
   it("policy:admin — bad names, bounds, contradictions and rename collisions are refused with a 400 that names them; an unknown server or tenant is 404", async () => {
     const t = await provisionTenant({ prefix: "pol-bad", servers: ["notes"] });
     const cases: [unknown, RegExp][] = [
