@@ -59,6 +59,8 @@ import { migrate } from "./storage/migrations";
 import { TenantToolStore } from "./tool-store";
 import type { SessionEndCause, SessionEndReason, SessionRecord, SessionUpdate } from "./tenant/types";
 import { logEvent } from "./log";
+import { governTransport, type GovernedTransport } from "./policy/govern";
+import { samePolicy, type ToolPolicy } from "./policy/tool-policy";
 import { moduleOfRef, resolveServerModule, resolveServerVersion, type ServerRef } from "./sandbox/resolve-server";
 
 // --- storage layout (docs/storage-schema.md, checked against the real storage by a test) ---
@@ -94,6 +96,8 @@ export interface SessionCall {
   newSessionId: string | null;
   /** What the Worker resolved the URL's server to (absent when its cache let the entry go: resolved here). */
   server?: ServerRef;
+  /** The server's tool policy as the Worker resolved it (null: none). */
+  policy?: ToolPolicy | null;
   traceparent?: string;
 }
 
@@ -109,6 +113,8 @@ export interface SessionMeta extends Principal {
   replay?: ReplayState;
   /** The deployed SDK server version the session started with: a rebuild runs it again, whatever is active now. */
   sdkVersion?: number;
+  /** The tool policy last applied (policy/govern.ts): a change found after an eviction is announced too. */
+  policy?: ToolPolicy | null;
 }
 
 /** The admin view of a live session: its index record plus what only the session knows. */
@@ -147,6 +153,11 @@ export class SessionDO extends DurableObject<Env> {
   #alarmAt = 0;
   #lastPrune = 0;
   #streams = new StreamCounter();
+  /**
+   * The server's tool policy this session applies (policy/govern.ts): the latest one a
+   * request of the session or the tenant brought (every request carries it), kept in `meta`.
+   */
+  #policy: ToolPolicy | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -251,10 +262,38 @@ export class SessionDO extends DurableObject<Env> {
     }
   }
 
+  /** The tenant changed the server's tool policy: the session applies it and announces a list change now. */
+  async policyChanged(policy: ToolPolicy | null): Promise<void> {
+    this.#setPolicy(policy);
+  }
+
+  /** A policy other than the one applied so far: from now on the governed list differs, which the client hears of. */
+  #setPolicy(policy: ToolPolicy | null): void {
+    const meta = this.#loadMeta();
+    const applied = this.#policy !== undefined ? this.#policy : (meta?.policy ?? null);
+    this.#policy = policy;
+    if (samePolicy(applied, policy) || !meta || this.#ended) return;
+    meta.policy = policy;
+    this.ctx.storage.kv.put(META_KEY, meta);
+    // A session being rebuilt announces it once its transport is back (#build).
+    this.#policyUnannounced = true;
+    this.#announcePolicy();
+  }
+
+  #policyUnannounced = false;
+
+  #announcePolicy(): void {
+    const live = this.#live;
+    if (!live || this.#ended || !this.#policyUnannounced) return;
+    this.#policyUnannounced = false;
+    live.transport.send({ jsonrpc: "2.0", method: "notifications/tools/list_changed" }).catch(() => {});
+  }
+
   // --- request path ----------------------------------------------------------
 
   async #handle(request: Request, call: SessionCall): Promise<Response> {
     const { principal, newSessionId } = call;
+    if (call.policy !== undefined) this.#setPolicy(call.policy);
     const body = request.method === "POST" ? JSON.parse(await request.text()) : undefined;
 
     const meta = this.#loadMeta();
@@ -338,6 +377,7 @@ export class SessionDO extends DurableObject<Env> {
       createdAt: now,
       lastActivity: now,
       eventLogMaxBytes: this.#config.SMCP_EVENT_LOG_MAX_BYTES,
+      ...(call.policy ? { policy: call.policy } : {}),
     };
     let refusal: WireError | undefined;
     const live = await this.#build(draft, call.server, async () => {
@@ -417,6 +457,7 @@ export class SessionDO extends DurableObject<Env> {
       .then((live) => {
         // An end that committed while the SDK was being rebuilt wins: nothing is kept.
         if (!this.#ended && this.#meta === meta) this.#live = live;
+        this.#announcePolicy();
         return live;
       })
       .finally(() => (this.#building = undefined));
@@ -465,6 +506,7 @@ export class SessionDO extends DurableObject<Env> {
           }),
         );
     await live.backend.connect(transport);
+    governTransport(transport as unknown as GovernedTransport, () => this.#policy ?? meta.policy ?? null);
     if (admit) {
       this.#pendingLive = live;
     } else {

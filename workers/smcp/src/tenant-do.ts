@@ -57,6 +57,7 @@ import { upstreamHeaders } from "./gateway/serving";
 import { UpstreamSetupError } from "./gateway/relay";
 import { openSecrets } from "./sandbox/secrets-env";
 import { UpstreamHealth, probeSchedule, type UpstreamHealthSummary, type UpstreamHealthView } from "./tenant/upstream-health";
+import { policySummary, type ToolPolicy } from "./policy/tool-policy";
 
 /** Longest client-supplied string kept in an audit detail. */
 const AUDIT_DETAIL_MAX_CHARS = 256;
@@ -64,6 +65,7 @@ const clip = (text: string) => (text.length > AUDIT_DETAIL_MAX_CHARS ? text.slic
 
 type Missing = { ok: false; reason: "unknown-tenant" };
 const upstreamKey = (server: string) => `upstream:${server}`;
+const policyKey = (server: string) => `policy:${server}`;
 /** What purging a server removed (`purgeServer`). */
 export interface PurgedServer {
   files: number;
@@ -476,6 +478,7 @@ export class TenantDO extends DurableObject<Env> {
       const versions = this.#deploymentStore().purge(name);
       this.ctx.storage.kv.delete(upstreamKey(name));
       this.#upstreamHealth.remove(name);
+      this.ctx.storage.kv.delete(policyKey(name));
       toolData.recount();
       return { files, toolData: toolRows, secrets, versions };
     });
@@ -606,6 +609,46 @@ export class TenantDO extends DurableObject<Env> {
     if (!this.#currentConfig(incarnation)) return MISSING;
     const config = this.ctx.storage.kv.get<UpstreamConfig>(upstreamKey(server));
     return { ok: true, value: config ? { ...config, secrets: new SecretStore(this.#sql).summary(server) } : null };
+  }
+
+  // --- tool policies (policy/tool-policy.ts): KV `policy:{server}` -------------------
+
+  /**
+   * Stores the tool policy of an enabled server (any kind) and tells its live sessions,
+   * each with its own bounded attempt; one that does not hear of it learns on its next message.
+   */
+  async policyPut(server: string, policy: ToolPolicy): Promise<{ ok: true; created: boolean; incarnation: string } | Missing | { ok: false; reason: "unknown-server" }> {
+    const config = this.#config();
+    if (!config) return MISSING;
+    if (!this.#servers.isEnabled(server)) return { ok: false, reason: "unknown-server" };
+    const key = policyKey(server);
+    const created = this.ctx.storage.kv.get(key) === undefined;
+    this.ctx.storage.kv.put(key, policy);
+    await this.#audit("admin", "policy.set", server, policySummary(policy));
+    this.ctx.waitUntil(this.#sessionObjects(config).policyChanged(this.#sessions.ofServer(server), policy));
+    return { ok: true, created, incarnation: config.incarnation };
+  }
+
+  async policyGet(server: string): Promise<{ ok: true; value: ToolPolicy | null } | Missing> {
+    if (!this.#config()) return MISSING;
+    return { ok: true, value: this.ctx.storage.kv.get<ToolPolicy>(policyKey(server)) ?? null };
+  }
+
+  async policyDelete(server: string): Promise<{ ok: true; deleted: boolean; incarnation: string } | Missing> {
+    const config = this.#config();
+    if (!config) return MISSING;
+    const deleted = this.ctx.storage.kv.delete(policyKey(server));
+    if (deleted) {
+      await this.#audit("admin", "policy.deleted", server, {});
+      this.ctx.waitUntil(this.#sessionObjects(config).policyChanged(this.#sessions.ofServer(server), null));
+    }
+    return { ok: true, deleted, incarnation: config.incarnation };
+  }
+
+  /** The policy the Worker applies to a server's requests (null: none), for the tenant incarnation it resolved. */
+  async policyActive(server: string, incarnation: string): Promise<{ ok: true; value: ToolPolicy | null } | Missing> {
+    if (!this.#currentConfig(incarnation)) return MISSING;
+    return { ok: true, value: this.ctx.storage.kv.get<ToolPolicy>(policyKey(server)) ?? null };
   }
 
   // --- deployed servers (the rules are in sandbox/deployment-store.ts) -------------

@@ -157,7 +157,7 @@ describe("stateless lane isolation", () => {
     });
     const body = rpc("tools/call", { name: "who", arguments: {}, _meta: statelessMeta() });
     const principal = { tenant, server: "probe", keyId: "key-1" };
-    const res = await serveStateless(request, body, probe, principal, env, 65536, traceOf(request));
+    const res = await serveStateless(request, body, probe, null, principal, env, 65536, traceOf(request));
     expect(res.status).toBe(200);
     await res.text();
 

@@ -9,6 +9,7 @@ import { eventsCommand } from "./events.mjs";
 import { grantCommands } from "./grants.mjs";
 import { healthCommand } from "./health.mjs";
 import { keyCommands } from "./keys.mjs";
+import { policyCommands } from "./policy.mjs";
 import { secretCommands } from "./secrets.mjs";
 import { serverCommands } from "./servers.mjs";
 import { sessionCommands } from "./sessions.mjs";
@@ -25,6 +26,7 @@ export const commands = [
   deployCommand,
   ...upstreamCommands,
   ...secretCommands,
+  ...policyCommands,
   ...sessionCommands,
   ...taskCommands,
   ...grantCommands,

@@ -14,6 +14,7 @@ import { createAdminKey, listAdminKeys, revokeAdminKey } from "./admin-keys";
 import { requireAdmin } from "./require-admin";
 import { scopeRefusal } from "./tenant-scope";
 import { deleteUpstream, getUpstream, probeUpstreamNow, putUpstream } from "./upstream";
+import { deletePolicy, getPolicy, putPolicy } from "./policy";
 import { deleteSecret, listSecrets, putSecret, rekeySecrets } from "./secrets";
 import { deleteServer, enableServer, listServers } from "./servers";
 import { createCheckpoint, dropAudit, exportAudit, getAudit, listCheckpoints, verifyAudit } from "./audit";
@@ -49,6 +50,10 @@ const routes: Route<AdminHandler>[] = [
   { method: "GET", pattern: `${T}/servers/:server/upstream`, handler: (_r, env, p) => getUpstream(env, p.tenant!, p.server!) },
   { method: "DELETE", pattern: `${T}/servers/:server/upstream`, handler: (_r, env, p) => deleteUpstream(env, p.tenant!, p.server!) },
   { method: "POST", pattern: `${T}/servers/:server/upstream/probe`, handler: (_r, env, p) => probeUpstreamNow(env, p.tenant!, p.server!) },
+  // Tool policies of every kind of server: admin/policy.ts.
+  { method: "PUT", pattern: `${T}/servers/:server/policy`, handler: (r, env, p) => putPolicy(r, env, p.tenant!, p.server!) },
+  { method: "GET", pattern: `${T}/servers/:server/policy`, handler: (_r, env, p) => getPolicy(env, p.tenant!, p.server!) },
+  { method: "DELETE", pattern: `${T}/servers/:server/policy`, handler: (_r, env, p) => deletePolicy(env, p.tenant!, p.server!) },
   // Deployed servers' write-only secrets: admin/secrets.ts.
   { method: "GET", pattern: `${T}/servers/:server/secrets`, handler: (_r, env, p) => listSecrets(env, p.tenant!, p.server!) },
   { method: "PUT", pattern: `${T}/servers/:server/secrets/:secret`, handler: (r, env, p) => putSecret(r, env, p.tenant!, p.server!, p.secret!) },

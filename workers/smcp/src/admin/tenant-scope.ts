@@ -8,7 +8,7 @@
  * | a tenant admin key may | stays with the platform admin token |
  * |---|---|
  * | `GET /tenants/{own}` | `POST /tenants`, `GET /tenants` |
- * | servers, deployments, egress, secrets of {own} | `PATCH /tenants/{own}` (limits) |
+ * | servers, deployments, egress, secrets, tool policies of {own} | `PATCH /tenants/{own}` (limits) |
  * | keys and admin keys of {own} (create, list, revoke) | `DELETE /tenants/{own}` |
  * | sessions of {own}: list, show, events, requests, terminate | `DELETE /tenants/{own}/audit` (drop an exported segment) |
  * | audit of {own}: read, verify, checkpoints, export | `GET /health`; every route of another tenant |

@@ -38,7 +38,7 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
 
   const principal = await authenticate(request, env, tenant, server);
   await admitRequest(env, tenant);
-  // Resolved once: the session lane hands the ref to the session object, which builds from it.
+  // Resolved once, with the server's tool policy: the session lane hands both to the session object, which builds from them.
   const resolved = await resolveServer(env, tenant, incarnationOf(principal), server);
   if (!resolved) throw wire.notFound("unknown_server", `Server ${server} is not available`);
 
@@ -55,7 +55,7 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
 
   if (await isLegacyRequest(request, body?.json)) {
     rc.lane = "session";
-    return serveSession(request, body, principal, resolved.ref, env, rc.trace);
+    return serveSession(request, body, principal, resolved.ref, resolved.policy, env, rc.trace);
   }
   rc.lane = "stateless";
   if (isUpstreamModule(resolved.module)) {
@@ -64,7 +64,7 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
       `Server ${server} fronts an upstream MCP server; SMCP serves upstreams on the session lane (protocol revisions ${SESSION_REVISIONS.join(", ")}, with Mcp-Session-Id) only for now. Connect with a 2025 revision`,
     );
   }
-  return serveStateless(request, body?.json, resolved.module, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace);
+  return serveStateless(request, body?.json, resolved.module, resolved.policy, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace);
 }
 
 /**

@@ -13,10 +13,19 @@ import type { Env } from "../env";
 import type { Trace } from "../trace";
 import { initializeParamsProblem } from "./initialize-bounds";
 import type { ServerRef } from "../sandbox/resolve-server";
+import type { ToolPolicy } from "../policy/tool-policy";
 import { answeredDespiteInterruption, requestIdsOf } from "./interrupted";
 import { incarnationOf, type Principal } from "./principal";
 
-export async function serveSession(request: Request, body: ParsedBody | null, principal: Principal, server: ServerRef | undefined, env: Env, trace: Trace): Promise<Response> {
+export async function serveSession(
+  request: Request,
+  body: ParsedBody | null,
+  principal: Principal,
+  server: ServerRef | undefined,
+  policy: ToolPolicy | null,
+  env: Env,
+  trace: Trace,
+): Promise<Response> {
   const presented = request.headers.get("mcp-session-id");
   let sessionId: string;
   let isNew = false;
@@ -44,7 +53,7 @@ export async function serveSession(request: Request, body: ParsedBody | null, pr
   const stub = env.SESSION.get(env.SESSION.idFromName(sessionObjectName(principal.tenant, incarnationOf(principal), principal.server, sessionId)));
   const forwarded = new Request(request.url, { method: request.method, headers, body: body?.text ?? null });
   return answeredDespiteInterruption(
-    () => stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, traceparent: trace.traceparent }),
+    () => stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, policy, traceparent: trace.traceparent }),
     requestIdsOf(body?.json),
   );
 }

@@ -14,6 +14,8 @@
  *   open streams goes first.
  * - Tools receive `authInfo` with who is calling and nothing of the platform: the
  *   Worker's `env` reaches the factory through a WeakMap keyed by the request.
+ * - A server under a tool policy is governed per request (policy/govern.ts): each
+ *   exchange's transport, whatever module serves it, as the Worker resolved the policy.
  * - Task tools of a module (`taskTools`) get the Tasks extension (tasks/with-tasks.ts): the
  *   task lives in the tenant's TaskDO, bound to this request's principal.
  * - A `subscriptions/listen` that names `taskIds` (task status notifications) is served
@@ -22,7 +24,7 @@
  *   twice: per tenant per isolate (listen-streams.ts), and per server across isolates
  *   (the bus object counts the streams it holds).
  */
-import { createMcpHandler, type McpHttpHandler } from "@modelcontextprotocol/server";
+import { createMcpHandler, type McpHttpHandler, type McpServer } from "@modelcontextprotocol/server";
 import { BoundedCache, platformConfig, tenantIncarnationName } from "@smcp/runtime";
 import type { ServerModule } from "@smcp/servers";
 import { listenBusStub, tenantStub, type Env } from "../env";
@@ -33,6 +35,8 @@ import { classifyListen, serveTaskListen } from "../tasks/task-listen";
 import type { TaskRunner } from "../tasks/task-record";
 import { withTasks, type TaskHost } from "../tasks/with-tasks";
 import { TenantToolStore } from "../tool-store";
+import { governTransport, type GovernedTransport } from "../policy/govern";
+import { policyView, type ToolPolicy } from "../policy/tool-policy";
 import type { Trace } from "../trace";
 import { DurableListenBus } from "./listen-bus";
 import { listenStreamsExceeded, releaseWhenClosed, takeListenSlot } from "./listen-streams";
@@ -61,6 +65,8 @@ const handlers = new BoundedCache<HandlerEntry>({
 /** The Worker's env and the caller of the request being served; never part of anything a tool receives. */
 const envOfRequest = new WeakMap<Request, Env>();
 const principalOfRequest = new WeakMap<Request, Principal>();
+/** The server's tool policy as this request resolved it (policy/govern.ts applies it to the request's exchange). */
+const policyOfRequest = new WeakMap<Request, ToolPolicy>();
 
 /** What runs a module's tasks: a deployed SDK server runs them on the version serving this request. */
 const runnerOf = (module: ServerModule): TaskRunner => (isSdkModule(module) ? { kind: "deployed", version: module.sdk.version, hash: module.sdk.hash } : { kind: "built-in" });
@@ -98,7 +104,8 @@ function handlerFor(module: ServerModule, principal: Principal, env: Env, maxReq
       const env = ctx.requestInfo ? envOfRequest.get(ctx.requestInfo) : undefined;
       const caller = ctx.requestInfo ? principalOfRequest.get(ctx.requestInfo) : undefined;
       if (!env || !caller) throw new Error("stateless lane: no env for this request");
-      return serverFor(module, caller, env, handler.notify);
+      const policy = ctx.requestInfo ? policyOfRequest.get(ctx.requestInfo) : undefined;
+      return serverFor(module, caller, env, handler.notify, policy);
     },
     { legacy: "reject", maxRequestBodySize, bus, onerror },
   );
@@ -107,11 +114,33 @@ function handlerFor(module: ServerModule, principal: Principal, env: Env, maxReq
   return entry;
 }
 
-/** The module's McpServer for one request of `principal`, with the Tasks extension where it has task tools. */
-function serverFor(module: ServerModule, principal: Principal, env: Env, notify: McpHttpHandler["notify"]) {
+/** The module's McpServer for one request of `principal`, with the Tasks extension where it has task tools, governed by its tool policy. */
+function serverFor(module: ServerModule, principal: Principal, env: Env, notify: McpHttpHandler["notify"], policy?: ToolPolicy) {
   const { tenant, server } = principal;
   const mcpServer = module.create({ tenant, server, store: new TenantToolStore(tenantStub(env, tenant), server, incarnationOf(principal)), notify });
+  if (policy) governConnections(mcpServer, policy);
   return withTasks(mcpServer, module.taskTools, taskHost(env, principal, module));
+}
+
+/**
+ * Each transport the request's server is connected to (one per exchange) is governed by
+ * the request's policy. The SDK also reads a called tool's input schema before the
+ * exchange (for the `x-mcp-header` checks): it gets the real tool's, and none for a hidden
+ * name, as for a name no tool has.
+ */
+function governConnections(mcp: McpServer, policy: ToolPolicy): void {
+  const view = policyView(policy);
+  const schemaOf = mcp.toolInputSchemaJson.bind(mcp);
+  mcp.toolInputSchemaJson = (name) => {
+    const real = view.real(name);
+    return real === null ? undefined : schemaOf(real);
+  };
+  const server = mcp.server;
+  const connect = server.connect.bind(server);
+  server.connect = async (transport) => {
+    await connect(transport);
+    governTransport(transport as unknown as GovernedTransport, () => policy);
+  };
 }
 
 const isListen = (body: unknown) => (body as { method?: unknown } | null)?.method === "subscriptions/listen";
@@ -120,6 +149,7 @@ export async function serveStateless(
   request: Request,
   parsedBody: unknown,
   module: ServerModule,
+  policy: ToolPolicy | null,
   principal: Principal,
   env: Env,
   maxRequestBodySize: number,
@@ -127,6 +157,7 @@ export async function serveStateless(
 ): Promise<Response> {
   const entry = handlerFor(module, principal, env, maxRequestBodySize);
   const authInfo = authInfoOf(principal, { traceparent: trace.traceparent });
+  if (policy) policyOfRequest.set(request, policy);
   if (!isListen(parsedBody)) {
     envOfRequest.set(request, env);
     principalOfRequest.set(request, principal);

@@ -29,6 +29,7 @@ import { recordCall } from "./stats";
 import type { SdkManifest } from "./sdk/health-check";
 import { sdkModule } from "./sdk/serving";
 import { upstreamModule, type ServedUpstream } from "../gateway/serving";
+import type { ToolPolicy } from "../policy/tool-policy";
 
 interface Resolved {
   until: number;
@@ -59,8 +60,35 @@ const cache = new BoundedCache<Resolved>({ maxBytes: 16 * 1024 * 1024, ttlMs: 10
  */
 export type ServerRef = { kind: "built-in" } | { kind: "deployed"; deployment: ServedDeployment } | { kind: "upstream"; upstream: ServedUpstream };
 
-/** The module serving `server` and the ref that names it, or null when there is none. */
-export async function resolveServer(env: Env, tenant: string, incarnation: string, server: string): Promise<{ module: ServerModule; ref?: ServerRef } | null> {
+/**
+ * Per tenant/server: its tool policy (policy/tool-policy.ts), trusted as long as a
+ * resolved deployment is, and fetched alongside it on a miss (built-in servers too).
+ */
+const policies = new BoundedCache<{ until: number; incarnation: string; policy: ToolPolicy | null }>({
+  maxBytes: 4 * 1024 * 1024,
+  ttlMs: 60_000,
+  sizeOf: (e) => 256 + (e.policy ? 2 * stringBytes(JSON.stringify(e.policy)) : 0),
+});
+
+/** The tool policy of `server` (null: none), from this isolate's cache when it is fresh. */
+export async function resolvePolicy(env: Env, tenant: string, incarnation: string, server: string): Promise<ToolPolicy | null> {
+  const key = `${tenant}/${server}`;
+  const now = Date.now();
+  const hit = policies.get(key, now);
+  if (hit && hit.incarnation === incarnation && hit.until > now) return hit.policy;
+  const result = await tenantStub(env, tenant).policyActive(server, incarnation);
+  const policy = result.ok ? result.value : null;
+  policies.set(key, { until: now + ACTIVE_DEPLOYMENT_CACHE_MS, incarnation, policy }, now);
+  return policy;
+}
+
+/** The module serving `server`, the ref that names it and its tool policy, or null when there is none. */
+export async function resolveServer(env: Env, tenant: string, incarnation: string, server: string): Promise<{ module: ServerModule; ref?: ServerRef; policy: ToolPolicy | null } | null> {
+  const [resolved, policy] = await Promise.all([resolveServerRef(env, tenant, incarnation, server), resolvePolicy(env, tenant, incarnation, server)]);
+  return resolved ? { ...resolved, policy } : null;
+}
+
+async function resolveServerRef(env: Env, tenant: string, incarnation: string, server: string): Promise<{ module: ServerModule; ref?: ServerRef } | null> {
   const module = await resolveServerModule(env, tenant, incarnation, server);
   if (!module) return null;
   if (builtInServers.has(server)) return { module, ref: { kind: "built-in" } };
@@ -141,6 +169,7 @@ export async function resolveServerVersion(env: Env, tenant: string, incarnation
 /** Forgets what this isolate knows about a server's deployment (after a deploy, rollback or egress change). */
 export function forgetResolvedServer(tenant: string, server: string): void {
   cache.delete(`${tenant}/${server}`);
+  policies.delete(`${tenant}/${server}`);
 }
 
 const sameUpstream = (a: ServedUpstream, b: ServedUpstream) =>

@@ -11,6 +11,7 @@
  */
 import { platformConfig, sessionObjectName } from "@smcp/runtime";
 import type { Env } from "../env";
+import type { ToolPolicy } from "../policy/tool-policy";
 import type { SessionIndex } from "./session-index";
 import type { SessionEndCause, TenantConfig } from "./types";
 
@@ -61,6 +62,15 @@ export class SessionObjects {
       else if (outcome.value === false) this.#host.index.remove(session.id);
     });
     return { sessionsEnded: sessions.length - failed.length, sessionsFailed: failed };
+  }
+
+  /**
+   * Tells live sessions their server's tool policy changed, so each announces a list
+   * change now. Best effort: a session that misses it learns on its next message.
+   */
+  async policyChanged(sessions: { id: string; server: string }[], policy: ToolPolicy | null): Promise<void> {
+    const timeoutMs = platformConfig(this.#host.env).SMCP_SESSION_END_TIMEOUT_MS;
+    await Promise.allSettled(sessions.map((s) => withDeadline(this.#object(s).policyChanged(policy), timeoutMs)));
   }
 
   /**
