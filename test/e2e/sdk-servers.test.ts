@@ -207,7 +207,7 @@ function taskRequests(transport: StreamableHTTPClientTransport, capabilities: Re
     });
 }
 
-describe("a task tool of a deployed SDK v2 server (examples/v2-server slow_report)", () => {
+describe("task tools of a deployed SDK v2 server (examples/v2-server slow_report, approve_report)", () => {
   it("tasks:deployed stateless:tasks — created, polled to its result and cancelled through the SDK client's transport; another key of the tenant gets not-found", async () => {
     const { client, transport } = await platform.connect(acme.tenant, "greeter", acme.key, { lane: "stateless" });
     const task = taskRequests(transport);

@@ -225,13 +225,16 @@ function captureConsole(host) {
 /**
  * Binds an SDK v2 server (McpServer or Server) to the 2026-07-28-era revision a task's round
  * is served on, as the SDK's own serving entries (createMcpHandler, serveStdio) do: its
- * era is instance state, set before it connects, and there is no public setter. Only a
- * server that lists the revision among its supported ones; true when bound.
+ * era is instance state, set before it connects, and there is no public setter. Like
+ * those entries it adds the revision to the instance's supported ones. Only a server
+ * whose SDK serves input_required results (SDK v2 2.4 and later have the seam below);
+ * true when bound.
  */
 function markModern(product) {
   const core = product && typeof product === "object" && product.server && typeof product.server === "object" ? product.server : product;
   const supported = core?._supportedProtocolVersions;
-  if (!boot.revision || !Array.isArray(supported) || !supported.includes(boot.revision)) return false;
+  if (!boot.revision || !Array.isArray(supported) || typeof core._invokeInputRequiredCapableHandler !== "function") return false;
+  if (!supported.includes(boot.revision)) core._supportedProtocolVersions = [...supported, boot.revision];
   core._negotiatedProtocolVersion = boot.revision;
   return true;
 }
