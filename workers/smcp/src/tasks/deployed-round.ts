@@ -31,7 +31,15 @@ export async function runDeployedRound(sdk: SdkServing, call: TaskCall, signal: 
     const opened = await InstanceClient.openForRound({ start: (events) => sdk.start("task", events, STATELESS_REVISION), timeoutMs: CALL_TIMEOUT_MS, noClient: NO_CLIENT }, STATELESS_REVISION);
     client = opened.client;
     if (signal.aborted) return fail("The task was stopped");
-    const stop = () => client?.close();
+    // Closing the instance does not answer its pending request: the abort does, at once.
+    let stop = () => {};
+    const stopped = new Promise<never>((_, reject) => {
+      stop = () => {
+        client?.close();
+        reject(new Error("stopped"));
+      };
+    });
+    stopped.catch(() => {});
     signal.addEventListener("abort", stop, { once: true });
     const params: Record<string, unknown> = { name: call.name, arguments: call.arguments ?? {} };
     if (opened.modern) {
@@ -39,7 +47,7 @@ export async function runDeployedRound(sdk: SdkServing, call: TaskCall, signal: 
       if (call.inputResponses) params.inputResponses = call.inputResponses;
       if (call.requestState !== undefined) params.requestState = call.requestState;
     }
-    const result = await client.request("tools/call", params);
+    const result = await Promise.race([client.request("tools/call", params), stopped]);
     signal.removeEventListener("abort", stop);
     if (opened.modern && result.resultType === "input_required") {
       const { inputRequests, requestState } = result as { inputRequests?: unknown; requestState?: unknown };
@@ -58,6 +66,8 @@ export async function runDeployedRound(sdk: SdkServing, call: TaskCall, signal: 
     sdk.record(plain.isError === true ? { kind: "tenant", message: "tools/call returned isError" } : undefined);
     return { kind: "complete", result: withoutEnvelope(plain) };
   } catch (err) {
+    // Cancelled or expired: the instance was closed on purpose, which is no failure of the server's.
+    if (signal.aborted) return fail("The task was stopped");
     const message = await sdk.redact(err instanceof Error ? err.message : String(err));
     if (err instanceof InstanceCallError && err.code !== undefined) {
       // The server's own JSON-RPC error, passed on as it is (its author's business).
