@@ -4,8 +4,11 @@
 // file: on SMCP, files persist per tenant and server, across sessions and restarts.
 // `slow_report` is a task tool: on SMCP's stateless lane (MCP 2026-07-28) a client that
 // declares the Tasks extension gets a task for it, which the platform holds and polls.
+// `approve_report` is a task tool that asks for input the 2026-07-28 way: it returns
+// `inputRequired(...)`; its task waits in `input_required` until the client answers with
+// `tasks/update`, and SMCP runs it again with the answer.
 import { readFile, writeFile } from "node:fs/promises";
-import { McpServer } from "@modelcontextprotocol/server";
+import { McpServer, acceptedContent, inputRequired } from "@modelcontextprotocol/server";
 import { z } from "zod";
 
 const COUNTER = "counter.txt"; // relative to process.cwd(), the package directory
@@ -49,6 +52,23 @@ export function createServer({ config = {}, env = {} } = {}) {
     },
   );
   report.execution = { taskSupport: "optional" };
+
+  const approval = server.registerTool(
+    "approve_report",
+    { description: "Ask the caller whether to publish a report, then say what was done.", inputSchema: z.object({ title: z.string() }) },
+    async ({ title }, ctx) => {
+      const answer = acceptedContent(ctx.mcpReq.inputResponses, "publish");
+      if (answer === undefined) {
+        return inputRequired({
+          inputRequests: {
+            publish: inputRequired.elicit({ message: `Publish "${title}"?`, requestedSchema: { type: "object", properties: { publish: { type: "boolean" } }, required: ["publish"] } }),
+          },
+        });
+      }
+      return { content: [{ type: "text", text: answer.publish ? `Published "${title}"` : `Kept "${title}" as a draft` }] };
+    },
+  );
+  approval.execution = { taskSupport: "optional" };
 
   return server;
 }

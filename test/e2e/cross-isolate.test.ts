@@ -184,6 +184,23 @@ describe("subscriptions/listen across isolates", () => {
     expect(task).toMatchObject({ taskId, status: "completed", result: { content: [{ text: "Deleted x.txt" }] } });
     await stream.cancel();
   });
+
+  it("auth:revoke-10s tasks:notifications — a key revoked through one isolate ends its listen stream held by the other, with an error for the listen's id", async () => {
+    const t = await provisionTenant(adminClient(url, ADMIN_TOKEN), "umbrella", { servers: ["everything"] });
+    const created = await taskRequest("a", t, "tools/call", { name: "confirm_delete", arguments: { filename: "y.txt" } });
+    // Watching list changes too: the stream does not end just because its task was cancelled.
+    const stream = await taskListen("b", t, [created.result.taskId], { toolsListChanged: true });
+    expect((await stream.next()).method).toBe("notifications/subscriptions/acknowledged");
+    const revoked = await fetch(`${url}/admin/v1/tenants/${t.tenant}/keys/${t.keyId}`, { method: "DELETE", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(revoked.status).toBe(200);
+    let last: any;
+    for (;;) {
+      const message = await stream.next().catch((err: Error) => (err.message === "the listen stream ended" ? null : Promise.reject(err)));
+      if (!message) break;
+      last = message;
+    }
+    expect(last).toMatchObject({ id: 1, error: { code: -32600, message: expect.stringMatching(/revoked or expired/) } });
+  });
 });
 
 const TASK_META = {
@@ -219,8 +236,8 @@ async function taskRequest(isolate: Isolate, t: { tenant: string; key: string },
 }
 
 /** A listen stream for `taskIds`; `next()` is its next JSON-RPC message. */
-async function taskListen(isolate: Isolate, t: { tenant: string; key: string }, taskIds: string[]) {
-  const res = await taskPost(isolate, t, "subscriptions/listen", { notifications: { taskIds } });
+async function taskListen(isolate: Isolate, t: { tenant: string; key: string }, taskIds: string[], lists: Record<string, boolean> = {}) {
+  const res = await taskPost(isolate, t, "subscriptions/listen", { notifications: { taskIds, ...lists } });
   if (!res.headers.get("content-type")?.startsWith("text/event-stream")) throw new Error(`listen refused: ${res.status} ${await res.text()}`);
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";

@@ -87,7 +87,7 @@ describe("per-tool policy through SMCP", () => {
     for (const lane of ["session", "stateless"] as const) {
       const { client } = await platform.connect(acme.tenant, "greeter", acme.key, { lane });
       expect(client.getServerCapabilities()?.tools?.listChanged, lane).toBe(true);
-      expect(await names(client), lane).toEqual(["count", "hello", "slow_report"]);
+      expect(await names(client), lane).toEqual(["approve_report", "count", "hello", "slow_report"]);
       expect(textOf(await client.callTool({ name: "hello", arguments: { name: "Ada" } })), lane).toBe("Hello, Ada!");
       const unknown = await failure(client, "no_such_tool");
       for (const hidden of ["env_names", "greet"]) expect(await failure(client, hidden, { name: "x" }), `${lane} ${hidden}`).toBe(unknown!.replace("no_such_tool", hidden));

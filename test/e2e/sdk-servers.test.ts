@@ -54,7 +54,7 @@ beforeAll(async () => {
   });
   tenantAdminKey = ((await created.json()) as { key: string }).key;
   const greeter = await deploy(acme.tenant, "greeter", "examples/v2-server", "--config", path.join(temp, "greeter.json"), "--token", tenantAdminKey);
-  expect(greeter).toMatch(/tools \(4\): greet, count, env_names, slow_report/);
+  expect(greeter).toMatch(/tools \(5\): greet, count, env_names, slow_report, approve_report/);
 }, 180_000);
 
 afterAll(async () => {
@@ -183,7 +183,7 @@ const TASKS = "io.modelcontextprotocol/tasks";
  * (UnsupportedResultType), so these are raw JSON-RPC on that transport; their answers are
  * taken off it before the Client sees them.
  */
-function taskRequests(transport: StreamableHTTPClientTransport) {
+function taskRequests(transport: StreamableHTTPClientTransport, capabilities: Record<string, unknown> = {}) {
   const waiting = new Map<number, (message: any) => void>();
   const inner = transport.onmessage;
   transport.onmessage = (message: any, extra?: any) => {
@@ -197,7 +197,7 @@ function taskRequests(transport: StreamableHTTPClientTransport) {
   const meta = {
     "io.modelcontextprotocol/protocolVersion": "2026-07-28",
     "io.modelcontextprotocol/clientInfo": { name: "smcp-e2e", version: "1.0.0" },
-    "io.modelcontextprotocol/clientCapabilities": { extensions: { [TASKS]: {} } },
+    "io.modelcontextprotocol/clientCapabilities": { ...capabilities, extensions: { [TASKS]: {} } },
   };
   return (method: string, params: Record<string, unknown>): Promise<any> =>
     new Promise((resolve, reject) => {
@@ -207,7 +207,7 @@ function taskRequests(transport: StreamableHTTPClientTransport) {
     });
 }
 
-describe("a task tool of a deployed SDK v2 server (examples/v2-server slow_report)", () => {
+describe("task tools of a deployed SDK v2 server (examples/v2-server slow_report, approve_report)", () => {
   it("tasks:deployed stateless:tasks — created, polled to its result and cancelled through the SDK client's transport; another key of the tenant gets not-found", async () => {
     const { client, transport } = await platform.connect(acme.tenant, "greeter", acme.key, { lane: "stateless" });
     const task = taskRequests(transport);
@@ -235,5 +235,23 @@ describe("a task tool of a deployed SDK v2 server (examples/v2-server slow_repor
     expect(theirs.error).toMatchObject({ code: -32602 });
     await client.close();
     await other.client.close();
+  });
+
+  it("tasks:deployed-input — approve_report, written with the SDK's inputRequired, moves its task to input_required; tasks/update runs it again in a fresh instance with the answer", async () => {
+    const { client, transport } = await platform.connect(acme.tenant, "greeter", acme.key, { lane: "stateless" });
+    const task = taskRequests(transport, { elicitation: { form: {} } });
+    const settled = async (taskId: string) => {
+      for (let i = 0; i < 100; i++) {
+        const got = (await task("tasks/get", { taskId })).result;
+        if (got.status !== "working") return got;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`task ${taskId} stayed working`);
+    };
+    const taskId = (await task("tools/call", { name: "approve_report", arguments: { title: "Q3" } })).result.taskId as string;
+    expect(await settled(taskId)).toMatchObject({ status: "input_required", inputRequests: { publish: { method: "elicitation/create", params: { message: 'Publish "Q3"?' } } } });
+    expect((await task("tasks/update", { taskId, inputResponses: { publish: { action: "accept", content: { publish: true } } } })).error).toBeUndefined();
+    expect(await settled(taskId)).toMatchObject({ status: "completed", result: { content: [{ type: "text", text: 'Published "Q3"' }] } });
+    await client.close();
   });
 });

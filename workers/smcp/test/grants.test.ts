@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { TenantDO } from "../src/tenant-do";
 import { LAST_USED_PERIOD_MS } from "../src/oauth/grant-store";
 import { REFRESH_TOKEN_TTL_MS } from "../src/oauth/tokens";
-import { admin, adminOk, expectRpcError, initializeParams, listSessions, mcpFetch, mcpUrl, openSession, provisionTenant, rpc, tenantObject } from "./helpers";
+import { SseReader, admin, adminOk, expectRpcError, initializeParams, listSessions, mcpFetch, mcpUrl, openSession, provisionTenant, rpc, taskFetch, tenantObject } from "./helpers";
 import { REDIRECT_URI, oauthError, tokenRequest, tokensFor } from "./oauth-helpers";
 
 const HOUR = LAST_USED_PERIOD_MS;
@@ -141,6 +141,19 @@ describe("grants admins can see", () => {
     const noTenant = await admin("DELETE", `/tenants/no-such-tenant-gr/grants/${grantId}`);
     expect(noTenant.status).toBe(404);
     expect(((await noTenant.json()) as any).error.code).toBe("unknown_tenant");
+  });
+
+  it("platform:grants auth:revoke-10s — revoking a grant ends its open subscriptions/listen stream (stateless lane, no session) with an error for the listen's id", async () => {
+    const t = await provisionTenant({ prefix: "gr-listen" });
+    const tokens = await tokensFor(t, "everything");
+    const grantId = await lastGrantId(t.tenant);
+    const reader = new SseReader(await taskFetch(mcpUrl(t.tenant, "everything"), tokens.access_token, "subscriptions/listen", { notifications: { toolsListChanged: true } }));
+    const messages: any[] = [];
+    const first = await reader.next();
+    expect(JSON.parse(first!.data).method).toBe("notifications/subscriptions/acknowledged");
+    await adminOk("DELETE", `/tenants/${t.tenant}/grants/${grantId}`);
+    for (let event = await reader.next(); event; event = await reader.next()) if (event.data) messages.push(JSON.parse(event.data));
+    expect(messages.at(-1)).toMatchObject({ id: expect.anything(), error: { code: -32600, message: expect.stringMatching(/revoked or expired/) } });
   });
 
   it("platform:grants auth:tenant-admin-keys — a tenant admin key lists and revokes its tenant's grants, audited as that key", async () => {

@@ -8,6 +8,7 @@
  */
 import { SELF, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import rawFactoryServer from "./fixtures/raw-factory-server.js?raw";
 import rawServer from "./fixtures/raw-sdk-server.js?raw";
 import {
   ADMIN_TOKEN,
@@ -28,6 +29,7 @@ import {
   SseReader,
   statelessFetch,
   responseMessage,
+  taskCall,
   expectRpcError,
   newKey,
   settledTask,
@@ -210,6 +212,34 @@ describe("deployed SDK servers", () => {
     await expectRpcError(await taskFetch(url, other.key, "tasks/get", { taskId }), 200, -32602);
     // Without the extension the same tool answers synchronously, as before.
     expect((await responseMessage(await statelessFetch(url, acme.key, "tools/call", { name: "echo", arguments: { message: "sync" } }))).result).toMatchObject({ resultType: "complete" });
+  });
+
+  it("tasks:deployed-input — a deployed task tool that answers input_required moves its task to input_required with its requests; tasks/update runs the next round, in a fresh instance on 2026-07-28, with the answers and the server's requestState", async () => {
+    const deployed = await deploy(acme.tenant, "raw-factory", bundle({ kind: "factory", sdk: "v2", code: rawFactoryServer, argv: [] }));
+    expect(deployed.status, await deployed.text()).toBe(201);
+    const url = mcpUrl(acme.tenant, "raw-factory");
+    const taskId = await startTask(url, acme.key, "approve", { file: "q3.pdf" });
+    const waiting = await settledTask(url, acme.key, taskId);
+    expect(waiting).toMatchObject({ status: "input_required", inputRequests: { confirm: { method: "elicitation/create", params: { message: "Approve q3.pdf?" } } } });
+    await taskCall(url, acme.key, "tasks/update", { taskId, inputResponses: { confirm: { action: "accept", content: { ok: true } } } });
+    const done = await settledTask(url, acme.key, taskId);
+    expect(done).toMatchObject({ status: "completed", result: { content: [{ type: "text", text: "approved q3.pdf (state approve-1, revision 2026-07-28)" }] } });
+    // A synchronous call still opens its instance with the 2025 handshake, as before.
+    const sync = await responseMessage(await statelessFetch(url, acme.key, "tools/call", { name: "plain", arguments: {} }));
+    expect(sync.result.content[0].text).toBe("plain on 2025-11-25");
+  });
+
+  it("tasks:deployed-input tasks:bounded — a deployed task that keeps asking fails once it asks more than SMCP_MAX_TASK_INPUT_ROUNDS times", async () => {
+    const url = mcpUrl(acme.tenant, "raw-factory");
+    const taskId = await startTask(url, acme.key, "ask_forever", {});
+    let task = await settledTask(url, acme.key, taskId);
+    for (let round = 1; task.status === "input_required"; round++) {
+      expect(Object.keys(task.inputRequests)).toEqual([`again_${round}`]);
+      await taskCall(url, acme.key, "tasks/update", { taskId, inputResponses: { [`again_${round}`]: { action: "accept", content: { ok: true } } } });
+      task = await settledTask(url, acme.key, taskId);
+      expect(round).toBeLessThanOrEqual(10);
+    }
+    expect(task).toMatchObject({ status: "failed", error: { message: "The task asked for input more than 10 times" } });
   });
 
   it("tasks:deployed — an SDK v1 server's taskSupport is its own experimental tasks: the platform makes no task of its tools", async () => {

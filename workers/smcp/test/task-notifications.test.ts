@@ -7,7 +7,7 @@
  * the status it must reach, or until it ends.
  */
 import { describe, expect, it } from "vitest";
-import { SseReader, expectRpcError, mcpUrl, newKey, provisionTenant, startTask, statelessFetch, taskCall, taskFetch } from "./helpers";
+import { SseReader, adminOk, busStub, expectRpcError, mcpUrl, newKey, provisionTenant, startTask, statelessFetch, taskCall, taskFetch } from "./helpers";
 
 /** The next JSON-RPC message on a stream (keepalive comments skipped), or null once it ended. */
 async function nextMessage(reader: SseReader): Promise<any> {
@@ -100,3 +100,40 @@ describe("task status notifications", () => {
     await expectRpcError(await taskFetch(url, t.key, "subscriptions/listen", { notifications: { taskIds: Array.from({ length: 65 }, (_, i) => `task_${i}`) } }), 200, -32602);
   });
 });
+
+describe("a revoked credential's listen streams", () => {
+  /** Every message of `reader` until its stream ends. */
+  async function rest(reader: SseReader): Promise<any[]> {
+    const seen: any[] = [];
+    for (let m = await nextMessage(reader); m; m = await nextMessage(reader)) seen.push(m);
+    return seen;
+  }
+
+  it("auth:revoke-10s tasks:notifications — revoking a key ends its open listen streams (task and list-change ones) with an error for the listen's id; another key's stream stays open and hears the next change", async () => {
+    const t = await provisionTenant({ prefix: "tn-rev", servers: ["everything"] });
+    const other = await newKey(t.tenant);
+    const url = mcpUrl(t.tenant, "everything");
+    // Opened first, so it has re-checked its (valid) key by the time the revoked key's streams end.
+    const kept = await taskFetch(url, other.key, "subscriptions/listen", { notifications: { toolsListChanged: true } });
+    expect(kept.status).toBe(200);
+    const keptReader = new SseReader(kept);
+    expect((await nextMessage(keptReader)).method).toBe("notifications/subscriptions/acknowledged");
+
+    const taskId = await startTask(url, t.key, "confirm_delete", { filename: "r.txt" });
+    // Watching list changes too, so the stream would not end just because its task is over.
+    const { reader: taskStream } = await listenTasks(url, t.key, [taskId], { toolsListChanged: true });
+    const plain = await taskFetch(url, t.key, "subscriptions/listen", { notifications: { toolsListChanged: true } });
+    const plainReader = new SseReader(plain);
+    expect((await nextMessage(plainReader)).method).toBe("notifications/subscriptions/acknowledged");
+
+    await adminOk("DELETE", `/tenants/${t.tenant}/keys/${t.keyId}`);
+    for (const reader of [taskStream, plainReader]) {
+      const last = (await rest(reader)).at(-1);
+      expect(last).toMatchObject({ jsonrpc: "2.0", id: expect.anything(), error: { code: -32600, message: expect.stringMatching(/revoked/) } });
+    }
+    await busStub(t.tenant, "everything").publish({ kind: "tools_list_changed" });
+    expect(await nextMessage(keptReader)).toMatchObject({ method: "notifications/tools/list_changed" });
+    await keptReader.cancel();
+  });
+});
+

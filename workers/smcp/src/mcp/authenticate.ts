@@ -47,7 +47,11 @@ export function resourceMetadataUrl(requestUrl: string, tenant: string, server: 
   return `${new URL(requestUrl).origin}/.well-known/oauth-protected-resource/mcp/${tenant}/${server}`;
 }
 
-export async function authenticate(request: Request, env: Env, tenant: string, server: string): Promise<Principal> {
+/**
+ * `fresh` skips the isolate's cached decision (it still stores the new one): a long-lived
+ * stream re-checking its credential (listen-revocation.ts) learns of a revocation at once.
+ */
+export async function authenticate(request: Request, env: Env, tenant: string, server: string, { fresh = false } = {}): Promise<Principal> {
   const bearer = classify(bearerToken(request.headers.get("authorization")), tenant);
   const metadataUrl = resourceMetadataUrl(request.url, tenant, server);
   const refused = () => refusal(bearer, metadataUrl, tenant);
@@ -55,7 +59,7 @@ export async function authenticate(request: Request, env: Env, tenant: string, s
   // Known to need credentials, or not to exist: what cannot be one of its credentials is refused without a round trip.
   if ((bearer.kind === "malformed" || bearer.kind === "none") && (mode === "key" || mode === "unknown")) throw refused();
   const check = await checkOf(bearer, request.url, tenant, server, mode);
-  const decision = await decide(env, tenant, check);
+  const decision = await decide(env, tenant, check, fresh);
   learnMode(tenant, check, decision);
   if (check.kind === "access") return answerAccess(decision, tenant, server, metadataUrl);
   if (decision.ok) return { tenant, incarnation: decision.incarnation, server, keyId: decision.keyId };
@@ -85,10 +89,10 @@ async function checkOf(bearer: Bearer, requestUrl: string, tenant: string, serve
 const KNOWN_BAD_KEY: BearerDecision = { ok: false, reason: "invalid-key" };
 
 /** The cached decision, the failed-auth limiter's, or the tenant object's. */
-async function decide(env: Env, tenant: string, check: BearerCheck): Promise<BearerDecision> {
+async function decide(env: Env, tenant: string, check: BearerCheck, fresh: boolean): Promise<BearerDecision> {
   const cacheKey = check.kind === "key" ? `key ${tenant}/${check.server} ${check.keyHash ?? (check.malformed ? "?" : "-")}` : `at ${check.resource} ${check.tokenHash}`;
   const now = Date.now();
-  const hit = decisions.get(cacheKey, now);
+  const hit = fresh ? undefined : decisions.get(cacheKey, now);
   if (hit) return hit;
   if (check.kind === "key" && check.keyHash && refuseKnownBadKey(env, tenant, check.keyHash, now)) return KNOWN_BAD_KEY;
   const decision =

@@ -23,9 +23,11 @@
  * - `subscriptions/listen` streams are capped at `SMCP_MAX_LISTEN_STREAMS_PER_TENANT`
  *   twice: per tenant per isolate (listen-streams.ts), and per server across isolates
  *   (the bus object counts the streams it holds).
+ * - A listen stream checks its credential again while it stays open (listen-revocation.ts):
+ *   a revoked key's or grant's streams end, in whichever isolate holds them.
  */
 import { createMcpHandler, type McpHttpHandler, type McpServer } from "@modelcontextprotocol/server";
-import { BoundedCache, platformConfig, tenantIncarnationName } from "@smcp/runtime";
+import { BoundedCache, WireError, platformConfig, tenantIncarnationName } from "@smcp/runtime";
 import type { ServerModule } from "@smcp/servers";
 import { listenBusStub, tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
@@ -39,8 +41,10 @@ import { governTransport, type GovernedTransport } from "../policy/govern";
 import { policyView, type ToolPolicy } from "../policy/tool-policy";
 import type { Trace } from "../trace";
 import { DurableListenBus } from "./listen-bus";
+import { authenticate } from "./authenticate";
+import { endWhenRevoked } from "./listen-revocation";
 import { listenStreamsExceeded, releaseWhenClosed, takeListenSlot } from "./listen-streams";
-import { authInfoOf, incarnationOf, type Principal } from "./principal";
+import { authInfoOf, incarnationOf, samePrincipal, type Principal } from "./principal";
 
 /** Estimated bytes of one handler (its closures, bus and listen router) and the bound of all of them. */
 const HANDLER_ENTRY_BYTES = 8 * 1024;
@@ -175,6 +179,18 @@ export async function serveStateless(
     entry.listening--;
     releaseSlot();
   };
+  // The same check a new request of this credential would pass, and the same principal.
+  const stillValid = () =>
+    authenticate(request, env, principal.tenant, principal.server, { fresh: true }).then(
+      (now) => samePrincipal(now, principal),
+      (err: unknown) => {
+        // Refused (revoked, expired, server gone): ends the stream. Anything else: could not tell.
+        if (err instanceof WireError && [401, 403, 404].includes(err.status)) return false;
+        throw err;
+      },
+    );
+  const listenId = (parsedBody as { id?: unknown }).id;
+  const guarded = (response: Response) => endWhenRevoked(response, typeof listenId === "string" || typeof listenId === "number" ? listenId : null, stillValid);
   try {
     // The bus object refuses streams beyond the cap too; asking first turns that into a 429.
     if ((await listenBusStub(env, principal.tenant, incarnationOf(principal), principal.server).openStreams()) >= max) {
@@ -186,11 +202,11 @@ export async function serveStateless(
       const host = taskHost(env, principal, module);
       const onerror = (error: Error) => logEvent("warn", "task listen error", { tenant: principal.tenant, server: principal.server, error: error.message });
       const response = await serveTaskListen(listen, { capabilities, getTask: host.get, subscribe: (l) => entry.bus.subscribeAll(l), signal: request.signal, onerror });
-      return releaseWhenClosed(response, release);
+      return releaseWhenClosed(guarded(response), release);
     }
     envOfRequest.set(request, env);
     principalOfRequest.set(request, principal);
-    return releaseWhenClosed(await entry.handler.fetch(request, { parsedBody, authInfo }), release);
+    return releaseWhenClosed(guarded(await entry.handler.fetch(request, { parsedBody, authInfo })), release);
   } catch (err) {
     release();
     throw err;

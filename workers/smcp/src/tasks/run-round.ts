@@ -60,7 +60,7 @@ export async function runRound(call: TaskCall, ctx: RoundContext): Promise<Round
 }
 
 /** The result as a client would have got it from a synchronous call, less the per-response stamps. */
-function withoutEnvelope(result: Record<string, unknown>): Record<string, unknown> {
+export function withoutEnvelope(result: Record<string, unknown>): Record<string, unknown> {
   const { resultType: _resultType, _meta, ...rest } = result;
   const meta = { ...(_meta as Record<string, unknown> | undefined) };
   delete meta["io.modelcontextprotocol/serverInfo"];

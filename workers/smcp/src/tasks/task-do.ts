@@ -21,7 +21,8 @@
  *
  * What runs a task's rounds is its `runner`: a built-in module, or the version of a
  * deployed SDK server that was active when the task was created (its hash checked), in
- * a fresh instance per round (sandbox/sdk/stateless-server.ts).
+ * a fresh instance per round, served on 2026-07-28 so that it can ask for input
+ * (tasks/deployed-round.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import { platformConfig } from "@smcp/runtime";
@@ -33,6 +34,7 @@ import { migrate, schemaVersion, type MigrationList } from "../storage/migration
 import { resolveServerVersion } from "../sandbox/resolve-server";
 import { isSdkModule } from "../sandbox/sdk/serving";
 import { TenantToolStore } from "../tool-store";
+import { runDeployedRound } from "./deployed-round";
 import { runRound, type RoundOutcome } from "./run-round";
 import {
   createTaskResult,
@@ -318,7 +320,9 @@ class TaskImpl {
       .then((module): Promise<RoundOutcome> | RoundOutcome =>
         typeof module === "string"
           ? { kind: "error", error: { code: -32603, message: module } }
-          : runRound(round, { tenant: principal.tenant, server: principal.server, module, store, authInfo: authInfoOf(principal), signal: abort.signal }),
+          : isSdkModule(module)
+            ? runDeployedRound(module.sdk, round, abort.signal)
+            : runRound(round, { tenant: principal.tenant, server: principal.server, module, store, authInfo: authInfoOf(principal), signal: abort.signal }),
       )
       .then((outcome) => {
         if (this.#running.get(taskId) === abort) this.#running.delete(taskId);

@@ -62,14 +62,18 @@ export class StdioServerTransport {
 
 /**
  * SDK v2's helper, on the same transport: the factory is asked for a 2025-era instance (the
- * platform always opens the instance with initialize, at a 2025 revision), and a transport
- * the server passes (for example one wrapping ours to observe it) is the one connected.
+ * platform opens the instance with initialize, at a 2025 revision), or for a modern one on
+ * an instance that runs a task's round (then bound to that revision, as the SDK's own
+ * serveStdio binds it); a transport the server passes (for example one wrapping ours to
+ * observe it) is the one connected.
  */
 export function serveStdio(factory, options) {
   const transport = options?.transport ?? new StdioServerTransport();
   let server;
   const ready = (async () => {
-    server = typeof factory === "function" ? await factory({ era: "legacy" }) : factory;
+    const c = channel();
+    server = typeof factory === "function" ? await factory({ era: c.revision ? "modern" : "legacy" }) : factory;
+    if (c.revision) c.servedModern = c.markModern(server);
     await server.connect(transport);
   })();
   ready.catch((err) => options?.onerror?.(err));
@@ -218,11 +222,31 @@ function captureConsole(host) {
   }
 }
 
+/**
+ * Binds an SDK v2 server (McpServer or Server) to the 2026-07-28-era revision a task's round
+ * is served on, as the SDK's own serving entries (createMcpHandler, serveStdio) do: its
+ * era is instance state, set before it connects, and there is no public setter. Like
+ * those entries it adds the revision to the instance's supported ones. Only a server
+ * whose SDK serves input_required results (SDK v2 2.4 and later have the seam below);
+ * true when bound.
+ */
+function markModern(product) {
+  const core = product && typeof product === "object" && product.server && typeof product.server === "object" ? product.server : product;
+  const supported = core?._supportedProtocolVersions;
+  if (!boot.revision || !Array.isArray(supported) || typeof core._invokeInputRequiredCapableHandler !== "function") return false;
+  if (!supported.includes(boot.revision)) core._supportedProtocolVersions = [...supported, boot.revision];
+  core._negotiatedProtocolVersion = boot.revision;
+  return true;
+}
+
 async function start(host) {
   let attach;
   const attached = new Promise((resolve) => (attach = resolve));
   let transport = null;
   globalThis[CHANNEL] = {
+    revision: boot.revision ?? null,
+    servedModern: false,
+    markModern,
     attach(t) { transport = t; attach(t); },
     detach(t) { if (transport === t) { transport = null; host.closed().catch(() => {}); } },
     async send(message, options) {
@@ -242,6 +266,7 @@ async function start(host) {
     let server = await create({ config: boot.config ?? {}, env: { ...process.env } });
     if (server && typeof server.connect !== "function" && server.server) server = server.server;
     if (!server || typeof server.connect !== "function") throw new Error("createServer() did not return an MCP server (an object with connect())");
+    if (boot.revision) globalThis[CHANNEL].servedModern = markModern(server);
     await server.connect(new stdio.StdioServerTransport());
   }
   let timer;
@@ -268,7 +293,7 @@ export class Instance extends cloudflareWorkers.WorkerEntrypoint {
       await host.failed(messageOf(err));
       return;
     }
-    await host.ready();
+    await host.ready(globalThis[CHANNEL].servedModern ? boot.revision : null);
     for (;;) {
       const batch = await host.next();
       if (batch === null) break;

@@ -39,20 +39,41 @@ export class InstanceClient {
 
   /** Starts an instance and performs the handshake; answers the instance's `initialize` result. */
   static async open(opts: InstanceClientOptions, clientInfo = { name: "smcp", version: "1" }): Promise<{ client: InstanceClient; initialize: Record<string, unknown> }> {
+    const client = await InstanceClient.#start(opts);
+    return { client, initialize: await client.#handshake(clientInfo) };
+  }
+
+  static async #start(opts: InstanceClientOptions): Promise<InstanceClient> {
     const client = new InstanceClient(opts);
     client.#instance = await opts.start({
       message: (m) => client.#onMessage(m),
       console: (level, line) => opts.console?.(level, line),
       ended: (reason) => client.#onEnded(reason),
     });
+    return client;
+  }
+
+  async #handshake(clientInfo: { name: string; version: string }): Promise<Record<string, unknown>> {
     try {
-      const initialize = await client.request("initialize", { protocolVersion: LATEST_SESSION_REVISION, capabilities: {}, clientInfo });
-      client.#instance.send({ jsonrpc: "2.0", method: "notifications/initialized" });
-      return { client, initialize };
+      const initialize = await this.request("initialize", { protocolVersion: LATEST_SESSION_REVISION, capabilities: {}, clientInfo });
+      this.#instance.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+      return initialize;
     } catch (err) {
-      client.close();
+      this.close();
       throw err;
     }
+  }
+
+  /**
+   * Starts an instance for one round of a task: on `revision` (2026-07-28 era, no
+   * handshake) when the harness could bind the server to it, else with the 2025 handshake
+   * as `open` does. `modern` says which.
+   */
+  static async openForRound(opts: InstanceClientOptions, revision: string): Promise<{ client: InstanceClient; modern: boolean }> {
+    const client = await InstanceClient.#start(opts);
+    if (client.#instance.servedRevision === revision) return { client, modern: true };
+    await client.#handshake({ name: "smcp", version: "1" });
+    return { client, modern: false };
   }
 
   request(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {

@@ -27,8 +27,14 @@ import type { SdkBundle } from "./bundle-format";
 
 /** Which deployed version runs, for whom: the isolate's name and its bindings come from here. */
 export interface InstanceTarget extends Pick<SandboxTarget, "tenant" | "incarnation" | "server" | "version" | "hash" | "egress"> {
-  /** Why this instance runs: a session id, `check` for a deploy's health check, `stateless` per request. */
+  /** Why this instance runs: a session id, `check` for a deploy's health check, `stateless` per request, `task` per task round. */
   purpose: string;
+  /**
+   * A 2026-07-28-era revision to serve the server on, without `initialize` (a task's round:
+   * its input requests come back as an `input_required` result). The harness binds an SDK
+   * server it builds itself to it; `servedRevision` says whether it could.
+   */
+  revision?: string;
 }
 
 export interface InstanceEvents {
@@ -55,6 +61,8 @@ class Pipe {
   dropped = 0;
   notifications = new TokenBucket(SANDBOX_LIMITS.notificationsPerSecond, Date.now(), SANDBOX_LIMITS.notificationBurst);
   consoleLines = new TokenBucket(SANDBOX_LIMITS.consoleLinesPerSecond, Date.now(), SANDBOX_LIMITS.consoleBurst);
+  /** The revision the harness bound the server to (InstanceTarget.revision), if it could. */
+  servedRevision: string | null = null;
   readonly started: Promise<void>;
   resolveStarted!: () => void;
   rejectStarted!: (reason: string) => void;
@@ -127,7 +135,8 @@ class InstanceHost extends RpcTarget {
     pipe.events.console(typeof level === "string" && CONSOLE_LEVELS.has(level) ? level : "info", line.slice(0, SANDBOX_LIMITS.maxLogChars));
   }
 
-  ready(): void {
+  ready(servedRevision?: unknown): void {
+    if (typeof servedRevision === "string" && servedRevision.length <= 32) this.#pipe.servedRevision = servedRevision;
     this.#pipe.resolveStarted();
   }
 
@@ -214,6 +223,11 @@ export class SandboxInstance {
     return instance;
   }
 
+  /** The 2026-07-28-era revision the server is served on (no `initialize`), or null for a 2025-era one. */
+  get servedRevision(): string | null {
+    return this.#pipe.servedRevision;
+  }
+
   get ended(): boolean {
     return this.#ended;
   }
@@ -250,7 +264,7 @@ const instanceId = (t: InstanceTarget) =>
 function instanceCode(target: InstanceTarget, bundle: SdkBundle, vars: Readonly<Record<string, string>>): WorkerLoaderWorkerCode {
   const loopbacks = exports as unknown as InstanceLoopbacks;
   const { tenant, incarnation, server } = target;
-  const boot = { kind: bundle.kind, builtins: bundle.builtins, argv: bundle.argv, root: bundle.root, entry: bundle.entry, config: bundle.config ?? {}, files: bundle.files };
+  const boot = { kind: bundle.kind, builtins: bundle.builtins, argv: bundle.argv, root: bundle.root, entry: bundle.entry, config: bundle.config ?? {}, files: bundle.files, revision: target.revision ?? null };
   return {
     compatibilityDate: SANDBOX_COMPATIBILITY_DATE,
     compatibilityFlags: [],

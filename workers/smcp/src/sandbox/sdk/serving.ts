@@ -29,8 +29,8 @@ import { createStatelessSdkServer } from "./stateless-server";
 
 /** What a call site needs to run instances of one deployed SDK server version. */
 export interface SdkServing extends Omit<SdkVersion, "egress"> {
-  /** Starts an instance for `purpose` (a session id, or `stateless`). */
-  start(purpose: string, events: InstanceEvents): Promise<SandboxInstance>;
+  /** Starts an instance for `purpose` (a session id, `stateless` or `task`), on `revision` without initialize where the server allows. */
+  start(purpose: string, events: InstanceEvents, revision?: string): Promise<SandboxInstance>;
   redact(text: string): Promise<string>;
   record(error?: { kind: string; message: string }): void;
 }
@@ -71,10 +71,10 @@ export function sdkModule(
 ): SdkModule {
   const sdk: SdkServing = {
     ...v,
-    async start(purpose, events) {
+    async start(purpose, events, revision) {
       const [bundle, opened] = await Promise.all([loadSdkBundle(env, v.tenant, v.server, v.version, v.hash), vars()]);
       const { manifest: _, ...version } = v;
-      const target: InstanceTarget = { ...version, purpose };
+      const target: InstanceTarget = { ...version, purpose, ...(revision ? { revision } : {}) };
       return SandboxInstance.start(env, target, bundle, opened, events);
     },
     redact,

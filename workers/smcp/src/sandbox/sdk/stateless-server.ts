@@ -14,8 +14,8 @@ import { McpServer, ProtocolError, ProtocolErrorCode, isSpecType } from "@modelc
 import { InstanceCallError, InstanceClient } from "./instance-client";
 import type { SdkServing } from "./serving";
 
-const CALL_TIMEOUT_MS = 60_000;
-const NO_CLIENT =
+export const CALL_TIMEOUT_MS = 60_000;
+export const NO_CLIENT =
   "SMCP: this call came through the stateless lane (MCP 2026-07-28), where a deployed server's request to the client cannot be answered; connect with a 2025 revision (a session) to use it";
 
 export function createStatelessSdkServer(sdk: SdkServing): McpServer {
