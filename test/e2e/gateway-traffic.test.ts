@@ -9,10 +9,10 @@
  */
 import type { AddressInfo } from "node:net";
 import type http from "node:http";
-import type { FetchLike } from "@modelcontextprotocol/client";
 import type { McpServer } from "@modelcontextprotocol/server";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
+import { droppingFetch } from "./dropping-fetch";
 import { Platform, textOf } from "./platform";
 import { UPSTREAM_KEY, createUpstreamServer, startUpstream, stopUpstream, urlOf } from "./upstream-server";
 
@@ -127,47 +127,6 @@ function misbehave(body: unknown): Response | undefined {
   }
 }
 
-/**
- * A fetch that cuts the SSE answer of the first `tools/call` of `tool` after its first
- * message event, as a network drop would (an error mid-stream, not a clean end), then
- * calls `onCut`. It records the `Last-Event-ID` the client resumes with.
- */
-function cuttingFetch(tool: string, onCut: () => void) {
-  let cut = false;
-  let resumedWith: string | null = null;
-  const fetchImpl: FetchLike = async (input, init) => {
-    const lastEventId = new Headers(init?.headers).get("last-event-id");
-    if (lastEventId) resumedWith = lastEventId;
-    const response = await fetch(input, init);
-    const isCall = typeof init?.body === "string" && init.body.includes('"tools/call"') && init.body.includes(`"${tool}"`);
-    if (cut || !isCall || !response.headers.get("content-type")?.includes("text/event-stream")) return response;
-    cut = true;
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffered = "";
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done) return controller.close();
-        buffered += decoder.decode(value, { stream: true });
-        const frames = buffered.split("\n\n");
-        buffered = frames.pop()!;
-        for (const frame of frames) {
-          controller.enqueue(new TextEncoder().encode(`${frame}\n\n`));
-          if (frame.includes("event: message")) {
-            await reader.cancel();
-            controller.error(new TypeError("network connection lost (simulated)"));
-            onCut();
-            return;
-          }
-        }
-      },
-    });
-    return new Response(body, { status: response.status, headers: response.headers });
-  };
-  return { fetch: fetchImpl, resumedWith: () => resumedWith };
-}
-
 const started = () => new Promise<void>((resolve) => upstreamSaw.waiting.push(resolve));
 const failure = (p: Promise<unknown>) => p.then(() => null, (err: Error) => err.message);
 
@@ -264,7 +223,7 @@ describe("gateway, session lane: server-to-client traffic", () => {
 describe("gateway, session lane: resumability and a dropped upstream leg", () => {
   it("upstream:resume — a client stream cut mid-call resumes with Last-Event-ID: every progress once, then the answer, though the upstream has no event store", async () => {
     gate = newGate();
-    const cut = cuttingFetch("progress_gated", () => gate.release());
+    const cut = droppingFetch({ tool: "progress_gated", onDrop: () => gate.release() });
     const { client } = await platform.connect(acme.tenant, "remote", acme.key, { fetch: cut.fetch });
     const progress: number[] = [];
     const result = await client.callTool({ name: "progress_gated", arguments: {} }, { onprogress: (p) => progress.push(p.progress), timeout: 30_000 });

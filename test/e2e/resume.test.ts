@@ -1,6 +1,6 @@
 // Streams that drop and a platform that restarts: the session lane must lose nothing.
-import type { FetchLike } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { droppingFetch } from "./dropping-fetch";
 import { Platform, textOf } from "./platform";
 
 const platform = new Platform();
@@ -12,49 +12,9 @@ beforeAll(async () => {
 });
 afterAll(() => platform.dispose());
 
-/**
- * A fetch that cuts the SSE response of the first `tools/call` after `keep` events,
- * as a network drop would: the client sees an error mid-stream, not a clean end.
- */
-function droppingFetch(keep: number): { fetch: FetchLike; dropped: () => boolean; resumedWith: () => string | null } {
-  let dropped = false;
-  let resumedWith: string | null = null;
-  const fetchImpl: FetchLike = async (input, init) => {
-    const lastEventId = new Headers(init?.headers).get("last-event-id");
-    if (lastEventId) resumedWith = lastEventId;
-    const response = await fetch(input, init);
-    const isToolCall = typeof init?.body === "string" && init.body.includes('"tools/call"');
-    if (dropped || !isToolCall || !response.headers.get("content-type")?.includes("text/event-stream")) return response;
-    dropped = true;
-    const reader = response.body!.getReader();
-    let seen = 0;
-    let buffered = "";
-    const decoder = new TextDecoder();
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done) return controller.close();
-        buffered += decoder.decode(value, { stream: true });
-        const frames = buffered.split("\n\n");
-        buffered = frames.pop()!;
-        for (const frame of frames) {
-          controller.enqueue(new TextEncoder().encode(`${frame}\n\n`));
-          if (frame.includes("event: message") && ++seen >= keep) {
-            await reader.cancel();
-            controller.error(new TypeError("network connection lost (simulated)"));
-            return;
-          }
-        }
-      },
-    });
-    return new Response(body, { status: response.status, headers: response.headers });
-  };
-  return { fetch: fetchImpl, dropped: () => dropped, resumedWith: () => resumedWith };
-}
-
 describe("resumability", () => {
   it("resume:replay — resumes a dropped tools/call stream with Last-Event-ID: nothing lost, nothing duplicated", async () => {
-    const drop = droppingFetch(1);
+    const drop = droppingFetch({ keep: 1 });
     const { client } = await platform.connect(acme.tenant, "everything", acme.key, { fetch: drop.fetch });
     const progress: number[] = [];
     const result = await client.callTool(

@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, Platform } from "./platform";
 import { UPSTREAM_KEY, seen, startUpstream, stopUpstream, urlOf } from "./upstream-server";
+import type { UpstreamHealthView } from "../../workers/smcp/src/tenant/upstream-health";
 
 const SMCP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../packages/cli/bin/smcp.mjs");
 const INTERVAL_S = 60;
@@ -29,20 +30,6 @@ const platform = new Platform({
 let tenant: string;
 let upstream: http.Server;
 
-interface Health {
-  state: string;
-  reachable: boolean | null;
-  latencyMs: number | null;
-  tools: number | null;
-  protocolVersion: string | null;
-  lastError: string | null;
-  lastErrorAt: number | null;
-  checkedAt: number | null;
-  lastReachableAt: number | null;
-  nextCheckAt: number;
-  consecutiveFailures: number;
-}
-
 async function api(method: string, p: string, body?: unknown): Promise<any> {
   const res = await fetch(`${platform.url}/admin/v1${p}`, {
     method,
@@ -55,10 +42,10 @@ async function api(method: string, p: string, body?: unknown): Promise<any> {
 }
 
 const upstreamPath = (server: string) => `/tenants/${tenant}/servers/${server}/upstream`;
-const probe = async (server: string): Promise<Health> => (await api("POST", `${upstreamPath(server)}/probe`)).health;
+const probe = async (server: string): Promise<UpstreamHealthView> => (await api("POST", `${upstreamPath(server)}/probe`)).health;
 
 /** The probe the PUT scheduled, once it has run (it runs on the tenant's alarm, at once). */
-async function firstProbe(server: string): Promise<Health> {
+async function firstProbe(server: string): Promise<UpstreamHealthView> {
   for (let i = 0; i < 200; i++) {
     const { health } = await api("GET", upstreamPath(server));
     if (health.state !== "unchecked") return health;
@@ -119,7 +106,7 @@ describe("upstream health, against a real upstream", () => {
     const port = (upstream.address() as AddressInfo).port;
     await stopUpstream(upstream);
     const waits: number[] = [];
-    let down: Health | undefined;
+    let down: UpstreamHealthView | undefined;
     for (let n = 1; n <= 4; n++) {
       down = await probe("remote");
       expect(down).toMatchObject({ state: "unreachable", reachable: false, consecutiveFailures: n });
