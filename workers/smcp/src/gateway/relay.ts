@@ -45,6 +45,8 @@ export interface UpstreamRelayOptions {
   /** What the client set (log level, subscriptions): replayed into a new upstream session. */
   state: ReplayState;
   saveState(state: ReplayState): void;
+  /** Whether the upstream's standalone stream is held (default true; the stateless lane holds it once per server, not per session). */
+  listen?: boolean;
   /** The client's `initialize` got an error in the upstream's place: the session should end (after that answer). */
   initializeFailed?(): void;
 }
@@ -285,6 +287,7 @@ export class UpstreamRelay extends ClientSideRelay {
 
   /** Holds the upstream's standalone stream for the current upstream session (one at a time). */
   #listen(): void {
+    if (this.#opts.listen === false) return;
     this.#listening?.abort();
     const abort = new AbortController();
     this.#listening = abort;

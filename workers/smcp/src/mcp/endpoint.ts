@@ -7,7 +7,7 @@
  * session's Durable Object).
  */
 import { isLegacyRequest } from "@modelcontextprotocol/server";
-import { SERVED_REVISIONS, SESSION_REVISIONS, isOriginAllowed, jsonRpcErrorResponse, shownText, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
+import { SERVED_REVISIONS, WireError, isOriginAllowed, jsonRpcErrorResponse, shownText, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { RequestContext } from "../request-context";
 import { resolveServer } from "../sandbox/resolve-server";
@@ -58,13 +58,13 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
     return serveSession(request, body, principal, resolved.ref, resolved.policy, env, rc.trace);
   }
   rc.lane = "stateless";
-  if (isUpstreamModule(resolved.module)) {
-    throw wire.badRequest(
-      "upstream_session_lane_only",
-      `Server ${server} fronts an upstream MCP server; SMCP serves upstreams on the session lane (protocol revisions ${SESSION_REVISIONS.join(", ")}, with Mcp-Session-Id) only for now. Connect with a 2025 revision`,
-    );
+  let ref = resolved.ref;
+  if (isUpstreamModule(resolved.module) && ref?.kind !== "upstream") {
+    // The cache let the entry go between the two look-ups: once more, for the ref the upstream object builds from.
+    ref = (await resolveServer(env, tenant, incarnationOf(principal), server))?.ref;
+    if (ref?.kind !== "upstream") throw new WireError({ status: 503, code: "upstream_unresolved", message: `Server ${server} could not be resolved just now; send the request again` });
   }
-  return serveStateless(request, body?.json, resolved.module, resolved.policy, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace);
+  return serveStateless(request, body?.json, resolved.module, resolved.policy, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace, isUpstreamModule(resolved.module) ? ref : undefined);
 }
 
 /**

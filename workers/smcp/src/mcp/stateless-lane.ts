@@ -45,6 +45,9 @@ import { authenticate } from "./authenticate";
 import { endWhenRevoked } from "./listen-revocation";
 import { listenStreamsExceeded, releaseWhenClosed, takeListenSlot } from "./listen-streams";
 import { authInfoOf, incarnationOf, samePrincipal, type Principal } from "./principal";
+import { isUpstreamModule } from "../gateway/serving";
+import { holdUpstreamListen, upstreamServer } from "../gateway/stateless-upstream";
+import type { ServerRef } from "../sandbox/resolve-server";
 
 /** Estimated bytes of one handler (its closures, bus and listen router) and the bound of all of them. */
 const HANDLER_ENTRY_BYTES = 8 * 1024;
@@ -71,6 +74,8 @@ const envOfRequest = new WeakMap<Request, Env>();
 const principalOfRequest = new WeakMap<Request, Principal>();
 /** The server's tool policy as this request resolved it (policy/govern.ts applies it to the request's exchange). */
 const policyOfRequest = new WeakMap<Request, ToolPolicy>();
+/** For an upstream server: the ref it was resolved with and the request's body (what its client declares). */
+const upstreamOfRequest = new WeakMap<Request, { ref: ServerRef; body: unknown }>();
 
 /** What runs a module's tasks: a deployed SDK server runs them on the version serving this request. */
 const runnerOf = (module: ServerModule): TaskRunner => (isSdkModule(module) ? { kind: "deployed", version: module.sdk.version, hash: module.sdk.hash } : { kind: "built-in" });
@@ -109,6 +114,11 @@ function handlerFor(module: ServerModule, principal: Principal, env: Env, maxReq
       const caller = ctx.requestInfo ? principalOfRequest.get(ctx.requestInfo) : undefined;
       if (!env || !caller) throw new Error("stateless lane: no env for this request");
       const policy = ctx.requestInfo ? policyOfRequest.get(ctx.requestInfo) : undefined;
+      if (isUpstreamModule(module)) {
+        const up = upstreamOfRequest.get(ctx.requestInfo!);
+        if (!up) throw new Error("stateless lane: no upstream ref for this request");
+        return upstreamServer(env, caller, up.ref, up.body, policy);
+      }
       return serverFor(module, caller, env, handler.notify, policy);
     },
     { legacy: "reject", maxRequestBodySize, bus, onerror },
@@ -158,10 +168,12 @@ export async function serveStateless(
   env: Env,
   maxRequestBodySize: number,
   trace: Trace,
+  ref?: ServerRef,
 ): Promise<Response> {
   const entry = handlerFor(module, principal, env, maxRequestBodySize);
   const authInfo = authInfoOf(principal, { traceparent: trace.traceparent });
   if (policy) policyOfRequest.set(request, policy);
+  if (ref) upstreamOfRequest.set(request, { ref, body: parsedBody });
   if (!isListen(parsedBody)) {
     envOfRequest.set(request, env);
     principalOfRequest.set(request, principal);
@@ -196,7 +208,7 @@ export async function serveStateless(
     if ((await listenBusStub(env, principal.tenant, incarnationOf(principal), principal.server).openStreams()) >= max) {
       throw listenStreamsExceeded(max);
     }
-    if (listen.kind === "tasks") {
+    if (listen.kind === "tasks" && !ref) {
       // Read for its capabilities only (what list changes it can deliver); never connected.
       const capabilities = serverFor(module, principal, env, entry.handler.notify).server.getCapabilities();
       const host = taskHost(env, principal, module);
@@ -206,7 +218,10 @@ export async function serveStateless(
     }
     envOfRequest.set(request, env);
     principalOfRequest.set(request, principal);
-    return releaseWhenClosed(guarded(await entry.handler.fetch(request, { parsedBody, authInfo })), release);
+    const response = guarded(await entry.handler.fetch(request, { parsedBody, authInfo }));
+    // An upstream's list changes reach the bus while any listen stream of the server is open.
+    if (ref && response.ok) holdUpstreamListen(env, principal, incarnationOf(principal), ref);
+    return releaseWhenClosed(response, release);
   } catch (err) {
     release();
     throw err;

@@ -1,0 +1,142 @@
+/**
+ * The gateway on both client lanes: 2026-07-28 (stateless) clients in front of a
+ * 2025-era upstream (the SDK's v2 server, ./upstream-server.ts), and a 2025-only
+ * upstream built with the v1 SDK (`@modelcontextprotocol/sdk`'s Node Streamable HTTP
+ * server transport) driven through SMCP on both lanes. The official SDK client calls
+ * through SMCP.
+ */
+import type http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, Platform, textOf } from "./platform";
+import { UPSTREAM_KEY, seen, startUpstream, startV1Upstream, stopUpstream, urlOf } from "./upstream-server";
+
+const platform = new Platform();
+let acme: { tenant: string; key: string };
+let globex: { tenant: string; key: string };
+let upstream: http.Server;
+let v1: http.Server;
+
+async function setSecret(tenant: string, server: string, name: string, value: string): Promise<void> {
+  const res = await fetch(`${platform.url}/admin/v1/tenants/${tenant}/servers/${server}/secrets/${name}`, { method: "PUT", headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: value });
+  expect(res.status, await res.text()).toBeLessThan(300);
+}
+
+async function front(tenant: string, server: string, url: string, key = UPSTREAM_KEY): Promise<void> {
+  await setSecret(tenant, server, "UPSTREAM_KEY", key);
+  await platform.admin().call("PUT", `/tenants/${tenant}/servers/${server}/upstream`, { url, headers: { "X-Upstream-Key": "${secret:UPSTREAM_KEY}" } });
+}
+
+/** Waits for `condition`, failing with `what` when it does not come true in a generous bound. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  v1 = await startV1Upstream();
+  await platform.start();
+  acme = await platform.tenant("gl-acme");
+  globex = await platform.tenant("gl-globex");
+  await front(acme.tenant, "remote", urlOf(upstream));
+  await front(globex.tenant, "remote", urlOf(upstream));
+  await front(acme.tenant, "wrong", urlOf(upstream), "not-the-key");
+  await platform.admin().call("PUT", `/tenants/${acme.tenant}/servers/legacy/upstream`, { url: urlOf(v1) });
+}, 90_000);
+
+afterAll(async () => {
+  await platform.dispose();
+  if (upstream) await stopUpstream(upstream);
+  if (v1) await stopUpstream(v1);
+});
+
+describe("gateway, stateless lane, 2025-era upstream", () => {
+  it("upstream:stateless-relay upstream:front — a 2026 client lists and calls an upstream's tools through SMCP, progress included; the upstream is spoken to in 2025-11-25 with the secret header, never the client's key", async () => {
+    const { client } = await platform.connect(acme.tenant, "remote", acme.key, { lane: "stateless" });
+    expect(client.getServerVersion()?.name).toBe("e2e-upstream");
+    const tools = (await client.listTools()).tools.map((t) => t.name).sort();
+    expect(tools).toContain("echo");
+    expect(textOf(await client.callTool({ name: "echo", arguments: { text: "modern" } }))).toBe("echo: modern");
+    expect(textOf(await client.callTool({ name: "add", arguments: { a: 4, b: 5 } }))).toBe("9");
+    const progress: unknown[] = [];
+    expect(textOf(await client.callTool({ name: "progress", arguments: {} }, { onprogress: (p) => progress.push(p) }))).toBe("done");
+    expect(progress).toEqual([expect.objectContaining({ progress: 1, total: 2, message: "half way" })]);
+    expect([...seen.protocolVersions]).toEqual(["2025-11-25"]);
+    expect([...seen.authorizations].some((a) => a.includes(acme.key))).toBe(false);
+    await client.close();
+  });
+
+  it("upstream:stateless-principal — one upstream session per principal: one caller's requests share one, another tenant's caller gets its own; SMCP declares what the client declared, less what this lane cannot relay", async () => {
+    const before = seen.initializes;
+    const declared = { experimental: { "e2e/flag": { on: true } }, sampling: {} };
+    const { client } = await platform.connect(globex.tenant, "remote", globex.key, { lane: "stateless", capabilities: declared });
+    for (const text of ["a", "b", "c"]) expect(textOf(await client.callTool({ name: "echo", arguments: { text } }))).toBe(`echo: ${text}`);
+    expect(seen.initializes - before).toBe(1);
+    expect(seen.clientCapabilities.at(-1)).toEqual({ experimental: { "e2e/flag": { on: true } } });
+    const other = await platform.connect(acme.tenant, "remote", acme.key, { lane: "stateless", capabilities: declared });
+    expect(textOf(await other.client.callTool({ name: "echo", arguments: { text: "d" } }))).toBe("echo: d");
+    expect(seen.initializes - before).toBe(2);
+    await client.close();
+    await other.client.close();
+  });
+
+  it("upstream:stateless-relay — an upstream restart forgets its sessions; SMCP opens a new one for the next request without the client noticing", async () => {
+    const { client } = await platform.connect(globex.tenant, "remote", globex.key, { lane: "stateless" });
+    expect(textOf(await client.callTool({ name: "echo", arguments: { text: "before" } }))).toBe("echo: before");
+    const port = (upstream.address() as AddressInfo).port;
+    await stopUpstream(upstream);
+    upstream = await startUpstream(port);
+    const before = seen.initializes;
+    expect(textOf(await client.callTool({ name: "echo", arguments: { text: "after" } }))).toBe("echo: after");
+    expect(seen.initializes - before).toBe(1);
+    await client.close();
+  });
+
+  it("upstream:stateless-relay — wrong upstream credentials give a JSON-RPC error that names the upstream and what to do", async () => {
+    // The SDK client may go on without its discovery answer; the first call it makes then gets the error.
+    const error = await platform
+      .connect(acme.tenant, "wrong", acme.key, { lane: "stateless" })
+      .then(({ client }) => client.listTools())
+      .then(
+        () => null,
+        (err: Error) => err,
+      );
+    expect(error?.message).toMatch(/Upstream wrong \(127\.0\.0\.1:\d+\) refused SMCP's credentials \(HTTP 401\)/);
+    expect(error?.message).toContain("secret of server wrong");
+  });
+
+  it("upstream:stateless-listen — an upstream's list change reaches 2026 listeners; its standalone stream is held while they listen and its session deleted when the last goes", async () => {
+    let heard = 0;
+    const { client } = await platform.connect(acme.tenant, "remote", acme.key, {
+      lane: "stateless",
+      setup: (c) => c.setNotificationHandler("notifications/tools/list_changed", () => void heard++),
+    });
+    const beforeInit = seen.initializes;
+    await client.listen({ toolsListChanged: true });
+    // The listen session is open once the upstream saw its initialize; announcing before it holds its stream could be missed, so announce until heard.
+    await until(() => seen.initializes > beforeInit, "the listen session initialized");
+    await until(() => {
+      if (heard === 0) void fetch(urlOf(upstream, "/announce"), { method: "POST" });
+      return heard > 0;
+    }, "a list change reached the listener");
+    const deletes = seen.sessionsClosed;
+    await client.close();
+    await until(() => seen.sessionsClosed > deletes, "the listen session was deleted after the last listener went");
+  });
+});
+
+describe("gateway, v1 SDK upstream (2025 only)", () => {
+  it("upstream:v1-upstream — the v1 SDK's Node Streamable HTTP server behind SMCP serves the official v2 client on the session lane and on the stateless lane", async () => {
+    for (const lane of ["session", "stateless"] as const) {
+      const { client } = await platform.connect(acme.tenant, "legacy", acme.key, { lane });
+      expect(client.getServerVersion()?.name).toBe("e2e-upstream-v1");
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(["echo"]);
+      expect(textOf(await client.callTool({ name: "echo", arguments: { text: lane } }))).toBe(`v1 echo: ${lane}`);
+      await client.close();
+    }
+  });
+});
