@@ -116,16 +116,17 @@ describe("gateway, stateless lane, 2025-era upstream", () => {
       setup: (c) => c.setNotificationHandler("notifications/tools/list_changed", () => void heard++),
     });
     const beforeInit = seen.initializes;
-    await client.listen({ toolsListChanged: true });
+    const subscription = await client.listen({ toolsListChanged: true });
     // The listen session is open once the upstream saw its initialize; announcing before it holds its stream could be missed, so announce until heard.
     await until(() => seen.initializes > beforeInit, "the listen session initialized");
     await until(() => {
       if (heard === 0) void fetch(urlOf(upstream, "/announce"), { method: "POST" });
       return heard > 0;
     }, "a list change reached the listener");
-    const deletes = seen.sessionsClosed;
+    const closed = seen.sessionsClosed;
+    await subscription.close();
     await client.close();
-    await until(() => seen.sessionsClosed > deletes, "the listen session was deleted after the last listener went");
+    await until(() => seen.sessionsClosed > closed, "the listen session was deleted after the last listener went");
   });
 });
 

@@ -1,13 +1,13 @@
 /**
  * How an upstream server is served: what resolve-server.ts hands a call site for a
  * server that fronts an upstream. The session lane builds an `UpstreamRelay` from
- * `upstream` (one upstream session per SMCP session); the stateless lane does not
- * serve upstreams yet (mcp/endpoint.ts answers with an error that says so), so
- * `create()` is never called for it.
+ * `upstream` (one upstream session per SMCP session); the stateless lane relays through
+ * the caller's UpstreamPrincipalDO (principal-upstream-do.ts), which builds one from
+ * the same ref. `create()` is never called for it.
  *
  * The configured headers' secret references are filled in from the server's secrets,
- * opened when a session first calls its upstream; the values stay in that session
- * object's memory and are never logged or returned.
+ * opened when a session first calls its upstream; the values stay in that object's
+ * memory and are never logged or returned.
  */
 import type { ServerModule } from "@smcp/servers";
 import type { Env } from "../env";

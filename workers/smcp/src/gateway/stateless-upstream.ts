@@ -80,8 +80,9 @@ async function ungovernedServer(env: Env, principal: Principal, ref: ServerRef, 
   const described: DescribeOutcome | null =
     method === "server/discover" || method === "subscriptions/listen" ? ((await stub.describe(ref, principal, client, oneShot)) as DescribeOutcome) : null;
   if (described && !described.ok) {
-    const server = new Server({ name: principal.server, version: "upstream" }, { capabilities: {} });
-    server.removeRequestHandler("server/discover");
+    // The SDK client takes an error answer to its discovery for "not a 2026 server" and drops the message, so discovery
+    // succeeds with what SMCP would relay, and each request then gets the upstream's refusal, worded for the client.
+    const server = new Server({ name: principal.server, version: "upstream" }, { capabilities: { tools: {}, resources: {}, prompts: {} } });
     const { code, message, data } = described.error;
     server.fallbackRequestHandler = async () => {
       throw new ProtocolError(code, message, data);
@@ -154,4 +155,35 @@ function withoutEnvelope(request: JSONRPCRequest): JSONRPCRequest {
 export function holdUpstreamListen(env: Env, principal: Principal, incarnation: string, ref: ServerRef): void {
   const stub = env.UPSTREAMS.get(env.UPSTREAMS.idFromName(listenObjectName(principal.tenant, incarnation, principal.server)));
   waitUntil(stub.hold(ref, principal.tenant, incarnation, principal.server).catch(() => {}));
+}
+
+const KEEPALIVE = new TextEncoder().encode(": keepalive\n\n");
+
+/**
+ * A listen stream that carries an SSE comment every `everyMs`: a stream that never
+ * writes never learns that its client left (the runtime notices at a write), and the
+ * server's listen bus would count it, and hold the upstream's stream for it, forever.
+ * When a write fails, the SDK's stream is cancelled, which unsubscribes it.
+ */
+export function withSseKeepalive(response: Response, everyMs: number): Response {
+  if (!response.body) return response;
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  const gone = new AbortController();
+  const stop = () => {
+    clearInterval(timer);
+    gone.abort();
+  };
+  const timer = setInterval(() => void writer.write(KEEPALIVE).catch(stop), everyMs);
+  void response.body
+    .pipeTo(
+      new WritableStream<Uint8Array>({
+        write: (chunk) => writer.write(chunk),
+        close: () => (clearInterval(timer), writer.close()),
+        abort: (reason) => (clearInterval(timer), writer.abort(reason)),
+      }),
+      { signal: gone.signal },
+    )
+    .catch(stop);
+  return new Response(readable, { status: response.status, headers: response.headers });
 }

@@ -46,12 +46,14 @@ import { endWhenRevoked } from "./listen-revocation";
 import { listenStreamsExceeded, releaseWhenClosed, takeListenSlot } from "./listen-streams";
 import { authInfoOf, incarnationOf, samePrincipal, type Principal } from "./principal";
 import { isUpstreamModule } from "../gateway/serving";
-import { holdUpstreamListen, upstreamServer } from "../gateway/stateless-upstream";
+import { holdUpstreamListen, upstreamServer, withSseKeepalive } from "../gateway/stateless-upstream";
 import type { ServerRef } from "../sandbox/resolve-server";
 
 /** Estimated bytes of one handler (its closures, bus and listen router) and the bound of all of them. */
 const HANDLER_ENTRY_BYTES = 8 * 1024;
 const HANDLER_CACHE_BYTES = 4 * 1024 * 1024;
+/** An upstream server's listen streams carry a comment this often, so a client that left is noticed. */
+const LISTEN_KEEPALIVE_MS = 2_000;
 
 interface HandlerEntry {
   module: ServerModule;
@@ -220,8 +222,9 @@ export async function serveStateless(
     principalOfRequest.set(request, principal);
     const response = guarded(await entry.handler.fetch(request, { parsedBody, authInfo }));
     // An upstream's list changes reach the bus while any listen stream of the server is open.
-    if (ref && response.ok) holdUpstreamListen(env, principal, incarnationOf(principal), ref);
-    return releaseWhenClosed(response, release);
+    if (!ref || !response.ok) return releaseWhenClosed(response, release);
+    holdUpstreamListen(env, principal, incarnationOf(principal), ref);
+    return releaseWhenClosed(withSseKeepalive(response, LISTEN_KEEPALIVE_MS), release);
   } catch (err) {
     release();
     throw err;
