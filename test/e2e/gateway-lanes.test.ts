@@ -16,6 +16,7 @@ let acme: { tenant: string; key: string };
 let globex: { tenant: string; key: string };
 let upstream: http.Server;
 let v1: http.Server;
+let modern: http.Server;
 
 async function setSecret(tenant: string, server: string, name: string, value: string): Promise<void> {
   const res = await fetch(`${platform.url}/admin/v1/tenants/${tenant}/servers/${server}/secrets/${name}`, { method: "PUT", headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: value });
@@ -39,6 +40,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 beforeAll(async () => {
   upstream = await startUpstream();
   v1 = await startV1Upstream();
+  modern = await startUpstream(0, { era: "2026" });
   await platform.start();
   acme = await platform.tenant("gl-acme");
   globex = await platform.tenant("gl-globex");
@@ -46,12 +48,14 @@ beforeAll(async () => {
   await front(globex.tenant, "remote", urlOf(upstream));
   await front(acme.tenant, "wrong", urlOf(upstream), "not-the-key");
   await platform.admin().call("PUT", `/tenants/${acme.tenant}/servers/legacy/upstream`, { url: urlOf(v1) });
+  await front(acme.tenant, "modern", urlOf(modern));
 }, 90_000);
 
 afterAll(async () => {
   await platform.dispose();
   if (upstream) await stopUpstream(upstream);
   if (v1) await stopUpstream(v1);
+  if (modern) await stopUpstream(modern);
 });
 
 describe("gateway, stateless lane, 2025-era upstream", () => {
@@ -139,5 +143,21 @@ describe("gateway, v1 SDK upstream (2025 only)", () => {
       expect(textOf(await client.callTool({ name: "echo", arguments: { text: lane } }))).toBe(`v1 echo: ${lane}`);
       await client.close();
     }
+  });
+});
+
+describe("gateway, 2026-era upstream", () => {
+  it("upstream:2026-upstream upstream:front — a 2026 client reaches an upstream that serves 2026-07-28 itself by pass-through: discovery, tools and progress; the client's own declaration reaches the upstream, its SMCP key does not", async () => {
+    const declared = { experimental: { "e2e/modern": { on: true } } };
+    const { client } = await platform.connect(acme.tenant, "modern", acme.key, { lane: "stateless", capabilities: declared });
+    expect(client.getServerVersion()?.name).toBe("e2e-upstream");
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain("echo");
+    expect(textOf(await client.callTool({ name: "echo", arguments: { text: "through" } }))).toBe("echo: through");
+    const progress: unknown[] = [];
+    expect(textOf(await client.callTool({ name: "progress", arguments: {} }, { onprogress: (p) => progress.push(p) }))).toBe("done");
+    expect(progress).toEqual([expect.objectContaining({ progress: 1, total: 2 })]);
+    expect(seen.modernCapabilities.at(-1)).toMatchObject(declared);
+    expect([...seen.authorizations].some((a) => a.includes(acme.key))).toBe(false);
+    await client.close();
   });
 });

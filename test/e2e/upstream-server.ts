@@ -15,14 +15,14 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { McpServer, WebStandardStreamableHTTPServerTransport, isInitializeRequest } from "@modelcontextprotocol/server";
+import { McpServer, WebStandardStreamableHTTPServerTransport, createMcpHandler, isInitializeRequest } from "@modelcontextprotocol/server";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { z } from "zod";
 
 export const UPSTREAM_KEY = "upstream-secret-7f3a";
 
 /** What the upstream saw. */
-export const seen = { authorizations: new Set<string>(), keys: [] as string[], initializes: 0, sessionsClosed: 0, protocolVersions: new Set<string>(), clientCapabilities: [] as unknown[] };
+export const seen = { authorizations: new Set<string>(), keys: [] as string[], initializes: 0, sessionsClosed: 0, protocolVersions: new Set<string>(), clientCapabilities: [] as unknown[], modernCapabilities: [] as unknown[] };
 
 export function createUpstreamServer(): McpServer {
   const server = new McpServer({ name: "e2e-upstream", version: "1.0.0" }, { capabilities: { logging: {} } });
@@ -63,12 +63,15 @@ export interface UpstreamOptions {
    * a broken stream, a message that is not JSON-RPC); undefined lets the SDK answer.
    */
   intercept?: (body: unknown) => Response | undefined;
+  /** "2026": the SDK's `createMcpHandler`, 2026-07-28 only (no sessions; 2025 requests refused). Default "2025". */
+  era?: "2025" | "2026";
 }
 
 /** One upstream incarnation: its own session map (a restart forgets every session). */
 export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): Promise<http.Server> {
   const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
   const servers = new Set<McpServer>();
+  const modern = upstreamOptions.era === "2026" ? createMcpHandler(() => (upstreamOptions.createServer ?? createUpstreamServer)(), { legacy: "reject" }) : null;
   const mcp = toNodeHandler({
     async fetch(request: Request, options?: { parsedBody?: unknown }) {
       const path = new URL(request.url).pathname;
@@ -78,7 +81,7 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
         return new Response(null, { status: 204 });
       }
       const version = request.headers.get("mcp-protocol-version");
-      if (version) seen.protocolVersions.add(version);
+      if (version && request.headers.get("mcp-session-id")) seen.protocolVersions.add(version);
       if (path === "/moved") return new Response(null, { status: 307, headers: { location: "http://elsewhere.example.com/mcp" } });
       // Never answers (until the connection is closed): a hung upstream.
       if (path === "/hang") return new Promise<Response>(() => {});
@@ -91,6 +94,11 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
           status: 401,
           headers: { "content-type": "application/json", "www-authenticate": `Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp"` },
         });
+      }
+      if (modern) {
+        const meta = (options?.parsedBody as { params?: { _meta?: Record<string, unknown> } } | undefined)?.params?._meta;
+        if (meta) seen.modernCapabilities.push(meta["io.modelcontextprotocol/clientCapabilities"]);
+        return modern.fetch(request, { parsedBody: options?.parsedBody });
       }
       const id = request.headers.get("mcp-session-id");
       const known = id ? sessions.get(id) : undefined;

@@ -6,12 +6,13 @@
  * the stateless lane (served in this Worker) or the session lane (forwarded to the
  * session's Durable Object).
  */
-import { isLegacyRequest } from "@modelcontextprotocol/server";
+import { isLegacyRequest, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { SERVED_REVISIONS, WireError, isOriginAllowed, jsonRpcErrorResponse, shownText, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { RequestContext } from "../request-context";
 import { resolveServer } from "../sandbox/resolve-server";
 import { isUpstreamModule } from "../gateway/serving";
+import { modernUpstreamOf, passThrough, servesModern } from "../gateway/modern-upstream";
 import { authenticate } from "./authenticate";
 import { incarnationOf } from "./principal";
 import { MAX_FIELD_CHARS } from "./request-log";
@@ -63,6 +64,10 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
     // The cache let the entry go between the two look-ups: once more, for the ref the upstream object builds from.
     ref = (await resolveServer(env, tenant, incarnationOf(principal), server))?.ref;
     if (ref?.kind !== "upstream") throw new WireError({ status: 503, code: "upstream_unresolved", message: `Server ${server} could not be resolved just now; send the request again` });
+  }
+  if (isUpstreamModule(resolved.module) && ref?.kind === "upstream" && body && !Array.isArray(body.json)) {
+    const modern = modernUpstreamOf(resolved.module.upstream, ref.upstream.updatedAt, config.SMCP_ALLOW_LOOPBACK_EGRESS, config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000);
+    if (await servesModern(modern)) return passThrough(modern, body.json as JSONRPCMessage, request);
   }
   return serveStateless(request, body?.json, resolved.module, resolved.policy, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace, isUpstreamModule(resolved.module) ? ref : undefined);
 }
