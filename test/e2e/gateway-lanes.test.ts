@@ -160,4 +160,17 @@ describe("gateway, 2026-era upstream", () => {
     expect([...seen.authorizations].some((a) => a.includes(acme.key))).toBe(false);
     await client.close();
   });
+
+  it("upstream:2026-upstream-session — a 2025 session-lane client in front of a 2026-only upstream: SMCP keeps the session and sends each request upstream as a stateless 2026 one, with the capabilities the client declared at initialize", async () => {
+    const declared = { experimental: { "e2e/session": { on: true } } };
+    const { client } = await platform.connect(acme.tenant, "modern", acme.key, { lane: "session", capabilities: declared });
+    expect(client.getServerVersion()?.name).toBe("e2e-upstream");
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain("add");
+    expect(textOf(await client.callTool({ name: "add", arguments: { a: 20, b: 22 } }))).toBe("42");
+    const progress: unknown[] = [];
+    expect(textOf(await client.callTool({ name: "progress", arguments: {} }, { onprogress: (p) => progress.push(p) }))).toBe("done");
+    expect(progress).toEqual([expect.objectContaining({ progress: 1, total: 2 })]);
+    expect(seen.modernCapabilities.at(-1)).toMatchObject(declared);
+    await client.close();
+  });
 });

@@ -110,69 +110,88 @@ export function modernHeaders(message: JSONRPCMessage, client: Headers): Record<
 const encoder = new TextEncoder();
 const event = (m: JSONRPCMessage) => encoder.encode(`event: message\ndata: ${JSON.stringify(m)}\n\n`);
 
-/** One 2026 request or notification of the client, passed to the upstream; the client's own abort ends it. */
-export async function passThrough(up: ModernUpstream, message: JSONRPCMessage, request: Request): Promise<Response> {
-  const clientSignal = request.signal;
-  const endpoint = await up.endpoint();
-  const headers = { sessionId: null, protocolVersion: MODERN };
-  const perRequest = modernHeaders(message, request.headers);
-  if (!isJSONRPCRequest(message)) {
-    const outcome = await postMessage(endpoint, headers, message, AbortSignal.any([clientSignal, AbortSignal.timeout(up.callTimeoutMs)]), perRequest);
-    if (outcome.kind === "messages") for await (const _ of outcome.items); // nothing is expected back for a notification
-    return new Response(null, { status: 202 });
-  }
-  const id: RequestId = message.id;
-  const method = message.method;
+const sseHeaders = { "content-type": "text/event-stream", "cache-control": "no-cache" };
+
+/** Sends a 2026 notification upstream; nothing comes back. */
+export async function notifyModern(up: ModernUpstream, message: JSONRPCMessage, signal: AbortSignal, perRequest: Record<string, string> = {}): Promise<void> {
+  const outcome = await postMessage(await up.endpoint(), { sessionId: null, protocolVersion: MODERN }, message, AbortSignal.any([signal, AbortSignal.timeout(up.callTimeoutMs)]), perRequest);
+  if (outcome.kind === "messages") for await (const _ of outcome.items); // nothing is expected back for a notification
+}
+
+/**
+ * POSTs one 2026 request upstream and reads what comes back until its answer: the
+ * upstream's other messages about it go to `related` (any of them restarts the time
+ * limit). Resolves with the answer, or an error answer in the upstream's place. A
+ * `subscriptions/listen` has no time limit and no message cap: it lasts while `signal`
+ * does.
+ */
+export async function exchangeModern(
+  up: ModernUpstream,
+  request: JSONRPCMessage & { id: RequestId; method: string },
+  signal: AbortSignal,
+  related: (m: JSONRPCMessage) => Promise<void> | void,
+  perRequest: Record<string, string> = modernHeaders(request, new Headers()),
+): Promise<JSONRPCMessage> {
+  const { id, method } = request;
+  const listen = method === "subscriptions/listen";
   const abort = new AbortController();
   let timedOut = false;
-  let timer = setTimeout(() => ((timedOut = true), abort.abort()), up.callTimeoutMs);
-  const rearm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => ((timedOut = true), abort.abort()), up.callTimeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    if (!listen) timer = setTimeout(() => ((timedOut = true), abort.abort()), up.callTimeoutMs);
   };
-  clientSignal.addEventListener("abort", () => abort.abort());
-  // A listen stream lives as long as its client: only the client's leaving ends it.
-  const listen = method === "subscriptions/listen";
-  if (listen) clearTimeout(timer);
-  const failed = (f: UpstreamFailure) => {
+  const onAbort = () => abort.abort();
+  signal.addEventListener("abort", onAbort);
+  const failed = (f: UpstreamFailure): JSONRPCMessage => {
     // A 2026 upstream has no session to forget: a 404 is an answer like any other status.
     const { message: text, data } = wordFailure(up.server, up.url, timedOut ? { reason: "timeout" } : f.reason === "expired" ? { reason: "status", status: 404 } : f, method, up.callTimeoutMs);
-    return { jsonrpc: "2.0" as const, id, error: { code: -32603, message: text, data } };
+    return { jsonrpc: "2.0", id, error: { code: -32603, message: text, data } };
   };
-  const outcome = await postMessage(endpoint, headers, message, abort.signal, perRequest);
-  if (outcome.kind !== "messages") {
-    clearTimeout(timer);
-    const answer = outcome.kind === "failed" ? failed(outcome.failure) : failed({ reason: "malformed", detail: `it accepted ${method} without answering it` });
-    return new Response(event(answer), { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+  arm();
+  try {
+    const outcome = await postMessage(await up.endpoint(), { sessionId: null, protocolVersion: MODERN }, request, abort.signal, perRequest);
+    if (outcome.kind === "failed") return failed(outcome.failure);
+    if (outcome.kind === "accepted") return failed({ reason: "malformed", detail: `it accepted ${method} without answering it` });
+    let count = 0;
+    for await (const item of outcome.items) {
+      if ("failure" in item) return failed(item.failure);
+      if (!listen && ++count > MAX_MESSAGES_PER_CALL) return failed({ reason: "malformed", detail: `it sent more than ${MAX_MESSAGES_PER_CALL} messages about one call` });
+      const m = item.message;
+      if (isJSONRPCResponse(m) || isJSONRPCErrorResponse(m)) {
+        // An answer goes only to the request that waits for it.
+        if (m.id === id) return m;
+        continue;
+      }
+      arm();
+      await related(m);
+    }
+    return failed(timedOut ? { reason: "timeout" } : { reason: "malformed", detail: `it ended its stream without answering ${method}` });
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** One 2026 request or notification of the client, passed to the upstream; the client's own abort ends it. */
+export async function passThrough(up: ModernUpstream, message: JSONRPCMessage, request: Request): Promise<Response> {
+  const perRequest = modernHeaders(message, request.headers);
+  if (!isJSONRPCRequest(message)) {
+    await notifyModern(up, message, request.signal, perRequest);
+    return new Response(null, { status: 202 });
   }
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
-  void (async () => {
-    let count = 0;
-    try {
-      for await (const item of outcome.items) {
-        if ("failure" in item) return void (await writer.write(event(failed(item.failure))));
-        if (!listen && ++count > MAX_MESSAGES_PER_CALL) return void (await writer.write(event(failed({ reason: "malformed", detail: `it sent more than ${MAX_MESSAGES_PER_CALL} messages about one call` }))));
-        const m = item.message;
-        if (isJSONRPCResponse(m) || isJSONRPCErrorResponse(m)) {
-          // An answer goes only to the request that waits for it.
-          if (m.id !== id) continue;
-          await writer.write(event(m));
-          return;
-        }
-        if (!listen) rearm();
-        if (isJSONRPCNotification(m) || isJSONRPCRequest(m)) await writer.write(event(m));
-      }
-      await writer.write(event(failed(timedOut ? { reason: "timeout" } : { reason: "malformed", detail: `it ended its stream without answering ${method}` })));
-    } catch {
+  const gone = new AbortController();
+  const write = (m: JSONRPCMessage) =>
+    writer.write(event(m)).catch(() => {
       // The client went away: the upstream's stream is dropped with it.
-      abort.abort();
-    } finally {
-      clearTimeout(timer);
-      await writer.close().catch(() => {});
-    }
-  })();
-  return new Response(readable, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+      gone.abort();
+    });
+  void exchangeModern(up, message, AbortSignal.any([request.signal, gone.signal]), (m) => (isJSONRPCNotification(m) || isJSONRPCRequest(m) ? write(m) : undefined), perRequest)
+    .then(write)
+    .finally(() => writer.close().catch(() => {}));
+  return new Response(readable, { headers: sseHeaders });
 }
 
 /** The pass-through's view of an upstream server, from its module and its configuration's update time. */

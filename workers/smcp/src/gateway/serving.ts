@@ -22,6 +22,8 @@ export type ServedUpstream = UpstreamConfig & { server: string; secrets: Secrets
 export interface UpstreamServing {
   server: string;
   url: string;
+  /** When the configuration was last changed: an upstream's era is remembered per configuration. */
+  updatedAt: number;
   /** The configured headers with every secret reference filled in. */
   headers(): Promise<Record<string, string>>;
 }
@@ -36,6 +38,7 @@ export function upstreamModule(env: Env, tenant: string, incarnation: string, up
   const upstream: UpstreamServing = {
     server: up.server,
     url: up.url,
+    updatedAt: up.updatedAt,
     headers: () => upstreamHeaders(tenant, up.server, up.headers, () => serverSecrets(env, tenant, incarnation, up.server)),
   };
   return {

@@ -66,7 +66,7 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
     if (ref?.kind !== "upstream") throw new WireError({ status: 503, code: "upstream_unresolved", message: `Server ${server} could not be resolved just now; send the request again` });
   }
   if (isUpstreamModule(resolved.module) && ref?.kind === "upstream" && body && !Array.isArray(body.json)) {
-    const modern = modernUpstreamOf(resolved.module.upstream, ref.upstream.updatedAt, config.SMCP_ALLOW_LOOPBACK_EGRESS, config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000);
+    const modern = modernUpstreamOf(resolved.module.upstream, resolved.module.upstream.updatedAt, config.SMCP_ALLOW_LOOPBACK_EGRESS, config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000);
     if (await servesModern(modern)) return passThrough(modern, body.json as JSONRPCMessage, request);
   }
   return serveStateless(request, body?.json, resolved.module, resolved.policy, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace, isUpstreamModule(resolved.module) ? ref : undefined);
