@@ -15,7 +15,7 @@
  * probe that could not reach the upstream is not remembered.
  */
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResponse, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/server";
-import { MAX_MESSAGES_PER_CALL } from "./relay";
+import { LISTEN_WINDOW_MS, MAX_LISTEN_MESSAGES, MAX_MESSAGES_PER_CALL } from "./relay";
 import { postMessage, type UpstreamEndpoint, type UpstreamFailure } from "./upstream-client";
 import { wordFailure } from "./failure-text";
 
@@ -154,9 +154,15 @@ export async function exchangeModern(
     if (outcome.kind === "failed") return failed(outcome.failure);
     if (outcome.kind === "accepted") return failed({ reason: "malformed", detail: `it accepted ${method} without answering it` });
     let count = 0;
+    let window = { start: Date.now(), count: 0 };
     for await (const item of outcome.items) {
       if ("failure" in item) return failed(item.failure);
       if (!listen && ++count > MAX_MESSAGES_PER_CALL) return failed({ reason: "malformed", detail: `it sent more than ${MAX_MESSAGES_PER_CALL} messages about one call` });
+      if (listen) {
+        // A listen stream has no end to count to: past the window's share, its messages are dropped.
+        if (Date.now() - window.start >= LISTEN_WINDOW_MS) window = { start: Date.now(), count: 0 };
+        if (++window.count > MAX_LISTEN_MESSAGES) continue;
+      }
       const m = item.message;
       if (isJSONRPCResponse(m) || isJSONRPCErrorResponse(m)) {
         // An answer goes only to the request that waits for it.

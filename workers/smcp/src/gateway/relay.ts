@@ -72,8 +72,8 @@ const LISTEN_PAUSE_MS = 1_000;
 /** The most messages an upstream may send about one call (its answer included) … */
 export const MAX_MESSAGES_PER_CALL = 1_000;
 /** … and on its standalone stream per window; past it, messages are dropped with a warning. */
-const MAX_LISTEN_MESSAGES = 200;
-const LISTEN_WINDOW_MS = 10_000;
+export const MAX_LISTEN_MESSAGES = 200;
+export const LISTEN_WINDOW_MS = 10_000;
 
 interface Pending {
   method: string;
