@@ -88,6 +88,26 @@ describe("gateway, stateless lane, 2025-era upstream", () => {
     await other.client.close();
   });
 
+  it("upstream:stateless-principal — an anonymous caller of a public tenant shares no upstream session: each of its requests gets one of its own, deleted when it is answered", async () => {
+    const open = await platform.admin().call("POST", "/tenants", { id: "gl-public", auth: "none" });
+    expect(open).toBeTruthy();
+    await front("gl-public", "remote", urlOf(upstream));
+    const withoutKey: typeof fetch = (url, init) => {
+      const headers = new Headers(init?.headers);
+      headers.delete("authorization");
+      return fetch(url, { ...init, headers });
+    };
+    const initializes = seen.initializes;
+    const closed = seen.sessionsClosed;
+    const { client } = await platform.connect("gl-public", "remote", "none", { lane: "stateless", fetch: withoutKey });
+    expect(textOf(await client.callTool({ name: "echo", arguments: { text: "anon" } }))).toBe("echo: anon");
+    expect(textOf(await client.callTool({ name: "echo", arguments: { text: "anon again" } }))).toBe("echo: anon again");
+    const opened = seen.initializes - initializes;
+    expect(opened).toBeGreaterThanOrEqual(3);
+    await until(() => seen.sessionsClosed - closed >= opened, "every anonymous upstream session was deleted");
+    await client.close();
+  });
+
   it("upstream:stateless-relay — an upstream restart forgets its sessions; SMCP opens a new one for the next request without the client noticing", async () => {
     const { client } = await platform.connect(globex.tenant, "remote", globex.key, { lane: "stateless" });
     expect(textOf(await client.callTool({ name: "echo", arguments: { text: "before" } }))).toBe("echo: before");
