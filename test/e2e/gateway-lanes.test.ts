@@ -193,4 +193,25 @@ describe("gateway, 2026-era upstream", () => {
     expect(seen.modernCapabilities.at(-1)).toMatchObject(declared);
     await client.close();
   });
+
+  it("upstream:2026-upstream upstream:2026-upstream-session — a 2026 upstream's list change reaches a 2026 client's listen stream (passed through) and a 2025 session's standalone stream (SMCP holds a listen upstream for the session)", async () => {
+    const heard = { modern: 0, session: 0 };
+    const modernClient = await platform.connect(acme.tenant, "modern", acme.key, {
+      lane: "stateless",
+      setup: (c) => c.setNotificationHandler("notifications/tools/list_changed", () => void heard.modern++),
+    });
+    const subscription = await modernClient.client.listen({ toolsListChanged: true });
+    const sessionClient = await platform.connect(acme.tenant, "modern", acme.key, {
+      lane: "session",
+      setup: (c) => c.setNotificationHandler("notifications/tools/list_changed", () => void heard.session++),
+    });
+    // The session's upstream listen opens after its initialize: announce until both heard one.
+    await until(() => {
+      if (heard.modern === 0 || heard.session === 0) void fetch(urlOf(modern, "/announce"), { method: "POST" });
+      return heard.modern > 0 && heard.session > 0;
+    }, "a 2026 upstream's list change reached both clients");
+    await subscription.close();
+    await modernClient.client.close();
+    await sessionClient.client.close();
+  });
 });

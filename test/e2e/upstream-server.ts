@@ -78,6 +78,7 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
       if (path === "/fail") return new Response("overloaded", { status: 503 });
       if (path === "/announce") {
         for (const server of servers) if (server.isConnected()) server.sendToolListChanged();
+        modern?.notify.toolsChanged();
         return new Response(null, { status: 204 });
       }
       const version = request.headers.get("mcp-protocol-version");

@@ -14,6 +14,9 @@
  *   is not bridged to the 2025 client's requests yet: the call ends with an error that
  *   says so.
  * - `notifications/cancelled` aborts the upstream request.
+ * - While the session is open, one `subscriptions/listen` is held upstream for the
+ *   lists the upstream says can change; its list changes go to the client's standalone
+ *   stream. A listen that ends is opened again after a pause, a few times in a row at most.
  */
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/server";
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResponse, SERVER_INFO_META_KEY } from "@modelcontextprotocol/server";
@@ -33,19 +36,43 @@ export interface ModernSessionRelayOptions {
 /** The revision a 2025 client is answered with when it asks for one SMCP's session lane does not serve. */
 const SESSION_REVISION = "2025-11-25";
 const SESSION_REVISIONS = new Set(["2025-03-26", "2025-06-18", "2025-11-25"]);
+const LIST_CHANGES = new Set(["notifications/tools/list_changed", "notifications/prompts/list_changed", "notifications/resources/list_changed"]);
+const LISTEN_RETRIES = 5;
+const LISTEN_PAUSE_MS = 1_000;
+
+type ListFilter = { toolsListChanged?: true; promptsListChanged?: true; resourcesListChanged?: true };
+
+/** The lists whose changes a 2026 server's capabilities say it announces. */
+function listFilter(capabilities: unknown): ListFilter {
+  const caps = (capabilities ?? {}) as Record<string, { listChanged?: unknown } | undefined>;
+  return {
+    ...(caps.tools?.listChanged ? { toolsListChanged: true as const } : {}),
+    ...(caps.prompts?.listChanged ? { promptsListChanged: true as const } : {}),
+    ...(caps.resources?.listChanged ? { resourcesListChanged: true as const } : {}),
+  };
+}
 
 export class ModernSessionRelay extends ClientSideRelay {
   readonly #opts: ModernSessionRelayOptions;
   readonly #pending = new Map<RequestId, AbortController>();
   #closed = false;
+  #listening: AbortController | undefined;
+  #listenSeq = 0;
 
   constructor(opts: ModernSessionRelayOptions) {
     super();
     this.#opts = opts;
   }
 
+  override async restore(...args: Parameters<ClientSideRelay["restore"]>): Promise<void> {
+    await super.restore(...args);
+    // What the upstream announces is not kept: after a restart, every list is asked for (an upstream ignores what it does not announce).
+    this.#listen({ toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true });
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#listening?.abort();
     for (const abort of this.#pending.values()) abort.abort();
     this.#pending.clear();
   }
@@ -104,6 +131,28 @@ export class ModernSessionRelay extends ClientSideRelay {
         ...(typeof result.instructions === "string" ? { instructions: result.instructions.slice(0, 16_384) } : {}),
       },
     });
+    this.#listen(listFilter(result.capabilities));
+  }
+
+  /** Holds one upstream listen for `filter` while the session is open. */
+  #listen(filter: ListFilter): void {
+    this.#listening?.abort();
+    if (Object.keys(filter).length === 0) return;
+    const abort = new AbortController();
+    this.#listening = abort;
+    void (async () => {
+      for (let failures = 0; failures < LISTEN_RETRIES && !abort.signal.aborted && !this.#closed; ) {
+        let delivered = false;
+        const request = this.#enveloped({ jsonrpc: "2.0", id: `smcp-listen-${++this.#listenSeq}`, method: "subscriptions/listen", params: { notifications: filter } });
+        await exchangeModern(this.#opts.upstream, request as never, abort.signal, (m) => {
+          if (!isJSONRPCNotification(m) || !LIST_CHANGES.has(m.method)) return;
+          delivered = true;
+          return this.#send(m);
+        }).catch(() => {});
+        failures = delivered ? 0 : failures + 1;
+        if (!abort.signal.aborted) await new Promise((r) => setTimeout(r, LISTEN_PAUSE_MS));
+      }
+    })();
   }
 
   async #call(request: JSONRPCMessage & { id: RequestId; method: string }): Promise<void> {

@@ -158,6 +158,8 @@ export function holdUpstreamListen(env: Env, principal: Principal, incarnation: 
 }
 
 const KEEPALIVE = new TextEncoder().encode(": keepalive\n\n");
+/** An upstream server's listen streams carry a comment this often, so a client that left is noticed. */
+export const LISTEN_KEEPALIVE_MS = 2_000;
 
 /**
  * A listen stream that carries an SSE comment every `everyMs`: a stream that never

@@ -13,6 +13,7 @@ import type { RequestContext } from "../request-context";
 import { resolveServer } from "../sandbox/resolve-server";
 import { isUpstreamModule } from "../gateway/serving";
 import { modernUpstreamOf, passThrough, servesModern } from "../gateway/modern-upstream";
+import { LISTEN_KEEPALIVE_MS, withSseKeepalive } from "../gateway/stateless-upstream";
 import { authenticate } from "./authenticate";
 import { incarnationOf } from "./principal";
 import { MAX_FIELD_CHARS } from "./request-log";
@@ -67,7 +68,11 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
   }
   if (isUpstreamModule(resolved.module) && ref?.kind === "upstream" && body && !Array.isArray(body.json)) {
     const modern = modernUpstreamOf(resolved.module.upstream, resolved.module.upstream.updatedAt, config.SMCP_ALLOW_LOOPBACK_EGRESS, config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000);
-    if (await servesModern(modern)) return passThrough(modern, body.json as JSONRPCMessage, request);
+    if (await servesModern(modern)) {
+      const response = await passThrough(modern, body.json as JSONRPCMessage, request);
+      // A listen stream that never writes never learns that its client left: the upstream's stream would be held for nobody.
+      return (body.json as { method?: unknown }).method === "subscriptions/listen" ? withSseKeepalive(response, LISTEN_KEEPALIVE_MS) : response;
+    }
   }
   return serveStateless(request, body?.json, resolved.module, resolved.policy, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace, isUpstreamModule(resolved.module) ? ref : undefined);
 }

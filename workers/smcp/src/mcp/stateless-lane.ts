@@ -46,14 +46,12 @@ import { endWhenRevoked } from "./listen-revocation";
 import { listenStreamsExceeded, releaseWhenClosed, takeListenSlot } from "./listen-streams";
 import { authInfoOf, incarnationOf, samePrincipal, type Principal } from "./principal";
 import { isUpstreamModule } from "../gateway/serving";
-import { holdUpstreamListen, upstreamServer, withSseKeepalive } from "../gateway/stateless-upstream";
+import { LISTEN_KEEPALIVE_MS, holdUpstreamListen, upstreamServer, withSseKeepalive } from "../gateway/stateless-upstream";
 import type { ServerRef } from "../sandbox/resolve-server";
 
 /** Estimated bytes of one handler (its closures, bus and listen router) and the bound of all of them. */
 const HANDLER_ENTRY_BYTES = 8 * 1024;
 const HANDLER_CACHE_BYTES = 4 * 1024 * 1024;
-/** An upstream server's listen streams carry a comment this often, so a client that left is noticed. */
-const LISTEN_KEEPALIVE_MS = 2_000;
 
 interface HandlerEntry {
   module: ServerModule;
