@@ -215,3 +215,25 @@ describe("gateway, 2026-era upstream", () => {
     await sessionClient.client.close();
   });
 });
+
+describe("gateway, tool policy on the new paths", () => {
+  it("upstream:stateless-relay upstream:2026-upstream upstream:2026-upstream-session policy:view policy:calls — a policy hides and renames an upstream's tools for a 2026 client of a 2025 upstream, and for both lanes in front of a 2026 upstream", async () => {
+    await front(acme.tenant, "gov", urlOf(upstream));
+    await front(acme.tenant, "gov-modern", urlOf(modern));
+    for (const server of ["gov", "gov-modern"]) {
+      await platform.admin().call("PUT", `/tenants/${acme.tenant}/servers/${server}/policy`, { allow: ["echo", "add"], rename: { echo: "say" } });
+    }
+    for (const [server, lane] of [["gov", "stateless"], ["gov-modern", "stateless"], ["gov-modern", "session"]] as const) {
+      const { client } = await platform.connect(acme.tenant, server, acme.key, { lane });
+      expect((await client.listTools()).tools.map((t) => t.name).sort(), `${server} ${lane}`).toEqual(["add", "say"]);
+      expect(textOf(await client.callTool({ name: "say", arguments: { text: "governed" } })), `${server} ${lane}`).toBe("echo: governed");
+      const hidden = await client.callTool({ name: "progress", arguments: {} }).then(
+        (r) => JSON.stringify(r),
+        (err: Error) => err.message,
+      );
+      expect(hidden, `${server} ${lane}`).toMatch(/progress/);
+      expect(hidden, `${server} ${lane}`).not.toMatch(/"done"/);
+      await client.close();
+    }
+  });
+});

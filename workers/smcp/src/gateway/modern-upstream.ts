@@ -18,6 +18,8 @@ import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSON
 import { LISTEN_WINDOW_MS, MAX_LISTEN_MESSAGES, MAX_MESSAGES_PER_CALL } from "./relay";
 import { postMessage, type UpstreamEndpoint, type UpstreamFailure } from "./upstream-client";
 import { wordFailure } from "./failure-text";
+import { governTransport, type GovernedTransport } from "../policy/govern";
+import type { ToolPolicy } from "../policy/tool-policy";
 
 export const MODERN = "2026-07-28";
 const MAX_REMEMBERED = 1_000;
@@ -179,23 +181,36 @@ export async function exchangeModern(
   }
 }
 
-/** One 2026 request or notification of the client, passed to the upstream; the client's own abort ends it. */
-export async function passThrough(up: ModernUpstream, message: JSONRPCMessage, request: Request): Promise<Response> {
-  const perRequest = modernHeaders(message, request.headers);
-  if (!isJSONRPCRequest(message)) {
-    await notifyModern(up, message, request.signal, perRequest);
-    return new Response(null, { status: 202 });
-  }
+/**
+ * One 2026 request or notification of the client, passed to the upstream; the client's
+ * own abort ends it. Under a tool policy the exchange is governed as every server's is
+ * (policy/govern.ts): the client's message on its way in, the upstream's on their way out.
+ */
+export async function passThrough(up: ModernUpstream, message: JSONRPCMessage, request: Request, policy?: ToolPolicy | null): Promise<Response> {
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
   const gone = new AbortController();
-  const write = (m: JSONRPCMessage) =>
+  const write = async (m: JSONRPCMessage) =>
     writer.write(event(m)).catch(() => {
       // The client went away: the upstream's stream is dropped with it.
       gone.abort();
     });
-  void exchangeModern(up, message, AbortSignal.any([request.signal, gone.signal]), (m) => (isJSONRPCNotification(m) || isJSONRPCRequest(m) ? write(m) : undefined), perRequest)
-    .then(write)
+  let upstreamMessage = message;
+  let toClient = write;
+  if (policy) {
+    const exchange: GovernedTransport = { onmessage: (m) => void (upstreamMessage = m), send: write };
+    governTransport(exchange, () => policy);
+    exchange.onmessage!(message as never);
+    toClient = (m) => exchange.send(m as never);
+  }
+  const perRequest = modernHeaders(upstreamMessage, request.headers);
+  if (!isJSONRPCRequest(upstreamMessage)) {
+    void writer.close().catch(() => {});
+    await notifyModern(up, upstreamMessage, request.signal, perRequest);
+    return new Response(null, { status: 202 });
+  }
+  void exchangeModern(up, upstreamMessage, AbortSignal.any([request.signal, gone.signal]), (m) => (isJSONRPCNotification(m) || isJSONRPCRequest(m) ? toClient(m) : undefined), perRequest)
+    .then(toClient)
     .finally(() => writer.close().catch(() => {}));
   return new Response(readable, { headers: sseHeaders });
 }

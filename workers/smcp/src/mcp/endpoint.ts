@@ -69,7 +69,7 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
   if (isUpstreamModule(resolved.module) && ref?.kind === "upstream" && body && !Array.isArray(body.json)) {
     const modern = modernUpstreamOf(resolved.module.upstream, resolved.module.upstream.updatedAt, config.SMCP_ALLOW_LOOPBACK_EGRESS, config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000);
     if (await servesModern(modern)) {
-      const response = await passThrough(modern, body.json as JSONRPCMessage, request);
+      const response = await passThrough(modern, body.json as JSONRPCMessage, request, resolved.policy);
       // A listen stream that never writes never learns that its client left: the upstream's stream would be held for nobody.
       return (body.json as { method?: unknown }).method === "subscriptions/listen" ? withSseKeepalive(response, LISTEN_KEEPALIVE_MS) : response;
     }
