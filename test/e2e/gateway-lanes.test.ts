@@ -217,7 +217,7 @@ describe("gateway, 2026-era upstream", () => {
 });
 
 describe("gateway, tool policy on the new paths", () => {
-  it("upstream:stateless-relay upstream:2026-upstream upstream:2026-upstream-session policy:view policy:calls — a policy hides and renames an upstream's tools for a 2026 client of a 2025 upstream, and for both lanes in front of a 2026 upstream", async () => {
+  it("upstream:stateless-relay upstream:2026-upstream upstream:2026-upstream-session policy:view — a policy hides and renames an upstream's tools for a 2026 client of a 2025 upstream, and for both lanes in front of a 2026 upstream", async () => {
     await front(acme.tenant, "gov", urlOf(upstream));
     await front(acme.tenant, "gov-modern", urlOf(modern));
     for (const server of ["gov", "gov-modern"]) {
