@@ -19,7 +19,7 @@ import { incarnationOf } from "./principal";
 import { MAX_FIELD_CHARS } from "./request-log";
 import { admitRequest } from "./rate-limit";
 import { serveSession } from "./session-lane";
-import { serveStateless } from "./stateless-lane";
+import { endListenWhenRevoked, serveStateless } from "./stateless-lane";
 
 const ALLOWED_METHODS = "GET, POST, DELETE";
 
@@ -71,7 +71,8 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
     if (await servesModern(modern)) {
       const response = await passThrough(modern, body.json as JSONRPCMessage, request, resolved.policy);
       // A listen stream that never writes never learns that its client left: the upstream's stream would be held for nobody.
-      return (body.json as { method?: unknown }).method === "subscriptions/listen" ? withSseKeepalive(response, LISTEN_KEEPALIVE_MS) : response;
+      // A listen ends when its credential is revoked, as the stateless lane's own do.
+      return (body.json as { method?: unknown }).method === "subscriptions/listen" ? endListenWhenRevoked(request, body.json, principal, env, withSseKeepalive(response, LISTEN_KEEPALIVE_MS)) : response;
     }
   }
   return serveStateless(request, body?.json, resolved.module, resolved.policy, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace, isUpstreamModule(resolved.module) ? ref : undefined);

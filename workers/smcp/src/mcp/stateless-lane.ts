@@ -157,6 +157,21 @@ function governConnections(mcp: McpServer, policy: ToolPolicy): void {
   };
 }
 
+/** A listen stream that ends once its credential no longer passes (revoked, expired, server gone): the check a new request would pass, and the same principal. */
+export function endListenWhenRevoked(request: Request, parsedBody: unknown, principal: Principal, env: Env, response: Response): Response {
+  const stillValid = () =>
+    authenticate(request, env, principal.tenant, principal.server, { fresh: true }).then(
+      (now) => samePrincipal(now, principal),
+      (err: unknown) => {
+        // Refused (revoked, expired, server gone): ends the stream. Anything else: could not tell.
+        if (err instanceof WireError && [401, 403, 404].includes(err.status)) return false;
+        throw err;
+      },
+    );
+  const listenId = (parsedBody as { id?: unknown }).id;
+  return endWhenRevoked(response, typeof listenId === "string" || typeof listenId === "number" ? listenId : null, stillValid);
+}
+
 const isListen = (body: unknown) => (body as { method?: unknown } | null)?.method === "subscriptions/listen";
 
 export async function serveStateless(
@@ -191,18 +206,7 @@ export async function serveStateless(
     entry.listening--;
     releaseSlot();
   };
-  // The same check a new request of this credential would pass, and the same principal.
-  const stillValid = () =>
-    authenticate(request, env, principal.tenant, principal.server, { fresh: true }).then(
-      (now) => samePrincipal(now, principal),
-      (err: unknown) => {
-        // Refused (revoked, expired, server gone): ends the stream. Anything else: could not tell.
-        if (err instanceof WireError && [401, 403, 404].includes(err.status)) return false;
-        throw err;
-      },
-    );
-  const listenId = (parsedBody as { id?: unknown }).id;
-  const guarded = (response: Response) => endWhenRevoked(response, typeof listenId === "string" || typeof listenId === "number" ? listenId : null, stillValid);
+  const guarded = (response: Response) => endListenWhenRevoked(request, parsedBody, principal, env, response);
   try {
     // The bus object refuses streams beyond the cap too; asking first turns that into a 429.
     if ((await listenBusStub(env, principal.tenant, incarnationOf(principal), principal.server).openStreams()) >= max) {
@@ -219,8 +223,8 @@ export async function serveStateless(
     envOfRequest.set(request, env);
     principalOfRequest.set(request, principal);
     const response = guarded(await entry.handler.fetch(request, { parsedBody, authInfo }));
-    // An upstream's list changes reach the bus while any listen stream of the server is open.
     if (!ref || !response.ok) return releaseWhenClosed(response, release);
+    // An upstream's list changes reach the bus while any listen stream of the server is open.
     holdUpstreamListen(env, principal, incarnationOf(principal), ref);
     return releaseWhenClosed(withSseKeepalive(response, LISTEN_KEEPALIVE_MS), release);
   } catch (err) {
