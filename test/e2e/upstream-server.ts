@@ -6,19 +6,23 @@
  * was configured with, records every Authorization it sees (and counts sessions opened
  * and closed by DELETE), and can be restarted: a
  * restart forgets its sessions, as a real one would. `/fail` answers 503, `/moved`
- * redirects to another host and `/hang` never answers.
+ * redirects to another host and `/hang` never answers; `POST /announce` makes every
+ * session's server send a tool list change (as an upstream whose tools changed would).
+ *
+ * `startV1Upstream` is a 2025-only upstream: the v1 SDK's (`@modelcontextprotocol/sdk`)
+ * Node `StreamableHTTPServerTransport`, one per session, with the same `echo` tool.
  */
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { McpServer, WebStandardStreamableHTTPServerTransport, isInitializeRequest } from "@modelcontextprotocol/server";
+import { McpServer, WebStandardStreamableHTTPServerTransport, createMcpHandler, isInitializeRequest } from "@modelcontextprotocol/server";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { z } from "zod";
 
 export const UPSTREAM_KEY = "upstream-secret-7f3a";
 
 /** What the upstream saw. */
-export const seen = { authorizations: new Set<string>(), keys: [] as string[], initializes: 0, sessionsClosed: 0 };
+export const seen = { authorizations: new Set<string>(), keys: [] as string[], initializes: 0, sessionsClosed: 0, protocolVersions: new Set<string>(), clientCapabilities: [] as unknown[], modernCapabilities: [] as unknown[] };
 
 export function createUpstreamServer(): McpServer {
   const server = new McpServer({ name: "e2e-upstream", version: "1.0.0" }, { capabilities: { logging: {} } });
@@ -59,15 +63,26 @@ export interface UpstreamOptions {
    * a broken stream, a message that is not JSON-RPC); undefined lets the SDK answer.
    */
   intercept?: (body: unknown) => Response | undefined;
+  /** "2026": the SDK's `createMcpHandler`, 2026-07-28 only (no sessions; 2025 requests refused). Default "2025". */
+  era?: "2025" | "2026";
 }
 
 /** One upstream incarnation: its own session map (a restart forgets every session). */
 export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): Promise<http.Server> {
   const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
+  const servers = new Set<McpServer>();
+  const modern = upstreamOptions.era === "2026" ? createMcpHandler(() => (upstreamOptions.createServer ?? createUpstreamServer)(), { legacy: "reject" }) : null;
   const mcp = toNodeHandler({
     async fetch(request: Request, options?: { parsedBody?: unknown }) {
       const path = new URL(request.url).pathname;
       if (path === "/fail") return new Response("overloaded", { status: 503 });
+      if (path === "/announce") {
+        for (const server of servers) if (server.isConnected()) server.sendToolListChanged();
+        modern?.notify.toolsChanged();
+        return new Response(null, { status: 204 });
+      }
+      const version = request.headers.get("mcp-protocol-version");
+      if (version && request.headers.get("mcp-session-id")) seen.protocolVersions.add(version);
       if (path === "/moved") return new Response(null, { status: 307, headers: { location: "http://elsewhere.example.com/mcp" } });
       // Never answers (until the connection is closed): a hung upstream.
       if (path === "/hang") return new Promise<Response>(() => {});
@@ -81,6 +96,11 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
           headers: { "content-type": "application/json", "www-authenticate": `Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp"` },
         });
       }
+      if (modern) {
+        const meta = (options?.parsedBody as { params?: { _meta?: Record<string, unknown> } } | undefined)?.params?._meta;
+        if (meta) seen.modernCapabilities.push(meta["io.modelcontextprotocol/clientCapabilities"]);
+        return modern.fetch(request, { parsedBody: options?.parsedBody });
+      }
       const id = request.headers.get("mcp-session-id");
       const known = id ? sessions.get(id) : undefined;
       const intercepted = known && request.method === "POST" ? upstreamOptions.intercept?.(options?.parsedBody) : undefined;
@@ -90,6 +110,7 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
         return Response.json({ jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null }, { status: id ? 404 : 400 });
       }
       seen.initializes++;
+      seen.clientCapabilities.push((options?.parsedBody as { params?: { capabilities?: unknown } }).params?.capabilities);
       const fresh = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (sid) => void sessions.set(sid, fresh),
@@ -98,7 +119,9 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
           seen.sessionsClosed++;
         },
       });
-      await (upstreamOptions.createServer ?? createUpstreamServer)().connect(fresh);
+      const server = (upstreamOptions.createServer ?? createUpstreamServer)();
+      servers.add(server);
+      await server.connect(fresh);
       return fresh.handleRequest(request, { parsedBody: options?.parsedBody });
     },
   });
@@ -113,3 +136,34 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
 
 export const urlOf = (server: http.Server, path = "/mcp") => `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
 export const stopUpstream = (s: http.Server) => new Promise<void>((resolve) => (s.closeAllConnections(), s.close(() => resolve())));
+
+/** A 2025-only upstream: the v1 SDK's Node Streamable HTTP server transport, one per session, no event store. */
+export async function startV1Upstream(): Promise<http.Server> {
+  const { McpServer: V1McpServer } = await import("@modelcontextprotocol/sdk/server/mcp.js");
+  const { StreamableHTTPServerTransport } = await import("@modelcontextprotocol/sdk/server/streamableHttp.js");
+  const { isInitializeRequest: isV1Initialize } = await import("@modelcontextprotocol/sdk/types.js");
+  const sessions = new Map<string, InstanceType<typeof StreamableHTTPServerTransport>>();
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const body = text ? JSON.parse(text) : undefined;
+    const id = req.headers["mcp-session-id"];
+    const known = typeof id === "string" ? sessions.get(id) : undefined;
+    if (known) return known.handleRequest(req, res, body);
+    if (id || !isV1Initialize(body)) {
+      res.writeHead(id ? 404 : 400, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null }));
+      return;
+    }
+    const transport: InstanceType<typeof StreamableHTTPServerTransport> = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (sid) => void sessions.set(sid, transport),
+    });
+    transport.onclose = () => transport.sessionId && sessions.delete(transport.sessionId);
+    const mcp = new V1McpServer({ name: "e2e-upstream-v1", version: "1.0.0" });
+    mcp.registerTool("echo", { description: "Echoes its text", inputSchema: { text: z.string() } }, async ({ text }) => ({ content: [{ type: "text", text: `v1 echo: ${text}` }] }));
+    await mcp.connect(transport);
+    await transport.handleRequest(req, res, body);
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { readSse, SseLimitError } from "../../workers/smcp/src/gateway/sse";
 import { resolveHeaders, secretRefs } from "../../workers/smcp/src/gateway/upstream-config";
 import { resourceMetadataOf } from "../../workers/smcp/src/gateway/upstream-client";
+import { modernHeaders } from "../../workers/smcp/src/gateway/modern-upstream";
 
 const streamOf = (...chunks: string[]) =>
   new ReadableStream<Uint8Array>({
@@ -48,5 +49,15 @@ describe("upstream headers", () => {
     expect(resourceMetadataOf("Bearer resource_metadata=https://up.example.com/m")).toBe("https://up.example.com/m");
     expect(resourceMetadataOf('Bearer resource_metadata="javascript:alert(1)"')).toBeNull();
     expect(resourceMetadataOf(null)).toBeNull();
+  });
+});
+
+describe("2026 upstream headers", () => {
+  it("upstream:2026-upstream — Mcp-Method and Mcp-Name come from the body (non-ASCII as base64 between sentinels), the client's Mcp-Param-* pass bounded, nothing else of the client's does", () => {
+    const client = new Headers({ authorization: "Bearer smcp-key", "mcp-method": "tools/list", "mcp-param-region": "eu" });
+    expect(modernHeaders({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo" } }, client)).toEqual({ "mcp-method": "tools/call", "mcp-name": "echo", "mcp-param-region": "eu" });
+    expect(modernHeaders({ jsonrpc: "2.0", id: 1, method: "resources/read", params: { uri: "file:///é" } }, new Headers())["mcp-name"]).toBe(`=?base64?${Buffer.from("file:///é").toString("base64")}?=`);
+    expect(modernHeaders({ jsonrpc: "2.0", id: 1, method: "tools/list" }, new Headers())).toEqual({ "mcp-method": "tools/list" });
+    expect(modernHeaders({ jsonrpc: "2.0", method: "notifications/cancelled" }, client)).toEqual({});
   });
 });

@@ -12,6 +12,7 @@ import type { OAuthLimiterDO } from "./oauth/limiter-do";
 import type { ListenBusDO } from "./mcp/listen-bus-do";
 import { listenBusObjectName } from "@smcp/runtime";
 import type { TaskDO } from "./tasks/task-do";
+import type { UpstreamPrincipalDO } from "./gateway/principal-upstream-do";
 import { asAdminCaller } from "./admin/acting-caller";
 
 export interface Env extends PlatformVariables {
@@ -26,6 +27,8 @@ export interface Env extends PlatformVariables {
   LISTEN_BUS: DurableObjectNamespace<ListenBusDO>;
   /** Tasks of the 2026-07-28 Tasks extension: one object per tenant incarnation (tasks/task-do.ts). */
   TASKS: DurableObjectNamespace<TaskDO>;
+  /** The stateless lane's upstream sessions: one object per principal of an upstream server, one more per server for its list changes (gateway/principal-upstream-do.ts). */
+  UPSTREAMS: DurableObjectNamespace<UpstreamPrincipalDO>;
   /** Loads deployed (tenant-written) servers into isolates of their own (sandbox/client.ts). */
   LOADER: WorkerLoader;
 }

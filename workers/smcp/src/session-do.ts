@@ -48,6 +48,8 @@ import { SandboxRelay, type ReplayState } from "./sandbox/sdk/relay";
 import { isSdkModule, type SdkServing } from "./sandbox/sdk/serving";
 import { isUpstreamModule, type UpstreamServing } from "./gateway/serving";
 import { UpstreamRelay } from "./gateway/relay";
+import { ModernSessionRelay } from "./gateway/modern-session-relay";
+import { modernUpstreamOf, servesModern, type ModernUpstream } from "./gateway/modern-upstream";
 import { ConsoleKeeper } from "./sandbox/sdk/console-keeper";
 import { primeStandaloneStream } from "./mcp/priming";
 import { StreamCounter } from "./mcp/stream-counter";
@@ -476,6 +478,9 @@ export class SessionDO extends DurableObject<Env> {
     }
     if (!module) throw wire.notFound("unknown_server", `Server ${meta.server} is not available`);
     if (isSdkModule(module)) meta.sdkVersion = module.sdk.version;
+    // An upstream that serves 2026-07-28 only is reached with stateless requests (probed once per configuration and isolate).
+    const modern = isUpstreamModule(module) ? modernUpstreamOf(module.upstream, module.upstream.updatedAt, this.#config.SMCP_ALLOW_LOOPBACK_EGRESS, this.#config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000) : null;
+    const servedModern = modern !== null && (await servesModern(modern));
     const live = {} as Live;
     // The transport reaches the log through `live`, which a new session gets on admission.
     const eventStore = {
@@ -497,7 +502,9 @@ export class SessionDO extends DurableObject<Env> {
     live.backend = isSdkModule(module)
       ? this.#relay(module.sdk, meta)
       : isUpstreamModule(module)
-        ? this.#upstream(module.upstream, meta)
+        ? servedModern && modern
+          ? this.#modernUpstream(modern, meta)
+          : this.#upstream(module.upstream, meta)
         : inProcessBackend(
           module.create({
             tenant: meta.tenant,
@@ -522,6 +529,20 @@ export class SessionDO extends DurableObject<Env> {
     };
     live.requests = requests;
     return live;
+  }
+
+  /** The relay to an upstream that serves 2026-07-28 only: this session's requests go upstream as stateless ones. */
+  #modernUpstream(upstream: ModernUpstream, meta: SessionMeta): ModernSessionRelay {
+    return new ModernSessionRelay({
+      upstream,
+      state: meta.replay ?? {},
+      saveState: (state) => {
+        if (this.#ended || this.#meta !== meta) return;
+        meta.replay = state;
+        this.ctx.storage.kv.put(META_KEY, meta);
+      },
+      initializeFailed: () => this.ctx.waitUntil(new Promise((r) => setTimeout(r, 100)).then(() => this.#end("refused"))),
+    });
   }
 
   /** The relay to an upstream server: one upstream session of this session's own. */

@@ -45,6 +45,8 @@ export interface UpstreamRelayOptions {
   /** What the client set (log level, subscriptions): replayed into a new upstream session. */
   state: ReplayState;
   saveState(state: ReplayState): void;
+  /** Whether the upstream's standalone stream is held (default true; the stateless lane holds it once per server, not per session). */
+  listen?: boolean;
   /** The client's `initialize` got an error in the upstream's place: the session should end (after that answer). */
   initializeFailed?(): void;
 }
@@ -68,10 +70,10 @@ const MAX_SUBSCRIPTIONS = 100;
 const LISTEN_RETRIES = 5;
 const LISTEN_PAUSE_MS = 1_000;
 /** The most messages an upstream may send about one call (its answer included) … */
-const MAX_MESSAGES_PER_CALL = 1_000;
+export const MAX_MESSAGES_PER_CALL = 1_000;
 /** … and on its standalone stream per window; past it, messages are dropped with a warning. */
-const MAX_LISTEN_MESSAGES = 200;
-const LISTEN_WINDOW_MS = 10_000;
+export const MAX_LISTEN_MESSAGES = 200;
+export const LISTEN_WINDOW_MS = 10_000;
 
 interface Pending {
   method: string;
@@ -285,6 +287,7 @@ export class UpstreamRelay extends ClientSideRelay {
 
   /** Holds the upstream's standalone stream for the current upstream session (one at a time). */
   #listen(): void {
+    if (this.#opts.listen === false) return;
     this.#listening?.abort();
     const abort = new AbortController();
     this.#listening = abort;

@@ -1,13 +1,13 @@
 /**
  * How an upstream server is served: what resolve-server.ts hands a call site for a
  * server that fronts an upstream. The session lane builds an `UpstreamRelay` from
- * `upstream` (one upstream session per SMCP session); the stateless lane does not
- * serve upstreams yet (mcp/endpoint.ts answers with an error that says so), so
- * `create()` is never called for it.
+ * `upstream` (one upstream session per SMCP session); the stateless lane relays through
+ * the caller's UpstreamPrincipalDO (principal-upstream-do.ts), which builds one from
+ * the same ref. `create()` is never called for it.
  *
  * The configured headers' secret references are filled in from the server's secrets,
- * opened when a session first calls its upstream; the values stay in that session
- * object's memory and are never logged or returned.
+ * opened when a session first calls its upstream; the values stay in that object's
+ * memory and are never logged or returned.
  */
 import type { ServerModule } from "@smcp/servers";
 import type { Env } from "../env";
@@ -22,6 +22,8 @@ export type ServedUpstream = UpstreamConfig & { server: string; secrets: Secrets
 export interface UpstreamServing {
   server: string;
   url: string;
+  /** When the configuration was last changed: an upstream's era is remembered per configuration. */
+  updatedAt: number;
   /** The configured headers with every secret reference filled in. */
   headers(): Promise<Record<string, string>>;
 }
@@ -36,6 +38,7 @@ export function upstreamModule(env: Env, tenant: string, incarnation: string, up
   const upstream: UpstreamServing = {
     server: up.server,
     url: up.url,
+    updatedAt: up.updatedAt,
     headers: () => upstreamHeaders(tenant, up.server, up.headers, () => serverSecrets(env, tenant, incarnation, up.server)),
   };
   return {

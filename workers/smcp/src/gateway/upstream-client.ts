@@ -79,13 +79,22 @@ export function resourceMetadataOf(challenge: string | null): string | null {
 }
 
 /** POSTs one message to the upstream; `signal` bounds the whole exchange, the reading of the answer included. */
-export async function postMessage(endpoint: UpstreamEndpoint, session: UpstreamSessionHeaders, message: JSONRPCMessage, signal: AbortSignal): Promise<PostOutcome> {
+export async function postMessage(
+  endpoint: UpstreamEndpoint,
+  session: UpstreamSessionHeaders,
+  message: JSONRPCMessage,
+  signal: AbortSignal,
+  /** Per-request protocol headers SMCP derived (the 2026 revision's `Mcp-Method`, `Mcp-Name`, …). */
+  protocolHeaders: Record<string, string> = {},
+): Promise<PostOutcome> {
   const url = new URL(endpoint.url);
   const problem = upstreamUrlProblem(url, { allowLoopback: endpoint.allowLoopback });
   if (problem) return { kind: "failed", failure: { reason: "refused", detail: problem } };
+  const headers = requestHeaders(endpoint, session);
+  for (const [name, value] of Object.entries(protocolHeaders)) headers.set(name, value);
   let res: Response;
   try {
-    res = await fetch(url.href, { method: "POST", headers: requestHeaders(endpoint, session), body: JSON.stringify(message), redirect: "manual", signal });
+    res = await fetch(url.href, { method: "POST", headers, body: JSON.stringify(message), redirect: "manual", signal });
   } catch {
     // A refused connection and one the upstream drops before its headers (killed mid-call) fail alike here.
     return { kind: "failed", failure: signal.aborted ? { reason: "timeout" } : { reason: "unreachable", detail: `${url.host} could not be reached, or it dropped the connection before answering` } };

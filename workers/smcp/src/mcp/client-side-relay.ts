@@ -6,17 +6,24 @@
  * initialized and keep the client's `initialize` params, which the relay replays into
  * its other end before the next message.
  */
-import type { JSONRPCMessage, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage, RequestId, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import { restoreInitializedTransport, type InitializeParams } from "./restore-session";
 import type { SessionBackend } from "./session-backend";
 
+/** What a relay needs of its client's side: a session's transport, or the stateless lane's pipe (gateway/pipe-transport.ts). */
+export interface RelayTransport {
+  send(message: JSONRPCMessage, options?: { relatedRequestId?: RequestId }): Promise<void>;
+  start(): Promise<void>;
+  onmessage?: ((message: JSONRPCMessage) => void) | undefined;
+}
+
 export abstract class ClientSideRelay implements SessionBackend {
-  protected transport: WebStandardStreamableHTTPServerTransport | undefined;
+  protected transport: RelayTransport | undefined;
   /** Set once the session was initialized: from then on the other end gets the handshake replayed when it is new. */
   protected initParams: InitializeParams | undefined;
   #chain: Promise<void> = Promise.resolve();
 
-  async connect(transport: WebStandardStreamableHTTPServerTransport): Promise<void> {
+  async connect(transport: RelayTransport): Promise<void> {
     this.transport = transport;
     transport.onmessage = (message) => {
       this.#chain = this.#chain.then(() => this.fromClient(message)).catch(() => {});

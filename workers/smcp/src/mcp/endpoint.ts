@@ -6,18 +6,20 @@
  * the stateless lane (served in this Worker) or the session lane (forwarded to the
  * session's Durable Object).
  */
-import { isLegacyRequest } from "@modelcontextprotocol/server";
-import { SERVED_REVISIONS, SESSION_REVISIONS, isOriginAllowed, jsonRpcErrorResponse, shownText, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
+import { isLegacyRequest, type JSONRPCMessage } from "@modelcontextprotocol/server";
+import { SERVED_REVISIONS, WireError, isOriginAllowed, jsonRpcErrorResponse, shownText, looksLikeJsonRpc, platformConfig, readJsonBody, wire, type ParsedBody } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { RequestContext } from "../request-context";
 import { resolveServer } from "../sandbox/resolve-server";
 import { isUpstreamModule } from "../gateway/serving";
+import { modernUpstreamOf, passThrough, servesModern } from "../gateway/modern-upstream";
+import { LISTEN_KEEPALIVE_MS, withSseKeepalive } from "../gateway/stateless-upstream";
 import { authenticate } from "./authenticate";
 import { incarnationOf } from "./principal";
 import { MAX_FIELD_CHARS } from "./request-log";
 import { admitRequest } from "./rate-limit";
 import { serveSession } from "./session-lane";
-import { serveStateless } from "./stateless-lane";
+import { endListenWhenRevoked, serveStateless } from "./stateless-lane";
 
 const ALLOWED_METHODS = "GET, POST, DELETE";
 
@@ -58,13 +60,22 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
     return serveSession(request, body, principal, resolved.ref, resolved.policy, env, rc.trace);
   }
   rc.lane = "stateless";
-  if (isUpstreamModule(resolved.module)) {
-    throw wire.badRequest(
-      "upstream_session_lane_only",
-      `Server ${server} fronts an upstream MCP server; SMCP serves upstreams on the session lane (protocol revisions ${SESSION_REVISIONS.join(", ")}, with Mcp-Session-Id) only for now. Connect with a 2025 revision`,
-    );
+  let ref = resolved.ref;
+  if (isUpstreamModule(resolved.module) && ref?.kind !== "upstream") {
+    // The cache let the entry go between the two look-ups: once more, for the ref the upstream object builds from.
+    ref = (await resolveServer(env, tenant, incarnationOf(principal), server))?.ref;
+    if (ref?.kind !== "upstream") throw new WireError({ status: 503, code: "upstream_unresolved", message: `Server ${server} could not be resolved just now; send the request again` });
   }
-  return serveStateless(request, body?.json, resolved.module, resolved.policy, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace);
+  if (isUpstreamModule(resolved.module) && ref?.kind === "upstream" && body && !Array.isArray(body.json)) {
+    const modern = modernUpstreamOf(resolved.module.upstream, resolved.module.upstream.updatedAt, config.SMCP_ALLOW_LOOPBACK_EGRESS, config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000);
+    if (await servesModern(modern)) {
+      const response = await passThrough(modern, body.json as JSONRPCMessage, request, resolved.policy);
+      // A listen stream that never writes never learns that its client left: the upstream's stream would be held for nobody.
+      // A listen ends when its credential is revoked, as the stateless lane's own do.
+      return (body.json as { method?: unknown }).method === "subscriptions/listen" ? endListenWhenRevoked(request, body.json, principal, env, withSseKeepalive(response, LISTEN_KEEPALIVE_MS)) : response;
+    }
+  }
+  return serveStateless(request, body?.json, resolved.module, resolved.policy, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace, isUpstreamModule(resolved.module) ? ref : undefined);
 }
 
 /**

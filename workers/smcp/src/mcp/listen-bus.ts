@@ -110,7 +110,12 @@ export class DurableListenBus implements ServerEventBus {
     let any = false;
     for (;;) {
       const { done, value } = await reader.read();
-      if (done || sub.closed) return any;
+      if (sub.closed) {
+        // Unsubscribed outside this request: the object counts this stream as read until it is cancelled.
+        await reader.cancel().catch(() => {});
+        return any;
+      }
+      if (done) return any;
       buffered += value;
       let newline: number;
       while ((newline = buffered.indexOf("\n")) >= 0) {

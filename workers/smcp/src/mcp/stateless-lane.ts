@@ -45,6 +45,9 @@ import { authenticate } from "./authenticate";
 import { endWhenRevoked } from "./listen-revocation";
 import { listenStreamsExceeded, releaseWhenClosed, takeListenSlot } from "./listen-streams";
 import { authInfoOf, incarnationOf, samePrincipal, type Principal } from "./principal";
+import { isUpstreamModule } from "../gateway/serving";
+import { LISTEN_KEEPALIVE_MS, holdUpstreamListen, upstreamServer, withSseKeepalive } from "../gateway/stateless-upstream";
+import type { ServerRef } from "../sandbox/resolve-server";
 
 /** Estimated bytes of one handler (its closures, bus and listen router) and the bound of all of them. */
 const HANDLER_ENTRY_BYTES = 8 * 1024;
@@ -71,6 +74,8 @@ const envOfRequest = new WeakMap<Request, Env>();
 const principalOfRequest = new WeakMap<Request, Principal>();
 /** The server's tool policy as this request resolved it (policy/govern.ts applies it to the request's exchange). */
 const policyOfRequest = new WeakMap<Request, ToolPolicy>();
+/** For an upstream server: the ref it was resolved with and the request's body (what its client declares). */
+const upstreamOfRequest = new WeakMap<Request, { ref: ServerRef; body: unknown }>();
 
 /** What runs a module's tasks: a deployed SDK server runs them on the version serving this request. */
 const runnerOf = (module: ServerModule): TaskRunner => (isSdkModule(module) ? { kind: "deployed", version: module.sdk.version, hash: module.sdk.hash } : { kind: "built-in" });
@@ -109,6 +114,11 @@ function handlerFor(module: ServerModule, principal: Principal, env: Env, maxReq
       const caller = ctx.requestInfo ? principalOfRequest.get(ctx.requestInfo) : undefined;
       if (!env || !caller) throw new Error("stateless lane: no env for this request");
       const policy = ctx.requestInfo ? policyOfRequest.get(ctx.requestInfo) : undefined;
+      if (isUpstreamModule(module)) {
+        const up = upstreamOfRequest.get(ctx.requestInfo!);
+        if (!up) throw new Error("stateless lane: no upstream ref for this request");
+        return upstreamServer(env, caller, up.ref, up.body, policy);
+      }
       return serverFor(module, caller, env, handler.notify, policy);
     },
     { legacy: "reject", maxRequestBodySize, bus, onerror },
@@ -147,6 +157,21 @@ function governConnections(mcp: McpServer, policy: ToolPolicy): void {
   };
 }
 
+/** A listen stream that ends once its credential no longer passes (revoked, expired, server gone): the check a new request would pass, and the same principal. */
+export function endListenWhenRevoked(request: Request, parsedBody: unknown, principal: Principal, env: Env, response: Response): Response {
+  const stillValid = () =>
+    authenticate(request, env, principal.tenant, principal.server, { fresh: true }).then(
+      (now) => samePrincipal(now, principal),
+      (err: unknown) => {
+        // Refused (revoked, expired, server gone): ends the stream. Anything else: could not tell.
+        if (err instanceof WireError && [401, 403, 404].includes(err.status)) return false;
+        throw err;
+      },
+    );
+  const listenId = (parsedBody as { id?: unknown }).id;
+  return endWhenRevoked(response, typeof listenId === "string" || typeof listenId === "number" ? listenId : null, stillValid);
+}
+
 const isListen = (body: unknown) => (body as { method?: unknown } | null)?.method === "subscriptions/listen";
 
 export async function serveStateless(
@@ -158,10 +183,12 @@ export async function serveStateless(
   env: Env,
   maxRequestBodySize: number,
   trace: Trace,
+  ref?: ServerRef,
 ): Promise<Response> {
   const entry = handlerFor(module, principal, env, maxRequestBodySize);
   const authInfo = authInfoOf(principal, { traceparent: trace.traceparent });
   if (policy) policyOfRequest.set(request, policy);
+  if (ref) upstreamOfRequest.set(request, { ref, body: parsedBody });
   if (!isListen(parsedBody)) {
     envOfRequest.set(request, env);
     principalOfRequest.set(request, principal);
@@ -179,24 +206,13 @@ export async function serveStateless(
     entry.listening--;
     releaseSlot();
   };
-  // The same check a new request of this credential would pass, and the same principal.
-  const stillValid = () =>
-    authenticate(request, env, principal.tenant, principal.server, { fresh: true }).then(
-      (now) => samePrincipal(now, principal),
-      (err: unknown) => {
-        // Refused (revoked, expired, server gone): ends the stream. Anything else: could not tell.
-        if (err instanceof WireError && [401, 403, 404].includes(err.status)) return false;
-        throw err;
-      },
-    );
-  const listenId = (parsedBody as { id?: unknown }).id;
-  const guarded = (response: Response) => endWhenRevoked(response, typeof listenId === "string" || typeof listenId === "number" ? listenId : null, stillValid);
+  const guarded = (response: Response) => endListenWhenRevoked(request, parsedBody, principal, env, response);
   try {
     // The bus object refuses streams beyond the cap too; asking first turns that into a 429.
     if ((await listenBusStub(env, principal.tenant, incarnationOf(principal), principal.server).openStreams()) >= max) {
       throw listenStreamsExceeded(max);
     }
-    if (listen.kind === "tasks") {
+    if (listen.kind === "tasks" && !ref) {
       // Read for its capabilities only (what list changes it can deliver); never connected.
       const capabilities = serverFor(module, principal, env, entry.handler.notify).server.getCapabilities();
       const host = taskHost(env, principal, module);
@@ -206,7 +222,11 @@ export async function serveStateless(
     }
     envOfRequest.set(request, env);
     principalOfRequest.set(request, principal);
-    return releaseWhenClosed(guarded(await entry.handler.fetch(request, { parsedBody, authInfo })), release);
+    const response = guarded(await entry.handler.fetch(request, { parsedBody, authInfo }));
+    if (!ref || !response.ok) return releaseWhenClosed(response, release);
+    // An upstream's list changes reach the bus while any listen stream of the server is open.
+    holdUpstreamListen(env, principal, incarnationOf(principal), ref);
+    return releaseWhenClosed(withSseKeepalive(response, LISTEN_KEEPALIVE_MS), release);
   } catch (err) {
     release();
     throw err;

@@ -1,0 +1,242 @@
+/**
+ * The upstream sessions of the stateless lane (2026-07-28 clients in front of a
+ * 2025-era upstream). A stateless request carries no session, but a 2025 upstream only
+ * serves sessions: SMCP holds one for the caller, in this object, one object per
+ * principal (tenant incarnation, server, key id or OAuth grant), so an upstream
+ * session is never shared between callers (objectName below). An anonymous caller of
+ * a public server gets an object of its own for the one request (a random name), whose
+ * upstream session is deleted when the request ends: strangers share nothing and leave
+ * nothing.
+ *
+ * Nothing is stored: the upstream session lives in memory. After a restart of the
+ * object the next request opens a new one; a request in flight when the object went
+ * away ends with an error in the Worker (SPEC section 3). An upstream that forgot its
+ * session (404) is re-initialized by the relay (relay.ts) and the message sent again.
+ *
+ * Each object keeps one upstream session per set of client capabilities it was asked
+ * to declare (SMCP declares to the upstream what the 2026 client declared, less what
+ * this lane cannot relay: sampling, elicitation and roots, which 2026 carries as
+ * input-required results; README), at most MAX_SESSIONS; the least recently used one
+ * is closed first (its requests in flight end with an error).
+ *
+ * One more object per tenant incarnation and server (listenName) holds the upstream's
+ * standalone stream while `subscriptions/listen` streams of that server are open (the
+ * server's listen bus counts them); the upstream's list changes go to that bus; when
+ * none is left, the upstream session is deleted.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/server";
+import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCResponse } from "@modelcontextprotocol/server";
+import { platformConfig, tenantIncarnationName } from "@smcp/runtime";
+import { listenBusStub, type Env } from "../env";
+import { logEvent } from "../log";
+import type { InitializeParams } from "../mcp/restore-session";
+import { incarnationOf, type Principal } from "../mcp/principal";
+import { moduleOfRef, type ServerRef } from "../sandbox/resolve-server";
+import { isUpstreamModule } from "./serving";
+import { UpstreamRelay } from "./relay";
+import { PipeTransport } from "./pipe-transport";
+
+/** What a 2026 request asks SMCP to declare to the upstream (already bounded by the caller). */
+export interface DeclaredClient {
+  capabilities: Record<string, unknown>;
+  clientInfo: { name: string; version: string };
+}
+
+/** The upstream's own description, from its `initialize` answer. */
+export interface UpstreamDescription {
+  serverInfo: { name: string; version: string; title?: string };
+  capabilities: Record<string, unknown>;
+  instructions?: string;
+}
+
+export type DescribeOutcome = { ok: true; description: UpstreamDescription } | { ok: false; error: { code: number; message: string; data?: unknown } };
+
+const MAX_SESSIONS = 4;
+/** The revision SMCP speaks to a 2025-era upstream. */
+const UPSTREAM_REVISION = "2025-11-25";
+/** How often the listen object asks the bus whether anyone still listens. */
+const LISTEN_CHECK_MS = 2_000;
+/** A 2026 request names itself; the relay gets an id of SMCP's own, unique in this object. */
+const ID_PREFIX = "smcp-stateless-";
+
+export const principalObjectName = (p: Principal) =>
+  `principal:${tenantIncarnationName(p.tenant, incarnationOf(p))}/${p.server}/${p.grantId ? `grant:${p.grantId}` : `key:${p.keyId}`}`;
+export const listenObjectName = (tenant: string, incarnation: string, server: string) => `listen:${tenantIncarnationName(tenant, incarnation)}/${server}`;
+
+interface Entry {
+  key: string;
+  relay: UpstreamRelay;
+  pipe: PipeTransport;
+  description: Promise<DescribeOutcome>;
+}
+
+const encoder = new TextEncoder();
+const line = (m: JSONRPCMessage) => encoder.encode(`${JSON.stringify(m)}\n`);
+
+export class UpstreamPrincipalDO extends DurableObject<Env> {
+  /** By declared-capabilities key, least recently used first. */
+  readonly #entries = new Map<string, Entry>();
+  #seq = 0;
+  #listening: Entry | undefined;
+
+  /** Opens (or reuses) the upstream session for `client` and answers the upstream's description. */
+  async describe(ref: ServerRef, principal: Principal, client: DeclaredClient, oneShot: boolean): Promise<DescribeOutcome> {
+    const entry = this.#entry(ref, principal, client);
+    if (!entry) return { ok: false, error: { code: -32603, message: `Server ${principal.server} is not an upstream server` } };
+    const described = await entry.description;
+    if (oneShot) await this.#drop(entry);
+    return described;
+  }
+
+  /**
+   * Relays one request of a 2026 client on the upstream session for `client`: a stream
+   * of lines, one JSON-RPC message each: the upstream's notifications about the call,
+   * then its answer (with the request's own id). Cancelling the stream cancels the call.
+   */
+  async relay(ref: ServerRef, principal: Principal, client: DeclaredClient, request: JSONRPCRequest, oneShot: boolean): Promise<ReadableStream<Uint8Array>> {
+    const entry = this.#entry(ref, principal, client);
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const writer = writable.getWriter();
+    const fail = (message: string) => {
+      void writer.write(line({ jsonrpc: "2.0", id: request.id, error: { code: -32603, message } })).catch(() => {});
+      void writer.close().catch(() => {});
+    };
+    if (!entry) {
+      fail(`Server ${principal.server} is not an upstream server`);
+      return readable;
+    }
+    const described = await entry.description;
+    if (!described.ok) {
+      void writer.write(line({ jsonrpc: "2.0", id: request.id, error: described.error })).catch(() => {});
+      void writer.close().catch(() => {});
+      if (oneShot) void this.#drop(entry);
+      return readable;
+    }
+    const id = `${ID_PREFIX}${++this.#seq}`;
+    entry.pipe.expect(id, {
+      message: (m) => void writer.write(line(isJSONRPCResponse(m) || isJSONRPCErrorResponse(m) ? { ...m, id: request.id } : m)).catch(() => entry.pipe.cancel(id)),
+      end: () => {
+        void writer.close().catch(() => {});
+        if (oneShot) void this.#drop(entry);
+      },
+    });
+    // The reader went away (the client cancelled or disconnected): the upstream is told.
+    writer.closed.catch(() => {
+      if (entry.pipe.cancel(id)) entry.pipe.deliver({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "the client went away" } });
+    });
+    entry.pipe.deliver({ ...request, id });
+    return readable;
+  }
+
+  /**
+   * Called by each `subscriptions/listen` request of the server as it opens: from then
+   * until the server's listen bus holds no stream, the upstream's standalone stream is
+   * open and its list changes go to the bus. The bus's own count is checked every
+   * LISTEN_CHECK_MS (a listener that went away is counted out there), so nothing here
+   * depends on noticing each listener leave.
+   */
+  async hold(ref: ServerRef, tenant: string, incarnation: string, server: string): Promise<void> {
+    if (this.#listening) return;
+    const bus = () => listenBusStub(this.env, tenant, incarnation, server);
+    const publish = (kind: "tools_list_changed" | "resources_list_changed" | "prompts_list_changed") =>
+      this.ctx.waitUntil(bus().publish({ kind }).then(() => {}, (err: Error) => logEvent("warn", "upstream list change not published", { tenant, server, error: err.message })));
+    const principal: Principal = { tenant, incarnation, server, keyId: null };
+    const entry = this.#open(ref, principal, { capabilities: {}, clientInfo: { name: "smcp-listen", version: "1" } }, "listen", (m) => {
+      if (m.method === "notifications/tools/list_changed") publish("tools_list_changed");
+      else if (m.method === "notifications/resources/list_changed") publish("resources_list_changed");
+      else if (m.method === "notifications/prompts/list_changed") publish("prompts_list_changed");
+    });
+    if (!entry) return;
+    this.#listening = entry;
+    const check = setInterval(() => {
+      void bus()
+        .openStreams()
+        .then((open) => {
+          if (open > 0 || this.#listening !== entry) return;
+          clearInterval(check);
+          this.#listening = undefined;
+          void entry.relay.close();
+        })
+        .catch(() => {});
+    }, LISTEN_CHECK_MS);
+  }
+
+  #entry(ref: ServerRef, principal: Principal, client: DeclaredClient): Entry | null {
+    const key = JSON.stringify(client.capabilities);
+    const hit = this.#entries.get(key);
+    if (hit) {
+      this.#entries.delete(key);
+      this.#entries.set(key, hit);
+      return hit;
+    }
+    const entry = this.#open(ref, principal, client, key);
+    if (!entry) return null;
+    this.#entries.set(key, entry);
+    while (this.#entries.size > MAX_SESSIONS) void this.#drop(this.#entries.values().next().value!);
+    return entry;
+  }
+
+  /** An upstream session: initialized through the relay as a 2025 client would, its standalone stream held only for `standalone`. */
+  #open(ref: ServerRef, principal: Principal, client: DeclaredClient, key: string, standalone?: (m: JSONRPCMessage & { method: string }) => void): Entry | null {
+    if (ref.kind !== "upstream") return null;
+    const module = moduleOfRef(this.env, principal.tenant, incarnationOf(principal), principal.server, ref);
+    if (!isUpstreamModule(module)) return null;
+    const upstream = module.upstream;
+    const config = platformConfig(this.env);
+    let initFailed = false;
+    const relay = new UpstreamRelay({
+      server: upstream.server,
+      url: upstream.url,
+      allowLoopback: config.SMCP_ALLOW_LOOPBACK_EGRESS,
+      headers: () => upstream.headers(),
+      callTimeoutMs: config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000,
+      console: (level, text) => logEvent(level === "error" ? "error" : level === "info" ? "info" : "warn", text, { server: upstream.server }),
+      state: {},
+      saveState: () => {},
+      listen: standalone !== undefined,
+      initializeFailed: () => (initFailed = true),
+    });
+    const pipe = new PipeTransport({
+      // A request of the upstream (sampling, elicitation, roots) has no way to a 2026 client here: it is refused at once.
+      upstreamRequest: (m) =>
+        pipe.deliver({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: `SMCP's stateless lane does not relay ${m.method} from a 2025-era upstream to a 2026 client` } }),
+      standalone: (m) => (isJSONRPCNotification(m) ? standalone?.(m) : undefined),
+    });
+    const description = (async (): Promise<DescribeOutcome> => {
+      await relay.connect(pipe.asTransport());
+      const params: InitializeParams = { protocolVersion: UPSTREAM_REVISION, capabilities: client.capabilities, clientInfo: client.clientInfo } as InitializeParams;
+      const answer = await pipe.ask({ jsonrpc: "2.0", id: `${ID_PREFIX}init-${++this.#seq}`, method: "initialize", params: params as unknown as Record<string, unknown> });
+      if (isJSONRPCErrorResponse(answer) || initFailed || !isJSONRPCResponse(answer)) {
+        const error = isJSONRPCErrorResponse(answer) ? answer.error : { code: -32603, message: `Upstream ${upstream.server} did not initialize` };
+        // Not kept: the next request tries again (a secret may be set meanwhile).
+        if (this.#entries.get(key)?.relay === relay) this.#entries.delete(key);
+        void relay.close();
+        return { ok: false, error };
+      }
+      pipe.deliver({ jsonrpc: "2.0", method: "notifications/initialized" });
+      return { ok: true, description: describeResult(answer.result, upstream.server) };
+    })();
+    return { key, relay, pipe, description };
+  }
+
+  async #drop(entry: Entry): Promise<void> {
+    if (this.#entries.get(entry.key) === entry) this.#entries.delete(entry.key);
+    entry.pipe.endAll(`Upstream session closed by SMCP before the upstream answered`);
+    await entry.relay.close();
+  }
+}
+
+/** The parts of an untrusted `initialize` result SMCP advertises again, shape-checked. */
+function describeResult(result: unknown, server: string): UpstreamDescription {
+  const r = (result ?? {}) as { serverInfo?: { name?: unknown; version?: unknown; title?: unknown }; capabilities?: unknown; instructions?: unknown };
+  const str = (v: unknown, max: number) => (typeof v === "string" ? v.slice(0, max) : undefined);
+  const capabilities = typeof r.capabilities === "object" && r.capabilities !== null && !Array.isArray(r.capabilities) ? (r.capabilities as Record<string, unknown>) : {};
+  const title = str(r.serverInfo?.title, 200);
+  const instructions = str(r.instructions, 16_384);
+  return {
+    serverInfo: { name: str(r.serverInfo?.name, 200) ?? server, version: str(r.serverInfo?.version, 64) ?? "upstream", ...(title ? { title } : {}) },
+    capabilities,
+    ...(instructions ? { instructions } : {}),
+  };
+}
