@@ -57,7 +57,7 @@ describe("docs/storage-schema.md parser", () => {
   it("platform:migrations — the real doc has a section for every Durable Object class of wrangler.jsonc and for OAUTH_KV", () => {
     const doc = parseStorageDoc(read("docs/storage-schema.md"));
     const classes = [...read("wrangler.jsonc").matchAll(/"class_name":\s*"([A-Za-z]+)"/g)].map((m) => m[1]);
-    expect(classes).toHaveLength(6);
+    expect(classes).toHaveLength(7);
     expect([...doc.keys()].sort()).toEqual([...classes, "OAUTH_KV"].sort());
     for (const name of classes) {
       expect(doc.get(name)!.kv.map((k) => k.name), name).toContain("schemaVersion");

@@ -81,16 +81,16 @@ describe("PUT /admin/v1/tenants/{t}/servers/{s}/upstream", () => {
     expect((await admin("GET", path(t.tenant))).status).toBe(404);
   });
 
-  it("upstream:admin upstream:session-relay — built-in names are refused; the stateless lane answers that upstreams are served on the session lane", async () => {
+  it("upstream:admin upstream:stateless-relay — built-in names are refused; on the stateless lane an upstream that cannot be reached is a JSON-RPC error naming it, not a 500", async () => {
     const t = await provisionTenant({ prefix: "up-lane", servers: [] });
     const builtIn = await admin("PUT", path(t.tenant, "notes"), { url: GOOD });
     expect(builtIn.status).toBe(409);
     await builtIn.body?.cancel();
     await adminOk("PUT", path(t.tenant), { url: GOOD }, 201);
     const res = await statelessFetch(mcpUrl(t.tenant, "remote"), t.key!, "tools/list", {});
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(200);
     const message = await responseMessage(res);
-    expect(message.error.message).toMatch(/session lane/);
+    expect(message.error.message).toMatch(/Upstream remote/);
   });
 
   it("upstream:admin — the server view says it fronts an upstream; a name cannot be both deployed and an upstream", async () => {
