@@ -34,6 +34,14 @@ function bridgeServer(): McpServer {
     const name = (named.content as { name?: string } | undefined)?.name ?? "?";
     return text(`${name} / ${(sampled.content as { text?: string }).text ?? ""} / ${roots.roots.map((r) => r.uri).join(" ")}`);
   });
+  server.registerTool("sample_progress", { description: "Reports progress before and after it samples", inputSchema: z.object({}) }, async (_a, ctx) => {
+    const progressToken = ctx.mcpReq._meta?.progressToken;
+    if (progressToken === undefined) return text("no progress token");
+    await ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken, progress: 1, total: 2, message: "asking" } });
+    const sampled = await ctx.mcpReq.send({ method: "sampling/createMessage", params: { messages: [{ role: "user", content: { type: "text", text: "more" } }], maxTokens: 20 } });
+    await ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken, progress: 2, total: 2, message: "answered" } });
+    return text(`sampled: ${(sampled.content as { text?: string }).text ?? ""}`);
+  });
   server.registerTool("client_capabilities", { description: "What the client declared to this upstream", inputSchema: z.object({}) }, async () =>
     text(JSON.stringify(server.server.getClientCapabilities() ?? {})),
   );
@@ -79,6 +87,11 @@ describe("gateway, stateless lane: a 2025 upstream's requests become input round
     expect(textOf(await client.callTool({ name: "elicit", arguments: {} }))).toBe('accept: {"name":"Ada"}');
     expect(textOf(await client.callTool({ name: "interview", arguments: {} }))).toBe("Ada / a sampled reply / file:///work/project");
     expect(asked).toEqual(["sampling", "elicitation: Your name?", "elicitation: Your name?", "sampling", "roots"]);
+    // Progress of the upstream call reaches the client in each round, under that round's own progress token.
+    const progress: { message?: string }[] = [];
+    expect(textOf(await client.callTool({ name: "sample_progress", arguments: {} }, { onprogress: (p) => progress.push(p) }))).toBe("sampled: a sampled reply");
+    // (the SDK client reports its own fulfilment of the round as progress too)
+    expect(progress.map((p) => p.message).filter((m) => !m?.startsWith("Fulfilling input required"))).toEqual(["asking", "answered"]);
     // SMCP declared to the upstream what this client declared.
     const declared = JSON.parse(textOf(await client.callTool({ name: "client_capabilities", arguments: {} })));
     expect(declared).toMatchObject({ sampling: {}, elicitation: { form: {} }, roots: {} });

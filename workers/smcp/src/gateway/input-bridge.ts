@@ -51,7 +51,7 @@ export interface BridgedCall {
   /** The tool, prompt or resource the call is about: a retried call must name the same. */
   target: string;
   /** The client request of the current round, and where its lines go; null while parked. */
-  sink: { clientId: RequestId; write(m: JSONRPCMessage): void; close(): void } | null;
+  sink: { clientId: RequestId; progressToken: unknown; write(m: JSONRPCMessage): void; close(): void } | null;
   asked: Asked[];
   /** The upstream's answer (or an error in its place) that came while parked. */
   final: JSONRPCMessage | null;

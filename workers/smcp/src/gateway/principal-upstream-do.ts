@@ -116,6 +116,7 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
     const writer = writable.getWriter();
     const sink = {
       clientId: request.id,
+      progressToken: progressTokenOf(request),
       write: (m: JSONRPCMessage) => void writer.write(line(m)).catch(() => {}),
       close: () => void writer.close().catch(() => {}),
     };
@@ -151,7 +152,9 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
           if (answer) call.final = m;
           return; // a notification while nobody listens: dropped
         }
-        call.sink.write(answer ? ({ ...m, id: call.sink.clientId } as JSONRPCMessage) : m);
+        if (answer) return call.sink.write({ ...m, id: call.sink.clientId } as JSONRPCMessage);
+        const progress = forRound(m, call.sink.progressToken);
+        if (progress) call.sink.write(progress);
       },
       end: () => {
         if (call.sink) {
@@ -349,6 +352,19 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
     entry.pipe.endAll(`Upstream session closed by SMCP before the upstream answered`);
     await entry.relay.close();
   }
+}
+
+const progressTokenOf = (request: JSONRPCRequest): unknown => (request.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
+
+/**
+ * A notification about the call, for the client's current round: the upstream keeps
+ * the progress token of the round that started the call, while each retried request
+ * of the client has its own (or none: then progress is not passed on).
+ */
+function forRound(m: JSONRPCMessage, token: unknown): JSONRPCMessage | null {
+  if (!isJSONRPCNotification(m) || m.method !== "notifications/progress") return m;
+  if (token === undefined) return null;
+  return { ...m, params: { ...m.params, progressToken: token } } as JSONRPCMessage;
 }
 
 /** The parts of an untrusted `initialize` result SMCP advertises again, shape-checked. */
