@@ -137,6 +137,21 @@ describe("gateway, stateless lane: a 2025 upstream's requests become input round
     await client.close();
   });
 
+  it("upstream:2025-input-bridge upstream:stateless-principal — an anonymous caller's upstream session lasts one request: sampling is not declared for it upstream, and a call that needs it ends with an error that says why", async () => {
+    await platform.admin().call("POST", "/tenants", { id: "bl-public", auth: "none" });
+    await front("bl-public", "remote", urlOf(upstream));
+    const withoutKey: typeof fetch = (url, init) => {
+      const headers = new Headers(init?.headers);
+      headers.delete("authorization");
+      return fetch(url, { ...init, headers });
+    };
+    const { client } = await platform.connect("bl-public", "remote", "none", { lane: "stateless", fetch: withoutKey, capabilities: { sampling: {} } });
+    const declared = JSON.parse(textOf(await client.callTool({ name: "client_capabilities", arguments: {} })));
+    expect(declared.sampling).toBeUndefined();
+    await expect(client.callTool({ name: "sample", arguments: {} })).rejects.toThrow(/cannot bridge into an input round for an anonymous caller/);
+    await client.close();
+  });
+
   it("upstream:2025-input-bridge — a parked upstream call does not outlive SMCP's upstream object: after a restart the retry gets an error that says the upstream call was lost", async () => {
     const { client } = await answeringClient();
     const round = (await client.callTool({ name: "elicit", arguments: {} }, { allowInputRequired: true })) as unknown as { inputRequests: Record<string, unknown>; requestState: string };

@@ -248,8 +248,8 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
       sink?.write({ jsonrpc: "2.0", id: sink.clientId, error: { code: -32603, message, data: { upstream: server } } } as JSONRPCMessage);
       sink?.close();
     };
-    if (!(capability in entry.declared)) return endCall(`Upstream ${server} asked for ${m.method} during ${call.method}, but the client did not declare the ${capability} capability`);
     if (unbridgeable) return endCall(`Upstream ${server} asked for ${m.method} during ${call.method}, which SMCP cannot bridge into an input round for ${unbridgeable}`);
+    if (!(capability in entry.declared)) return endCall(`Upstream ${server} asked for ${m.method} during ${call.method}, but the client did not declare the ${capability} capability`);
     if (call.asked.length >= 8) return refuse(`SMCP holds at most 8 requests of upstream ${server} per call`);
     if (!call.handle && this.#parked.size >= MAX_PARKED) return endCall(`Too many calls to upstream ${server} wait for input (at most ${MAX_PARKED} per key); answer or abandon one first`);
     call.asked.push({ key: `${capability}-${++call.seq}`, upstreamId: m.id, method: m.method, params: inputParams(m) });
