@@ -74,13 +74,13 @@ describe("gateway, stateless lane, 2025-era upstream", () => {
     await client.close();
   });
 
-  it("upstream:stateless-principal — one upstream session per principal: one caller's requests share one, another tenant's caller gets its own; SMCP declares what the client declared, less what this lane cannot relay", async () => {
+  it("upstream:stateless-principal — one upstream session per principal: one caller's requests share one, another tenant's caller gets its own; SMCP declares what the client declared (sampling included: it is bridged into input rounds)", async () => {
     const before = seen.initializes;
     const declared = { experimental: { "e2e/flag": { on: true } }, sampling: {} };
     const { client } = await platform.connect(globex.tenant, "remote", globex.key, { lane: "stateless", capabilities: declared });
     for (const text of ["a", "b", "c"]) expect(textOf(await client.callTool({ name: "echo", arguments: { text } }))).toBe(`echo: ${text}`);
     expect(seen.initializes - before).toBe(1);
-    expect(seen.clientCapabilities.at(-1)).toEqual({ experimental: { "e2e/flag": { on: true } } });
+    expect(seen.clientCapabilities.at(-1)).toEqual(declared);
     const other = await platform.connect(acme.tenant, "remote", acme.key, { lane: "stateless", capabilities: declared });
     expect(textOf(await other.client.callTool({ name: "echo", arguments: { text: "d" } }))).toBe("echo: d");
     expect(seen.initializes - before).toBe(2);

@@ -16,7 +16,8 @@ export interface Route {
 }
 
 export interface PipeHandlers {
-  upstreamRequest(m: JSONRPCRequest): void;
+  /** `related`: the request of SMCP's the upstream sent it about, if any. */
+  upstreamRequest(m: JSONRPCRequest, related: RequestId | undefined): void;
   standalone(m: JSONRPCMessage): void;
 }
 
@@ -48,6 +49,11 @@ export class PipeTransport {
   /** A message for the relay, as if the client had sent it. */
   deliver(message: JSONRPCMessage): void {
     this.#onmessage?.(message);
+  }
+
+  /** Whether `id` still waits for its answer. */
+  waiting(id: RequestId): boolean {
+    return this.#routes.has(id);
   }
 
   expect(id: RequestId, route: Route): void {
@@ -86,7 +92,7 @@ export class PipeTransport {
       route.end();
       return;
     }
-    if (isJSONRPCRequest(message)) return this.#handlers.upstreamRequest(message);
+    if (isJSONRPCRequest(message)) return this.#handlers.upstreamRequest(message, related);
     const route = related === undefined ? undefined : this.#routes.get(related);
     if (route) route.message(message);
     else this.#handlers.standalone(message);

@@ -14,10 +14,11 @@
  * session (404) is re-initialized by the relay (relay.ts) and the message sent again.
  *
  * Each object keeps one upstream session per set of client capabilities it was asked
- * to declare (SMCP declares to the upstream what the 2026 client declared, less what
- * this lane cannot relay: sampling, elicitation and roots, which 2026 carries as
- * input-required results; README), at most MAX_SESSIONS; the least recently used one
- * is closed first (its requests in flight end with an error).
+ * to declare (what the 2026 client declared, less tasks), at most MAX_SESSIONS; the
+ * least recently used one is closed first (its requests in flight end with an error).
+ * The upstream's sampling, elicitation and roots requests about a call become input
+ * rounds of the 2026 client (input-bridge.ts): the call waits here, in memory, between
+ * the client's requests.
  *
  * One more object per tenant incarnation and server (listenName) holds the upstream's
  * standalone stream while `subscriptions/listen` streams of that server are open (the
@@ -25,7 +26,7 @@
  * none is left, the upstream session is deleted.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage, JSONRPCRequest, RequestId } from "@modelcontextprotocol/server";
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCResponse } from "@modelcontextprotocol/server";
 import { platformConfig, tenantIncarnationName } from "@smcp/runtime";
 import { listenBusStub, type Env } from "../env";
@@ -36,6 +37,7 @@ import { moduleOfRef, type ServerRef } from "../sandbox/resolve-server";
 import { isUpstreamModule } from "./serving";
 import { UpstreamRelay } from "./relay";
 import { PipeTransport } from "./pipe-transport";
+import { INPUT_METHODS, MAX_PARKED, PARK_TTL_MS, ParkedCalls, ROUND_METHODS, answerFor, inputParams, inputRequiredResult, targetOf, type Asked, type BridgedCall } from "./input-bridge";
 
 /** What a 2026 request asks SMCP to declare to the upstream (already bounded by the caller). */
 export interface DeclaredClient {
@@ -66,6 +68,8 @@ export const listenObjectName = (tenant: string, incarnation: string, server: st
 
 interface Entry {
   key: string;
+  /** What SMCP declared to the upstream for this session. */
+  declared: Record<string, unknown>;
   relay: UpstreamRelay;
   pipe: PipeTransport;
   description: Promise<DescribeOutcome>;
@@ -79,6 +83,9 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
   readonly #entries = new Map<string, Entry>();
   #seq = 0;
   #listening: Entry | undefined;
+  /** The calls relayed now or parked, by SMCP's id upstream. */
+  readonly #calls = new Map<string, { call: BridgedCall; entry: Entry; unbridgeable: string | null }>();
+  readonly #parked = new ParkedCalls();
 
   /** Opens (or reuses) the upstream session for `client` and answers the upstream's description. */
   async describe(ref: ServerRef, principal: Principal, client: DeclaredClient, oneShot: boolean): Promise<DescribeOutcome> {
@@ -93,40 +100,161 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
    * Relays one request of a 2026 client on the upstream session for `client`: a stream
    * of lines, one JSON-RPC message each: the upstream's notifications about the call,
    * then its answer (with the request's own id). Cancelling the stream cancels the call.
+   * When the upstream asks for input about the call (sampling, elicitation, roots), the
+   * answer is an `input_required` result and the call waits, parked (input-bridge.ts);
+   * `resume` (a retried request's `requestState` and `inputResponses`) takes it up again.
    */
-  async relay(ref: ServerRef, principal: Principal, client: DeclaredClient, request: JSONRPCRequest, oneShot: boolean): Promise<ReadableStream<Uint8Array>> {
-    const entry = this.#entry(ref, principal, client);
+  async relay(
+    ref: ServerRef,
+    principal: Principal,
+    client: DeclaredClient,
+    request: JSONRPCRequest,
+    oneShot: boolean,
+    resume?: { requestState: unknown; inputResponses: unknown },
+  ): Promise<ReadableStream<Uint8Array>> {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
-    const fail = (message: string) => {
-      void writer.write(line({ jsonrpc: "2.0", id: request.id, error: { code: -32603, message } })).catch(() => {});
-      void writer.close().catch(() => {});
+    const sink = {
+      clientId: request.id,
+      progressToken: progressTokenOf(request),
+      write: (m: JSONRPCMessage) => void writer.write(line(m)).catch(() => {}),
+      close: () => void writer.close().catch(() => {}),
     };
+    const fail = (error: { code: number; message: string; data?: unknown }) => {
+      sink.write({ jsonrpc: "2.0", id: request.id, error } as JSONRPCMessage);
+      sink.close();
+    };
+    if (resume) {
+      const taken = this.#parked.take(resume.requestState, principalObjectName(principal), request);
+      if (!taken.ok) fail(taken.error);
+      else this.#resume(taken.call, sink, resume.inputResponses, writer);
+      return readable;
+    }
+    const entry = this.#entry(ref, principal, client);
     if (!entry) {
-      fail(`Server ${principal.server} is not an upstream server`);
+      fail({ code: -32603, message: `Server ${principal.server} is not an upstream server` });
       return readable;
     }
     const described = await entry.description;
     if (!described.ok) {
-      void writer.write(line({ jsonrpc: "2.0", id: request.id, error: described.error })).catch(() => {});
-      void writer.close().catch(() => {});
+      fail(described.error);
       if (oneShot) void this.#drop(entry);
       return readable;
     }
     const id = `${ID_PREFIX}${++this.#seq}`;
+    const call: BridgedCall = { id, principal: principalObjectName(principal), method: request.method, target: targetOf(request), sink, asked: [], final: null, handle: null, timer: undefined, seq: 0 };
+    const unbridgeable = oneShot ? "an anonymous caller (its upstream session lasts one request)" : ROUND_METHODS.has(request.method) ? null : `${request.method}, whose result cannot be input_required`;
+    this.#calls.set(id, { call, entry, unbridgeable });
     entry.pipe.expect(id, {
-      message: (m) => void writer.write(line(isJSONRPCResponse(m) || isJSONRPCErrorResponse(m) ? { ...m, id: request.id } : m)).catch(() => entry.pipe.cancel(id)),
+      message: (m) => {
+        const answer = isJSONRPCResponse(m) || isJSONRPCErrorResponse(m);
+        if (!call.sink) {
+          if (answer) call.final = m;
+          return; // a notification while nobody listens: dropped
+        }
+        if (answer) return call.sink.write({ ...m, id: call.sink.clientId } as JSONRPCMessage);
+        const progress = forRound(m, call.sink.progressToken);
+        if (progress) call.sink.write(progress);
+      },
       end: () => {
-        void writer.close().catch(() => {});
+        if (call.sink) {
+          call.sink.close();
+          call.sink = null;
+          this.#forget(call);
+        }
         if (oneShot) void this.#drop(entry);
       },
     });
-    // The reader went away (the client cancelled or disconnected): the upstream is told.
-    writer.closed.catch(() => {
-      if (entry.pipe.cancel(id)) entry.pipe.deliver({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "the client went away" } });
-    });
+    this.#watch(call, sink, writer);
     entry.pipe.deliver({ ...request, id });
     return readable;
+  }
+
+  /** The reader of `sink` went away (the client cancelled or disconnected): the upstream is told. */
+  #watch(call: BridgedCall, sink: BridgedCall["sink"], writer: WritableStreamDefaultWriter<Uint8Array>): void {
+    writer.closed.catch(() => {
+      if (call.sink !== sink) return;
+      call.sink = null;
+      this.#cancelUpstream(call, "the client went away");
+    });
+  }
+
+  /** The client answered (some of) what the upstream asked: the answers go upstream and the call goes on. */
+  #resume(call: BridgedCall, sink: NonNullable<BridgedCall["sink"]>, responses: unknown, writer: WritableStreamDefaultWriter<Uint8Array>): void {
+    const held = this.#calls.get(call.id);
+    if (!held) {
+      sink.write({ jsonrpc: "2.0", id: sink.clientId, error: { code: -32603, message: "The upstream call this requestState stood for was lost; send the request again without requestState" } } as JSONRPCMessage);
+      sink.close();
+      return;
+    }
+    call.sink = sink;
+    this.#watch(call, sink, writer);
+    const still: Asked[] = [];
+    for (const asked of call.asked) {
+      const answer = answerFor(responses, asked.key);
+      if (answer === null) still.push(asked);
+      else if ("result" in answer) held.entry.pipe.deliver({ jsonrpc: "2.0", id: asked.upstreamId, result: answer.result });
+      else held.entry.pipe.deliver({ jsonrpc: "2.0", id: asked.upstreamId, error: { code: -32602, message: answer.error } });
+    }
+    call.asked = still;
+    if (call.final) {
+      sink.write({ ...call.final, id: sink.clientId } as JSONRPCMessage);
+      sink.close();
+      call.sink = null;
+      this.#forget(call);
+      return;
+    }
+    if (still.length > 0) this.#askClient(call);
+  }
+
+  /** Ends the client's current round with `input_required` for what the upstream asked; the call waits, parked. */
+  #askClient(call: BridgedCall): void {
+    const sink = call.sink;
+    if (!sink) return;
+    const handle = this.#parked.park(call, (expired) => this.#cancelUpstream(expired, `no answer from the client within ${PARK_TTL_MS / 1000} s`));
+    call.sink = null;
+    sink.write({ jsonrpc: "2.0", id: sink.clientId, result: inputRequiredResult(call.asked, handle) } as JSONRPCMessage);
+    sink.close();
+  }
+
+  #cancelUpstream(call: BridgedCall, reason: string): void {
+    const held = this.#calls.get(call.id);
+    this.#forget(call);
+    if (held && held.entry.pipe.cancel(call.id)) held.entry.pipe.deliver({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: call.id, reason } });
+  }
+
+  #forget(call: BridgedCall): void {
+    this.#calls.delete(call.id);
+  }
+
+  /**
+   * A request of the upstream (sampling, elicitation, roots, ping). About a call of a
+   * 2026 client that declared what it needs: the call's round ends with an input
+   * request (above). Anything else is answered here: ping at once, the rest refused,
+   * and a call whose client cannot answer ends with an error that says why.
+   */
+  #upstreamRequest(pipe: PipeTransport, m: JSONRPCRequest, related: RequestId | undefined, server: string): void {
+    const refuse = (message: string) => pipe.deliver({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message } });
+    if (m.method === "ping") return pipe.deliver({ jsonrpc: "2.0", id: m.id, result: {} });
+    const held = related === undefined ? undefined : this.#calls.get(String(related));
+    const capability = INPUT_METHODS.get(m.method);
+    if (!held || !capability) return refuse(`SMCP's stateless lane relays ${m.method.slice(0, 100)} from a 2025-era upstream only as an input round of a call`);
+    const { call, entry, unbridgeable } = held;
+    const endCall = (message: string) => {
+      refuse(message);
+      const sink = call.sink;
+      call.sink = null;
+      this.#cancelUpstream(call, message);
+      sink?.write({ jsonrpc: "2.0", id: sink.clientId, error: { code: -32603, message, data: { upstream: server } } } as JSONRPCMessage);
+      sink?.close();
+    };
+    if (unbridgeable) return endCall(`Upstream ${server} asked for ${m.method} during ${call.method}, which SMCP cannot bridge into an input round for ${unbridgeable}`);
+    if (!(capability in entry.declared)) return endCall(`Upstream ${server} asked for ${m.method} during ${call.method}, but the client did not declare the ${capability} capability`);
+    if (call.asked.length >= 8) return refuse(`SMCP holds at most 8 requests of upstream ${server} per call`);
+    if (!call.handle && this.#parked.size >= MAX_PARKED) return endCall(`Too many calls to upstream ${server} wait for input (at most ${MAX_PARKED} per key); answer or abandon one first`);
+    call.asked.push({ key: `${capability}-${++call.seq}`, upstreamId: m.id, method: m.method, params: inputParams(m) });
+    // Parked already: the client gets this one with its next round.
+    if (call.sink) this.#askClient(call);
   }
 
   /**
@@ -199,8 +327,7 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
     });
     const pipe = new PipeTransport({
       // A request of the upstream (sampling, elicitation, roots) has no way to a 2026 client here: it is refused at once.
-      upstreamRequest: (m) =>
-        pipe.deliver({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: `SMCP's stateless lane does not relay ${m.method} from a 2025-era upstream to a 2026 client` } }),
+      upstreamRequest: (m, related) => this.#upstreamRequest(pipe, m, related, upstream.server),
       standalone: (m) => (isJSONRPCNotification(m) ? standalone?.(m) : undefined),
     });
     const description = (async (): Promise<DescribeOutcome> => {
@@ -217,7 +344,7 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
       pipe.deliver({ jsonrpc: "2.0", method: "notifications/initialized" });
       return { ok: true, description: describeResult(answer.result, upstream.server) };
     })();
-    return { key, relay, pipe, description };
+    return { key, declared: client.capabilities, relay, pipe, description };
   }
 
   async #drop(entry: Entry): Promise<void> {
@@ -225,6 +352,19 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
     entry.pipe.endAll(`Upstream session closed by SMCP before the upstream answered`);
     await entry.relay.close();
   }
+}
+
+const progressTokenOf = (request: JSONRPCRequest): unknown => (request.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
+
+/**
+ * A notification about the call, for the client's current round: the upstream keeps
+ * the progress token of the round that started the call, while each retried request
+ * of the client has its own (or none: then progress is not passed on).
+ */
+function forRound(m: JSONRPCMessage, token: unknown): JSONRPCMessage | null {
+  if (!isJSONRPCNotification(m) || m.method !== "notifications/progress") return m;
+  if (token === undefined) return null;
+  return { ...m, params: { ...m.params, progressToken: token } } as JSONRPCMessage;
 }
 
 /** The parts of an untrusted `initialize` result SMCP advertises again, shape-checked. */

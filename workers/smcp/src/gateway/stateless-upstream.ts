@@ -6,7 +6,8 @@
  * to the caller's upstream object (principal-upstream-do.ts), which relays it on the
  * caller's own upstream session. The upstream's notifications about the call
  * (progress, logging) reach the call's stream; its answer is the result, its error the
- * error.
+ * error; its requests for input come back as an `input_required` result, and a retried
+ * request's `requestState` and `inputResponses` go to the object with it.
  */
 import {
   CLIENT_CAPABILITIES_META_KEY,
@@ -30,21 +31,26 @@ import type { Principal } from "../mcp/principal";
 import type { ServerRef } from "../sandbox/resolve-server";
 import { listenObjectName, principalObjectName, type DeclaredClient, type DescribeOutcome, type UpstreamPrincipalDO } from "./principal-upstream-do";
 
-/** What this lane cannot relay from a 2025 upstream (2026 carries them as input-required results), so it does not declare them. */
-const NOT_RELAYED = new Set(["sampling", "elicitation", "roots", "tasks"]);
+/** What this lane never declares to a 2025 upstream (tasks are SMCP's own); sampling, elicitation and roots only for a caller whose calls can wait for input rounds. */
+const NOT_RELAYED = new Set(["tasks"]);
+const INPUT_CAPABILITIES = new Set(["sampling", "elicitation", "roots"]);
 const MAX_DECLARED_CHARS = 8 * 1024;
 const ENVELOPE_KEYS = new Set([PROTOCOL_VERSION_META_KEY, CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, LOG_LEVEL_META_KEY]);
 
 const INTERRUPTED =
   "Request interrupted: SMCP's session with the upstream ended before it answered; it may or may not have taken effect. Send it again if that is safe";
 
-/** What the 2026 request declares about its client, bounded, less what cannot be relayed. */
-export function declaredClient(body: unknown): DeclaredClient {
+/**
+ * What the 2026 request declares about its client, bounded, less what cannot be
+ * relayed: an anonymous caller's upstream session lasts one request, so its calls
+ * cannot wait for input rounds and sampling, elicitation and roots are not declared.
+ */
+export function declaredClient(body: unknown, oneShot = false): DeclaredClient {
   const meta = ((body as { params?: { _meta?: Record<string, unknown> } } | null)?.params?._meta ?? {}) as Record<string, unknown>;
   const caps = meta[CLIENT_CAPABILITIES_META_KEY];
   const capabilities: Record<string, unknown> = {};
   if (typeof caps === "object" && caps !== null && !Array.isArray(caps) && JSON.stringify(caps).length <= MAX_DECLARED_CHARS) {
-    for (const [name, value] of Object.entries(caps)) if (!NOT_RELAYED.has(name)) capabilities[name] = value;
+    for (const [name, value] of Object.entries(caps)) if (!NOT_RELAYED.has(name) && !(oneShot && INPUT_CAPABILITIES.has(name))) capabilities[name] = value;
   }
   const info = meta[CLIENT_INFO_META_KEY] as { name?: unknown; version?: unknown } | undefined;
   const text = (v: unknown, fallback: string) => (typeof v === "string" && v.length > 0 ? v.slice(0, 200) : fallback);
@@ -73,8 +79,8 @@ export async function upstreamServer(env: Env, principal: Principal, ref: Server
 }
 
 async function ungovernedServer(env: Env, principal: Principal, ref: ServerRef, body: unknown): Promise<Server> {
-  const client = declaredClient(body);
   const { stub, oneShot } = upstreamObject(env, principal);
+  const client = declaredClient(body, oneShot);
   const method = (body as { method?: unknown } | null)?.method;
   // Only discovery needs the upstream's description first; any other request opens the session on its way.
   const described: DescribeOutcome | null =
@@ -109,7 +115,10 @@ async function relayed(
 ): Promise<Record<string, unknown>> {
   let stream: ReadableStream<Uint8Array>;
   try {
-    stream = await stub.relay(ref, principal, client, withoutEnvelope(request), oneShot);
+    // A retried request of an input round: its `requestState` names the parked upstream call (hostile input, checked in the object).
+    const requestState = ctx.mcpReq.requestState();
+    const resume = requestState === undefined ? undefined : { requestState, inputResponses: ctx.mcpReq.inputResponses ?? {} };
+    stream = await stub.relay(ref, principal, client, withoutEnvelope(request), oneShot, resume);
   } catch {
     throw new ProtocolError(-32603, INTERRUPTED, { upstream: principal.server });
   }
