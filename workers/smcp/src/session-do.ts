@@ -479,7 +479,7 @@ export class SessionDO extends DurableObject<Env> {
     if (!module) throw wire.notFound("unknown_server", `Server ${meta.server} is not available`);
     if (isSdkModule(module)) meta.sdkVersion = module.sdk.version;
     // An upstream that serves 2026-07-28 only is reached with stateless requests (probed once per configuration and isolate).
-    const modern = isUpstreamModule(module) ? modernUpstreamOf(module.upstream, module.upstream.updatedAt, this.#config.SMCP_ALLOW_LOOPBACK_EGRESS, this.#config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000) : null;
+    const modern = isUpstreamModule(module) ? modernUpstreamOf(module.upstream, module.upstream.updatedAt, this.#config.SMCP_ALLOW_LOOPBACK_EGRESS, this.#config.SMCP_UPSTREAM_CALL_TIMEOUT_SECONDS * 1000) : null;
     const servedModern = modern !== null && (await servesModern(modern));
     const live = {} as Live;
     // The transport reaches the log through `live`, which a new session gets on admission.

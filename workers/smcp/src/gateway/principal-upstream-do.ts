@@ -318,7 +318,7 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
       url: upstream.url,
       allowLoopback: config.SMCP_ALLOW_LOOPBACK_EGRESS,
       headers: () => upstream.headers(),
-      callTimeoutMs: config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000,
+      callTimeoutMs: config.SMCP_UPSTREAM_CALL_TIMEOUT_SECONDS * 1000,
       console: (level, text) => logEvent(level === "error" ? "error" : level === "info" ? "info" : "warn", text, { server: upstream.server }),
       state: {},
       saveState: () => {},

@@ -67,7 +67,7 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
     if (ref?.kind !== "upstream") throw new WireError({ status: 503, code: "upstream_unresolved", message: `Server ${server} could not be resolved just now; send the request again` });
   }
   if (isUpstreamModule(resolved.module) && ref?.kind === "upstream" && body && !Array.isArray(body.json)) {
-    const modern = modernUpstreamOf(resolved.module.upstream, resolved.module.upstream.updatedAt, config.SMCP_ALLOW_LOOPBACK_EGRESS, config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000);
+    const modern = modernUpstreamOf(resolved.module.upstream, resolved.module.upstream.updatedAt, config.SMCP_ALLOW_LOOPBACK_EGRESS, config.SMCP_UPSTREAM_CALL_TIMEOUT_SECONDS * 1000);
     if (await servesModern(modern)) {
       const response = await passThrough(modern, body.json as JSONRPCMessage, request, resolved.policy);
       // A listen stream that never writes never learns that its client left: the upstream's stream would be held for nobody.
