@@ -7,7 +7,8 @@
  * and closed by DELETE), and can be restarted: a
  * restart forgets its sessions, as a real one would. `/fail` answers 503, `/moved`
  * redirects to another host and `/hang` never answers; `POST /announce` makes every
- * session's server send a tool list change (as an upstream whose tools changed would).
+ * session's server send a tool list change (as an upstream whose tools changed would);
+ * `POST /touch?uri=` tells a 2026 upstream's listeners that a resource changed.
  *
  * `startV1Upstream` is a 2025-only upstream: the v1 SDK's (`@modelcontextprotocol/sdk`)
  * Node `StreamableHTTPServerTransport`, one per session, with the same `echo` tool.
@@ -15,14 +16,14 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { McpServer, WebStandardStreamableHTTPServerTransport, createMcpHandler, isInitializeRequest } from "@modelcontextprotocol/server";
+import { McpServer, WebStandardStreamableHTTPServerTransport, acceptedContent, createMcpHandler, inputRequired, isInitializeRequest } from "@modelcontextprotocol/server";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import { z } from "zod";
 
 export const UPSTREAM_KEY = "upstream-secret-7f3a";
 
 /** What the upstream saw. */
-export const seen = { authorizations: new Set<string>(), keys: [] as string[], initializes: 0, sessionsClosed: 0, protocolVersions: new Set<string>(), clientCapabilities: [] as unknown[], modernCapabilities: [] as unknown[] };
+export const seen = { authorizations: new Set<string>(), keys: [] as string[], initializes: 0, sessionsClosed: 0, protocolVersions: new Set<string>(), clientCapabilities: [] as unknown[], modernCapabilities: [] as unknown[], modernLogLevels: [] as unknown[] };
 
 export function createUpstreamServer(): McpServer {
   const server = new McpServer({ name: "e2e-upstream", version: "1.0.0" }, { capabilities: { logging: {} } });
@@ -55,6 +56,53 @@ export function createUpstreamServer(): McpServer {
   return server;
 }
 
+/** What the input tools of `createInputServer` saw: each round's `requestState`, by tool. */
+export const inputSeen = { rounds: [] as { tool: string; requestState: string | undefined; keys: string[] }[] };
+
+/**
+ * The upstream server with tools that ask for the client's input the 2026-07-28 way
+ * (the SDK's `inputRequired(...)`; on a 2025 connection the SDK's own shim would ask
+ * instead): `approve` asks for an elicitation, then for a sampling (two rounds, each
+ * with its `requestState`); `where` asks for the client's roots; `nag` asks forever.
+ * Its resource `e2e://note` can be subscribed to.
+ */
+export function createInputServer(): McpServer {
+  const server = createUpstreamServer();
+  // A resource clients may subscribe to (`POST /touch?uri=` announces that it changed).
+  server.server.registerCapabilities({ resources: { subscribe: true } });
+  server.registerResource("note", "e2e://note", { description: "A note that changes" }, async () => ({ contents: [{ uri: "e2e://note", text: "the note" }] }));
+  server.registerTool("approve", { description: "Asks whether to publish, then for a summary", inputSchema: z.object({ title: z.string() }) }, async ({ title }, ctx) => {
+    const requestState = ctx.mcpReq.requestState<string>();
+    inputSeen.rounds.push({ tool: "approve", requestState, keys: Object.keys(ctx.mcpReq.inputResponses ?? {}) });
+    if (requestState === undefined) {
+      return inputRequired({
+        inputRequests: { publish: inputRequired.elicit({ message: `Publish "${title}"?`, requestedSchema: { type: "object", properties: { publish: { type: "boolean" } }, required: ["publish"] } }) },
+        requestState: "asked-publish",
+      });
+    }
+    if (requestState === "asked-publish") {
+      const answer = acceptedContent(ctx.mcpReq.inputResponses, "publish") as { publish?: boolean } | undefined;
+      return inputRequired({
+        inputRequests: { summary: inputRequired.createMessage({ messages: [{ role: "user", content: { type: "text", text: `Summarize "${title}"` } }], maxTokens: 20 }) },
+        requestState: `asked-summary:${answer?.publish === true}`,
+      });
+    }
+    const summary = (ctx.mcpReq.inputResponses?.summary as { content?: { text?: string } } | undefined)?.content?.text ?? "";
+    return { content: [{ type: "text", text: `publish=${requestState.split(":")[1]} summary=${summary}` }] };
+  });
+  server.registerTool("where", { description: "Asks for the client's roots", inputSchema: z.object({}) }, async (_args, ctx) => {
+    const roots = ctx.mcpReq.inputResponses?.roots as { roots?: { uri: string }[] } | undefined;
+    inputSeen.rounds.push({ tool: "where", requestState: ctx.mcpReq.requestState<string>(), keys: Object.keys(ctx.mcpReq.inputResponses ?? {}) });
+    if (!roots) return inputRequired({ inputRequests: { roots: inputRequired.listRoots() } });
+    return { content: [{ type: "text", text: (roots.roots ?? []).map((r) => r.uri).join(",") }] };
+  });
+  server.registerTool("nag", { description: "Asks for input, whatever the answer", inputSchema: z.object({}) }, async (_args, ctx) => {
+    inputSeen.rounds.push({ tool: "nag", requestState: ctx.mcpReq.requestState<string>(), keys: Object.keys(ctx.mcpReq.inputResponses ?? {}) });
+    return inputRequired({ inputRequests: { again: inputRequired.elicit({ message: "Again?", requestedSchema: { type: "object", properties: { ok: { type: "boolean" } } } }) } });
+  });
+  return server;
+}
+
 export interface UpstreamOptions {
   /** The server each new upstream session gets (default: `createUpstreamServer`). */
   createServer?: () => McpServer;
@@ -81,6 +129,10 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
         modern?.notify.toolsChanged();
         return new Response(null, { status: 204 });
       }
+      if (path === "/touch") {
+        modern?.notify.resourceUpdated(new URL(request.url).searchParams.get("uri") ?? "");
+        return new Response(null, { status: 204 });
+      }
       const version = request.headers.get("mcp-protocol-version");
       if (version && request.headers.get("mcp-session-id")) seen.protocolVersions.add(version);
       if (path === "/moved") return new Response(null, { status: 307, headers: { location: "http://elsewhere.example.com/mcp" } });
@@ -99,6 +151,7 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
       if (modern) {
         const meta = (options?.parsedBody as { params?: { _meta?: Record<string, unknown> } } | undefined)?.params?._meta;
         if (meta) seen.modernCapabilities.push(meta["io.modelcontextprotocol/clientCapabilities"]);
+        if (meta) seen.modernLogLevels.push(meta["io.modelcontextprotocol/logLevel"]);
         return modern.fetch(request, { parsedBody: options?.parsedBody });
       }
       const id = request.headers.get("mcp-session-id");

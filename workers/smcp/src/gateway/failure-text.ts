@@ -26,8 +26,11 @@ export function wordFailure(server: string, url: string, f: Exclude<UpstreamFail
         data: { ...data, status: f.status, ...(f.resourceMetadata ? { resourceMetadata: f.resourceMetadata } : {}) },
       };
     }
-    case "status":
-      return { message: `${name} answered ${method} with HTTP ${f.status}`, data: { ...data, status: f.status } };
+    case "status": {
+      // The upstream's own words, when it gave a JSON-RPC error (its data is not passed on: the upstream is untrusted).
+      const said = f.error ? `: ${f.error.message} (error ${f.error.code})` : "";
+      return { message: `${name} answered ${method} with HTTP ${f.status}${said}`, data: { ...data, status: f.status, ...(f.error ? { upstreamCode: f.error.code } : {}) } };
+    }
     case "redirect":
       return { message: `${name} answered ${method} with a redirect (HTTP ${f.status}); SMCP does not follow redirects: configure the URL it redirects to`, data: { ...data, status: f.status } };
     case "unreachable":

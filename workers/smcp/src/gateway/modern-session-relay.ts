@@ -9,14 +9,22 @@
  *
  * - `initialize` is answered from the upstream's `server/discover`;
  *   `logging/setLevel` is kept (and sent in each envelope); `ping` is answered here.
- * - A result loses the 2026-only `resultType`; an `input_required` result (the 2026
+ * - A result loses the 2026-only `resultType`. An `input_required` result (the 2026
  *   way to ask the client for sampling, elicitation or roots in the middle of a call)
- *   is not bridged to the 2025 client's requests yet: the call ends with an error that
- *   says so.
- * - `notifications/cancelled` aborts the upstream request.
+ *   becomes 2025 server-to-client requests related to the call (so they ride its
+ *   stream); their answers go back upstream as `inputResponses`, with the upstream's
+ *   `requestState`, in a new request, until a final result, at most MAX_INPUT_ROUNDS
+ *   rounds (session-input.ts). A client that did not declare what an input needs gets
+ *   the call ended with an error naming it.
+ * - `notifications/cancelled` aborts the upstream request and withdraws the input
+ *   requests the call has open at the client.
  * - While the session is open, one `subscriptions/listen` is held upstream for the
- *   lists the upstream says can change; its list changes go to the client's standalone
- *   stream. A listen that ends is opened again after a pause, a few times in a row at most.
+ *   lists the upstream says can change and the resources the client subscribed to
+ *   (`resources/subscribe` and `unsubscribe` are answered here, kept in the session's
+ *   replay state, and change the listen's `resourceSubscriptions`: the listen is opened
+ *   again with the new filter); its list changes and `notifications/resources/updated`
+ *   go to the client's standalone stream. A listen that ends is opened again after a
+ *   pause, a few times in a row at most.
  */
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/server";
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResponse, SERVER_INFO_META_KEY } from "@modelcontextprotocol/server";
@@ -24,6 +32,7 @@ import { ClientSideRelay } from "../mcp/client-side-relay";
 import type { InitializeParams } from "../mcp/restore-session";
 import type { ReplayState } from "../sandbox/sdk/relay";
 import { exchangeModern, MODERN, notifyModern, type ModernUpstream } from "./modern-upstream";
+import { legacyParams, MAX_INPUT_ROUNDS, missingCapability, readInputRequired, type InputRequest } from "./session-input";
 
 export interface ModernSessionRelayOptions {
   upstream: ModernUpstream;
@@ -36,11 +45,20 @@ export interface ModernSessionRelayOptions {
 /** The revision a 2025 client is answered with when it asks for one SMCP's session lane does not serve. */
 const SESSION_REVISION = "2025-11-25";
 const SESSION_REVISIONS = new Set(["2025-03-26", "2025-06-18", "2025-11-25"]);
-const LIST_CHANGES = new Set(["notifications/tools/list_changed", "notifications/prompts/list_changed", "notifications/resources/list_changed"]);
+const LISTENED = new Set(["notifications/tools/list_changed", "notifications/prompts/list_changed", "notifications/resources/list_changed", "notifications/resources/updated"]);
+/** As the 2025 relay bounds what a session keeps (relay.ts). */
+const MAX_SUBSCRIPTIONS = 100;
+const MAX_URI_CHARS = 2_048;
 const LISTEN_RETRIES = 5;
 const LISTEN_PAUSE_MS = 1_000;
+/** How long the client has to answer one input request (a person may be answering an elicitation). */
+const INPUT_WAIT_MS = 300_000;
+const INPUT_PREFIX = "smcp-input-";
+
+class InputFailed extends Error {}
 
 type ListFilter = { toolsListChanged?: true; promptsListChanged?: true; resourcesListChanged?: true };
+const EVERY_LIST: ListFilter = { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true };
 
 /** The lists whose changes a 2026 server's capabilities say it announces. */
 function listFilter(capabilities: unknown): ListFilter {
@@ -58,6 +76,11 @@ export class ModernSessionRelay extends ClientSideRelay {
   #closed = false;
   #listening: AbortController | undefined;
   #listenSeq = 0;
+  /** The lists the upstream announces changes of (what the listen asks for, with the client's subscriptions). */
+  #lists: ListFilter = {};
+  /** SMCP's own requests to the client (input an upstream asked for), by id: each waits for its answer. */
+  readonly #asked = new Map<RequestId, (answer: JSONRPCMessage) => void>();
+  #askSeq = 0;
 
   constructor(opts: ModernSessionRelayOptions) {
     super();
@@ -67,7 +90,8 @@ export class ModernSessionRelay extends ClientSideRelay {
   override async restore(...args: Parameters<ClientSideRelay["restore"]>): Promise<void> {
     await super.restore(...args);
     // What the upstream announces is not kept: after a restart, every list is asked for (an upstream ignores what it does not announce).
-    this.#listen({ toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true });
+    this.#lists = EVERY_LIST;
+    this.#listen();
   }
 
   async close(): Promise<void> {
@@ -75,6 +99,7 @@ export class ModernSessionRelay extends ClientSideRelay {
     this.#listening?.abort();
     for (const abort of this.#pending.values()) abort.abort();
     this.#pending.clear();
+    this.#asked.clear();
   }
 
   protected async fromClient(message: JSONRPCMessage): Promise<void> {
@@ -90,7 +115,12 @@ export class ModernSessionRelay extends ClientSideRelay {
       void notifyModern(this.#opts.upstream, this.#enveloped(message), AbortSignal.timeout(this.#opts.upstream.callTimeoutMs)).catch(() => {});
       return;
     }
-    if (!isJSONRPCRequest(message)) return; // no request of the upstream reaches the client, so no answer is expected
+    if (!isJSONRPCRequest(message)) {
+      // An answer only SMCP's own input requests wait for; any other is dropped.
+      const id = (message as { id?: RequestId }).id;
+      if ((isJSONRPCResponse(message) || isJSONRPCErrorResponse(message)) && id !== undefined) this.#asked.get(id)?.(message);
+      return;
+    }
     if (message.method === "ping") return void this.#send({ jsonrpc: "2.0", id: message.id, result: {} });
     if (message.method === "logging/setLevel") {
       const level = (message.params as { level?: unknown } | undefined)?.level;
@@ -105,6 +135,7 @@ export class ModernSessionRelay extends ClientSideRelay {
       await this.#initialize(message.id);
       return;
     }
+    if (message.method === "resources/subscribe" || message.method === "resources/unsubscribe") return this.#subscribe(message);
     void this.#call(message);
   }
 
@@ -131,12 +162,35 @@ export class ModernSessionRelay extends ClientSideRelay {
         ...(typeof result.instructions === "string" ? { instructions: result.instructions.slice(0, 16_384) } : {}),
       },
     });
-    this.#listen(listFilter(result.capabilities));
+    this.#lists = listFilter(result.capabilities);
+    this.#listen();
   }
 
-  /** Holds one upstream listen for `filter` while the session is open. */
-  #listen(filter: ListFilter): void {
+  /** A `resources/subscribe` or `unsubscribe`: kept here, and carried by the upstream listen's filter. */
+  async #subscribe(request: JSONRPCMessage & { id: RequestId; method: string }): Promise<void> {
+    const uri = (request as { params?: { uri?: unknown } }).params?.uri;
+    if (typeof uri !== "string" || uri.length === 0 || uri.length > MAX_URI_CHARS) {
+      return this.#send({ jsonrpc: "2.0", id: request.id, error: { code: -32602, message: `${request.method} needs a uri of at most ${MAX_URI_CHARS} characters` } });
+    }
+    const subs = new Set(this.#opts.state.subscriptions ?? []);
+    if (request.method === "resources/subscribe") {
+      if (!subs.has(uri) && subs.size >= MAX_SUBSCRIPTIONS) {
+        return this.#send({ jsonrpc: "2.0", id: request.id, error: { code: -32602, message: `A session may subscribe to at most ${MAX_SUBSCRIPTIONS} resources; unsubscribe from one first` } });
+      }
+      subs.add(uri);
+    } else subs.delete(uri);
+    this.#opts.state.subscriptions = [...subs];
+    this.#opts.saveState(this.#opts.state);
+    // The old listen ends before the answer: once answered, an unsubscribed resource is not heard of again.
+    this.#listen();
+    await this.#send({ jsonrpc: "2.0", id: request.id, result: {} });
+  }
+
+  /** Holds one upstream listen while the session is open, for the lists it announces and the client's subscriptions. */
+  #listen(): void {
     this.#listening?.abort();
+    const subscriptions = this.#opts.state.subscriptions ?? [];
+    const filter = { ...this.#lists, ...(subscriptions.length > 0 ? { resourceSubscriptions: [...subscriptions] } : {}) };
     if (Object.keys(filter).length === 0) return;
     const abort = new AbortController();
     this.#listening = abort;
@@ -145,7 +199,7 @@ export class ModernSessionRelay extends ClientSideRelay {
         let delivered = false;
         const request = this.#enveloped({ jsonrpc: "2.0", id: `smcp-listen-${++this.#listenSeq}`, method: "subscriptions/listen", params: { notifications: filter } });
         await exchangeModern(this.#opts.upstream, request as never, abort.signal, (m) => {
-          if (!isJSONRPCNotification(m) || !LIST_CHANGES.has(m.method)) return;
+          if (!isJSONRPCNotification(m) || !LISTENED.has(m.method)) return;
           delivered = true;
           return this.#send(m);
         }).catch(() => {});
@@ -159,14 +213,75 @@ export class ModernSessionRelay extends ClientSideRelay {
     const abort = new AbortController();
     this.#pending.set(request.id, abort);
     try {
-      const answer = await exchangeModern(this.#opts.upstream, this.#enveloped(request) as typeof request, abort.signal, (m) => {
-        if (isJSONRPCNotification(m)) return this.#send(m, request.id);
-      });
-      if (abort.signal.aborted) return; // cancelled: the client expects no answer
-      await this.#send(asLegacyAnswer(answer, request.method, this.#opts.upstream.server));
+      let upstreamRequest = request;
+      for (let round = 0; ; round++) {
+        const answer = await exchangeModern(this.#opts.upstream, this.#enveloped(upstreamRequest) as typeof request, abort.signal, (m) => {
+          if (isJSONRPCNotification(m)) return this.#send(m, request.id);
+        });
+        if (abort.signal.aborted) return; // cancelled: the client expects no answer
+        const result = isJSONRPCResponse(answer) && !isJSONRPCErrorResponse(answer) ? ((answer as { result?: Record<string, unknown> }).result ?? {}) : null;
+        if (result?.resultType !== "input_required") {
+          await this.#send(asLegacyAnswer({ ...answer, id: request.id } as JSONRPCMessage));
+          return;
+        }
+        const fail = (why: string, data: Record<string, unknown> = {}) =>
+          this.#send({ jsonrpc: "2.0", id: request.id, error: { code: -32603, message: `Upstream ${this.#opts.upstream.server} asked for the client's input during ${request.method}, ${why}`, data: { upstream: this.#opts.upstream.server, ...data } } });
+        if (round + 1 > MAX_INPUT_ROUNDS) return void (await fail(`more than ${MAX_INPUT_ROUNDS} times; SMCP ended the call`));
+        const read = readInputRequired(result);
+        if (!read.ok) return void (await fail(`but ${read.reason}`));
+        const lacking = read.requests.map((r) => [r, missingCapability(r, this.initParams?.capabilities)] as const).filter(([, m]) => m !== null);
+        if (lacking.length > 0) {
+          const asked = lacking.map(([r, m]) => `${r.method} (needs the ${m} capability)`).join(", ");
+          return void (await fail(`which this client did not declare at initialize: ${asked}`, { inputRequests: lacking.map(([r]) => r.method) }));
+        }
+        let responses: Record<string, unknown>;
+        try {
+          responses = Object.fromEntries(await Promise.all(read.requests.map(async (r) => [r.key, await this.#ask(r, request.id, abort.signal)] as const)));
+        } catch (err) {
+          if (abort.signal.aborted) return;
+          return void (await fail(`and ${(err as Error).message}`));
+        }
+        const params = { ...((request as { params?: Record<string, unknown> }).params ?? {}) };
+        if (read.requests.length > 0) params.inputResponses = responses;
+        if (read.requestState !== undefined) params.requestState = read.requestState;
+        // Each round is a request of its own upstream (the revision's retry is a new request).
+        upstreamRequest = { ...request, id: `${String(request.id).slice(0, 200)}~${round + 1}`, params } as typeof request;
+      }
     } finally {
       this.#pending.delete(request.id);
     }
+  }
+
+  /** Asks the client for one input, as a request related to the call; resolves with its result. */
+  #ask(input: InputRequest, callId: RequestId, signal: AbortSignal): Promise<unknown> {
+    const id = `${INPUT_PREFIX}${++this.#askSeq}`;
+    return new Promise<unknown>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", withdraw);
+        this.#asked.delete(id);
+      };
+      const withdraw = () => {
+        done();
+        void this.#send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "the call was cancelled" } }, callId);
+        reject(new InputFailed("the call was cancelled"));
+      };
+      const timer = setTimeout(() => {
+        done();
+        void this.#send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "SMCP stopped waiting" } }, callId);
+        reject(new InputFailed(`the client did not answer its ${input.method} within ${INPUT_WAIT_MS / 1000} s`));
+      }, INPUT_WAIT_MS);
+      signal.addEventListener("abort", withdraw, { once: true });
+      this.#asked.set(id, (answer) => {
+        done();
+        if (isJSONRPCErrorResponse(answer)) {
+          const text = String((answer as { error?: { message?: unknown } }).error?.message ?? "").slice(0, 300);
+          return reject(new InputFailed(`the client answered its ${input.method} with an error: ${text}`));
+        }
+        resolve((answer as { result?: unknown }).result ?? {});
+      });
+      void this.#send({ jsonrpc: "2.0", id, method: input.method, params: legacyParams(input) } as JSONRPCMessage, callId);
+    });
   }
 
   /** `message` with the 2026 envelope: the revision, what the client declared, its log level. */
@@ -193,17 +308,9 @@ export class ModernSessionRelay extends ClientSideRelay {
   }
 }
 
-/** A 2026 answer as a 2025 client takes it. */
-function asLegacyAnswer(answer: JSONRPCMessage, method: string, server: string): JSONRPCMessage {
+/** A 2026 final answer as a 2025 client takes it. */
+function asLegacyAnswer(answer: JSONRPCMessage): JSONRPCMessage {
   if (!isJSONRPCResponse(answer) || isJSONRPCErrorResponse(answer)) return answer;
-  const { resultType, ...result } = ((answer as { result?: Record<string, unknown> }).result ?? {}) as Record<string, unknown>;
-  const id = (answer as { id: RequestId }).id;
-  if (resultType === "input_required") {
-    return {
-      jsonrpc: "2.0",
-      id,
-      error: { code: -32603, message: `Upstream ${server} asked for the client's input during ${method} (a 2026 input-required result); SMCP does not bridge that to a 2025 session yet: connect with protocol revision 2026-07-28`, data: { upstream: server } },
-    };
-  }
-  return { jsonrpc: "2.0", id, result };
+  const { resultType: _, ...result } = ((answer as { result?: Record<string, unknown> }).result ?? {}) as Record<string, unknown>;
+  return { jsonrpc: "2.0", id: (answer as { id: RequestId }).id, result };
 }

@@ -28,12 +28,37 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
 export type UpstreamFailure =
   | { reason: "auth"; status: number; resourceMetadata: string | null }
   | { reason: "expired" }
-  | { reason: "status"; status: number }
+  | { reason: "status"; status: number; error?: UpstreamError }
   | { reason: "redirect"; status: number }
   | { reason: "timeout" }
   | { reason: "unreachable"; detail: string }
   | { reason: "refused"; detail: string }
   | { reason: "malformed"; detail: string };
+
+/** The JSON-RPC error an upstream put in the body of a 4xx answer (the 2026 revision answers errors so), bounded. */
+export interface UpstreamError {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+const MAX_ERROR_BODY_BYTES = 16_384;
+
+/** The JSON-RPC error in a 4xx JSON body, if there is one; anything else, or too large, is none. */
+async function errorOf(res: Response): Promise<UpstreamError | undefined> {
+  const type = (res.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (res.status < 400 || res.status >= 500 || type !== "application/json") return undefined;
+  try {
+    const bytes = await readBoundedBytes(res.body, MAX_ERROR_BODY_BYTES);
+    if (bytes === null) return undefined;
+    const body = JSON.parse(new TextDecoder().decode(bytes)) as { error?: { code?: unknown; message?: unknown; data?: unknown } };
+    const { code, message, data } = body?.error ?? {};
+    if (typeof code !== "number" || !Number.isInteger(code) || typeof message !== "string") return undefined;
+    return { code, message: message.slice(0, 500), ...(data !== undefined ? { data } : {}) };
+  } catch {
+    return undefined;
+  }
+}
 
 /** One message of the upstream, or why one could not be read (the stream ends after it). */
 export type UpstreamItem = { message: JSONRPCMessage } | { failure: UpstreamFailure };
@@ -101,8 +126,9 @@ export async function postMessage(
   }
   const failure = statusFailure(res, session);
   if (failure) {
+    const error = failure.reason === "status" ? await errorOf(res) : undefined;
     await res.body?.cancel().catch(() => {});
-    return { kind: "failed", failure };
+    return { kind: "failed", failure: error && failure.reason === "status" ? { ...failure, error } : failure };
   }
   if (res.status === 202 || res.status === 204) {
     await res.body?.cancel().catch(() => {});
