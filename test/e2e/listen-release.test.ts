@@ -39,9 +39,14 @@ function listen(t: { tenant: string; key: string }, server: string, notification
 
 const isStream = (res: Response) => res.headers.get("content-type")?.startsWith("text/event-stream") ?? false;
 
-/** Listens until one is admitted, in a generous bound; answers the 429s seen before it. */
+/**
+ * Listens until one is admitted; answers the 429s seen before it. The bound is generous
+ * for the 2 s keepalive (a gone client is noticed at its first or second write) and below
+ * the 15 s of the SDK's own keepalive, the only other write on a quiet stream: without
+ * SMCP's keepalive the slots come back after 15 to 30 s, and this fails.
+ */
 async function admittedWithin(t: { tenant: string; key: string }, server: string, notifications: Record<string, unknown>): Promise<number> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 12_000;
   let refused = 0;
   for (;;) {
     const res = await listen(t, server, notifications);
