@@ -79,6 +79,8 @@ export class Platform {
       setup?: (client: Client) => void;
       /** How many times the client retries a dropped stream (default 20, about 10 s: a restart of wrangler on a busy machine takes longer). */
       maxRetries?: number;
+      /** The client's `clientInfo.name` (default smcp-e2e). */
+      clientName?: string;
     } = {},
   ): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
     const transport = new StreamableHTTPClientTransport(this.mcpUrl(tenant, server), {
@@ -87,7 +89,7 @@ export class Platform {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     const client = new Client(
-      { name: "smcp-e2e", version: "1.0.0" },
+      { name: options.clientName ?? "smcp-e2e", version: "1.0.0" },
       {
         ...(options.lane === "stateless" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {}),
         ...(options.capabilities ? { capabilities: options.capabilities } : {}),

@@ -23,7 +23,7 @@ import { z } from "zod";
 export const UPSTREAM_KEY = "upstream-secret-7f3a";
 
 /** What the upstream saw. */
-export const seen = { authorizations: new Set<string>(), keys: [] as string[], initializes: 0, sessionsClosed: 0, protocolVersions: new Set<string>(), clientCapabilities: [] as unknown[], modernCapabilities: [] as unknown[], modernLogLevels: [] as unknown[] };
+export const seen = { authorizations: new Set<string>(), keys: [] as string[], initializes: 0, sessionsClosed: 0, protocolVersions: new Set<string>(), clientCapabilities: [] as unknown[], modernCapabilities: [] as unknown[], modernLogLevels: [] as unknown[], initializedClients: [] as string[], closedClients: [] as string[] };
 
 export function createUpstreamServer(): McpServer {
   const server = new McpServer({ name: "e2e-upstream", version: "1.0.0" }, { capabilities: { logging: {} } });
@@ -164,12 +164,16 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
       }
       seen.initializes++;
       seen.clientCapabilities.push((options?.parsedBody as { params?: { capabilities?: unknown } }).params?.capabilities);
+      // Which client a session was opened for (SMCP's probe, its listen object, or the name a 2026 client declared).
+      const clientName = String((options?.parsedBody as { params?: { clientInfo?: { name?: unknown } } }).params?.clientInfo?.name ?? "");
+      seen.initializedClients.push(clientName);
       const fresh = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (sid) => void sessions.set(sid, fresh),
         onsessionclosed: (sid) => {
           sessions.delete(sid);
           seen.sessionsClosed++;
+          seen.closedClients.push(clientName);
         },
       });
       const server = (upstreamOptions.createServer ?? createUpstreamServer)();

@@ -21,6 +21,7 @@ import storageDocText from "../../../docs/storage-schema.md?raw";
 import converterSource from "../../../examples/unit-converter.js?raw";
 import { addressKey, addressObjectName } from "../src/oauth/abuse-limits";
 import { taskObjectName } from "../src/tasks/task-do";
+import { principalObjectName } from "../src/gateway/principal-upstream-do";
 import {
   ADMIN_TOKEN,
   EMPTY_STORAGE,
@@ -35,6 +36,7 @@ import {
   openSession,
   openStream,
   provisionTenant,
+  rememberIncarnation,
   request,
   responseMessage,
   rpc,
@@ -141,8 +143,9 @@ const randomKey = () => {
 };
 
 /** The snapshots of each store, filled by the drive below. */
-const seen: Record<"SessionDO" | "TenantDO" | "DirectoryDO" | "OAuthLimiterDO" | "ListenBusDO" | "TaskDO" | "OAUTH_KV", Snapshot[]> = {
+const seen: Record<"SessionDO" | "TenantDO" | "DirectoryDO" | "OAuthLimiterDO" | "ListenBusDO" | "TaskDO" | "UpstreamPrincipalDO" | "OAUTH_KV", Snapshot[]> = {
   ListenBusDO: [],
+  UpstreamPrincipalDO: [],
   SessionDO: [],
   TaskDO: [],
   TenantDO: [],
@@ -152,6 +155,8 @@ const seen: Record<"SessionDO" | "TenantDO" | "DirectoryDO" | "OAuthLimiterDO" |
 };
 /** Objects the doc says hold nothing after what was done to them. */
 const empty: { label: string; storage: Awaited<ReturnType<typeof storageOf>> }[] = [];
+/** A principal's UpstreamPrincipalDO after a stateless request: the doc says it keeps its idle alarm and nothing else. */
+let upstreamPrincipal: Awaited<ReturnType<typeof storageOf>> | undefined;
 
 beforeAll(async () => {
   // --- a tenant, its keys and servers (admin API) ------------------------------------------
@@ -187,6 +192,17 @@ beforeAll(async () => {
   await statelessTool(everythingUrl, key, "test_trigger_tool_change");
   await until("the list change to reach the bus", async () => (await storageOf(busStub(t.tenant, "everything"))).kvKeys.includes("schemaVersion"));
   seen.ListenBusDO.push(await snapshot(busStub(t.tenant, "everything"), "the bus of a server whose tool published a list change"));
+
+  // --- the stateless lane in front of an upstream: the caller's UpstreamPrincipalDO -------------------
+  // A header naming a secret the server lacks fails the upstream session without a fetch; the object was asked all the same.
+  const gw = await provisionTenant({ prefix: "schema-up", servers: [] });
+  await adminOk("PUT", `/tenants/${gw.tenant}/servers/remote/upstream`, { url: "https://smcp-storage-schema.invalid/mcp", headers: { authorization: "Bearer ${secret:MISSING}" } }, 201);
+  const upstreamCall = await statelessFetch(mcpUrl(gw.tenant, "remote"), gw.key!, "tools/list", {});
+  await upstreamCall.text();
+  const principal = { tenant: gw.tenant, incarnation: await rememberIncarnation(gw.tenant), server: "remote", keyId: gw.keyId };
+  const principalObject = env.UPSTREAMS.get(env.UPSTREAMS.idFromName(principalObjectName(principal)));
+  seen.UpstreamPrincipalDO.push(await snapshot(principalObject, "the upstream object of a caller of an upstream server"));
+  upstreamPrincipal = await storageOf(principalObject);
 
   // --- tasks (2026-07-28 Tasks extension): one finished, one waiting for input -------------------
   const taskMeta = { ...statelessMeta(), "io.modelcontextprotocol/clientCapabilities": { elicitation: {}, extensions: { "io.modelcontextprotocol/tasks": {} } } };
@@ -331,6 +347,14 @@ describe("docs/storage-schema.md", () => {
     expect(storageProblems(section("OAuthLimiterDO"), seen.OAuthLimiterDO)).toEqual([]);
     expect(storageProblems(section("ListenBusDO"), seen.ListenBusDO)).toEqual([]);
     expect(storageProblems(section("TaskDO"), seen.TaskDO)).toEqual([]);
+  });
+
+  it("platform:migrations upstream:stateless-idle — UpstreamPrincipalDO: a caller's object stores no key and no table, only the alarm of its idle timeout, as the doc says", () => {
+    // The doc gives the class a section without a key or table table: nothing it names, nothing stored beyond it.
+    expect(storageDocText).toMatch(/## UpstreamPrincipalDO —[^#]*\*\*Nothing is stored but\s+an alarm\*\*/);
+    const documented = doc.get("UpstreamPrincipalDO") ?? { name: "UpstreamPrincipalDO", kv: [], tables: [], indexes: [], triggers: [] };
+    expect(storageProblems(documented, seen.UpstreamPrincipalDO)).toEqual([]);
+    expect(upstreamPrincipal).toEqual({ ...EMPTY_STORAGE, alarm: expect.any(Number) });
   });
 
   it("platform:migrations platform:oauth — the OAUTH_KV namespace holds only the documented client records, with the documented fields", () => {

@@ -8,7 +8,11 @@
  * upstream session is deleted when the request ends: strangers share nothing and leave
  * nothing.
  *
- * Nothing is stored: the upstream session lives in memory. After a restart of the
+ * Nothing is stored but an alarm: the upstream session lives in memory. An upstream
+ * session that has had no request for SMCP_UPSTREAM_IDLE_SECONDS is deleted upstream
+ * (HTTP DELETE, the relay's close) and forgotten when the alarm fires, so an idle
+ * principal does not hold a session of the upstream until the object happens to be
+ * evicted; its next request opens a new one. After a restart of the
  * object the next request opens a new one; a request in flight when the object went
  * away ends with an error in the Worker (SPEC section 3). An upstream that forgot its
  * session (404) is re-initialized by the relay (relay.ts) and the message sent again.
@@ -86,9 +90,12 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
   /** The calls relayed now or parked, by SMCP's id upstream. */
   readonly #calls = new Map<string, { call: BridgedCall; entry: Entry; unbridgeable: string | null }>();
   readonly #parked = new ParkedCalls();
+  /** When the last request came (describe or relay), for the idle alarm. */
+  #lastRequest = 0;
 
   /** Opens (or reuses) the upstream session for `client` and answers the upstream's description. */
   async describe(ref: ServerRef, principal: Principal, client: DeclaredClient, oneShot: boolean): Promise<DescribeOutcome> {
+    if (!oneShot) await this.#touch();
     const entry = this.#entry(ref, principal, client);
     if (!entry) return { ok: false, error: { code: -32603, message: `Server ${principal.server} is not an upstream server` } };
     const described = await entry.description;
@@ -112,6 +119,7 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
     oneShot: boolean,
     resume?: { requestState: unknown; inputResponses: unknown },
   ): Promise<ReadableStream<Uint8Array>> {
+    if (!oneShot) await this.#touch();
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
     const sink = {
@@ -288,6 +296,25 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
         })
         .catch(() => {});
     }, LISTEN_CHECK_MS);
+  }
+
+  /** Deletes the upstream sessions once no request came for SMCP_UPSTREAM_IDLE_SECONDS; until then, checks again when that would be. */
+  async alarm(): Promise<void> {
+    const idleMs = platformConfig(this.env).SMCP_UPSTREAM_IDLE_SECONDS * 1000;
+    if (this.#entries.size === 0) return;
+    // A call still relayed or parked for input is use too: it keeps its session.
+    const due = this.#calls.size > 0 ? Date.now() + idleMs : this.#lastRequest + idleMs;
+    if (Date.now() < due) {
+      await this.ctx.storage.setAlarm(due);
+      return;
+    }
+    await Promise.all([...this.#entries.values()].map((entry) => this.#drop(entry)));
+  }
+
+  /** A request came: the idle alarm counts from now (set once; the alarm moves itself on). An anonymous one-shot object sets none. */
+  async #touch(): Promise<void> {
+    this.#lastRequest = Date.now();
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(this.#lastRequest + platformConfig(this.env).SMCP_UPSTREAM_IDLE_SECONDS * 1000);
   }
 
   #entry(ref: ServerRef, principal: Principal, client: DeclaredClient): Entry | null {

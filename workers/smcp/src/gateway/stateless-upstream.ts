@@ -165,36 +165,3 @@ export function holdUpstreamListen(env: Env, principal: Principal, incarnation: 
   const stub = env.UPSTREAMS.get(env.UPSTREAMS.idFromName(listenObjectName(principal.tenant, incarnation, principal.server)));
   waitUntil(stub.hold(ref, principal.tenant, incarnation, principal.server).catch(() => {}));
 }
-
-const KEEPALIVE = new TextEncoder().encode(": keepalive\n\n");
-/** An upstream server's listen streams carry a comment this often, so a client that left is noticed. */
-export const LISTEN_KEEPALIVE_MS = 2_000;
-
-/**
- * A listen stream that carries an SSE comment every `everyMs`: a stream that never
- * writes never learns that its client left (the runtime notices at a write), and the
- * server's listen bus would count it, and hold the upstream's stream for it, forever.
- * When a write fails, the SDK's stream is cancelled, which unsubscribes it.
- */
-export function withSseKeepalive(response: Response, everyMs: number): Response {
-  if (!response.body) return response;
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = writable.getWriter();
-  const gone = new AbortController();
-  const stop = () => {
-    clearInterval(timer);
-    gone.abort();
-  };
-  const timer = setInterval(() => void writer.write(KEEPALIVE).catch(stop), everyMs);
-  void response.body
-    .pipeTo(
-      new WritableStream<Uint8Array>({
-        write: (chunk) => writer.write(chunk),
-        close: () => (clearInterval(timer), writer.close()),
-        abort: (reason) => (clearInterval(timer), writer.abort(reason)),
-      }),
-      { signal: gone.signal },
-    )
-    .catch(stop);
-  return new Response(readable, { status: response.status, headers: response.headers });
-}

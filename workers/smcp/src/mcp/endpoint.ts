@@ -13,7 +13,7 @@ import type { RequestContext } from "../request-context";
 import { resolveServer } from "../sandbox/resolve-server";
 import { isUpstreamModule } from "../gateway/serving";
 import { modernUpstreamOf, passThrough, servesModern } from "../gateway/modern-upstream";
-import { LISTEN_KEEPALIVE_MS, withSseKeepalive } from "../gateway/stateless-upstream";
+import { withSseKeepalive } from "./sse-keepalive";
 import { authenticate } from "./authenticate";
 import { incarnationOf } from "./principal";
 import { MAX_FIELD_CHARS } from "./request-log";
@@ -72,7 +72,7 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
       const response = await passThrough(modern, body.json as JSONRPCMessage, request, resolved.policy);
       // A listen stream that never writes never learns that its client left: the upstream's stream would be held for nobody.
       // A listen ends when its credential is revoked, as the stateless lane's own do.
-      return (body.json as { method?: unknown }).method === "subscriptions/listen" ? endListenWhenRevoked(request, body.json, principal, env, withSseKeepalive(response, LISTEN_KEEPALIVE_MS)) : response;
+      return (body.json as { method?: unknown }).method === "subscriptions/listen" ? endListenWhenRevoked(request, body.json, principal, env, withSseKeepalive(response)) : response;
     }
   }
   return serveStateless(request, body?.json, resolved.module, resolved.policy, principal, env, config.SMCP_MAX_BODY_BYTES, rc.trace, isUpstreamModule(resolved.module) ? ref : undefined);

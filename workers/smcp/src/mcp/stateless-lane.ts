@@ -25,6 +25,8 @@
  *   (the bus object counts the streams it holds).
  * - A listen stream checks its credential again while it stays open (listen-revocation.ts):
  *   a revoked key's or grant's streams end, in whichever isolate holds them.
+ * - Every listen stream carries an SSE keepalive comment (sse-keepalive.ts), so a client
+ *   that left is noticed at the next write and both counts above give its stream back.
  */
 import { createMcpHandler, type McpHttpHandler, type McpServer } from "@modelcontextprotocol/server";
 import { BoundedCache, WireError, platformConfig, tenantIncarnationName } from "@smcp/runtime";
@@ -44,9 +46,10 @@ import { DurableListenBus } from "./listen-bus";
 import { authenticate } from "./authenticate";
 import { endWhenRevoked } from "./listen-revocation";
 import { listenStreamsExceeded, releaseWhenClosed, takeListenSlot } from "./listen-streams";
+import { withSseKeepalive } from "./sse-keepalive";
 import { authInfoOf, incarnationOf, samePrincipal, type Principal } from "./principal";
 import { isUpstreamModule } from "../gateway/serving";
-import { LISTEN_KEEPALIVE_MS, holdUpstreamListen, upstreamServer, withSseKeepalive } from "../gateway/stateless-upstream";
+import { holdUpstreamListen, upstreamServer } from "../gateway/stateless-upstream";
 import type { ServerRef } from "../sandbox/resolve-server";
 
 /** Estimated bytes of one handler (its closures, bus and listen router) and the bound of all of them. */
@@ -206,7 +209,8 @@ export async function serveStateless(
     entry.listening--;
     releaseSlot();
   };
-  const guarded = (response: Response) => endListenWhenRevoked(request, parsedBody, principal, env, response);
+  // Every listen stream, whatever serves it, carries the keepalive: the write that fails is how a client that left is noticed and its slots given back.
+  const held = (response: Response) => releaseWhenClosed(withSseKeepalive(endListenWhenRevoked(request, parsedBody, principal, env, response)), release);
   try {
     // The bus object refuses streams beyond the cap too; asking first turns that into a 429.
     if ((await listenBusStub(env, principal.tenant, incarnationOf(principal), principal.server).openStreams()) >= max) {
@@ -218,15 +222,14 @@ export async function serveStateless(
       const host = taskHost(env, principal, module);
       const onerror = (error: Error) => logEvent("warn", "task listen error", { tenant: principal.tenant, server: principal.server, error: error.message });
       const response = await serveTaskListen(listen, { capabilities, getTask: host.get, subscribe: (l) => entry.bus.subscribeAll(l), signal: request.signal, onerror });
-      return releaseWhenClosed(guarded(response), release);
+      return held(response);
     }
     envOfRequest.set(request, env);
     principalOfRequest.set(request, principal);
-    const response = guarded(await entry.handler.fetch(request, { parsedBody, authInfo }));
-    if (!ref || !response.ok) return releaseWhenClosed(response, release);
+    const response = await entry.handler.fetch(request, { parsedBody, authInfo });
     // An upstream's list changes reach the bus while any listen stream of the server is open.
-    holdUpstreamListen(env, principal, incarnationOf(principal), ref);
-    return releaseWhenClosed(withSseKeepalive(response, LISTEN_KEEPALIVE_MS), release);
+    if (ref && response.ok) holdUpstreamListen(env, principal, incarnationOf(principal), ref);
+    return held(response);
   } catch (err) {
     release();
     throw err;

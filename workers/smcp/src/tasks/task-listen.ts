@@ -36,7 +36,6 @@ export const MAX_WATCHED_TASKS = 64;
 const MAX_TASK_ID_CHARS = 256;
 /** Frames a stream may hold unread before it is closed. */
 const MAX_UNREAD = 256;
-const KEEPALIVE_MS = 15_000;
 
 type RequestId = string | number;
 
@@ -147,7 +146,6 @@ export async function serveTaskListen(listen: Extract<TaskListen, { kind: "tasks
   let queue: Promise<void> = Promise.resolve();
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let closed = false;
-  let keepalive: ReturnType<typeof setInterval> | undefined;
   const encoder = new TextEncoder();
 
   const write = (text: string) => {
@@ -167,7 +165,6 @@ export async function serveTaskListen(listen: Extract<TaskListen, { kind: "tasks
     if (graceful) write(`event: message\ndata: ${JSON.stringify({ jsonrpc: "2.0", id: listen.id, result: { resultType: "complete", _meta: { [SUBSCRIPTION_ID_META_KEY]: listen.id } } })}\n\n`);
     closed = true;
     unsubscribe();
-    if (keepalive !== undefined) clearInterval(keepalive);
     try {
       controller.close();
     } catch {
@@ -224,7 +221,6 @@ export async function serveTaskListen(listen: Extract<TaskListen, { kind: "tasks
       start(c) {
         controller = c;
         notify("notifications/subscriptions/acknowledged", { notifications: { ...lists, taskIds: accepted } });
-        keepalive = setInterval(() => write(": keepalive\n\n"), KEEPALIVE_MS);
         for (const id of accepted) refresh(id);
         endIfDone();
       },
@@ -232,7 +228,6 @@ export async function serveTaskListen(listen: Extract<TaskListen, { kind: "tasks
         // The client went away: nothing more is sent, the bus subscription ends.
         closed = true;
         unsubscribe();
-        if (keepalive !== undefined) clearInterval(keepalive);
       },
     },
     { highWaterMark: 1 },
