@@ -168,7 +168,7 @@ describe("subscriptions/listen across isolates", () => {
     expect((await third.json()).error.message).toBe(`Too many open subscriptions/listen streams for this tenant (at most ${LISTEN_CAP} at once); close one first`);
   });
 
-  it("tasks:notifications stateless:listen-cross-isolate — a task answered through one isolate notifies its owner's listen stream on the other", async () => {
+  it("tasks:notifications stateless:listen-cross-isolate stateless:durable-state — a task answered through one isolate notifies its owner's listen stream on the other", async () => {
     const t = await provisionTenant(adminClient(url, ADMIN_TOKEN), "hooli", { servers: ["everything"] });
     const created = await taskRequest("a", t, "tools/call", { name: "confirm_delete", arguments: { filename: "x.txt" } });
     const taskId = created.result.taskId as string;
