@@ -125,7 +125,7 @@ describe("Client ID Metadata Documents with the SDK client", () => {
     return res;
   };
 
-  it("platform:cimd platform:oauth auth:401 — the SDK client connects with a metadata document URL as client_id: no registration, the page shows the document's name, one fetch", async () => {
+  it("auth:cimd-client platform:cimd platform:oauth auth:401 — the SDK client connects with a metadata document URL as client_id: no registration, the page shows the document's name, one fetch", async () => {
     const provider = cimdClient(docUrl("app"));
     const transportFor = () => new StreamableHTTPClientTransport(platform.mcpUrl(acme.tenant, "notes"), { authProvider: provider, fetch: recordingFetch });
 
