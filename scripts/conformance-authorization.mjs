@@ -19,21 +19,20 @@
 // CLI's own Total line, which counts checks.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { AUTHORIZATION_SCENARIOS, readAuthorizationChecks, scoreAuthorization } from "./lib/authorization-checks.mjs";
 import { freePort } from "./lib/wrangler.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = path.join(ROOT, "node_modules", "@modelcontextprotocol", "conformance");
-const SCENARIOS = ["authorization-server-metadata-endpoint", "authorization-code-grant"];
 /** The CLI waits 5 minutes for the callback; a scripted approval takes well under a second. */
 const RUN_TIMEOUT_MS = 60_000;
-const OK_STATUSES = new Set(["SUCCESS", "INFO"]);
 
 class UsageError extends Error {}
 
@@ -157,42 +156,15 @@ function runCli(args, key, verbose) {
   });
 }
 
-/** checks.json of each scenario the CLI wrote (`authorization-server-<scenario>-<timestamp>/`). */
-function readChecks(dir) {
-  const stamp = /-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/;
-  const results = new Map();
-  if (!existsSync(dir)) return results;
-  for (const name of readdirSync(dir)) {
-    const file = path.join(dir, name, "checks.json");
-    if (!name.startsWith("authorization-server-") || !stamp.test(name) || !existsSync(file)) continue;
-    results.set(name.slice("authorization-server-".length).replace(stamp, ""), JSON.parse(readFileSync(file, "utf8")));
-  }
-  return results;
-}
-
 async function runIdentity(name, clientId, port, opts, workDir) {
   const dir = path.join(workDir, name);
   const args = ["--url", opts.issuer, "--client-id", clientId, "--resource", opts.resource, "--port", String(port), "-o", path.join(dir, "results")];
   const { code, log, approvalError } = await runCli(args, opts.key, opts.verbose);
-  const results = readChecks(path.join(dir, "results"));
-  const problems = [];
-  let checks = 0;
-  let passed = 0;
-  for (const scenario of SCENARIOS) {
-    const list = results.get(scenario);
-    if (!list || list.length === 0) {
-      problems.push(`${scenario}: no results written`);
-      continue;
-    }
-    checks += list.length;
-    const bad = list.filter((c) => !OK_STATUSES.has(c.status));
-    if (bad.length === 0) passed++;
-    for (const c of bad) problems.push(`${scenario} ${c.id} ${c.status}: ${(c.errorMessage ?? c.description ?? "").replace(/\s+/g, " ")}`);
-  }
+  const { passed, checks, problems } = scoreAuthorization(readAuthorizationChecks(path.join(dir, "results")));
   if (approvalError) problems.push(`scripted approval: ${approvalError}`);
   if (code !== 0 && problems.length === 0) problems.push(`the CLI exited ${code}`);
   const total = log.match(/^Total:.*$/m)?.[0];
-  return { name, clientId, ok: problems.length === 0 && passed === SCENARIOS.length, passed, checks, problems, total, log };
+  return { name, clientId, ok: problems.length === 0 && passed === AUTHORIZATION_SCENARIOS.length, passed, checks, problems, total, log };
 }
 
 async function main() {
@@ -218,7 +190,7 @@ async function main() {
       reports.push(r);
       // "authorization/cimd: ok  2 passed, 0 failed": scenarios, as the server runner counts.
       console.log(
-        `\nauthorization/${name}: ${r.ok ? "ok" : "FAIL"}  ${r.passed} passed, ${SCENARIOS.length - r.passed} failed` +
+        `\nauthorization/${name}: ${r.ok ? "ok" : "FAIL"}  ${r.passed} passed, ${AUTHORIZATION_SCENARIOS.length - r.passed} failed` +
           `  (client_id ${r.clientId}; ${r.checks} checks, ${r.problems.length} failing, skipped or warning)`,
       );
       if (r.total) console.log(`  the CLI's own ${r.total}`);
