@@ -191,7 +191,7 @@ async function main() {
       // "authorization/cimd: ok  2 passed, 0 failed": scenarios, as the server runner counts.
       console.log(
         `\nauthorization/${name}: ${r.ok ? "ok" : "FAIL"}  ${r.passed} passed, ${AUTHORIZATION_SCENARIOS.length - r.passed} failed` +
-          `  (client_id ${r.clientId}; ${r.checks} checks, ${r.problems.length} failing, skipped or warning)`,
+          `  (client_id ${r.clientId}; ${r.checks} checks, ${r.problems.length} not passing)`,
       );
       if (r.total) console.log(`  the CLI's own ${r.total}`);
       for (const p of r.problems) console.log(`  - ${p}`);
