@@ -5,6 +5,8 @@
 //  4. end to end           wrangler dev + the official SDK client, both lanes
 //  5. deployment tier      test/deployed/ against a local wrangler dev (limit-dependent tests skipped, with reasons)
 //  6. conformance          @modelcontextprotocol/conformance, 2025-11-25 and 2026-07-28
+//  7. authorization        @modelcontextprotocol/conformance authorization: both scenarios, a
+//                          metadata-document client id (HTTPS on loopback) and a registered one
 // Prints each step as it starts and a summary with durations and test counts at the end
 // (vitest's JSON report; the conformance runner's per-revision line).
 import { spawn } from "node:child_process";
@@ -13,16 +15,17 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { ROOT, startWrangler, stopWrangler } from "./lib/wrangler.mjs";
 import { adminClient, provisionTenant } from "./lib/admin-client.mjs";
+import { makeLoopbackCertificates } from "./lib/loopback-tls.mjs";
 
 const bin = (name) => path.join(ROOT, "node_modules/.bin", name);
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
 
 const reports = mkdtempSync(path.join(tmpdir(), "smcp-test-reports-"));
 
-/** Runs a command with inherited output; `onStdout`, when given, also sees stdout as it passes through. */
-function run(command, args, onStdout) {
+/** Runs a command with inherited output; `onStdout`, when given, also sees stdout as it passes through; `extraEnv` is added to its environment. */
+function run(command, args, onStdout, extraEnv = {}) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ["inherit", onStdout ? "pipe" : "inherit", "inherit"] });
+    const child = spawn(command, args, { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ["inherit", onStdout ? "pipe" : "inherit", "inherit"] });
     child.stdout?.on("data", (chunk) => {
       process.stdout.write(chunk);
       onStdout(String(chunk));
@@ -56,12 +59,51 @@ async function conformance(counts) {
     await provisionTenant(adminClient(url, token), "conformance", { auth: "none", servers: ["everything"] });
     let out = "";
     const code = await run(process.execPath, [path.join(ROOT, "scripts/conformance.mjs"), "--url", `${url}/mcp/conformance/everything`], (t) => (out += t));
-    // One line per revision: "2025-11-25: ok  30 passed, 0 failed, ..." (scenarios, not checks).
-    counts.unit = "scenarios";
-    for (const m of out.matchAll(/^\S+: \S+\s+(\d+) passed, (\d+) failed/gm)) {
-      counts.passed = (counts.passed ?? 0) + Number(m[1]);
-      counts.failed = (counts.failed ?? 0) + Number(m[2]);
-    }
+    // One line per revision: "2025-11-25: ok  30 passed, 0 failed, ...".
+    countScenarios(out, counts);
+    return code;
+  } finally {
+    await stopWrangler(child);
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+/** Adds up the runner lines "<name>: <ok|FAIL>  N passed, M failed" (scenarios, not checks). */
+function countScenarios(out, counts) {
+  counts.unit = "scenarios";
+  for (const m of out.matchAll(/^\S+: \S+\s+(\d+) passed, (\d+) failed/gm)) {
+    counts.passed = (counts.passed ?? 0) + Number(m[1]);
+    counts.failed = (counts.failed ?? 0) + Number(m[2]);
+  }
+}
+
+/**
+ * SMCP's authorization server under the suite's own checks. Its own `wrangler dev`: the
+ * metadata document is served over HTTPS on loopback, so this platform trusts a CA made
+ * for the run and may fetch loopback (SMCP_ALLOW_LOOPBACK_EGRESS), which the server
+ * scenarios' platform does not need.
+ */
+async function conformanceAuthorization(counts) {
+  const state = mkdtempSync(path.join(tmpdir(), "smcp-conformance-auth-"));
+  const token = "conformance-admin-token";
+  const tls = makeLoopbackCertificates(state);
+  const { child, url } = await startWrangler({
+    persistTo: path.join(state, "state"),
+    env: { NODE_EXTRA_CA_CERTS: tls.ca },
+    vars: { SMCP_ADMIN_TOKEN: token, SMCP_ALLOW_LOOPBACK_EGRESS: "true" },
+  });
+  try {
+    const { key } = await provisionTenant(adminClient(url, token), "conformance-auth", { servers: ["everything"] });
+    let out = "";
+    const args = [
+      path.join(ROOT, "scripts/conformance-authorization.mjs"),
+      "--url", url,
+      "--resource", `${url}/mcp/conformance-auth/everything`,
+      "--tls-cert", path.join(state, "server.pem"),
+      "--tls-key", path.join(state, "server.key"),
+    ];
+    const code = await run(process.execPath, args, (t) => (out += t), { SMCP_CONFORMANCE_KEY: key });
+    countScenarios(out, counts);
     return code;
   } finally {
     await stopWrangler(child);
@@ -79,6 +121,7 @@ const steps = [
   ["end to end (wrangler dev + SDK client)", (counts) => vitest("e2e", "test/vitest.config.ts", counts)],
   ["deployment tier (local wrangler dev)", (counts) => vitest("deployed", "test/deployed/vitest.config.ts", counts, "verbose")],
   ["MCP conformance", conformance],
+  ["MCP conformance: authorization", conformanceAuthorization],
 ];
 
 const only = process.argv.slice(2);

@@ -5,9 +5,8 @@
 // SDK client, given a `clientMetadataUrl`, uses the URL as its client_id: no
 // registration, the approval page shows the document's name, and the code is redeemed
 // with the URL as a public client. The server counts its fetches, so caching shows.
-import { execFileSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -18,27 +17,15 @@ import {
   type FetchLike,
 } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeLoopbackCertificates } from "../../scripts/lib/loopback-tls.mjs";
 import { MemoryOAuthProvider, approveWithKey, decodeEntities as decode } from "./oauth-client";
 import { Platform, textOf } from "./platform";
 
 const REDIRECT_URI = "http://127.0.0.1:33421/callback";
 const CLIENT_NAME = "CIMD <e2e> client";
 
-/** A CA and a localhost / 127.0.0.1 server certificate, made by openssl in `dir`. */
-function makeCertificates(dir: string): { ca: string; key: string; cert: string } {
-  const file = (name: string) => path.join(dir, name);
-  const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  run("req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=smcp e2e CA",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
-  run("req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost");
-  writeFileSync(file("server.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
-  run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext");
-  return { ca: file("ca.pem"), key: readFileSync(file("server.key"), "utf8"), cert: readFileSync(file("server.pem"), "utf8") };
-}
-
 const dir = mkdtempSync(path.join(tmpdir(), "smcp-cimd-"));
-const certs = makeCertificates(dir);
+const certs = makeLoopbackCertificates(dir);
 const fetches = new Map<string, number>();
 let origin = "";
 const docUrl = (name: string) => `${origin}/clients/${name}.json`;
@@ -138,7 +125,7 @@ describe("Client ID Metadata Documents with the SDK client", () => {
     return res;
   };
 
-  it("platform:cimd platform:oauth auth:401 — the SDK client connects with a metadata document URL as client_id: no registration, the page shows the document's name, one fetch", async () => {
+  it("auth:cimd-client platform:cimd platform:oauth auth:401 — the SDK client connects with a metadata document URL as client_id: no registration, the page shows the document's name, one fetch", async () => {
     const provider = cimdClient(docUrl("app"));
     const transportFor = () => new StreamableHTTPClientTransport(platform.mcpUrl(acme.tenant, "notes"), { authProvider: provider, fetch: recordingFetch });
 
