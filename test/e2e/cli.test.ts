@@ -9,6 +9,7 @@ import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { oauthGrant } from "./oauth-grant";
 import { ADMIN_TOKEN, Platform } from "./platform";
+import { TASKS_EXTENSION, lastMessage, post2026 } from "./raw-2026";
 // @ts-expect-error plain ESM helpers shared with the scripts
 import { freePort } from "../../scripts/lib/wrangler.mjs";
 
@@ -95,33 +96,8 @@ async function smcp(args: string[], options?: SmcpOptions): Promise<{ code: numb
 
 /** A task of `search_notes` (a task tool of `notes`), created as a 2026-07-28 client that declares the Tasks extension does. */
 async function startSearchTask(key: string): Promise<string> {
-  const res = await fetch(platform.mcpUrl(tenant, "notes"), {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${key}`,
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-      "MCP-Protocol-Version": "2026-07-28",
-      "Mcp-Method": "tools/call",
-      "Mcp-Name": "search_notes",
-    },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "tools/call",
-      params: {
-        name: "search_notes",
-        arguments: { query: "first" },
-        _meta: {
-          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-          "io.modelcontextprotocol/clientInfo": { name: "cli-e2e", version: "1" },
-          "io.modelcontextprotocol/clientCapabilities": { extensions: { "io.modelcontextprotocol/tasks": {} } },
-        },
-      },
-    }),
-  });
-  const text = await res.text();
-  const message = JSON.parse(text.startsWith("{") ? text : text.split("\n").filter((l) => l.startsWith("data: ")).at(-1)!.slice(6));
+  const res = await post2026(platform.mcpUrl(tenant, "notes"), key, "tools/call", { name: "search_notes", arguments: { query: "first" } }, { capabilities: { extensions: { [TASKS_EXTENSION]: {} } } });
+  const { text, message } = await lastMessage(res);
   expect(message.result?.taskId, text).toMatch(/^task_/);
   return message.result.taskId;
 }

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWrangler, stopWrangler } from "../../scripts/lib/wrangler.mjs";
 // @ts-expect-error plain ESM helpers shared with the scripts
 import { adminClient, provisionTenant } from "../../scripts/lib/admin-client.mjs";
+import { TASKS_EXTENSION, lastMessage, post2026 } from "./raw-2026";
 import { writeTwoIsolateConfigs } from "./two-isolates/configs";
 
 const ADMIN_TOKEN = "e2e-admin-token";
@@ -141,29 +142,7 @@ describe("subscriptions/listen across isolates", () => {
     // One stream on each isolate: neither isolate's own count is at the cap, the bus's is.
     await listener("a", t, "everything");
     await listener("b", t, "everything");
-    const third = await fetch(mcpUrl("a", t.tenant, "everything"), {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${t.key}`,
-        "Content-Type": "application/json",
-        Accept: "application/json, text/event-stream",
-        "MCP-Protocol-Version": "2026-07-28",
-        "Mcp-Method": "subscriptions/listen",
-      },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "subscriptions/listen",
-        params: {
-          notifications: { toolsListChanged: true },
-          _meta: {
-            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-            "io.modelcontextprotocol/clientInfo": { name: "smcp-e2e", version: "1.0.0" },
-            "io.modelcontextprotocol/clientCapabilities": {},
-          },
-        },
-      }),
-    });
+    const third = await post2026(mcpUrl("a", t.tenant, "everything"), t.key, "subscriptions/listen", { notifications: { toolsListChanged: true } });
     expect(third.status).toBe(429);
     expect((await third.json()).error.message).toBe(`Too many open subscriptions/listen streams for this tenant (at most ${LISTEN_CAP} at once); close one first`);
   });
@@ -203,34 +182,13 @@ describe("subscriptions/listen across isolates", () => {
   });
 });
 
-const TASK_META = {
-  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-  "io.modelcontextprotocol/clientInfo": { name: "smcp-e2e", version: "1.0.0" },
-  "io.modelcontextprotocol/clientCapabilities": { elicitation: {}, extensions: { "io.modelcontextprotocol/tasks": {} } },
-};
-
 /** A raw 2026-07-28 request that declares the Tasks extension (the SDK Client 2.4.0 refuses task results). */
 function taskPost(isolate: Isolate, t: { tenant: string; key: string }, method: string, params: Record<string, unknown>): Promise<Response> {
-  const name = method === "tools/call" ? params.name : params.taskId;
-  return fetch(mcpUrl(isolate, t.tenant, "everything"), {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${t.key}`,
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-      "MCP-Protocol-Version": "2026-07-28",
-      "Mcp-Method": method,
-      ...(typeof name === "string" ? { "Mcp-Name": name } : {}),
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: { ...params, _meta: TASK_META } }),
-  });
+  return post2026(mcpUrl(isolate, t.tenant, "everything"), t.key, method, params, { capabilities: { elicitation: {}, extensions: { [TASKS_EXTENSION]: {} } } });
 }
 
 async function taskRequest(isolate: Isolate, t: { tenant: string; key: string }, method: string, params: Record<string, unknown>): Promise<any> {
-  const res = await taskPost(isolate, t, method, params);
-  const text = await res.text();
-  const data = res.headers.get("content-type")?.startsWith("text/event-stream") ? text.split("\n").filter((l) => l.startsWith("data: ") && l.length > 6).at(-1)!.slice(6) : text;
-  const message = JSON.parse(data);
+  const { text, message } = await lastMessage(await taskPost(isolate, t, method, params));
   expect(message.error, text).toBeUndefined();
   return message;
 }

@@ -9,6 +9,7 @@
 import type http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, Platform, textOf } from "./platform";
+import { TASKS_EXTENSION, post2026 } from "./raw-2026";
 import { UPSTREAM_KEY, seen, startUpstream, stopUpstream, urlOf } from "./upstream-server";
 
 /** Listen streams per tenant per isolate and per server's bus. */
@@ -16,25 +17,9 @@ const LISTEN_CAP = 2;
 const platform = new Platform({ vars: { SMCP_MAX_LISTEN_STREAMS_PER_TENANT: String(LISTEN_CAP), SMCP_UPSTREAM_IDLE_SECONDS: "2" } });
 let upstream: http.Server;
 
-const META = {
-  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-  "io.modelcontextprotocol/clientInfo": { name: "smcp-e2e", version: "1.0.0" },
-  "io.modelcontextprotocol/clientCapabilities": { extensions: { "io.modelcontextprotocol/tasks": {} } },
-};
-
 /** A raw 2026-07-28 `subscriptions/listen` (task ids need a raw request: SDK Client 2.4.0 has no task listen). */
 function listen(t: { tenant: string; key: string }, server: string, notifications: Record<string, unknown>): Promise<Response> {
-  return fetch(platform.mcpUrl(t.tenant, server), {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${t.key}`,
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-      "MCP-Protocol-Version": "2026-07-28",
-      "Mcp-Method": "subscriptions/listen",
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "subscriptions/listen", params: { notifications, _meta: META } }),
-  });
+  return post2026(platform.mcpUrl(t.tenant, server), t.key, "subscriptions/listen", { notifications }, { capabilities: { extensions: { [TASKS_EXTENSION]: {} } } });
 }
 
 const isStream = (res: Response) => res.headers.get("content-type")?.startsWith("text/event-stream") ?? false;

@@ -5,8 +5,8 @@
 // SDK client 2.4.0 has no requester side for tasks).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Platform } from "./platform";
+import { TASKS_EXTENSION as TASKS, lastMessage, post2026 } from "./raw-2026";
 
-const TASKS = "io.modelcontextprotocol/tasks";
 const platform = new Platform();
 let acme: { tenant: string; key: string };
 let nextId = 1;
@@ -17,31 +17,9 @@ beforeAll(async () => {
 });
 afterAll(() => platform.dispose());
 
-const NAME_FIELD: Record<string, string> = { "tools/call": "name", "tasks/get": "taskId", "tasks/update": "taskId", "tasks/cancel": "taskId" };
-
 async function call(method: string, params: Record<string, unknown>): Promise<any> {
-  const field = NAME_FIELD[method];
-  const meta = {
-    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-    "io.modelcontextprotocol/clientInfo": { name: "smcp-e2e", version: "1.0.0" },
-    "io.modelcontextprotocol/clientCapabilities": { elicitation: {}, extensions: { [TASKS]: {} } },
-  };
-  const res = await fetch(platform.mcpUrl(acme.tenant, "everything"), {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${acme.key}`,
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-      "MCP-Protocol-Version": "2026-07-28",
-      "Mcp-Method": method,
-      ...(field ? { "Mcp-Name": String(params[field]) } : {}),
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params: { ...params, _meta: meta } }),
-  });
-  const text = await res.text();
-  const body = res.headers.get("content-type")?.startsWith("text/event-stream")
-    ? JSON.parse(text.split("\n").filter((l) => l.startsWith("data: ") && l.length > 6).at(-1)!.slice(6))
-    : JSON.parse(text);
+  const res = await post2026(platform.mcpUrl(acme.tenant, "everything"), acme.key, method, params, { id: nextId++, capabilities: { elicitation: {}, extensions: { [TASKS]: {} } } });
+  const { text, message: body } = await lastMessage(res);
   expect(body.error, text).toBeUndefined();
   return body.result;
 }
