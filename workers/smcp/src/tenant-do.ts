@@ -669,6 +669,16 @@ export class TenantDO extends DurableObject<Env> {
     return { ok: true, value: this.ctx.storage.kv.get<StoredIdentity>(IDENTITY_KEY) ?? null };
   }
 
+  /** Replaces the sealed client secret after a re-key, only if it is still the value it was opened from: a PUT meanwhile wins. */
+  async identityReseal(from: SealedSecret, to: SealedSecret): Promise<{ ok: true; replaced: boolean } | Missing> {
+    if (!this.#config()) return MISSING;
+    const current = this.ctx.storage.kv.get<StoredIdentity>(IDENTITY_KEY);
+    if (!current || current.clientSecret.keyId !== from.keyId || current.clientSecret.iv !== from.iv) return { ok: true, replaced: false };
+    this.ctx.storage.kv.put(IDENTITY_KEY, { ...current, clientSecret: to });
+    await this.#audit("admin", "identity.rekeyed", "identity", { keyId: to.keyId });
+    return { ok: true, replaced: true };
+  }
+
   async identityDelete(): Promise<{ ok: true; deleted: boolean } | Missing> {
     if (!this.#config()) return MISSING;
     const deleted = this.ctx.storage.kv.delete(IDENTITY_KEY);

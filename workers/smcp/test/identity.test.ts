@@ -4,7 +4,7 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { loadKeyring, openSecret } from "@smcp/runtime";
+import { decodeBase64, loadKeyring, openSecret, secretKeyId } from "@smcp/runtime";
 import worker from "../src/index";
 import type { TenantDO } from "../src/tenant-do";
 import { identitySecretBinding, type StoredIdentity } from "../src/tenant/identity";
@@ -95,5 +95,31 @@ describe("tenant identity provider", () => {
         body: JSON.stringify(provider({ issuer: "https://localhost:8443/idp" })),
       });
     expect((await worker.fetch(req(), { ...env, SMCP_ALLOW_LOOPBACK_EGRESS: "true" })).status).toBe(201);
+  });
+
+  it("sso:config — the secrets re-key seals the client secret again under the new key, and then only the new key opens it", async () => {
+    const t = await provisionTenant();
+    const created = await adminOk("PUT", `/tenants/${t.tenant}/identity`, provider(), 201);
+    const current = env.SMCP_SECRETS_KEY!;
+    const previous = env.SMCP_SECRETS_KEY_PREVIOUS!;
+    expect(created.clientSecretKeyId).toBe(await secretKeyId(decodeBase64(current)!));
+    // Rotation: the old current key becomes the previous one.
+    const rotated = { ...env, SMCP_SECRETS_KEY: previous, SMCP_SECRETS_KEY_PREVIOUS: current };
+    const rekey = await worker.fetch(
+      new Request(`${ORIGIN}/admin/v1/tenants/${t.tenant}/secrets/rekey`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } }),
+      rotated,
+    );
+    const answer = (await rekey.json()) as { rekeyed: number; unreadable: string[] };
+    expect(rekey.status).toBe(200);
+    expect(answer).toMatchObject({ rekeyed: 1, unreadable: [] });
+    const stored = await runInDurableObject(env.TENANT.get(env.TENANT.idFromName(`tenant:${t.tenant}`)) as DurableObjectStub<TenantDO>, (_o, state) =>
+      state.storage.kv.get<StoredIdentity>("identity"),
+    );
+    expect(stored!.clientSecret.keyId).toBe(await secretKeyId(decodeBase64(previous)!));
+    const onlyNew = await loadKeyring(previous, undefined);
+    if (!onlyNew.ok) throw new Error("key loads");
+    expect(await openSecret(onlyNew.keyring, identitySecretBinding(t.tenant), stored!.clientSecret)).toMatchObject({ ok: true, value: SECRET });
+    const audit = await adminOk("GET", `/tenants/${t.tenant}/audit`);
+    expect((audit.entries as { action: string }[]).map((e) => e.action)).toContain("identity.rekeyed");
   });
 });

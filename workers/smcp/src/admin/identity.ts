@@ -5,7 +5,7 @@
  * shows it without the secret; `DELETE` removes it. Changes are audited by the tenant
  * (`identity.set`, `identity.deleted`), without the secret.
  */
-import { jsonResponse, platformConfig, sealSecret, wire } from "@smcp/runtime";
+import { jsonResponse, openSecret, platformConfig, sealSecret, wire, type SecretKeyring } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
 import { IdentityBody, checkIdentity, identitySecretBinding, identityView, type StoredIdentity } from "../tenant/identity";
 import { readBody } from "./read-body";
@@ -43,4 +43,20 @@ export async function deleteIdentity(env: Env, tenant: string): Promise<Response
   if (!result.ok) throw unknownTenant(tenant);
   if (!result.deleted) throw wire.notFound("unknown_identity", `Tenant ${tenant} has no identity provider`);
   return jsonResponse({ tenant, deleted: true });
+}
+
+/**
+ * Seals the client secret again under the current key when it is not (part of
+ * `POST /tenants/{t}/secrets/rekey`): whether it was, and whether it cannot be opened.
+ */
+export async function rekeyIdentity(env: Env, tenant: string, keyring: SecretKeyring): Promise<{ rekeyed: boolean; unreadable: boolean }> {
+  const stub = tenantStub(env, tenant);
+  const found = await stub.identityGet();
+  const identity = found.ok ? found.value : null;
+  if (!identity || identity.clientSecret.keyId === keyring.current.id) return { rekeyed: false, unreadable: false };
+  const binding = identitySecretBinding(tenant);
+  const opened = await openSecret(keyring, binding, identity.clientSecret);
+  if (!opened.ok) return { rekeyed: false, unreadable: true };
+  const done = await stub.identityReseal(identity.clientSecret, await sealSecret(keyring, binding, opened.value));
+  return { rekeyed: done.ok && done.replaced, unreadable: false };
 }
