@@ -58,6 +58,7 @@ import { UpstreamSetupError } from "./gateway/relay";
 import { openSecrets } from "./sandbox/secrets-env";
 import { UpstreamHealth, probeSchedule, type UpstreamHealthSummary, type UpstreamHealthView } from "./tenant/upstream-health";
 import { policySummary, type ToolPolicy } from "./policy/tool-policy";
+import { identitySummary, type StoredIdentity } from "./tenant/identity";
 
 /** Longest client-supplied string kept in an audit detail. */
 const AUDIT_DETAIL_MAX_CHARS = 256;
@@ -66,6 +67,7 @@ const clip = (text: string) => (text.length > AUDIT_DETAIL_MAX_CHARS ? text.slic
 type Missing = { ok: false; reason: "unknown-tenant" };
 const upstreamKey = (server: string) => `upstream:${server}`;
 const policyKey = (server: string) => `policy:${server}`;
+const IDENTITY_KEY = "identity";
 /** What purging a server removed (`purgeServer`). */
 export interface PurgedServer {
   files: number;
@@ -649,6 +651,39 @@ export class TenantDO extends DurableObject<Env> {
   async policyActive(server: string, incarnation: string): Promise<{ ok: true; value: ToolPolicy | null } | Missing> {
     if (!this.#currentConfig(incarnation)) return MISSING;
     return { ok: true, value: this.ctx.storage.kv.get<ToolPolicy>(policyKey(server)) ?? null };
+  }
+
+  // --- single sign-on (tenant/identity.ts): KV `identity` ----------------------------
+
+  /** Stores the tenant's identity provider (its client secret already sealed by the Worker). */
+  async identityPut(identity: StoredIdentity): Promise<{ ok: true; created: boolean } | Missing> {
+    if (!this.#config()) return MISSING;
+    const created = this.ctx.storage.kv.get(IDENTITY_KEY) === undefined;
+    this.ctx.storage.kv.put(IDENTITY_KEY, identity);
+    await this.#audit("admin", "identity.set", "identity", identitySummary(identity));
+    return { ok: true, created };
+  }
+
+  async identityGet(): Promise<{ ok: true; value: StoredIdentity | null } | Missing> {
+    if (!this.#config()) return MISSING;
+    return { ok: true, value: this.ctx.storage.kv.get<StoredIdentity>(IDENTITY_KEY) ?? null };
+  }
+
+  /** Replaces the sealed client secret after a re-key, only if it is still the value it was opened from: a PUT meanwhile wins. */
+  async identityReseal(from: SealedSecret, to: SealedSecret): Promise<{ ok: true; replaced: boolean } | Missing> {
+    if (!this.#config()) return MISSING;
+    const current = this.ctx.storage.kv.get<StoredIdentity>(IDENTITY_KEY);
+    if (!current || current.clientSecret.keyId !== from.keyId || current.clientSecret.iv !== from.iv) return { ok: true, replaced: false };
+    this.ctx.storage.kv.put(IDENTITY_KEY, { ...current, clientSecret: to });
+    await this.#audit("admin", "identity.rekeyed", "identity", { keyId: to.keyId });
+    return { ok: true, replaced: true };
+  }
+
+  async identityDelete(): Promise<{ ok: true; deleted: boolean } | Missing> {
+    if (!this.#config()) return MISSING;
+    const deleted = this.ctx.storage.kv.delete(IDENTITY_KEY);
+    if (deleted) await this.#audit("admin", "identity.deleted", "identity", {});
+    return { ok: true, deleted };
   }
 
   // --- deployed servers (the rules are in sandbox/deployment-store.ts) -------------

@@ -238,6 +238,8 @@ beforeAll(async () => {
   await adminOk("PUT", `/tenants/${t.tenant}/servers/remote/upstream`, { url: "https://mcp.example.com/mcp", headers: { authorization: "Bearer ${secret:TOKEN}" } }, 201);
   // --- a tool policy (any kind of server): in the tenant's KV too ---------------------------------
   await adminOk("PUT", `/tenants/${t.tenant}/servers/remote/policy`, { allow: ["search", "fetch"], deny: ["secret_tool"], rename: { search: "find" }, descriptions: { fetch: "Fetch one." } }, 201);
+  // --- a single sign-on provider: in the tenant's KV, its secret sealed -------------------------
+  await adminOk("PUT", `/tenants/${t.tenant}/identity`, { issuer: "https://login.example.com", clientId: "smcp", clientSecret: "s3cret-value", allow: { emailDomains: ["example.com"], subjects: ["u-1"], groups: { claim: "groups", values: ["mcp"] } } }, 201);
 
   // --- audit: checkpoint, export, drop, verify ---------------------------------------------------
   const { checkpoint } = await adminOk("POST", `/tenants/${t.tenant}/audit/checkpoints`, undefined, 201);

@@ -15,6 +15,7 @@ import { tenantStub, type Env } from "../env";
 import { forgetResolvedServer } from "../sandbox/resolve-server";
 import { rekeyTenant, secretsKeyring, serverSecrets, type ServerSecrets } from "../sandbox/secrets-env";
 import { MAX_SECRET_BYTES, RESERVED_SECRET_NAMES, SECRET_NAME } from "../tenant/secrets";
+import { rekeyIdentity } from "./identity";
 import { requireTenant, unknownTenant } from "./tenants";
 
 /** The keyring, or the 503 that says what the operator must set. */
@@ -103,12 +104,19 @@ export async function deleteSecret(env: Env, tenant: string, server: string, nam
 /**
  * `POST /tenants/{t}/secrets/rekey`: seals every value of the tenant that is not under
  * `SMCP_SECRETS_KEY` again under it (after a rotation, before the previous key is
- * dropped). Values neither key opens are listed, not touched.
+ * dropped), the tenant's identity provider's client secret included. Values neither key
+ * opens are listed, not touched.
  */
 export async function rekeySecrets(env: Env, tenant: string): Promise<Response> {
   const keyring = await requireKeyring(env);
   await requireTenant(env, tenant);
   const result = await rekeyTenant(env, tenant, keyring);
   if (!result.ok) throw unknownTenant(tenant);
-  return jsonResponse({ tenant, keyId: keyring.current.id, rekeyed: result.rekeyed, unreadable: result.unreadable });
+  const identity = await rekeyIdentity(env, tenant, keyring);
+  return jsonResponse({
+    tenant,
+    keyId: keyring.current.id,
+    rekeyed: result.rekeyed + (identity.rekeyed ? 1 : 0),
+    unreadable: identity.unreadable ? [...result.unreadable, "identity/clientSecret"] : result.unreadable,
+  });
 }

@@ -13,6 +13,7 @@
  * | sessions of {own}: list, show, events, requests, terminate | `DELETE /tenants/{own}/audit` (drop an exported segment) |
  * | audit of {own}: read, verify, checkpoints, export | `GET /health`; every route of another tenant |
  * | OAuth grants of {own}: list, revoke | |
+ * | the identity provider of {own} (single sign-on) | |
  *
  * A refusal is decided from the path alone, before any lookup, so it is the same 403
  * whether or not another tenant of that name exists.
