@@ -152,4 +152,16 @@ describe("upstream health, against a real upstream", () => {
     expect(removed.code, removed.stderr).toBe(0);
     expect((await api("GET", "/health")).upstreams.unreachableServers).not.toContain(`${tenant}/down`);
   });
+
+  it("upstream:health — an upstream that serves only 2026-07-28 (it refuses the 2025 handshake) is probed with server/discover and a stateless tools/list: reachable, its tools, the revision", async () => {
+    const modern = await startUpstream(0, { era: "2026" });
+    try {
+      await api("PUT", `/tenants/${tenant}/servers/modern/secrets/UPSTREAM_KEY`, UPSTREAM_KEY);
+      await api("PUT", upstreamPath("modern"), { url: urlOf(modern), headers: { "X-Upstream-Key": "${secret:UPSTREAM_KEY}" } });
+      const health = await firstProbe("modern");
+      expect(health).toMatchObject({ state: "reachable", reachable: true, tools: 7, protocolVersion: "2026-07-28", lastError: null });
+    } finally {
+      await stopUpstream(modern);
+    }
+  });
 });
