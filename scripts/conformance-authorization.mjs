@@ -26,6 +26,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { decodeEntities, readApprovalPage, submitApproval } from "./lib/approval-page.mjs";
 import { AUTHORIZATION_SCENARIOS, readAuthorizationChecks, scoreAuthorization } from "./lib/authorization-checks.mjs";
 import { freePort } from "./lib/wrangler.mjs";
 
@@ -88,26 +89,14 @@ async function registerClient(issuer, callback) {
   return body.client_id;
 }
 
-const decodeEntities = (value) => value.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)));
-
 /**
  * The person at the approval page: reads it, posts its form with the key, and follows the
  * redirect to the CLI's callback server. Throws with the page's text when SMCP refuses.
  */
 async function approve(authorizationUrl, key) {
-  const page = await fetch(authorizationUrl, { redirect: "manual" });
-  const html = await page.text();
+  const { page, html } = await readApprovalPage(authorizationUrl);
   if (page.status !== 200) throw new Error(`GET /authorize answered ${page.status}: ${pageText(html)}`);
-  const form = new URLSearchParams();
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(m[1], decodeEntities(m[2]));
-  form.set("api_key", key);
-  form.set("decision", "approve");
-  const res = await fetch(new URL("/authorize", authorizationUrl), {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: form,
-    redirect: "manual",
-  });
+  const res = await submitApproval(authorizationUrl, html, key);
   const location = res.headers.get("location");
   if (res.status !== 302 || !location) throw new Error(`POST /authorize answered ${res.status}: ${pageText(await res.text())}`);
   const callback = await fetch(location);

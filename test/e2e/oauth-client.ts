@@ -13,6 +13,8 @@ import type {
   StoredOAuthTokens,
 } from "@modelcontextprotocol/client";
 import { expect } from "vitest";
+// @ts-expect-error plain ESM helper shared with scripts/conformance-authorization.mjs
+import { decodeEntities, readApprovalPage, submitApproval } from "../../scripts/lib/approval-page.mjs";
 
 export class MemoryOAuthProvider implements OAuthClientProvider {
   authorizationUrl: URL | undefined;
@@ -65,26 +67,16 @@ export class MemoryOAuthProvider implements OAuthClientProvider {
   }
 }
 
-export const decodeEntities = (value: string) => value.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)));
+export { decodeEntities };
 
 /**
  * Plays the key holder at the /authorize page: reads it, submits its form with the key,
  * and returns the page and the query of the redirect to `redirectUri`.
  */
 export async function approveWithKey(authorizationUrl: URL, key: string, redirectUri: string): Promise<{ page: Response; html: string; callback: URLSearchParams }> {
-  const page = await fetch(authorizationUrl, { redirect: "manual" });
-  const html = await page.text();
+  const { page, html } = await readApprovalPage(authorizationUrl);
   expect(page.status, html).toBe(200);
-  const form = new URLSearchParams();
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(m[1]!, decodeEntities(m[2]!));
-  form.set("api_key", key);
-  form.set("decision", "approve");
-  const res = await fetch(new URL("/authorize", authorizationUrl), {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: form,
-    redirect: "manual",
-  });
+  const res = await submitApproval(authorizationUrl, html, key);
   expect(res.status, await res.clone().text()).toBe(302);
   const location = new URL(res.headers.get("location")!);
   expect(`${location.origin}${location.pathname}`).toBe(redirectUri);
