@@ -531,17 +531,25 @@ export class SessionDO extends DurableObject<Env> {
     return live;
   }
 
+  /** What the client set (log level, subscriptions), kept with the session for a relay to replay; never after the end committed. */
+  #saveReplay(meta: SessionMeta, state: ReplayState): void {
+    if (this.#ended || this.#meta !== meta) return;
+    meta.replay = state;
+    this.ctx.storage.kv.put(META_KEY, meta);
+  }
+
+  /** A relay's backend refused the session's start: it ends, after the error answer has gone out on the initialize's stream. */
+  #endAfterRefusal(): void {
+    this.ctx.waitUntil(new Promise((r) => setTimeout(r, 100)).then(() => this.#end("refused")));
+  }
+
   /** The relay to an upstream that serves 2026-07-28 only: this session's requests go upstream as stateless ones. */
   #modernUpstream(upstream: ModernUpstream, meta: SessionMeta): ModernSessionRelay {
     return new ModernSessionRelay({
       upstream,
       state: meta.replay ?? {},
-      saveState: (state) => {
-        if (this.#ended || this.#meta !== meta) return;
-        meta.replay = state;
-        this.ctx.storage.kv.put(META_KEY, meta);
-      },
-      initializeFailed: () => this.ctx.waitUntil(new Promise((r) => setTimeout(r, 100)).then(() => this.#end("refused"))),
+      saveState: (state) => this.#saveReplay(meta, state),
+      initializeFailed: () => this.#endAfterRefusal(),
     });
   }
 
@@ -549,19 +557,14 @@ export class SessionDO extends DurableObject<Env> {
   #upstream(upstream: UpstreamServing, meta: SessionMeta): UpstreamRelay {
     return new UpstreamRelay({
       state: meta.replay ?? {},
-      saveState: (state) => {
-        if (this.#ended || this.#meta !== meta) return;
-        meta.replay = state;
-        this.ctx.storage.kv.put(META_KEY, meta);
-      },
+      saveState: (state) => this.#saveReplay(meta, state),
       server: upstream.server,
       url: upstream.url,
       allowLoopback: this.#config.SMCP_ALLOW_LOOPBACK_EGRESS,
       headers: () => upstream.headers(),
       callTimeoutMs: this.#config.SMCP_UPSTREAM_CALL_TIMEOUT_SECONDS * 1000,
       console: (level, line) => logEvent(level === "error" ? "error" : level === "info" ? "info" : "warn", line, { server: upstream.server }),
-      // After the error answer has gone out on the initialize's stream.
-      initializeFailed: () => this.ctx.waitUntil(new Promise((r) => setTimeout(r, 100)).then(() => this.#end("refused"))),
+      initializeFailed: () => this.#endAfterRefusal(),
     });
   }
 
@@ -574,15 +577,10 @@ export class SessionDO extends DurableObject<Env> {
       start: (events) => sdk.start(meta.sessionId, events),
       callTimeoutMs: this.#config.SMCP_SDK_CALL_TIMEOUT_SECONDS * 1000,
       state: meta.replay ?? {},
-      saveState: (state) => {
-        if (this.#ended || this.#meta !== meta) return;
-        meta.replay = state;
-        this.ctx.storage.kv.put(META_KEY, meta);
-      },
+      saveState: (state) => this.#saveReplay(meta, state),
       console: (level, line) => console.keep(level, line),
       record: (_method, error) => sdk.record(error),
-      // After the error answer has gone out on the initialize's stream.
-      startFailed: () => this.ctx.waitUntil(new Promise((r) => setTimeout(r, 100)).then(() => this.#end("refused"))),
+      startFailed: () => this.#endAfterRefusal(),
     });
   }
 

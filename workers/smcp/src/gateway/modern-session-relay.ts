@@ -298,13 +298,9 @@ export class ModernSessionRelay extends ClientSideRelay {
     return { ...message, params: { ...params, _meta: meta } } as JSONRPCMessage;
   }
 
-  async #send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
-    if (this.#closed || !this.transport) return;
-    try {
-      await this.transport.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
-    } catch {
-      // The client's stream for it is gone.
-    }
+  /** A message about a request whose stream is gone is dropped, not moved to the standalone stream (`orStandalone` false). */
+  #send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
+    return this.#closed ? Promise.resolve() : this.toClient(message, relatedRequestId, false);
   }
 }
 

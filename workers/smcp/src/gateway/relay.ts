@@ -356,14 +356,8 @@ export class UpstreamRelay extends ClientSideRelay {
     void this.#send(relayError(id, message, known ? err.data : { upstream: this.#opts.server }));
   }
 
-  async #send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
-    if (this.#closed || !this.transport) return;
-    try {
-      await this.transport.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
-    } catch {
-      // The client's stream for it is gone; a request or notification of the upstream goes to the standalone stream instead.
-      if (relatedRequestId !== undefined) await this.transport.send(message).catch(() => {});
-    }
+  #send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
+    return this.#closed ? Promise.resolve() : this.toClient(message, relatedRequestId);
   }
 }
 

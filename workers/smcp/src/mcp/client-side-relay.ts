@@ -38,6 +38,20 @@ export abstract class ClientSideRelay implements SessionBackend {
 
   abstract close(): Promise<void>;
 
+  /**
+   * A message for the client: on the stream of the request it is about (`relatedRequestId`),
+   * else on the standalone stream. When that request's stream is gone, a request or
+   * notification goes to the standalone stream instead (`orStandalone`); never throws.
+   */
+  protected async toClient(message: JSONRPCMessage, relatedRequestId?: RequestId, orStandalone = true): Promise<void> {
+    if (!this.transport) return;
+    try {
+      await this.transport.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
+    } catch {
+      if (orStandalone && relatedRequestId !== undefined) await this.transport.send(message).catch(() => {});
+    }
+  }
+
   /** One message of the client's, after every earlier one was handed on. */
   protected abstract fromClient(message: JSONRPCMessage): Promise<void>;
 }

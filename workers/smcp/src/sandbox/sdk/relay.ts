@@ -161,7 +161,7 @@ export class SandboxRelay extends ClientSideRelay {
       this.#pending.delete(id);
       if (isJSONRPCErrorResponse(message)) {
         this.#opts.record(pending.method, { kind: "error", message: `${pending.method}: ${message.error.message}`.slice(0, 500) });
-        void this.#send(message);
+        void this.toClient(message);
         return;
       }
       const check = RESULT_CHECKS[pending.method];
@@ -172,13 +172,13 @@ export class SandboxRelay extends ClientSideRelay {
       this.#keepState(pending);
       const isError = pending.method === "tools/call" && (message as { result: { isError?: boolean } }).result.isError === true;
       this.#opts.record(pending.method, isError ? { kind: "tenant", message: "tools/call returned isError" } : undefined);
-      void this.#send(message);
+      void this.toClient(message);
       return;
     }
     // A request or notification of the server: on the stream of the client request it belongs to, if that still waits.
     const waiting = related !== null && this.#pending.has(related);
     if (waiting) this.#rearm(related!);
-    void this.#send(message, waiting ? related! : undefined);
+    void this.toClient(message, waiting ? related! : undefined);
   }
 
   /** A successful setLevel, subscribe or unsubscribe: the state a rebuilt instance must be told again. */
@@ -217,7 +217,7 @@ export class SandboxRelay extends ClientSideRelay {
     const method = pending?.method ?? "the request";
     const message = `Deployed server ${this.#opts.server} (v${this.#opts.version}) ${what}`;
     this.#opts.record(method, { kind, message });
-    void this.#send({ jsonrpc: "2.0", id, error: { code: -32603, message } });
+    void this.toClient({ jsonrpc: "2.0", id, error: { code: -32603, message } });
   }
 
   #ended(instance: SandboxInstance, reason: string): void {
@@ -226,14 +226,5 @@ export class SandboxRelay extends ClientSideRelay {
     this.#opts.console("warning", `SMCP: the server's instance ended: ${reason}`);
     // Whatever it was still working on is lost with it: each waiting request gets its error now.
     for (const id of [...this.#pending.keys()]) this.#fail(id, `stopped before answering: ${reason}`, "crash");
-  }
-
-  async #send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
-    try {
-      await this.transport!.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
-    } catch {
-      // The client's stream for it is gone; a request or notification of the server goes to the standalone stream instead.
-      if (relatedRequestId !== undefined) await this.transport!.send(message).catch(() => {});
-    }
   }
 }
