@@ -47,11 +47,13 @@ export async function putUpstream(request: Request, env: Env, tenant: string, se
   return jsonResponse(view(server, checked.value), stored.created ? 201 : 200);
 }
 
+const noUpstream = (server: string) => wire.notFound("unknown_upstream", `Server ${server} fronts no upstream`);
+
 export async function getUpstream(env: Env, tenant: string, server: string): Promise<Response> {
   refuseBuiltIn(server);
   const result = await tenantStub(env, tenant).upstreamGet(server);
   if (!result.ok) throw unknownTenant(tenant);
-  if (!result.value) throw wire.notFound("unknown_upstream", `Server ${server} fronts no upstream`);
+  if (!result.value) throw noUpstream(server);
   return jsonResponse({ ...view(server, result.value), updatedAt: result.value.updatedAt, health: result.health });
 }
 
@@ -60,7 +62,7 @@ export async function probeUpstreamNow(env: Env, tenant: string, server: string)
   refuseBuiltIn(server);
   const result = await tenantStub(env, tenant).upstreamProbe(server);
   if (!result.ok) throw unknownTenant(tenant);
-  if (!result.value) throw wire.notFound("unknown_upstream", `Server ${server} fronts no upstream`);
+  if (!result.value) throw noUpstream(server);
   return jsonResponse({ server, health: result.value });
 }
 
@@ -68,7 +70,7 @@ export async function deleteUpstream(env: Env, tenant: string, server: string): 
   refuseBuiltIn(server);
   const result = await tenantStub(env, tenant).upstreamDelete(server);
   if (!result.ok) throw unknownTenant(tenant);
-  if (!result.deleted) throw wire.notFound("unknown_upstream", `Server ${server} fronts no upstream`);
+  if (!result.deleted) throw noUpstream(server);
   forgetResolvedServer(tenant, server);
   return jsonResponse({ server, deleted: true });
 }
