@@ -33,6 +33,19 @@ export const JSON_SCHEMA_MODULE = "json-schema.js";
 /** Marks a Response of `SandboxEgress` that is a refusal, not an upstream's answer. */
 export const EGRESS_REFUSED_HEADER = "x-smcp-egress-refused";
 
+/**
+ * Module source both harnesses (this one and sdk/harness.ts) put first: a refused or
+ * unreachable egress comes back as a marked Response (the platform answers rather than
+ * throws, so its log stays clean, sandbox/entrypoints.ts); the tenant's fetch sees it as
+ * what it is, a failed fetch, with the platform's message.
+ */
+export const EGRESS_FETCH_SOURCE = `const platformFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const response = await platformFetch(input, init);
+  if (response.headers.get("${EGRESS_REFUSED_HEADER}") === "1") throw new TypeError(await response.text());
+  return response;
+};`;
+
 export const HARNESS_SOURCE = `
 import * as tenantModule from "./${TENANT_MODULE}";
 import { Validator } from "./${JSON_SCHEMA_MODULE}";
@@ -41,15 +54,7 @@ const MAX_LOG_LINES = ${SANDBOX_LIMITS.maxLogLines};
 const MAX_LOG_CHARS = ${SANDBOX_LIMITS.maxLogChars};
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
-// A refused or unreachable egress comes back as a marked Response (the platform
-// answers rather than throws, so its log stays clean); the tenant's fetch sees it as
-// what it is, a failed fetch, with the platform's message.
-const platformFetch = globalThis.fetch;
-globalThis.fetch = async (input, init) => {
-  const response = await platformFetch(input, init);
-  if (response.headers.get("${EGRESS_REFUSED_HEADER}") === "1") throw new TypeError(await response.text());
-  return response;
-};
+${EGRESS_FETCH_SOURCE}
 
 class BundleError extends Error {}
 

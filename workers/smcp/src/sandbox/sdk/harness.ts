@@ -20,7 +20,7 @@
  * (sdk/instance.ts). Messages cross as JSON text, never as objects.
  */
 
-import { EGRESS_REFUSED_HEADER } from "../harness";
+import { EGRESS_FETCH_SOURCE } from "../harness";
 
 export const SDK_HARNESS_MODULE = "sdk-harness.js";
 export const STDIO_MODULE = "__smcp/stdio.js";
@@ -95,14 +95,7 @@ const START_TIMEOUT_MS = ${START_TIMEOUT_MS};
 const MAX_LINE = 2000;
 const SIGNALS = new Set(["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGBREAK", "SIGUSR1", "SIGUSR2", "beforeExit", "exit"]);
 
-// A refused or unreachable egress comes back as a marked Response (sandbox/entrypoints.ts); the
-// server's fetch sees it as what it is, a failed fetch with the platform's message.
-const platformFetch = globalThis.fetch;
-globalThis.fetch = async (input, init) => {
-  const response = await platformFetch(input, init);
-  if (response.headers.get("${EGRESS_REFUSED_HEADER}") === "1") throw new TypeError(await response.text());
-  return response;
-};
+${EGRESS_FETCH_SOURCE}
 
 const messageOf = (err) => (err instanceof Error ? err.message : String(err)).slice(0, MAX_LINE);
 const text = (parts) => parts.map((p) => (typeof p === "string" ? p : p instanceof Error ? (p.stack ?? p.message) : safeJson(p))).join(" ").slice(0, MAX_LINE);
