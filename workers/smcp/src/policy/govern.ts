@@ -42,12 +42,9 @@ const noSuchTool = () => `smcp_no_such_tool_${[...crypto.getRandomValues(new Uin
 /** Governs `transport` by the policy `policy()` returns at each message (null: no policy, nothing changes). */
 export function governTransport(transport: GovernedTransport, policy: () => ToolPolicy | null | undefined): void {
   const pending = new Map<Id, Pending>();
-  let viewOf: { policy: ToolPolicy; view: PolicyView } | null = null;
   const view = (): PolicyView | null => {
     const current = policy();
-    if (!current) return null;
-    if (viewOf?.policy !== current) viewOf = { policy: current, view: policyView(current) };
-    return viewOf.view;
+    return current ? policyView(current) : null;
   };
   const remember = (id: Id, entry: Pending) => {
     if (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value!);

@@ -96,7 +96,16 @@ export interface PolicyView {
   description(real: string): string | undefined;
 }
 
+/** Views by policy object: a resolved policy is shared by the requests and sessions that read it, so its view is built once. */
+const views = new WeakMap<ToolPolicy, PolicyView>();
+
 export function policyView(policy: ToolPolicy): PolicyView {
+  let view = views.get(policy);
+  if (!view) views.set(policy, (view = buildView(policy)));
+  return view;
+}
+
+function buildView(policy: ToolPolicy): PolicyView {
   const allow = policy.allow ? new Set(policy.allow) : null;
   const deny = new Set(policy.deny ?? []);
   const rename = new Map(Object.entries(policy.rename ?? {}));
