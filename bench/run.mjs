@@ -84,6 +84,7 @@ const SEQUENCE = [
 /** `--curve`: SMCP alone; the full run records its figures and the README's table from them. */
 async function curveMain() {
   const date = new Date().toISOString();
+  const loadAtStart = os.loadavg()[0];
   progress("bench", `cost curve, ${quick ? "quick (not recorded)" : "full"} run: ${plan.curveConnections.join("/")} connections, ${plan.curveIdleSessions} idle sessions, ${plan.curveStreamSessions} GET streams, ${plan.liveInstances} instances`);
   const target = await startSmcp();
   running.add(target);
@@ -94,7 +95,7 @@ async function curveMain() {
     running.delete(target);
     await target.stop();
   }
-  const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryBytes: os.totalmem(), node: process.version };
+  const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryBytes: os.totalmem(), node: process.version, loadAverage: [loadAtStart, os.loadavg()[0]] };
   const result = { date, mode: quick ? "quick" : "full", machine, plan, figures };
   process.stdout.write(`\n${renderCostTable(result)}\n`);
   if (quick) return;

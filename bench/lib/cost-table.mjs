@@ -24,7 +24,7 @@ const failed = (figure) => (figure?.error ? `not measured: ${figure.error}` : nu
 export function renderCostTable(curve) {
   const { date, machine, figures } = curve;
   const lines = [
-    `Measured ${date.slice(0, 10)} on ${machine.cpus} × ${machine.model}, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${machine.node}, local \`wrangler dev\` (one workerd process for the Worker and every Durable Object). Absolute figures of that machine; \`pnpm bench\` compares ratios.`,
+    `Measured ${date.slice(0, 10)} on ${machine.cpus} × ${machine.model}, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${machine.node}, local \`wrangler dev\` (one workerd process for the Worker and every Durable Object).${machine.loadAverage ? ` Load average ${fixed(machine.loadAverage[0], 1)} at the start, ${fixed(machine.loadAverage[1], 1)} at the end (other work on the machine slows every figure).` : ""} Absolute figures of that machine; \`pnpm bench\` compares ratios.`,
     "",
     `Static \`tools/call\` (\`${figures.tool}\`), each connection its own session on the session lane:`,
     "",
