@@ -306,6 +306,12 @@ export function describeFigure(value) {
     const noise = value.otherCores > 0.25 ? `, other processes busy ${fixed(value.otherCores, 1)} cores` : "";
     return `${fixed(value.rps, 0)} req/s, p50 ${ms(value.p50)} ms, p99 ${ms(value.p99)} ms, ${value.errors} errors${cpu}${noise}`;
   }
+  if ("points" in value) {
+    return value.points
+      .map((p) => `${p.connections} conn: ${Object.keys(p).filter((k) => k !== "connections").map((lane) => `${lane} ${fixed(p[lane].rps, 0)} req/s p99 ${ms(p[lane].p99)} ms`).join(", ")}`)
+      .join("; ");
+  }
+  if ("open" in value && "rssBytesPerSession" in value) return `${value.open}/${value.sessions} streams open, ${fixed(value.rssBytesPerSession / 1024, 1)} KB RSS per session`;
   if ("pollsPerTask" in value) {
     return `${value.tasks} tasks: p50 ${ms(value.p50)} ms, p99 ${ms(value.p99)} ms created to completed (tools/call p50 ${ms(value.createP50)} ms, ${fixed(value.pollsPerTask, 1)} tasks/get per task)`;
   }
