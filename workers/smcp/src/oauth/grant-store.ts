@@ -246,6 +246,7 @@ export class GrantStore {
     if (row.code_challenge !== r.verifierChallenge) return refuse("PKCE verification failed: code_verifier does not match code_challenge");
     if (r.resource !== null && r.resource !== row.resource) return refuse("resource does not match the authorization request", "invalid-target");
     if (!this.#approverLive(row)) return refuse("The key that approved this grant has been revoked");
+    if (row.max_expires_at !== null && row.max_expires_at <= now) return refuse(SIGN_IN_CAPPED);
     this.#sql.exec("UPDATE oauth_codes SET used_at = ? WHERE hash = ?", now, r.codeHash);
     this.#touch(row.grant_id, now);
     this.#trustClient(row.client_id, now);
