@@ -19,6 +19,11 @@
  * Both methods are rate limited per client address and per tenant (abuse-limits.ts);
  * over a limit the page says so (429), without looking at the client.
  *
+ * A tenant with an identity provider (tenant/identity.ts) gets a "Sign in with …" link
+ * instead: `GET /authorize?…&sso=start` repeats every check and hands the request to
+ * sso/start.ts, which sends the person to the provider; sso/callback.ts finishes. Its
+ * page takes a key only when the identity sets `allowKeyApproval`.
+ *
  * A `client_id` that is an https URL names a Client ID Metadata Document
  * (client-metadata.ts): the page shows the document's name and redirect URIs, says
  * which host published it, and explains on our own page why a document is refused.

@@ -7,14 +7,17 @@
  * key that approved its grant, and the server, and then write: no other request can
  * run in between, which is what makes codes and refresh tokens single-use. A grant
  * dies with its tenant (`deleteAll`), with the revocation of the key that approved it
- * (checked on every use), when a used code or refresh token is presented again
+ * (checked on every use), or, for a grant a person approved by single sign-on (its
+ * `subject`, no key), with an admin's revocation of that subject (`revokeGrantsOfSubject`)
+ * and at its lifetime cap (`max_expires_at`, which no token of it outlives), when a used
+ * code or refresh token is presented again
  * (OAuth 2.1 §4.1.3 and §4.3.1: a replay revokes the whole grant), or when an admin
  * revokes it (`revokeGrantById`). Admins list grants with the client's name as it was
  * approved and the hour of last use (`listGrants`; the hour is written at most once
  * per hour per grant, whatever the traffic).
  *
  * Only SHA-256 digests of codes and tokens are stored; the Worker mints the secrets
- * and hashes them before calling in. The tables are steps 3, 7 and 11 of the tenant's
+ * and hashes them before calling in. The tables are steps 3, 7, 12 and 16 of the tenant's
  * migration list (tenant-schema.ts). See docs/storage-schema.md.
  *
  * What a grant keeps is bounded whatever its client does: every rotation compacts
