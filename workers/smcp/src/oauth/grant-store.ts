@@ -383,9 +383,7 @@ export class GrantStore {
       .toArray()[0];
     if (!row) return { ok: false, reason: "unknown-grant" };
     if (row.revoked_at !== null) return { ok: true, alreadyRevoked: true };
-    this.#sql.exec("DELETE FROM oauth_tokens WHERE grant_id = ?", grantId);
-    this.#sql.exec("DELETE FROM oauth_codes WHERE grant_id = ?", grantId);
-    this.#sql.exec("UPDATE oauth_grants SET revoked_at = ? WHERE id = ?", now, grantId);
+    this.#markRevoked(grantId, now);
     await this.#host.audit(PLATFORM_ADMIN_ACTOR, "oauth.revoked", grantId, { reason: "revoked by an admin", client: row.client_id });
     return { ok: true, alreadyRevoked: false };
   }
@@ -411,15 +409,20 @@ export class GrantStore {
         alreadyRevoked.push(row.id);
         continue;
       }
-      this.#sql.exec("DELETE FROM oauth_tokens WHERE grant_id = ?", row.id);
-      this.#sql.exec("DELETE FROM oauth_codes WHERE grant_id = ?", row.id);
-      this.#sql.exec("UPDATE oauth_grants SET revoked_at = ? WHERE id = ?", now, row.id);
+      this.#markRevoked(row.id, now);
       revoked.push(row.id);
     }
     for (const id of revoked) {
       await this.#host.audit(PLATFORM_ADMIN_ACTOR, "oauth.revoked", id, { reason: "revoked by an admin, with every grant of its subject", subject, client: rows.find((r) => r.id === id)!.client_id });
     }
     return { revoked, alreadyRevoked };
+  }
+
+  /** An admin's revocation: tokens and codes go at once; the row stays, marked, until it expires. */
+  #markRevoked(grantId: string, now: number): void {
+    this.#sql.exec("DELETE FROM oauth_tokens WHERE grant_id = ?", grantId);
+    this.#sql.exec("DELETE FROM oauth_codes WHERE grant_id = ?", grantId);
+    this.#sql.exec("UPDATE oauth_grants SET revoked_at = ? WHERE id = ?", now, grantId);
   }
 
   /**
