@@ -84,6 +84,8 @@ export const PlatformConfigSchema = z.object({
   /** Client ID Metadata Document fetches (cache misses) per client address, and per document host, per window. */
   SMCP_OAUTH_METADATA_FETCHES_PER_ADDRESS: intFrom(20, 1),
   SMCP_OAUTH_METADATA_FETCHES_PER_HOST: intFrom(120, 1),
+  /** The longest a grant approved by single sign-on lives, whatever its refreshes: then the person signs in again (sso/callback.ts). */
+  SMCP_SSO_GRANT_MAX_SECONDS: intFrom(8 * 60 * 60, 600),
   /** Live client registrations per client address; the next one evicts a never-used one first. */
   SMCP_OAUTH_CLIENTS_PER_ADDRESS: intFrom(50, 1),
   SMCP_ALLOWED_ORIGINS: z

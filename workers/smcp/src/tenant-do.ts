@@ -48,7 +48,8 @@ import type {
 import { TENANT_MIGRATIONS } from "./tenant-schema";
 import { migrate } from "./storage/migrations";
 
-import { GrantStore, isGrantLive, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
+import { GrantStore, isGrantLive, personActor, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
+import { consumeNonce } from "./tenant/sso-nonces";
 import { DeploymentStore, type CallReport, type ConsoleLine, type NewBundle } from "./sandbox/deployment-store";
 import { SecretStore, type SecretsSummary } from "./tenant/secrets";
 import type { UpstreamConfig } from "./gateway/upstream-config";
@@ -428,6 +429,48 @@ export class TenantDO extends DurableObject<Env> {
       await this.#audit("platform", "oauth.revoke-incomplete", grantId, { failed: ended.sessionsFailed.length, sessions: ended.sessionsFailed.slice(0, 20) });
     }
     return { ...revoked, ...ended };
+  }
+
+  /**
+   * A person signed in at the tenant's identity provider (sso/callback.ts verified the ID
+   * token and applied the allow rule): records the grant with their subject, in one step
+   * with the checks that the provider is still the one the sign-in started with (a change
+   * meanwhile refuses it), the server is enabled, and the nonce was never used before.
+   */
+  async ssoIssueCode(
+    init: CodeGrantInit,
+    signIn: { nonceHash: string; nonceExpiresAt: number; issuer: string; providerClientId: string; identityUpdatedAt: number },
+  ): Promise<{ ok: true; grantId: string } | Missing | { ok: false; reason: "identity-changed" | "unknown-server" | "nonce-replayed" | "busy" }> {
+    if (!this.#config()) return MISSING;
+    const identity = this.ctx.storage.kv.get<StoredIdentity>(IDENTITY_KEY);
+    if (!identity || identity.updatedAt !== signIn.identityUpdatedAt || identity.issuer !== signIn.issuer || identity.clientId !== signIn.providerClientId) {
+      return { ok: false, reason: "identity-changed" };
+    }
+    if (!this.#servers.isEnabled(init.server)) return { ok: false, reason: "unknown-server" };
+    const nonce = consumeNonce(this.#sql, signIn.nonceHash, signIn.nonceExpiresAt);
+    if (nonce === "replayed") {
+      await this.#authFailed("sso-nonce-replayed");
+      return { ok: false, reason: "nonce-replayed" };
+    }
+    if (nonce === "full") return { ok: false, reason: "busy" };
+    return this.#grants((g) => g.issueCode(init));
+  }
+
+  /**
+   * An admin revokes every grant a person signed in for: their tokens and codes at once,
+   * then the open sessions and streams of each. A repeat re-drives the sessions still indexed.
+   */
+  async oauthRevokeSubject(subject: string): Promise<({ ok: true; revoked: string[]; alreadyRevoked: string[] } & SessionsEnded) | Missing> {
+    const config = this.#config();
+    if (!config) return MISSING;
+    const result = await this.#grants((g) => g.revokeGrantsOfSubject(subject));
+    if ("ok" in result) return result;
+    const sessions = [...result.revoked, ...result.alreadyRevoked].flatMap((id) => this.#sessions.ofGrant(id));
+    const ended = await this.#endSessions(sessions, config, { actor: PLATFORM_ADMIN_ACTOR, cause: `grants of ${personActor(subject)} revoked by an admin` });
+    if (ended.sessionsFailed.length > 0) {
+      await this.#audit("platform", "oauth.revoke-incomplete", personActor(subject), { failed: ended.sessionsFailed.length, sessions: ended.sessionsFailed.slice(0, 20) });
+    }
+    return { ok: true, ...result, ...ended };
   }
 
   async #grants<T>(run: (grants: GrantStore) => Promise<T>): Promise<T | Missing> {
@@ -840,12 +883,24 @@ export class TenantDO extends DurableObject<Env> {
       }
     }
     this.#sessions.add(record);
-    await this.#audit(sessionActorOf(record), "session.created", record.id, {
+    await this.#audit(this.#sessionActor(record), "session.created", record.id, {
       server: record.server,
       protocolVersion: clip(record.protocolVersion),
       client: typeof record.clientInfo?.name === "string" ? clip(record.clientInfo.name) : null,
     });
     return { ok: true, eventLogBytes: limits.eventLogBytes };
+  }
+
+  /**
+   * The audit actor of a session's own acts: the person behind its grant when they signed
+   * in (`sso:{subject}`), else its grant or key (tenant/audit-log.ts `sessionActorOf`).
+   */
+  #sessionActor(record: { keyId: string | null; grantId?: string | null }): string {
+    if (record.grantId && record.keyId === null) {
+      const subject = this.#sql.exec<{ subject: string | null }>("SELECT subject FROM oauth_grants WHERE id = ?", record.grantId).toArray()[0]?.subject;
+      if (subject) return personActor(subject);
+    }
+    return sessionActorOf(record);
   }
 
   /** Whether a session of `server` runs an instance of its own (a deployed SDK server). */
@@ -855,7 +910,9 @@ export class TenantDO extends DurableObject<Env> {
 
   #credentialLive(config: TenantConfig, record: SessionRecord): boolean {
     if (config.auth === "none") return true;
-    if (record.keyId === null || !this.#keys(config).isLive(record.keyId)) return false;
+    // A person's grant (single sign-on) has no key behind it: the grant alone decides.
+    if (record.keyId === null) return !!record.grantId && isGrantLive(this.#sql, record.grantId);
+    if (!this.#keys(config).isLive(record.keyId)) return false;
     return !record.grantId || isGrantLive(this.#sql, record.grantId);
   }
 
@@ -908,7 +965,7 @@ export class TenantDO extends DurableObject<Env> {
     const actor =
       cause?.actor === PLATFORM_ADMIN_ACTOR || (!cause && reason === "terminated")
         ? terminator
-        : (cause?.actor ?? (reason === "deleted" ? sessionActorOf(removed) : "platform"));
+        : (cause?.actor ?? (reason === "deleted" ? this.#sessionActor(removed) : "platform"));
     await this.#audit(actor, "session.ended", id, cause ? { reason, cause: cause.cause } : { reason });
     return { ok: true };
   }
