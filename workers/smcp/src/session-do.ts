@@ -24,6 +24,7 @@
  * could not be sent right away is due by an alarm, so the tenant's figures lag by at
  * most that interval plus alarm delay, and an eviction loses none.
  */
+import { configureTracing } from "./tracing/exporter";
 import { DurableObject } from "cloudflare:workers";
 import { WebStandardStreamableHTTPServerTransport, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import {
@@ -164,6 +165,8 @@ export class SessionDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#config = platformConfig(env);
+    // Spans of upstream calls made here are exported from this isolate (tracing/client-span.ts).
+    configureTracing(env);
     // Only an object that holds a session has a schema to upgrade; an unknown id stays empty.
     if (this.#loadMeta()) migrate(ctx.storage, SESSION_MIGRATIONS);
     this.#ended = ctx.storage.kv.get<EndedState>(ENDED_KEY);

@@ -29,6 +29,7 @@
  * server's listen bus counts them); the upstream's list changes go to that bus; when
  * none is left, the upstream session is deleted.
  */
+import { configureTracing } from "../tracing/exporter";
 import { DurableObject } from "cloudflare:workers";
 import type { JSONRPCMessage, JSONRPCRequest, RequestId } from "@modelcontextprotocol/server";
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCResponse } from "@modelcontextprotocol/server";
@@ -92,6 +93,12 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
   readonly #parked = new ParkedCalls();
   /** When the last request came (describe or relay), for the idle alarm. */
   #lastRequest = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Spans of upstream calls made here are exported from this isolate (tracing/client-span.ts).
+    configureTracing(env);
+  }
 
   /** Opens (or reuses) the upstream session for `client` and answers the upstream's description. */
   async describe(ref: ServerRef, principal: Principal, client: DeclaredClient, oneShot: boolean): Promise<DescribeOutcome> {

@@ -1,0 +1,57 @@
+/**
+ * SMCP's CLIENT span of one message it posts to an upstream (gateway/upstream-client.ts),
+ * wherever that runs (the routing Worker, a session object, an upstream principal object).
+ * Its parent is the SERVER span whose context the message carries in `_meta.traceparent`
+ * (stamp.ts); the upstream gets this span's context as the HTTP `traceparent` header and
+ * in the message's `_meta.traceparent`. A message without a context (SMCP's own probes
+ * and replays) gets no span and no header. The span ends with the upstream's answer to
+ * the message, or its failure; it is flushed from a timer (exporter.ts `flushSoon`),
+ * because a Durable Object has no response to wait for.
+ */
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import { formatTraceparent, isSampled, newSpanId, parseTraceparent } from "../trace";
+import { flushSoon, recordSpan, tracingOn } from "./exporter";
+import { answerOutcome, outcomeAttributes, type Outcome } from "./outcome";
+import { mcpSpanName, messageAttributes, setAttribute } from "./span";
+import { withTraceparent } from "./stamp";
+
+export interface UpstreamCall {
+  /** The message to send: `_meta.traceparent` names this span when there is one. */
+  message: JSONRPCMessage;
+  /** The `traceparent` header to send, or null. */
+  traceparent: string | null;
+  /** Ends the span (once): with the answer to the message, or a failure's kind. */
+  end(outcome: Outcome): void;
+  /** The outcome when `message` answers the call, else null. */
+  answered(message: unknown): Outcome | null;
+}
+
+export function upstreamCall(message: JSONRPCMessage, url: URL): UpstreamCall {
+  const parent = parseTraceparent((message as { params?: { _meta?: { traceparent?: unknown } } }).params?._meta?.traceparent);
+  const id = (message as { id?: unknown }).id;
+  const rpcId = typeof id === "string" || typeof id === "number" ? id : null;
+  const answered = (m: unknown) => (rpcId === null ? null : answerOutcome(m, rpcId));
+  if (!parent) return { message, traceparent: null, end: () => {}, answered };
+  if (!tracingOn() || !isSampled(parent.flags)) return { message, traceparent: formatTraceparent(parent), end: () => {}, answered };
+  const context = { traceId: parent.traceId, spanId: newSpanId(), flags: parent.flags };
+  const traceparent = formatTraceparent(context);
+  const startMs = Date.now();
+  let ended = false;
+  return {
+    message: withTraceparent(message, traceparent) ?? message,
+    traceparent,
+    answered,
+    end(outcome) {
+      if (ended) return;
+      ended = true;
+      const { method, target, attributes } = messageAttributes(message);
+      setAttribute(attributes, "server.address", url.hostname);
+      setAttribute(attributes, "server.port", Number(url.port || (url.protocol === "https:" ? 443 : 80)));
+      attributes["network.transport"] = "tcp";
+      attributes["network.protocol.name"] = "http";
+      const error = outcomeAttributes(attributes, outcome);
+      recordSpan({ traceId: context.traceId, spanId: context.spanId, parentSpanId: parent.spanId, name: mcpSpanName(method ?? "unknown", target), kind: "client", startMs, endMs: Date.now(), attributes, error, links: [] });
+      flushSoon();
+    },
+  };
+}
