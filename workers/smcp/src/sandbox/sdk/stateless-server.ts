@@ -37,8 +37,10 @@ export function createStatelessSdkServer(sdk: SdkServing): McpServer {
   );
   const server = mcp.server;
   const call = (method: string, check: (v: unknown) => boolean) => async (request: { params?: Record<string, unknown> }) => {
-    const { _meta, ...params } = request.params ?? {};
-    void _meta;
+    const { _meta, ...rest } = request.params ?? {};
+    // The 2026 envelope stays here (the instance is served the handshake's revision); the trace context goes on (tracing/stamp.ts).
+    const traceparent = (_meta as { traceparent?: unknown } | undefined)?.traceparent;
+    const params = typeof traceparent === "string" ? { ...rest, _meta: { traceparent } } : rest;
     const result = await inFreshInstance(sdk, method, params);
     if (!check(result)) {
       sdk.record({ kind: "invalid-result", message: `${method} returned a value that is not a valid MCP result` });
