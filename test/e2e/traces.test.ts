@@ -4,6 +4,7 @@
 // trace context SMCP passes on. Checks parent/child links, the MCP attributes, and that no
 // argument, result, key or secret reaches the exported data.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type http from "node:http";
 import { McpServer } from "@modelcontextprotocol/server";
 import type { FetchLike } from "@modelcontextprotocol/client";
@@ -56,6 +57,9 @@ beforeAll(async () => {
   const secret = await fetch(`${platform.url}/admin/v1/tenants/${tenant.tenant}/servers/up/secrets/UPSTREAM_KEY`, { method: "PUT", headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: UPSTREAM_KEY });
   expect(secret.status, await secret.text()).toBeLessThan(300);
   await platform.admin().call("PUT", `/tenants/${tenant.tenant}/servers/up/upstream`, { url: urlOf(upstream), headers: { "X-Upstream-Key": "${secret:UPSTREAM_KEY}" } });
+  // A deployed SDK server (the workerd tier's raw stdio fixture) whose `traceparent` tool answers the context it was sent.
+  const code = readFileSync(new URL("../../workers/smcp/test/fixtures/raw-sdk-server.js", import.meta.url), "utf8");
+  await platform.admin().call("PUT", `/tenants/${tenant.tenant}/servers/raw/deployments`, { format: "sdk-bundle/1", kind: "stdio", sdk: "unknown", code, builtins: [], root: "/app", argv: [], env: {} });
 }, 90_000);
 
 afterAll(async () => {
@@ -119,6 +123,22 @@ describe("traces", () => {
     expect(upstreamHeaders).toContain(passedOn);
     expect(upstreamMeta).toContain(passedOn);
     await client.close();
+  }, 60_000);
+
+  it("traces:propagate traces:context — a deployed server's instance is sent SMCP's CLIENT span, child of the SERVER span, on both lanes", async () => {
+    for (const lane of ["session", "stateless"] as const) {
+      const caller = context();
+      const { client } = await platform.connect(tenant.tenant, "raw", tenant.key, { lane, fetch: withHeader(traceparent(caller)) });
+      const seen = textOf(await client.callTool({ name: "traceparent", arguments: {} }));
+      const server = await receiver.span((s) => s.traceId === caller.traceId && s.kind === SERVER && s.name === "tools/call traceparent", `the SERVER span (${lane})`);
+      expect(server.parentSpanId).toBe(caller.spanId);
+      expect(server.attributes["smcp.lane"]).toBe(lane);
+      const call = await receiver.span((s) => s.parentSpanId === server.spanId && s.kind === CLIENT, `the CLIENT span to the sandbox (${lane})`);
+      expect(call).toMatchObject({ traceId: caller.traceId, name: "tools/call traceparent" });
+      expect(call.attributes).toMatchObject({ "smcp.server": "raw", "gen_ai.tool.name": "traceparent" });
+      expect(seen, lane).toBe(traceparent({ traceId: caller.traceId, spanId: call.spanId }));
+      await client.close();
+    }
   }, 60_000);
 
   it("traces:attributes — a failed call has error.type and an error status; a malformed traceparent starts a trace of its own", async () => {

@@ -22,7 +22,7 @@ import {
 import { readBoundedBytes } from "@smcp/runtime";
 import { readSse, SseLimitError } from "./sse";
 import { upstreamUrlProblem } from "./upstream-config";
-import { upstreamCall, type UpstreamCall } from "../tracing/client-span";
+import { upstreamCall, type ClientCall } from "../tracing/client-span";
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
@@ -128,8 +128,8 @@ export async function postMessage(
 }
 
 /** The upstream's messages, ending the call's span with its answer (or when the stream ends without one). */
-async function* tracedItems(items: AsyncGenerator<UpstreamItem>, call: UpstreamCall): AsyncGenerator<UpstreamItem> {
-  let outcome: Parameters<UpstreamCall["end"]>[0] = { errorType: "no_answer" };
+async function* tracedItems(items: AsyncGenerator<UpstreamItem>, call: ClientCall): AsyncGenerator<UpstreamItem> {
+  let outcome: Parameters<ClientCall["end"]>[0] = { errorType: "no_answer" };
   try {
     for await (const item of items) {
       if ("failure" in item) outcome = { errorType: item.failure.reason };

@@ -1,21 +1,23 @@
 /**
- * SMCP's CLIENT span of one message it posts to an upstream (gateway/upstream-client.ts),
- * wherever that runs (the routing Worker, a session object, an upstream principal object).
- * Its parent is the SERVER span whose context the message carries in `_meta.traceparent`
- * (stamp.ts); the upstream gets this span's context as the HTTP `traceparent` header and
- * in the message's `_meta.traceparent`. A message without a context (SMCP's own probes
- * and replays) gets no span and no header. The span ends with the upstream's answer to
- * the message, or its failure; it is flushed from a timer (exporter.ts `flushSoon`),
- * because a Durable Object has no response to wait for.
+ * SMCP's CLIENT span of one message it hands on: posted to an upstream
+ * (gateway/upstream-client.ts) or sent to a deployed server's instance in its sandbox
+ * (sandbox/sdk/relay.ts, sandbox/sdk/stateless-server.ts), wherever that runs (the
+ * routing Worker, a session object, an upstream principal object). Its parent is the
+ * SERVER span whose context the message carries in `_meta.traceparent` (stamp.ts); the
+ * peer gets this span's context in the message's `_meta.traceparent` (and an upstream as
+ * its HTTP `traceparent` header). A message without a context (SMCP's own probes and
+ * replays) gets no span. The span ends with the peer's answer to the message, or its
+ * failure; it is flushed from a timer (exporter.ts `flushSoon`), because a Durable Object
+ * has no response to wait for.
  */
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { formatTraceparent, isSampled, newSpanId, parseTraceparent } from "../trace";
 import { flushSoon, recordSpan, tracingOn } from "./exporter";
 import { answerOutcome, outcomeAttributes, type Outcome } from "./outcome";
-import { mcpSpanName, messageAttributes, setAttribute } from "./span";
+import { mcpSpanName, messageAttributes, setAttribute, type AttributeValue } from "./span";
 import { withTraceparent } from "./stamp";
 
-export interface UpstreamCall {
+export interface ClientCall {
   /** The message to send: `_meta.traceparent` names this span when there is one. */
   message: JSONRPCMessage;
   /** The `traceparent` header to send, or null. */
@@ -26,7 +28,20 @@ export interface UpstreamCall {
   answered(message: unknown): Outcome | null;
 }
 
-export function upstreamCall(message: JSONRPCMessage, url: URL): UpstreamCall {
+/** The call of `message` to an upstream at `url`. */
+export function upstreamCall(message: JSONRPCMessage, url: URL): ClientCall {
+  return clientCall(message, {
+    "server.address": url.hostname,
+    "server.port": Number(url.port || (url.protocol === "https:" ? 443 : 80)),
+    "network.transport": "tcp",
+    "network.protocol.name": "http",
+  });
+}
+
+/** The call of `message` to a deployed server's instance. */
+export const sandboxCall = (message: JSONRPCMessage, server: string, version: number): ClientCall => clientCall(message, { "smcp.server": server, "smcp.version": version });
+
+function clientCall(message: JSONRPCMessage, peer: Record<string, AttributeValue>): ClientCall {
   const parent = parseTraceparent((message as { params?: { _meta?: { traceparent?: unknown } } }).params?._meta?.traceparent);
   const id = (message as { id?: unknown }).id;
   const rpcId = typeof id === "string" || typeof id === "number" ? id : null;
@@ -45,10 +60,7 @@ export function upstreamCall(message: JSONRPCMessage, url: URL): UpstreamCall {
       if (ended) return;
       ended = true;
       const { method, target, attributes } = messageAttributes(message);
-      setAttribute(attributes, "server.address", url.hostname);
-      setAttribute(attributes, "server.port", Number(url.port || (url.protocol === "https:" ? 443 : 80)));
-      attributes["network.transport"] = "tcp";
-      attributes["network.protocol.name"] = "http";
+      for (const [key, value] of Object.entries(peer)) setAttribute(attributes, key, value);
       const error = outcomeAttributes(attributes, outcome);
       recordSpan({ traceId: context.traceId, spanId: context.spanId, parentSpanId: parent.spanId, name: mcpSpanName(method ?? "unknown", target), kind: "client", startMs, endMs: Date.now(), attributes, error, links: [] });
       flushSoon();
