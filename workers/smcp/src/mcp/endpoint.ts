@@ -51,7 +51,7 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
     body = await readJsonBody(request, config.SMCP_MAX_BODY_BYTES);
     if (!looksLikeJsonRpc(body.json)) throw wire.invalidRequest("Invalid Request: body is not a JSON-RPC 2.0 message");
     describeCall(body.json, rc);
-    body = traceMessage(rc, body);
+    body = traceMessage(rc, body, env);
   }
 
   const unsupported = unsupportedRevision(request, body?.json);

@@ -48,14 +48,19 @@ function revisionOf(json: unknown): string | null {
  * (the HTTP one a link), the call is noted for the span, and the body comes back with
  * SMCP's span context in each message's `_meta.traceparent`.
  */
-export function traceMessage(rc: RequestContext, body: ParsedBody): ParsedBody {
+export function traceMessage(rc: RequestContext, body: ParsedBody, env: object): ParsedBody {
   rc.trace = withMessageParent(rc.trace, body.json);
-  const { method, target, attributes } = messageAttributes(body.json);
-  setAttribute(attributes, "mcp.protocol.version", revisionOf(body.json));
-  const first = (Array.isArray(body.json) ? body.json[0] : body.json) as { id?: unknown } | undefined;
+  // The context is passed on whether or not spans are exported; the call is noted only for a span.
+  if (configureTracing(env)) noteCall(rc, body.json);
+  return stampTraceparent(body, rc.trace.traceparent);
+}
+
+function noteCall(rc: RequestContext, json: unknown): void {
+  const { method, target, attributes } = messageAttributes(json);
+  setAttribute(attributes, "mcp.protocol.version", revisionOf(json));
+  const first = (Array.isArray(json) ? json[0] : json) as { id?: unknown } | undefined;
   const id = typeof first?.id === "string" || typeof first?.id === "number" ? first.id : null;
   calls.set(rc, { method, target, id, attributes });
-  return stampTraceparent(body, rc.trace.traceparent);
 }
 
 /**
@@ -78,7 +83,12 @@ export function traceResponse(request: Request, response: Response, rc: RequestC
   attributes["http.response.status_code"] = response.status;
   const name = call.method ? mcpSpanName(call.method, call.target) : `${request.method} /mcp/{tenant}/{server}`;
   const waitsForAnswer = request.method === "POST" && call.id !== null && call.method !== "subscriptions/listen" && response.body !== null;
-  const clone = waitsForAnswer ? response.clone() : null;
+  let clone: Response | null = null;
+  try {
+    clone = waitsForAnswer ? response.clone() : null;
+  } catch {
+    // A body that cannot be teed: the span ends now, without the answer's outcome; the response itself is untouched.
+  }
   const trace = rc.trace;
   return (async () => {
     const outcome = (clone ? await answerIn(clone, call.id) : null) ?? {};
