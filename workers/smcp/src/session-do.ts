@@ -24,7 +24,6 @@
  * could not be sent right away is due by an alarm, so the tenant's figures lag by at
  * most that interval plus alarm delay, and an eviction loses none.
  */
-import { configureTracing } from "./tracing/exporter";
 import { DurableObject } from "cloudflare:workers";
 import { WebStandardStreamableHTTPServerTransport, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import {
@@ -65,6 +64,7 @@ import { logEvent } from "./log";
 import { governTransport, type GovernedTransport } from "./policy/govern";
 import { samePolicy, type ToolPolicy } from "./policy/tool-policy";
 import { moduleOfRef, resolveServerModule, resolveServerVersion, type ServerRef } from "./sandbox/resolve-server";
+import { configureTracing } from "./tracing/exporter";
 
 // --- storage layout (docs/storage-schema.md, checked against the real storage by a test) ---
 // KV: `meta` (SessionMeta), `alarmAt` (when the pending alarm was due, to measure its
@@ -165,7 +165,7 @@ export class SessionDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#config = platformConfig(env);
-    // Spans of upstream calls made here are exported from this isolate (tracing/client-span.ts).
+    // Spans of the calls this object hands on (upstreams, sandboxes) are exported from its isolate (tracing/client-span.ts).
     configureTracing(env);
     // Only an object that holds a session has a schema to upgrade; an unknown id stays empty.
     if (this.#loadMeta()) migrate(ctx.storage, SESSION_MIGRATIONS);

@@ -29,7 +29,6 @@
  * server's listen bus counts them); the upstream's list changes go to that bus; when
  * none is left, the upstream session is deleted.
  */
-import { configureTracing } from "../tracing/exporter";
 import { DurableObject } from "cloudflare:workers";
 import type { JSONRPCMessage, JSONRPCRequest, RequestId } from "@modelcontextprotocol/server";
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCResponse } from "@modelcontextprotocol/server";
@@ -43,6 +42,7 @@ import { isUpstreamModule } from "./serving";
 import { UpstreamRelay } from "./relay";
 import { PipeTransport } from "./pipe-transport";
 import { INPUT_METHODS, MAX_PARKED, PARK_TTL_MS, ParkedCalls, ROUND_METHODS, answerFor, inputParams, inputRequiredResult, targetOf, type Asked, type BridgedCall } from "./input-bridge";
+import { configureTracing } from "../tracing/exporter";
 
 /** What a 2026 request asks SMCP to declare to the upstream (already bounded by the caller). */
 export interface DeclaredClient {
@@ -96,7 +96,7 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    // Spans of upstream calls made here are exported from this isolate (tracing/client-span.ts).
+    // Spans of the upstream calls this object makes are exported from its isolate (tracing/client-span.ts).
     configureTracing(env);
   }
 
