@@ -8,8 +8,8 @@ import { messageAttributes, type Span } from "../../workers/smcp/src/tracing/spa
 import { encodeTraces } from "../../workers/smcp/src/tracing/otlp-json";
 import { SpanBuffer, spanBytes } from "../../workers/smcp/src/tracing/span-buffer";
 import { answerOutcome } from "../../workers/smcp/src/tracing/outcome";
-import { parseOtlpHeaders, tracesUrl } from "../../workers/smcp/src/tracing/exporter";
-import { decodeExport } from "../e2e/otlp-receiver";
+import { configureTracing, flushSpans, parseOtlpHeaders, recordSpan, tracesUrl } from "../../workers/smcp/src/tracing/exporter";
+import { OtlpReceiver, decodeExport } from "../e2e/otlp-receiver";
 
 const PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const META_PARENT = "00-11111111111111111111111111111111-2222222222222222-01";
@@ -127,7 +127,9 @@ describe("SpanBuffer", () => {
     const buffer = new SpanBuffer(3, 1024 * 1024);
     for (let i = 0; i < 5; i++) buffer.push(span({ name: `s${i}` }));
     expect(buffer.dropped).toBe(2);
-    expect(buffer.take(10).map((s) => s.name)).toEqual(["s2", "s3", "s4"]);
+    expect(buffer.take(10).spans.map((s) => s.name)).toEqual(["s2", "s3", "s4"]);
+    // The dropped ones have left for good: a request waiting for its span to leave does not wait for them.
+    expect(buffer.settledThrough).toBe(2);
     expect(buffer.size).toEqual({ spans: 0, bytes: 0 });
   });
 
@@ -139,8 +141,35 @@ describe("SpanBuffer", () => {
     expect(buffer.dropped).toBe(2);
     buffer.push(span({ name: "x".repeat(one * 2) }));
     expect(buffer.dropped).toBe(3);
-    expect(buffer.take(1).map((s) => s.name)).toEqual(["s2"]);
-    expect(buffer.take(1).map((s) => s.name)).toEqual(["s3"]);
+    expect(buffer.take(1)).toEqual({ spans: [expect.objectContaining({ name: "s2" })], through: 3 });
+    expect(buffer.take(1)).toEqual({ spans: [expect.objectContaining({ name: "s3" })], through: 4 });
     expect(buffer.size).toEqual({ spans: 0, bytes: 0 });
+  });
+});
+
+describe("export", () => {
+  it("traces:otlp traces:buffer — spans of concurrent requests leave in one batch, each request's flush ends once its own span is out, with the configured headers", async () => {
+    const receiver = new OtlpReceiver();
+    const endpoint = await receiver.start();
+    try {
+      expect(configureTracing({ SMCP_OTLP_ENDPOINT: endpoint, SMCP_OTLP_HEADERS: "x-key=k%3D1", SMCP_VERSION: "9.9.9" })).not.toBeNull();
+      const flushes = Array.from({ length: 40 }, (_, i) => flushSpans(recordSpan(span({ name: `c${i}`, spanId: (i + 1).toString(16).padStart(16, "0") }))));
+      await Promise.all(flushes);
+      // Every flush returned only after its span had been posted: all 40 are at the receiver now.
+      expect(receiver.spans.map((s) => s.name).sort()).toEqual(Array.from({ length: 40 }, (_, i) => `c${i}`).sort());
+      expect(receiver.requests.length).toBe(1);
+      expect(receiver.requests[0]!.headers["x-key"]).toBe("k=1");
+      expect(receiver.resource).toEqual({ "service.name": "smcp", "service.version": "9.9.9" });
+      expect(receiver.errors).toEqual([]);
+    } finally {
+      configureTracing({});
+      await receiver.stop();
+    }
+  });
+
+  it("traces:otlp — with no endpoint nothing is recorded and a flush returns at once", async () => {
+    expect(configureTracing({})).toBeNull();
+    expect(recordSpan(span())).toBe(0);
+    await flushSpans(1);
   });
 });

@@ -7,12 +7,12 @@
  * peer gets this span's context in the message's `_meta.traceparent` (and an upstream as
  * its HTTP `traceparent` header). A message without a context (SMCP's own probes and
  * replays) gets no span. The span ends with the peer's answer to the message, or its
- * failure; it is flushed from a timer (exporter.ts `flushSoon`), because a Durable Object
- * has no response to wait for.
+ * failure; its flush is not awaited (a Durable Object has no response to wait for; in
+ * the routing Worker the request's own flush keeps it alive).
  */
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { formatTraceparent, isSampled, newSpanId, parseTraceparent } from "../trace";
-import { flushSoon, recordSpan, tracingOn } from "./exporter";
+import { flushSpans, recordSpan, tracingOn } from "./exporter";
 import { answerOutcome, outcomeAttributes, type Outcome } from "./outcome";
 import { mcpSpanName, messageAttributes, setAttribute, type AttributeValue } from "./span";
 import { withTraceparent } from "./stamp";
@@ -62,8 +62,8 @@ function clientCall(message: JSONRPCMessage, peer: Record<string, AttributeValue
       const { method, target, attributes } = messageAttributes(message);
       for (const [key, value] of Object.entries(peer)) setAttribute(attributes, key, value);
       const error = outcomeAttributes(attributes, outcome);
-      recordSpan({ traceId: context.traceId, spanId: context.spanId, parentSpanId: parent.spanId, name: mcpSpanName(method ?? "unknown", target), kind: "client", startMs, endMs: Date.now(), attributes, error, links: [] });
-      flushSoon();
+      const seq = recordSpan({ traceId: context.traceId, spanId: context.spanId, parentSpanId: parent.spanId, name: mcpSpanName(method ?? "unknown", target), kind: "client", startMs, endMs: Date.now(), attributes, error, links: [] });
+      void flushSpans(seq);
     },
   };
 }

@@ -2,10 +2,12 @@
  * OTLP/HTTP export of spans, when the operator sets `SMCP_OTLP_ENDPOINT` (the one
  * call-out besides a tenant's own upstreams and egress). Spans wait in one buffer per
  * isolate (span-buffer.ts: bounded, oldest dropped and counted) and leave in batches,
- * posted as JSON (otlp-json.ts) with a timeout, never awaited by a request: the routing
- * Worker flushes in `ctx.waitUntil` after its response, code in a Durable Object through
- * a timer (`flushSoon`). A failed post drops its batch (logged): export is best effort
- * and must not grow memory. Nothing here is logged with the configured header values.
+ * posted as JSON (otlp-json.ts) with a timeout, never awaited by a response: the routing
+ * Worker flushes in `ctx.waitUntil` after its response; a span that ends in a Durable
+ * Object is flushed there by a call nobody awaits (the object outlives it). Concurrent
+ * requests' spans leave together (`flushSpans`). A failed post drops its batch (logged):
+ * export is best effort and must not grow memory. Nothing here is logged with the
+ * configured header values.
  */
 import { logEvent } from "../log";
 import { encodeTraces, type Resource } from "./otlp-json";
@@ -16,6 +18,12 @@ export const MAX_BUFFERED_SPANS = 2048;
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 export const MAX_BATCH_SPANS = 512;
 export const EXPORT_TIMEOUT_MS = 5000;
+/** How long a flush gathers spans of concurrent requests before posting them as one batch. */
+export const BATCH_DELAY_MS = 200;
+const POLL_MS = 50;
+const LEADER_STALE_MS = BATCH_DELAY_MS + EXPORT_TIMEOUT_MS + 1000;
+/** Under `waitUntil`'s 30 s after the response. */
+const MAX_FLUSH_WAIT_MS = 20_000;
 
 export interface ExportTarget {
   url: string;
@@ -87,21 +95,46 @@ export function configureTracing(env: TracingVariables): ExportTarget | null {
 
 export const tracingOn = () => active !== null;
 
-/** Keeps a finished span for the next export; nothing when export is off. */
-export function recordSpan(span: Span): void {
-  if (active) buffer.push(span);
+/** Keeps a finished span for the next export; returns its sequence number (0 when export is off). */
+export function recordSpan(span: Span): number {
+  return active ? buffer.push(span) : 0;
 }
 
-/** Posts every buffered span, in batches. Concurrent calls take different batches: no promise is shared across requests. */
-export async function flushSpans(): Promise<void> {
-  const target = active;
-  if (!target) return;
-  if (buffer.dropped > reportedDrops) {
-    logEvent("warn", "spans dropped: the export buffer was full", { dropped: buffer.dropped - reportedDrops, droppedTotal: buffer.dropped });
-    reportedDrops = buffer.dropped;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** When a flush started gathering; 0 when none is under way. */
+let leaderSince = 0;
+
+/**
+ * Resolves once the span numbered `through` has left (posted or dropped), or after
+ * `MAX_FLUSH_WAIT_MS`. One caller at a time leads: it waits `BATCH_DELAY_MS` for the
+ * spans of concurrent requests, then posts everything buffered in batches; the others
+ * poll, each in its own request, until their span has been settled: no promise is
+ * shared across requests, and each request's `waitUntil` lasts until its span is out. A
+ * leader whose request ended mid-way is taken over once it is stale.
+ */
+export async function flushSpans(through: number = buffer.lastSeq): Promise<void> {
+  const started = Date.now();
+  while (active && buffer.settledThrough < through && Date.now() - started < MAX_FLUSH_WAIT_MS) {
+    if (Date.now() - leaderSince > LEADER_STALE_MS) await lead(active);
+    else await sleep(POLL_MS);
   }
-  for (let batch = buffer.take(MAX_BATCH_SPANS); batch.length > 0; batch = buffer.take(MAX_BATCH_SPANS)) {
-    await post(target, batch);
+}
+
+async function lead(target: ExportTarget): Promise<void> {
+  leaderSince = Date.now();
+  try {
+    await sleep(BATCH_DELAY_MS);
+    if (buffer.dropped > reportedDrops) {
+      logEvent("warn", "spans dropped: the export buffer was full", { dropped: buffer.dropped - reportedDrops, droppedTotal: buffer.dropped });
+      reportedDrops = buffer.dropped;
+    }
+    for (let batch = buffer.take(MAX_BATCH_SPANS); batch.spans.length > 0; batch = buffer.take(MAX_BATCH_SPANS)) {
+      await post(target, batch.spans);
+      buffer.settle(batch.through);
+      leaderSince = Date.now();
+    }
+  } finally {
+    leaderSince = 0;
   }
 }
 
@@ -118,20 +151,6 @@ async function post(target: ExportTarget, spans: Span[]): Promise<void> {
   } catch (err) {
     logEvent("warn", "trace export failed", { spans: spans.length, error: err instanceof Error ? err.name : "unknown" });
   }
-}
-
-let timerSince = 0;
-/**
- * Flushes from a timer: for spans that end in a Durable Object (which has no response
- * to wait for). A timer that never ran (its request ended first) is replaced after a second.
- */
-export function flushSoon(): void {
-  if (!active || Date.now() - timerSince < 1000) return;
-  timerSince = Date.now();
-  setTimeout(() => {
-    timerSince = 0;
-    void flushSpans();
-  }, 0);
 }
 
 /** Spans dropped since the isolate started (the buffer was full). */

@@ -97,7 +97,7 @@ export function traceResponse(request: Request, response: Response, rc: RequestC
       attributes["error.type"] = String(response.status);
       error = true;
     }
-    recordSpan({
+    const seq = recordSpan({
       traceId: trace.traceId,
       spanId: trace.spanId,
       ...(trace.parentSpanId ? { parentSpanId: trace.parentSpanId } : {}),
@@ -109,7 +109,7 @@ export function traceResponse(request: Request, response: Response, rc: RequestC
       error,
       links: trace.links,
     });
-    await flushSpans();
+    await flushSpans(seq);
   })();
 }
 
