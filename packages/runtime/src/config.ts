@@ -30,6 +30,10 @@ export const PlatformConfigSchema = z.object({
   SMCP_SECRETS_KEY: z.string().optional(),
   /** The key before the last rotation: values sealed under it still open, and are sealed again under SMCP_SECRETS_KEY. */
   SMCP_SECRETS_KEY_PREVIOUS: z.string().optional(),
+  /** OTLP/HTTP collector spans are exported to (`{endpoint}/v1/traces`, JSON); unset, no span leaves the platform (workers/smcp/src/tracing/exporter.ts checks it). */
+  SMCP_OTLP_ENDPOINT: z.string().optional(),
+  /** Headers of the export (an API key of the collector): `name=value` pairs, comma-separated, values percent-encoded; a `wrangler secret`. */
+  SMCP_OTLP_HEADERS: z.string().optional(),
   /** Reported by `/healthz` and `/admin/v1/health`. */
   SMCP_VERSION: z.string().optional(),
   SMCP_SESSION_TTL_SECONDS: intFrom(1800, 1),

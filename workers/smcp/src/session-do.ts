@@ -64,6 +64,7 @@ import { logEvent } from "./log";
 import { governTransport, type GovernedTransport } from "./policy/govern";
 import { samePolicy, type ToolPolicy } from "./policy/tool-policy";
 import { moduleOfRef, resolveServerModule, resolveServerVersion, type ServerRef } from "./sandbox/resolve-server";
+import { configureTracing } from "./tracing/exporter";
 
 // --- storage layout (docs/storage-schema.md, checked against the real storage by a test) ---
 // KV: `meta` (SessionMeta), `alarmAt` (when the pending alarm was due, to measure its
@@ -164,6 +165,8 @@ export class SessionDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#config = platformConfig(env);
+    // Spans of the calls this object hands on (upstreams, sandboxes) are exported from its isolate (tracing/client-span.ts).
+    configureTracing(env);
     // Only an object that holds a session has a schema to upgrade; an unknown id stays empty.
     if (this.#loadMeta()) migrate(ctx.storage, SESSION_MIGRATIONS);
     this.#ended = ctx.storage.kv.get<EndedState>(ENDED_KEY);

@@ -26,6 +26,7 @@ import {
   provisionTenant,
   request,
   statelessFetch,
+  statelessMeta,
   statelessTool,
   responseMessage,
   textOf,
@@ -389,6 +390,22 @@ describe("escapes", () => {
     const view = await adminOk("GET", `/tenants/${evil.tenant}/servers/huge`);
     expect(view.lastErrors[0]).toMatchObject({ kind: "too-large" });
     await neighbourStillWorks();
+  });
+
+  it("traces:propagate — a module's handler gets SMCP's span context as ctx.traceparent, in the caller's trace, on both lanes", async () => {
+    const session = await hostile("traced", oneTool("return String(ctx.traceparent);"));
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const caller = `00-${traceId}-00f067aa0ba902b7-01`;
+    const passedOn = new RegExp(`^00-${traceId}-(?!00f067aa0ba902b7)[0-9a-f]{16}-01$`);
+    const call = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "run", arguments: {} } };
+    const res = await mcpFetch(session.url, { key: evil.key, sessionId: session.sessionId, protocolVersion: session.protocolVersion, headers: { traceparent: caller }, body: call });
+    expect(textOf((await responseMessage(res)).result)).toMatch(passedOn);
+    const stateless = await mcpFetch(session.url, {
+      key: evil.key,
+      headers: { "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "run" },
+      body: { ...call, params: { ...call.params, _meta: { ...statelessMeta(), traceparent: caller } } },
+    });
+    expect(textOf((await responseMessage(stateless)).result)).toMatch(passedOn);
   });
 
   it("untrusted:messages — a result that is not a valid MCP result is a JSON-RPC error, not passed on", async () => {

@@ -19,6 +19,7 @@ import { incarnationOf } from "./principal";
 import { MAX_FIELD_CHARS } from "./request-log";
 import { admitRequest } from "./rate-limit";
 import { serveSession } from "./session-lane";
+import { traceMessage } from "../tracing/request-span";
 import { endListenWhenRevoked, serveStateless } from "./stateless-lane";
 
 const ALLOWED_METHODS = "GET, POST, DELETE";
@@ -50,6 +51,7 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
     body = await readJsonBody(request, config.SMCP_MAX_BODY_BYTES);
     if (!looksLikeJsonRpc(body.json)) throw wire.invalidRequest("Invalid Request: body is not a JSON-RPC 2.0 message");
     describeCall(body.json, rc);
+    body = traceMessage(rc, body, env);
   }
 
   const unsupported = unsupportedRevision(request, body?.json);
