@@ -9,6 +9,7 @@ import { handleAdmin } from "./admin/router";
 import { serveDashboard } from "./dashboard/handler";
 import type { Env } from "./env";
 import { handleMcp } from "./mcp/endpoint";
+import { setMetricsSwitch } from "./metrics/switch";
 import { protectedResourceMetadata } from "./mcp/resource-metadata";
 import { oauthRoutes } from "./oauth/routes";
 import { logEvent } from "./log";
@@ -84,6 +85,7 @@ function noRouteMessage(method: string, path: string): string {
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const started = Date.now();
+    setMetricsSwitch(env);
     const rc: RequestContext = { trace: traceOf(request) };
     const path = new URL(request.url).pathname;
     let response: Response;

@@ -18,6 +18,7 @@ import { DEPLOYMENT_SCHEMA } from "./sandbox/deployment-store";
 import { SECRET_SCHEMA } from "./tenant/secrets";
 import { SERVER_FILES_SCHEMA } from "./tenant/server-files";
 import { UPSTREAM_HEALTH_SCHEMA } from "./tenant/upstream-health";
+import { METRICS_SCHEMA } from "./tenant/metrics-rollup";
 import { addColumn, type MigrationList } from "./storage/migrations";
 
 /** Steps that tenants created before the list existed may already (partly) have. */
@@ -196,6 +197,9 @@ CREATE INDEX server_console_by_server ON server_console (server, seq);
     SERVER_FILES_SCHEMA,
     // 15: the health of upstream servers (tenant/upstream-health.ts): one row per server that fronts one.
     UPSTREAM_HEALTH_SCHEMA,
+    // 16: metrics rollups (tenant/metrics-rollup.ts): requests, errors by kind and latency
+    // buckets per minute and series (server, method, tool), and the same as running totals.
+    METRICS_SCHEMA,
     // Append new steps here (see HOW TO ADD A STEP above).
   ],
 };

@@ -65,6 +65,20 @@ export class SessionIndex {
     );
   }
 
+  /** The server of an indexed session and the seq of its last report applied; null when it is not indexed. */
+  reportOf(id: string): { server: string; seq: number } | null {
+    const row = this.#sql.exec<{ server: string; report_seq: number }>("SELECT server, report_seq FROM sessions WHERE id = ?", id).toArray()[0];
+    return row ? { server: row.server, seq: row.report_seq } : null;
+  }
+
+  /** Live sessions and their event-log bytes per server (the metrics gauges). */
+  gauges(): { server: string; sessions: number; eventBytes: number }[] {
+    return this.#sql
+      .exec<{ server: string; n: number; bytes: number | null }>("SELECT server, count(*) AS n, sum(event_bytes) AS bytes FROM sessions GROUP BY server ORDER BY server")
+      .toArray()
+      .map((r) => ({ server: r.server, sessions: r.n, eventBytes: r.bytes ?? 0 }));
+  }
+
   /** Applies a report once (by its seq); false when the session is not indexed. */
   touch(id: string, update: SessionUpdate): boolean {
     this.#sql.exec(

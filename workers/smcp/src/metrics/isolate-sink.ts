@@ -1,0 +1,81 @@
+/**
+ * Metrics of requests that no session object sees: the stateless lane's, and the
+ * refusals the routing Worker answers itself (auth, rate limit, bad body). They are
+ * counted in this isolate's memory, per tenant, as a delta per server (metrics/delta.ts),
+ * and flushed to the tenant object in one batched call: `FLUSH_MS` after the first
+ * request counted since the last flush (a timer kept alive by `waitUntil`), or at once
+ * when `FLUSH_REQUESTS` piled up. So a busy isolate costs its tenant one call every few
+ * seconds, never one per request.
+ *
+ * Bounded: the pending counts live in the runtime's BoundedCache, each tenant's entry
+ * at most `MAX_SERVERS` servers (further names count as `_other`) and estimated at its
+ * worst case; when the cache must make room, the least recently used tenant's unflushed
+ * counts are lost (metrics are best effort; the requests themselves are unaffected).
+ * A flush to a tenant that does not exist (a stranger's URL) writes nothing there.
+ */
+import { waitUntil } from "cloudflare:workers";
+import { BoundedCache } from "@smcp/runtime";
+import { tenantStub, type Env } from "../env";
+import { logEvent } from "../log";
+import { MAX_MINUTES, MAX_SERIES_PER_MINUTE, OTHER_TOOL, record, requestsIn, type MetricsDelta } from "./delta";
+import type { ErrorKind } from "./error-kinds";
+import { metricsEnabled } from "./switch";
+
+export const FLUSH_MS = 5_000;
+export const FLUSH_REQUESTS = 1_000;
+const MAX_SERVERS = 8;
+/** Worst case of one entry: every server with a full minute of series, over two minutes, at ~300 bytes a cell. */
+const ENTRY_BYTES = MAX_SERVERS * Math.min(2, MAX_MINUTES) * MAX_SERIES_PER_MINUTE * 300;
+
+interface Pending {
+  tenant: string;
+  /** The tenant incarnation the counts are for; null for refusals before authentication (the current one takes them). */
+  incarnation: string | null;
+  servers: Map<string, MetricsDelta>;
+  requests: number;
+  scheduled: boolean;
+}
+
+const pending = new BoundedCache<Pending>({ maxBytes: 4 * 1024 * 1024, ttlMs: 10 * 60_000, sizeOf: () => ENTRY_BYTES });
+
+export interface IsolateOutcome {
+  tenant: string;
+  incarnation: string | null;
+  server: string;
+  method: string;
+  tool: string | null;
+  kind: ErrorKind | null;
+  durationMs: number;
+}
+
+export function recordIsolate(env: Env, o: IsolateOutcome): void {
+  if (!metricsEnabled()) return;
+  const key = `${o.tenant}~${o.incarnation ?? ""}`;
+  let entry = pending.get(key);
+  if (!entry) pending.set(key, (entry = { tenant: o.tenant, incarnation: o.incarnation, servers: new Map(), requests: 0, scheduled: false }));
+  const server = entry.servers.has(o.server) || entry.servers.size < MAX_SERVERS ? o.server : OTHER_TOOL;
+  let delta = entry.servers.get(server);
+  if (!delta) entry.servers.set(server, (delta = {}));
+  record(delta, Date.now(), o.method, o.tool, o.kind, o.durationMs);
+  entry.requests++;
+  if (entry.requests >= FLUSH_REQUESTS) {
+    waitUntil(flush(env, entry));
+  } else if (!entry.scheduled) {
+    entry.scheduled = true;
+    waitUntil(new Promise((r) => setTimeout(r, FLUSH_MS)).then(() => flush(env, entry)));
+  }
+}
+
+/** Sends what `entry` holds now and empties it; counts added meanwhile wait for the next flush. */
+async function flush(env: Env, entry: Pending): Promise<void> {
+  const servers = [...entry.servers].map(([server, delta]) => ({ server, delta }));
+  entry.servers = new Map();
+  entry.requests = 0;
+  entry.scheduled = false;
+  if (servers.every((s) => requestsIn(s.delta) === 0)) return;
+  try {
+    await tenantStub(env, entry.tenant).metricsFlush({ servers }, entry.incarnation);
+  } catch (err) {
+    logEvent("warn", "metrics flush failed", { tenant: entry.tenant, error: String(err) });
+  }
+}
