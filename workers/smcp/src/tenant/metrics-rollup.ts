@@ -192,7 +192,7 @@ export class MetricsRollup {
   steps(server: string, from: number, stepMs: number, count: number): SeriesStep[] {
     const rows = this.#sql
       .exec<{ step: number } & CounterRow>(
-        `SELECT (minute - ?) / ? AS step, ${COUNTER_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(", ")}
+        `SELECT CAST((minute - ?) / ? AS INTEGER) AS step, ${COUNTER_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(", ")}
          FROM metrics_minutes WHERE server = ? AND minute >= ? AND minute < ? GROUP BY step`,
         from,
         stepMs,
@@ -201,6 +201,7 @@ export class MetricsRollup {
         from + stepMs * count,
       )
       .toArray();
+    // Bound numbers arrive as REAL: the CAST keeps the division whole.
     const byStep = new Map(rows.map((r) => [r.step, r]));
     return Array.from({ length: count }, (_, i) => {
       const r = byStep.get(i);
