@@ -329,10 +329,10 @@ export class TenantDO extends DurableObject<Env> {
     return { ok: true as const, value: this.#metrics.series(server, range, now) };
   }
 
-  /** Requests and errors of a server in the last 24 hours (the servers' admin view). */
-  async metricsRecent(server: string) {
+  /** A server's tools/calls and failed ones in the last 24 hours (the servers' admin view). */
+  async metricsRecentCalls(server: string) {
     if (!this.#config()) return MISSING;
-    return { ok: true as const, value: this.#metrics.recent(server) };
+    return { ok: true as const, value: this.#metrics.recentCalls(server) };
   }
 
   /** Ends `sessions` now, each with its own bounded attempt (tenant/session-objects.ts). */

@@ -176,12 +176,13 @@ export class MetricsRollup {
     return { series: rows.slice(0, limit).map(totalsOf), truncated: rows.length > limit };
   }
 
-  /** Requests and errors of a server in the kept window since `since` (the servers' admin view). */
-  recent(server: string, since: number): { requests: number; errors: number } {
+  /** Requests of `method` and their errors, of a server, in the kept window since `since` (the servers' admin view). */
+  recent(server: string, method: string, since: number): { requests: number; errors: number } {
     const row = this.#sql
       .exec<{ n: number | null; e: number | null }>(
-        `SELECT sum(requests) AS n, sum(${ERROR_COLUMNS.join(" + ")}) AS e FROM metrics_minutes WHERE server = ? AND minute >= ?`,
+        `SELECT sum(requests) AS n, sum(${ERROR_COLUMNS.join(" + ")}) AS e FROM metrics_minutes WHERE server = ? AND method = ? AND minute >= ?`,
         server,
+        method,
         minuteOf(since),
       )
       .one();

@@ -112,8 +112,10 @@ export class MetricsRecorder {
     return { stepSeconds: stepMs / 1000, points: this.#rollup.steps(server, from, stepMs, count).map(pointOf) };
   }
 
-  recent(server: string, now = Date.now()): { requests: number; errors: number } {
-    return this.#rollup.recent(server, now - RECENT_MS);
+  /** The server's `tools/call`s of the last 24 hours and how many failed (any kind). */
+  recentCalls(server: string, now = Date.now()): { calls: number; errors: number } {
+    const { requests, errors } = this.#rollup.recent(server, "tools/call", now - RECENT_MS);
+    return { calls: requests, errors };
   }
 }
 
