@@ -980,8 +980,9 @@ export class TenantDO extends DurableObject<Env> {
     if (this.#config()) this.#sessions.recordAlarm(lagMs, ok);
   }
 
+  /** The tenant's health figures: sessions from the index, requests and errors from the metrics totals (every lane). */
   async stats(): Promise<(TenantStats & { upstreams: UpstreamHealthSummary }) | null> {
-    return this.#config() ? { ...this.#sessions.stats(), upstreams: this.#upstreamSummary() } : null;
+    return this.#config() ? { ...this.#sessions.stats(), ...new MetricsRollup(this.#sql).grandTotal(), upstreams: this.#upstreamSummary() } : null;
   }
 
   async listSessions(): Promise<{ ok: true; sessions: SessionRecord[] } | Missing> {

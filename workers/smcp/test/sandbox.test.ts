@@ -220,7 +220,7 @@ describe("deploy", () => {
     expect(await runDurableObjectAlarm(sessionStub(t.tenant, "flaky", session.sessionId))).toBe(true);
 
     const view = await adminOk("GET", `/tenants/${t.tenant}/servers/flaky`);
-    expect(view).toMatchObject({ server: "flaky", kind: "deployed", enabled: true, version: 1, status: "serving", calls: 2, errors: 1, errorRate: 0.5 });
+    expect(view).toMatchObject({ server: "flaky", kind: "deployed", enabled: true, version: 1, status: "serving", calls: 2, errors: 1, errorRate: 0.5, latencyMs: { p50: expect.any(Number), p95: expect.any(Number) } });
     expect(view.lastErrors[0]).toMatchObject({ version: 1, kind: "tenant", message: "tool run: upstream said no" });
     expect(await adminOk("GET", `/tenants/${t.tenant}/servers/notes`)).toEqual({ server: "notes", kind: "built-in", enabled: false });
   });

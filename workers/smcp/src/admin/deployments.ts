@@ -184,7 +184,9 @@ export async function getServer(env: Env, tenant: string, server: string): Promi
   // Calls and failures of the last 24 hours, from the metrics rollups (every lane, every version;
   // they lag by the sessions' report interval, at most about 5 s). Per-version totals stay in the versions' list.
   const recent = await stub.metricsRecentCalls(server);
-  const traffic = recent.ok ? { calls: recent.value.calls, errors: recent.value.errors, errorRate: recent.value.calls ? recent.value.errors / recent.value.calls : 0 } : { calls: 0, errors: 0, errorRate: 0 };
+  const traffic = recent.ok
+    ? { calls: recent.value.calls, errors: recent.value.errors, errorRate: recent.value.calls ? recent.value.errors / recent.value.calls : 0, latencyMs: recent.value.latencyMs }
+    : { calls: 0, errors: 0, errorRate: 0, latencyMs: { p50: null, p95: null, p99: null } };
   const upstream = await stub.upstreamGet(server);
   if (upstream.ok && upstream.value) {
     const { url, headers, updatedAt } = upstream.value;

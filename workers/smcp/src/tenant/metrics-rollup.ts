@@ -176,17 +176,24 @@ export class MetricsRollup {
     return { series: rows.slice(0, limit).map(totalsOf), truncated: rows.length > limit };
   }
 
+  /** Every request the tenant answered and the failed ones (any kind), from the totals. */
+  grandTotal(): { requests: number; errors: number } {
+    const row = this.#sql.exec<{ n: number | null; e: number | null }>(`SELECT sum(requests) AS n, sum(${ERROR_COLUMNS.join(" + ")}) AS e FROM metrics_totals`).one();
+    return { requests: row.n ?? 0, errors: row.e ?? 0 };
+  }
+
   /** Requests of `method` and their errors, of a server, in the kept window since `since` (the servers' admin view). */
-  recent(server: string, method: string, since: number): { requests: number; errors: number } {
+  recent(server: string, method: string, since: number): { requests: number; errors: number; buckets: number[] } {
     const row = this.#sql
-      .exec<{ n: number | null; e: number | null }>(
-        `SELECT sum(requests) AS n, sum(${ERROR_COLUMNS.join(" + ")}) AS e FROM metrics_minutes WHERE server = ? AND method = ? AND minute >= ?`,
+      .exec<CounterRow>(
+        `SELECT ${COUNTER_COLUMNS.map((c) => `coalesce(sum(${c}), 0) AS ${c}`).join(", ")} FROM metrics_minutes WHERE server = ? AND method = ? AND minute >= ?`,
         server,
         method,
         minuteOf(since),
       )
       .one();
-    return { requests: row.n ?? 0, errors: row.e ?? 0 };
+    const cell = cellOf(row);
+    return { requests: cell.n, errors: cell.e.reduce((t, n) => t + n, 0), buckets: cell.h };
   }
 
   /** A server's steps of `stepMs` from `from` (inclusive, a step start) for `count` steps, oldest first, every step present. */

@@ -12,6 +12,7 @@
  */
 import { MAX_UNACKED_DELTAS } from "../mcp/request-log";
 import { isDelta, OTHER_TOOL, type MetricsDelta } from "../metrics/delta";
+import { quantileMs } from "../metrics/histogram";
 import { pointOf, seriesWindow, type SeriesRange, type SeriesPoint } from "../metrics/series";
 import { MetricsRollup, PRUNE_INTERVAL_MS, type SeriesTotals } from "./metrics-rollup";
 import type { SessionIndex } from "./session-index";
@@ -112,10 +113,10 @@ export class MetricsRecorder {
     return { stepSeconds: stepMs / 1000, points: this.#rollup.steps(server, from, stepMs, count).map(pointOf) };
   }
 
-  /** The server's `tools/call`s of the last 24 hours and how many failed (any kind). */
-  recentCalls(server: string, now = Date.now()): { calls: number; errors: number } {
-    const { requests, errors } = this.#rollup.recent(server, "tools/call", now - RECENT_MS);
-    return { calls: requests, errors };
+  /** The server's `tools/call`s of the last 24 hours, how many failed (any kind), and their latency percentiles (metrics/histogram.ts). */
+  recentCalls(server: string, now = Date.now()): { calls: number; errors: number; latencyMs: { p50: number | null; p95: number | null; p99: number | null } } {
+    const { requests, errors, buckets } = this.#rollup.recent(server, "tools/call", now - RECENT_MS);
+    return { calls: requests, errors, latencyMs: { p50: quantileMs(buckets, 0.5), p95: quantileMs(buckets, 0.95), p99: quantileMs(buckets, 0.99) } };
   }
 }
 
