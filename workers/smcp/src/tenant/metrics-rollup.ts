@@ -31,13 +31,8 @@ const BUCKET_COLUMNS = ["b1", "b2", "b5", "b10", "b25", "b50", "b100", "b250", "
 const COUNTER_COLUMNS = ["requests", ...ERROR_COLUMNS, ...BUCKET_COLUMNS, "sum_ms"] as const;
 if (ERROR_COLUMNS.length !== ERROR_KINDS.length || BUCKET_COLUMNS.length !== BUCKETS) throw new Error("metrics-rollup: columns do not match the kinds and buckets");
 
-/** A step of TENANT_MIGRATIONS as it shipped (text fixed once written: append a step to change it). */
-export const METRICS_SCHEMA = `
-CREATE TABLE metrics_minutes (
-  minute INTEGER NOT NULL,
-  server TEXT NOT NULL,
-  method TEXT NOT NULL,
-  tool TEXT NOT NULL,
+/** The counter columns both tables share (part of the step text below: never edit it). */
+const COUNTERS_DDL = `
   requests INTEGER NOT NULL DEFAULT 0,
   e_protocol INTEGER NOT NULL DEFAULT 0,
   e_tool INTEGER NOT NULL DEFAULT 0,
@@ -60,7 +55,16 @@ CREATE TABLE metrics_minutes (
   b5000 INTEGER NOT NULL DEFAULT 0,
   b10000 INTEGER NOT NULL DEFAULT 0,
   b_inf INTEGER NOT NULL DEFAULT 0,
-  sum_ms REAL NOT NULL DEFAULT 0,
+  sum_ms REAL NOT NULL DEFAULT 0,`.slice(1);
+
+/** Step 16 of TENANT_MIGRATIONS as it shipped (text fixed once written: append a step to change it). */
+export const METRICS_SCHEMA = `
+CREATE TABLE metrics_minutes (
+  minute INTEGER NOT NULL,
+  server TEXT NOT NULL,
+  method TEXT NOT NULL,
+  tool TEXT NOT NULL,
+${COUNTERS_DDL}
   PRIMARY KEY (minute, server, method, tool)
 ) WITHOUT ROWID;
 CREATE INDEX metrics_minutes_by_server ON metrics_minutes (server, minute);
@@ -68,29 +72,7 @@ CREATE TABLE metrics_totals (
   server TEXT NOT NULL,
   method TEXT NOT NULL,
   tool TEXT NOT NULL,
-  requests INTEGER NOT NULL DEFAULT 0,
-  e_protocol INTEGER NOT NULL DEFAULT 0,
-  e_tool INTEGER NOT NULL DEFAULT 0,
-  e_auth INTEGER NOT NULL DEFAULT 0,
-  e_limit INTEGER NOT NULL DEFAULT 0,
-  e_upstream INTEGER NOT NULL DEFAULT 0,
-  e_sandbox INTEGER NOT NULL DEFAULT 0,
-  e_internal INTEGER NOT NULL DEFAULT 0,
-  b1 INTEGER NOT NULL DEFAULT 0,
-  b2 INTEGER NOT NULL DEFAULT 0,
-  b5 INTEGER NOT NULL DEFAULT 0,
-  b10 INTEGER NOT NULL DEFAULT 0,
-  b25 INTEGER NOT NULL DEFAULT 0,
-  b50 INTEGER NOT NULL DEFAULT 0,
-  b100 INTEGER NOT NULL DEFAULT 0,
-  b250 INTEGER NOT NULL DEFAULT 0,
-  b500 INTEGER NOT NULL DEFAULT 0,
-  b1000 INTEGER NOT NULL DEFAULT 0,
-  b2500 INTEGER NOT NULL DEFAULT 0,
-  b5000 INTEGER NOT NULL DEFAULT 0,
-  b10000 INTEGER NOT NULL DEFAULT 0,
-  b_inf INTEGER NOT NULL DEFAULT 0,
-  sum_ms REAL NOT NULL DEFAULT 0,
+${COUNTERS_DDL}
   PRIMARY KEY (server, method, tool)
 ) WITHOUT ROWID;
 `;
