@@ -65,8 +65,11 @@ export function splitKey(key: string): { method: string; tool: string } {
 export const minuteOf = (at: number): number => at - (at % MINUTE_MS);
 export const emptyCell = (): Cell => ({ n: 0, e: new Array(ERROR_KINDS.length).fill(0), h: new Array(BUCKETS).fill(0), s: 0 });
 
-/** Counts one request: its method and tool as the client named them, its error kind (null: it succeeded), how long it took. */
-export function record(delta: MetricsDelta, at: number, method: string, tool: string | null, kind: ErrorKind | null, durationMs: number): void {
+/**
+ * Counts one request: its method and tool as the client named them, its error kind (null:
+ * it succeeded), how long it took. True when it added a series cell (the delta grew).
+ */
+export function record(delta: MetricsDelta, at: number, method: string, tool: string | null, kind: ErrorKind | null, durationMs: number): boolean {
   const minute = String(minuteOf(at));
   let series = delta[minute];
   if (!series) {
@@ -76,12 +79,14 @@ export function record(delta: MetricsDelta, at: number, method: string, tool: st
   const m = methodLabel(method);
   let key = seriesKey(m, toolLabel(tool));
   if (!(key in series) && Object.keys(series).length >= MAX_SERIES_PER_MINUTE) key = seriesKey(m, OTHER_TOOL);
+  const added = !(key in series);
   const cell = (series[key] ??= emptyCell());
   cell.n++;
   if (kind) cell.e[errorKindIndex(kind)]!++;
   const ms = Math.max(0, durationMs);
   cell.h[bucketIndex(ms)]!++;
   cell.s += ms;
+  return added;
 }
 
 /** Adds `from` into `into` (same bounds as recording). */

@@ -8,35 +8,39 @@
  * seconds, never one per request.
  *
  * Bounded: the pending counts live in the runtime's BoundedCache, each tenant's entry
- * at most `MAX_SERVERS` servers (further names count as `_other`) and estimated at its
- * worst case; when the cache must make room, the least recently used tenant's unflushed
- * counts are lost (metrics are best effort; the requests themselves are unaffected).
+ * at most `MAX_SERVERS` servers (further names count as `_other`) of bounded deltas,
+ * estimated by the series cells it holds. An entry the cache lets go still flushes what
+ * it held when its timer fires (it is scheduled with the first count), so the memory of
+ * counts past the cache's bound lasts at most `FLUSH_MS`.
  * A flush to a tenant that does not exist (a stranger's URL) writes nothing there.
  */
 import { waitUntil } from "cloudflare:workers";
 import { BoundedCache } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
-import { MAX_MINUTES, MAX_SERIES_PER_MINUTE, OTHER_TOOL, record, requestsIn, type MetricsDelta } from "./delta";
+import { OTHER_TOOL, record, requestsIn, type MetricsDelta } from "./delta";
 import type { ErrorKind } from "./error-kinds";
 import { metricsEnabled } from "./switch";
 
 export const FLUSH_MS = 5_000;
 export const FLUSH_REQUESTS = 1_000;
 const MAX_SERVERS = 8;
-/** Worst case of one entry: every server with a full minute of series, over two minutes, at ~300 bytes a cell. */
-const ENTRY_BYTES = MAX_SERVERS * Math.min(2, MAX_MINUTES) * MAX_SERIES_PER_MINUTE * 300;
+/** Estimated bytes of one series cell (its key, 21 numbers, the object) and of an entry's own fields. */
+const CELL_BYTES = 400;
+const ENTRY_BYTES = 512;
 
 interface Pending {
   tenant: string;
   /** The tenant incarnation the counts are for; null for refusals before authentication (the current one takes them). */
   incarnation: string | null;
   servers: Map<string, MetricsDelta>;
+  /** Series cells held, for the cache's estimate (re-stated whenever one is added). */
+  cells: number;
   requests: number;
   scheduled: boolean;
 }
 
-const pending = new BoundedCache<Pending>({ maxBytes: 4 * 1024 * 1024, ttlMs: 10 * 60_000, sizeOf: () => ENTRY_BYTES });
+const pending = new BoundedCache<Pending>({ maxBytes: 4 * 1024 * 1024, ttlMs: 10 * 60_000, sizeOf: (p) => ENTRY_BYTES + p.cells * CELL_BYTES });
 
 export interface IsolateOutcome {
   tenant: string;
@@ -52,11 +56,14 @@ export function recordIsolate(env: Env, o: IsolateOutcome): void {
   if (!metricsEnabled()) return;
   const key = `${o.tenant}~${o.incarnation ?? ""}`;
   let entry = pending.get(key);
-  if (!entry) pending.set(key, (entry = { tenant: o.tenant, incarnation: o.incarnation, servers: new Map(), requests: 0, scheduled: false }));
+  if (!entry) pending.set(key, (entry = { tenant: o.tenant, incarnation: o.incarnation, servers: new Map(), cells: 0, requests: 0, scheduled: false }));
   const server = entry.servers.has(o.server) || entry.servers.size < MAX_SERVERS ? o.server : OTHER_TOOL;
   let delta = entry.servers.get(server);
   if (!delta) entry.servers.set(server, (delta = {}));
-  record(delta, Date.now(), o.method, o.tool, o.kind, o.durationMs);
+  if (record(delta, Date.now(), o.method, o.tool, o.kind, o.durationMs)) {
+    entry.cells++;
+    pending.set(key, entry); // the estimate grew with the entry
+  }
   entry.requests++;
   if (entry.requests >= FLUSH_REQUESTS) {
     waitUntil(flush(env, entry));
@@ -70,6 +77,7 @@ export function recordIsolate(env: Env, o: IsolateOutcome): void {
 async function flush(env: Env, entry: Pending): Promise<void> {
   const servers = [...entry.servers].map(([server, delta]) => ({ server, delta }));
   entry.servers = new Map();
+  entry.cells = 0;
   entry.requests = 0;
   entry.scheduled = false;
   if (servers.every((s) => requestsIn(s.delta) === 0)) return;
