@@ -18,7 +18,7 @@ const ROUNDS = 4;
 export async function metricsCost(on, startOff, plan) {
   const off = await startOff();
   try {
-    const round = { ...plan, duration: Math.max(1, plan.duration / ROUNDS), warmup: Math.max(0.5, plan.warmup / ROUNDS) };
+    const round = { ...plan, duration: Math.max(2, plan.duration / ROUNDS), warmup: Math.max(0.5, plan.warmup / ROUNDS) };
     const lanes = {};
     for (const lane of ["session", "stateless"]) {
       const sides = { on: { target: on }, off: { target: off } };
@@ -30,10 +30,14 @@ export async function metricsCost(on, startOff, plan) {
       for (let r = 0; r < ROUNDS; r++) {
         for (const side of r % 2 === 0 ? [sides.on, sides.off] : [sides.off, sides.on]) {
           const load = await toolsCallLoad(side.target.tools.echo, side.templates, round, side.target.cpu);
-          side.cpuMs += load.cpuMsPerRequest * load.requests;
-          side.requests += load.requests;
+          // A round that completed nothing (a stall of the machine) says nothing about CPU per call.
+          if (load.requests > 0 && Number.isFinite(load.cpuMsPerRequest)) {
+            side.cpuMs += load.cpuMsPerRequest * load.requests;
+            side.requests += load.requests;
+          }
         }
       }
+      if (sides.on.requests === 0 || sides.off.requests === 0) throw new Error(`no ${lane} call completed on one of the two servers`);
       const perCall = (side) => side.cpuMs / side.requests;
       lanes[lane] = { onMs: perCall(sides.on), offMs: perCall(sides.off), ratio: perCall(sides.on) / perCall(sides.off), calls: sides.on.requests + sides.off.requests };
     }
