@@ -230,6 +230,7 @@ function metricsCostRows(cost) {
   if (!cost || missing(cost)) return [];
   return ["session", "stateless"].map((lane) => {
     const l = cost.lanes[lane];
+    if (!l || !Number.isFinite(l.ratio)) return { id: `metrics/${lane}`, label: `  metrics cost: runtime CPU per ${cost.tool} · ${lane}, on/off`, servers: { smcp: cell(null, "n/a") } };
     return {
       id: `metrics/${lane}`,
       label: `  metrics cost: runtime CPU per ${cost.tool} · ${lane}, on/off`,
