@@ -618,7 +618,9 @@ export class TenantDO extends DurableObject<Env> {
       const message = err instanceof UpstreamSetupError ? err.message : "the probe failed inside SMCP";
       result = { ok: false, latencyMs: 0, error: `Upstream ${server} cannot be called: ${message}` };
     }
-    return health.record(server, upstream.updatedAt, result, Date.now(), schedule);
+    const recorded = health.record(server, upstream.updatedAt, result, Date.now(), schedule);
+    if (recorded) this.#metrics.sampleUpstream(server, result.ok);
+    return recorded;
   }
 
   /** One alarm run's share of due probes; the alarm is then armed for the next. */
@@ -886,6 +888,7 @@ export class TenantDO extends DurableObject<Env> {
       }
     }
     this.#sessions.add(record);
+    this.#metrics.sampleServer(record.server);
     await this.#audit(sessionActorOf(record), "session.created", record.id, {
       server: record.server,
       protocolVersion: clip(record.protocolVersion),
@@ -943,6 +946,7 @@ export class TenantDO extends DurableObject<Env> {
       if (!before) return false;
       this.#sessions.touch(id, update);
       metrics.foldReport(before.server, before.seq, update);
+      metrics.sampleServer(before.server);
       return true;
     });
     if (!known) return { ok: false, reason: "unknown-session" };
@@ -961,7 +965,9 @@ export class TenantDO extends DurableObject<Env> {
     const removed = this.ctx.storage.transactionSync(() => {
       const before = this.#sessions.reportOf(id);
       if (before && final) metrics.foldReport(before.server, before.seq, final);
-      return this.#sessions.remove(id, final);
+      const removed = this.#sessions.remove(id, final);
+      if (before) metrics.sampleServer(before.server);
+      return removed;
     });
     if (!removed) return { ok: true };
     await metrics.armPrune();

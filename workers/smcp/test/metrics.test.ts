@@ -80,6 +80,12 @@ describe("metrics", () => {
     expect(valueOf(text, `smcp_request_duration_seconds_bucket{tenant="${tenant}",server="notes",method="tools/call",tool="add_note",le="+Inf"}`)).toBe(2);
     expect(valueOf(text, `smcp_sessions{tenant="${tenant}",server="notes"}`)).toBe(1);
     expect(valueOf(text, `smcp_event_log_bytes{tenant="${tenant}",server="notes"}`)).toBeGreaterThan(0);
+    // The gauges' sample of this minute, written with the report.
+    const sample = await runInDurableObject(tenantObject(tenant), (_i: TenantDO, state) =>
+      state.storage.sql.exec<{ sessions: number; event_bytes: number }>("SELECT sessions, event_bytes FROM metrics_gauges WHERE server = 'notes' ORDER BY minute DESC LIMIT 1").one(),
+    );
+    expect(sample.sessions).toBe(1);
+    expect(sample.event_bytes).toBeGreaterThan(0);
 
     // A report applied again (its acknowledgement lost) adds nothing: the session resends nothing it was told is in.
     expect(await runDurableObjectAlarm(sessionStub(tenant, "notes", session.sessionId))).toBe(true);

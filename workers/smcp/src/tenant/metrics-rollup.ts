@@ -1,8 +1,10 @@
 /**
- * The tenant's metrics rollups (tables `metrics_minutes` and `metrics_totals`): every
- * request of the tenant counted per minute and per series (server, method, tool), and
- * the same counts as running totals since the tenant was created (what Prometheus
- * counters need: a 24-hour window would go down as minutes age out).
+ * The tenant's metrics rollups (tables `metrics_minutes`, `metrics_totals` and
+ * `metrics_gauges`): every request of the tenant counted per minute and per series
+ * (server, method, tool), the same counts as running totals since the tenant was created
+ * (what Prometheus counters need: a 24-hour window would go down as minutes age out), and
+ * a sample per minute and server of its gauges (live sessions, event-log bytes, sandbox
+ * instances, upstream reachability), taken when a report or a probe changes them.
  *
  * Written only by `fold`, once per session report or isolate flush (tenant-do.ts), in
  * the caller's transaction: never once per request. The server label is the one the
@@ -75,6 +77,15 @@ CREATE TABLE metrics_totals (
 ${COUNTERS_DDL}
   PRIMARY KEY (server, method, tool)
 ) WITHOUT ROWID;
+CREATE TABLE metrics_gauges (
+  minute INTEGER NOT NULL,
+  server TEXT NOT NULL,
+  sessions INTEGER NOT NULL DEFAULT 0,
+  event_bytes INTEGER NOT NULL DEFAULT 0,
+  instances INTEGER NOT NULL DEFAULT 0,
+  upstream_up INTEGER,
+  PRIMARY KEY (minute, server)
+) WITHOUT ROWID;
 `;
 
 /** One series' totals, as the exposition reads them. */
@@ -141,15 +152,41 @@ export class MetricsRollup {
     }
   }
 
+  /**
+   * The gauges of a server as they stand at `now`, kept as its minute's sample (the last
+   * one of the minute wins): written with a report or a probe, never per request.
+   */
+  sampleGauges(server: string, gauges: { sessions: number; eventBytes: number; instances: number }, now = Date.now()): void {
+    this.#sql.exec(
+      `INSERT INTO metrics_gauges (minute, server, sessions, event_bytes, instances) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (minute, server) DO UPDATE SET sessions = excluded.sessions, event_bytes = excluded.event_bytes, instances = excluded.instances`,
+      minuteOf(now),
+      server,
+      gauges.sessions,
+      gauges.eventBytes,
+      gauges.instances,
+    );
+  }
+
+  /** An upstream's probe verdict, as its minute's sample. */
+  sampleUpstream(server: string, up: boolean, now = Date.now()): void {
+    this.#sql.exec(
+      "INSERT INTO metrics_gauges (minute, server, upstream_up) VALUES (?, ?, ?) ON CONFLICT (minute, server) DO UPDATE SET upstream_up = excluded.upstream_up",
+      minuteOf(now),
+      server,
+      up ? 1 : 0,
+    );
+  }
+
   /** Drops minutes older than the retention; returns how many rows went. */
   prune(now = Date.now()): number {
-    return this.#sql.exec("DELETE FROM metrics_minutes WHERE minute < ?", minuteOf(now) - RETENTION_MS).rowsWritten;
+    const before = minuteOf(now) - RETENTION_MS;
+    return this.#sql.exec("DELETE FROM metrics_minutes WHERE minute < ?", before).rowsWritten + this.#sql.exec("DELETE FROM metrics_gauges WHERE minute < ?", before).rowsWritten;
   }
 
   /** A server's rows go with the server (purge). */
   remove(server: string): void {
-    this.#sql.exec("DELETE FROM metrics_minutes WHERE server = ?", server);
-    this.#sql.exec("DELETE FROM metrics_totals WHERE server = ?", server);
+    for (const table of ["metrics_minutes", "metrics_totals", "metrics_gauges"]) this.#sql.exec(`DELETE FROM ${table} WHERE server = ?`, server);
   }
 
   /** Every series' totals, at most `limit` rows (ordered by server, method, tool), and whether more exist. */

@@ -5,10 +5,11 @@
  * metrics/isolate-sink.ts) into the rollups (tenant/metrics-rollup.ts), prunes old
  * minutes on the tenant's alarm, and answers the exposition and the series API.
  *
- * Gauges are read live, not rolled up: live sessions and event-log bytes from the session
+ * Gauges are read live for the scrape: live sessions and event-log bytes from the session
  * index (fed by the same reports), sandbox instances as sessions of servers whose active
  * deployment is an SDK server (one instance each), upstream reachability from the last
- * probe (tenant/upstream-health.ts).
+ * probe (tenant/upstream-health.ts); a sample per minute is kept beside the rollups,
+ * written in the same transaction as the report or probe that changed it.
  */
 import { MAX_UNACKED_DELTAS } from "../mcp/request-log";
 import { isDelta, OTHER_TOOL, type MetricsDelta } from "../metrics/delta";
@@ -67,6 +68,18 @@ export class MetricsRecorder {
     for (const d of deltas) {
       if (typeof d?.seq === "number" && d.seq > appliedSeq && d.seq <= update.seq && isDelta(d.delta)) this.#rollup.fold(server, d.delta);
     }
+  }
+
+  /** Samples the gauges of `server` for this minute (after a report or a session's end changed them). */
+  sampleServer(server: string, now = Date.now()): void {
+    const g = this.#host.sessions.gaugesOf(server);
+    const instances = this.#host.instanceServers().includes(server) ? g.sessions : 0;
+    this.#rollup.sampleGauges(server, { ...g, instances }, now);
+  }
+
+  /** Samples an upstream's reachability for this minute (after a probe). */
+  sampleUpstream(server: string, up: boolean, now = Date.now()): void {
+    this.#rollup.sampleUpstream(server, up, now);
   }
 
   /** An isolate's flush, in one transaction; a server that is not enabled counts as `_other`. */

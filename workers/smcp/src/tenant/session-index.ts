@@ -81,6 +81,12 @@ export class SessionIndex {
       .map((r) => ({ server: r.server, sessions: r.n, eventBytes: r.bytes ?? 0 }));
   }
 
+  /** Live sessions and event-log bytes of one server. */
+  gaugesOf(server: string): { sessions: number; eventBytes: number } {
+    const row = this.#sql.exec<{ n: number; bytes: number | null }>("SELECT count(*) AS n, sum(event_bytes) AS bytes FROM sessions WHERE server = ?", server).one();
+    return { sessions: row.n, eventBytes: row.bytes ?? 0 };
+  }
+
   /** Applies a report once (by its seq); false when the session is not indexed. */
   touch(id: string, update: SessionUpdate): boolean {
     this.#sql.exec(
