@@ -228,13 +228,16 @@ function gatewayRows(gateway, floor) {
  */
 function metricsCostRows(cost) {
   if (!cost || missing(cost)) return [];
+  const micro = Number.isFinite(cost.recordingUs) ? `; recording alone ${fixed(cost.recordingUs, 2)} µs` : "";
   return ["session", "stateless"].map((lane) => {
     const l = cost.lanes[lane];
     if (!l || !Number.isFinite(l.ratio)) return { id: `metrics/${lane}`, label: `  metrics cost: runtime CPU per ${cost.tool} · ${lane}, on/off`, servers: { smcp: cell(null, "n/a") } };
     return {
       id: `metrics/${lane}`,
       label: `  metrics cost: runtime CPU per ${cost.tool} · ${lane}, on/off`,
-      servers: { smcp: cell(l.ratio, `${fixed(l.ratio, 3)}× (${ms(l.onMs)} vs ${ms(l.offMs)} ms, ${fixed((l.ratio - 1) * 100, 1)} %)`) },
+      servers: {
+        smcp: cell(l.ratio, `${fixed(l.ratio, 3)}× (${ms(l.onMs)} vs ${ms(l.offMs)} ms, ${fixed((l.ratio - 1) * 100, 1)} %${micro ? `${micro} = ${fixed((cost.recordingUs / 1000 / l.onMs) * 100, 2)} %` : ""})`),
+      },
     };
   });
 }
