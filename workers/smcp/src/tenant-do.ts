@@ -310,9 +310,8 @@ export class TenantDO extends DurableObject<Env> {
   // --- metrics (tenant/metrics.ts; the rollups: tenant/metrics-rollup.ts) -------------
 
   /** An isolate's batch of stateless-lane and Worker-level counts (metrics/isolate-sink.ts); another incarnation's are dropped. */
-  async metricsFlush(flush: IsolateFlush, incarnation: string | null): Promise<{ ok: true } | Missing> {
-    // Null: refusals counted before the request was authenticated, which name no incarnation.
-    if (!(incarnation === null ? this.#config() : this.#currentConfig(incarnation))) return MISSING;
+  async metricsFlush(flush: IsolateFlush, incarnation: string): Promise<{ ok: true } | Missing> {
+    if (!this.#currentConfig(incarnation)) return MISSING;
     await this.#metrics.foldIsolate(flush);
     return { ok: true };
   }

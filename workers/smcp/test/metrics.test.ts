@@ -17,11 +17,15 @@ import {
   ORIGIN,
   admin,
   adminOk,
+  SESSION_REVISION,
   callTool,
+  initializeParams,
+  mcpFetch,
   mcpUrl,
   openSession,
   provisionTenant,
   request,
+  rpc,
   sessionStub,
   statelessTool,
   storageOf,
@@ -103,10 +107,20 @@ describe("metrics", () => {
     expect(valueOf(text, `smcp_sessions{tenant="${tenant}",server="notes"}`)).toBeUndefined();
   });
 
-  it("metrics:stateless-flush — stateless calls are counted in the isolate and flushed in one batch, not per request", async () => {
+  it("metrics:stateless-flush metrics:error-kinds — stateless calls and the Worker's refusals of authenticated callers are counted in the isolate and flushed in one batch", async () => {
     const { tenant, key } = await provisionTenant({ prefix: "metsl", servers: ["notes"] });
     const url = mcpUrl(tenant, "notes");
     for (let i = 0; i < 3; i++) await statelessTool(url, key, "list_notes", {});
+    // A session refused at its start has no session object to count it: the Worker does (kind limit).
+    await adminOk("PATCH", `/tenants/${tenant}`, { limits: { maxSessions: 1 } });
+    await openSession(url, key);
+    const refused = await mcpFetch(url, { key, body: rpc("initialize", initializeParams(SESSION_REVISION)) });
+    expect(refused.status).toBe(429);
+    await refused.body?.cancel();
+    // A wrong key is counted nowhere here (the tenant's auth-failure tally has it): a stranger's request reaches no object.
+    const denied = await mcpFetch(url, { key: "smcp_sk_not-a-real-key-at-all-000000000000000000000", body: rpc("ping") });
+    expect(denied.status).toBe(401);
+    await denied.body?.cancel();
     // Before the flush is due the tenant holds nothing of them.
     expect((await series(tenant, "notes", "1h")).points.every((p: { requests: number }) => p.requests === 0)).toBe(true);
     let count: number | undefined;
@@ -115,6 +129,14 @@ describe("metrics", () => {
       count = valueOf(await scrape(`/tenants/${tenant}/metrics`), `smcp_requests_total{tenant="${tenant}",server="notes",method="tools/call",tool="list_notes"}`);
     }
     expect(count).toBe(3);
+    let text = "";
+    for (let i = 0; i < 80; i++) {
+      text = await scrape(`/tenants/${tenant}/metrics`);
+      if (text.includes('kind="limit"')) break;
+      await new Promise((r) => setTimeout(r, 125));
+    }
+    expect(valueOf(text, `smcp_errors_total{tenant="${tenant}",server="notes",method="initialize",tool="",kind="limit"}`)).toBe(1);
+    expect(text).not.toContain('kind="auth"');
   });
 
   it("metrics:prometheus — tenant-chosen names are escaped, and one tenant's scrape holds nothing of another's", async () => {

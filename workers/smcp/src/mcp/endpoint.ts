@@ -26,17 +26,24 @@ import { kindOfHttpStatus } from "../metrics/error-kinds";
 const ALLOWED_METHODS = "GET, POST, DELETE";
 
 /**
- * The endpoint, with the refusals it answers itself counted in the isolate's metrics
- * (metrics/isolate-sink.ts): the session object and the stateless lane count the rest.
+ * The endpoint, with the refusals it answers itself to an authenticated caller counted in
+ * the isolate's metrics (metrics/isolate-sink.ts): the session object and the stateless
+ * lane count the rest.
  */
 export async function handleMcp(request: Request, env: Env, tenant: string, server: string, rc: RequestContext): Promise<Response> {
   const started = Date.now();
   const seen: { incarnation: string | null } = { incarnation: null };
-  const refused = (status: number) =>
+  // Only once the caller is authenticated: a stranger's request must reach no Durable Object,
+  // not even a batched flush (failed authentications are the tenant's auth-failure tally).
+  const refused = (status: number) => {
+    if (seen.incarnation === null) return;
     recordIsolate(env, { tenant, incarnation: seen.incarnation, server, method: rc.rpcMethod ?? "other", tool: rc.tool ?? null, kind: kindOfHttpStatus(status), durationMs: Date.now() - started });
+  };
   try {
     const response = await serveMcp(request, env, tenant, server, rc, seen);
-    if (response.status >= 400 && rc.lane === undefined) refused(response.status);
+    // A session refused at its start (limits, a revoked credential, the SDK's checks) has no object to count it.
+    const refusedStart = rc.lane === "session" && rc.session === undefined && !response.headers.has("mcp-session-id");
+    if (response.status >= 400 && (rc.lane === undefined || refusedStart)) refused(response.status);
     return response;
   } catch (err) {
     refused(err instanceof WireError ? err.status : 500);
@@ -93,7 +100,7 @@ async function serveMcp(request: Request, env: Env, tenant: string, server: stri
     if (await servesModern(modern)) {
       const passStarted = Date.now();
       const response = await passThrough(modern, body.json as JSONRPCMessage, request, resolved.policy);
-      if ((body.json as { id?: unknown }).id !== undefined) {
+      if ((body.json as { id?: unknown }).id !== undefined && seen.incarnation !== null) {
         const kind = response.status >= 400 ? kindOfHttpStatus(response.status, "upstream") : null;
         recordIsolate(env, { tenant, incarnation: seen.incarnation, server, method: rc.rpcMethod ?? "other", tool: rc.tool ?? null, kind, durationMs: Date.now() - passStarted });
       }

@@ -5,7 +5,8 @@
  * - `protocol`: the client's request was refused (a JSON-RPC error -32700, -32600,
  *   -32601, -32602, or an HTTP 4xx rejection other than the ones below);
  * - `tool`: a `tools/call` answered with a result whose `isError` is true (the tool ran and failed);
- * - `auth`: 401 or 403 (missing, invalid or revoked credential, refused origin);
+ * - `auth`: 401 or 403 answered to an authenticated caller (a credential revoked by the time
+ *   its session starts); failed authentications are the tenant's auth-failure tally, not metrics;
  * - `limit`: a platform limit refused it (429: rate, sessions, instances, streams; 413: body size);
  * - `upstream`: any other error answered for a server that fronts an upstream (gateway);
  * - `sandbox`: any other error answered for a deployed server (its sandbox failed, timed out or erred);

@@ -1,6 +1,7 @@
 /**
  * Metrics of requests that no session object sees: the stateless lane's, and the
- * refusals the routing Worker answers itself (auth, rate limit, bad body). They are
+ * refusals the routing Worker answers itself once the caller is authenticated (rate
+ * limit, bad body, a session refused at its start). They are
  * counted in this isolate's memory, per tenant, as a delta per server (metrics/delta.ts),
  * and flushed to the tenant object in one batched call: `FLUSH_MS` after the first
  * request counted since the last flush (a timer kept alive by `waitUntil`), or at once
@@ -12,7 +13,8 @@
  * estimated by the series cells it holds. An entry the cache lets go still flushes what
  * it held when its timer fires (it is scheduled with the first count), so the memory of
  * counts past the cache's bound lasts at most `FLUSH_MS`.
- * A flush to a tenant that does not exist (a stranger's URL) writes nothing there.
+ * Nothing is counted for a caller that did not authenticate, so no stranger's request
+ * leads to a call to a Durable Object.
  */
 import { waitUntil } from "cloudflare:workers";
 import { BoundedCache } from "@smcp/runtime";
@@ -31,8 +33,8 @@ const ENTRY_BYTES = 512;
 
 interface Pending {
   tenant: string;
-  /** The tenant incarnation the counts are for; null for refusals before authentication (the current one takes them). */
-  incarnation: string | null;
+  /** The tenant incarnation the counts are for (another incarnation's tenant drops them). */
+  incarnation: string;
   servers: Map<string, MetricsDelta>;
   /** Series cells held, for the cache's estimate (re-stated whenever one is added). */
   cells: number;
@@ -44,7 +46,7 @@ const pending = new BoundedCache<Pending>({ maxBytes: 4 * 1024 * 1024, ttlMs: 10
 
 export interface IsolateOutcome {
   tenant: string;
-  incarnation: string | null;
+  incarnation: string;
   server: string;
   method: string;
   tool: string | null;
@@ -54,7 +56,7 @@ export interface IsolateOutcome {
 
 export function recordIsolate(env: Env, o: IsolateOutcome): void {
   if (!metricsEnabled()) return;
-  const key = `${o.tenant}~${o.incarnation ?? ""}`;
+  const key = `${o.tenant}~${o.incarnation}`;
   let entry = pending.get(key);
   if (!entry) pending.set(key, (entry = { tenant: o.tenant, incarnation: o.incarnation, servers: new Map(), cells: 0, requests: 0, scheduled: false }));
   const server = entry.servers.has(o.server) || entry.servers.size < MAX_SERVERS ? o.server : OTHER_TOOL;
