@@ -99,6 +99,7 @@ export function figureRows(results, plan) {
   rows.push(...statelessExtensionRows(results.smcp, floor, plan));
   rows.push(...deployedRows(results.smcp?.deployed, floor));
   rows.push(...gatewayRows(results.smcp?.gateway, floor));
+  rows.push(...metricsCostRows(results.smcp?.metricsCost));
   for (const row of rows) row.ratios ??= ratiosOf(row);
   return rows;
 }
@@ -221,6 +222,26 @@ function gatewayRows(gateway, floor) {
   ];
 }
 
+/**
+ * Issue 16: the runtime CPU per tools/call of the static tool with metrics recorded,
+ * over the same with recording switched off (a second SMCP, rounds alternated).
+ */
+function metricsCostRows(cost) {
+  if (!cost || missing(cost)) return [];
+  const micro = Number.isFinite(cost.recordingUs) ? `; recording alone ${fixed(cost.recordingUs, 2)} µs` : "";
+  return ["session", "stateless"].map((lane) => {
+    const l = cost.lanes[lane];
+    if (!l || !Number.isFinite(l.ratio)) return { id: `metrics/${lane}`, label: `  metrics cost: runtime CPU per ${cost.tool} · ${lane}, on/off`, servers: { smcp: cell(null, "n/a") } };
+    return {
+      id: `metrics/${lane}`,
+      label: `  metrics cost: runtime CPU per ${cost.tool} · ${lane}, on/off`,
+      servers: {
+        smcp: cell(l.ratio, `${fixed(l.ratio, 3)}× (${ms(l.onMs)} vs ${ms(l.offMs)} ms, ${fixed((l.ratio - 1) * 100, 1)} %${micro ? `${micro} = ${fixed((cost.recordingUs / 1000 / l.onMs) * 100, 2)} %` : ""})`),
+      },
+    };
+  });
+}
+
 function ratiosOf(row) {
   const smcp = row.servers.smcp?.num;
   const ratios = {};
@@ -268,6 +289,20 @@ export function verdicts(rows) {
     },
     ...deployedVerdict(byId["deployed/session"]),
     ...gatewayVerdict(byId["gateway/added"]),
+    ...metricsVerdict(byId["metrics/session"], byId["metrics/stateless"]),
+  ];
+}
+
+/** Issue 16: metrics cost at most 5 % of a tools/call's CPU, on both lanes. */
+function metricsVerdict(...rows) {
+  const values = rows.filter(Boolean).map((r) => r.servers.smcp?.num);
+  if (values.length === 0) return [];
+  return [
+    {
+      target: "metrics cost at most 5 % of a tools/call's runtime CPU (static tool, both lanes)",
+      met: values.every((v) => v != null && v <= 1.05),
+      detail: values.map((v) => (v == null ? "n/a" : `${fixed((v - 1) * 100, 1)} %`)).join(", "),
+    },
   ];
 }
 

@@ -15,6 +15,7 @@ import { gatewayOverhead } from "../figures/gateway.mjs";
 import { floorObject, idleFootprint } from "../figures/footprint.mjs";
 import { initializeRate } from "../figures/initialize.mjs";
 import { listChangeFanOut } from "../figures/listen.mjs";
+import { metricsCost } from "../figures/metrics-cost.mjs";
 import { resumeLatency } from "../figures/resume.mjs";
 import { taskRoundTrip } from "../figures/tasks.mjs";
 import { seedNotes, toolsCallLoad } from "../figures/tools-call.mjs";
@@ -74,6 +75,9 @@ export async function runMcpSuite(target, plan) {
         toolsCallLoad(tool, await templates(tool, lane), plan, target.cpu),
       );
     }
+  }
+  if (target.metricsOff) {
+    results.metricsCost = await step(`metrics cost: tools/call ${echo.name}, recording on vs off, both lanes`, () => metricsCost(target, target.metricsOff, plan));
   }
   if (target.sdkServer) results.deployed = await runDeployedSuite(target, plan, step, await templates(target.sdkServer.builtIn, "session"));
   if (target.gateway) {

@@ -77,6 +77,12 @@ export const PlatformConfigSchema = z.object({
   SMCP_UPSTREAM_PROBE_MAX_BACKOFF_SECONDS: intFrom(3600, 1),
   /** How long one probe of an upstream may take, all its requests together. */
   SMCP_UPSTREAM_PROBE_TIMEOUT_SECONDS: intFrom(10, 1),
+  /** `off` only in `pnpm bench`'s metrics-overhead row, which measures what recording metrics costs; `on` everywhere else. */
+  SMCP_METRICS_RECORDING: z.enum(["on", "off"]).optional().transform((v) => v ?? "on"),
+  /** Series one Prometheus scrape shows at most (`/admin/v1/metrics`, `/admin/v1/tenants/{t}/metrics`); the rest are cut, and the scrape says so. */
+  SMCP_METRICS_MAX_SERIES: intFrom(10_000, 10),
+  /** Tenants the platform scrape (`GET /admin/v1/metrics`) reads at most; the rest are cut, and the scrape says so. */
+  SMCP_METRICS_MAX_TENANTS: intFrom(200, 1),
   /** `sse` (default): POST answers stream, resumable; `json`: one JSON body, mid-call notifications dropped. */
   SMCP_SESSION_RESPONSE_MODE: z.enum(["sse", "json"]).optional().transform((v) => v ?? "sse"),
   /** OAuth abuse limits (workers/smcp/src/oauth/abuse-limits.ts): requests per window. */

@@ -9,6 +9,7 @@ import { handleAdmin } from "./admin/router";
 import { serveDashboard } from "./dashboard/handler";
 import type { Env } from "./env";
 import { handleMcp } from "./mcp/endpoint";
+import { setMetricsSwitch } from "./metrics/switch";
 import { protectedResourceMetadata } from "./mcp/resource-metadata";
 import { oauthRoutes } from "./oauth/routes";
 import { logEvent } from "./log";
@@ -85,6 +86,7 @@ function noRouteMessage(method: string, path: string): string {
 export default {
   async fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> {
     const started = Date.now();
+    setMetricsSwitch(env);
     const rc: RequestContext = { trace: traceOf(request) };
     const path = new URL(request.url).pathname;
     let response: Response;

@@ -60,6 +60,9 @@ import { openSecrets } from "./sandbox/secrets-env";
 import { UpstreamHealth, probeSchedule, type UpstreamHealthSummary, type UpstreamHealthView } from "./tenant/upstream-health";
 import { policySummary, type ToolPolicy } from "./policy/tool-policy";
 import { identitySummary, type StoredIdentity } from "./tenant/identity";
+import { MetricsRollup } from "./tenant/metrics-rollup";
+import { MetricsRecorder, type IsolateFlush, type MetricsSnapshot } from "./tenant/metrics";
+import type { SeriesRange } from "./metrics/series";
 
 /** Longest client-supplied string kept in an audit detail. */
 const AUDIT_DETAIL_MAX_CHARS = 256;
@@ -287,8 +290,49 @@ export class TenantDO extends DurableObject<Env> {
     try {
       await this.#failureTally().flush();
     } finally {
-      await this.#probeDueUpstreams();
+      try {
+        await this.#probeDueUpstreams();
+      } finally {
+        await this.#metrics.pruneIfDue();
+      }
     }
+  }
+
+  get #metrics(): MetricsRecorder {
+    return new MetricsRecorder({
+      storage: this.ctx.storage,
+      sessions: this.#sessions,
+      serverEnabled: (name) => this.#servers.isEnabled(name),
+      upstreams: () => this.#upstreamHealth.reachability(),
+      instanceServers: () => this.#sql.exec<{ server: string }>("SELECT server FROM deployments WHERE status = 'active' AND kind = 'sdk'").toArray().map((r) => r.server),
+    });
+  }
+
+  // --- metrics (tenant/metrics.ts; the rollups: tenant/metrics-rollup.ts) -------------
+
+  /** An isolate's batch of stateless-lane and Worker-level counts (metrics/isolate-sink.ts); another incarnation's are dropped. */
+  async metricsFlush(flush: IsolateFlush, incarnation: string): Promise<{ ok: true } | Missing> {
+    if (!this.#currentConfig(incarnation)) return MISSING;
+    await this.#metrics.foldIsolate(flush);
+    return { ok: true };
+  }
+
+  /** Totals and gauges for the Prometheus exposition, at most `maxSeries` series. */
+  async metricsSnapshot(maxSeries: number): Promise<{ ok: true; value: MetricsSnapshot } | Missing> {
+    if (!this.#config()) return MISSING;
+    return { ok: true, value: this.#metrics.snapshot(maxSeries) };
+  }
+
+  /** A server's series for the dashboard's charts (metrics/series.ts). */
+  async metricsSeries(server: string, range: SeriesRange, now = Date.now()) {
+    if (!this.#config()) return MISSING;
+    return { ok: true as const, value: this.#metrics.series(server, range, now) };
+  }
+
+  /** A server's tools/calls and failed ones in the last 24 hours (the servers' admin view). */
+  async metricsRecentCalls(server: string) {
+    if (!this.#config()) return MISSING;
+    return { ok: true as const, value: this.#metrics.recentCalls(server) };
   }
 
   /** Ends `sessions` now, each with its own bounded attempt (tenant/session-objects.ts). */
@@ -524,6 +568,7 @@ export class TenantDO extends DurableObject<Env> {
       this.ctx.storage.kv.delete(upstreamKey(name));
       this.#upstreamHealth.remove(name);
       this.ctx.storage.kv.delete(policyKey(name));
+      new MetricsRollup(this.#sql).remove(name);
       toolData.recount();
       return { files, toolData: toolRows, secrets, versions };
     });
@@ -615,7 +660,9 @@ export class TenantDO extends DurableObject<Env> {
       const message = err instanceof UpstreamSetupError ? err.message : "the probe failed inside SMCP";
       result = { ok: false, latencyMs: 0, error: `Upstream ${server} cannot be called: ${message}` };
     }
-    return health.record(server, upstream.updatedAt, result, Date.now(), schedule);
+    const recorded = health.record(server, upstream.updatedAt, result, Date.now(), schedule);
+    if (recorded) this.#metrics.sampleUpstream(server, result.ok);
+    return recorded;
   }
 
   /** One alarm run's share of due probes; the alarm is then armed for the next. */
@@ -883,6 +930,7 @@ export class TenantDO extends DurableObject<Env> {
       }
     }
     this.#sessions.add(record);
+    this.#metrics.sampleServer(record.server);
     await this.#audit(this.#sessionActor(record), "session.created", record.id, {
       server: record.server,
       protocolVersion: clip(record.protocolVersion),
@@ -946,7 +994,19 @@ export class TenantDO extends DurableObject<Env> {
 
   /** A session's periodic report, applied once per `update.seq`; the ack tells the session its increments arrived. */
   async sessionTouched(id: string, update: SessionUpdate): Promise<SessionReportAck> {
-    if (!this.#config() || !this.#sessions.touch(id, update)) return { ok: false, reason: "unknown-session" };
+    if (!this.#config()) return { ok: false, reason: "unknown-session" };
+    const metrics = this.#metrics;
+    // The report and its metrics deltas are one write: the index row and the minute rows together.
+    const known = this.ctx.storage.transactionSync(() => {
+      const before = this.#sessions.reportOf(id);
+      if (!before) return false;
+      this.#sessions.touch(id, update);
+      metrics.foldReport(before.server, before.seq, update);
+      metrics.sampleServer(before.server);
+      return true;
+    });
+    if (!known) return { ok: false, reason: "unknown-session" };
+    await metrics.armPrune();
     return { ok: true, seq: update.seq };
   }
 
@@ -957,8 +1017,16 @@ export class TenantDO extends DurableObject<Env> {
    */
   async sessionClosed(id: string, reason: SessionEndReason, final?: SessionUpdate, cause?: SessionEndCause): Promise<{ ok: true }> {
     if (!this.#config()) return { ok: true };
-    const removed = this.#sessions.remove(id, final);
+    const metrics = this.#metrics;
+    const removed = this.ctx.storage.transactionSync(() => {
+      const before = this.#sessions.reportOf(id);
+      if (before && final) metrics.foldReport(before.server, before.seq, final);
+      const removed = this.#sessions.remove(id, final);
+      if (before) metrics.sampleServer(before.server);
+      return removed;
+    });
     if (!removed) return { ok: true };
+    await metrics.armPrune();
     // An end from outside names who caused it; otherwise the client (DELETE), an admin or the
     // tenant admin key that terminated it, or the platform (TTL, refusal).
     const terminator = this.#terminator(id);
@@ -974,8 +1042,9 @@ export class TenantDO extends DurableObject<Env> {
     if (this.#config()) this.#sessions.recordAlarm(lagMs, ok);
   }
 
+  /** The tenant's health figures: sessions from the index, requests and errors from the metrics totals (every lane). */
   async stats(): Promise<(TenantStats & { upstreams: UpstreamHealthSummary }) | null> {
-    return this.#config() ? { ...this.#sessions.stats(), upstreams: this.#upstreamSummary() } : null;
+    return this.#config() ? { ...this.#sessions.stats(), ...new MetricsRollup(this.#sql).grandTotal(), upstreams: this.#upstreamSummary() } : null;
   }
 
   async listSessions(): Promise<{ ok: true; sessions: SessionRecord[] } | Missing> {

@@ -18,6 +18,7 @@ import { DEPLOYMENT_SCHEMA } from "./sandbox/deployment-store";
 import { SECRET_SCHEMA } from "./tenant/secrets";
 import { SERVER_FILES_SCHEMA } from "./tenant/server-files";
 import { UPSTREAM_HEALTH_SCHEMA } from "./tenant/upstream-health";
+import { METRICS_SCHEMA } from "./tenant/metrics-rollup";
 import { addColumn, type MigrationList } from "./storage/migrations";
 
 /** Steps that tenants created before the list existed may already (partly) have. */
@@ -211,6 +212,9 @@ CREATE TABLE sso_nonces (
 );
 CREATE INDEX sso_nonces_by_expiry ON sso_nonces (expires_at);
 `,
+    // 17: metrics rollups (tenant/metrics-rollup.ts): requests, errors by kind and latency
+    // buckets per minute and series (server, method, tool), and the same as running totals.
+    METRICS_SCHEMA,
     // Append new steps here (see HOW TO ADD A STEP above).
   ],
 };

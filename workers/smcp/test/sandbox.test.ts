@@ -10,7 +10,7 @@
  * (test/deployed/deployment.test.ts, `pnpm test:deployed`), where the loader's
  * `limits.cpuMs` and the isolate's memory limit end them (see docs/tenant-servers.md).
  */
-import { SELF } from "cloudflare:test";
+import { SELF, runDurableObjectAlarm } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import bookmarksSource from "../../../examples/bookmarks.js?raw";
 import converterSource from "../../../examples/unit-converter.js?raw";
@@ -29,6 +29,7 @@ import {
   statelessMeta,
   statelessTool,
   responseMessage,
+  sessionStub,
   textOf,
   type Session,
   type Tenant,
@@ -216,9 +217,11 @@ describe("deploy", () => {
     const session = await openSession(mcpUrl(t.tenant, "flaky"), t.key);
     await callTool(session, "run");
     expect(await toolError(session, "run", { fail: true })).toBe("upstream said no");
+    // The figures come from the metrics rollups, which the session's next report feeds (its alarm, run now).
+    expect(await runDurableObjectAlarm(sessionStub(t.tenant, "flaky", session.sessionId))).toBe(true);
 
     const view = await adminOk("GET", `/tenants/${t.tenant}/servers/flaky`);
-    expect(view).toMatchObject({ server: "flaky", kind: "deployed", enabled: true, version: 1, status: "serving", calls: 2, errors: 1, errorRate: 0.5 });
+    expect(view).toMatchObject({ server: "flaky", kind: "deployed", enabled: true, version: 1, status: "serving", calls: 2, errors: 1, errorRate: 0.5, latencyMs: { p50: expect.any(Number), p95: expect.any(Number) } });
     expect(view.lastErrors[0]).toMatchObject({ version: 1, kind: "tenant", message: "tool run: upstream said no" });
     expect(await adminOk("GET", `/tenants/${t.tenant}/servers/notes`)).toEqual({ server: "notes", kind: "built-in", enabled: false });
   });

@@ -9,6 +9,7 @@ import { eventsCommand } from "./events.mjs";
 import { grantCommands } from "./grants.mjs";
 import { healthCommand } from "./health.mjs";
 import { keyCommands } from "./keys.mjs";
+import { metricsCommand } from "./metrics.mjs";
 import { policyCommands } from "./policy.mjs";
 import { secretCommands } from "./secrets.mjs";
 import { serverCommands } from "./servers.mjs";
@@ -34,4 +35,5 @@ export const commands = [
   auditCommand,
   ...auditRetentionCommands,
   healthCommand,
+  metricsCommand,
 ];
