@@ -15,13 +15,16 @@
  * - one deadline (`timeoutMs`, an AbortController) covers every hop and the body;
  * - the body is read through the bounded reader and dropped past `maxBytes`; a
  *   `Content-Length` above it is refused before reading;
- * - no credentials, no cookies, `Accept: application/json`.
+ * - no credentials, no cookies, `Accept: application/json`;
+ * - a reserved name (example.com, `.invalid`, …: `reservedHostProblem`) is not fetched:
+ *   it fails as unreachable at once. It passes the rules above, so it is counted by the
+ *   fetch limits like any other public name.
  * Failures come back as tagged values with a sentence for the person or client that
  * chose the URL; nothing here throws for what the remote end does.
  */
 import { readBoundedBytes } from "@smcp/runtime";
 import { parse as parseHost } from "tldts";
-import { hostKind, type EgressPolicy } from "../sandbox/egress";
+import { hostKind, reservedHostProblem, type EgressPolicy } from "../sandbox/egress";
 
 export const MAX_REDIRECTS = 3;
 
@@ -62,6 +65,8 @@ export async function guardedFetch(start: URL, options: GuardedFetchOptions): Pr
     for (let hop = 0; ; hop++) {
       const verdict = outboundTarget(url, options);
       if (!verdict.ok) return { ok: false, reason: "refused", detail: hop === 0 ? verdict.reason : `a redirect went to ${url.href}: ${verdict.reason}` };
+      const reserved = reservedHostProblem(url.hostname);
+      if (reserved) return { ok: false, reason: "unreachable", detail: reserved };
       let res: Response;
       try {
         res = await fetch(url.href, {
