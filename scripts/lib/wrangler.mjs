@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { UNCAUGHT_LINE } from "./uncaught-log.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -72,6 +73,15 @@ async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit =
   child.stderr?.on("data", keep);
   if (onLine) {
     for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream, crlfDelay: Infinity }).on("line", onLine);
+  }
+  // workerd's uncaught-exception reports are passed on even when the rest is kept quiet:
+  // scripts/test.mjs fails a tier whose log holds one that nothing explains.
+  if (!inherit) {
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
+        if (UNCAUGHT_LINE.test(line)) process.stderr.write(`wrangler dev :${port}: ${line}\n`);
+      });
+    }
   }
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
