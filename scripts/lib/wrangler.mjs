@@ -55,7 +55,7 @@ async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit =
     "--port", String(port),
     "--ip", ip,
     "--show-interactive-dev-session=false",
-    "--log-level", logLevel ?? (inherit ? "info" : "warn"),
+    "--log-level", logLevel ?? process.env.SMCP_WRANGLER_LOG_LEVEL ?? (inherit ? "info" : "warn"),
   ];
   if (persistTo) args.push("--persist-to", persistTo);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);

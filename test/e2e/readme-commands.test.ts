@@ -33,6 +33,8 @@ const platform = new DevPlatform();
 const curlrc = curlHome();
 const shim = mkdtempSync(path.join(tmpdir(), "smcp-claude-shim-"));
 const report: string[] = [];
+/** How long each line took, for the slowest ones in the report (never asserted: timings under load are noise). */
+const timings: { where: string; ms: number }[] = [];
 
 beforeAll(async () => {
   // Claude Code is not installed here: a `claude` on PATH that records its arguments.
@@ -42,6 +44,8 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   console.log(`command lines of the docs, how each was checked:\n${report.join("\n")}`);
+  const slowest = timings.sort((a, b) => b.ms - a.ms).slice(0, 12);
+  console.log(`slowest lines:\n${slowest.map((t) => `  ${(t.ms / 1000).toFixed(1).padStart(5)} s  ${t.where}`).join("\n")}`);
   await platform.dispose();
   rmSync(curlrc, { recursive: true, force: true });
   rmSync(shim, { recursive: true, force: true });
@@ -236,7 +240,13 @@ async function runDocument(file: string): Promise<number> {
   const runBlocks = async (group: DocBlock[]) => {
     const shell = newShell(file);
     try {
-      for (const block of group) for (const line of block.lines) await runLine(line, shell);
+      for (const block of group) {
+        for (const line of block.lines) {
+          const t0 = Date.now();
+          await runLine(line, shell);
+          timings.push({ where: line.where, ms: Date.now() - t0 });
+        }
+      }
     } finally {
       shell.close();
     }
