@@ -22,12 +22,22 @@ import { makeLoopbackCertificates } from "./lib/loopback-tls.mjs";
 import { EXPLAINED, UncaughtLines } from "./lib/uncaught-log.mjs";
 
 const bin = (name) => path.join(ROOT, "node_modules/.bin", name);
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0", SMCP_WRANGLER_LOG_LEVEL: process.env.SMCP_WRANGLER_LOG_LEVEL ?? "debug" };
 
 const reports = mkdtempSync(path.join(tmpdir(), "smcp-test-reports-"));
 
 /** The uncaught-exception lines of the step that is running (its log, stdout and stderr). */
 let uncaught = new UncaughtLines();
+// Our own stderr is part of the log too: the wrangler dev instances the conformance steps
+// start here pass their uncaught-exception lines on to it (scripts/lib/wrangler.mjs).
+const writeStderr = process.stderr.write.bind(process.stderr);
+process.stderr.write = (chunk, ...rest) => {
+  uncaught.push(String(chunk));
+  return writeStderr(chunk, ...rest);
+};
+// workerd reports uncaught exceptions only at wrangler's debug level; the tests' wrangler
+// instances keep their output to themselves and pass only those lines on.
+process.env.SMCP_WRANGLER_LOG_LEVEL ??= "debug";
 
 /**
  * Runs a command; its output passes through to ours and is scanned for uncaught-exception
@@ -41,10 +51,8 @@ function run(command, args, onStdout, extraEnv = {}) {
       uncaught.push(String(chunk));
       onStdout?.(String(chunk));
     });
-    child.stderr.on("data", (chunk) => {
-      process.stderr.write(chunk);
-      uncaught.push(String(chunk));
-    });
+    // Scanned by the hook on our own stderr below.
+    child.stderr.on("data", (chunk) => process.stderr.write(chunk));
     child.on("exit", (code) => resolve(code ?? 1));
   });
 }

@@ -44,7 +44,10 @@ export async function startWrangler(options) {
  * `vars` become `--var` flags, which reach the first Worker only (they override wrangler.jsonc
  * and .dev.vars); `env` is added to wrangler's process environment (for example
  * `NODE_EXTRA_CA_CERTS`, which workerd's outbound TLS trusts too); `persistTo` keeps Durable Object state across restarts; `onLine`
- * receives each line wrangler prints (stdout and stderr) instead of the terminal.
+ * receives each line wrangler prints (stdout and stderr) instead of the terminal; without it,
+ * the output is kept (for an error) but workerd's uncaught-exception lines are passed on
+ * to stderr. The log level is `logLevel`, else SMCP_WRANGLER_LOG_LEVEL (`pnpm test` sets
+ * debug, the only level at which wrangler shows those lines), else warn.
  * Resolves once /healthz answers.
  */
 async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit = false, onLine, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1" }) {
@@ -76,7 +79,7 @@ async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit =
   }
   // workerd's uncaught-exception reports are passed on even when the rest is kept quiet:
   // scripts/test.mjs fails a tier whose log holds one that nothing explains.
-  if (!inherit) {
+  if (!inherit && !onLine) {
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
         if (UNCAUGHT_LINE.test(line)) process.stderr.write(`wrangler dev :${port}: ${line}\n`);

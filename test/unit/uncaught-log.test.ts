@@ -23,10 +23,11 @@ describe("uncaught-exception lines of a tier's log", () => {
     expect(log.unexplained()).toEqual(DNS);
   });
 
-  it("platform:clean-log — an abort with another reason, or another RPC refusal, is not explained", () => {
+  it("platform:clean-log — an abort with another reason, another RPC refusal, or more of a known kind than its max is not explained", () => {
     const log = new UncaughtLines();
-    log.push(`${RESTART.replace("test: the object restarts", "restart")}\n${PROPS.replace('"props"', '"env"')}\nUncaught (in promise) Error: x`);
+    log.push(`${RESTART.replace("test: the object restarts", "restart")}\n${PROPS.replace('"props"', '"env"')}\nUncaught (in promise) Error: x\n`);
+    log.push(`${PROPS}\n${PROPS}\n`);
     log.end();
-    expect(log.unexplained()).toHaveLength(3);
+    expect(log.unexplained()).toEqual([RESTART.replace("test: the object restarts", "restart"), PROPS.replace('"props"', '"env"'), "Uncaught (in promise) Error: x", PROPS]);
   });
 });
