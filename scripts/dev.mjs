@@ -97,13 +97,7 @@ console.log(`
   Press Ctrl+C to stop.
 `);
 
-// Ctrl+C is how a person stops it: exit 0 then, whatever status wrangler ends with (it
-// gets the terminal's SIGINT too), so pnpm does not print "ELIFECYCLE Command failed".
-let stopping = false;
-const stop = () => {
-  stopping = true;
-  stopWrangler(child).then(() => process.exit(0));
-};
+const stop = () => stopWrangler(child).then(() => process.exit(0));
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
-child.on("exit", (code) => process.exit(stopping ? 0 : code ?? 0));
+child.on("exit", (code) => process.exit(code ?? 0));
