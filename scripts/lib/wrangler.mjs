@@ -46,8 +46,8 @@ export async function startWrangler(options) {
  * `NODE_EXTRA_CA_CERTS`, which workerd's outbound TLS trusts too); `persistTo` keeps Durable Object state across restarts; `onLine`
  * receives each line wrangler prints (stdout and stderr) instead of the terminal; without it,
  * the output is kept (for an error) but workerd's uncaught-exception lines are passed on
- * to stderr. The log level is `logLevel`, else SMCP_WRANGLER_LOG_LEVEL (`pnpm test` sets
- * debug, the only level at which wrangler shows those lines), else warn.
+ * to stderr. The log level is `logLevel`, else SMCP_WRANGLER_LOG_LEVEL (debug is the only
+ * level at which wrangler shows those lines), else warn.
  * Resolves once /healthz answers.
  */
 async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit = false, onLine, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1" }) {
