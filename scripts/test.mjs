@@ -9,6 +9,12 @@
 //                          metadata-document client id (HTTPS on loopback) and a registered one
 // Prints each step as it starts and a summary with durations and test counts at the end
 // (vitest's JSON report; the conformance runner's per-revision line).
+// A step fails too when its log holds an uncaught-exception line that
+// scripts/lib/uncaught-log.mjs does not explain. The tests' wrangler dev instances pass
+// such lines on, but wrangler shows them only at its debug level: run with
+// SMCP_WRANGLER_LOG_LEVEL=debug to check the e2e and conformance tiers too (not the
+// default yet: the conformance tier's platform logs 600+ "Cannot perform I/O on behalf of
+// a different request" lines there, a leak still to find).
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,20 +22,37 @@ import path from "node:path";
 import { ROOT, startWrangler, stopWrangler } from "./lib/wrangler.mjs";
 import { adminClient, provisionTenant } from "./lib/admin-client.mjs";
 import { makeLoopbackCertificates } from "./lib/loopback-tls.mjs";
+import { EXPLAINED, UncaughtLines } from "./lib/uncaught-log.mjs";
 
 const bin = (name) => path.join(ROOT, "node_modules/.bin", name);
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
 
 const reports = mkdtempSync(path.join(tmpdir(), "smcp-test-reports-"));
 
-/** Runs a command with inherited output; `onStdout`, when given, also sees stdout as it passes through; `extraEnv` is added to its environment. */
+/** The uncaught-exception lines of the step that is running (its log, stdout and stderr). */
+let uncaught = new UncaughtLines();
+// Our own stderr is part of the log too: the wrangler dev instances the conformance steps
+// start here pass their uncaught-exception lines on to it (scripts/lib/wrangler.mjs).
+const writeStderr = process.stderr.write.bind(process.stderr);
+process.stderr.write = (chunk, ...rest) => {
+  uncaught.push(String(chunk));
+  return writeStderr(chunk, ...rest);
+};
+
+/**
+ * Runs a command; its output passes through to ours and is scanned for uncaught-exception
+ * lines. `onStdout`, when given, also sees stdout; `extraEnv` is added to its environment.
+ */
 function run(command, args, onStdout, extraEnv = {}) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ["inherit", onStdout ? "pipe" : "inherit", "inherit"] });
-    child.stdout?.on("data", (chunk) => {
+    const child = spawn(command, args, { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ["inherit", "pipe", "pipe"] });
+    child.stdout.on("data", (chunk) => {
       process.stdout.write(chunk);
-      onStdout(String(chunk));
+      uncaught.push(String(chunk));
+      onStdout?.(String(chunk));
     });
+    // Scanned by the hook on our own stderr below.
+    child.stderr.on("data", (chunk) => process.stderr.write(chunk));
     child.on("exit", (code) => resolve(code ?? 1));
   });
 }
@@ -133,13 +156,21 @@ for (const [name, step] of steps) {
   const t0 = Date.now();
   let code;
   const counts = {};
+  uncaught = new UncaughtLines();
   try {
     code = await step(counts);
   } catch (err) {
     console.error(err);
     code = 1;
   }
-  results.push({ name, ok: code === 0, seconds: (Date.now() - t0) / 1000, counts });
+  uncaught.end();
+  // A passing tier's log holds no uncaught exception but the explained ones (scripts/lib/uncaught-log.mjs).
+  const unexplained = uncaught.unexplained();
+  if (unexplained.length) {
+    console.error(`\n${name}: ${unexplained.length} uncaught-exception line(s) in the log that nothing explains (fix the leak, or explain it in scripts/lib/uncaught-log.mjs):\n${unexplained.map((l) => `  ${l}`).join("\n")}`);
+    code ||= 1;
+  }
+  results.push({ name, ok: code === 0, seconds: (Date.now() - t0) / 1000, counts, uncaught: uncaught.lines.length });
 }
 rmSync(reports, { recursive: true, force: true });
 
@@ -151,6 +182,10 @@ function countsText({ passed, failed = 0, skipped = 0, unit = "tests" }) {
 }
 
 console.log("\n━━ summary ━━");
-for (const r of results) console.log(`${r.ok ? "pass" : "FAIL"}  ${r.name.padEnd(42)} ${r.seconds.toFixed(1).padStart(6)} s  ${countsText(r.counts)}`.trimEnd());
+for (const r of results) {
+  const log = r.uncaught ? `, ${r.uncaught} uncaught-exception line(s) in the log` : "";
+  console.log(`${r.ok ? "pass" : "FAIL"}  ${r.name.padEnd(42)} ${r.seconds.toFixed(1).padStart(6)} s  ${countsText(r.counts)}${log}`.trimEnd());
+}
+if (results.some((r) => r.uncaught)) console.log(`explained uncaught-exception lines:\n${EXPLAINED.map((e) => `  ${e.pattern.source}: ${e.why}`).join("\n")}`);
 console.log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
 process.exit(results.every((r) => r.ok) ? 0 : 1);

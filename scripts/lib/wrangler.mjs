@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { UNCAUGHT_LINE } from "./uncaught-log.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -43,7 +44,10 @@ export async function startWrangler(options) {
  * `vars` become `--var` flags, which reach the first Worker only (they override wrangler.jsonc
  * and .dev.vars); `env` is added to wrangler's process environment (for example
  * `NODE_EXTRA_CA_CERTS`, which workerd's outbound TLS trusts too); `persistTo` keeps Durable Object state across restarts; `onLine`
- * receives each line wrangler prints (stdout and stderr) instead of the terminal.
+ * receives each line wrangler prints (stdout and stderr) instead of the terminal; without it,
+ * the output is kept (for an error) but workerd's uncaught-exception lines are passed on
+ * to stderr. The log level is `logLevel`, else SMCP_WRANGLER_LOG_LEVEL (debug is the only
+ * level at which wrangler shows those lines), else warn.
  * Resolves once /healthz answers.
  */
 async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit = false, onLine, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1" }) {
@@ -54,7 +58,7 @@ async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit =
     "--port", String(port),
     "--ip", ip,
     "--show-interactive-dev-session=false",
-    "--log-level", logLevel ?? (inherit ? "info" : "warn"),
+    "--log-level", logLevel ?? process.env.SMCP_WRANGLER_LOG_LEVEL ?? (inherit ? "info" : "warn"),
   ];
   if (persistTo) args.push("--persist-to", persistTo);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
@@ -72,6 +76,15 @@ async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit =
   child.stderr?.on("data", keep);
   if (onLine) {
     for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream, crlfDelay: Infinity }).on("line", onLine);
+  }
+  // workerd's uncaught-exception reports are passed on even when the rest is kept quiet:
+  // scripts/test.mjs fails a tier whose log holds one that nothing explains.
+  if (!inherit && !onLine) {
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
+        if (UNCAUGHT_LINE.test(line)) process.stderr.write(`wrangler dev :${port}: ${line}\n`);
+      });
+    }
   }
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;

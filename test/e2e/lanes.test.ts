@@ -1,4 +1,5 @@
 // The official SDK client against `wrangler dev`, on both protocol lanes.
+import { SdkHttpError, type Client } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Platform, textOf } from "./platform";
 
@@ -76,6 +77,15 @@ describe("session lane", () => {
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
     });
     expect(res.status).toBe(404);
+    // The body a client shows: a JSON-RPC error (-32001) that says what to do.
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await res.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32001, message: expect.stringMatching(/^Session not found: .*send initialize without an Mcp-Session-Id header$/) } });
+    // The standalone stream of the ended session: 404 too.
+    const stream = await fetch(platform.mcpUrl(acme.tenant, "notes"), {
+      headers: { authorization: `Bearer ${acme.key}`, accept: "text/event-stream", "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" },
+    });
+    await stream.body?.cancel();
+    expect(stream.status).toBe(404);
   });
 
   it("session:404 platform:error-messages — an ended session tells the SDK client to initialize again; the client (2.4.0) does not do it by itself", async () => {
@@ -89,5 +99,29 @@ describe("session lane", () => {
     const again = await platform.connect(acme.tenant, "notes", acme.key);
     expect((await again.client.listTools()).tools.map((t) => t.name)).toContain("add_note");
     await again.client.close();
+  });
+
+  it("session:404 — a client that follows the spec (a 404 to a request with its session id: a new session, a fresh initialize) carries on with the SDK client", async () => {
+    let conn = await platform.connect(acme.tenant, "notes", acme.key);
+    const first = conn.transport.sessionId!;
+    /** MCP 2025-11-25's rule around the SDK client, which (2.4.0) does not apply it itself: a new Client and transport, then the call again. */
+    const call = async <T>(op: (client: Client) => Promise<T>): Promise<T> => {
+      try {
+        return await op(conn.client);
+      } catch (err) {
+        if (!(err instanceof SdkHttpError) || err.status !== 404) throw err;
+        await conn.client.close();
+        conn = await platform.connect(acme.tenant, "notes", acme.key);
+        return op(conn.client);
+      }
+    };
+    const title = `kept across sessions ${Date.now()}`;
+    await call((client) => client.callTool({ name: "add_note", arguments: { title, body: "written before the session ended" } }));
+    await platform.admin().call("DELETE", `/tenants/${acme.tenant}/sessions/${first}`);
+    const found = await call((client) => client.callTool({ name: "search_notes", arguments: { query: "written before the session ended" } }));
+    expect(textOf(found)).toContain(title);
+    expect(conn.transport.sessionId).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(conn.transport.sessionId).not.toBe(first);
+    await conn.client.close();
   });
 });

@@ -12,8 +12,10 @@
  * runs with `--help`; `install` and `test` are what CI's .ci/run runs. Lines for a
  * hosted URL run against the local platform, their `<placeholders>` filled in.
  * README blocks each run in a fresh shell (each sets what it uses); a docs/ page runs in
- * one shell, top to bottom, as its text says. Pages and README's blocks run side by side
- * (their tenants differ), which keeps the test near half a minute.
+ * one shell, top to bottom, as its text says, except its account lines (`--help`), which
+ * run beside it, once per command. Pages and README's blocks run side by side (their
+ * tenants differ). Most of the time is process starts: each `npx pnpm@10` line costs
+ * about 2 s of CPU in npx and pnpm before SMCP's CLI runs.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,6 +35,8 @@ const platform = new DevPlatform();
 const curlrc = curlHome();
 const shim = mkdtempSync(path.join(tmpdir(), "smcp-claude-shim-"));
 const report: string[] = [];
+/** How long each line took, for the slowest ones in the report (never asserted: timings under load are noise). */
+const timings: { where: string; ms: number }[] = [];
 
 beforeAll(async () => {
   // Claude Code is not installed here: a `claude` on PATH that records its arguments.
@@ -42,6 +46,8 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   console.log(`command lines of the docs, how each was checked:\n${report.join("\n")}`);
+  const slowest = timings.sort((a, b) => b.ms - a.ms).slice(0, 12);
+  console.log(`slowest lines:\n${slowest.map((t) => `  ${(t.ms / 1000).toFixed(1).padStart(5)} s  ${t.where}`).join("\n")}`);
   await platform.dispose();
   rmSync(curlrc, { recursive: true, force: true });
   rmSync(shim, { recursive: true, force: true });
@@ -162,6 +168,9 @@ async function checkClaudeLine(line: DocLine, shell: Shell): Promise<void> {
   report.push(`  ${line.where}  claude (not installed): arguments parsed, ${add.headers.length ? "URL and header open an MCP session" : "URL leads to OAuth discovery"}`);
 }
 
+/** `<command> --help` of each account command, run once (see checkNotRun). */
+const helpOf = new Map<string, Promise<LineResult>>();
+
 const ci = () => readFileSync(path.join(REPO, ".ci/run"), "utf8").split("\n");
 
 /** Lines not run as written: why, and what is checked instead. */
@@ -177,13 +186,18 @@ async function checkNotRun(line: DocLine, shell: Shell): Promise<boolean> {
     report.push(`  ${line.where}  not run: it is what runs this test; .ci/run runs exactly ${JSON.stringify(cmd)}`);
     return true;
   }
-  const account = /wrangler (login|secret put|secret delete)|pnpm@10 run deploy/.exec(cmd);
+  const account = ACCOUNT_LINE.exec(cmd);
   if (account) {
-    const help = await shell.run(`${cmd} --help`);
     const named = account[1] ? `wrangler ${account[1]}` : "wrangler deploy";
-    expect(help.code, explain(line, help)).toBe(0);
-    expect(help.stdout + help.stderr, explain(line, help)).toContain(named);
-    report.push(`  ${line.where}  needs a Cloudflare account: run with --help, which is ${named}'s`);
+    // The help of `secret put NAME --help` does not depend on NAME or on what is piped in:
+    // one run per command the pages use (each starts wrangler), the same check for every line.
+    const command = cmd.slice(cmd.indexOf("npx pnpm@10")).replace(/^(npx pnpm@10 (?:exec wrangler (?:login|secret put|secret delete)|run deploy)).*$/, "$1");
+    let help = helpOf.get(command);
+    if (!help) helpOf.set(command, (help = shell.run(`${command} --help`)));
+    const result = await help;
+    expect(result.code, explain(line, result)).toBe(0);
+    expect(result.stdout + result.stderr, explain(line, result)).toContain(named);
+    report.push(`  ${line.where}  needs a Cloudflare account: ${command} --help is ${named}'s`);
     return true;
   }
   if (/SMCP_REMOTE_URL=.*test:deployed/.test(cmd)) {
@@ -226,24 +240,42 @@ function shBlocks(file: string): DocBlock[] {
   return blocksOf(REPO, file).filter((b) => b.lang === "sh");
 }
 
+/** Lines that need a Cloudflare account: they run with `--help` (checkNotRun), which reads nothing a line before them set. */
+const ACCOUNT_LINE = /wrangler (login|secret put|secret delete)|pnpm@10 run deploy/;
+
 /**
  * Runs a document's ```sh blocks. README's each run in a fresh shell (each sets what it
  * uses), side by side: their tenants differ (acme, demo). A docs/ page runs in one shell,
- * top to bottom, as its text says.
+ * top to bottom, as its text says; its account lines, which run as `--help` and depend on
+ * nothing before them, run meanwhile in a shell of their own (each starts wrangler, the
+ * slowest lines of the page).
  */
 async function runDocument(file: string): Promise<number> {
-  const blocks = shBlocks(file);
-  const runBlocks = async (group: DocBlock[]) => {
-    const shell = newShell(file);
-    try {
-      for (const block of group) for (const line of block.lines) await runLine(line, shell);
-    } finally {
-      shell.close();
+  const all = shBlocks(file);
+  if (file !== "README.md") {
+    const account = (b: DocBlock) => ({ ...b, lines: b.lines.filter((l) => ACCOUNT_LINE.test(commandOf(l))) });
+    const rest = (b: DocBlock) => ({ ...b, lines: b.lines.filter((l) => !ACCOUNT_LINE.test(commandOf(l))) });
+    const counts = await Promise.all([runBlocksIn(file, all.map(rest)), runBlocksIn(file, all.map(account))]);
+    return counts[0] + counts[1];
+  }
+  return (await Promise.all(all.map((b) => runBlocksIn(file, [b])))).reduce((a, b) => a + b, 0);
+}
+
+/** Runs the lines of `group` in one fresh shell, in order; returns how many it ran. */
+async function runBlocksIn(file: string, group: DocBlock[]): Promise<number> {
+  const shell = newShell(file);
+  try {
+    for (const block of group) {
+      for (const line of block.lines) {
+        const t0 = Date.now();
+        await runLine(line, shell);
+        timings.push({ where: line.where, ms: Date.now() - t0 });
+      }
     }
-    return group.reduce((n, b) => n + b.lines.length, 0);
-  };
-  const counts = await Promise.all(file === "README.md" ? blocks.map((b) => runBlocks([b])) : [runBlocks(blocks)]);
-  return counts.reduce((a, b) => a + b, 0);
+  } finally {
+    shell.close();
+  }
+  return group.reduce((n, b) => n + b.lines.length, 0);
 }
 
 describe("the docs' command lines, run as written against npx pnpm@10 dev", () => {

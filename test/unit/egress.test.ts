@@ -2,7 +2,7 @@
 // list, and what the sandbox's outbound lets through, with and without
 // SMCP_ALLOW_LOOPBACK_EGRESS.
 import { describe, expect, it } from "vitest";
-import { checkEgressEntry, egressVerdict, hostKind } from "../../workers/smcp/src/sandbox/egress";
+import { checkEgressEntry, egressVerdict, hostKind, reservedHostProblem } from "../../workers/smcp/src/sandbox/egress";
 
 const strict = { allowLoopback: false };
 const loopback = { allowLoopback: true };
@@ -119,5 +119,14 @@ describe("outbound verdicts", () => {
     expect(hostKind(new URL("http://[0:0:0:0:0:0:0:1]/").hostname)).toBe("loopback-ipv6");
     expect(hostKind("example.com")).toBe("name");
     expect(hostKind("LocalHost")).toBe("localhost");
+  });
+
+  it("platform:clean-log — reserved names (RFC 2606) are failed without a fetch; real names that merely look alike are not", () => {
+    for (const host of ["a.invalid", "x.test", "api.example", "example.com", "mcp.example.com", "EXAMPLE.ORG.", "b.example.net"]) {
+      expect(reservedHostProblem(host), host).toBe(`${host.toLowerCase().replace(/\.$/, "")} is a reserved name (RFC 2606) that no server answers for`);
+    }
+    for (const host of ["example.co.uk", "myexample.com", "example.com.evil.io", "testing.dev", "invalid.org", "localhost"]) {
+      expect(reservedHostProblem(host), host).toBeNull();
+    }
   });
 });

@@ -14,9 +14,13 @@ import { defineConfig } from "vitest/config";
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
 process.env.WRANGLER_SEND_METRICS = "false";
 
+// The plugin reads the repository's .dev.vars too, which `pnpm dev` writes: every
+// setting it may hold is fixed here, so a developer's local platform cannot change the
+// tests (loopback egress on would let the sandbox tests' loopback refusals through).
 const testVars = {
   SMCP_ADMIN_TOKEN: "test-admin-token",
   SMCP_ALLOW_PUBLIC_TENANTS: "true",
+  SMCP_ALLOW_LOOPBACK_EGRESS: "false",
   SMCP_EVENT_LOG_MAX_EVENTS: "20",
   SMCP_EVENT_LOG_MAX_BYTES: "65536",
   SMCP_MAX_BODY_BYTES: "16384",

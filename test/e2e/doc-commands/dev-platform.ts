@@ -11,8 +11,11 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline";
 // @ts-expect-error plain ESM helpers shared with the scripts
 import { freePort } from "../../../scripts/lib/wrangler.mjs";
+// @ts-expect-error plain ESM helpers shared with the scripts
+import { UNCAUGHT_LINE } from "../../../scripts/lib/uncaught-log.mjs";
 
 export const REPO = path.resolve(import.meta.dirname, "../../..");
 
@@ -66,6 +69,12 @@ export class DevPlatform {
     this.port = await freePort();
     const child = spawn("npx", ["pnpm@10", "dev"], { cwd: this.dir, env: readerEnv({ PORT: String(this.port) }), stdio: ["ignore", "pipe", "pipe"], detached: true });
     this.#child = child;
+    // workerd's uncaught-exception reports reach the test's log (scripts/test.mjs checks it).
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
+        if ((UNCAUGHT_LINE as RegExp).test(line)) process.stderr.write(`npx pnpm@10 dev: ${line}\n`);
+      });
+    }
     let output = "";
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`npx pnpm@10 dev printed no banner within 90 s:\n${output}`)), 90_000);

@@ -226,7 +226,7 @@ describe("authentication", () => {
     const error = await expectRpcError(res, 401);
     // The same text as a well-formed key the tenant does not have (error-messages.test.ts).
     expect(error.message).toBe(
-      "Invalid or revoked API key: tenant no-such-tenant-xyz has no live key with this value. A tenant API key is smcp_sk_ and 43 characters (A-Z a-z 0-9 - _), shown once when it is created: POST /admin/v1/tenants/no-such-tenant-xyz/keys or pnpm smcp keys create no-such-tenant-xyz",
+      "Invalid or revoked API key: tenant no-such-tenant-xyz has no live key with this value. A tenant API key is smcp_sk_ and 43 characters (A-Z a-z 0-9 - _), shown once when it is created: POST /admin/v1/tenants/no-such-tenant-xyz/keys or npx pnpm@10 smcp keys create no-such-tenant-xyz",
     );
   });
 });

@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 
 const keyHelp = (tenant: string) =>
-  `A tenant API key is smcp_sk_ and 43 characters (A-Z a-z 0-9 - _), shown once when it is created: POST /admin/v1/tenants/${tenant}/keys or pnpm smcp keys create ${tenant}`;
+  `A tenant API key is smcp_sk_ and 43 characters (A-Z a-z 0-9 - _), shown once when it is created: POST /admin/v1/tenants/${tenant}/keys or npx pnpm@10 smcp keys create ${tenant}`;
 
 async function initializeWith(url: string, authorization: string | null): Promise<Response> {
   return SELF.fetch(url, {

@@ -395,6 +395,36 @@ export function storageOf(stub: DurableObjectStub): Promise<StorageSnapshot> {
   }));
 }
 
+/**
+ * Restarts a Durable Object as an eviction or a deploy does: its own `abort()`, after
+ * which workerd builds a fresh instance (constructor, empty memory, same storage) for
+ * the next request. The abort runs from a timer, once the request that set it has
+ * answered: called inside a request, abort() fails that request, which workerd logs as
+ * an uncaught exception. `stubOf` makes a new stub each time, as each request through
+ * the Worker does: the stub that saw the abort stays broken. Resolves once a request
+ * reaches the new instance.
+ */
+export async function restartObject(stubOf: () => DurableObjectStub | Promise<DurableObjectStub>): Promise<void> {
+  const dying = new WeakSet<object>();
+  await runInDurableObject(await stubOf(), (instance, state) => {
+    dying.add(instance);
+    setTimeout(() => {
+      try {
+        state.abort("test: the object restarts");
+      } catch {
+        // abort() throws by design: this is the object ending.
+      }
+    });
+  });
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const fresh = await runInDurableObject(await stubOf(), (instance) => !dying.has(instance)).catch(() => false);
+    if (fresh) return;
+    if (Date.now() > deadline) throw new Error("the object did not restart within 5 s");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 export const EMPTY_STORAGE: StorageSnapshot = { kvKeys: [], tables: [], alarm: null };
 
 export interface EventRow {

@@ -71,12 +71,13 @@ describe("Client ID Metadata Documents", () => {
   it("platform:cimd platform:oauth-abuse — document fetches are limited per address: the next one is 429 without a fetch, and nothing is stored", async () => {
     const before = await kvKeys();
     const from = randomAddress();
-    // A public name that does not answer here: each attempt is a real fetch that fails.
+    // A public name that passes the URL rules, so each attempt is admitted and counted; the
+    // fetch then fails at once: example.com is reserved (RFC 2606), so no DNS lookup is made.
     for (let i = 0; i < OAUTH_LIMITS.metadataFetchesPerAddress; i++) {
       const res = await pageFor(`https://cimd-${i}.address-limit.example.com/client.json`, from);
       const html = decode(await res.text());
       expect(res.status, html).toBe(400);
-      expect(html).toContain("could not be fetched");
+      expect(html).toContain(`could not be fetched: cimd-${i}.address-limit.example.com is a reserved name (RFC 2606) that no server answers for`);
     }
     const over = await pageFor("https://cimd-next.address-limit.example.com/client.json", from);
     expect(over.status).toBe(429);

@@ -6,7 +6,7 @@
  * session and to a listen stream. Upstream and deployed SDK servers under a policy, with
  * the SDK client, are test/e2e/policy.test.ts.
  */
-import { SELF, runInDurableObject } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
   ADMIN_TOKEN,
@@ -27,6 +27,7 @@ import {
   statelessMeta,
   statelessFetch,
   textOf,
+  restartObject,
 } from "./helpers";
 
 const MODULE = `export default { tools: [
@@ -253,7 +254,7 @@ describe("enforcement on the built-in notes server", () => {
     const t = await provisionTenant({ prefix: "pol-r", servers: ["notes"] });
     const session = await openSession(mcpUrl(t.tenant, "notes"), t.key);
     expect(names((await request(session, "tools/list")).result)).toContain("delete_note");
-    await runInDurableObject(sessionStub(t.tenant, "notes", session.sessionId), (_instance, state) => state.abort("restart")).catch(() => {});
+    await restartObject(() => sessionStub(t.tenant, "notes", session.sessionId));
     await adminOk("PUT", path(t.tenant), { deny: ["delete_note"] }, 201);
     expect(names((await request(session, "tools/list")).result)).toEqual(["add_note", "list_notes", "search_notes"]);
     const { events } = await adminOk("GET", `/tenants/${t.tenant}/sessions/${session.sessionId}/events?after=0&limit=100`);

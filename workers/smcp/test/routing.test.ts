@@ -96,13 +96,17 @@ describe("routes", () => {
     expect(body.bearer_methods_supported).toEqual(["header"]);
   });
 
-  it("routes:mcp — a server the tenant has not enabled, or that does not exist, gets 404", async () => {
+  it("routes:mcp platform:error-messages — a server the tenant has not enabled, or that does not exist, gets 404 that says where its servers are listed and how one is added", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
     for (const server of ["everything", "no-such-server"]) {
       const res = await mcpFetch(mcpUrl(tenant, server), { key, body: rpc("initialize", initializeParams("2025-11-25")) });
       expect(res.status, server).toBe(404);
       expect(res.headers.get("mcp-session-id")).toBeNull();
-      expectNoStackTrace(await res.text());
+      const text = await res.text();
+      expectNoStackTrace(text);
+      expect(JSON.parse(text).error.message).toBe(
+        `Server ${server} is not enabled for tenant ${tenant}. Its servers: GET /admin/v1/tenants/${tenant}/servers or npx pnpm@10 smcp servers ls ${tenant}; add one with PUT /admin/v1/tenants/${tenant}/servers/${server} (a built-in) or a deploy to …/servers/${server}/deployments`,
+      );
     }
   });
 });

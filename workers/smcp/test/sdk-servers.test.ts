@@ -6,7 +6,7 @@
  * neighbour tenant's session, opened first, keeps working. The real npm packages run
  * in the end-to-end tier (test/e2e/sdk-servers.test.ts), bundled by `pnpm smcp deploy`.
  */
-import { SELF, runInDurableObject } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import rawFactoryServer from "./fixtures/raw-factory-server.js?raw";
 import rawServer from "./fixtures/raw-sdk-server.js?raw";
@@ -39,6 +39,7 @@ import {
   textOf,
   type Session,
   type Tenant,
+  restartObject,
 } from "./helpers";
 
 const bundle = (extra: Record<string, unknown> = {}) => ({
@@ -170,8 +171,7 @@ describe("deployed SDK servers", () => {
     const priming = (await reader.next())!;
     expect(priming.data).toBe("");
     // The object dies mid-call: the Worker, which still holds the connection, answers.
-    // (abort() throws in the object, by design: the rejection is the object dying.)
-    await runInDurableObject(sessionStub(acme.tenant, "raw", own.sessionId), (_obj, state: DurableObjectState) => state.abort("test: the object dies")).catch(() => {});
+    await restartObject(() => sessionStub(acme.tenant, "raw", own.sessionId));
     const rest = (await reader.rest()).filter((e) => e.data !== "").map((e) => JSON.parse(e.data));
     expect(rest.at(-1).error.message).toMatch(/^Request interrupted: the session's server stopped before answering/);
     // The rebuilt object wrote the same on the request's own stream, for a client that resumes.

@@ -10,7 +10,7 @@
  * code, A's own stream got nothing at all: the SDK's in-memory bus wrote into it
  * from the tool call's request, which Workers refuse (see mcp/listen-bus.ts).
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { McpServer } from "@modelcontextprotocol/server";
 import type { ServerModule } from "@smcp/servers";
 import { describe, expect, it } from "vitest";
@@ -29,12 +29,11 @@ import {
   statelessMeta,
   statelessTool,
   uniqueName,
+  restartObject,
 } from "./helpers";
 
 const LISTEN_CAP = 3;
 
-/** Resets a Durable Object as a restart would: every call in flight, open streams included, fails. */
-const restart = (stub: DurableObjectStub) => runInDurableObject(stub, (_instance, state) => state.abort("restart")).catch(() => {});
 
 /** Opens a `subscriptions/listen` stream for tools and prompts list changes and reads past its acknowledgement. */
 async function listen(url: string, key: string | null): Promise<SseReader> {
@@ -84,7 +83,7 @@ describe("stateless lane isolation", () => {
     expect((await nextMessage(stream)).method).toBe("notifications/tools/list_changed");
     // A restart (the object's abort; eviction waits for open streams) cuts the stream the
     // listener's pump holds from the object; the pump reopens it after its cursor.
-    await restart(busStub(t.tenant, "everything"));
+    await restartObject(() => busStub(t.tenant, "everything"));
     await statelessTool(url, t.key, "test_trigger_prompt_change");
     await statelessTool(url, t.key, "test_trigger_tool_change");
     expect((await nextMessage(stream)).method).toBe("notifications/prompts/list_changed");

@@ -2,7 +2,7 @@
  * Tasks (2026-07-28 Tasks extension, issue 13 item 1) against the real Worker and real
  * Durable Objects: every request below is a separate stateless request through `SELF`,
  * so nothing of a task can live in the request or the handler that created it; the
- * state is in the tenant's TaskDO. A restart is the object's own `abort()` (workerd
+ * state is in the tenant's TaskDO. A restart is the object's own `abort()` (restartObject: workerd
  * starts a new instance on the next call), and expiry is the object's alarm run on
  * demand after moving a task's expiry into the past. No sleeps decide an outcome: the
  * tests poll a task until it leaves `working`.
@@ -31,6 +31,7 @@ import {
   storageOf,
   taskCall,
   taskFetch,
+  restartObject,
 } from "./helpers";
 
 const TASK_CAP = 4;
@@ -165,8 +166,7 @@ describe("tasks on the stateless lane", () => {
     const asking = await startTask(url, t.key, "confirm_delete", { filename: "b.txt" });
     expect((await settled(url, t.key, asking)).status).toBe("input_required");
 
-    const stub = await taskObject(t.tenant);
-    await runInDurableObject(stub, (_instance, state) => state.abort("restart")).catch(() => undefined);
+    await restartObject(() => taskObject(t.tenant));
 
     expect(await taskCall(url, t.key, "tasks/get", { taskId: finished })).toMatchObject({ status: "completed", result: { content: [{ text: "Computed kept after 0s" }] } });
     const lost = await taskCall(url, t.key, "tasks/get", { taskId: running });

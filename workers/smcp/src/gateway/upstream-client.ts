@@ -21,6 +21,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { readBoundedBytes } from "@smcp/runtime";
 import { readSse, SseLimitError } from "./sse";
+import { reservedHostProblem } from "../sandbox/egress";
 import { upstreamUrlProblem } from "./upstream-config";
 import { upstreamCall, type ClientCall } from "../tracing/client-span";
 
@@ -116,6 +117,8 @@ export async function postMessage(
   const url = new URL(endpoint.url);
   const problem = upstreamUrlProblem(url, { allowLoopback: endpoint.allowLoopback });
   if (problem) return { kind: "failed", failure: { reason: "refused", detail: problem } };
+  const reserved = reservedHostProblem(url.hostname);
+  if (reserved) return { kind: "failed", failure: { reason: "unreachable", detail: reserved } };
   const headers = requestHeaders(endpoint, session);
   for (const [name, value] of Object.entries(protocolHeaders)) headers.set(name, value);
   const call = upstreamCall(message, url);
@@ -187,6 +190,8 @@ export async function openListenStream(endpoint: UpstreamEndpoint, session: Upst
   const url = new URL(endpoint.url);
   const problem = upstreamUrlProblem(url, { allowLoopback: endpoint.allowLoopback });
   if (problem) return { kind: "failed", failure: { reason: "refused", detail: problem } };
+  const reserved = reservedHostProblem(url.hostname);
+  if (reserved) return { kind: "failed", failure: { reason: "unreachable", detail: reserved } };
   const headers = requestHeaders(endpoint, session);
   headers.delete("content-type");
   headers.set("accept", "text/event-stream");

@@ -20,7 +20,7 @@
  */
 import { BoundedCache, bearerToken, sha256Hex, stringBytes, wire } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
-import { accessCheckOf, answerAccess, isAccessTokenOf } from "../oauth/access-token";
+import { accessCheckOf, answerAccess, isAccessTokenOf, unknownServer } from "../oauth/access-token";
 import { invalidTokenError } from "../oauth/errors";
 import { hasOAuthSecretPrefix, isWellFormedTenantKey } from "../oauth/tokens";
 import type { BearerCheck, BearerDecision, TenantAuthMode } from "../tenant/types";
@@ -65,7 +65,7 @@ export async function authenticate(request: Request, env: Env, tenant: string, s
   if (decision.ok) return { tenant, incarnation: decision.incarnation, server, keyId: decision.keyId };
   switch (decision.reason) {
     case "unknown-server":
-      throw wire.notFound("unknown_server", `Server ${server} is not enabled for this tenant`);
+      throw unknownServer(tenant, server);
     default:
       // One answer for an unknown tenant and a bad key: the endpoint does not reveal which tenants exist.
       throw refused();
@@ -116,7 +116,7 @@ function learnMode(tenant: string, check: BearerCheck, decision: BearerDecision)
 
 /** How a key looks and where one comes from: the next step after any key problem. */
 const keyHelp = (tenant: string) =>
-  `A tenant API key is smcp_sk_ and 43 characters (A-Z a-z 0-9 - _), shown once when it is created: POST /admin/v1/tenants/${tenant}/keys or pnpm smcp keys create ${tenant}`;
+  `A tenant API key is smcp_sk_ and 43 characters (A-Z a-z 0-9 - _), shown once when it is created: POST /admin/v1/tenants/${tenant}/keys or npx pnpm@10 smcp keys create ${tenant}`;
 
 /**
  * The 401 for what was sent. Only a bearer shaped as an access token gets the OAuth

@@ -30,9 +30,20 @@ export async function accessCheckOf(requestUrl: string, tenant: string, server: 
   return { kind: "access", tokenHash: await sha256Hex(token), server, resource };
 }
 
+/**
+ * The 404 for a server the tenant has not enabled. Only a caller whose credential the
+ * tenant accepted gets it, so it may say where the tenant's servers are listed and how
+ * one is added.
+ */
+export const unknownServer = (tenant: string, server: string) =>
+  wire.notFound(
+    "unknown_server",
+    `Server ${server} is not enabled for tenant ${tenant}. Its servers: GET /admin/v1/tenants/${tenant}/servers or npx pnpm@10 smcp servers ls ${tenant}; add one with PUT /admin/v1/tenants/${tenant}/servers/${server} (a built-in) or a deploy to …/servers/${server}/deployments`,
+  );
+
 /** The principal of an accepted token; throws the 401 or 404 otherwise. */
 export function answerAccess(decision: BearerDecision, tenant: string, server: string, metadataUrl: string): Principal {
   if (decision.ok) return { tenant, incarnation: decision.incarnation, server, keyId: decision.keyId, grantId: "grantId" in decision ? decision.grantId : null };
-  if (decision.reason === "unknown-server") throw wire.notFound("unknown_server", `Server ${server} is not enabled for this tenant`);
+  if (decision.reason === "unknown-server") throw unknownServer(tenant, server);
   throw invalidTokenError(metadataUrl);
 }

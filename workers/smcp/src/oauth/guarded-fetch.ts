@@ -20,12 +20,15 @@
  * - no cookies, `Accept: application/json`; a POST (the token endpoint) carries the
  *   caller's form and headers and follows no redirect at all, so its credentials are
  *   never sent on to another URL.
+ * - a reserved name (example.com, `.invalid`, …: `reservedHostProblem`) is not fetched:
+ *   it fails as unreachable at once. It passes the rules above, so it is counted by the
+ *   fetch limits like any other public name.
  * Failures come back as tagged values with a sentence for the person or client that
  * chose the URL; nothing here throws for what the remote end does.
  */
 import { readBoundedBytes } from "@smcp/runtime";
 import { parse as parseHost } from "tldts";
-import { hostKind, type EgressPolicy } from "../sandbox/egress";
+import { hostKind, reservedHostProblem, type EgressPolicy } from "../sandbox/egress";
 
 export const MAX_REDIRECTS = 3;
 
@@ -68,6 +71,8 @@ export async function guardedFetch(start: URL, options: GuardedFetchOptions): Pr
     for (let hop = 0; ; hop++) {
       const verdict = outboundTarget(url, options);
       if (!verdict.ok) return { ok: false, reason: "refused", detail: hop === 0 ? verdict.reason : `a redirect went to ${url.href}: ${verdict.reason}` };
+      const reserved = reservedHostProblem(url.hostname);
+      if (reserved) return { ok: false, reason: "unreachable", detail: reserved };
       let res: Response;
       try {
         res = await fetch(url.href, {

@@ -47,6 +47,23 @@ export function hostKind(hostname: string): HostKind {
   return loopback ? "localhost" : "name";
 }
 
+/**
+ * Names that exist so that no server answers for them (RFC 2606, RFC 6761): the `.test`,
+ * `.example` and `.invalid` top-level domains, and example.com, example.net and
+ * example.org with their subdomains, which are for documentation. Every outbound
+ * (sandbox egress, upstreams, metadata documents) fails such a host at once with this
+ * sentence instead of fetching it: the fetch could only fail, after a DNS lookup, and
+ * workerd reports each failed fetch as an uncaught exception in its log even when the
+ * caller catches it. `localhost` is not here: it is loopback, allowed by its own setting.
+ */
+export function reservedHostProblem(hostname: string): string | null {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  const labels = host.split(".");
+  const tld = labels.at(-1)!;
+  const reserved = ["test", "example", "invalid"].includes(tld) || (labels.length >= 2 && labels.at(-2) === "example" && ["com", "net", "org"].includes(tld));
+  return reserved ? `${host} is a reserved name (RFC 2606) that no server answers for` : null;
+}
+
 const isPublicSuffix = (domain: string) => getPublicSuffix(domain, { allowPrivateDomains: true }) === domain;
 const isLoopback = (kind: HostKind) => kind === "localhost" || kind === "loopback-ipv4" || kind === "loopback-ipv6";
 const isIp = (kind: HostKind) => kind !== "name" && kind !== "localhost";

@@ -20,7 +20,7 @@ import type { StoredRecord } from "@smcp/servers";
 import { tenantStub, type Env } from "../env";
 import { logEvent } from "../log";
 import { TenantToolStore, ToolDataRefusal } from "../tool-store";
-import { egressVerdict, type EgressVerdict } from "./egress";
+import { egressVerdict, reservedHostProblem, type EgressVerdict } from "./egress";
 import { EGRESS_REFUSED_HEADER } from "./harness";
 import { SANDBOX_LIMITS } from "./limits";
 
@@ -148,12 +148,14 @@ export class SandboxEgress extends WorkerEntrypoint<Env, EgressProps> {
     const headers = new Headers(request.headers);
     headers.delete("host");
     const body = request.method === "GET" || request.method === "HEAD" ? null : request.body;
+    const unreachable = `SMCP egress: ${url.protocol}//${url.host} is on the allow-list but could not be reached (no such host, or the connection failed)`;
+    if (reservedHostProblem(url.hostname)) return refused(502, unreachable);
     let upstream: Response;
     try {
       upstream = await fetch(url, { method: request.method, headers, body, redirect: "manual" });
     } catch {
       // The runtime's own text here is "internal error; reference = …", which says nothing.
-      return refused(502, `SMCP egress: ${url.protocol}//${url.host} is on the allow-list but could not be reached (no such host, or the connection failed)`);
+      return refused(502, unreachable);
     }
     // An upstream cannot pose as a refusal.
     const answer = new Response(upstream.body, upstream);
