@@ -15,6 +15,7 @@ import { serverCommands } from "./servers.mjs";
 import { sessionCommands } from "./sessions.mjs";
 import { taskCommands } from "./tasks.mjs";
 import { tenantCommands } from "./tenants.mjs";
+import { seriesCommand, topCommand } from "./top.mjs";
 import { upstreamCommands } from "./upstream.mjs";
 
 /** @type {import("./context.mjs").Command[]} */
@@ -23,6 +24,7 @@ export const commands = [
   ...keyCommands,
   ...adminKeyCommands,
   ...serverCommands,
+  seriesCommand,
   deployCommand,
   ...upstreamCommands,
   ...secretCommands,
@@ -34,4 +36,5 @@ export const commands = [
   auditCommand,
   ...auditRetentionCommands,
   healthCommand,
+  topCommand,
 ];
