@@ -83,6 +83,7 @@ var SmcpCharts = (function () {
       line.points.forEach(function (pt) { pt.y = pt.v === null ? null : round(PAD.top + plotH * (1 - pt.v / yMax)); });
     });
     var xLabels = points.length ? [0, Math.floor((points.length - 1) / 2), points.length - 1].map(function (i) { return { x: xOf(i), text: clock(points[i].t) }; }) : [];
+    if (xLabels.length) xLabels[xLabels.length - 1].text += " UTC";
     return {
       metric: metric, title: spec.title, unit: spec.unit, range: series.range, stepSeconds: step,
       width: WIDTH, height: HEIGHT, pad: PAD, yMax: yMax,
