@@ -30,6 +30,7 @@ import { CHROMIUM_ARGS } from "./chromium";
 import { oauthGrant } from "./oauth-grant";
 import { ADMIN_TOKEN, Platform } from "./platform";
 import { TASKS_EXTENSION, lastMessage, post2026 } from "./raw-2026";
+import { UPSTREAM_KEY, startUpstream, stopUpstream, urlOf } from "./upstream-server";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Where each page's screenshot is written (gitignored: every run writes them afresh). */
@@ -82,6 +83,7 @@ const profile = mkdtempSync(path.join(tmpdir(), "smcp-dashboard-pages-"));
 let browser: BrowserContext;
 let page: Page;
 let made: Made;
+let upstream: Awaited<ReturnType<typeof startUpstream>>;
 /** What the browser asked for (method and path), every console error, every CSP complaint. */
 const requested: { method: string; url: URL }[] = [];
 const consoleErrors: string[] = [];
@@ -111,9 +113,13 @@ async function grantId(clientName: string, key: string): Promise<string> {
 }
 
 beforeAll(async () => {
+  upstream = await startUpstream();
   await platform.start();
   const admin = platform.admin();
   const { key } = await platform.tenant(TENANT);
+  const upstreamKey = await fetch(`${platform.url}/admin/v1/tenants/${TENANT}/servers/remote/secrets/UPSTREAM_KEY`, { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, body: UPSTREAM_KEY });
+  expect(upstreamKey.status).toBe(201);
+  await admin.call("PUT", `/tenants/${TENANT}/servers/remote/upstream`, { url: urlOf(upstream), headers: { "X-Upstream-Key": "${secret:UPSTREAM_KEY}" } });
   await deploy("units", converter);
   await deploy("units", `${converter}\n// version 2\n`);
   await admin.call("PUT", `/tenants/${TENANT}/servers/units`);
@@ -162,6 +168,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await platform.dispose();
+  if (upstream) await stopUpstream(upstream);
   rmSync(profile, { recursive: true, force: true });
 });
 
@@ -184,6 +191,11 @@ describe("dashboard pages", () => {
     await expectPage(page.locator("#server-health")).toContainText("built-in");
     await expectPage(page.locator("#policy")).toContainText("delete_note");
     await expectPage(page.locator("#deployments-section")).toBeHidden();
+
+    await page.locator("#server-list").getByRole("button", { name: "Server remote" }).click();
+    for (const text of ["upstream", urlOf(upstream), "serving", "reachable, probe"]) await expectPage(page.locator("#server-health")).toContainText(text);
+    await expectPage(page.locator("#secrets")).toContainText("UPSTREAM_KEY");
+    await expectPage(page.locator("#page-servers")).not.toContainText(UPSTREAM_KEY);
 
     await page.locator("#server-list").getByRole("button", { name: "Server units" }).click();
     const health = page.locator("#server-health");
@@ -310,7 +322,7 @@ describe("dashboard pages", () => {
     const frame = JSON.parse(stdout);
     const { sessions } = await platform.admin().call("GET", `/tenants/${TENANT}/sessions`);
     expect(frame.tenant).toBe(TENANT);
-    expect(frame.servers.map((s: { server: string }) => s.server).sort()).toEqual(["everything", "notes", "units"]);
+    expect(frame.servers.map((s: { server: string }) => s.server).sort()).toEqual(["everything", "notes", "remote", "units"]);
     expect(frame.servers.find((s: { server: string }) => s.server === "notes").sessions).toBe(sessions.filter((s: { server: string }) => s.server === "notes").length);
     stdout = "";
     expect(await main(["top", TENANT, "--once"], io), stderr).toBe(0);
