@@ -39,7 +39,7 @@ const converter = readFileSync(path.join(here, "../../examples/unit-converter.js
 const expectPage = playwrightExpect.configure({ timeout: 15_000 });
 
 const T = "/admin/v1/tenants/:tenant";
-const TENANT = "pages";
+const TENANT = "hooli";
 
 /** Ids of what the test made, for the dashboard (`ui`) and for the CLI (`cli`) to act on. */
 interface Made {
