@@ -57,23 +57,28 @@ interface Made {
  * the audit action an action writes (views write none).
  */
 const PARITY: { what: string; method: string; route: string; cli: (m: Made) => string[]; audit?: string }[] = [
+  { what: "the tenant picker (a tenant admin key's own tenant)", method: "GET", route: T, cli: () => ["tenants", "show", TENANT] },
+  { what: "list servers", method: "GET", route: `${T}/servers`, cli: () => ["servers", "ls", TENANT] },
+  { what: "a server's health", method: "GET", route: `${T}/servers/:server`, cli: () => ["servers", "show", TENANT, "units"] },
+  { what: "a server's deployments", method: "GET", route: `${T}/servers/:server/deployments`, cli: () => ["servers", "versions", TENANT, "units"] },
+  { what: "a server's secret names", method: "GET", route: `${T}/servers/:server/secrets`, cli: () => ["secrets", "ls", TENANT, "units"] },
+  { what: "a server's tool policy", method: "GET", route: `${T}/servers/:server/policy`, cli: () => ["policy", "show", TENANT, "notes"] },
+  { what: "a server's traffic charts", method: "GET", route: `${T}/servers/:server/series`, cli: () => ["servers", "series", TENANT, "notes", "--range", "24h"] },
+  { what: "list sessions", method: "GET", route: `${T}/sessions`, cli: () => ["sessions", "ls", TENANT] },
+  { what: "a session", method: "GET", route: `${T}/sessions/:session`, cli: (m) => ["sessions", "show", TENANT, m.sessions.cli] },
+  { what: "a session's requests", method: "GET", route: `${T}/sessions/:session/requests`, cli: (m) => ["sessions", "requests", TENANT, m.sessions.cli] },
+  { what: "a session's SSE events", method: "GET", route: `${T}/sessions/:session/events`, cli: (m) => ["sessions", "events", TENANT, m.sessions.cli] },
+  { what: "list keys", method: "GET", route: `${T}/keys`, cli: () => ["keys", "ls", TENANT] },
+  { what: "list OAuth grants", method: "GET", route: `${T}/grants`, cli: () => ["grants", "ls", TENANT] },
+  { what: "list tasks", method: "GET", route: `${T}/tasks`, cli: () => ["tasks", "ls", TENANT] },
+  { what: "read the audit log", method: "GET", route: `${T}/audit`, cli: () => ["audit", TENANT] },
+  { what: "verify the audit log", method: "GET", route: `${T}/audit/verify`, cli: () => ["audit", TENANT, "--verify"] },
   { what: "roll back a deployment", method: "POST", route: `${T}/servers/:server/deployments/:version/activate`, cli: () => ["servers", "rollback", TENANT, "units", "2"], audit: "deployment.activated" },
   { what: "create a key", method: "POST", route: `${T}/keys`, cli: () => ["keys", "create", TENANT, "--label", "made-by-cli"], audit: "key.created" },
   { what: "revoke a key", method: "DELETE", route: `${T}/keys/:key`, cli: (m) => ["keys", "revoke", TENANT, m.cliKeyId!], audit: "key.revoked" },
   { what: "revoke an OAuth grant", method: "DELETE", route: `${T}/grants/:grant`, cli: (m) => ["grants", "revoke", TENANT, m.grants.cli], audit: "oauth.revoked" },
   { what: "cancel a task", method: "DELETE", route: `${T}/tasks/:task`, cli: (m) => ["tasks", "cancel", TENANT, m.tasks.cli], audit: "task.cancelled" },
   { what: "end a session", method: "DELETE", route: `${T}/sessions/:session`, cli: (m) => ["sessions", "kill", TENANT, m.sessions.cli], audit: "session.ended" },
-  { what: "list servers", method: "GET", route: `${T}/servers`, cli: () => ["servers", "ls", TENANT] },
-  { what: "a server's health", method: "GET", route: `${T}/servers/:server`, cli: () => ["servers", "show", TENANT, "units"] },
-  { what: "a server's deployments", method: "GET", route: `${T}/servers/:server/deployments`, cli: () => ["servers", "versions", TENANT, "units"] },
-  { what: "a server's secret names", method: "GET", route: `${T}/servers/:server/secrets`, cli: () => ["secrets", "ls", TENANT, "units"] },
-  { what: "a server's tool policy", method: "GET", route: `${T}/servers/:server/policy`, cli: () => ["policy", "show", TENANT, "notes"] },
-  { what: "list sessions", method: "GET", route: `${T}/sessions`, cli: () => ["sessions", "ls", TENANT] },
-  { what: "list keys", method: "GET", route: `${T}/keys`, cli: () => ["keys", "ls", TENANT] },
-  { what: "list OAuth grants", method: "GET", route: `${T}/grants`, cli: () => ["grants", "ls", TENANT] },
-  { what: "list tasks", method: "GET", route: `${T}/tasks`, cli: () => ["tasks", "ls", TENANT] },
-  { what: "read the audit log", method: "GET", route: `${T}/audit`, cli: () => ["audit", TENANT] },
-  { what: "verify the audit log", method: "GET", route: `${T}/audit/verify`, cli: () => ["audit", TENANT, "--verify"] },
 ];
 
 const platform = new Platform();
@@ -275,7 +280,9 @@ describe("dashboard pages", () => {
   it("dashboard:cli-parity — every dashboard action and view has an smcp command with --json that calls the same admin route, audited as its own caller", async () => {
     const browserHits = (method: string, route: string) => requested.filter((r) => r.method === method && matchRoute([{ method, pattern: route, handler: 0 }], method, r.url.pathname).kind === "found");
     const realFetch = globalThis.fetch;
-    for (const row of PARITY) {
+    // Until the platform has the series API (the metrics pipeline), its row cannot run.
+    const rows = hasSeries ? PARITY : PARITY.filter((row) => !row.route.endsWith("/series"));
+    for (const row of rows) {
       expect(browserHits(row.method, row.route), `the dashboard calls ${row.method} ${row.route} (${row.what})`).not.toHaveLength(0);
 
       const argv = [...row.cli(made), "--json"];
@@ -304,6 +311,9 @@ describe("dashboard pages", () => {
       if (row.audit) expect((await audited("admin", row.audit)).length, `${row.audit} audited as the platform admin`).toBe(before + 1);
     }
     expect((await platform.admin().call("GET", `/tenants/${TENANT}/servers/units`)).version).toBe(2);
+    // And the table is whole: every admin call the dashboard made is one of its rows.
+    const unmapped = requested.filter((r) => r.url.pathname.startsWith("/admin/v1/") && !PARITY.some((row) => matchRoute([{ method: row.method, pattern: row.route, handler: 0 }], r.method, r.url.pathname).kind === "found"));
+    expect(unmapped.map((r) => `${r.method} ${r.url.pathname}`)).toEqual([]);
   });
 
   it("dashboard:top — smcp top --once prints each enabled server's live sessions and rates", async () => {
