@@ -9,6 +9,8 @@
  * a list change reaching many listeners on the 2026-07-28 lane). Then prints one table and writes
  * bench/results/latest.json. Whatever it started is stopped on every exit path,
  * including Ctrl-C. `--quick` runs the same figures shorter and smaller (about 2 min).
+ * `--curve` measures how SMCP's cost grows instead (bench/figures/cost-curve.mjs); its
+ * full run records bench/results/cost-curve.json and the README's table from it.
  */
 import { writeFileSync } from "node:fs";
 import os from "node:os";
@@ -16,12 +18,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { progress } from "./lib/progress.mjs";
 import { figureRows, meanOfRuns, noisyFigures, verdicts } from "./lib/report.mjs";
-import { runFloorSuite, runMcpSuite } from "./lib/suite.mjs";
+import { recordCostCurve, renderCostTable } from "./lib/cost-table.mjs";
+import { runCurveSuite, runFloorSuite, runMcpSuite } from "./lib/suite.mjs";
 import { renderTable } from "./lib/table.mjs";
 import { startAgentsPeer, startFloor, startNodePeer, startSmcp } from "./lib/targets.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
+const curve = process.argv.includes("--curve");
 
 const PLANS = {
   quick: {
@@ -35,7 +39,12 @@ const PLANS = {
     liveInstances: 100, steadyCalls: 500, freshSessions: 20, tasks: 200, listeners: 100, listenRounds: 10,
   },
 };
-const plan = PLANS[quick ? "quick" : "full"];
+/** `--curve`: how cost grows with connections and held sessions (SMCP only; absolute figures). */
+const CURVE_PLANS = {
+  quick: { ...PLANS.quick, curveConnections: [1, 8, 64], curveIdleSessions: 500, curveStreamSessions: 100, liveInstances: 10 },
+  full: { ...PLANS.full, quietMs: 0, curveConnections: [1, 8, 64], curveIdleSessions: 10_000, curveStreamSessions: 1_000, liveInstances: 100 },
+};
+const plan = (curve ? CURVE_PLANS : PLANS)[quick ? "quick" : "full"];
 
 for (const name of ["WRANGLER_SEND_METRICS", "CLOUDFLARE_CF_FETCH_ENABLED"]) process.env[name] = "false";
 
@@ -72,7 +81,30 @@ const SEQUENCE = [
   [startFloor, (t) => runFloorSuite(t, plan)],
 ];
 
+/** `--curve`: SMCP alone; the full run records its figures and the README's table from them. */
+async function curveMain() {
+  const date = new Date().toISOString();
+  const loadAtStart = os.loadavg()[0];
+  progress("bench", `cost curve, ${quick ? "quick (not recorded)" : "full"} run: ${plan.curveConnections.join("/")} connections, ${plan.curveIdleSessions} idle sessions, ${plan.curveStreamSessions} GET streams, ${plan.liveInstances} instances`);
+  const target = await startSmcp();
+  running.add(target);
+  let figures;
+  try {
+    figures = await runCurveSuite(target, plan);
+  } finally {
+    running.delete(target);
+    await target.stop();
+  }
+  const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryBytes: os.totalmem(), node: process.version, loadAverage: [loadAtStart, os.loadavg()[0]] };
+  const result = { date, mode: quick ? "quick" : "full", machine, plan, figures };
+  process.stdout.write(`\n${renderCostTable(result)}\n`);
+  if (quick) return;
+  recordCostCurve(result);
+  progress("bench", "wrote bench/results/cost-curve.json and the README's cost-curve table");
+}
+
 async function main() {
+  if (curve) return curveMain();
   const startedAt = new Date().toISOString();
   progress("bench", `${quick ? "quick" : "full"} run: ${plan.connections} connections, ${plan.duration} s per load figure`);
   const results = { floorRuns: [] };

@@ -25,12 +25,20 @@ function sqliteFiles(dir) {
   }
 }
 
+/** A database workerd is writing at this moment is locked: it is left out of the mean (null). */
 function sqliteBytes(file) {
-  const db = new DatabaseSync(file, { readOnly: true });
+  let db;
+  try {
+    db = new DatabaseSync(file, { readOnly: true });
+  } catch {
+    return null;
+  }
   try {
     const { page_count } = db.prepare("PRAGMA page_count").get();
     const { page_size } = db.prepare("PRAGMA page_size").get();
     return page_count * page_size;
+  } catch {
+    return null;
   } finally {
     db.close();
   }
@@ -52,7 +60,7 @@ export async function idleFootprint(target, open, plan) {
   const rssAfter = target.rss();
 
   const fresh = [...sqliteFiles(target.sessionStoreDir)].filter((f) => !filesBefore.has(f));
-  const perFile = fresh.map((f) => sqliteBytes(path.join(target.sessionStoreDir, f)));
+  const perFile = fresh.map((f) => sqliteBytes(path.join(target.sessionStoreDir, f))).filter((b) => b !== null);
   const eventLog = target.eventLogBytes ? await Promise.all(sessions.slice(0, 10).map((s) => target.eventLogBytes(s))) : [];
   return {
     sessions: sessions.length,

@@ -99,6 +99,7 @@ export function figureRows(results, plan) {
   rows.push(...statelessExtensionRows(results.smcp, floor, plan));
   rows.push(...deployedRows(results.smcp?.deployed, floor));
   rows.push(...gatewayRows(results.smcp?.gateway, floor));
+  rows.push(...metricsCostRows(results.smcp?.metricsCost));
   for (const row of rows) row.ratios ??= ratiosOf(row);
   return rows;
 }
@@ -221,6 +222,26 @@ function gatewayRows(gateway, floor) {
   ];
 }
 
+/**
+ * Issue 16: the runtime CPU per tools/call of the static tool with metrics recorded,
+ * over the same with recording switched off (a second SMCP, rounds alternated).
+ */
+function metricsCostRows(cost) {
+  if (!cost || missing(cost)) return [];
+  const micro = Number.isFinite(cost.recordingUs) ? `; recording alone ${fixed(cost.recordingUs, 2)} µs` : "";
+  return ["session", "stateless"].map((lane) => {
+    const l = cost.lanes[lane];
+    if (!l || !Number.isFinite(l.ratio)) return { id: `metrics/${lane}`, label: `  metrics cost: runtime CPU per ${cost.tool} · ${lane}, on/off`, servers: { smcp: cell(null, "n/a") } };
+    return {
+      id: `metrics/${lane}`,
+      label: `  metrics cost: runtime CPU per ${cost.tool} · ${lane}, on/off`,
+      servers: {
+        smcp: cell(l.ratio, `${fixed(l.ratio, 3)}× (${ms(l.onMs)} vs ${ms(l.offMs)} ms, ${fixed((l.ratio - 1) * 100, 1)} %${micro ? `${micro} = ${fixed((cost.recordingUs / 1000 / l.onMs) * 100, 2)} %` : ""})`),
+      },
+    };
+  });
+}
+
 function ratiosOf(row) {
   const smcp = row.servers.smcp?.num;
   const ratios = {};
@@ -268,6 +289,20 @@ export function verdicts(rows) {
     },
     ...deployedVerdict(byId["deployed/session"]),
     ...gatewayVerdict(byId["gateway/added"]),
+    ...metricsVerdict(byId["metrics/session"], byId["metrics/stateless"]),
+  ];
+}
+
+/** Issue 16: metrics cost at most 5 % of a tools/call's CPU, on both lanes. */
+function metricsVerdict(...rows) {
+  const values = rows.filter(Boolean).map((r) => r.servers.smcp?.num);
+  if (values.length === 0) return [];
+  return [
+    {
+      target: "metrics cost at most 5 % of a tools/call's runtime CPU (static tool, both lanes)",
+      met: values.every((v) => v != null && v <= 1.05),
+      detail: values.map((v) => (v == null ? "n/a" : `${fixed((v - 1) * 100, 1)} %`)).join(", "),
+    },
   ];
 }
 
@@ -306,6 +341,12 @@ export function describeFigure(value) {
     const noise = value.otherCores > 0.25 ? `, other processes busy ${fixed(value.otherCores, 1)} cores` : "";
     return `${fixed(value.rps, 0)} req/s, p50 ${ms(value.p50)} ms, p99 ${ms(value.p99)} ms, ${value.errors} errors${cpu}${noise}`;
   }
+  if ("points" in value) {
+    return value.points
+      .map((p) => `${p.connections} conn: ${Object.keys(p).filter((k) => k !== "connections").map((lane) => `${lane} ${fixed(p[lane].rps, 0)} req/s p99 ${ms(p[lane].p99)} ms`).join(", ")}`)
+      .join("; ");
+  }
+  if ("open" in value && "rssBytesPerSession" in value) return `${value.open}/${value.sessions} streams open, ${fixed(value.rssBytesPerSession / 1024, 1)} KB RSS per session`;
   if ("pollsPerTask" in value) {
     return `${value.tasks} tasks: p50 ${ms(value.p50)} ms, p99 ${ms(value.p99)} ms created to completed (tools/call p50 ${ms(value.createP50)} ms, ${fixed(value.pollsPerTask, 1)} tasks/get per task)`;
   }

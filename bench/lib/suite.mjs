@@ -8,12 +8,14 @@
  * (SMCP only), and session creation last (it leaves thousands of sessions behind).
  */
 import { concurrentSessions } from "../figures/concurrency.mjs";
+import { connectionCurve, idleAtScale, streamsAtScale } from "../figures/cost-curve.mjs";
 import { deploy, firstUse, liveInstances, loadPair, retarget } from "../figures/deployed.mjs";
 import { floorRoundTrip, floorThroughput } from "../figures/floor.mjs";
 import { gatewayOverhead } from "../figures/gateway.mjs";
 import { floorObject, idleFootprint } from "../figures/footprint.mjs";
 import { initializeRate } from "../figures/initialize.mjs";
 import { listChangeFanOut } from "../figures/listen.mjs";
+import { metricsCost } from "../figures/metrics-cost.mjs";
 import { resumeLatency } from "../figures/resume.mjs";
 import { taskRoundTrip } from "../figures/tasks.mjs";
 import { seedNotes, toolsCallLoad } from "../figures/tools-call.mjs";
@@ -74,6 +76,9 @@ export async function runMcpSuite(target, plan) {
       );
     }
   }
+  if (target.metricsOff) {
+    results.metricsCost = await step(`metrics cost: tools/call ${echo.name}, recording on vs off, both lanes`, () => metricsCost(target, target.metricsOff, plan));
+  }
   if (target.sdkServer) results.deployed = await runDeployedSuite(target, plan, step, await templates(target.sdkServer.builtIn, "session"));
   if (target.gateway) {
     results.gateway = await step(`tools/call test_simple_text through the gateway and direct, ${plan.steadyCalls} each, one at a time`, () => gatewayOverhead(target, plan));
@@ -101,4 +106,35 @@ export async function runDeployedSuite(target, plan, step, builtInTemplates) {
     ),
     calls: await step(`tools/call ${builtIn.name} · session, built in then deployed`, () => loadPair(target, builtInPair, deployedPair, plan)),
   };
+}
+
+/**
+ * How SMCP's cost grows (`pnpm bench --curve`): load at each connection count first
+ * (on a fresh runtime), then memory with many idle sessions, with many open GET streams,
+ * and per live sandbox instance, each measured against the memory just before it.
+ * @param {import("./targets.mjs").Target} target
+ */
+export async function runCurveSuite(target, plan) {
+  const step = (name, run) => measured(target.id, name, run, { quietMs: plan.quietMs, generation: target.generation });
+  const tool = target.tools.echo;
+  const session = await captureTemplates(tool.url, target.headers, "session", tool);
+  const stateless = await captureTemplates(tool.url, target.headers, "stateless", tool);
+  const figures = { tool: tool.standIn?.split(":")[0] ?? tool.name };
+  figures.connections = await step(`tools/call ${tool.name} at ${plan.curveConnections.join(", ")} connections, both lanes`, () =>
+    connectionCurve(tool, { session, stateless }, plan, target.cpu),
+  );
+  figures.idle = await step(`${plan.curveIdleSessions} idle sessions`, () => idleAtScale(target, session, plan));
+  figures.streams = await step(`${plan.curveStreamSessions} sessions with an open GET stream`, () => streamsAtScale(target, session, plan));
+  figures.instances = await step(`${plan.liveInstances} live sandbox instances`, async () => {
+    const deployed = await deploy(target);
+    const { builtIn } = target.sdkServer;
+    const builtInTemplates = await captureTemplates(builtIn.url, target.headers, "session", builtIn);
+    return liveInstances(
+      target,
+      { tool: builtIn, templates: builtInTemplates },
+      { tool: { ...builtIn, url: deployed.url }, templates: retarget(builtInTemplates, deployed.url) },
+      plan,
+    );
+  });
+  return figures;
 }

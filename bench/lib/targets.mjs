@@ -112,12 +112,14 @@ export async function startFloor() {
 }
 
 /**
- * @param {{ config?: string }} [options]  another wrangler config (relative to the
- *   repository), e.g. a throwaway copy of SMCP with one cost taken out
+ * @param {{ config?: string, id?: string, vars?: Record<string, string> }} [options]  another wrangler config (relative to the
+ *   repository), e.g. a throwaway copy of SMCP with one cost taken out; `id` names its state
+ *   directory; `vars` are added to the bench's settings (the metrics-cost figure's second
+ *   SMCP runs with `SMCP_METRICS_RECORDING=off`)
  * @returns {Promise<Target>}
  */
-export async function startSmcp({ config = "wrangler.jsonc" } = {}) {
-  const w = await wranglerTarget("smcp", config, SMCP_VARS);
+export async function startSmcp({ config = "wrangler.jsonc", id = "smcp", vars = {} } = {}) {
+  const w = await wranglerTarget(id, config, { ...SMCP_VARS, ...vars });
   const admin = adminClient(w.url, ADMIN_TOKEN);
   const mcpUrl = (server) => `${w.url}/mcp/${TENANT}/${server}`;
   let headers;
@@ -144,6 +146,7 @@ export async function startSmcp({ config = "wrangler.jsonc" } = {}) {
     },
     taskTool: { url: mcpUrl("everything"), name: "slow_compute", args: { seconds: 0 } },
     sessionStoreDir: path.join(w.state, "v3/do/smcp-SessionDO"),
+    ...(id === "smcp" ? { metricsOff: () => startSmcp({ config, id: "smcp-metrics-off", vars: { ...vars, SMCP_METRICS_RECORDING: "off" } }) } : {}),
     eventLogBytes: async (sessionId) => (await admin.call("GET", `/tenants/${TENANT}/sessions/${sessionId}`)).eventLog.bytes,
     gateway: {
       start: startUpstreamPeer,

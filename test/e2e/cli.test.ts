@@ -247,7 +247,7 @@ describe("smcp, the admin CLI", () => {
     const grantId = line!.split(/\s+/)[0]!;
     const json = await smcp(["grants", "ls", own.tenant, "--json"]);
     expect(JSON.parse(json.stdout)).toMatchObject({
-      grants: [{ id: grantId, client: { id: grant.clientId, name: "CLI grants test" }, approver: { keyId: keys[0].id, subject: null }, server: "notes" }],
+      grants: [{ id: grantId, client: { id: grant.clientId, name: "CLI grants test" }, approver: { keyId: keys[0].id, subject: null, email: null }, server: "notes" }],
       next: null,
     });
 

@@ -113,6 +113,8 @@ export interface UpstreamOptions {
   intercept?: (body: unknown) => Response | undefined;
   /** "2026": the SDK's `createMcpHandler`, 2026-07-28 only (no sessions; 2025 requests refused). Default "2025". */
   era?: "2025" | "2026";
+  /** Sees every request first (its headers, for example the `traceparent` SMCP sent). */
+  onRequest?: (request: Request) => void;
 }
 
 /** One upstream incarnation: its own session map (a restart forgets every session). */
@@ -122,6 +124,7 @@ export function startUpstream(port = 0, upstreamOptions: UpstreamOptions = {}): 
   const modern = upstreamOptions.era === "2026" ? createMcpHandler(() => (upstreamOptions.createServer ?? createUpstreamServer)(), { legacy: "reject" }) : null;
   const mcp = toNodeHandler({
     async fetch(request: Request, options?: { parsedBody?: unknown }) {
+      upstreamOptions.onRequest?.(request);
       const path = new URL(request.url).pathname;
       if (path === "/fail") return new Response("overloaded", { status: 503 });
       if (path === "/announce") {

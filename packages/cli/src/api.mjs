@@ -88,8 +88,8 @@ export function createApi(config, { fetch: fetchImpl = globalThis.fetch, timeout
      * @param {string} path @param {string} contentType @param {string} body
      */
     putBody: (path, contentType, body) => request("PUT", path, { rawBody: body, contentType, timeoutMs: DEPLOY_TIMEOUT_MS }),
-    /** @param {string} path */
-    delete: (path) => request("DELETE", path),
+    /** @param {string} path @param {Record<string, string | number | undefined>} [query] */
+    delete: (path, query) => request("DELETE", path, { query }),
   };
 }
 

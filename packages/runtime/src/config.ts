@@ -30,6 +30,10 @@ export const PlatformConfigSchema = z.object({
   SMCP_SECRETS_KEY: z.string().optional(),
   /** The key before the last rotation: values sealed under it still open, and are sealed again under SMCP_SECRETS_KEY. */
   SMCP_SECRETS_KEY_PREVIOUS: z.string().optional(),
+  /** OTLP/HTTP collector spans are exported to (`{endpoint}/v1/traces`, JSON); unset, no span leaves the platform (workers/smcp/src/tracing/exporter.ts checks it). */
+  SMCP_OTLP_ENDPOINT: z.string().optional(),
+  /** Headers of the export (an API key of the collector): `name=value` pairs, comma-separated, values percent-encoded; a `wrangler secret`. */
+  SMCP_OTLP_HEADERS: z.string().optional(),
   /** Reported by `/healthz` and `/admin/v1/health`. */
   SMCP_VERSION: z.string().optional(),
   SMCP_SESSION_TTL_SECONDS: intFrom(1800, 1),
@@ -73,6 +77,12 @@ export const PlatformConfigSchema = z.object({
   SMCP_UPSTREAM_PROBE_MAX_BACKOFF_SECONDS: intFrom(3600, 1),
   /** How long one probe of an upstream may take, all its requests together. */
   SMCP_UPSTREAM_PROBE_TIMEOUT_SECONDS: intFrom(10, 1),
+  /** `off` only in `pnpm bench`'s metrics-overhead row, which measures what recording metrics costs; `on` everywhere else. */
+  SMCP_METRICS_RECORDING: z.enum(["on", "off"]).optional().transform((v) => v ?? "on"),
+  /** Series one Prometheus scrape shows at most (`/admin/v1/metrics`, `/admin/v1/tenants/{t}/metrics`); the rest are cut, and the scrape says so. */
+  SMCP_METRICS_MAX_SERIES: intFrom(10_000, 10),
+  /** Tenants the platform scrape (`GET /admin/v1/metrics`) reads at most; the rest are cut, and the scrape says so. */
+  SMCP_METRICS_MAX_TENANTS: intFrom(200, 1),
   /** `sse` (default): POST answers stream, resumable; `json`: one JSON body, mid-call notifications dropped. */
   SMCP_SESSION_RESPONSE_MODE: z.enum(["sse", "json"]).optional().transform((v) => v ?? "sse"),
   /** OAuth abuse limits (workers/smcp/src/oauth/abuse-limits.ts): requests per window. */
@@ -84,6 +94,8 @@ export const PlatformConfigSchema = z.object({
   /** Client ID Metadata Document fetches (cache misses) per client address, and per document host, per window. */
   SMCP_OAUTH_METADATA_FETCHES_PER_ADDRESS: intFrom(20, 1),
   SMCP_OAUTH_METADATA_FETCHES_PER_HOST: intFrom(120, 1),
+  /** The longest a grant approved by single sign-on lives, whatever its refreshes: then the person signs in again (sso/callback.ts). */
+  SMCP_SSO_GRANT_MAX_SECONDS: intFrom(8 * 60 * 60, 600),
   /** Live client registrations per client address; the next one evicts a never-used one first. */
   SMCP_OAUTH_CLIENTS_PER_ADDRESS: intFrom(50, 1),
   SMCP_ALLOWED_ORIGINS: z

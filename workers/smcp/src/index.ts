@@ -9,12 +9,14 @@ import { handleAdmin } from "./admin/router";
 import { serveDashboard } from "./dashboard/handler";
 import type { Env } from "./env";
 import { handleMcp } from "./mcp/endpoint";
+import { setMetricsSwitch } from "./metrics/switch";
 import { protectedResourceMetadata } from "./mcp/resource-metadata";
 import { oauthRoutes } from "./oauth/routes";
 import { logEvent } from "./log";
 import type { RequestContext } from "./request-context";
 import { matchRoute, type Params, type Route } from "./routes";
 import { traceOf } from "./trace";
+import { traceResponse } from "./tracing/request-span";
 
 export { DirectoryDO } from "./directory-do";
 export { SessionDO } from "./session-do";
@@ -82,8 +84,9 @@ function noRouteMessage(method: string, path: string): string {
 }
 
 export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
+  async fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> {
     const started = Date.now();
+    setMetricsSwitch(env);
     const rc: RequestContext = { trace: traceOf(request) };
     const path = new URL(request.url).pathname;
     let response: Response;
@@ -109,6 +112,9 @@ export default {
       durationMs: Date.now() - started,
       traceId: rc.trace.traceId,
     });
+    const traced = traceResponse(request, response, rc, env, started);
+    // After the response, off its path: the span ends with the answer, then the buffer is flushed (tracing/request-span.ts).
+    if (traced) ctx?.waitUntil(traced);
     return response;
   },
 } satisfies ExportedHandler<Env>;

@@ -61,9 +61,12 @@ import { migrate } from "./storage/migrations";
 import { TenantToolStore } from "./tool-store";
 import type { SessionEndCause, SessionEndReason, SessionRecord, SessionUpdate } from "./tenant/types";
 import { logEvent } from "./log";
+import { serverKindOf } from "./metrics/server-kind";
+import { setMetricsSwitch } from "./metrics/switch";
 import { governTransport, type GovernedTransport } from "./policy/govern";
 import { samePolicy, type ToolPolicy } from "./policy/tool-policy";
 import { moduleOfRef, resolveServerModule, resolveServerVersion, type ServerRef } from "./sandbox/resolve-server";
+import { configureTracing } from "./tracing/exporter";
 
 // --- storage layout (docs/storage-schema.md, checked against the real storage by a test) ---
 // KV: `meta` (SessionMeta), `alarmAt` (when the pending alarm was due, to measure its
@@ -164,6 +167,9 @@ export class SessionDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#config = platformConfig(env);
+    // Spans of the calls this object hands on (upstreams, sandboxes) are exported from its isolate (tracing/client-span.ts).
+    configureTracing(env);
+    setMetricsSwitch(env);
     // Only an object that holds a session has a schema to upgrade; an unknown id stays empty.
     if (this.#loadMeta()) migrate(ctx.storage, SESSION_MIGRATIONS);
     this.#ended = ctx.storage.kv.get<EndedState>(ENDED_KEY);
@@ -522,6 +528,7 @@ export class SessionDO extends DurableObject<Env> {
       await live.backend.restore(transport, meta.sessionId, meta.initParams);
     }
     const requests = new RequestLog(this.ctx.storage.sql, this.ctx.storage.kv, () => this.#counted());
+    requests.serverKind = serverKindOf(meta.server, module);
     const send = transport.send.bind(transport);
     transport.send = (message, options) => {
       if (!this.#ended) requests.sent(message);
@@ -621,6 +628,7 @@ export class SessionDO extends DurableObject<Env> {
       if (ack.ok && !this.#ended) {
         const state = this.#reportState();
         if (ack.seq === state.seq) this.ctx.storage.kv.put(REPORT_KEY, { seq: state.seq, acked: { requests: update.requests, errors: update.errors } });
+        this.#requestLog().ackMetrics(ack.seq);
       }
     })()
       .catch((err) => logEvent("warn", "session report failed", { tenant: meta.tenant, session: meta.sessionId, error: String(err) }))
@@ -637,6 +645,11 @@ export class SessionDO extends DurableObject<Env> {
     const { acked } = this.#reportState();
     const counts = this.#counts();
     return counts.requests !== acked.requests || counts.errors !== acked.errors;
+  }
+
+  /** The live request log, or one over the stored state when the SDK objects are not built (an alarm after eviction). */
+  #requestLog(): RequestLog {
+    return this.#live?.requests ?? new RequestLog(this.ctx.storage.sql, this.ctx.storage.kv);
   }
 
   #counts(): RequestCounts {
@@ -658,6 +671,7 @@ export class SessionDO extends DurableObject<Env> {
       requests: counts.requests,
       errors: counts.errors,
       eventBytes,
+      metrics: this.#requestLog().takeMetrics(seq),
     };
   }
 

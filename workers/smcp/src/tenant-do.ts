@@ -48,7 +48,8 @@ import type {
 import { TENANT_MIGRATIONS } from "./tenant-schema";
 import { migrate } from "./storage/migrations";
 
-import { GrantStore, isGrantLive, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
+import { GrantStore, isGrantLive, personActor, type AccessCheck, type CodeGrantInit, type CodeRedemption, type TokenRefresh } from "./oauth/grant-store";
+import { consumeNonce } from "./tenant/sso-nonces";
 import { DeploymentStore, type CallReport, type ConsoleLine, type NewBundle } from "./sandbox/deployment-store";
 import { SecretStore, type SecretsSummary } from "./tenant/secrets";
 import type { UpstreamConfig } from "./gateway/upstream-config";
@@ -59,6 +60,9 @@ import { openSecrets } from "./sandbox/secrets-env";
 import { UpstreamHealth, probeSchedule, type UpstreamHealthSummary, type UpstreamHealthView } from "./tenant/upstream-health";
 import { policySummary, type ToolPolicy } from "./policy/tool-policy";
 import { identitySummary, type StoredIdentity } from "./tenant/identity";
+import { MetricsRollup } from "./tenant/metrics-rollup";
+import { MetricsRecorder, type IsolateFlush, type MetricsSnapshot } from "./tenant/metrics";
+import type { SeriesRange } from "./metrics/series";
 
 /** Longest client-supplied string kept in an audit detail. */
 const AUDIT_DETAIL_MAX_CHARS = 256;
@@ -286,8 +290,49 @@ export class TenantDO extends DurableObject<Env> {
     try {
       await this.#failureTally().flush();
     } finally {
-      await this.#probeDueUpstreams();
+      try {
+        await this.#probeDueUpstreams();
+      } finally {
+        await this.#metrics.pruneIfDue();
+      }
     }
+  }
+
+  get #metrics(): MetricsRecorder {
+    return new MetricsRecorder({
+      storage: this.ctx.storage,
+      sessions: this.#sessions,
+      serverEnabled: (name) => this.#servers.isEnabled(name),
+      upstreams: () => this.#upstreamHealth.reachability(),
+      instanceServers: () => this.#sql.exec<{ server: string }>("SELECT server FROM deployments WHERE status = 'active' AND kind = 'sdk'").toArray().map((r) => r.server),
+    });
+  }
+
+  // --- metrics (tenant/metrics.ts; the rollups: tenant/metrics-rollup.ts) -------------
+
+  /** An isolate's batch of stateless-lane and Worker-level counts (metrics/isolate-sink.ts); another incarnation's are dropped. */
+  async metricsFlush(flush: IsolateFlush, incarnation: string): Promise<{ ok: true } | Missing> {
+    if (!this.#currentConfig(incarnation)) return MISSING;
+    await this.#metrics.foldIsolate(flush);
+    return { ok: true };
+  }
+
+  /** Totals and gauges for the Prometheus exposition, at most `maxSeries` series. */
+  async metricsSnapshot(maxSeries: number): Promise<{ ok: true; value: MetricsSnapshot } | Missing> {
+    if (!this.#config()) return MISSING;
+    return { ok: true, value: this.#metrics.snapshot(maxSeries) };
+  }
+
+  /** A server's series for the dashboard's charts (metrics/series.ts). */
+  async metricsSeries(server: string, range: SeriesRange, now = Date.now()) {
+    if (!this.#config()) return MISSING;
+    return { ok: true as const, value: this.#metrics.series(server, range, now) };
+  }
+
+  /** A server's tools/calls and failed ones in the last 24 hours (the servers' admin view). */
+  async metricsRecentCalls(server: string) {
+    if (!this.#config()) return MISSING;
+    return { ok: true as const, value: this.#metrics.recentCalls(server) };
   }
 
   /** Ends `sessions` now, each with its own bounded attempt (tenant/session-objects.ts). */
@@ -430,6 +475,48 @@ export class TenantDO extends DurableObject<Env> {
     return { ...revoked, ...ended };
   }
 
+  /**
+   * A person signed in at the tenant's identity provider (sso/callback.ts verified the ID
+   * token and applied the allow rule): records the grant with their subject, in one step
+   * with the checks that the provider is still the one the sign-in started with (a change
+   * meanwhile refuses it), the server is enabled, and the nonce was never used before.
+   */
+  async ssoIssueCode(
+    init: CodeGrantInit,
+    signIn: { nonceHash: string; nonceExpiresAt: number; issuer: string; providerClientId: string; identityUpdatedAt: number },
+  ): Promise<{ ok: true; grantId: string } | Missing | { ok: false; reason: "identity-changed" | "unknown-server" | "nonce-replayed" | "busy" }> {
+    if (!this.#config()) return MISSING;
+    const identity = this.ctx.storage.kv.get<StoredIdentity>(IDENTITY_KEY);
+    if (!identity || identity.updatedAt !== signIn.identityUpdatedAt || identity.issuer !== signIn.issuer || identity.clientId !== signIn.providerClientId) {
+      return { ok: false, reason: "identity-changed" };
+    }
+    if (!this.#servers.isEnabled(init.server)) return { ok: false, reason: "unknown-server" };
+    const nonce = consumeNonce(this.#sql, signIn.nonceHash, signIn.nonceExpiresAt);
+    if (nonce === "replayed") {
+      await this.#authFailed("sso-nonce-replayed");
+      return { ok: false, reason: "nonce-replayed" };
+    }
+    if (nonce === "full") return { ok: false, reason: "busy" };
+    return this.#grants((g) => g.issueCode(init));
+  }
+
+  /**
+   * An admin revokes every grant a person signed in for: their tokens and codes at once,
+   * then the open sessions and streams of each. A repeat re-drives the sessions still indexed.
+   */
+  async oauthRevokeSubject(subject: string): Promise<({ ok: true; revoked: string[]; alreadyRevoked: string[] } & SessionsEnded) | Missing> {
+    const config = this.#config();
+    if (!config) return MISSING;
+    const result = await this.#grants((g) => g.revokeGrantsOfSubject(subject));
+    if ("ok" in result) return result;
+    const sessions = [...result.revoked, ...result.alreadyRevoked].flatMap((id) => this.#sessions.ofGrant(id));
+    const ended = await this.#endSessions(sessions, config, { actor: PLATFORM_ADMIN_ACTOR, cause: `grants of ${personActor(subject)} revoked by an admin` });
+    if (ended.sessionsFailed.length > 0) {
+      await this.#audit("platform", "oauth.revoke-incomplete", personActor(subject), { failed: ended.sessionsFailed.length, sessions: ended.sessionsFailed.slice(0, 20) });
+    }
+    return { ok: true, ...result, ...ended };
+  }
+
   async #grants<T>(run: (grants: GrantStore) => Promise<T>): Promise<T | Missing> {
     const config = this.#config();
     if (!config) return MISSING;
@@ -481,6 +568,7 @@ export class TenantDO extends DurableObject<Env> {
       this.ctx.storage.kv.delete(upstreamKey(name));
       this.#upstreamHealth.remove(name);
       this.ctx.storage.kv.delete(policyKey(name));
+      new MetricsRollup(this.#sql).remove(name);
       toolData.recount();
       return { files, toolData: toolRows, secrets, versions };
     });
@@ -572,7 +660,9 @@ export class TenantDO extends DurableObject<Env> {
       const message = err instanceof UpstreamSetupError ? err.message : "the probe failed inside SMCP";
       result = { ok: false, latencyMs: 0, error: `Upstream ${server} cannot be called: ${message}` };
     }
-    return health.record(server, upstream.updatedAt, result, Date.now(), schedule);
+    const recorded = health.record(server, upstream.updatedAt, result, Date.now(), schedule);
+    if (recorded) this.#metrics.sampleUpstream(server, result.ok);
+    return recorded;
   }
 
   /** One alarm run's share of due probes; the alarm is then armed for the next. */
@@ -840,12 +930,25 @@ export class TenantDO extends DurableObject<Env> {
       }
     }
     this.#sessions.add(record);
-    await this.#audit(sessionActorOf(record), "session.created", record.id, {
+    this.#metrics.sampleServer(record.server);
+    await this.#audit(this.#sessionActor(record), "session.created", record.id, {
       server: record.server,
       protocolVersion: clip(record.protocolVersion),
       client: typeof record.clientInfo?.name === "string" ? clip(record.clientInfo.name) : null,
     });
     return { ok: true, eventLogBytes: limits.eventLogBytes };
+  }
+
+  /**
+   * The audit actor of a session's own acts: the person behind its grant when they signed
+   * in (`sso:{subject}`), else its grant or key (tenant/audit-log.ts `sessionActorOf`).
+   */
+  #sessionActor(record: { keyId: string | null; grantId?: string | null }): string {
+    if (record.grantId && record.keyId === null) {
+      const subject = this.#sql.exec<{ subject: string | null }>("SELECT subject FROM oauth_grants WHERE id = ?", record.grantId).toArray()[0]?.subject;
+      if (subject) return personActor(subject);
+    }
+    return sessionActorOf(record);
   }
 
   /** Whether a session of `server` runs an instance of its own (a deployed SDK server). */
@@ -855,7 +958,9 @@ export class TenantDO extends DurableObject<Env> {
 
   #credentialLive(config: TenantConfig, record: SessionRecord): boolean {
     if (config.auth === "none") return true;
-    if (record.keyId === null || !this.#keys(config).isLive(record.keyId)) return false;
+    // A person's grant (single sign-on) has no key behind it: the grant alone decides.
+    if (record.keyId === null) return !!record.grantId && isGrantLive(this.#sql, record.grantId);
+    if (!this.#keys(config).isLive(record.keyId)) return false;
     return !record.grantId || isGrantLive(this.#sql, record.grantId);
   }
 
@@ -889,7 +994,19 @@ export class TenantDO extends DurableObject<Env> {
 
   /** A session's periodic report, applied once per `update.seq`; the ack tells the session its increments arrived. */
   async sessionTouched(id: string, update: SessionUpdate): Promise<SessionReportAck> {
-    if (!this.#config() || !this.#sessions.touch(id, update)) return { ok: false, reason: "unknown-session" };
+    if (!this.#config()) return { ok: false, reason: "unknown-session" };
+    const metrics = this.#metrics;
+    // The report and its metrics deltas are one write: the index row and the minute rows together.
+    const known = this.ctx.storage.transactionSync(() => {
+      const before = this.#sessions.reportOf(id);
+      if (!before) return false;
+      this.#sessions.touch(id, update);
+      metrics.foldReport(before.server, before.seq, update);
+      metrics.sampleServer(before.server);
+      return true;
+    });
+    if (!known) return { ok: false, reason: "unknown-session" };
+    await metrics.armPrune();
     return { ok: true, seq: update.seq };
   }
 
@@ -900,15 +1017,23 @@ export class TenantDO extends DurableObject<Env> {
    */
   async sessionClosed(id: string, reason: SessionEndReason, final?: SessionUpdate, cause?: SessionEndCause): Promise<{ ok: true }> {
     if (!this.#config()) return { ok: true };
-    const removed = this.#sessions.remove(id, final);
+    const metrics = this.#metrics;
+    const removed = this.ctx.storage.transactionSync(() => {
+      const before = this.#sessions.reportOf(id);
+      if (before && final) metrics.foldReport(before.server, before.seq, final);
+      const removed = this.#sessions.remove(id, final);
+      if (before) metrics.sampleServer(before.server);
+      return removed;
+    });
     if (!removed) return { ok: true };
+    await metrics.armPrune();
     // An end from outside names who caused it; otherwise the client (DELETE), an admin or the
     // tenant admin key that terminated it, or the platform (TTL, refusal).
     const terminator = this.#terminator(id);
     const actor =
       cause?.actor === PLATFORM_ADMIN_ACTOR || (!cause && reason === "terminated")
         ? terminator
-        : (cause?.actor ?? (reason === "deleted" ? sessionActorOf(removed) : "platform"));
+        : (cause?.actor ?? (reason === "deleted" ? this.#sessionActor(removed) : "platform"));
     await this.#audit(actor, "session.ended", id, cause ? { reason, cause: cause.cause } : { reason });
     return { ok: true };
   }
@@ -917,8 +1042,9 @@ export class TenantDO extends DurableObject<Env> {
     if (this.#config()) this.#sessions.recordAlarm(lagMs, ok);
   }
 
+  /** The tenant's health figures: sessions from the index, requests and errors from the metrics totals (every lane). */
   async stats(): Promise<(TenantStats & { upstreams: UpstreamHealthSummary }) | null> {
-    return this.#config() ? { ...this.#sessions.stats(), upstreams: this.#upstreamSummary() } : null;
+    return this.#config() ? { ...this.#sessions.stats(), ...new MetricsRollup(this.#sql).grandTotal(), upstreams: this.#upstreamSummary() } : null;
   }
 
   async listSessions(): Promise<{ ok: true; sessions: SessionRecord[] } | Missing> {

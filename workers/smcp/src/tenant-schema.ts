@@ -18,6 +18,7 @@ import { DEPLOYMENT_SCHEMA } from "./sandbox/deployment-store";
 import { SECRET_SCHEMA } from "./tenant/secrets";
 import { SERVER_FILES_SCHEMA } from "./tenant/server-files";
 import { UPSTREAM_HEALTH_SCHEMA } from "./tenant/upstream-health";
+import { METRICS_SCHEMA } from "./tenant/metrics-rollup";
 import { addColumn, type MigrationList } from "./storage/migrations";
 
 /** Steps that tenants created before the list existed may already (partly) have. */
@@ -196,6 +197,24 @@ CREATE INDEX server_console_by_server ON server_console (server, seq);
     SERVER_FILES_SCHEMA,
     // 15: the health of upstream servers (tenant/upstream-health.ts): one row per server that fronts one.
     UPSTREAM_HEALTH_SCHEMA,
+    // 16: single sign-on (sso/, oauth/grant-store.ts): a grant approved by a person who signed in
+    // carries their subject and verified email and the time its sign-in expires whatever the
+    // refreshes; the nonces of accepted sign-ins are kept until their sign-in state would have
+    // expired, so an ID token cannot be used twice (tenant/sso-nonces.ts, at most 10,000 rows).
+    `
+ALTER TABLE oauth_grants ADD COLUMN subject TEXT;
+ALTER TABLE oauth_grants ADD COLUMN email TEXT;
+ALTER TABLE oauth_grants ADD COLUMN max_expires_at INTEGER;
+CREATE INDEX oauth_grants_by_subject ON oauth_grants (subject) WHERE subject IS NOT NULL;
+CREATE TABLE sso_nonces (
+  hash TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX sso_nonces_by_expiry ON sso_nonces (expires_at);
+`,
+    // 17: metrics rollups (tenant/metrics-rollup.ts): requests, errors by kind and latency
+    // buckets per minute and series (server, method, tool), and the same as running totals.
+    METRICS_SCHEMA,
     // Append new steps here (see HOW TO ADD A STEP above).
   ],
 };

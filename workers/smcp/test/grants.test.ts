@@ -50,7 +50,7 @@ describe("grants admins can see", () => {
           seq: expect.any(Number),
           id: grantId,
           client: { id: tokens.client.client_id, name: "workerd tests" },
-          approver: { keyId: a.keyId, subject: null },
+          approver: { keyId: a.keyId, subject: null, email: null },
           server: "notes",
           createdAt: now,
           // Redeeming the code is a use; kept to the hour.

@@ -10,7 +10,7 @@
  * (test/deployed/deployment.test.ts, `pnpm test:deployed`), where the loader's
  * `limits.cpuMs` and the isolate's memory limit end them (see docs/tenant-servers.md).
  */
-import { SELF } from "cloudflare:test";
+import { SELF, runDurableObjectAlarm } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import bookmarksSource from "../../../examples/bookmarks.js?raw";
 import converterSource from "../../../examples/unit-converter.js?raw";
@@ -26,8 +26,10 @@ import {
   provisionTenant,
   request,
   statelessFetch,
+  statelessMeta,
   statelessTool,
   responseMessage,
+  sessionStub,
   textOf,
   type Session,
   type Tenant,
@@ -215,9 +217,11 @@ describe("deploy", () => {
     const session = await openSession(mcpUrl(t.tenant, "flaky"), t.key);
     await callTool(session, "run");
     expect(await toolError(session, "run", { fail: true })).toBe("upstream said no");
+    // The figures come from the metrics rollups, which the session's next report feeds (its alarm, run now).
+    expect(await runDurableObjectAlarm(sessionStub(t.tenant, "flaky", session.sessionId))).toBe(true);
 
     const view = await adminOk("GET", `/tenants/${t.tenant}/servers/flaky`);
-    expect(view).toMatchObject({ server: "flaky", kind: "deployed", enabled: true, version: 1, status: "serving", calls: 2, errors: 1, errorRate: 0.5 });
+    expect(view).toMatchObject({ server: "flaky", kind: "deployed", enabled: true, version: 1, status: "serving", calls: 2, errors: 1, errorRate: 0.5, latencyMs: { p50: expect.any(Number), p95: expect.any(Number) } });
     expect(view.lastErrors[0]).toMatchObject({ version: 1, kind: "tenant", message: "tool run: upstream said no" });
     expect(await adminOk("GET", `/tenants/${t.tenant}/servers/notes`)).toEqual({ server: "notes", kind: "built-in", enabled: false });
   });
@@ -389,6 +393,22 @@ describe("escapes", () => {
     const view = await adminOk("GET", `/tenants/${evil.tenant}/servers/huge`);
     expect(view.lastErrors[0]).toMatchObject({ kind: "too-large" });
     await neighbourStillWorks();
+  });
+
+  it("traces:propagate — a module's handler gets SMCP's span context as ctx.traceparent, in the caller's trace, on both lanes", async () => {
+    const session = await hostile("traced", oneTool("return String(ctx.traceparent);"));
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const caller = `00-${traceId}-00f067aa0ba902b7-01`;
+    const passedOn = new RegExp(`^00-${traceId}-(?!00f067aa0ba902b7)[0-9a-f]{16}-01$`);
+    const call = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "run", arguments: {} } };
+    const res = await mcpFetch(session.url, { key: evil.key, sessionId: session.sessionId, protocolVersion: session.protocolVersion, headers: { traceparent: caller }, body: call });
+    expect(textOf((await responseMessage(res)).result)).toMatch(passedOn);
+    const stateless = await mcpFetch(session.url, {
+      key: evil.key,
+      headers: { "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "run" },
+      body: { ...call, params: { ...call.params, _meta: { ...statelessMeta(), traceparent: caller } } },
+    });
+    expect(textOf((await responseMessage(stateless)).result)).toMatch(passedOn);
   });
 
   it("untrusted:messages — a result that is not a valid MCP result is a JSON-RPC error, not passed on", async () => {

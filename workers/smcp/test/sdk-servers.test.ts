@@ -28,6 +28,7 @@ import {
   sessionStub,
   SseReader,
   statelessFetch,
+  statelessMeta,
   responseMessage,
   taskCall,
   expectRpcError,
@@ -191,6 +192,20 @@ describe("deployed SDK servers", () => {
     expect(textOf(await callTool(session, "echo", { message: "x" }))).toBe("echo x (call 1 of this instance)");
     expect(JSON.parse(textOf(await callTool(session, "env"))).level).toBe("warning");
     await neighbourStillWorks();
+  });
+
+  it("traces:propagate — the instance sees SMCP's span context as _meta.traceparent, in the caller's trace, on both lanes", async () => {
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const caller = "00f067aa0ba902b7";
+    const passedOn = new RegExp(`^00-${traceId}-(?!${caller})[0-9a-f]{16}-01$`);
+    const res = await send(session, rpc("tools/call", { name: "traceparent", arguments: {} }), { headers: { traceparent: `00-${traceId}-${caller}-01` } });
+    expect((await responseMessage(res)).result.content[0].text).toMatch(passedOn);
+    const stateless = await mcpFetch(mcpUrl(acme.tenant, "raw"), {
+      key: acme.key,
+      headers: { "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "traceparent" },
+      body: rpc("tools/call", { name: "traceparent", arguments: {}, _meta: { ...statelessMeta(), traceparent: `00-${traceId}-${caller}-01` } }),
+    });
+    expect((await responseMessage(stateless)).result.content[0].text).toMatch(passedOn);
   });
 
   it("deployed:sdk-lanes — serves the stateless lane from a fresh instance, and says why a request to the client fails there", async () => {

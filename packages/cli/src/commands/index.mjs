@@ -9,13 +9,14 @@ import { eventsCommand } from "./events.mjs";
 import { grantCommands } from "./grants.mjs";
 import { healthCommand } from "./health.mjs";
 import { keyCommands } from "./keys.mjs";
+import { metricsCommand } from "./metrics.mjs";
 import { policyCommands } from "./policy.mjs";
 import { secretCommands } from "./secrets.mjs";
 import { serverCommands } from "./servers.mjs";
 import { sessionCommands } from "./sessions.mjs";
 import { taskCommands } from "./tasks.mjs";
 import { tenantCommands } from "./tenants.mjs";
-import { seriesCommand, topCommand } from "./top.mjs";
+import { topCommand } from "./top.mjs";
 import { upstreamCommands } from "./upstream.mjs";
 
 /** @type {import("./context.mjs").Command[]} */
@@ -24,7 +25,6 @@ export const commands = [
   ...keyCommands,
   ...adminKeyCommands,
   ...serverCommands,
-  seriesCommand,
   deployCommand,
   ...upstreamCommands,
   ...secretCommands,
@@ -36,5 +36,6 @@ export const commands = [
   auditCommand,
   ...auditRetentionCommands,
   healthCommand,
+  metricsCommand,
   topCommand,
 ];

@@ -50,7 +50,7 @@ export const serverCommands = [
         const lines = [
           `${d.server}: deployed ${what}, version ${d.version ?? "none"} (${d.status})`,
           `tools: ${d.tools.join(", ") || "none"}`,
-          `calls ${d.calls}, errors ${d.errors} (${(d.errorRate * 100).toFixed(1)} %)`,
+          `calls ${d.calls}, errors ${d.errors} (${(d.errorRate * 100).toFixed(1)} %) in the last 24 h${d.latencyMs?.p50 != null ? `, p50 ${d.latencyMs.p50} ms, p95 ${d.latencyMs.p95} ms` : ""}`,
           `egress: ${d.egress.join(", ") || "none"}`,
         ];
         for (const e of d.lastErrors.slice(0, 5)) lines.push(`error ${relativeTime(e.at, now())} v${e.version} ${e.kind}: ${e.message}`);

@@ -3,7 +3,7 @@
  * every few seconds until Ctrl+C, like top(1); `--once` prints one frame and exits
  * (for scripts and tests). It reads the same series API as the dashboard's charts
  * (`GET .../servers/{s}/series?range=1h`) and the live session list, so a terminal and
- * the dashboard never disagree. `smcp servers series` prints that series itself.
+ * the dashboard never disagree. `smcp metrics <tenant> --server S` prints that series itself.
  *
  * Rates are over the last five one-minute steps (the current minute is still filling,
  * so one step alone would read low); latency is the newest step that had traffic.
@@ -124,21 +124,5 @@ export const topCommand = {
       out.line(out.json ? JSON.stringify(frame) : `${CLEAR}${renderFrame(frame)}`);
       await sleep(every, undefined, { signal }).catch(() => {});
     }
-  },
-};
-
-/** @type {Command} */
-export const seriesCommand = {
-  usage: "servers series <tenant> <server> [--range 1h|24h]",
-  summary: "a server's traffic per step (requests, errors, p50/p95/p99 ms): what the dashboard's charts draw",
-  async run({ api, args, opts, out }) {
-    const data = await api.get(adminPath`/tenants/${args.tenant}/servers/${args.server}/series`, { range: opts.range ?? "1h" });
-    const ms = (/** @type {number | null} */ v) => (v === null ? "-" : v);
-    out.result(data, (d) =>
-      table(
-        ["STEP", "REQUESTS", "ERRORS", "P50 MS", "P95 MS", "P99 MS"],
-        d.points.map((/** @type {SeriesPoint} */ p) => [p.t, p.requests, p.errors, ms(p.p50Ms), ms(p.p95Ms), ms(p.p99Ms)]),
-      ),
-    );
   },
 };

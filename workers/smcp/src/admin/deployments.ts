@@ -181,15 +181,21 @@ export async function getServer(env: Env, tenant: string, server: string): Promi
   if (!servers.ok) throw unknownTenant(tenant);
   const enabled = servers.servers.some((s) => s.name === server);
   if (builtInServers.has(server)) return jsonResponse({ server, kind: "built-in", enabled });
+  // Calls and failures of the last 24 hours, from the metrics rollups (every lane, every version;
+  // they lag by the sessions' report interval, at most about 5 s). Per-version totals stay in the versions' list.
+  const recent = await stub.metricsRecentCalls(server);
+  const traffic = recent.ok
+    ? { calls: recent.value.calls, errors: recent.value.errors, errorRate: recent.value.calls ? recent.value.errors / recent.value.calls : 0, latencyMs: recent.value.latencyMs }
+    : { calls: 0, errors: 0, errorRate: 0, latencyMs: { p50: null, p95: null, p99: null } };
   const upstream = await stub.upstreamGet(server);
   if (upstream.ok && upstream.value) {
     const { url, headers, updatedAt } = upstream.value;
-    return jsonResponse({ server, kind: "upstream", url, headers, secrets: secretRefs(headers), updatedAt, enabled, status: enabled ? "serving" : "disabled", health: upstream.health });
+    return jsonResponse({ server, kind: "upstream", url, headers, secrets: secretRefs(headers), updatedAt, enabled, status: enabled ? "serving" : "disabled", health: upstream.health, ...traffic });
   }
   const view = await stub.deploymentView(server);
   if (!view.ok) throw unknownTenant(tenant);
   if (!view.value) throw wire.notFound("unknown_server", `No server ${server}: it is not built in and nothing was deployed under that name`);
-  const { active, versions, errorRate, lastErrors, egress, console } = view.value;
+  const { active, versions, lastErrors, egress, console } = view.value;
   const stored = active ? await stub.deploymentGet(server, active.version, false) : null;
   const manifest = stored?.ok && stored.value ? (JSON.parse(stored.value.manifestJson) as Manifest | SdkManifest) : null;
   return jsonResponse({
@@ -202,9 +208,7 @@ export async function getServer(env: Env, tenant: string, server: string): Promi
     version: active?.version ?? null,
     status: !active ? "no-active-version" : enabled ? "serving" : "disabled",
     hash: active?.hash ?? null,
-    calls: active?.calls ?? 0,
-    errors: active?.errors ?? 0,
-    errorRate,
+    ...traffic,
     lastErrors,
     console,
     egress,

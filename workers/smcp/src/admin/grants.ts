@@ -1,8 +1,9 @@
 /**
  * `/admin/v1/tenants/{t}/grants`: the tenant's live OAuth grants (who approved which
  * client for which server, and when it was last used, to the hour), and an admin's
- * revocation of one. The rules are in oauth/grant-store.ts; the end of the grant's
- * sessions in TenantDO.oauthRevokeGrant.
+ * revocation of one, or of every grant a person signed in for (`?subject=`). The rules
+ * are in oauth/grant-store.ts; the end of the grants' sessions in TenantDO.oauthRevokeGrant
+ * and TenantDO.oauthRevokeSubject.
  */
 import { jsonResponse, wire } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
@@ -31,4 +32,27 @@ export async function revokeGrant(env: Env, tenant: string, grantId: string): Pr
   await cancelTasksOf(env, tenant, { grantId });
   const { alreadyRevoked, sessionsEnded, sessionsFailed } = result;
   return jsonResponse({ revoked: grantId, alreadyRevoked, sessionsEnded, sessionsFailed });
+}
+
+/** A subject as providers issue them (OpenID Connect Core §2: at most 255 ASCII characters). */
+const MAX_SUBJECT_LENGTH = 255;
+
+/**
+ * `DELETE .../grants?subject=S`: every grant approved by the person `S` signed in as
+ * (single sign-on) is revoked as `DELETE .../grants/{g}` revokes one, their sessions and
+ * streams ended. 200 with the grants revoked now and those already revoked (a repeat
+ * re-drives their sessions); 404 when the subject has no grant that has not expired.
+ */
+export async function revokeSubjectGrants(request: Request, env: Env, tenant: string): Promise<Response> {
+  const subject = new URL(request.url).searchParams.get("subject");
+  if (!subject) throw wire.badRequest("invalid_request", "Name the grants to revoke: DELETE .../grants/{grant}, or .../grants?subject={subject} for every grant a person signed in for");
+  if (subject.length > MAX_SUBJECT_LENGTH) throw wire.badRequest("invalid_request", `A subject is at most ${MAX_SUBJECT_LENGTH} characters`);
+  const result = await tenantStub(env, tenant).oauthRevokeSubject(subject);
+  if (!result.ok) throw unknownTenant(tenant);
+  if (result.revoked.length === 0 && result.alreadyRevoked.length === 0) {
+    throw wire.notFound("unknown_subject", `No grant of tenant ${tenant} was approved by subject ${JSON.stringify(subject)} (or they have expired)`);
+  }
+  for (const grantId of [...result.revoked, ...result.alreadyRevoked]) await cancelTasksOf(env, tenant, { grantId });
+  const { revoked, alreadyRevoked, sessionsEnded, sessionsFailed } = result;
+  return jsonResponse({ subject, revoked, alreadyRevoked, sessionsEnded, sessionsFailed });
 }

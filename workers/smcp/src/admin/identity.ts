@@ -8,6 +8,7 @@
 import { jsonResponse, openSecret, platformConfig, sealSecret, wire, type SecretKeyring } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
 import { IdentityBody, checkIdentity, identitySecretBinding, identityView, type StoredIdentity } from "../tenant/identity";
+import { ssoCallbackUrl } from "../sso/start";
 import { readBody } from "./read-body";
 import { requireKeyring } from "./secrets";
 import { unknownTenant } from "./tenants";
@@ -28,15 +29,18 @@ export async function putIdentity(request: Request, env: Env, tenant: string): P
   };
   const stored = await tenantStub(env, tenant).identityPut(identity);
   if (!stored.ok) throw unknownTenant(tenant);
-  return jsonResponse(identityView(identity), stored.created ? 201 : 200);
+  return jsonResponse(withCallback(request, identityView(identity)), stored.created ? 201 : 200);
 }
 
-export async function getIdentity(env: Env, tenant: string): Promise<Response> {
+export async function getIdentity(request: Request, env: Env, tenant: string): Promise<Response> {
   const result = await tenantStub(env, tenant).identityGet();
   if (!result.ok) throw unknownTenant(tenant);
   if (!result.value) throw wire.notFound("unknown_identity", `Tenant ${tenant} has no identity provider: its approval page asks for an API key`);
-  return jsonResponse(identityView(result.value));
+  return jsonResponse(withCallback(request, identityView(result.value)));
 }
+
+/** The redirect URI the tenant's admin registers with their provider: the same for every tenant of this origin. */
+const withCallback = <T extends object>(request: Request, view: T) => ({ ...view, redirectUri: ssoCallbackUrl(new URL(request.url).origin) });
 
 export async function deleteIdentity(env: Env, tenant: string): Promise<Response> {
   const result = await tenantStub(env, tenant).identityDelete();

@@ -19,7 +19,8 @@ import { deleteSecret, listSecrets, putSecret, rekeySecrets } from "./secrets";
 import { deleteServer, enableServer, listServers } from "./servers";
 import { createCheckpoint, dropAudit, exportAudit, getAudit, listCheckpoints, verifyAudit } from "./audit";
 import { getHealth } from "./health";
-import { listGrants, revokeGrant } from "./grants";
+import { getPlatformMetrics, getServerSeries, getTenantMetrics } from "./metrics";
+import { listGrants, revokeGrant, revokeSubjectGrants } from "./grants";
 import { deleteIdentity, getIdentity, putIdentity } from "./identity";
 import { deleteSession, getSession, getSessionEvents, getSessionRequests, listSessions } from "./sessions";
 import { createTenant, deleteTenant, getTenant, listTenants, updateTenant } from "./tenants";
@@ -76,12 +77,17 @@ const routes: Route<AdminHandler>[] = [
   { method: "GET", pattern: `${T}/audit/export`, handler: (r, env, p) => exportAudit(r, env, p.tenant!) },
   // OAuth grants: admin/grants.ts.
   { method: "GET", pattern: `${T}/grants`, handler: (r, env, p) => listGrants(r, env, p.tenant!) },
+  { method: "DELETE", pattern: `${T}/grants`, handler: (r, env, p) => revokeSubjectGrants(r, env, p.tenant!) },
   { method: "DELETE", pattern: `${T}/grants/:grant`, handler: (_r, env, p) => revokeGrant(env, p.tenant!, p.grant!) },
   // Single sign-on: admin/identity.ts.
   { method: "PUT", pattern: `${T}/identity`, handler: (r, env, p) => putIdentity(r, env, p.tenant!) },
-  { method: "GET", pattern: `${T}/identity`, handler: (_r, env, p) => getIdentity(env, p.tenant!) },
+  { method: "GET", pattern: `${T}/identity`, handler: (r, env, p) => getIdentity(r, env, p.tenant!) },
   { method: "DELETE", pattern: `${T}/identity`, handler: (_r, env, p) => deleteIdentity(env, p.tenant!) },
   { method: "GET", pattern: "/admin/v1/health", handler: (_r, env) => getHealth(env) },
+  // Metrics: Prometheus scrapes and the dashboard's series (admin/metrics.ts).
+  { method: "GET", pattern: "/admin/v1/metrics", handler: (_r, env) => getPlatformMetrics(env) },
+  { method: "GET", pattern: `${T}/metrics`, handler: (_r, env, p) => getTenantMetrics(env, p.tenant!) },
+  { method: "GET", pattern: `${T}/servers/:server/series`, handler: (r, env, p) => getServerSeries(r, env, p.tenant!, p.server!) },
   // Tenant admin keys: admin/admin-keys.ts.
   { method: "POST", pattern: `${T}/admin-keys`, handler: (r, env, p) => createAdminKey(r, env, p.tenant!) },
   { method: "GET", pattern: `${T}/admin-keys`, handler: (_r, env, p) => listAdminKeys(env, p.tenant!) },

@@ -42,6 +42,7 @@ import { isUpstreamModule } from "./serving";
 import { UpstreamRelay } from "./relay";
 import { PipeTransport } from "./pipe-transport";
 import { INPUT_METHODS, MAX_PARKED, PARK_TTL_MS, ParkedCalls, ROUND_METHODS, answerFor, inputParams, inputRequiredResult, targetOf, type Asked, type BridgedCall } from "./input-bridge";
+import { configureTracing } from "../tracing/exporter";
 
 /** What a 2026 request asks SMCP to declare to the upstream (already bounded by the caller). */
 export interface DeclaredClient {
@@ -92,6 +93,12 @@ export class UpstreamPrincipalDO extends DurableObject<Env> {
   readonly #parked = new ParkedCalls();
   /** When the last request came (describe or relay), for the idle alarm. */
   #lastRequest = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Spans of the upstream calls this object makes are exported from its isolate (tracing/client-span.ts).
+    configureTracing(env);
+  }
 
   /** Opens (or reuses) the upstream session for `client` and answers the upstream's description. */
   async describe(ref: ServerRef, principal: Principal, client: DeclaredClient, oneShot: boolean): Promise<DescribeOutcome> {

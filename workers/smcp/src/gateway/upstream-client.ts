@@ -22,6 +22,7 @@ import {
 import { readBoundedBytes } from "@smcp/runtime";
 import { readSse, SseLimitError } from "./sse";
 import { upstreamUrlProblem } from "./upstream-config";
+import { upstreamCall, type ClientCall } from "../tracing/client-span";
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
@@ -117,6 +118,36 @@ export async function postMessage(
   if (problem) return { kind: "failed", failure: { reason: "refused", detail: problem } };
   const headers = requestHeaders(endpoint, session);
   for (const [name, value] of Object.entries(protocolHeaders)) headers.set(name, value);
+  const call = upstreamCall(message, url);
+  if (call.traceparent) headers.set("traceparent", call.traceparent);
+  const outcome = await post(url, headers, call.message, session, signal);
+  if (outcome.kind === "failed") call.end({ errorType: outcome.failure.reason === "status" || outcome.failure.reason === "auth" ? String(outcome.failure.status) : outcome.failure.reason });
+  else if (outcome.kind === "accepted") call.end({});
+  else return { ...outcome, items: tracedItems(outcome.items, call) };
+  return outcome;
+}
+
+/** The upstream's messages, ending the call's span with its answer (or when the stream ends without one). */
+async function* tracedItems(items: AsyncGenerator<UpstreamItem>, call: ClientCall): AsyncGenerator<UpstreamItem> {
+  let outcome: Parameters<ClientCall["end"]>[0] = { errorType: "no_answer" };
+  try {
+    for await (const item of items) {
+      if ("failure" in item) outcome = { errorType: item.failure.reason };
+      else {
+        const answer = call.answered(item.message);
+        if (answer) {
+          outcome = answer;
+          call.end(answer);
+        }
+      }
+      yield item;
+    }
+  } finally {
+    call.end(outcome);
+  }
+}
+
+async function post(url: URL, headers: Headers, message: JSONRPCMessage, session: UpstreamSessionHeaders, signal: AbortSignal): Promise<PostOutcome> {
   let res: Response;
   try {
     res = await fetch(url.href, { method: "POST", headers, body: JSON.stringify(message), redirect: "manual", signal });

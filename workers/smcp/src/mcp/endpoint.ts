@@ -19,11 +19,40 @@ import { incarnationOf } from "./principal";
 import { MAX_FIELD_CHARS } from "./request-log";
 import { admitRequest } from "./rate-limit";
 import { serveSession } from "./session-lane";
+import { traceMessage } from "../tracing/request-span";
 import { endListenWhenRevoked, serveStateless } from "./stateless-lane";
+import { recordIsolate } from "../metrics/isolate-sink";
+import { kindOfHttpStatus } from "../metrics/error-kinds";
 
 const ALLOWED_METHODS = "GET, POST, DELETE";
 
+/**
+ * The endpoint, with the refusals it answers itself to an authenticated caller counted in
+ * the isolate's metrics (metrics/isolate-sink.ts): the session object and the stateless
+ * lane count the rest.
+ */
 export async function handleMcp(request: Request, env: Env, tenant: string, server: string, rc: RequestContext): Promise<Response> {
+  const started = Date.now();
+  const seen: { incarnation: string | null } = { incarnation: null };
+  // Only once the caller is authenticated: a stranger's request must reach no Durable Object,
+  // not even a batched flush (failed authentications are the tenant's auth-failure tally).
+  const refused = (status: number) => {
+    if (seen.incarnation === null) return;
+    recordIsolate(env, { tenant, incarnation: seen.incarnation, server, method: rc.rpcMethod ?? "other", tool: rc.tool ?? null, kind: kindOfHttpStatus(status), durationMs: Date.now() - started });
+  };
+  try {
+    const response = await serveMcp(request, env, tenant, server, rc, seen);
+    // A session refused at its start (limits, a revoked credential, the SDK's checks) has no object to count it.
+    const refusedStart = rc.lane === "session" && rc.session === undefined && !response.headers.has("mcp-session-id");
+    if (response.status >= 400 && (rc.lane === undefined || refusedStart)) refused(response.status);
+    return response;
+  } catch (err) {
+    refused(err instanceof WireError ? err.status : 500);
+    throw err;
+  }
+}
+
+async function serveMcp(request: Request, env: Env, tenant: string, server: string, rc: RequestContext, seen: { incarnation: string | null }): Promise<Response> {
   const config = platformConfig(env);
   rc.tenant = tenant;
   rc.server = server;
@@ -39,6 +68,7 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
   if (headerBytes(request.headers) > config.SMCP_MAX_HEADER_BYTES) throw wire.headersTooLarge(config.SMCP_MAX_HEADER_BYTES);
 
   const principal = await authenticate(request, env, tenant, server);
+  seen.incarnation = incarnationOf(principal);
   await admitRequest(env, tenant);
   // Resolved once, with the server's tool policy: the session lane hands both to the session object, which builds from them.
   const resolved = await resolveServer(env, tenant, incarnationOf(principal), server);
@@ -50,6 +80,7 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
     body = await readJsonBody(request, config.SMCP_MAX_BODY_BYTES);
     if (!looksLikeJsonRpc(body.json)) throw wire.invalidRequest("Invalid Request: body is not a JSON-RPC 2.0 message");
     describeCall(body.json, rc);
+    body = traceMessage(rc, body, env);
   }
 
   const unsupported = unsupportedRevision(request, body?.json);
@@ -69,7 +100,12 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
   if (isUpstreamModule(resolved.module) && ref?.kind === "upstream" && body && !Array.isArray(body.json)) {
     const modern = modernUpstreamOf(resolved.module.upstream, resolved.module.upstream.updatedAt, config.SMCP_ALLOW_LOOPBACK_EGRESS, config.SMCP_UPSTREAM_CALL_TIMEOUT_SECONDS * 1000);
     if (await servesModern(modern)) {
+      const passStarted = Date.now();
       const response = await passThrough(modern, body.json as JSONRPCMessage, request, resolved.policy);
+      if ((body.json as { id?: unknown }).id !== undefined && seen.incarnation !== null) {
+        const kind = response.status >= 400 ? kindOfHttpStatus(response.status, "upstream") : null;
+        recordIsolate(env, { tenant, incarnation: seen.incarnation, server, method: rc.rpcMethod ?? "other", tool: rc.tool ?? null, kind, durationMs: Date.now() - passStarted });
+      }
       // A listen stream that never writes never learns that its client left: the upstream's stream would be held for nobody.
       // A listen ends when its credential is revoked, as the stateless lane's own do.
       return (body.json as { method?: unknown }).method === "subscriptions/listen" ? endListenWhenRevoked(request, body.json, principal, env, withSseKeepalive(response)) : response;

@@ -13,9 +13,16 @@
  * cancelled requests are logged too, so nothing a client started goes unaccounted.
  *
  * The counters (requests, errors) are kept in the session's KV as running totals, so
- * an eviction loses none; the session reports them to the tenant (session-do.ts).
+ * an eviction loses none; the session reports them to the tenant (session-do.ts). The
+ * metrics delta of the session (metrics/delta.ts: per minute, method and tool, errors by
+ * kind and latency buckets) rides in the same KV value, written by the same put: metrics
+ * cost no write of their own. A report takes the open delta (`takeMetrics`) and keeps it,
+ * with the report's seq, until the tenant acknowledges that seq (`ackMetrics`).
  */
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import { kindOfHttpStatus, kindOfRpcError, type ErrorKind, type ServerKind } from "../metrics/error-kinds";
+import { isEmpty, record, type MetricsDelta } from "../metrics/delta";
+import { metricsEnabled } from "../metrics/switch";
 
 export const REQUEST_LOG_SCHEMA = `
 CREATE TABLE IF NOT EXISTS requests (
@@ -58,7 +65,25 @@ export interface RequestLogEntry {
 export interface RequestCounts {
   requests: number;
   errors: number;
+  /** The metrics not yet acknowledged by the tenant (absent: none). */
+  metrics?: SessionMetrics;
 }
+
+/** A delta sent in a report and not yet acknowledged, with that report's seq. */
+export interface SentDelta {
+  seq: number;
+  delta: MetricsDelta;
+}
+
+export interface SessionMetrics {
+  /** Counted since the last report. */
+  open: MetricsDelta;
+  /** Sent and not acknowledged, oldest first; at most `MAX_UNACKED_DELTAS` (older ones are dropped). */
+  sent: SentDelta[];
+}
+
+/** Reports whose deltas may be waiting for their acknowledgement; an older one is given up. */
+export const MAX_UNACKED_DELTAS = 4;
 
 interface Pending {
   key: string;
@@ -95,6 +120,8 @@ export class RequestLog {
   readonly #pending = new Map<string, Pending>();
   #pendingBytes = 0;
   #counts: RequestCounts;
+  /** The kind of server the session runs, for error kinds that are the server's (set once the backend is known). */
+  serverKind: ServerKind = "built-in";
 
   /** `onCounted` runs after the counters changed, so the session can schedule a report. `bounds` are for tests. */
   constructor(sql: SqlStorage, kv: SyncKvStorage, onCounted: () => void = () => {}, bounds: Partial<PendingBounds> = {}) {
@@ -106,7 +133,31 @@ export class RequestLog {
   }
 
   get counts(): RequestCounts {
-    return { ...this.#counts };
+    return { requests: this.#counts.requests, errors: this.#counts.errors };
+  }
+
+  /**
+   * The deltas of a report with `seq`: the open delta becomes the one sent under `seq`,
+   * and every delta still unacknowledged goes along (the tenant applies each seq once).
+   */
+  takeMetrics(seq: number): SentDelta[] {
+    const metrics = this.#counts.metrics;
+    if (!metrics) return [];
+    if (!isEmpty(metrics.open)) {
+      metrics.sent.push({ seq, delta: metrics.open });
+      metrics.open = {};
+      if (metrics.sent.length > MAX_UNACKED_DELTAS) metrics.sent.splice(0, metrics.sent.length - MAX_UNACKED_DELTAS);
+      this.#kv.put(REQUEST_COUNTS_KEY, this.#counts);
+    }
+    return metrics.sent;
+  }
+
+  /** The tenant applied every report up to `seq`: their deltas are done. */
+  ackMetrics(seq: number): void {
+    const metrics = this.#counts.metrics;
+    if (!metrics || metrics.sent.length === 0) return;
+    metrics.sent = metrics.sent.filter((d) => d.seq > seq);
+    this.#kv.put(REQUEST_COUNTS_KEY, this.#counts);
   }
 
   /** Size of the in-flight map, for the admin view and tests. */
@@ -148,18 +199,20 @@ export class RequestLog {
     const m = message as Message;
     if (m.id === undefined || (m.result === undefined && m.error === undefined)) return;
     const error = m.error ? `${String(m.error.code)} ${String(m.error.message ?? "")}`.slice(0, 500) : null;
-    this.#settle(idKey(m.id), error ? "error" : "ok", error);
+    const kind = m.error ? kindOfRpcError(m.error.code, this.serverKind) : (m.result as { isError?: unknown } | undefined)?.isError === true ? "tool" : null;
+    this.#settle(idKey(m.id), error ? "error" : "ok", error, kind);
   }
 
   /** Logs requests the SDK refused with an HTTP error before dispatching them, and forgets them. */
   rejected(started: Pending[], status: number, method: string): void {
+    const kind = kindOfHttpStatus(status, this.serverKind);
     if (started.length === 0) {
-      this.#insert(null, { key: "", method: cut(method), tool: null, at: Date.now(), bytes: 0 }, `http-${status}`, null);
+      this.#insert(null, { key: "", method: cut(method), tool: null, at: Date.now(), bytes: 0 }, `http-${status}`, null, kind);
       return;
     }
     for (const entry of started) {
       if (this.#pending.get(entry.key) === entry) this.#drop(entry.key);
-      this.#insert(entry.key, entry, `http-${status}`, null);
+      this.#insert(entry.key, entry, `http-${status}`, null, kind);
     }
   }
 
@@ -182,11 +235,11 @@ export class RequestLog {
     }
   }
 
-  #settle(key: string, status: string, error: string | null): void {
+  #settle(key: string, status: string, error: string | null, kind: ErrorKind | null = null): void {
     const pending = this.#pending.get(key);
     if (!pending) return;
     this.#drop(key);
-    this.#insert(key, pending, status, error);
+    this.#insert(key, pending, status, error, kind);
   }
 
   #drop(key: string): void {
@@ -196,10 +249,12 @@ export class RequestLog {
     this.#pendingBytes -= entry.bytes;
   }
 
-  #insert(rpcId: string | null, entry: Pending, status: string, error: string | null): void {
+  #insert(rpcId: string | null, entry: Pending, status: string, error: string | null, kind: ErrorKind | null): void {
     this.#counts.requests++;
     // A cancelled or abandoned request is not the server's failure: it counts, but not as an error.
     if (status === "error" || status.startsWith("http-")) this.#counts.errors++;
+    const now = Date.now();
+    if (metricsEnabled()) record((this.#counts.metrics ??= { open: {}, sent: [] }).open, now, entry.method, entry.tool, kind, now - entry.at);
     const seq = this.#sql
       .exec<{ seq: number }>(
         "INSERT INTO requests (at, rpc_id, method, tool, status, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
@@ -208,7 +263,7 @@ export class RequestLog {
         entry.method,
         entry.tool,
         status,
-        Date.now() - entry.at,
+        now - entry.at,
         error,
       )
       .one().seq;

@@ -51,6 +51,9 @@ import { authInfoOf, incarnationOf, samePrincipal, type Principal } from "./prin
 import { isUpstreamModule } from "../gateway/serving";
 import { holdUpstreamListen, upstreamServer } from "../gateway/stateless-upstream";
 import type { ServerRef } from "../sandbox/resolve-server";
+import { recordIsolate } from "../metrics/isolate-sink";
+import { kindOfHttpStatus, kindOfRpcError, type ErrorKind } from "../metrics/error-kinds";
+import { serverKindOf } from "../metrics/server-kind";
 
 /** Estimated bytes of one handler (its closures, bus and listen router) and the bound of all of them. */
 const HANDLER_ENTRY_BYTES = 8 * 1024;
@@ -79,6 +82,53 @@ const principalOfRequest = new WeakMap<Request, Principal>();
 const policyOfRequest = new WeakMap<Request, ToolPolicy>();
 /** For an upstream server: the ref it was resolved with and the request's body (what its client declares). */
 const upstreamOfRequest = new WeakMap<Request, { ref: ServerRef; body: unknown }>();
+
+/**
+ * The metrics of one request of the lane: counted once, when its answer is sent (seen on
+ * the exchange's transport, so a tool's `isError` result and an SSE answer count right),
+ * or from the HTTP status when the SDK refused it before any answer.
+ */
+interface CallMetrics {
+  answer(message: unknown): void;
+  refused(status: number): void;
+}
+const metricsOfRequest = new WeakMap<Request, CallMetrics>();
+
+function callMetrics(env: Env, principal: Principal, module: ServerModule, body: unknown): CallMetrics | null {
+  const m = body as { id?: unknown; method?: unknown; params?: { name?: unknown } } | null;
+  if (typeof m?.method !== "string" || m.id === undefined) return null;
+  const started = Date.now();
+  const serverKind = serverKindOf(principal.server, module);
+  const method = m.method;
+  const tool = method === "tools/call" && typeof m.params?.name === "string" ? m.params.name : null;
+  let done = false;
+  const count = (kind: ErrorKind | null) => {
+    if (done) return;
+    done = true;
+    recordIsolate(env, { tenant: principal.tenant, incarnation: incarnationOf(principal), server: principal.server, method, tool, kind, durationMs: Date.now() - started });
+  };
+  return {
+    answer(message) {
+      const a = message as { id?: unknown; result?: { isError?: unknown }; error?: { code?: unknown } };
+      if (a?.id !== m.id || (a.result === undefined && a.error === undefined)) return;
+      count(a.error ? kindOfRpcError(a.error.code, serverKind) : a.result?.isError === true ? "tool" : null);
+    },
+    refused: (status) => count(kindOfHttpStatus(status, serverKind)),
+  };
+}
+
+/** Watches what the server sends on each exchange of the request, for its metrics. */
+function observeAnswers(server: { connect(transport: never): Promise<void> }, metrics: CallMetrics): void {
+  const connect = server.connect.bind(server) as (t: { send(message: unknown, options?: unknown): Promise<void> }) => Promise<void>;
+  (server as { connect: typeof connect }).connect = async (transport) => {
+    await connect(transport);
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => {
+      metrics.answer(message);
+      return send(message, options);
+    };
+  };
+}
 
 /** What runs a module's tasks: a deployed SDK server runs them on the version serving this request. */
 const runnerOf = (module: ServerModule): TaskRunner => (isSdkModule(module) ? { kind: "deployed", version: module.sdk.version, hash: module.sdk.hash } : { kind: "built-in" });
@@ -117,12 +167,18 @@ function handlerFor(module: ServerModule, principal: Principal, env: Env, maxReq
       const caller = ctx.requestInfo ? principalOfRequest.get(ctx.requestInfo) : undefined;
       if (!env || !caller) throw new Error("stateless lane: no env for this request");
       const policy = ctx.requestInfo ? policyOfRequest.get(ctx.requestInfo) : undefined;
+      const metrics = ctx.requestInfo ? metricsOfRequest.get(ctx.requestInfo) : undefined;
       if (isUpstreamModule(module)) {
         const up = upstreamOfRequest.get(ctx.requestInfo!);
         if (!up) throw new Error("stateless lane: no upstream ref for this request");
-        return upstreamServer(env, caller, up.ref, up.body, policy);
+        return upstreamServer(env, caller, up.ref, up.body, policy).then((s) => {
+          if (metrics) observeAnswers(s as never, metrics);
+          return s;
+        });
       }
-      return serverFor(module, caller, env, handler.notify, policy);
+      const mcpServer = serverFor(module, caller, env, handler.notify, policy);
+      if (metrics) observeAnswers(mcpServer.server as never, metrics);
+      return mcpServer;
     },
     { legacy: "reject", maxRequestBodySize, bus, onerror },
   );
@@ -195,7 +251,11 @@ export async function serveStateless(
   if (!isListen(parsedBody)) {
     envOfRequest.set(request, env);
     principalOfRequest.set(request, principal);
-    return entry.handler.fetch(request, { parsedBody, authInfo });
+    const metrics = callMetrics(env, principal, module, parsedBody);
+    if (metrics) metricsOfRequest.set(request, metrics);
+    const response = await entry.handler.fetch(request, { parsedBody, authInfo });
+    if (response.status >= 400) metrics?.refused(response.status);
+    return response;
   }
   const listen = classifyListen(parsedBody, request);
   if (listen.kind === "refused") return listen.response;

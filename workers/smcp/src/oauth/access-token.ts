@@ -7,7 +7,8 @@
  * `isAccessTokenOf`), and one for another server or origin names another audience.
  * All get the same 401 `invalid_token`. The principal of a token is the tenant key that
  * approved its grant, so a session opened with it stays bound to that key (and ends
- * when the key is revoked), like a session opened with the key.
+ * when the key is revoked), like a session opened with the key; a grant a person approved
+ * by single sign-on has no key, and its sessions are bound to the grant alone.
  *
  * The check itself runs in mcp/authenticate.ts with the tenant-key checks: the same
  * decision cache (keyed by the token's digest, never beyond the token's own expiry),

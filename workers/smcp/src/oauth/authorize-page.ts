@@ -22,6 +22,8 @@ export interface ConsentView {
   resource: string;
   /** The authorization request, carried through the form unchanged. */
   hidden: [name: string, value: string][];
+  /** The tenant's identity provider, when it has one: the page offers its sign-in, and the key field only if the tenant allows both. */
+  signIn?: { issuer: string; startUrl: string; keyApproval: boolean } | null;
   error?: string;
 }
 
@@ -32,7 +34,8 @@ h1{font-size:1.3rem;margin-top:0}code{background:#eef0f4;padding:0 .25em;border-
 .error{background:#fde8e8;color:#8a1c1c;padding:.5rem .75rem;border-radius:4px}
 label{display:block;font-weight:600;margin-top:1rem}input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;font:inherit}
 .actions{display:flex;gap:.75rem;margin-top:1rem}button{padding:.5rem 1.25rem;font:inherit;border-radius:4px;border:1px solid #1d2330;background:#fff}
-button[value=approve]{background:#1d2330;color:#fff}`;
+button[value=approve]{background:#1d2330;color:#fff}
+a.signin{display:inline-block;margin-top:1rem;padding:.5rem 1.25rem;border-radius:4px;background:#1d2330;color:#fff;text-decoration:none}`;
 
 let styleHash: Promise<string> | undefined;
 
@@ -53,15 +56,45 @@ ${identity}
 <p>If you approve, an access token for this one MCP server goes to <strong>${esc(redirectHost)}</strong>.</p>
 ${loopback ? `<p class="warn">That is an app on this computer. Approve only if you just started connecting from it.</p>` : ""}
 ${view.error ? `<p class="error" role="alert">${esc(view.error)}</p>` : ""}
+${view.signIn ? signInBlock(view.signIn) : ""}
 <form method="post" action="/authorize">
 ${view.hidden.map(([n, v]) => `<input type="hidden" name="${esc(n)}" value="${esc(v)}">`).join("\n")}
-<label for="api_key">API key of tenant <code>${esc(view.tenant)}</code></label>
-<input id="api_key" name="api_key" type="password" autocomplete="off" spellcheck="false" required autofocus>
-<p class="note">The key proves you may use this tenant. It is checked and forgotten: the client never sees it.</p>
-<div class="actions"><button type="submit" name="decision" value="approve">Approve</button>
-<button type="submit" name="decision" value="deny" formnovalidate>Deny</button></div>
+${!view.signIn || view.signIn.keyApproval ? keyField(view.tenant, !view.signIn) : ""}
+<div class="actions">${!view.signIn || view.signIn.keyApproval ? `<button type="submit" name="decision" value="approve">${view.signIn ? "Approve with the key" : "Approve"}</button>\n` : ""}<button type="submit" name="decision" value="deny" formnovalidate>Deny</button></div>
 </form>`;
   return htmlResponse(`Authorize access to ${view.tenant}/${view.server}`, body, status, formActionSource(redirect));
+}
+
+function signInBlock(signIn: NonNullable<ConsentView["signIn"]>): string {
+  return `<p>This tenant approves clients by signing in with its identity provider <strong>${esc(providerName(signIn.issuer))}</strong> (<code>${esc(signIn.issuer)}</code>).</p>
+<p><a class="signin" href="${esc(signIn.startUrl)}">Sign in with ${esc(providerName(signIn.issuer))}</a></p>
+${signIn.keyApproval ? `<p class="note">Or approve with an API key of the tenant:</p>` : ""}`;
+}
+
+function keyField(tenant: string, autofocus: boolean): string {
+  return `<label for="api_key">API key of tenant <code>${esc(tenant)}</code></label>
+<input id="api_key" name="api_key" type="password" autocomplete="off" spellcheck="false" required${autofocus ? " autofocus" : ""}>
+<p class="note">The key proves you may use this tenant. It is checked and forgotten: the client never sees it.</p>`;
+}
+
+/** What the page calls a provider: its issuer's host (the issuer is an https URL, checked when it was configured). */
+const providerName = (issuer: string) => (URL.canParse(issuer) ? new URL(issuer).host : issuer);
+
+/**
+ * The tenant's identity provider could not be used (down, too slow, or answering
+ * something that is not what OpenID Connect says): a page that says so and names it.
+ */
+export function providerUnavailablePage(issuer: string, detail: string): Promise<Response> {
+  const body = `<h1>The identity provider could not be reached</h1>
+<p class="error" role="alert">Signing in with <strong>${esc(providerName(issuer))}</strong> (<code>${esc(issuer)}</code>) is not possible right now: ${esc(detail)}.</p>
+<p>Nothing was approved. Try again in a while; if it keeps failing, tell the tenant's administrator.</p>`;
+  return htmlResponse("Identity provider unavailable", body, 502, null);
+}
+
+/** A sign-in that ended without access (refused, outsider, replayed): its own heading, nothing approved. */
+export function signInRefusedPage(message: string, status: number): Promise<Response> {
+  const body = `<h1>Not signed in</h1>\n<p class="error" role="alert">${esc(message)}</p>\n<p>The client was not given access; you can close this page.</p>`;
+  return htmlResponse("Sign-in refused", body, status, null);
 }
 
 /** An error shown on our own page, for requests whose client or redirect URI is not (yet) trusted. */

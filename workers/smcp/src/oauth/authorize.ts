@@ -19,6 +19,11 @@
  * Both methods are rate limited per client address and per tenant (abuse-limits.ts);
  * over a limit the page says so (429), without looking at the client.
  *
+ * A tenant with an identity provider (tenant/identity.ts) gets a "Sign in with …" link
+ * instead: `GET /authorize?…&sso=start` repeats every check and hands the request to
+ * sso/start.ts, which sends the person to the provider; sso/callback.ts finishes. Its
+ * page takes a key only when the identity sets `allowKeyApproval`.
+ *
  * A `client_id` that is an https URL names a Client ID Metadata Document
  * (client-metadata.ts): the page shows the document's name and redirect URIs, says
  * which host published it, and explains on our own page why a document is refused.
@@ -31,9 +36,11 @@ import { matchRedirectUri, type OAuthClient } from "./clients";
 import { findClient } from "./client-metadata";
 import { isMetadataClientId } from "./client-metadata-document";
 import { OAuthError, type OAuthErrorCode } from "./errors";
-import { readForm } from "./http";
+import { readForm, redirectTo } from "./http";
 import { MCP_SCOPE, issuerOf, parseMcpResource, type McpResource } from "./resource";
 import { isS256Challenge, isWellFormedTenantKey, mintSecret } from "./tokens";
+import { startSignIn } from "../sso/start";
+import type { StoredIdentity } from "../tenant/identity";
 
 /** The parameters of an authorization request that the form carries from GET to POST. */
 const REQUEST_PARAMS = ["response_type", "client_id", "redirect_uri", "code_challenge", "code_challenge_method", "state", "scope", "resource"];
@@ -111,19 +118,50 @@ export async function handleAuthorize(request: Request, env: Env): Promise<Respo
     }
   }
   const req = check.value;
-  if (request.method !== "POST") return consentPage(viewOf(req));
-  return approve(env, req, issuer);
+  const found = await tenantStub(env, req.resource.tenant).identityGet();
+  const identity = found.ok ? found.value : null;
+  if (request.method !== "POST") {
+    if (identity && req.params.get("sso") === "start") {
+      try {
+        return await startSignIn(env, request, issuer, pendingOf(req), identity);
+      } catch (err) {
+        // Over the limits of provider fetches.
+        if (err instanceof OAuthError) return errorPage(err.message, err.status, err.headers);
+        throw err;
+      }
+    }
+    return consentPage(viewOf(req, identity));
+  }
+  return approve(env, req, issuer, identity);
+}
+
+/** The checked request as a sign-in carries it through the provider (sso/sign-in-state.ts). */
+function pendingOf(req: AuthorizationRequest) {
+  return {
+    tenant: req.resource.tenant,
+    server: req.resource.server,
+    resource: req.resource.url,
+    clientId: req.client.client_id,
+    clientName: req.client.client_name ?? null,
+    redirectUri: req.redirectUri,
+    codeChallenge: req.codeChallenge,
+    clientState: req.state,
+  };
 }
 
 /** The POST: deny, or check the key and answer with a code. */
-async function approve(env: Env, req: AuthorizationRequest, issuer: string): Promise<Response> {
+async function approve(env: Env, req: AuthorizationRequest, issuer: string, identity: StoredIdentity | null): Promise<Response> {
   const target: ErrorTarget = { clientId: req.client.client_id, redirectUri: req.redirectUri, state: req.state, tenant: req.resource.tenant, issuer };
   if (req.params.get("decision") === "deny") return refuse(env, target, "access_denied", "The request was denied");
+  // A tenant with an identity provider approves by sign-in; a key only when it allows both.
+  if (identity && !identity.allowKeyApproval) {
+    return consentPage({ ...viewOf(req, identity), error: "This tenant approves clients by signing in with its identity provider, not with an API key." }, 403);
+  }
   const key = req.params.get("api_key");
-  if (!key) return consentPage({ ...viewOf(req), error: "Enter an API key of this tenant." }, 400);
+  if (!key) return consentPage({ ...viewOf(req, identity), error: "Enter an API key of this tenant." }, 400);
   // A value that cannot be a key costs no Durable Object call and writes nothing.
   if (!isWellFormedTenantKey(key.trim())) {
-    return consentPage({ ...viewOf(req), error: "That is not an SMCP tenant key: keys look like smcp_sk_ followed by 43 letters, digits, - or _." }, 401);
+    return consentPage({ ...viewOf(req, identity), error: "That is not an SMCP tenant key: keys look like smcp_sk_ followed by 43 letters, digits, - or _." }, 401);
   }
 
   const { tenant, server, url: resource } = req.resource;
@@ -134,7 +172,7 @@ async function approve(env: Env, req: AuthorizationRequest, issuer: string): Pro
       case "unknown-tenant":
       case "invalid-key":
         // One message for both: the page does not reveal which tenants exist.
-        return consentPage({ ...viewOf(req), error: "That key is not a valid, unrevoked API key of this tenant." }, 401);
+        return consentPage({ ...viewOf(req, identity), error: "That key is not a valid, unrevoked API key of this tenant." }, 401);
       case "unknown-server":
         return refuse(env, target, "invalid_target", `Server ${server} is not enabled for tenant ${tenant}`);
     }
@@ -191,8 +229,14 @@ async function checkRequest(env: Env, request: Request, params: URLSearchParams,
   return { ok: true, value: { client, redirectUri, state, codeChallenge, resource, params } };
 }
 
-function viewOf(req: AuthorizationRequest) {
+function viewOf(req: AuthorizationRequest, identity: StoredIdentity | null) {
+  const hidden = REQUEST_PARAMS.flatMap((name): [string, string][] => {
+    const value = req.params.get(name);
+    return value === null ? [] : [[name, value]];
+  });
+  const start = new URLSearchParams([...hidden, ["sso", "start"]]);
   return {
+    signIn: identity ? { issuer: identity.issuer, startUrl: `/authorize?${start}`, keyApproval: identity.allowKeyApproval } : null,
     clientName: req.client.client_name ?? null,
     clientId: req.client.client_id,
     documentHost: isMetadataClientId(req.client.client_id) ? new URL(req.client.client_id).host : null,
@@ -201,10 +245,7 @@ function viewOf(req: AuthorizationRequest) {
     tenant: req.resource.tenant,
     server: req.resource.server,
     resource: req.resource.url,
-    hidden: REQUEST_PARAMS.flatMap((name): [string, string][] => {
-      const value = req.params.get(name);
-      return value === null ? [] : [[name, value]];
-    }),
+    hidden,
   };
 }
 
@@ -221,13 +262,4 @@ async function refuse(env: Env, to: ErrorTarget, error: OAuthErrorCode, descript
     `${description} (${error}). This client has not yet completed an authorization with this tenant, so it is not sent back to it.`,
     400,
   );
-}
-
-function redirectTo(redirectUri: string, fields: Record<string, string | null>): Response {
-  const url = new URL(redirectUri);
-  for (const [name, value] of Object.entries(fields)) if (value !== null) url.searchParams.set(name, value);
-  return new Response(null, {
-    status: 302,
-    headers: { Location: url.href, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer" },
-  });
 }

@@ -7,14 +7,17 @@
  * key that approved its grant, and the server, and then write: no other request can
  * run in between, which is what makes codes and refresh tokens single-use. A grant
  * dies with its tenant (`deleteAll`), with the revocation of the key that approved it
- * (checked on every use), when a used code or refresh token is presented again
+ * (checked on every use), or, for a grant a person approved by single sign-on (its
+ * `subject`, no key), with an admin's revocation of that subject (`revokeGrantsOfSubject`)
+ * and at its lifetime cap (`max_expires_at`, which no token of it outlives), when a used
+ * code or refresh token is presented again
  * (OAuth 2.1 §4.1.3 and §4.3.1: a replay revokes the whole grant), or when an admin
  * revokes it (`revokeGrantById`). Admins list grants with the client's name as it was
  * approved and the hour of last use (`listGrants`; the hour is written at most once
  * per hour per grant, whatever the traffic).
  *
  * Only SHA-256 digests of codes and tokens are stored; the Worker mints the secrets
- * and hashes them before calling in. The tables are steps 3, 7 and 11 of the tenant's
+ * and hashes them before calling in. The tables are steps 3, 7, 12 and 16 of the tenant's
  * migration list (tenant-schema.ts). See docs/storage-schema.md.
  *
  * What a grant keeps is bounded whatever its client does: every rotation compacts
@@ -87,11 +90,20 @@ export interface CodeGrantInit {
   clientName?: string | null;
   server: string;
   resource: string;
-  /** The tenant key that approved the grant (null on a tenant with `auth: "none"`). */
+  /** The tenant key that approved the grant (null on a tenant with `auth: "none"`, and for a person's sign-in). */
   keyId: string | null;
+  /** The person who approved it by signing in at the tenant's identity provider (sso/), instead of a key. */
+  person?: SignedInPerson | null;
   redirectUri: string;
   codeChallenge: string;
   scope: string;
+}
+
+/** Who signed in, and until when the grant may live whatever its refreshes (`SMCP_SSO_GRANT_MAX_SECONDS`). */
+export interface SignedInPerson {
+  subject: string;
+  email: string | null;
+  maxExpiresAt: number;
 }
 
 export interface CodeRedemption {
@@ -135,6 +147,8 @@ type GrantRow = {
   resource: string;
   key_id: string | null;
   scope: string;
+  subject: string | null;
+  max_expires_at: number | null;
 };
 
 /** What an admin sees of a grant (`GET /admin/v1/tenants/{t}/grants`). */
@@ -143,8 +157,8 @@ export interface GrantInfo {
   id: string;
   /** `name` as the client gave it at approval; null if it gave none. */
   client: { id: string; name: string | null };
-  /** The tenant key that approved it (null on `auth: "none"`); `subject` is for a person's sign-in, null until then. */
-  approver: { keyId: string | null; subject: string | null };
+  /** The tenant key that approved it (null on `auth: "none"`), or the person who signed in (`subject`, and `email` when verified). */
+  approver: { keyId: string | null; subject: string | null; email: string | null };
   server: string;
   createdAt: number;
   /** The start of the hour of its last use (code redeemed, token refreshed or checked); null if never used. */
@@ -184,7 +198,7 @@ export class GrantStore {
     this.#sweep(now);
     const grantId = `grant_${randomToken(12)}`;
     this.#sql.exec(
-      "INSERT INTO oauth_grants (id, client_id, client_name, server, resource, key_id, scope, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO oauth_grants (id, client_id, client_name, server, resource, key_id, scope, created_at, expires_at, subject, email, max_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       grantId,
       init.clientId,
       clipName(init.clientName),
@@ -194,6 +208,9 @@ export class GrantStore {
       init.scope,
       now,
       now + CODE_TTL_MS,
+      init.person?.subject ?? null,
+      init.person?.email ?? null,
+      init.person?.maxExpiresAt ?? null,
     );
     this.#sql.exec(
       "INSERT INTO oauth_codes (hash, grant_id, redirect_uri, code_challenge, expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -203,7 +220,8 @@ export class GrantStore {
       init.codeChallenge,
       now + CODE_TTL_MS,
     );
-    await this.#host.audit(actorOf(init.keyId), "oauth.authorized", grantId, { client: init.clientId, server: init.server });
+    const approver = init.person ? personActor(init.person.subject) : actorOf(init.keyId);
+    await this.#host.audit(approver, "oauth.authorized", grantId, { client: init.clientId, server: init.server, ...(init.person ? { email: init.person.email } : {}) });
     return { ok: true, grantId };
   }
 
@@ -212,7 +230,7 @@ export class GrantStore {
     const now = Date.now();
     const row = this.#sql
       .exec<GrantRow & { redirect_uri: string; code_challenge: string; expires_at: number; used_at: number | null }>(
-        `SELECT c.grant_id, c.redirect_uri, c.code_challenge, c.expires_at, c.used_at, g.client_id, g.server, g.resource, g.key_id, g.scope
+        `SELECT c.grant_id, c.redirect_uri, c.code_challenge, c.expires_at, c.used_at, g.client_id, g.server, g.resource, g.key_id, g.scope, g.subject, g.max_expires_at
          FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id WHERE c.hash = ?`,
         r.codeHash,
       )
@@ -230,7 +248,8 @@ export class GrantStore {
     if (row.redirect_uri !== r.redirectUri) return refuse("redirect_uri does not match the authorization request");
     if (row.code_challenge !== r.verifierChallenge) return refuse("PKCE verification failed: code_verifier does not match code_challenge");
     if (r.resource !== null && r.resource !== row.resource) return refuse("resource does not match the authorization request", "invalid-target");
-    if (!this.#approverLive(row.key_id)) return refuse("The key that approved this grant has been revoked");
+    if (!this.#approverLive(row)) return refuse("The key that approved this grant has been revoked");
+    if (row.max_expires_at !== null && row.max_expires_at <= now) return refuse(SIGN_IN_CAPPED);
     this.#sql.exec("UPDATE oauth_codes SET used_at = ? WHERE hash = ?", now, r.codeHash);
     this.#touch(row.grant_id, now);
     this.#trustClient(row.client_id, now);
@@ -243,7 +262,7 @@ export class GrantStore {
     this.#sweep(now);
     const row = this.#sql
       .exec<GrantRow & { expires_at: number; used_at: number | null }>(
-        `SELECT t.grant_id, t.expires_at, t.used_at, g.client_id, g.server, g.resource, g.key_id, g.scope
+        `SELECT t.grant_id, t.expires_at, t.used_at, g.client_id, g.server, g.resource, g.key_id, g.scope, g.subject, g.max_expires_at
          FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.hash = ? AND t.kind = 'refresh'`,
         r.refreshHash,
       )
@@ -258,7 +277,8 @@ export class GrantStore {
       return refuse("The refresh token was already used; its grant is revoked");
     }
     if (r.resource !== null && r.resource !== row.resource) return refuse("resource does not match the grant", "invalid-target");
-    if (!this.#approverLive(row.key_id)) return refuse("The key that approved this grant has been revoked");
+    if (!this.#approverLive(row)) return refuse("The key that approved this grant has been revoked");
+    if (row.max_expires_at !== null && row.max_expires_at <= now) return refuse(SIGN_IN_CAPPED);
     this.#sql.exec("UPDATE oauth_tokens SET used_at = ? WHERE hash = ?", now, r.refreshHash);
     this.#touch(row.grant_id, now);
     return this.#issueTokens(row, r.accessHash, r.newRefreshHash, now);
@@ -279,8 +299,8 @@ export class GrantStore {
     }
     const now = Date.now();
     const row = this.#sql
-      .exec<{ grant_id: string; expires_at: number; server: string; resource: string; key_id: string | null }>(
-        `SELECT t.grant_id, t.expires_at, g.server, g.resource, g.key_id
+      .exec<{ grant_id: string; expires_at: number; server: string; resource: string; key_id: string | null; subject: string | null }>(
+        `SELECT t.grant_id, t.expires_at, g.server, g.resource, g.key_id, g.subject
          FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.hash = ? AND t.kind = 'access'`,
         c.tokenHash,
       )
@@ -290,7 +310,7 @@ export class GrantStore {
         ? "invalid-token"
         : row.server !== c.server || row.resource !== c.resource
           ? "token-audience"
-          : row.key_id === null || !this.#host.keyIsLive(row.key_id)
+          : row.subject === null && (row.key_id === null || !this.#host.keyIsLive(row.key_id))
             ? "approver-revoked"
             : null;
     if (reason !== null || !row) {
@@ -329,10 +349,10 @@ export class GrantStore {
    */
   listGrants(after: number, limit: number): GrantInfo[] {
     return this.#sql
-      .exec<{ seq: number; id: string; client_id: string; client_name: string | null; key_id: string | null; server: string; created_at: number; last_used_at: number | null; expires_at: number }>(
-        `SELECT rowid AS seq, id, client_id, client_name, key_id, server, created_at, last_used_at, expires_at FROM oauth_grants
+      .exec<{ seq: number; id: string; client_id: string; client_name: string | null; key_id: string | null; subject: string | null; email: string | null; server: string; created_at: number; last_used_at: number | null; expires_at: number }>(
+        `SELECT rowid AS seq, id, client_id, client_name, key_id, subject, email, server, created_at, last_used_at, expires_at FROM oauth_grants
          WHERE rowid > ? AND revoked_at IS NULL AND expires_at > ?
-           AND (key_id IS NULL OR key_id IN (SELECT id FROM keys WHERE revoked_at IS NULL))
+           AND (subject IS NOT NULL OR key_id IS NULL OR key_id IN (SELECT id FROM keys WHERE revoked_at IS NULL))
          ORDER BY rowid LIMIT ?`,
         after,
         Date.now(),
@@ -343,7 +363,7 @@ export class GrantStore {
         seq: g.seq,
         id: g.id,
         client: { id: g.client_id, name: g.client_name },
-        approver: { keyId: g.key_id, subject: null },
+        approver: { keyId: g.key_id, subject: g.subject, email: g.email },
         server: g.server,
         createdAt: g.created_at,
         lastUsedAt: g.last_used_at,
@@ -363,11 +383,46 @@ export class GrantStore {
       .toArray()[0];
     if (!row) return { ok: false, reason: "unknown-grant" };
     if (row.revoked_at !== null) return { ok: true, alreadyRevoked: true };
+    this.#markRevoked(grantId, now);
+    await this.#host.audit(PLATFORM_ADMIN_ACTOR, "oauth.revoked", grantId, { reason: "revoked by an admin", client: row.client_id });
+    return { ok: true, alreadyRevoked: false };
+  }
+
+  /**
+   * An admin's revocation of every grant a person signed in for (`subject`): as
+   * `revokeGrantById` for each. Returns the grants revoked now and those already revoked
+   * but not yet expired (whose sessions the caller ends again, for a repeat's re-drive).
+   */
+  async revokeGrantsOfSubject(subject: string): Promise<{ revoked: string[]; alreadyRevoked: string[] }> {
+    const now = Date.now();
+    const rows = this.#sql
+      .exec<{ id: string; revoked_at: number | null; client_id: string }>(
+        "SELECT id, revoked_at, client_id FROM oauth_grants WHERE subject = ? AND expires_at > ? ORDER BY rowid",
+        subject,
+        now,
+      )
+      .toArray();
+    const revoked: string[] = [];
+    const alreadyRevoked: string[] = [];
+    for (const row of rows) {
+      if (row.revoked_at !== null) {
+        alreadyRevoked.push(row.id);
+        continue;
+      }
+      this.#markRevoked(row.id, now);
+      revoked.push(row.id);
+    }
+    for (const id of revoked) {
+      await this.#host.audit(PLATFORM_ADMIN_ACTOR, "oauth.revoked", id, { reason: "revoked by an admin, with every grant of its subject", subject, client: rows.find((r) => r.id === id)!.client_id });
+    }
+    return { revoked, alreadyRevoked };
+  }
+
+  /** An admin's revocation: tokens and codes go at once; the row stays, marked, until it expires. */
+  #markRevoked(grantId: string, now: number): void {
     this.#sql.exec("DELETE FROM oauth_tokens WHERE grant_id = ?", grantId);
     this.#sql.exec("DELETE FROM oauth_codes WHERE grant_id = ?", grantId);
     this.#sql.exec("UPDATE oauth_grants SET revoked_at = ? WHERE id = ?", now, grantId);
-    await this.#host.audit(PLATFORM_ADMIN_ACTOR, "oauth.revoked", grantId, { reason: "revoked by an admin", client: row.client_id });
-    return { ok: true, alreadyRevoked: false };
   }
 
   /**
@@ -380,8 +435,10 @@ export class GrantStore {
   }
 
   #issueTokens(row: GrantRow, accessHash: string, refreshHash: string | null, now: number): Issued {
-    const accessExpiresAt = now + ACCESS_TOKEN_TTL_MS;
-    const refreshExpiresAt = refreshHash ? now + REFRESH_TOKEN_TTL_MS : null;
+    // A person's sign-in is good for a capped time: no token of its grant outlives the cap.
+    const cap = row.max_expires_at ?? Number.MAX_SAFE_INTEGER;
+    const accessExpiresAt = Math.min(now + ACCESS_TOKEN_TTL_MS, cap);
+    const refreshExpiresAt = refreshHash ? Math.min(now + REFRESH_TOKEN_TTL_MS, cap) : null;
     this.#sql.exec("INSERT INTO oauth_tokens (hash, grant_id, kind, expires_at) VALUES (?, ?, 'access', ?)", accessHash, row.grant_id, accessExpiresAt);
     if (refreshHash) {
       this.#sql.exec("INSERT INTO oauth_tokens (hash, grant_id, kind, expires_at) VALUES (?, ?, 'refresh', ?)", refreshHash, row.grant_id, refreshExpiresAt);
@@ -428,8 +485,10 @@ export class GrantStore {
     );
   }
 
-  #approverLive(keyId: string | null): boolean {
-    return keyId === null ? this.#host.auth === "none" : this.#host.keyIsLive(keyId);
+  /** A key's grant lives while its key does; a person's sign-in is revoked by subject instead. */
+  #approverLive(row: { key_id: string | null; subject: string | null }): boolean {
+    if (row.subject !== null) return true;
+    return row.key_id === null ? this.#host.auth === "none" : this.#host.keyIsLive(row.key_id);
   }
 
   async #revokeGrant(grantId: string, reason: string, actor = "platform"): Promise<void> {
@@ -465,3 +524,9 @@ export function isGrantLive(sql: SqlStorage, grantId: string): boolean {
 const clipName = (name: string | null | undefined) => (name ? name.slice(0, MAX_CLIENT_NAME_CHARS) : null);
 
 const actorOf = (keyId: string | null) => (keyId ? `key:${keyId}` : "anonymous");
+
+/** The audit actor of a person who signed in at the tenant's identity provider. */
+export const personActor = (subject: string) => `sso:${subject}`;
+
+/** Why a person's grant cannot be refreshed any more. */
+export const SIGN_IN_CAPPED = "The sign-in behind this grant has reached its lifetime cap; sign in again";

@@ -1,6 +1,8 @@
 /**
- * The platform's own guarded outbound: the one fetch SMCP makes on a stranger's behalf
- * (a Client ID Metadata Document at a URL the client chose, client-metadata.ts).
+ * The platform's own guarded outbound: the fetches SMCP makes on a stranger's behalf
+ * (a Client ID Metadata Document at a URL the client chose, client-metadata.ts) or to a
+ * host a tenant admin named (the single sign-on provider's discovery document, keys and
+ * token endpoint, sso/provider.ts and sso/token-exchange.ts).
  *
  * The URL is hostile, so the fetch is shaped to reach only public web servers and to
  * cost a bounded amount:
@@ -15,7 +17,9 @@
  * - one deadline (`timeoutMs`, an AbortController) covers every hop and the body;
  * - the body is read through the bounded reader and dropped past `maxBytes`; a
  *   `Content-Length` above it is refused before reading;
- * - no credentials, no cookies, `Accept: application/json`.
+ * - no cookies, `Accept: application/json`; a POST (the token endpoint) carries the
+ *   caller's form and headers and follows no redirect at all, so its credentials are
+ *   never sent on to another URL.
  * Failures come back as tagged values with a sentence for the person or client that
  * chose the URL; nothing here throws for what the remote end does.
  */
@@ -28,6 +32,8 @@ export const MAX_REDIRECTS = 3;
 export interface GuardedFetchOptions extends EgressPolicy {
   maxBytes: number;
   timeoutMs: number;
+  /** A form POST instead of a GET: sent once, to `start` only (a redirect is a failure). */
+  post?: { form: URLSearchParams; headers?: Record<string, string> };
 }
 
 export type TargetVerdict = { ok: true } | { ok: false; reason: string };
@@ -53,7 +59,7 @@ export type GuardedFetchResult =
   | { ok: true; url: URL; status: number; headers: Headers; body: Uint8Array }
   | { ok: false; reason: "refused" | "unreachable" | "timeout" | "too-large" | "redirects"; detail: string };
 
-/** GETs `start` under the rules above. Any status is returned; the caller decides what it accepts. */
+/** GETs (or POSTs) `start` under the rules above. Any status is returned; the caller decides what it accepts. */
 export async function guardedFetch(start: URL, options: GuardedFetchOptions): Promise<GuardedFetchResult> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), options.timeoutMs);
@@ -65,8 +71,11 @@ export async function guardedFetch(start: URL, options: GuardedFetchOptions): Pr
       let res: Response;
       try {
         res = await fetch(url.href, {
-          method: "GET",
-          headers: { Accept: "application/json" },
+          method: options.post ? "POST" : "GET",
+          headers: options.post
+            ? { Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded", ...options.post.headers }
+            : { Accept: "application/json" },
+          ...(options.post ? { body: options.post.form.toString() } : {}),
           redirect: "manual",
           signal: abort.signal,
         });
@@ -79,6 +88,7 @@ export async function guardedFetch(start: URL, options: GuardedFetchOptions): Pr
         await res.body?.cancel().catch(() => {});
         const location = res.headers.get("location");
         if (location === null) return { ok: false, reason: "unreachable", detail: `${url.host} answered ${res.status} without a Location` };
+        if (options.post) return { ok: false, reason: "redirects", detail: `${url.host} redirected a POST (${res.status}); it is not followed` };
         if (hop >= MAX_REDIRECTS) return { ok: false, reason: "redirects", detail: `more than ${MAX_REDIRECTS} redirects` };
         try {
           url = new URL(location, url);

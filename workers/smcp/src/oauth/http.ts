@@ -72,3 +72,13 @@ export async function readBoundedText(request: Request, maxBytes: number): Promi
     ? new OAuthError("invalid_request", `Request body exceeds ${maxBytes} bytes`, 413)
     : new OAuthError("invalid_request", "Request body is not valid UTF-8");
 }
+
+/** The browser's redirect to `redirectUri` with `fields` added to its query (a null field is left out). */
+export function redirectTo(redirectUri: string, fields: Record<string, string | null>): Response {
+  const url = new URL(redirectUri);
+  for (const [name, value] of Object.entries(fields)) if (value !== null) url.searchParams.set(name, value);
+  return new Response(null, {
+    status: 302,
+    headers: { Location: url.href, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer" },
+  });
+}

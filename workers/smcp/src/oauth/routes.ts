@@ -11,6 +11,8 @@ import { oauthErrorResponse, preflight } from "./http";
 import { serveAuthorizationServerMetadata } from "./metadata";
 import { handleRegister } from "./register";
 import { handleRevoke, handleToken } from "./token-endpoint";
+import { SSO_CALLBACK_PATH } from "../sso/start";
+import { handleSsoCallback } from "../sso/callback";
 
 type OAuthHandler = (request: Request, env: Env) => Promise<Response>;
 
@@ -31,6 +33,7 @@ export const oauthRoutes: Route<OAuthHandler>[] = [
   { method: "OPTIONS", pattern: "/.well-known/oauth-protected-resource/mcp/:tenant/:server", handler: preflight },
   { method: "GET", pattern: "/authorize", handler: handleAuthorize },
   { method: "POST", pattern: "/authorize", handler: handleAuthorize },
+  { method: "GET", pattern: SSO_CALLBACK_PATH, handler: handleSsoCallback },
   { method: "POST", pattern: "/register", handler: oauthEndpoint(handleRegister) },
   { method: "OPTIONS", pattern: "/register", handler: preflight },
   { method: "POST", pattern: "/token", handler: oauthEndpoint(handleToken) },

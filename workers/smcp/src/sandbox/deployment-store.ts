@@ -103,7 +103,6 @@ export interface ServerView {
   active: DeploymentInfo | null;
   console: ConsoleLine[];
   versions: number;
-  errorRate: number;
   lastErrors: DeploymentError[];
   egress: string[];
 }
@@ -364,7 +363,6 @@ export class DeploymentStore {
     return {
       active,
       versions: versions.length,
-      errorRate: active && active.calls > 0 ? active.errors / active.calls : 0,
       lastErrors,
       console: this.consoleLines(server),
       egress: this.#egress(server).allow,

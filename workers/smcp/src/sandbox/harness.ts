@@ -177,7 +177,7 @@ const PLATFORM_ENTRIES = new Set(["STORE", "TENANT", "SERVER"]);
 const variablesOf = (env) =>
   Object.freeze(Object.fromEntries(Object.entries(env).filter(([k, v]) => typeof v === "string" && !PLATFORM_ENTRIES.has(k))));
 
-function context(env) {
+function context(env, call) {
   const logs = [];
   const store = env.STORE;
   const log = (level, ...parts) => {
@@ -204,6 +204,8 @@ function context(env) {
     }),
     log,
     fetch: (input, init) => fetch(input, init),
+    // The W3C trace context of the platform's call (its CLIENT span), so the handler's own spans join the caller's trace.
+    traceparent: typeof call?.traceparent === "string" ? call.traceparent : undefined,
   });
   return { ctx, logs };
 }
@@ -238,7 +240,7 @@ const reply = (body) => new Response(JSON.stringify(body), { headers: { "content
 
 async function serve(op, call, env) {
   const def = definition();
-  const { ctx, logs } = context(env);
+  const { ctx, logs } = context(env, call);
   try {
     if (op === "/tools/call") {
       const tool = (def.tools ?? []).find((t) => t?.name === call.name);

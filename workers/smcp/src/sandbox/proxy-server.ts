@@ -22,12 +22,14 @@ import {
   ProtocolErrorCode,
   isSpecType,
   type CallToolResult,
+  type JSONRPCMessage,
   type GetPromptResult,
   type LoggingLevel,
   type ReadResourceResult,
   type ServerContext as McpContext,
 } from "@modelcontextprotocol/server";
 import { unknownToolMessage } from "@smcp/servers";
+import { sandboxCall } from "../tracing/client-span";
 import { z } from "zod";
 import { logEvent } from "../log";
 import { SandboxFailure, type SandboxLog, type SandboxOp, type SandboxReply } from "./client";
@@ -110,11 +112,16 @@ export function createProxyServer(target: ProxyTarget): McpServer {
 }
 
 /** One call into the sandbox: forwards its logs, records the outcome, turns failures into JSON-RPC errors. */
-async function run(target: ProxyTarget, what: string, op: SandboxOp, payload: unknown, ctx: McpContext) {
+async function run(target: ProxyTarget, what: string, op: SandboxOp, payload: Record<string, unknown>, ctx: McpContext) {
   let reply: SandboxReply;
+  // Its CLIENT span (tracing/client-span.ts): the handler gets that span's context as `ctx.traceparent`.
+  const call = sandboxCall({ jsonrpc: "2.0", method: op.slice(1), params: { ...(typeof payload.name === "string" ? { name: payload.name } : {}), _meta: { traceparent: ctx.mcpReq._meta?.traceparent } } } as JSONRPCMessage, target.server, target.version);
+  const traceparent = (call.message as { params?: { _meta?: { traceparent?: unknown } } }).params?._meta?.traceparent;
   try {
-    reply = await target.call(op, payload);
+    reply = await target.call(op, typeof traceparent === "string" ? { ...payload, traceparent } : payload);
+    call.end(reply.ok ? {} : { errorType: reply.kind === "invalid-params" ? "-32602" : reply.kind === "tenant" ? "tool_error" : "invalid_reply" });
   } catch (err) {
+    call.end({ errorType: err instanceof SandboxFailure ? err.kind : "crash" });
     if (!(err instanceof SandboxFailure)) throw err;
     // The runtime's message may quote the tenant's own (a module that threw while loading).
     const message = await target.redact(err.message);

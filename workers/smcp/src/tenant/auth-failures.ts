@@ -45,6 +45,12 @@ const REASONS = [
   "unknown-refresh-token",
   /** A well-formed tenant admin key (`smcp_ak_`) of this tenant that is unknown or revoked. */
   "invalid-admin-key",
+  /** A single sign-on whose ID token was refused (signature, issuer, audience, expiry, nonce). */
+  "sso-id-token",
+  /** A signed-in person the tenant's allow rule does not admit. */
+  "sso-outsider",
+  /** A valid ID token whose nonce was already used by an earlier sign-in. */
+  "sso-nonce-replayed",
 ] as const;
 
 export type AuthFailureReason = (typeof REASONS)[number];

@@ -2,8 +2,9 @@
  * The tenant's session index (table `sessions`) and the counters admins read from it.
  *
  * Sessions add themselves on `initialize`, report activity and counters while they
- * run, and remove themselves when they end; the counters of ended sessions are kept
- * as totals in KV so that health figures survive the sessions they came from.
+ * run, and remove themselves when they end. Requests and errors for health are the
+ * metrics rollups' (tenant/metrics-rollup.ts), fed by the same reports; the alarm
+ * figures are totals in KV.
  * A report is applied only when its sequence number is newer than the row's
  * `report_seq`, so a retried report (its acknowledgement lost) counts once. Rows past
  * their expiry are offered to the tenant for a sweep (`expired`), which confirms with
@@ -12,6 +13,7 @@
 import type { SessionRecord, SessionUpdate, TenantStats } from "./types";
 
 interface Totals {
+  /** No longer advanced (requests and errors are the metrics rollups' since TENANT_MIGRATIONS step 16); kept so every record reads alike. */
   closedRequests: number;
   closedErrors: number;
   alarms: number;
@@ -65,6 +67,26 @@ export class SessionIndex {
     );
   }
 
+  /** The server of an indexed session and the seq of its last report applied; null when it is not indexed. */
+  reportOf(id: string): { server: string; seq: number } | null {
+    const row = this.#sql.exec<{ server: string; report_seq: number }>("SELECT server, report_seq FROM sessions WHERE id = ?", id).toArray()[0];
+    return row ? { server: row.server, seq: row.report_seq } : null;
+  }
+
+  /** Live sessions and their event-log bytes per server (the metrics gauges). */
+  gauges(): { server: string; sessions: number; eventBytes: number }[] {
+    return this.#sql
+      .exec<{ server: string; n: number; bytes: number | null }>("SELECT server, count(*) AS n, sum(event_bytes) AS bytes FROM sessions GROUP BY server ORDER BY server")
+      .toArray()
+      .map((r) => ({ server: r.server, sessions: r.n, eventBytes: r.bytes ?? 0 }));
+  }
+
+  /** Live sessions and event-log bytes of one server. */
+  gaugesOf(server: string): { sessions: number; eventBytes: number } {
+    const row = this.#sql.exec<{ n: number; bytes: number | null }>("SELECT count(*) AS n, sum(event_bytes) AS bytes FROM sessions WHERE server = ?", server).one();
+    return { sessions: row.n, eventBytes: row.bytes ?? 0 };
+  }
+
   /** Applies a report once (by its seq); false when the session is not indexed. */
   touch(id: string, update: SessionUpdate): boolean {
     this.#sql.exec(
@@ -91,11 +113,7 @@ export class SessionIndex {
       )
       .toArray()[0];
     if (!row) return undefined;
-    const newer = final !== undefined && final.seq > row.report_seq;
-    const totals = this.#totals();
-    totals.closedRequests += newer ? final.requests : row.requests;
-    totals.closedErrors += newer ? final.errors : row.errors;
-    this.#storage.kv.put(TOTALS_KEY, totals);
+    // The session's requests and errors are in the metrics rollups (its final report's deltas, folded by the caller).
     this.#sql.exec("DELETE FROM sessions WHERE id = ?", id);
     return { keyId: row.key_id, grantId: row.grant_id };
   }
@@ -154,19 +172,16 @@ export class SessionIndex {
     this.#storage.kv.put(TOTALS_KEY, totals);
   }
 
-  stats(): TenantStats {
+  /** Sessions, event-log bytes and alarm figures; requests and errors come from the metrics totals (tenant-do.ts `stats`). */
+  stats(): Omit<TenantStats, "requests" | "errors"> {
     const totals = this.#totals();
     const rows = this.#sql
-      .exec<{ server: string; n: number; requests: number; errors: number; bytes: number }>(
-        "SELECT server, count(*) AS n, sum(requests) AS requests, sum(errors) AS errors, sum(event_bytes) AS bytes FROM sessions GROUP BY server",
-      )
+      .exec<{ server: string; n: number; bytes: number }>("SELECT server, count(*) AS n, sum(event_bytes) AS bytes FROM sessions GROUP BY server")
       .toArray();
     const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((t, r) => t + (f(r) ?? 0), 0);
     return {
       sessions: sum((r) => r.n),
       sessionsByServer: Object.fromEntries(rows.map((r) => [r.server, r.n])),
-      requests: totals.closedRequests + sum((r) => r.requests),
-      errors: totals.closedErrors + sum((r) => r.errors),
       eventLogBytes: sum((r) => r.bytes),
       alarms: totals.alarms,
       alarmFailures: totals.alarmFailures,

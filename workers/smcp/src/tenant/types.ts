@@ -1,6 +1,7 @@
 /** The shapes a tenant's Durable Object hands across RPC. */
 import type { ClientInfo } from "@smcp/runtime";
 import type { AccessCheck, AccessDecision } from "../oauth/grant-store";
+import type { SentDelta } from "../mcp/request-log";
 
 export type TenantAuthMode = "key" | "none";
 
@@ -61,6 +62,8 @@ export interface SessionUpdate {
   requests: number;
   errors: number;
   eventBytes: number;
+  /** The session's metrics deltas not yet acknowledged, each under the seq of the report that first carried it (mcp/request-log.ts). */
+  metrics?: SentDelta[];
 }
 
 export interface TenantStats {

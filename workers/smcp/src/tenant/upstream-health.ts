@@ -190,6 +190,14 @@ export class UpstreamHealth {
     if (armed === null || armed > at || armed <= now) await storage.setAlarm(Math.max(at, now));
   }
 
+  /** Each upstream's last verdict (null: not probed yet), for the metrics gauge `smcp_upstream_up`. */
+  reachability(): { server: string; up: boolean | null; latencyMs: number | null }[] {
+    return this.#sql
+      .exec<{ server: string; reachable: number | null; latency_ms: number | null }>("SELECT server, reachable, latency_ms FROM upstream_health ORDER BY server")
+      .toArray()
+      .map((r) => ({ server: r.server, up: r.reachable === null ? null : r.reachable === 1, latencyMs: r.latency_ms }));
+  }
+
   summary(): UpstreamHealthSummary {
     const counts = this.#sql
       .exec<{ total: number; ok: number | null; failing: number | null }>(

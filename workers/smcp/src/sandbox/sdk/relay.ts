@@ -27,6 +27,7 @@ import {
 import type { InitializeParams } from "../../mcp/restore-session";
 import { ClientSideRelay } from "../../mcp/client-side-relay";
 import type { SandboxInstance, InstanceEvents } from "./instance";
+import { sandboxCall, type ClientCall } from "../../tracing/client-span";
 
 /** What the client set that a new instance must be told again. */
 export interface ReplayState {
@@ -55,6 +56,8 @@ interface Pending {
   method: string;
   params: unknown;
   timer: ReturnType<typeof setTimeout>;
+  /** Its CLIENT span (tracing/client-span.ts), ended with the answer. */
+  call?: ClientCall;
 }
 
 const MAX_SUBSCRIPTIONS = 100;
@@ -99,12 +102,14 @@ export class SandboxRelay extends ClientSideRelay {
     if (this.#closed) return;
     if (isJSONRPCRequest(message)) {
       if (message.method === "initialize") this.initParams = message.params as InitializeParams;
-      this.#track(message.id, message.method, message.params);
+      const call = sandboxCall(message, this.#opts.server, this.#opts.version);
+      this.#track(message.id, message.method, message.params, call);
+      message = call.message;
     }
     if (isJSONRPCNotification(message) && message.method === "notifications/cancelled") {
       const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
       const pending = id === undefined ? undefined : this.#pending.get(id);
-      if (pending) clearTimeout(pending.timer), this.#pending.delete(id!);
+      if (pending) clearTimeout(pending.timer), this.#pending.delete(id!), pending.call?.end({ errorType: "cancelled" });
     }
     let instance: SandboxInstance;
     try {
@@ -159,6 +164,7 @@ export class SandboxRelay extends ClientSideRelay {
       }
       clearTimeout(pending.timer);
       this.#pending.delete(id);
+      pending.call?.end(pending.call.answered(message) ?? {});
       if (isJSONRPCErrorResponse(message)) {
         this.#opts.record(pending.method, { kind: "error", message: `${pending.method}: ${message.error.message}`.slice(0, 500) });
         void this.toClient(message);
@@ -198,22 +204,23 @@ export class SandboxRelay extends ClientSideRelay {
     this.#opts.saveState(state);
   }
 
-  #track(id: RequestId, method: string, params: unknown): void {
+  #track(id: RequestId, method: string, params: unknown, call?: ClientCall): void {
     const timer = setTimeout(() => this.#fail(id, `did not answer ${method} within ${this.#opts.callTimeoutMs / 1000} s`, "timeout"), this.#opts.callTimeoutMs);
-    this.#pending.set(id, { method, params, timer });
+    this.#pending.set(id, { method, params, timer, ...(call ? { call } : {}) });
   }
 
   #rearm(id: RequestId): void {
     const pending = this.#pending.get(id);
     if (!pending) return;
     clearTimeout(pending.timer);
-    this.#track(id, pending.method, pending.params);
+    this.#track(id, pending.method, pending.params, pending.call);
   }
 
   /** Answers a client request with an error in the server's place. */
   #fail(id: RequestId, what: string, kind: string): void {
     const pending = this.#pending.get(id);
     if (pending) clearTimeout(pending.timer), this.#pending.delete(id);
+    pending?.call?.end({ errorType: kind });
     const method = pending?.method ?? "the request";
     const message = `Deployed server ${this.#opts.server} (v${this.#opts.version}) ${what}`;
     this.#opts.record(method, { kind, message });

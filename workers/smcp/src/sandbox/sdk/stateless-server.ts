@@ -10,8 +10,9 @@
  * are checked against the MCP result schema of their method, as on the session lane.
  * Low-level handlers only: no tenant-written schema is compiled in a platform isolate.
  */
-import { McpServer, ProtocolError, ProtocolErrorCode, isSpecType } from "@modelcontextprotocol/server";
+import { McpServer, ProtocolError, ProtocolErrorCode, isSpecType, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { InstanceCallError, InstanceClient } from "./instance-client";
+import { sandboxCall } from "../../tracing/client-span";
 import type { SdkServing } from "./serving";
 
 export const CALL_TIMEOUT_MS = 60_000;
@@ -37,8 +38,10 @@ export function createStatelessSdkServer(sdk: SdkServing): McpServer {
   );
   const server = mcp.server;
   const call = (method: string, check: (v: unknown) => boolean) => async (request: { params?: Record<string, unknown> }) => {
-    const { _meta, ...params } = request.params ?? {};
-    void _meta;
+    const { _meta, ...rest } = request.params ?? {};
+    // The 2026 envelope stays here (the instance is served the handshake's revision); the trace context goes on (tracing/stamp.ts).
+    const traceparent = (_meta as { traceparent?: unknown } | undefined)?.traceparent;
+    const params = typeof traceparent === "string" ? { ...rest, _meta: { traceparent } } : rest;
     const result = await inFreshInstance(sdk, method, params);
     if (!check(result)) {
       sdk.record({ kind: "invalid-result", message: `${method} returned a value that is not a valid MCP result` });
@@ -66,12 +69,16 @@ export function createStatelessSdkServer(sdk: SdkServing): McpServer {
 /** One request in an instance of its own, started and ended around it. */
 async function inFreshInstance(sdk: SdkServing, method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
   let client: InstanceClient | undefined;
+  // Its CLIENT span (tracing/client-span.ts): the instance sees that span's context as its parent.
+  const call = sandboxCall({ jsonrpc: "2.0", method, params } as JSONRPCMessage, sdk.server, sdk.version);
   try {
     ({ client } = await InstanceClient.open({ start: (events) => sdk.start("stateless", events), timeoutMs: CALL_TIMEOUT_MS, noClient: NO_CLIENT }));
-    const result = await client.request(method, params);
+    const result = await client.request(method, (call.message as { params?: Record<string, unknown> }).params ?? params);
+    call.end(result.isError === true ? { errorType: "tool_error" } : {});
     sdk.record(method === "tools/call" && result.isError === true ? { kind: "tenant", message: "tools/call returned isError" } : undefined);
     return result;
   } catch (err) {
+    call.end({ errorType: err instanceof InstanceCallError && err.code !== undefined ? String(err.code) : "crash" });
     if (err instanceof InstanceCallError && err.code !== undefined) {
       // The server's own JSON-RPC error: passed on as it is (its author's business), code and message.
       sdk.record({ kind: "error", message: `${method}: ${await sdk.redact(err.message)}` });
