@@ -63,7 +63,7 @@ const PARITY: { what: string; method: string; route: string; cli: (m: Made) => s
   { what: "a server's deployments", method: "GET", route: `${T}/servers/:server/deployments`, cli: () => ["servers", "versions", TENANT, "units"] },
   { what: "a server's secret names", method: "GET", route: `${T}/servers/:server/secrets`, cli: () => ["secrets", "ls", TENANT, "units"] },
   { what: "a server's tool policy", method: "GET", route: `${T}/servers/:server/policy`, cli: () => ["policy", "show", TENANT, "notes"] },
-  { what: "a server's traffic charts", method: "GET", route: `${T}/servers/:server/series`, cli: () => ["servers", "series", TENANT, "notes", "--range", "24h"] },
+  { what: "a server's traffic charts", method: "GET", route: `${T}/servers/:server/series`, cli: () => ["metrics", TENANT, "--server", "notes", "--range", "24h"] },
   { what: "list sessions", method: "GET", route: `${T}/sessions`, cli: () => ["sessions", "ls", TENANT] },
   { what: "a session", method: "GET", route: `${T}/sessions/:session`, cli: (m) => ["sessions", "show", TENANT, m.sessions.cli] },
   { what: "a session's requests", method: "GET", route: `${T}/sessions/:session/requests`, cli: (m) => ["sessions", "requests", TENANT, m.sessions.cli] },
@@ -90,8 +90,6 @@ let upstream: Awaited<ReturnType<typeof startUpstream>>;
 /** What the browser asked for (method and path), every console error, every CSP complaint. */
 const requested: { method: string; url: URL }[] = [];
 let consoleErrors: string[] = [];
-/** Whether this platform has the series API yet (the metrics pipeline); without it the charts say so. */
-let hasSeries = false;
 
 async function deploy(server: string, source: string): Promise<void> {
   const res = await fetch(`${platform.url}/admin/v1/tenants/${TENANT}/servers/${server}/deployments`, {
@@ -143,15 +141,11 @@ beforeAll(async () => {
     sessions: { ui: uiSession.transport.sessionId!, cli: cliSession.transport.sessionId! },
   };
 
-  const series = await fetch(`${platform.url}/admin/v1/tenants/${TENANT}/servers/notes/series?range=1h`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
-  hasSeries = series.status === 200;
-  await series.body?.cancel();
 
   mkdirSync(SCREENSHOTS, { recursive: true });
   browser = await chromium.launchPersistentContext(profile, { executablePath: await sparticuz.executablePath(), headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
   browser.on("request", (r) => requested.push({ method: r.method(), url: new URL(r.url()) }));
-  // Until the platform has the series API (the metrics pipeline), the charts' 404 is an answer too.
-  consoleErrors = consoleProblems(browser, hasSeries ? /\/policy$/ : /\/(policy|series)$/);
+  consoleErrors = consoleProblems(browser);
   page = await browser.newPage();
   page.on("dialog", (d) => void d.accept());
   const response = await page.goto(`${platform.url}/admin`);
@@ -280,9 +274,7 @@ describe("dashboard pages", () => {
   it("dashboard:cli-parity — every dashboard action and view has an smcp command with --json that calls the same admin route, audited as its own caller", async () => {
     const browserHits = (method: string, route: string) => requested.filter((r) => r.method === method && matchRoute([{ method, pattern: route, handler: 0 }], method, r.url.pathname).kind === "found");
     const realFetch = globalThis.fetch;
-    // Until the platform has the series API (the metrics pipeline), its row cannot run.
-    const rows = hasSeries ? PARITY : PARITY.filter((row) => !row.route.endsWith("/series"));
-    for (const row of rows) {
+    for (const row of PARITY) {
       expect(browserHits(row.method, row.route), `the dashboard calls ${row.method} ${row.route} (${row.what})`).not.toHaveLength(0);
 
       const argv = [...row.cli(made), "--json"];
