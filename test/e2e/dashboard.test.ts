@@ -12,22 +12,13 @@ import sparticuz from "@sparticuz/chromium";
 import { expect as playwrightExpect } from "@playwright/test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM_ARGS } from "./chromium";
 import { oauthGrant } from "./oauth-grant";
 import { ADMIN_TOKEN, Platform } from "./platform";
 
 /** Generous, because the page polls every 2 s and CI machines are slow; not a timing assertion. */
 const expectPage = playwrightExpect.configure({ timeout: 15_000 });
 
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 /** A tenant name an attacker could choose: it must show as text and never run. */
 const HOSTILE_NAME = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>Acme & "Co"`;
 /** An OAuth client name an attacker could register: shown as text in the grants table. */
@@ -101,6 +92,7 @@ describe("admin dashboard", () => {
     await expectPage(tenant).toContainText(HOSTILE_NAME);
     await expectPage(page.locator("#tenants img, #tenants script")).toHaveCount(0);
     await tenant.click();
+    await page.locator("#page-nav").getByRole("button", { name: "Sessions" }).click();
 
     const row = page.locator(`#sessions tr[data-session="${sessionId}"]`);
     for (const cell of ["notes", keyId, record.protocolVersion, "smcp-e2e 1.0.0"]) await expectPage(row).toContainText(cell);
@@ -149,11 +141,14 @@ describe("admin dashboard", () => {
 
     const page = await openDashboard(ADMIN_TOKEN);
     await page.locator("#tenants").getByRole("button", { name: /^dash/ }).click();
+    const nav = page.locator("#page-nav");
+    await nav.getByRole("button", { name: "Sessions" }).click();
+    const session = page.locator(`#sessions tr[data-session="${transport.sessionId}"]`);
+    await expectPage(session).toHaveCount(1);
+    await nav.getByRole("button", { name: "OAuth grants" }).click();
     const row = page.locator(`#grants tr[data-grant="${listed.id}"]`);
     for (const cell of [listed.id, HOSTILE_CLIENT, grant.clientId, keyId, "notes"]) await expectPage(row).toContainText(cell);
     await expectPage(page.locator("#grants img, #grants script")).toHaveCount(0);
-    const session = page.locator(`#sessions tr[data-session="${transport.sessionId}"]`);
-    await expectPage(session).toHaveCount(1);
 
     const confirmed = new Promise<string>((resolve) =>
       page.once("dialog", (dialog) => {
@@ -166,6 +161,7 @@ describe("admin dashboard", () => {
     await expectPage(page.getByRole("status")).toContainText(`Grant ${listed.id} revoked: 1 session(s) ended`);
     await expectPage(row).toHaveCount(0);
     await expectPage(page.locator("#grants-note")).toContainText("No live OAuth grants");
+    await nav.getByRole("button", { name: "Sessions" }).click();
     await expectPage(session).toHaveCount(0);
     await expect(client.callTool({ name: "list_notes", arguments: {} })).rejects.toThrow();
     expect((await platform.admin().call("GET", "/tenants/dash/grants")).grants).toEqual([]);

@@ -31,6 +31,11 @@ export class Platform {
     this.#vars = options.vars ?? {};
   }
 
+  /** Where wrangler keeps this platform's Durable Object state (for a test that seeds storage while it is stopped). */
+  get stateDir(): string {
+    return this.#state;
+  }
+
   async start(): Promise<void> {
     // A restart reuses the first port: the clients under test keep their URLs.
     const started = await startWrangler({

@@ -16,6 +16,7 @@ import { serverCommands } from "./servers.mjs";
 import { sessionCommands } from "./sessions.mjs";
 import { taskCommands } from "./tasks.mjs";
 import { tenantCommands } from "./tenants.mjs";
+import { topCommand } from "./top.mjs";
 import { upstreamCommands } from "./upstream.mjs";
 
 /** @type {import("./context.mjs").Command[]} */
@@ -36,4 +37,5 @@ export const commands = [
   ...auditRetentionCommands,
   healthCommand,
   metricsCommand,
+  topCommand,
 ];

@@ -9,7 +9,7 @@
  */
 import { base64, sha256 } from "@smcp/runtime";
 import { PAGE, STYLE } from "./page";
-import { CLIENT_SCRIPT } from "./client";
+import { CLIENT_SCRIPT } from "./client/index";
 
 async function hashSource(text: string): Promise<string> {
   return `'sha256-${base64(await sha256(text))}'`;
