@@ -9,6 +9,9 @@
  * a list change reaching many listeners on the 2026-07-28 lane). Then prints one table and writes
  * bench/results/latest.json. Whatever it started is stopped on every exit path,
  * including Ctrl-C. `--quick` runs the same figures shorter and smaller (about 2 min).
+ * `--only calls,gateway` measures only those figure groups (FIGURE_GROUPS in lib/suite.mjs)
+ * and skips the peers (add `--peers` to keep them): the floor still runs first and last,
+ * so every ratio keeps its baseline from the same run.
  */
 import { writeFileSync } from "node:fs";
 import os from "node:os";
@@ -16,7 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { progress } from "./lib/progress.mjs";
 import { figureRows, meanOfRuns, noisyFigures, verdicts } from "./lib/report.mjs";
-import { runFloorSuite, runMcpSuite } from "./lib/suite.mjs";
+import { FIGURE_GROUPS, runFloorSuite, runMcpSuite } from "./lib/suite.mjs";
 import { renderTable } from "./lib/table.mjs";
 import { startAgentsPeer, startFloor, startNodePeer, startSmcp } from "./lib/targets.mjs";
 
@@ -35,7 +38,15 @@ const PLANS = {
     liveInstances: 100, steadyCalls: 500, freshSessions: 20, tasks: 200, listeners: 100, listenRounds: 10,
   },
 };
-const plan = PLANS[quick ? "quick" : "full"];
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? "").split(",").filter(Boolean) : null;
+const unknownGroups = only?.filter((g) => !FIGURE_GROUPS.includes(g)) ?? [];
+if (only && (only.length === 0 || unknownGroups.length)) {
+  process.stderr.write(`--only takes a comma-separated list of: ${FIGURE_GROUPS.join(", ")}${unknownGroups.length ? ` (not ${unknownGroups.join(", ")})` : ""}\n`);
+  process.exit(2);
+}
+const withPeers = !only || process.argv.includes("--peers");
+const plan = { ...PLANS[quick ? "quick" : "full"], ...(only ? { only } : {}) };
 
 for (const name of ["WRANGLER_SEND_METRICS", "CLOUDFLARE_CF_FETCH_ENABLED"]) process.env[name] = "false";
 
@@ -67,14 +78,13 @@ for (const event of ["uncaughtException", "unhandledRejection"]) {
 const SEQUENCE = [
   [startFloor, (t) => runFloorSuite(t, plan)],
   [startSmcp, (t) => runMcpSuite(t, plan)],
-  [startNodePeer, (t) => runMcpSuite(t, plan)],
-  [startAgentsPeer, (t) => runMcpSuite(t, plan)],
+  ...(withPeers ? [[startNodePeer, (t) => runMcpSuite(t, plan)], [startAgentsPeer, (t) => runMcpSuite(t, plan)]] : []),
   [startFloor, (t) => runFloorSuite(t, plan)],
 ];
 
 async function main() {
   const startedAt = new Date().toISOString();
-  progress("bench", `${quick ? "quick" : "full"} run: ${plan.connections} connections, ${plan.duration} s per load figure`);
+  progress("bench", `${quick ? "quick" : "full"} run: ${plan.connections} connections, ${plan.duration} s per load figure${only ? `; only ${only.join(", ")}` : ""}`);
   const results = { floorRuns: [] };
   for (const [start, suite] of SEQUENCE) {
     if (interrupted) return;
@@ -122,7 +132,8 @@ async function main() {
   const table = renderTable(rows, targets, notes);
   process.stdout.write(`\n${table}\n`);
 
-  const file = path.join(HERE, "results/latest.json");
+  // A partial run must not replace the full figures the README's tables come from.
+  const file = path.join(HERE, only ? "results/partial.json" : "results/latest.json");
   writeFileSync(
     file,
     `${JSON.stringify(
