@@ -31,6 +31,7 @@ import {
   LATEST_SESSION_REVISION,
   SqliteEventLog,
   batchesAllowed,
+  isEventStream,
   jsonRpcErrorResponse,
   platformConfig,
   toWireError,
@@ -52,6 +53,7 @@ import { ModernSessionRelay } from "./gateway/modern-session-relay";
 import { modernUpstreamOf, servesModern, type ModernUpstream } from "./gateway/modern-upstream";
 import { ConsoleKeeper } from "./sandbox/sdk/console-keeper";
 import { primeStandaloneStream } from "./mcp/priming";
+import { HeldAnswers, jsonAnswer, soleRequestId } from "./mcp/held-answer";
 import { StreamCounter } from "./mcp/stream-counter";
 import { REQUEST_COUNTS_KEY, RequestLog, type RequestCounts, type RequestLogEntry } from "./mcp/request-log";
 import { initializeParamsProblem } from "./mcp/initialize-bounds";
@@ -138,6 +140,8 @@ interface Live {
   /** Set once the session is admitted: a new session has no event-log tables before that. */
   log: SqliteEventLog;
   requests: RequestLog;
+  /** POST answers held to be sent as one JSON body (SMCP_SESSION_RESPONSE_MODE `auto`). */
+  held: HeldAnswers;
 }
 
 export class SessionDO extends DurableObject<Env> {
@@ -346,10 +350,7 @@ export class SessionDO extends DurableObject<Env> {
     }
 
     const started = body === undefined ? [] : live.requests.received(body);
-    const response = await live.transport.handleRequest(request, {
-      parsedBody: body,
-      authInfo: authInfoOf(principal, { sessionId: meta.sessionId, traceparent: call.traceparent }),
-    });
+    const response = await this.#answer(live, request, body, authInfoOf(principal, { sessionId: meta.sessionId, traceparent: call.traceparent }));
     if (response.status >= 400 && !this.#ended) live.requests.rejected(started, response.status, (body as { method?: string })?.method ?? request.method);
     if (request.method === "GET" && request.headers.get("last-event-id") === null && response.ok) {
       return this.#streams.track(primeStandaloneStream(response, live.log, meta.protocolVersion, this.#config.SMCP_SSE_RETRY_MS));
@@ -390,6 +391,7 @@ export class SessionDO extends DurableObject<Env> {
       }
     });
     const started = live.requests.received(body);
+    // Not held: the initialize answer's stream is primed, which clients of the session lane resume from.
     const response = await live.transport.handleRequest(request, {
       parsedBody: body,
       authInfo: authInfoOf(principal, { sessionId, traceparent: call.traceparent }),
@@ -408,6 +410,24 @@ export class SessionDO extends DurableObject<Env> {
       await this.#end("refused");
     }
     return this.#streams.track(response);
+  }
+
+  /**
+   * The transport's answer to a request. A POST of one request (`auto` mode) is held: it
+   * goes out as one JSON body if its answer comes within the budget with nothing before
+   * it, else as the SDK's SSE stream, logged and resumable (mcp/held-answer.ts).
+   */
+  async #answer(live: Live, request: Request, body: unknown, authInfo: ReturnType<typeof authInfoOf>): Promise<Response> {
+    const id = this.#config.SMCP_SESSION_RESPONSE_MODE === "auto" && request.method === "POST" ? soleRequestId(body) : undefined;
+    const held = id === undefined ? null : live.held.hold(id);
+    const response = await live.transport.handleRequest(request, { parsedBody: body, authInfo });
+    if (!held) return response;
+    if (!isEventStream(response)) {
+      live.held.drop(id!);
+      return response;
+    }
+    const outcome = await held;
+    return "json" in outcome ? jsonAnswer(response, outcome.json) : response;
   }
 
   /** The tenant admits the session (limit, live credential); only then is anything written here. */
@@ -486,7 +506,8 @@ export class SessionDO extends DurableObject<Env> {
     const eventStore = {
       // A priming event names the requests its stream answers: after a restart, those left unanswered get an error.
       storeEvent: async (streamId: string, message: JSONRPCMessage): Promise<string> =>
-        Object.keys(message).length === 0 ? live.log.prime(streamId, requestsOnStream(live.transport, streamId)) : live.log.storeEvent(streamId, message),
+        live.held.store(streamId, message, () => requestsOnStream(live.transport, streamId)) ??
+        (Object.keys(message).length === 0 ? live.log.prime(streamId, requestsOnStream(live.transport, streamId)) : live.log.storeEvent(streamId, message)),
       replayEventsAfter: (...args: Parameters<SqliteEventLog["replayEventsAfter"]>) => live.log.replayEventsAfter(...args),
     };
     const transport = new WebStandardStreamableHTTPServerTransport({
@@ -499,6 +520,13 @@ export class SessionDO extends DurableObject<Env> {
       onsessionclosed: () => this.#end("deleted"),
     });
     live.transport = transport;
+    live.held = new HeldAnswers(() => live.log, this.#config.SMCP_SESSION_JSON_BUDGET_MS);
+    // A handler closing its request's stream (polling) needs it resumable: a held answer starts streaming first.
+    const closeSSEStream = transport.closeSSEStream.bind(transport);
+    transport.closeSSEStream = (requestId) => {
+      live.held.closing(requestId);
+      closeSSEStream(requestId);
+    };
     live.backend = isSdkModule(module)
       ? this.#relay(module.sdk, meta)
       : isUpstreamModule(module)
