@@ -103,6 +103,8 @@ export interface SessionCall {
   /** The server's tool policy as the Worker resolved it (null: none). */
   policy?: ToolPolicy | null;
   traceparent?: string;
+  /** The POST body's text, read by the Worker (absent: read from the request). */
+  body?: string;
 }
 
 export interface SessionMeta extends Principal {
@@ -300,7 +302,7 @@ export class SessionDO extends DurableObject<Env> {
   async #handle(request: Request, call: SessionCall): Promise<Response> {
     const { principal, newSessionId } = call;
     if (call.policy !== undefined) this.#setPolicy(call.policy);
-    const body = request.method === "POST" ? JSON.parse(await request.text()) : undefined;
+    const body = request.method === "POST" ? JSON.parse(call.body ?? (await request.text())) : undefined;
 
     const meta = this.#loadMeta();
     if (!meta) {

@@ -48,12 +48,14 @@ export async function serveSession(
 
   const headers = new Headers(request.headers);
   headers.set("traceparent", trace.traceparent);
+  headers.delete("content-length");
 
   // A typed call: who is asking and what serves the URL travel as arguments, not headers.
   const stub = env.SESSION.get(env.SESSION.idFromName(sessionObjectName(principal.tenant, incarnationOf(principal), principal.server, sessionId)));
-  const forwarded = new Request(request.url, { method: request.method, headers, body: body?.text ?? null });
+  // The body travels as an argument, already read: a streamed body would cost the object a read across the call, an I/O wait on every request.
+  const forwarded = new Request(request.url, { method: request.method, headers });
   return answeredDespiteInterruption(
-    () => stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, policy, traceparent: trace.traceparent }),
+    () => stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, policy, traceparent: trace.traceparent, ...(body ? { body: body.text } : {}) }),
     requestIdsOf(body?.json),
   );
 }
