@@ -18,7 +18,7 @@ import { authenticate } from "./authenticate";
 import { incarnationOf } from "./principal";
 import { MAX_FIELD_CHARS } from "./request-log";
 import { admitRequest } from "./rate-limit";
-import { serveSession } from "./session-lane";
+import { isPlainSessionRequest, serveSession } from "./session-lane";
 import { endListenWhenRevoked, serveStateless } from "./stateless-lane";
 
 const ALLOWED_METHODS = "GET, POST, DELETE";
@@ -55,7 +55,7 @@ export async function handleMcp(request: Request, env: Env, tenant: string, serv
   const unsupported = unsupportedRevision(request, body?.json);
   if (unsupported) return unsupported;
 
-  if (await isLegacyRequest(request, body?.json)) {
+  if (isPlainSessionRequest(request, body?.json) || (await isLegacyRequest(request, body?.json))) {
     rc.lane = "session";
     return serveSession(request, body, principal, resolved.ref, resolved.policy, env, rc.trace);
   }

@@ -8,7 +8,7 @@
  * any Durable Object is touched.
  */
 import { isInitializeRequest } from "@modelcontextprotocol/server";
-import { isWellFormedSessionId, newSessionId, sessionObjectName, wire, type ParsedBody } from "@smcp/runtime";
+import { STATELESS_REVISION, isWellFormedSessionId, newSessionId, sessionObjectName, wire, type ParsedBody } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { Trace } from "../trace";
 import { initializeParamsProblem } from "./initialize-bounds";
@@ -69,3 +69,22 @@ function isInitializeCall(json: unknown): boolean {
     "id" in json
   );
 }
+
+/**
+ * A request of an established session that the SDK's era classification (`isLegacyRequest`)
+ * would route to the session lane, told without it: a session id, a 2025 revision header (or
+ * none) and one message without the 2026-07-28 envelope claim. The SDK's check runs three schema
+ * parses per request; this reads two headers and one key. Anything else goes to the SDK's check,
+ * and a malformed message still gets its 400, from the session's transport.
+ */
+export function isPlainSessionRequest(request: Request, json: unknown): boolean {
+  if (request.method !== "POST" || request.headers.get("mcp-session-id") === null) return false;
+  const revision = request.headers.get("mcp-protocol-version")?.trim();
+  if (revision !== undefined && revision >= STATELESS_REVISION) return false;
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return false;
+  const meta = (json as { params?: { _meta?: unknown } }).params?._meta;
+  return !(typeof meta === "object" && meta !== null && ENVELOPE_CLAIM in meta);
+}
+
+/** The `_meta` key a 2026-07-28 message claims its revision with. */
+const ENVELOPE_CLAIM = "io.modelcontextprotocol/protocolVersion";
