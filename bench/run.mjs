@@ -11,7 +11,8 @@
  * including Ctrl-C. `--quick` runs the same figures shorter and smaller (about 2 min).
  * `--only calls,gateway` measures only those figure groups (FIGURE_GROUPS in lib/suite.mjs)
  * and skips the peers (add `--peers` to keep them): the floor still runs first and last,
- * so every ratio keeps its baseline from the same run.
+ * so every ratio keeps its baseline from the same run. `--duration <s>` lengthens each load
+ * window (a busy machine makes short ones noisy).
  */
 import { writeFileSync } from "node:fs";
 import os from "node:os";
@@ -46,7 +47,14 @@ if (only && (only.length === 0 || unknownGroups.length)) {
   process.exit(2);
 }
 const withPeers = !only || process.argv.includes("--peers");
-const plan = { ...PLANS[quick ? "quick" : "full"], ...(only ? { only } : {}) };
+// `--duration <s>`: longer load windows than the plan's, for a machine whose other work makes short ones noisy.
+const durationAt = process.argv.indexOf("--duration");
+const duration = durationAt >= 0 ? Number(process.argv[durationAt + 1]) : undefined;
+if (duration !== undefined && !(duration > 0)) {
+  process.stderr.write("--duration takes seconds per load figure, a positive number\n");
+  process.exit(2);
+}
+const plan = { ...PLANS[quick ? "quick" : "full"], ...(only ? { only } : {}), ...(duration ? { duration } : {}) };
 
 for (const name of ["WRANGLER_SEND_METRICS", "CLOUDFLARE_CF_FETCH_ENABLED"]) process.env[name] = "false";
 
