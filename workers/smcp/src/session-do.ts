@@ -650,7 +650,7 @@ export class SessionDO extends DurableObject<Env> {
       const ack = await tenantStub(this.env, meta.tenant).sessionTouched(meta.sessionId, update);
       if (ack.ok && !this.#ended) {
         const state = this.#reportState();
-        if (ack.seq === state.seq) this.ctx.storage.kv.put(REPORT_KEY, { seq: state.seq, acked: { requests: update.requests, errors: update.errors } });
+        if (ack.seq === state.seq) this.#putReportState({ seq: state.seq, acked: { requests: update.requests, errors: update.errors } });
       }
     })()
       .catch((err) => logEvent("warn", "session report failed", { tenant: meta.tenant, session: meta.sessionId, error: String(err) }))
@@ -658,8 +658,16 @@ export class SessionDO extends DurableObject<Env> {
     return this.#reporting;
   }
 
+  /** Kept in memory too: this object is its only writer, and a report (every few seconds) read it twice. */
+  #reportCache: ReportState | undefined;
+
   #reportState(): ReportState {
-    return this.ctx.storage.kv.get<ReportState>(REPORT_KEY) ?? { seq: 0, acked: { requests: 0, errors: 0 } };
+    return (this.#reportCache ??= this.ctx.storage.kv.get<ReportState>(REPORT_KEY) ?? { seq: 0, acked: { requests: 0, errors: 0 } });
+  }
+
+  #putReportState(state: ReportState): void {
+    this.#reportCache = state;
+    this.ctx.storage.kv.put(REPORT_KEY, state);
   }
 
   /** Whether the tenant has not yet acknowledged every counted request. */
@@ -677,7 +685,7 @@ export class SessionDO extends DurableObject<Env> {
   #nextUpdate(meta: SessionMeta): SessionUpdate {
     const state = this.#reportState();
     const seq = state.seq + 1;
-    this.ctx.storage.kv.put(REPORT_KEY, { ...state, seq });
+    this.#putReportState({ ...state, seq });
     const counts = this.#counts();
     const log = this.#live?.log;
     const eventBytes = log ? log.stats().bytes : this.ctx.storage.sql.exec<{ b: number | null }>("SELECT sum(bytes) AS b FROM events").one().b ?? 0;
@@ -739,6 +747,7 @@ export class SessionDO extends DurableObject<Env> {
     }
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    this.#reportCache = undefined;
     this.#alarmAt = 0;
     logEvent("info", "session ended", { tenant: meta.tenant, server: meta.server, session: meta.sessionId, reason: ended.reason });
   }
