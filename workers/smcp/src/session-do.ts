@@ -422,8 +422,11 @@ export class SessionDO extends DurableObject<Env> {
   async #answer(live: Live, request: Request, body: unknown, authInfo: ReturnType<typeof authInfoOf>): Promise<Response> {
     const id = this.#config.SMCP_SESSION_RESPONSE_MODE === "auto" && request.method === "POST" ? soleRequestId(body) : undefined;
     const held = id === undefined ? null : live.held.hold(id);
-    const response = await live.transport.handleRequest(request, { parsedBody: body, authInfo });
-    if (!held) return response;
+    if (!held) return live.transport.handleRequest(request, { parsedBody: body, authInfo });
+    const response = await live.transport.handleRequest(request, { parsedBody: body, authInfo }).catch((err: unknown) => {
+      live.held.drop(id!);
+      throw err;
+    });
     if (!isEventStream(response)) {
       live.held.drop(id!);
       return response;
