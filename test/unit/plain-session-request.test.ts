@@ -18,6 +18,17 @@ const bodies: unknown[] = [
   { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1, _meta: envelope } },
   { jsonrpc: "2.0", id: 6, method: "tools/list", params: { _meta: { [CLAIM]: 7 } } },
   [{ jsonrpc: "2.0", id: 7, method: "ping" }],
+  // Malformed: the SDK's check refuses these (400), so the shortcut must leave them to it.
+  { jsonrpc: "2.0", id: { nested: true }, method: "ping" },
+  { jsonrpc: "2.0", id: 1.5, method: "ping" },
+  { jsonrpc: "2.0", id: 1, method: "ping", extra: true },
+  { jsonrpc: "2.0", id: 1, method: "ping", params: [] },
+  { jsonrpc: "2.0", id: 1, method: "ping", params: { _meta: [] } },
+  { jsonrpc: "2.0", id: 1, method: "ping", params: { _meta: { progressToken: {} } } },
+  { jsonrpc: "2.0", id: 1, method: "ping", params: { _meta: { "io.modelcontextprotocol/related-task": { taskId: 1 } } } },
+  { jsonrpc: "1.0", id: 1, method: "ping" },
+  { jsonrpc: "2.0", id: 1, method: 42 },
+  { jsonrpc: "2.0", id: null, method: "ping" },
 ];
 const headerSets: Record<string, string>[] = [
   { "mcp-session-id": "s1", "mcp-protocol-version": "2025-11-25" },
@@ -40,8 +51,16 @@ describe("isPlainSessionRequest", () => {
         expect(await isLegacyRequest(post(headers, body), body), JSON.stringify({ headers, body })).toBe(true);
       }
     }
-    // Requests of an established 2025 session (the common case) take the shortcut.
-    expect(shortcut).toBeGreaterThanOrEqual(15);
+    // Requests and notifications of an established 2025 session (the common case) take the shortcut.
+    expect(shortcut).toBe(12);
+  });
+
+  it("lanes:by-era — routes a malformed message as the SDK's check does, so its error stays the same", async () => {
+    for (const body of bodies.slice(10)) {
+      const headers = { "mcp-session-id": "s1", "mcp-protocol-version": "2025-11-25" };
+      expect(isPlainSessionRequest(post(headers, body), body), JSON.stringify(body)).toBe(false);
+      expect(await isLegacyRequest(post(headers, body), body), JSON.stringify(body)).toBe(false);
+    }
   });
 
   it("lanes:by-era — leaves to the SDK a modern header, an envelope claim, a batch, a GET and a request without a session", () => {

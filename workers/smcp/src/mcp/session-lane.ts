@@ -73,18 +73,36 @@ function isInitializeCall(json: unknown): boolean {
 /**
  * A request of an established session that the SDK's era classification (`isLegacyRequest`)
  * would route to the session lane, told without it: a session id, a 2025 revision header (or
- * none) and one message without the 2026-07-28 envelope claim. The SDK's check runs three schema
- * parses per request; this reads two headers and one key. Anything else goes to the SDK's check,
- * and a malformed message still gets its 400, from the session's transport.
+ * none) and one well-formed request or notification without the 2026-07-28 envelope claim.
+ * The SDK's check runs three or more schema parses per request; this reads two headers and
+ * mirrors the one schema that applies (`wellFormed`). Anything else goes to the SDK's check.
  */
 export function isPlainSessionRequest(request: Request, json: unknown): boolean {
   if (request.method !== "POST" || request.headers.get("mcp-session-id") === null) return false;
   const revision = request.headers.get("mcp-protocol-version")?.trim();
   if (revision !== undefined && revision >= STATELESS_REVISION) return false;
-  if (typeof json !== "object" || json === null || Array.isArray(json)) return false;
-  const meta = (json as { params?: { _meta?: unknown } }).params?._meta;
-  return !(typeof meta === "object" && meta !== null && ENVELOPE_CLAIM in meta);
+  return wellFormed(json);
 }
 
-/** The `_meta` key a 2026-07-28 message claims its revision with. */
+/** The `_meta` key a 2026-07-28 message claims its revision with, and the SDK's related-task key. */
 const ENVELOPE_CLAIM = "io.modelcontextprotocol/protocolVersion";
+const RELATED_TASK = "io.modelcontextprotocol/related-task";
+const MESSAGE_KEYS = new Set(["jsonrpc", "id", "method", "params"]);
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isIdOrToken = (v: unknown) => typeof v === "string" || Number.isInteger(v);
+
+/** The SDK's JSONRPCRequestSchema / JSONRPCNotificationSchema (strict top level, loose params), with no envelope claim. */
+function wellFormed(json: unknown): boolean {
+  if (!isObject(json) || json.jsonrpc !== "2.0" || typeof json.method !== "string") return false;
+  for (const key in json) if (!MESSAGE_KEYS.has(key)) return false;
+  if ("id" in json && !isIdOrToken(json.id)) return false;
+  if (!("params" in json)) return true;
+  if (!isObject(json.params)) return false;
+  if (!("_meta" in json.params)) return true;
+  const meta = json.params._meta;
+  if (!isObject(meta) || ENVELOPE_CLAIM in meta) return false;
+  if ("progressToken" in meta && !isIdOrToken(meta.progressToken)) return false;
+  if (RELATED_TASK in meta && !(isObject(meta[RELATED_TASK]) && typeof (meta[RELATED_TASK] as { taskId?: unknown }).taskId === "string")) return false;
+  return true;
+}
