@@ -11,6 +11,10 @@
  * including Ctrl-C. `--quick` runs the same figures shorter and smaller (about 2 min).
  * `--curve` measures how SMCP's cost grows instead (bench/figures/cost-curve.mjs); its
  * full run records bench/results/cost-curve.json and the README's table from it.
+ * `--only calls,gateway` measures only those figure groups (FIGURE_GROUPS in lib/suite.mjs)
+ * and skips the peers (add `--peers` to keep them): the floor still runs first and last,
+ * so every ratio keeps its baseline from the same run. `--duration <s>` lengthens each load
+ * window (a busy machine makes short ones noisy).
  */
 import { writeFileSync } from "node:fs";
 import os from "node:os";
@@ -19,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import { progress } from "./lib/progress.mjs";
 import { figureRows, meanOfRuns, noisyFigures, verdicts } from "./lib/report.mjs";
 import { recordCostCurve, renderCostTable } from "./lib/cost-table.mjs";
-import { runCurveSuite, runFloorSuite, runMcpSuite } from "./lib/suite.mjs";
+import { FIGURE_GROUPS, runCurveSuite, runFloorSuite, runMcpSuite } from "./lib/suite.mjs";
 import { renderTable } from "./lib/table.mjs";
 import { startAgentsPeer, startFloor, startNodePeer, startSmcp } from "./lib/targets.mjs";
 
@@ -44,7 +48,22 @@ const CURVE_PLANS = {
   quick: { ...PLANS.quick, curveConnections: [1, 8, 64], curveIdleSessions: 500, curveStreamSessions: 100, liveInstances: 10 },
   full: { ...PLANS.full, quietMs: 0, curveConnections: [1, 8, 64], curveIdleSessions: 10_000, curveStreamSessions: 1_000, liveInstances: 100 },
 };
-const plan = (curve ? CURVE_PLANS : PLANS)[quick ? "quick" : "full"];
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? "").split(",").filter(Boolean) : null;
+const unknownGroups = only?.filter((g) => !FIGURE_GROUPS.includes(g)) ?? [];
+if (only && (only.length === 0 || unknownGroups.length)) {
+  process.stderr.write(`--only takes a comma-separated list of: ${FIGURE_GROUPS.join(", ")}${unknownGroups.length ? ` (not ${unknownGroups.join(", ")})` : ""}\n`);
+  process.exit(2);
+}
+const withPeers = !only || process.argv.includes("--peers");
+// `--duration <s>`: longer load windows than the plan's, for a machine whose other work makes short ones noisy.
+const durationAt = process.argv.indexOf("--duration");
+const duration = durationAt >= 0 ? Number(process.argv[durationAt + 1]) : undefined;
+if (duration !== undefined && !(duration > 0)) {
+  process.stderr.write("--duration takes seconds per load figure, a positive number\n");
+  process.exit(2);
+}
+const plan = { ...(curve ? CURVE_PLANS : PLANS)[quick ? "quick" : "full"], ...(only ? { only } : {}), ...(duration ? { duration } : {}) };
 
 for (const name of ["WRANGLER_SEND_METRICS", "CLOUDFLARE_CF_FETCH_ENABLED"]) process.env[name] = "false";
 
@@ -76,8 +95,7 @@ for (const event of ["uncaughtException", "unhandledRejection"]) {
 const SEQUENCE = [
   [startFloor, (t) => runFloorSuite(t, plan)],
   [startSmcp, (t) => runMcpSuite(t, plan)],
-  [startNodePeer, (t) => runMcpSuite(t, plan)],
-  [startAgentsPeer, (t) => runMcpSuite(t, plan)],
+  ...(withPeers ? [[startNodePeer, (t) => runMcpSuite(t, plan)], [startAgentsPeer, (t) => runMcpSuite(t, plan)]] : []),
   [startFloor, (t) => runFloorSuite(t, plan)],
 ];
 
@@ -106,7 +124,7 @@ async function curveMain() {
 async function main() {
   if (curve) return curveMain();
   const startedAt = new Date().toISOString();
-  progress("bench", `${quick ? "quick" : "full"} run: ${plan.connections} connections, ${plan.duration} s per load figure`);
+  progress("bench", `${quick ? "quick" : "full"} run: ${plan.connections} connections, ${plan.duration} s per load figure${only ? `; only ${only.join(", ")}` : ""}`);
   const results = { floorRuns: [] };
   for (const [start, suite] of SEQUENCE) {
     if (interrupted) return;
@@ -154,7 +172,8 @@ async function main() {
   const table = renderTable(rows, targets, notes);
   process.stdout.write(`\n${table}\n`);
 
-  const file = path.join(HERE, "results/latest.json");
+  // A partial run must not replace the full figures the README's tables come from.
+  const file = path.join(HERE, only ? "results/partial.json" : "results/latest.json");
   writeFileSync(
     file,
     `${JSON.stringify(

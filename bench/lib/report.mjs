@@ -47,17 +47,18 @@ export function figureRows(results, plan) {
         id: `${kind}/${lane}`,
         label: `tools/call ${TOOL_LABELS[kind]}${standIn ? "*" : ""} · ${lane}, req/s (p50/p99 ms)`,
         better: "higher",
-        floor: kind === "add" ? loadCell(floor.load) : undefined,
+        // The floor's insert is the baseline of the static tool too (issue 18: ≥ 0.75× its throughput, ≤ 1.5× its CPU).
+        floor: kind === "add" || kind === "echo" ? loadCell(floor.load) : undefined,
         servers: perServer((r) => loadCell(r.calls?.[`${kind}/${lane}`])),
       });
-      if (kind === "add") {
+      if (kind === "add" || kind === "echo") {
         const cpu = (v) => numberCell(v, (x) => x.cpuMsPerRequest, ms);
         rows.push({
-          id: `cpu/${lane}`,
-          label: `  runtime CPU per add_note · ${lane}, ms`,
+          id: kind === "add" ? `cpu/${lane}` : `cpu-${kind}/${lane}`,
+          label: `  runtime CPU per ${TOOL_LABELS[kind]}${standIn ? "*" : ""} · ${lane}, ms`,
           better: "lower",
           floor: cpu(floor.load),
-          servers: perServer((r) => cpu(r.calls?.[`add/${lane}`])),
+          servers: perServer((r) => cpu(r.calls?.[`${kind}/${lane}`])),
         });
       }
     }

@@ -28,9 +28,15 @@ export async function runFloorSuite(target, plan) {
   return {
     rtt: await step("round trip", () => floorRoundTrip(target, plan)),
     load: await step("throughput", () => floorThroughput(target, plan)),
-    footprint: await step(`idle footprint, ${plan.idleSessions} objects`, () => idleFootprint(target, floorObject(target), plan)),
+    footprint: wanted(plan, "footprint") ? await step(`idle footprint, ${plan.idleSessions} objects`, () => idleFootprint(target, floorObject(target), plan)) : undefined,
   };
 }
+
+/** The figure groups `--only` names (all when it names none). */
+export const FIGURE_GROUPS = ["footprint", "resume", "concurrency", "task", "listen", "calls", "deployed", "gateway", "metrics", "initialize"];
+
+/** Whether the run measures figure group `name` (`pnpm bench --only calls,gateway`). */
+const wanted = (plan, name) => !plan.only || plan.only.includes(name);
 
 /** @param {import("./targets.mjs").Target} target */
 export async function runMcpSuite(target, plan) {
@@ -44,25 +50,28 @@ export async function runMcpSuite(target, plan) {
   const { add, echo, trigger } = target.tools;
   const results = { calls: {}, echoStandIn: echo.standIn ?? null };
 
-  results.footprint = await step(`idle footprint, ${plan.idleSessions} sessions`, async () => {
+  const want = (name) => wanted(plan, name);
+  if (want("footprint")) results.footprint = await step(`idle footprint, ${plan.idleSessions} sessions`, async () => {
     const session = await templates(add, "session");
     return idleFootprint(target, () => openSession(session), plan);
   });
-  results.resume = await step(`resume ${plan.resumeEvents} events`, async () =>
+  if (want("resume")) results.resume = await step(`resume ${plan.resumeEvents} events`, async () =>
     resumeLatency(trigger, await templates(trigger, "session"), plan),
   );
-  results.concurrency = await step(`${plan.concurrentSessions} concurrent sessions`, async () =>
+  if (want("concurrency")) results.concurrency = await step(`${plan.concurrentSessions} concurrent sessions`, async () =>
     concurrentSessions(echo, await templates(echo, "session"), plan),
   );
-  if (target.taskTool) {
+  if (target.taskTool && want("task")) {
     results.task = await step(`${plan.tasks} tasks one at a time · stateless`, async () =>
       taskRoundTrip(target.taskTool, await templates(trigger, "stateless"), plan),
     );
+  }
+  if (target.taskTool && want("listen")) {
     results.listen = await step(`a list change reaching ${plan.listeners} listeners · stateless`, async () =>
       listChangeFanOut(trigger, await templates(trigger, "stateless"), plan),
     );
   }
-  for (const kind of plan.kinds) {
+  for (const kind of want("calls") ? plan.kinds : []) {
     const tool = target.tools[kind];
     if (kind === "search") {
       await step(`seed ${plan.corpus} notes`, async () => {
@@ -76,14 +85,14 @@ export async function runMcpSuite(target, plan) {
       );
     }
   }
-  if (target.metricsOff) {
+  if (target.metricsOff && want("metrics")) {
     results.metricsCost = await step(`metrics cost: tools/call ${echo.name}, recording on vs off, both lanes`, () => metricsCost(target, target.metricsOff, plan));
   }
-  if (target.sdkServer) results.deployed = await runDeployedSuite(target, plan, step, await templates(target.sdkServer.builtIn, "session"));
-  if (target.gateway) {
+  if (target.sdkServer && want("deployed")) results.deployed = await runDeployedSuite(target, plan, step, await templates(target.sdkServer.builtIn, "session"));
+  if (target.gateway && want("gateway")) {
     results.gateway = await step(`tools/call test_simple_text through the gateway and direct, ${plan.steadyCalls} each, one at a time`, () => gatewayOverhead(target, plan));
   }
-  results.initialize = await step("initialize rate", async () => initializeRate(await templates(add, "session"), plan, target.cpu));
+  if (want("initialize")) results.initialize = await step("initialize rate", async () => initializeRate(await templates(add, "session"), plan, target.cpu));
   return results;
 }
 

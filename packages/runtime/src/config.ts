@@ -83,8 +83,14 @@ export const PlatformConfigSchema = z.object({
   SMCP_METRICS_MAX_SERIES: intFrom(10_000, 10),
   /** Tenants the platform scrape (`GET /admin/v1/metrics`) reads at most; the rest are cut, and the scrape says so. */
   SMCP_METRICS_MAX_TENANTS: intFrom(200, 1),
-  /** `sse` (default): POST answers stream, resumable; `json`: one JSON body, mid-call notifications dropped. */
-  SMCP_SESSION_RESPONSE_MODE: z.enum(["sse", "json"]).optional().transform((v) => v ?? "sse"),
+  /**
+   * Session-lane POST answers. `auto` (default): one JSON body when the answer is ready within
+   * `SMCP_SESSION_JSON_BUDGET_MS` and nothing else was sent for it, else a resumable SSE stream
+   * (mcp/held-answer.ts); `sse`: always a stream; `json`: always one body, mid-call messages dropped.
+   */
+  SMCP_SESSION_RESPONSE_MODE: z.enum(["auto", "sse", "json"]).optional().transform((v) => v ?? "auto"),
+  /** How long `auto` holds a POST's answer before it starts streaming (ms). */
+  SMCP_SESSION_JSON_BUDGET_MS: intFrom(50, 1),
   /** OAuth abuse limits (workers/smcp/src/oauth/abuse-limits.ts): requests per window. */
   SMCP_OAUTH_RATE_WINDOW_SECONDS: intFrom(60, 1),
   SMCP_OAUTH_REGISTER_PER_ADDRESS: intFrom(10, 1),

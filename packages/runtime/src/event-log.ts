@@ -135,7 +135,7 @@ export class SqliteEventLog implements EventStore {
 
   /** The priming event of a stream, naming the client requests it answers (none for a standalone stream). */
   prime(streamId: string, requestIds: readonly (string | number)[]): string {
-    return this.append(streamId, requestIds.length ? JSON.stringify({ [REQUESTS_KEY]: requestIds }) : PRIMING);
+    return this.append(streamId, this.primingText(requestIds));
   }
 
   /**
@@ -163,9 +163,37 @@ export class SqliteEventLog implements EventStore {
     return out;
   }
 
+  /**
+   * A seq for an event that may never be stored: a held answer (mcp/held-answer.ts) names
+   * its priming event before it knows whether it will stream. An unused seq is a gap, which
+   * nothing reads; a client never saw it (the held bytes were not sent).
+   */
+  reserve(): number {
+    return ++this.#lastSeq;
+  }
+
+  /** The priming text of a stream answering `requestIds` (what `prime` stores), for a held answer. */
+  primingText(requestIds: readonly (string | number)[]): string {
+    return requestIds.length ? JSON.stringify({ [REQUESTS_KEY]: requestIds }) : PRIMING;
+  }
+
+  /**
+   * Stores an event at a seq `reserve()` gave, once its answer turned out to stream. A seq
+   * pruned meanwhile is not stored: resuming from it answers "pruned", as for any old event.
+   */
+  appendReserved(seq: number, streamId: string, text: string): void {
+    if (seq <= this.#prunedThrough) return;
+    this.#insert(seq, streamId, text);
+  }
+
   /** Appends one event and enforces the bounds; returns its id. */
   append(streamId: string, text: string): string {
     const seq = ++this.#lastSeq;
+    this.#insert(seq, streamId, text);
+    return formatEventId(streamId, seq);
+  }
+
+  #insert(seq: number, streamId: string, text: string): void {
     const bytes = encoder.encode(text).byteLength;
     this.#sql.exec(
       "INSERT INTO events (seq, stream_id, message, bytes, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -178,7 +206,6 @@ export class SqliteEventLog implements EventStore {
     this.#count++;
     this.#bytes += bytes;
     if (this.#count > this.#limits.maxEvents || this.#bytes > this.#limits.maxBytes) this.#prune();
-    return formatEventId(streamId, seq);
   }
 
   /** Whether a client may resume from `lastEventId`, and on which stream. */

@@ -31,6 +31,7 @@ import {
   LATEST_SESSION_REVISION,
   SqliteEventLog,
   batchesAllowed,
+  isEventStream,
   jsonRpcErrorResponse,
   platformConfig,
   toWireError,
@@ -52,6 +53,7 @@ import { ModernSessionRelay } from "./gateway/modern-session-relay";
 import { modernUpstreamOf, servesModern, type ModernUpstream } from "./gateway/modern-upstream";
 import { ConsoleKeeper } from "./sandbox/sdk/console-keeper";
 import { primeStandaloneStream } from "./mcp/priming";
+import { HeldAnswers, jsonAnswer, soleRequestId } from "./mcp/held-answer";
 import { StreamCounter } from "./mcp/stream-counter";
 import { REQUEST_COUNTS_KEY, RequestLog, type RequestCounts, type RequestLogEntry } from "./mcp/request-log";
 import { initializeParamsProblem } from "./mcp/initialize-bounds";
@@ -104,6 +106,8 @@ export interface SessionCall {
   /** The server's tool policy as the Worker resolved it (null: none). */
   policy?: ToolPolicy | null;
   traceparent?: string;
+  /** The POST body's text, read by the Worker (absent: read from the request). */
+  body?: string;
 }
 
 export interface SessionMeta extends Principal {
@@ -141,6 +145,8 @@ interface Live {
   /** Set once the session is admitted: a new session has no event-log tables before that. */
   log: SqliteEventLog;
   requests: RequestLog;
+  /** POST answers held to be sent as one JSON body (SMCP_SESSION_RESPONSE_MODE `auto`). */
+  held: HeldAnswers;
 }
 
 export class SessionDO extends DurableObject<Env> {
@@ -302,7 +308,7 @@ export class SessionDO extends DurableObject<Env> {
   async #handle(request: Request, call: SessionCall): Promise<Response> {
     const { principal, newSessionId } = call;
     if (call.policy !== undefined) this.#setPolicy(call.policy);
-    const body = request.method === "POST" ? JSON.parse(await request.text()) : undefined;
+    const body = request.method === "POST" ? JSON.parse(call.body ?? (await request.text())) : undefined;
 
     const meta = this.#loadMeta();
     if (!meta) {
@@ -352,10 +358,7 @@ export class SessionDO extends DurableObject<Env> {
     }
 
     const started = body === undefined ? [] : live.requests.received(body);
-    const response = await live.transport.handleRequest(request, {
-      parsedBody: body,
-      authInfo: authInfoOf(principal, { sessionId: meta.sessionId, traceparent: call.traceparent }),
-    });
+    const response = await this.#answer(live, request, body, authInfoOf(principal, { sessionId: meta.sessionId, traceparent: call.traceparent }));
     if (response.status >= 400 && !this.#ended) live.requests.rejected(started, response.status, (body as { method?: string })?.method ?? request.method);
     if (request.method === "GET" && request.headers.get("last-event-id") === null && response.ok) {
       return this.#streams.track(primeStandaloneStream(response, live.log, meta.protocolVersion, this.#config.SMCP_SSE_RETRY_MS));
@@ -396,6 +399,7 @@ export class SessionDO extends DurableObject<Env> {
       }
     });
     const started = live.requests.received(body);
+    // Not held: the initialize answer's stream is primed, which clients of the session lane resume from.
     const response = await live.transport.handleRequest(request, {
       parsedBody: body,
       authInfo: authInfoOf(principal, { sessionId, traceparent: call.traceparent }),
@@ -414,6 +418,27 @@ export class SessionDO extends DurableObject<Env> {
       await this.#end("refused");
     }
     return this.#streams.track(response);
+  }
+
+  /**
+   * The transport's answer to a request. A POST of one request (`auto` mode) is held: it
+   * goes out as one JSON body if its answer comes within the budget with nothing before
+   * it, else as the SDK's SSE stream, logged and resumable (mcp/held-answer.ts).
+   */
+  async #answer(live: Live, request: Request, body: unknown, authInfo: ReturnType<typeof authInfoOf>): Promise<Response> {
+    const id = this.#config.SMCP_SESSION_RESPONSE_MODE === "auto" && request.method === "POST" ? soleRequestId(body) : undefined;
+    const held = id === undefined ? null : live.held.hold(id);
+    if (!held) return live.transport.handleRequest(request, { parsedBody: body, authInfo });
+    const response = await live.transport.handleRequest(request, { parsedBody: body, authInfo }).catch((err: unknown) => {
+      live.held.drop(id!);
+      throw err;
+    });
+    if (!isEventStream(response)) {
+      live.held.drop(id!);
+      return response;
+    }
+    const outcome = await held;
+    return "json" in outcome ? jsonAnswer(response, outcome.json) : response;
   }
 
   /** The tenant admits the session (limit, live credential); only then is anything written here. */
@@ -492,7 +517,8 @@ export class SessionDO extends DurableObject<Env> {
     const eventStore = {
       // A priming event names the requests its stream answers: after a restart, those left unanswered get an error.
       storeEvent: async (streamId: string, message: JSONRPCMessage): Promise<string> =>
-        Object.keys(message).length === 0 ? live.log.prime(streamId, requestsOnStream(live.transport, streamId)) : live.log.storeEvent(streamId, message),
+        live.held.store(streamId, message, () => requestsOnStream(live.transport, streamId)) ??
+        (Object.keys(message).length === 0 ? live.log.prime(streamId, requestsOnStream(live.transport, streamId)) : live.log.storeEvent(streamId, message)),
       replayEventsAfter: (...args: Parameters<SqliteEventLog["replayEventsAfter"]>) => live.log.replayEventsAfter(...args),
     };
     const transport = new WebStandardStreamableHTTPServerTransport({
@@ -505,6 +531,13 @@ export class SessionDO extends DurableObject<Env> {
       onsessionclosed: () => this.#end("deleted"),
     });
     live.transport = transport;
+    live.held = new HeldAnswers(() => live.log, this.#config.SMCP_SESSION_JSON_BUDGET_MS);
+    // A handler closing its request's stream (polling) needs it resumable: a held answer starts streaming first.
+    const closeSSEStream = transport.closeSSEStream.bind(transport);
+    transport.closeSSEStream = (requestId) => {
+      live.held.closing(requestId);
+      closeSSEStream(requestId);
+    };
     live.backend = isSdkModule(module)
       ? this.#relay(module.sdk, meta)
       : isUpstreamModule(module)
@@ -627,7 +660,7 @@ export class SessionDO extends DurableObject<Env> {
       const ack = await tenantStub(this.env, meta.tenant).sessionTouched(meta.sessionId, update);
       if (ack.ok && !this.#ended) {
         const state = this.#reportState();
-        if (ack.seq === state.seq) this.ctx.storage.kv.put(REPORT_KEY, { seq: state.seq, acked: { requests: update.requests, errors: update.errors } });
+        if (ack.seq === state.seq) this.#putReportState({ seq: state.seq, acked: { requests: update.requests, errors: update.errors } });
         this.#requestLog().ackMetrics(ack.seq);
       }
     })()
@@ -636,8 +669,16 @@ export class SessionDO extends DurableObject<Env> {
     return this.#reporting;
   }
 
+  /** Kept in memory too: this object is its only writer, and a report (every few seconds) read it twice. */
+  #reportCache: ReportState | undefined;
+
   #reportState(): ReportState {
-    return this.ctx.storage.kv.get<ReportState>(REPORT_KEY) ?? { seq: 0, acked: { requests: 0, errors: 0 } };
+    return (this.#reportCache ??= this.ctx.storage.kv.get<ReportState>(REPORT_KEY) ?? { seq: 0, acked: { requests: 0, errors: 0 } });
+  }
+
+  #putReportState(state: ReportState): void {
+    this.#reportCache = state;
+    this.ctx.storage.kv.put(REPORT_KEY, state);
   }
 
   /** Whether the tenant has not yet acknowledged every counted request. */
@@ -660,7 +701,7 @@ export class SessionDO extends DurableObject<Env> {
   #nextUpdate(meta: SessionMeta): SessionUpdate {
     const state = this.#reportState();
     const seq = state.seq + 1;
-    this.ctx.storage.kv.put(REPORT_KEY, { ...state, seq });
+    this.#putReportState({ ...state, seq });
     const counts = this.#counts();
     const log = this.#live?.log;
     const eventBytes = log ? log.stats().bytes : this.ctx.storage.sql.exec<{ b: number | null }>("SELECT sum(bytes) AS b FROM events").one().b ?? 0;
@@ -723,6 +764,7 @@ export class SessionDO extends DurableObject<Env> {
     }
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    this.#reportCache = undefined;
     this.#alarmAt = 0;
     logEvent("info", "session ended", { tenant: meta.tenant, server: meta.server, session: meta.sessionId, reason: ended.reason });
   }

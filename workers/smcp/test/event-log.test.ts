@@ -164,13 +164,12 @@ describe("resume with Last-Event-ID", () => {
   });
 
   it("resume:bounded — a Last-Event-ID pruned from the bounded log gets 409 with a JSON-RPC error; the session stays valid", async () => {
-    const { tenant, key } = await provisionTenant();
-    const session = await openSession(mcpUrl(tenant, "notes"), key);
+    const { tenant, session } = await everythingSession();
     const oldest = session.initEvents.at(-1)!.id!;
-    // Each call adds a priming event and a response: push the initialize events out of the log.
-    for (let i = 0; i < MAX_EVENTS / 2 + 1; i++) await callTool(session, "list_notes");
+    // Each call streams a priming event, three log messages and a response: push the initialize events out of the log.
+    for (let i = 0; i < MAX_EVENTS / 5 + 1; i++) await new SseReader(await callLoggingTool(session)).rest();
 
-    const stub = sessionStub(tenant, "notes", session.sessionId);
+    const stub = sessionStub(tenant, "everything", session.sessionId);
     const rows = await eventRows(stub);
     // The count bound is the one reached: exactly the newest MAX_EVENTS, contiguous.
     expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: MAX_EVENTS }, (_, i) => rows.at(-1)!.seq - MAX_EVENTS + 1 + i));
@@ -179,11 +178,11 @@ describe("resume with Last-Event-ID", () => {
     const error = await expectRpcError(await openStream(session, oldest), 409);
     expect(error.message).toMatch(/no longer in this session's event log/);
 
-    // Still the same, working session.
-    expect((await callTool(session, "add_note", { title: "still here", body: "" })).structuredContent.id).toEqual(expect.any(String));
     const view = await adminOk("GET", `/tenants/${tenant}/sessions/${session.sessionId}`);
     expect(view.eventLog.events).toBe(MAX_EVENTS);
     expect(view.eventLog.prunedThrough).toBe(view.eventLog.lastSeq - MAX_EVENTS);
+    // Still the same, working session.
+    expect((await callTool(session, "test_simple_text")).content).toHaveLength(1);
     const stream = new SseReader(await openStream(session));
     expect((await stream.take(1))[0]!.data).toBe("");
     await stream.cancel();

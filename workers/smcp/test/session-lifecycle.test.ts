@@ -14,6 +14,7 @@ import {
   listSessions,
   mcpUrl,
   messagesOf,
+  responseMessage,
   openSession,
   openStream,
   provisionTenant,
@@ -36,16 +37,14 @@ describe("session lifecycle", () => {
     expect(b.sessionId).not.toBe(a.sessionId);
   });
 
-  it("session:streams — tools/call on a session answers over SSE, every event with an id", async () => {
+  it("session:streams session:json-answer — tools/call on a session answers at once as one JSON body with the session header", async () => {
     const { tenant, key } = await provisionTenant();
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     const res = await send(session, rpc("tools/call", { name: "add_note", arguments: { title: "hello", body: "world" } }));
     expect(res.status).toBe(200);
-    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(res.headers.get("mcp-session-id")).toBe(session.sessionId);
-    const events = await new SseReader(res).rest();
-    for (const event of events) expect(event.id).toMatch(/^.+\.\d+$/);
-    const [response] = messagesOf(events);
+    const response = await res.json<any>();
     expect(textOf(response.result)).toMatch(/^Added note /);
   });
 
@@ -140,7 +139,7 @@ describe("eviction", () => {
     // A fresh SDK server would answer 400 "Server not initialized" if the handshake were not restored.
     const res = await send(session, rpc("tools/call", { name: "list_notes", arguments: {} }));
     expect(res.status).toBe(200);
-    const [message] = messagesOf(await new SseReader(res).rest());
+    const message = await responseMessage(res);
     expect(message.error).toBeUndefined();
     expect(message.result.structuredContent.notes.map((n: { id: string }) => n.id)).toEqual([added.structuredContent.id]);
     expect((await request(session, "tools/list")).result.tools.map((t: { name: string }) => t.name).sort()).toEqual(["add_note", "delete_note", "list_notes", "search_notes"]);
@@ -177,15 +176,15 @@ describe("idle TTL alarm", () => {
     await runInDurableObject(stub, (_instance, state) => {
       state.storage.sql.exec("UPDATE events SET created_at = ?", Date.now() - TTL_MS - 60_000);
     });
-    await callTool(session, "list_notes"); // a fresh event that must stay
+    await (await openStream(session)).body!.cancel(); // a fresh event (the stream's priming) that must stay
 
     expect(await runDurableObjectAlarm(stub)).toBe(true);
 
     await runInDurableObject(stub, (_instance, state) => {
       const left = state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events WHERE created_at < ?", Date.now() - TTL_MS).one().n;
       expect(left).toBe(0);
-      // What stays is the list_notes call's stream: its priming event and its response.
-      expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one().n).toBe(2);
+      // What stays is the fresh stream's priming event.
+      expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one().n).toBe(1);
     });
     await expectRpcError(await openStream(session, oldId), 409);
     await callTool(session, "list_notes");

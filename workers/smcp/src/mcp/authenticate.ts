@@ -53,15 +53,16 @@ export function resourceMetadataUrl(requestUrl: string, tenant: string, server: 
  */
 export async function authenticate(request: Request, env: Env, tenant: string, server: string, { fresh = false } = {}): Promise<Principal> {
   const bearer = classify(bearerToken(request.headers.get("authorization")), tenant);
-  const metadataUrl = resourceMetadataUrl(request.url, tenant, server);
-  const refused = () => refusal(bearer, metadataUrl, tenant);
+  // Parsed only for an answer that names it: a key that passes (nearly every request) needs no URL object.
+  const metadataUrl = () => resourceMetadataUrl(request.url, tenant, server);
+  const refused = () => refusal(bearer, metadataUrl(), tenant);
   const mode = modes.get(tenant);
   // Known to need credentials, or not to exist: what cannot be one of its credentials is refused without a round trip.
   if ((bearer.kind === "malformed" || bearer.kind === "none") && (mode === "key" || mode === "unknown")) throw refused();
   const check = await checkOf(bearer, request.url, tenant, server, mode);
   const decision = await decide(env, tenant, check, fresh);
   learnMode(tenant, check, decision);
-  if (check.kind === "access") return answerAccess(decision, tenant, server, metadataUrl);
+  if (check.kind === "access") return answerAccess(decision, tenant, server, metadataUrl());
   if (decision.ok) return { tenant, incarnation: decision.incarnation, server, keyId: decision.keyId };
   switch (decision.reason) {
     case "unknown-server":

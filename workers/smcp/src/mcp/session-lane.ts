@@ -8,7 +8,7 @@
  * any Durable Object is touched.
  */
 import { isInitializeRequest } from "@modelcontextprotocol/server";
-import { isWellFormedSessionId, newSessionId, sessionObjectName, wire, type ParsedBody } from "@smcp/runtime";
+import { STATELESS_REVISION, isWellFormedSessionId, newSessionId, sessionObjectName, wire, type ParsedBody } from "@smcp/runtime";
 import type { Env } from "../env";
 import type { Trace } from "../trace";
 import { initializeParamsProblem } from "./initialize-bounds";
@@ -48,12 +48,14 @@ export async function serveSession(
 
   const headers = new Headers(request.headers);
   headers.set("traceparent", trace.traceparent);
+  headers.delete("content-length");
 
   // A typed call: who is asking and what serves the URL travel as arguments, not headers.
   const stub = env.SESSION.get(env.SESSION.idFromName(sessionObjectName(principal.tenant, incarnationOf(principal), principal.server, sessionId)));
-  const forwarded = new Request(request.url, { method: request.method, headers, body: body?.text ?? null });
+  // The body travels as an argument, already read: a streamed body would cost the object a read across the call, an I/O wait on every request.
+  const forwarded = new Request(request.url, { method: request.method, headers });
   return answeredDespiteInterruption(
-    () => stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, policy, traceparent: trace.traceparent }),
+    () => stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, policy, traceparent: trace.traceparent, ...(body ? { body: body.text } : {}) }),
     requestIdsOf(body?.json),
   );
 }
@@ -66,4 +68,41 @@ function isInitializeCall(json: unknown): boolean {
     (json as { method?: unknown }).method === "initialize" &&
     "id" in json
   );
+}
+
+/**
+ * A request of an established session that the SDK's era classification (`isLegacyRequest`)
+ * would route to the session lane, told without it: a session id, a 2025 revision header (or
+ * none) and one well-formed request or notification without the 2026-07-28 envelope claim.
+ * The SDK's check runs three or more schema parses per request; this reads two headers and
+ * mirrors the one schema that applies (`wellFormed`). Anything else goes to the SDK's check.
+ */
+export function isPlainSessionRequest(request: Request, json: unknown): boolean {
+  if (request.method !== "POST" || request.headers.get("mcp-session-id") === null) return false;
+  const revision = request.headers.get("mcp-protocol-version")?.trim();
+  if (revision !== undefined && revision >= STATELESS_REVISION) return false;
+  return wellFormed(json);
+}
+
+/** The `_meta` key a 2026-07-28 message claims its revision with, and the SDK's related-task key. */
+const ENVELOPE_CLAIM = "io.modelcontextprotocol/protocolVersion";
+const RELATED_TASK = "io.modelcontextprotocol/related-task";
+const MESSAGE_KEYS = new Set(["jsonrpc", "id", "method", "params"]);
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isIdOrToken = (v: unknown) => typeof v === "string" || Number.isInteger(v);
+
+/** The SDK's JSONRPCRequestSchema / JSONRPCNotificationSchema (strict top level, loose params), with no envelope claim. */
+function wellFormed(json: unknown): boolean {
+  if (!isObject(json) || json.jsonrpc !== "2.0" || typeof json.method !== "string") return false;
+  for (const key in json) if (!MESSAGE_KEYS.has(key)) return false;
+  if ("id" in json && !isIdOrToken(json.id)) return false;
+  if (!("params" in json)) return true;
+  if (!isObject(json.params)) return false;
+  if (!("_meta" in json.params)) return true;
+  const meta = json.params._meta;
+  if (!isObject(meta) || ENVELOPE_CLAIM in meta) return false;
+  if ("progressToken" in meta && !isIdOrToken(meta.progressToken)) return false;
+  if (RELATED_TASK in meta && !(isObject(meta[RELATED_TASK]) && typeof (meta[RELATED_TASK] as { taskId?: unknown }).taskId === "string")) return false;
+  return true;
 }
