@@ -75,6 +75,12 @@ const ENDED_KEY = "ended";
 const REPORT_KEY = "report";
 
 const REPORT_INTERVAL_MS = 5_000;
+/**
+ * A session of a built-in server idle this long (the report interval: its counters have
+ * gone out by then), with no stream open and no request in flight, drops its SDK
+ * objects; the next request rebuilds them from storage, as after an eviction.
+ */
+const IDLE_DROP_MS = REPORT_INTERVAL_MS;
 /** After a committed end could not reach the tenant, the alarm tries again this much later. */
 const END_RETRY_MS = 10_000;
 
@@ -128,6 +134,8 @@ export interface SessionView extends SessionRecord {
   errors: number;
   /** Requests waiting for their answer (the request log's bounded in-flight map). */
   pendingRequests: number;
+  /** Whether the session's SDK objects are in memory (false: dropped while idle or not yet rebuilt after an eviction). */
+  loaded: boolean;
   eventLog: { events: number; bytes: number; lastSeq: number; prunedThrough: number };
 }
 
@@ -154,7 +162,11 @@ export class SessionDO extends DurableObject<Env> {
   /** When the pending alarm is due, as this instance set it (0: unknown). */
   #alarmAt = 0;
   #lastPrune = 0;
-  #streams = new StreamCounter();
+  #streams = new StreamCounter(() => this.#scheduleIdleDrop());
+  /** Requests being served by this instance: the SDK objects are never dropped under one. */
+  #inFlight = 0;
+  /** This instance dropped its SDK objects with nothing in flight: a rebuild has no interrupted request to look for. */
+  #droppedClean = false;
   /**
    * The server's tool policy this session applies (policy/govern.ts): the latest one a
    * request of the session or the tenant brought (every request carries it), kept in `meta`.
@@ -171,10 +183,14 @@ export class SessionDO extends DurableObject<Env> {
 
   /** A request of the session lane, from the routing Worker: who asks, and what it resolved the server to. */
   async serve(request: Request, call: SessionCall): Promise<Response> {
+    this.#inFlight++;
     try {
       return await this.#handle(request, call);
     } catch (err) {
       return jsonRpcErrorResponse(toWireError(err, (detail) => console.error("session-do: unexpected error", detail)));
+    } finally {
+      this.#inFlight--;
+      this.#scheduleIdleDrop();
     }
   }
 
@@ -191,6 +207,7 @@ export class SessionDO extends DurableObject<Env> {
       requests: counts.requests,
       errors: counts.errors,
       pendingRequests: this.#live?.requests.pending.count ?? 0,
+      loaded: this.#live !== undefined,
       eventLog: log.stats(),
     };
   }
@@ -511,6 +528,7 @@ export class SessionDO extends DurableObject<Env> {
             server: meta.server,
             store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server, incarnationOf(meta)),
           }),
+          { state: meta.replay ?? {}, save: (state) => this.#saveReplay(meta, state) },
         );
     await live.backend.connect(transport);
     governTransport(transport as unknown as GovernedTransport, () => this.#policy ?? meta.policy ?? null);
@@ -518,7 +536,7 @@ export class SessionDO extends DurableObject<Env> {
       this.#pendingLive = live;
     } else {
       live.log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
-      interruptUnanswered(live.log);
+      if (!this.#droppedClean) interruptUnanswered(live.log);
       await live.backend.restore(transport, meta.sessionId, meta.initParams);
     }
     const requests = new RequestLog(this.ctx.storage.sql, this.ctx.storage.kv, () => this.#counted());
@@ -604,6 +622,8 @@ export class SessionDO extends DurableObject<Env> {
   #counted(): void {
     const meta = this.#meta;
     if (!meta || this.#ended) return;
+    // An answer that came after its stream was gone leaves the session idle too.
+    this.#scheduleIdleDrop();
     const due = this.#reportedAt + REPORT_INTERVAL_MS;
     if (Date.now() >= due) {
       this.ctx.waitUntil(this.#report(meta));
@@ -661,6 +681,41 @@ export class SessionDO extends DurableObject<Env> {
     };
   }
 
+  /**
+   * Arms the idle check: after `IDLE_DROP_MS` without a request, with no stream open,
+   * no request in flight and no build under way, the SDK objects (backend, transport,
+   * server) go; the next request rebuilds them through the restore path (#ensureLive),
+   * with the client's protocol state replayed from `meta.replay`. A timer, not the
+   * alarm: dropping writes nothing, and an object evicted first loses them anyway.
+   * Only backends in this isolate are dropped (SessionBackend.droppable): a relay's
+   * sandbox instance or upstream session costs a start to rebuild, so it stays until
+   * the session ends or the object is evicted.
+   */
+  #scheduleIdleDrop(): void {
+    if (this.#idleTimer !== undefined || !this.#live?.backend.droppable || this.#ended) return;
+    const meta = this.#meta;
+    if (!meta) return;
+    const wait = Math.max(0, meta.lastActivity + IDLE_DROP_MS - Date.now());
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      this.#dropIfIdle();
+    }, wait);
+  }
+
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  #dropIfIdle(): void {
+    const live = this.#live;
+    const meta = this.#meta;
+    if (!live || !meta || this.#ended) return;
+    // Busy: the request's end, the stream's end or the last answer arms the check again.
+    if (this.#building || this.#inFlight > 0 || this.#streams.open > 0 || live.requests.pending.count > 0) return;
+    if (Date.now() < meta.lastActivity + IDLE_DROP_MS) return this.#scheduleIdleDrop();
+    this.#live = undefined;
+    this.#droppedClean = true;
+    this.ctx.waitUntil(live.backend.close().then(() => live.transport.close()).catch(() => {}));
+  }
+
   async #setAlarm(at: number): Promise<void> {
     this.#alarmAt = at;
     this.ctx.storage.kv.put(ALARM_AT_KEY, at);
@@ -695,6 +750,7 @@ export class SessionDO extends DurableObject<Env> {
     const live = this.#live;
     this.#live = undefined;
     this.#meta = undefined;
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     await live?.backend.close();
     await live?.transport.close().catch(() => {});
     if (!meta) return; // already finished by an earlier run

@@ -7,11 +7,19 @@ import { isEventStream, whenBodyEnds } from "@smcp/runtime";
 
 export class StreamCounter {
   open = 0;
+  readonly #closedAll: () => void;
+
+  /** `closedAll` runs when the last open stream ends (the session may then go idle). */
+  constructor(closedAll: () => void = () => {}) {
+    this.#closedAll = closedAll;
+  }
 
   /** Wraps an SSE response so its end is counted; other responses pass through. */
   track(response: Response): Response {
     if (!isEventStream(response)) return response;
     this.open++;
-    return whenBodyEnds(response, () => this.open--);
+    return whenBodyEnds(response, () => {
+      if (--this.open === 0) this.#closedAll();
+    });
   }
 }
