@@ -369,7 +369,7 @@ export class SessionDO extends DurableObject<Env> {
     });
     if (response.status >= 400 && !this.#ended) live.requests.rejected(started, response.status, (body as { method?: string })?.method ?? request.method);
     if (request.method === "GET" && request.headers.get("last-event-id") === null && response.ok) {
-      return this.#streams.track(primeStandaloneStream(response, live.log, meta.protocolVersion, this.#config.SMCP_SSE_RETRY_MS));
+      return this.#streams.trackQuiet(primeStandaloneStream(response, live.log, meta.protocolVersion, this.#config.SMCP_SSE_RETRY_MS));
     }
     return this.#streams.track(response);
   }
@@ -709,8 +709,13 @@ export class SessionDO extends DurableObject<Env> {
     const meta = this.#meta;
     if (!live || !meta || this.#ended) return;
     // Busy: the request's end, the stream's end or the last answer arms the check again.
-    if (this.#building || this.#inFlight > 0 || this.#streams.open > 0 || live.requests.pending.count > 0) return;
+    if (this.#building || this.#inFlight > 0 || live.requests.pending.count > 0) return;
     if (Date.now() < meta.lastActivity + IDLE_DROP_MS) return this.#scheduleIdleDrop();
+    if (this.#streams.open > 0) {
+      // A GET stream whose client left is noticed only at a write: one comment, and each such stream ends.
+      this.#streams.probe();
+      return;
+    }
     this.#live = undefined;
     this.#droppedClean = true;
     this.ctx.waitUntil(live.backend.close().then(() => live.transport.close()).catch(() => {}));

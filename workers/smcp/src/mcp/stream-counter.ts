@@ -2,12 +2,20 @@
  * Counts the SSE streams a session has open, so a client cannot pile up streams
  * (each holds memory in the session's Durable Object). A stream counts from the
  * response until its body ends, errors, or the client goes away (`whenBodyEnds`).
+ *
+ * The runtime notices a client that went away only when something is written to its
+ * stream, so a quiet stream (the standalone GET stream) would count as open forever.
+ * `probe()` writes one SSE comment to every stream tracked with `trackQuiet`: those
+ * whose client left end. A request's stream needs none: its answer is such a write.
  */
 import { isEventStream, whenBodyEnds } from "@smcp/runtime";
+
+const PROBE = new TextEncoder().encode(": \n\n");
 
 export class StreamCounter {
   open = 0;
   readonly #closedAll: () => void;
+  readonly #probes = new Set<() => void>();
 
   /** `closedAll` runs when the last open stream ends (the session may then go idle). */
   constructor(closedAll: () => void = () => {}) {
@@ -18,8 +26,41 @@ export class StreamCounter {
   track(response: Response): Response {
     if (!isEventStream(response)) return response;
     this.open++;
-    return whenBodyEnds(response, () => {
-      if (--this.open === 0) this.#closedAll();
+    return whenBodyEnds(response, () => this.#ended());
+  }
+
+  /** As `track`, for a stream that may stay quiet (the standalone GET stream): `probe()` reaches it. */
+  trackQuiet(response: Response): Response {
+    if (!isEventStream(response)) return response;
+    this.open++;
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const writer = writable.getWriter();
+    // The response's chunks and the probes go through one writer, so a probe never splits an event.
+    const probe = () => void writer.write(PROBE).catch(() => {});
+    this.#probes.add(probe);
+    void response
+      .body!.pipeTo(
+        new WritableStream<Uint8Array>({
+          write: (chunk) => writer.write(chunk),
+          close: () => writer.close(),
+          abort: (reason) => writer.abort(reason),
+        }),
+      )
+      .catch(() => {});
+    return whenBodyEnds(new Response(readable, { status: response.status, statusText: response.statusText, headers: response.headers }), () => {
+      this.#probes.delete(probe);
+      // The client is gone: the SDK's side of the stream is cancelled too.
+      void writer.abort().catch(() => {});
+      this.#ended();
     });
+  }
+
+  #ended(): void {
+    if (--this.open === 0) this.#closedAll();
+  }
+
+  /** One SSE comment on every open stream: a stream whose client went away then ends (and is no longer counted). */
+  probe(): void {
+    for (const probe of this.#probes) probe();
   }
 }
