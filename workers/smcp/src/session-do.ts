@@ -56,8 +56,8 @@ import { StreamCounter } from "./mcp/stream-counter";
 import { REQUEST_COUNTS_KEY, RequestLog, type RequestCounts, type RequestLogEntry } from "./mcp/request-log";
 import { initializeParamsProblem } from "./mcp/initialize-bounds";
 import { resourceMetadataUrl } from "./mcp/authenticate";
-import { SESSION_MIGRATIONS } from "./session-schema";
-import { migrate } from "./storage/migrations";
+import { EVENT_LOG_PRUNED_KEY, SESSION_MIGRATIONS } from "./session-schema";
+import { createSchema, migrate } from "./storage/migrations";
 import { TenantToolStore } from "./tool-store";
 import type { SessionEndCause, SessionEndReason, SessionRecord, SessionUpdate } from "./tenant/types";
 import { logEvent } from "./log";
@@ -68,7 +68,8 @@ import { moduleOfRef, resolveServerModule, resolveServerVersion, type ServerRef 
 // --- storage layout (docs/storage-schema.md, checked against the real storage by a test) ---
 // KV: `meta` (SessionMeta), `alarmAt` (when the pending alarm was due, to measure its
 // lag), `ended` (EndedState: the end has committed), `report` (ReportState),
-// `requestCounts` (mcp/request-log.ts). SQL: SESSION_MIGRATIONS (session-schema.ts).
+// `requestCounts` (mcp/request-log.ts), `eventLogPrunedThrough` (session-schema.ts).
+// SQL: SESSION_MIGRATIONS (session-schema.ts).
 const META_KEY = "meta";
 const ALARM_AT_KEY = "alarmAt";
 const ENDED_KEY = "ended";
@@ -198,7 +199,7 @@ export class SessionDO extends DurableObject<Env> {
   async inspect(): Promise<SessionView | null> {
     const meta = this.#loadMeta();
     if (!meta) return null;
-    const log = this.#live?.log ?? new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+    const log = this.#live?.log ?? this.#eventLog();
     const counts = this.#counts();
     return {
       ...this.#record(meta),
@@ -215,7 +216,7 @@ export class SessionDO extends DurableObject<Env> {
   /** A page of the SSE event log, for admins. */
   async events(afterSeq: number, limit: number): Promise<StoredEvent[] | null> {
     if (!this.#loadMeta()) return null;
-    const log = this.#live?.log ?? new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+    const log = this.#live?.log ?? this.#eventLog();
     return log.page(afterSeq, Math.max(1, Math.min(1000, limit)));
   }
 
@@ -267,7 +268,7 @@ export class SessionDO extends DurableObject<Env> {
       if (this.#unreported()) await this.#report(meta);
       if (Date.now() - this.#lastPrune >= this.#ttlMs() / 10) {
         // History older than the idle TTL goes: no client can still be waiting on it.
-        const log = this.#live?.log ?? new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+        const log = this.#live?.log ?? this.#eventLog();
         log.pruneBefore(Date.now() - this.#ttlMs());
         this.#lastPrune = Date.now();
       }
@@ -449,7 +450,8 @@ export class SessionDO extends DurableObject<Env> {
     }
     meta.eventLogMaxBytes = admission.eventLogBytes;
     this.ctx.storage.transactionSync(() => {
-      migrate(this.ctx.storage, SESSION_MIGRATIONS);
+      // Nothing was stored before admission: the session gets the final schema directly.
+      createSchema(this.ctx.storage, SESSION_MIGRATIONS);
       this.ctx.storage.kv.put(META_KEY, meta);
     });
     this.#meta = meta;
@@ -459,7 +461,7 @@ export class SessionDO extends DurableObject<Env> {
     this.#pendingLive = undefined;
     if (pending) {
       // From here on, requests of the session find these SDK objects (no second build).
-      pending.log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+      pending.log = this.#eventLog();
       this.#live = pending;
     }
     await this.#setAlarm(meta.lastActivity + this.#ttlMs());
@@ -535,7 +537,7 @@ export class SessionDO extends DurableObject<Env> {
     if (admit) {
       this.#pendingLive = live;
     } else {
-      live.log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+      live.log = this.#eventLog();
       if (!this.#droppedClean) interruptUnanswered(live.log);
       await live.backend.restore(transport, meta.sessionId, meta.initParams);
     }
@@ -796,6 +798,15 @@ export class SessionDO extends DurableObject<Env> {
 
   #ttlMs(): number {
     return this.#config.SMCP_SESSION_TTL_SECONDS * 1000;
+  }
+
+  /** The session's event log, its pruned mark in KV (written only when pruning). */
+  #eventLog(): SqliteEventLog {
+    const kv = this.ctx.storage.kv;
+    return new SqliteEventLog(this.ctx.storage.sql, this.#limits(), {
+      get: () => kv.get<number>(EVENT_LOG_PRUNED_KEY) ?? 0,
+      set: (seq) => kv.put(EVENT_LOG_PRUNED_KEY, seq),
+    });
   }
 
   #limits() {
