@@ -40,6 +40,7 @@ import {
   type ClientInfo,
   type StoredEvent,
 } from "@smcp/runtime";
+import { builtInServers } from "@smcp/servers";
 import { tenantStub, type Env } from "./env";
 import { authInfoOf, incarnationOf, samePrincipal, type Principal } from "./mcp/principal";
 import { requestsOnStream, type InitializeParams } from "./mcp/restore-session";
@@ -530,7 +531,7 @@ export class SessionDO extends DurableObject<Env> {
             server: meta.server,
             store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server, incarnationOf(meta)),
           }),
-          { state: meta.replay ?? {}, save: (state) => this.#saveReplay(meta, state) },
+          { replay: { state: meta.replay ?? {}, save: (state) => this.#saveReplay(meta, state) }, droppable: builtInServers.has(meta.server) },
         );
     await live.backend.connect(transport);
     governTransport(transport as unknown as GovernedTransport, () => this.#policy ?? meta.policy ?? null);

@@ -17,7 +17,7 @@ export interface SessionBackend {
   close(): Promise<void>;
   /**
    * Whether the session may drop this backend when idle and rebuild it on the next
-   * request. True only where a rebuild is cheap and exact: a server in this isolate.
+   * request. True only where a rebuild is cheap and exact: a built-in server.
    */
   readonly droppable?: boolean;
 }
@@ -33,10 +33,12 @@ export interface ReplayKeeper {
  * An SDK server of the platform's, connected straight to the session's transport: no
  * copy, no serialisation. The client's log level and subscriptions are recorded as the
  * server accepts them and handed back to a rebuilt server before its first request.
+ * `droppable` for a built-in server only: a deployed module's proxy is rebuilt from
+ * the active deployment, which may be a newer version than the session started with.
  */
-export function inProcessBackend(mcp: McpServer, replay?: ReplayKeeper): SessionBackend {
+export function inProcessBackend(mcp: McpServer, { replay, droppable = false }: { replay?: ReplayKeeper; droppable?: boolean } = {}): SessionBackend {
   return {
-    droppable: true,
+    droppable,
     connect: async (transport) => {
       await mcp.connect(transport);
       if (replay) {
