@@ -48,9 +48,8 @@ export class StreamCounter {
       )
       .catch(() => {});
     return whenBodyEnds(new Response(readable, { status: response.status, statusText: response.statusText, headers: response.headers }), () => {
+      // The SDK's side of the stream learns of it at its next write, or when the session drops or replaces it.
       this.#probes.delete(probe);
-      // The client is gone: the SDK's side of the stream is cancelled too.
-      void writer.abort().catch(() => {});
       this.#ended();
     });
   }
