@@ -33,25 +33,18 @@ export class StreamCounter {
   trackQuiet(response: Response): Response {
     if (!isEventStream(response)) return response;
     this.open++;
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const writer = writable.getWriter();
-    // The response's chunks and the probes go through one writer, so a probe never splits an event.
-    const probe = () => void writer.write(PROBE).catch(() => {});
+    let probe = () => {};
+    const tracked = whenBodyEnds(
+      response,
+      () => {
+        this.#probes.delete(probe);
+        this.#ended();
+      },
+      // The SDK writes each SSE event as one chunk, so a comment between chunks never splits one.
+      (write) => (probe = () => write(PROBE)),
+    );
     this.#probes.add(probe);
-    void response
-      .body!.pipeTo(
-        new WritableStream<Uint8Array>({
-          write: (chunk) => writer.write(chunk),
-          close: () => writer.close(),
-          abort: (reason) => writer.abort(reason),
-        }),
-      )
-      .catch(() => {});
-    return whenBodyEnds(new Response(readable, { status: response.status, statusText: response.statusText, headers: response.headers }), () => {
-      // The SDK's side of the stream learns of it at its next write, or when the session drops or replaces it.
-      this.#probes.delete(probe);
-      this.#ended();
-    });
+    return tracked;
   }
 
   #ended(): void {
