@@ -1,11 +1,14 @@
 /**
  * What an idle session costs: SQLite bytes and resident memory.
  *
- * `open()` creates one idle unit: for an MCP server a session (initialize +
- * initialized, nothing else), for the floor a Durable Object holding one row. The
- * figure compares the server's resident memory before and after `idleSessions` of
- * them (for wrangler targets, the workerd process that runs the worker and its
- * Durable Objects). SQLite bytes are read from each new per-object database file the
+ * `open()` creates one idle unit. For an MCP server, a session that was used and
+ * then left alone (issue 18 item 4): initialize + initialized, ten calls of which one
+ * is answered as SSE with notifications before its answer (`test_tool_with_progress`
+ * with a progress token), one GET stream opened and closed, then idle past the
+ * report interval (SMCP's REPORT_INTERVAL_MS, 5 s) plus settling. For the floor, a
+ * Durable Object holding one row. The figure compares the server's resident memory
+ * before and after `idleSessions` of them (for wrangler targets, the workerd process
+ * that runs the worker and its Durable Objects). SQLite bytes are read from each new per-object database file the
  * way SQLite counts them (page_count x page_size, WAL included), plus the
  * event-log bytes the SMCP admin API reports. RSS moves in pages and with garbage
  * collection: it is an estimate, the same estimate for every target.
@@ -13,7 +16,12 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { callTool, headersOf, openSession, openStream, sseEvents } from "../lib/mcp-wire.mjs";
 import { pool } from "../lib/pool.mjs";
+
+/** SMCP's REPORT_INTERVAL_MS (workers/smcp/src/session-do.ts): an idle session is one left alone longer. */
+const REPORT_INTERVAL_MS = 5_000;
+const CALLS = 10;
 
 const settle = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -56,7 +64,7 @@ export async function idleFootprint(target, open, plan) {
   const filesBefore = sqliteFiles(target.sessionStoreDir);
   const rssBefore = target.rss();
   const sessions = await pool(plan.idleSessions, 4, open);
-  await settle(2 * plan.settleMs);
+  await settle(REPORT_INTERVAL_MS + 2 * plan.settleMs);
   const rssAfter = target.rss();
 
   const fresh = [...sqliteFiles(target.sessionStoreDir)].filter((f) => !filesBefore.has(f));
@@ -69,6 +77,51 @@ export async function idleFootprint(target, open, plan) {
     sqliteFiles: fresh.length,
     eventLogBytesPerSession: mean(eventLog),
   };
+}
+
+/**
+ * An MCP server's idle unit: a session used as the scenario says, on the server of
+ * `tools.streamed`, with `tools.echo` for the plain calls when it is on the same
+ * server (SMCP's stand-in `test_simple_text` is; the peers have one server).
+ * @param {import("../lib/targets.mjs").Target} target
+ */
+export const usedSession = (target, templates) => async () => {
+  const { echo, trigger, streamed } = target.tools;
+  const plain = echo.url === streamed.url ? echo : trigger;
+  const sessionId = await openSession(templates);
+  for (let i = 1; i < CALLS; i++) await callTool(templates, sessionId, i, plain);
+  await streamedCall(templates, sessionId, CALLS, streamed);
+  const stream = new AbortController();
+  const res = await openStream(templates, sessionId, { signal: stream.signal });
+  if (!res.ok) throw new Error(`GET stream answered ${res.status}`);
+  stream.abort();
+  await res.body?.cancel().catch(() => {});
+  return sessionId;
+};
+
+/** A call with a progress token: its answer must come as SSE, after at least one notification. */
+async function streamedCall(templates, sessionId, id, tool) {
+  const { body } = templates.call;
+  const res = await fetch(templates.url, {
+    method: "POST",
+    headers: headersOf(templates.call, sessionId, tool.name),
+    body: JSON.stringify({ ...body, id, params: { ...body.params, name: tool.name, arguments: tool.args, _meta: { ...body.params._meta, progressToken: `idle-${id}` } } }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!res.ok || !(res.headers.get("content-type") ?? "").includes("text/event-stream")) {
+    throw new Error(`${tool.name} answered ${res.status} ${res.headers.get("content-type")}, not an SSE stream`);
+  }
+  let notifications = 0;
+  for await (const event of sseEvents(res)) {
+    if (!event.data) continue;
+    const message = JSON.parse(event.data);
+    if (message.id === undefined) notifications++;
+    else if (message.id === id) {
+      if (message.error || notifications === 0) throw new Error(`${tool.name} answered without a notification before it: ${event.data.slice(0, 200)}`);
+      return;
+    }
+  }
+  throw new Error(`${tool.name}'s stream ended without its answer`);
 }
 
 /** The floor's idle unit: a Durable Object with one row. */

@@ -288,6 +288,7 @@ export function verdicts(rows) {
       met: resumeRtts !== undefined && resumeRtts < 3,
       detail: resumeRtts === undefined ? "n/a" : `${fixed(resumeRtts, 1)} round trips`,
     },
+    ...idleVerdicts(byId.memory, byId.sqlite),
     ...deployedVerdict(byId["deployed/session"]),
     ...gatewayVerdict(byId["gateway/added"]),
     ...metricsVerdict(byId["metrics/session"], byId["metrics/stateless"]),
@@ -303,6 +304,24 @@ function metricsVerdict(...rows) {
       target: "metrics cost at most 5 % of a tools/call's runtime CPU (static tool, both lanes)",
       met: values.every((v) => v != null && v <= 1.05),
       detail: values.map((v) => (v == null ? "n/a" : `${fixed((v - 1) * 100, 1)} %`)).join(", "),
+    },
+  ];
+}
+
+/** Issue 18 item 4: an idle session (used, then left alone past the report interval) costs at most 1.3× a bare object's RSS and 24 KB of SQLite. */
+function idleVerdicts(memory, sqlite) {
+  const rss = memory?.ratios.floor?.value;
+  const bytes = sqlite?.servers.smcp?.num;
+  return [
+    {
+      target: "idle session RSS within 1.3× a bare Durable Object's (the floor's idle object)",
+      met: rss !== undefined && rss <= 1.3,
+      detail: rss === undefined ? "n/a" : `${fixed(rss, 2)}× (${memory.servers.smcp.text} KB against ${memory.floor.text} KB)`,
+    },
+    {
+      target: "idle session SQLite at most 24 KB",
+      met: bytes != null && bytes <= 24 * 1024,
+      detail: bytes == null ? "n/a" : `${fixed(bytes / 1024, 1)} KB`,
     },
   ];
 }

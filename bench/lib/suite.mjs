@@ -12,14 +12,14 @@ import { connectionCurve, idleAtScale, streamsAtScale } from "../figures/cost-cu
 import { deploy, firstUse, liveInstances, loadPair, retarget } from "../figures/deployed.mjs";
 import { floorRoundTrip, floorThroughput } from "../figures/floor.mjs";
 import { gatewayOverhead } from "../figures/gateway.mjs";
-import { floorObject, idleFootprint } from "../figures/footprint.mjs";
+import { floorObject, idleFootprint, usedSession } from "../figures/footprint.mjs";
 import { initializeRate } from "../figures/initialize.mjs";
 import { listChangeFanOut } from "../figures/listen.mjs";
 import { metricsCost } from "../figures/metrics-cost.mjs";
 import { resumeLatency } from "../figures/resume.mjs";
 import { taskRoundTrip } from "../figures/tasks.mjs";
 import { seedNotes, toolsCallLoad } from "../figures/tools-call.mjs";
-import { captureTemplates, openSession } from "./mcp-wire.mjs";
+import { captureTemplates } from "./mcp-wire.mjs";
 import { measured } from "./progress.mjs";
 
 /** @param {import("./targets.mjs").Target} target */
@@ -51,9 +51,9 @@ export async function runMcpSuite(target, plan) {
   const results = { calls: {}, echoStandIn: echo.standIn ?? null };
 
   const want = (name) => wanted(plan, name);
-  if (want("footprint")) results.footprint = await step(`idle footprint, ${plan.idleSessions} sessions`, async () => {
-    const session = await templates(add, "session");
-    return idleFootprint(target, () => openSession(session), plan);
+  if (want("footprint")) results.footprint = await step(`idle footprint, ${plan.idleSessions} sessions used, then idle past the report interval`, async () => {
+    const session = await templates(target.tools.streamed, "session");
+    return idleFootprint(target, usedSession(target, session), plan);
   });
   if (want("resume")) results.resume = await step(`resume ${plan.resumeEvents} events`, async () =>
     resumeLatency(trigger, await templates(trigger, "session"), plan),

@@ -51,6 +51,7 @@ export const TOOL_ARGS = {
   search: { query: "needle" },
   echo: { text: "hello from pnpm bench" },
   trigger: {},
+  streamed: {},
 };
 
 /**
@@ -61,7 +62,7 @@ export const TOOL_ARGS = {
  *   `taskTool` is a tool that runs as a task (2026-07-28 Tasks extension) on the server of `tools.trigger`
  * @typedef {{
  *   id: string, label: string, url: string, headers: Record<string, string>,
- *   lanes: string[], tools: Record<"add" | "search" | "echo" | "trigger", ToolRef> | null,
+ *   lanes: string[], tools: Record<"add" | "search" | "echo" | "trigger" | "streamed", ToolRef> | null,
  *   pid: number, rss: () => number, generation: () => string, cpu: () => { runtime: number, total: number }, sessionStoreDir: string | null,
  *   eventLogBytes: ((sessionId: string) => Promise<number>) | null, output?: () => string,
  *   sdkServer?: SdkServerRef, taskTool?: ToolRef,
@@ -102,6 +103,7 @@ const peerTools = (mcpUrl) => ({
   search: tool(mcpUrl, "search_notes", "search"),
   echo: tool(mcpUrl, "echo", "echo"),
   trigger: tool(mcpUrl, "test_trigger_tool_change", "trigger"),
+  streamed: tool(mcpUrl, "test_tool_with_progress", "streamed"),
 });
 
 /** @returns {Promise<Target>} */
@@ -143,6 +145,7 @@ export async function startSmcp({ config = "wrangler.jsonc", id = "smcp", vars =
       search: tool(mcpUrl("notes"), "search_notes", "search"),
       echo,
       trigger: tool(mcpUrl("everything"), "test_trigger_tool_change", "trigger"),
+      streamed: tool(mcpUrl("everything"), "test_tool_with_progress", "streamed"),
     },
     taskTool: { url: mcpUrl("everything"), name: "slow_compute", args: { seconds: 0 } },
     sessionStoreDir: path.join(w.state, "v3/do/smcp-SessionDO"),

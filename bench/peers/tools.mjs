@@ -1,8 +1,9 @@
 /**
  * The tools every peer serves, written once so that the SDK's Node server and the
  * `agents` McpAgent run exactly the same code: the same schemas, the same results
- * as SMCP's `notes` server (`add_note`, `search_notes`), an `echo`, and
- * `test_trigger_tool_change` (the `everything` fixture SMCP's resume figure uses).
+ * as SMCP's `notes` server (`add_note`, `search_notes`), an `echo`, and the
+ * `everything` fixtures SMCP's figures use: `test_trigger_tool_change` (resume) and
+ * `test_tool_with_progress` (the streamed call of the idle-footprint figure).
  *
  * It takes the `McpServer` to register on and a notes store, so it works with the
  * SDK v2 server (Node peer) and the SDK v1 server McpAgent still requires; both
@@ -50,6 +51,24 @@ export function registerBenchTools(server, notes) {
     "echo",
     { description: "Returns its input text.", inputSchema: z.object({ text: z.string().max(10_000) }) },
     async ({ text: value }) => text(value),
+  );
+
+  // As everything's fixture: progress 0, 50, 100 of 100 on the call's own stream, when the client gave a token.
+  server.registerTool(
+    "test_tool_with_progress",
+    { description: "Reports progress 0, 50, 100 of 100 when given a progress token", inputSchema: z.object({}) },
+    async (_args, ctx) => {
+      // SDK v2 puts the request's `_meta` and `notify` on `ctx.mcpReq`; v1 (McpAgent) on the handler's extra itself.
+      const progressToken = ctx?.mcpReq?._meta?.progressToken ?? ctx?._meta?.progressToken;
+      const notify = ctx?.mcpReq?.notify ?? ctx?.sendNotification;
+      if (progressToken !== undefined) {
+        for (const progress of [0, 50, 100]) {
+          await notify({ method: "notifications/progress", params: { progressToken, progress, total: 100, message: `Completed step ${progress} of 100` } });
+          if (progress < 100) await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      return text(String(progressToken ?? "no-progress-token"));
+    },
   );
 
   server.registerTool(

@@ -16,8 +16,11 @@ export function isEventStream(response: Response): boolean {
 /**
  * `response` with the same status, headers and bytes, calling `ended` once when its
  * body ends, fails or is cancelled. A response without a body has ended already.
+ * `interject`, if given, receives a function that puts a chunk of the caller's
+ * between the body's chunks (an SSE comment that finds out whether the client is
+ * still there: the runtime notices a gone client only when it writes).
  */
-export function whenBodyEnds(response: Response, ended: () => void): Response {
+export function whenBodyEnds(response: Response, ended: () => void, interject?: (write: (chunk: Uint8Array) => void) => void): Response {
   let called = false;
   const end = () => {
     if (called) return;
@@ -30,6 +33,16 @@ export function whenBodyEnds(response: Response, ended: () => void): Response {
   }
   const reader = response.body.getReader();
   const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      interject?.((chunk) => {
+        if (called) return;
+        try {
+          controller.enqueue(chunk);
+        } catch {
+          // Closed or errored meanwhile: nothing to find out.
+        }
+      });
+    },
     async pull(controller) {
       try {
         const next = await reader.read();

@@ -52,6 +52,11 @@ export interface StoredEvent {
   createdAt: number;
 }
 
+/**
+ * The event log's first schema, with a stream index and a one-row state table. Kept
+ * as it shipped because the session's first migration step is this text; the log now
+ * needs only `EVENT_LOG_TABLE` and a `PrunedMark` (see SqliteEventLog).
+ */
 export const EVENT_LOG_SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY,
@@ -67,6 +72,30 @@ CREATE TABLE IF NOT EXISTS event_log_state (
 );
 INSERT OR IGNORE INTO event_log_state (id, pruned_through) VALUES (1, 0);
 `;
+
+/**
+ * The log's one table. No index by stream: each read by stream is a range scan from a
+ * seq (the events after `Last-Event-ID`) or a scan of the whole bounded log (a rebuild's
+ * `unanswered()`), so an index would only cost a page per session and a write per event.
+ */
+export const EVENT_LOG_TABLE = `
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  stream_id TEXT NOT NULL,
+  message TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+`;
+
+/**
+ * Where the log keeps the highest pruned seq (ids at or below it answer "pruned"):
+ * written only when pruning. A session keeps it in its KV, not in a table of its own.
+ */
+export interface PrunedMark {
+  get(): number;
+  set(seq: number): void;
+}
 
 /**
  * A priming event (empty `data:`) is stored so its id can be resumed from, but is never
@@ -114,17 +143,17 @@ export class SqliteEventLog implements EventStore {
   #count: number;
   #bytes: number;
 
-  /** Assumes `EVENT_LOG_SCHEMA` has been applied. */
-  constructor(sql: SqlLike, limits: EventLogLimits) {
+  #pruned: PrunedMark;
+
+  /** Assumes the `events` table exists (`EVENT_LOG_TABLE`). */
+  constructor(sql: SqlLike, limits: EventLogLimits, pruned: PrunedMark) {
     this.#sql = sql;
     this.#limits = limits;
-    const state = sql.exec<{ pruned_through: number; max_seq: number | null }>(
-      "SELECT pruned_through, (SELECT max(seq) FROM events) AS max_seq FROM event_log_state WHERE id = 1",
-    ).one();
-    this.#prunedThrough = state.pruned_through;
+    this.#pruned = pruned;
+    const totals = sql.exec<{ n: number; b: number | null; max_seq: number | null }>("SELECT count(*) AS n, sum(bytes) AS b, max(seq) AS max_seq FROM events").one();
+    this.#prunedThrough = pruned.get();
     // Pruning keeps the newest event, so the counter is the newest seq (or the pruned mark).
-    this.#lastSeq = Math.max(state.max_seq ?? 0, state.pruned_through);
-    const totals = sql.exec<{ n: number; b: number | null }>("SELECT count(*) AS n, sum(bytes) AS b FROM events").one();
+    this.#lastSeq = Math.max(totals.max_seq ?? 0, this.#prunedThrough);
     this.#count = totals.n;
     this.#bytes = totals.b ?? 0;
   }
@@ -143,22 +172,25 @@ export class SqliteEventLog implements EventStore {
    * when the session's object stopped. Read at a rebuild only (bounded by the log).
    */
   unanswered(): UnansweredRequest[] {
-    const primed = this.#sql
-      .exec<{ stream_id: string; message: string }>("SELECT stream_id, message FROM events WHERE message LIKE ? ORDER BY seq", `${PRIMING_WITH_REQUESTS}%`)
-      .toArray();
-    const out: UnansweredRequest[] = [];
-    for (const { stream_id, message } of primed) {
+    // One pass over the bounded log: the streams primed with requests, then what answered them.
+    const primed = new Map<string, (string | number)[]>();
+    const answered = new Map<string, Set<string>>();
+    for (const { stream_id, message } of this.#sql.exec<{ stream_id: string; message: string }>("SELECT stream_id, message FROM events ORDER BY seq")) {
       const ids = primedRequests(message);
-      if (!ids) continue;
-      const answered = new Set(
-        this.#sql
-          .exec<{ message: string }>("SELECT message FROM events WHERE stream_id = ?", stream_id)
-          .toArray()
-          .map((r) => JSON.parse(r.message) as { id?: unknown; result?: unknown; error?: unknown })
-          .filter((m) => m.id !== undefined && ("result" in m || "error" in m))
-          .map((m) => JSON.stringify(m.id)),
-      );
-      for (const id of ids) if (!answered.has(JSON.stringify(id))) out.push({ streamId: stream_id, id });
+      if (ids) {
+        primed.set(stream_id, [...(primed.get(stream_id) ?? []), ...ids]);
+        continue;
+      }
+      if (!message.includes('"id"')) continue;
+      const m = JSON.parse(message) as { id?: unknown; result?: unknown; error?: unknown };
+      if (m.id === undefined || !("result" in m || "error" in m)) continue;
+      const set = answered.get(stream_id) ?? new Set<string>();
+      set.add(JSON.stringify(m.id));
+      answered.set(stream_id, set);
+    }
+    const out: UnansweredRequest[] = [];
+    for (const [streamId, ids] of primed) {
+      for (const id of ids) if (!answered.get(streamId)?.has(JSON.stringify(id))) out.push({ streamId, id });
     }
     return out;
   }
@@ -283,7 +315,7 @@ export class SqliteEventLog implements EventStore {
       .one();
     if (gone.n === 0 || gone.last === null) return 0;
     this.#sql.exec("DELETE FROM events WHERE seq <= ?", gone.last);
-    this.#sql.exec("UPDATE event_log_state SET pruned_through = ? WHERE id = 1", gone.last);
+    this.#pruned.set(gone.last);
     this.#prunedThrough = gone.last;
     const totals = this.#sql.exec<{ n: number; b: number | null }>("SELECT count(*) AS n, sum(bytes) AS b FROM events").one();
     this.#count = totals.n;
@@ -305,7 +337,7 @@ export class SqliteEventLog implements EventStore {
         this.#bytes -= row.bytes;
       }
       this.#sql.exec("DELETE FROM events WHERE seq <= ?", cut);
-      this.#sql.exec("UPDATE event_log_state SET pruned_through = ? WHERE id = 1", cut);
+      this.#pruned.set(cut);
       this.#prunedThrough = cut;
     }
   }

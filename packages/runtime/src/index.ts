@@ -5,10 +5,12 @@ export { platformConfig, type PlatformConfig, type PlatformVariables } from "./c
 export { JsonRpcCode, SESSION_NOT_FOUND_MESSAGE, WireError, wire, jsonRpcErrorResponse, jsonErrorResponse, jsonResponse, toWireError } from "./errors";
 export {
   EVENT_LOG_SCHEMA,
+  EVENT_LOG_TABLE,
   SqliteEventLog,
   formatEventId,
   parseEventId,
   type EventLogLimits,
+  type PrunedMark,
   type ClientInfo,
   type ResumeCheck,
   type StoredEvent,

@@ -547,6 +547,16 @@ function registerResources(server: McpServer): void {
     subscribed.delete(request.params.uri);
     return {};
   });
+  // The fixture's resources never change on their own: this tool says one did, and only a subscribed session hears of it.
+  server.registerTool(
+    "test_touch_resource",
+    { description: "Announces an update of a resource to this session if it subscribed to it", inputSchema: z.object({ uri: z.string().max(2_048) }) },
+    async ({ uri }) => {
+      if (!subscribed.has(uri)) return result(`not subscribed to ${uri}`);
+      await server.server.sendResourceUpdated({ uri });
+      return result(`announced an update of ${uri}`);
+    },
+  );
 }
 
 function registerPrompts(server: McpServer): void {

@@ -41,6 +41,7 @@ import {
   type ClientInfo,
   type StoredEvent,
 } from "@smcp/runtime";
+import { builtInServers } from "@smcp/servers";
 import { tenantStub, type Env } from "./env";
 import { authInfoOf, incarnationOf, samePrincipal, type Principal } from "./mcp/principal";
 import { requestsOnStream, type InitializeParams } from "./mcp/restore-session";
@@ -58,8 +59,8 @@ import { StreamCounter } from "./mcp/stream-counter";
 import { REQUEST_COUNTS_KEY, RequestLog, type RequestCounts, type RequestLogEntry } from "./mcp/request-log";
 import { initializeParamsProblem } from "./mcp/initialize-bounds";
 import { resourceMetadataUrl } from "./mcp/authenticate";
-import { SESSION_MIGRATIONS } from "./session-schema";
-import { migrate } from "./storage/migrations";
+import { EVENT_LOG_PRUNED_KEY, SESSION_MIGRATIONS } from "./session-schema";
+import { createSchema, migrate } from "./storage/migrations";
 import { TenantToolStore } from "./tool-store";
 import type { SessionEndCause, SessionEndReason, SessionRecord, SessionUpdate } from "./tenant/types";
 import { logEvent } from "./log";
@@ -73,13 +74,20 @@ import { configureTracing } from "./tracing/exporter";
 // --- storage layout (docs/storage-schema.md, checked against the real storage by a test) ---
 // KV: `meta` (SessionMeta), `alarmAt` (when the pending alarm was due, to measure its
 // lag), `ended` (EndedState: the end has committed), `report` (ReportState),
-// `requestCounts` (mcp/request-log.ts). SQL: SESSION_MIGRATIONS (session-schema.ts).
+// `requestCounts` (mcp/request-log.ts), `eventLogPrunedThrough` (session-schema.ts).
+// SQL: SESSION_MIGRATIONS (session-schema.ts).
 const META_KEY = "meta";
 const ALARM_AT_KEY = "alarmAt";
 const ENDED_KEY = "ended";
 const REPORT_KEY = "report";
 
 const REPORT_INTERVAL_MS = 5_000;
+/**
+ * A session of a built-in server idle this long (the report interval: its counters have
+ * gone out by then), with no stream open and no request in flight, drops its SDK
+ * objects; the next request rebuilds them from storage, as after an eviction.
+ */
+const IDLE_DROP_MS = REPORT_INTERVAL_MS;
 /** After a committed end could not reach the tenant, the alarm tries again this much later. */
 const END_RETRY_MS = 10_000;
 
@@ -135,6 +143,8 @@ export interface SessionView extends SessionRecord {
   errors: number;
   /** Requests waiting for their answer (the request log's bounded in-flight map). */
   pendingRequests: number;
+  /** Whether the session's SDK objects are in memory (false: dropped while idle or not yet rebuilt after an eviction). */
+  loaded: boolean;
   eventLog: { events: number; bytes: number; lastSeq: number; prunedThrough: number };
 }
 
@@ -163,7 +173,11 @@ export class SessionDO extends DurableObject<Env> {
   /** When the pending alarm is due, as this instance set it (0: unknown). */
   #alarmAt = 0;
   #lastPrune = 0;
-  #streams = new StreamCounter();
+  #streams = new StreamCounter(() => this.#scheduleIdleDrop());
+  /** Requests being served by this instance: the SDK objects are never dropped under one. */
+  #inFlight = 0;
+  /** This instance dropped its SDK objects with nothing in flight: a rebuild has no interrupted request to look for. */
+  #droppedClean = false;
   /**
    * The server's tool policy this session applies (policy/govern.ts): the latest one a
    * request of the session or the tenant brought (every request carries it), kept in `meta`.
@@ -183,10 +197,14 @@ export class SessionDO extends DurableObject<Env> {
 
   /** A request of the session lane, from the routing Worker: who asks, and what it resolved the server to. */
   async serve(request: Request, call: SessionCall): Promise<Response> {
+    this.#inFlight++;
     try {
       return await this.#handle(request, call);
     } catch (err) {
       return jsonRpcErrorResponse(toWireError(err, (detail) => console.error("session-do: unexpected error", detail)));
+    } finally {
+      this.#inFlight--;
+      this.#scheduleIdleDrop();
     }
   }
 
@@ -194,7 +212,7 @@ export class SessionDO extends DurableObject<Env> {
   async inspect(): Promise<SessionView | null> {
     const meta = this.#loadMeta();
     if (!meta) return null;
-    const log = this.#live?.log ?? new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+    const log = this.#live?.log ?? this.#eventLog();
     const counts = this.#counts();
     return {
       ...this.#record(meta),
@@ -203,6 +221,7 @@ export class SessionDO extends DurableObject<Env> {
       requests: counts.requests,
       errors: counts.errors,
       pendingRequests: this.#live?.requests.pending.count ?? 0,
+      loaded: this.#live !== undefined,
       eventLog: log.stats(),
     };
   }
@@ -210,7 +229,7 @@ export class SessionDO extends DurableObject<Env> {
   /** A page of the SSE event log, for admins. */
   async events(afterSeq: number, limit: number): Promise<StoredEvent[] | null> {
     if (!this.#loadMeta()) return null;
-    const log = this.#live?.log ?? new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+    const log = this.#live?.log ?? this.#eventLog();
     return log.page(afterSeq, Math.max(1, Math.min(1000, limit)));
   }
 
@@ -262,7 +281,7 @@ export class SessionDO extends DurableObject<Env> {
       if (this.#unreported()) await this.#report(meta);
       if (Date.now() - this.#lastPrune >= this.#ttlMs() / 10) {
         // History older than the idle TTL goes: no client can still be waiting on it.
-        const log = this.#live?.log ?? new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+        const log = this.#live?.log ?? this.#eventLog();
         log.pruneBefore(Date.now() - this.#ttlMs());
         this.#lastPrune = Date.now();
       }
@@ -361,7 +380,7 @@ export class SessionDO extends DurableObject<Env> {
     const response = await this.#answer(live, request, body, authInfoOf(principal, { sessionId: meta.sessionId, traceparent: call.traceparent }));
     if (response.status >= 400 && !this.#ended) live.requests.rejected(started, response.status, (body as { method?: string })?.method ?? request.method);
     if (request.method === "GET" && request.headers.get("last-event-id") === null && response.ok) {
-      return this.#streams.track(primeStandaloneStream(response, live.log, meta.protocolVersion, this.#config.SMCP_SSE_RETRY_MS));
+      return this.#streams.trackQuiet(primeStandaloneStream(response, live.log, meta.protocolVersion, this.#config.SMCP_SSE_RETRY_MS));
     }
     return this.#streams.track(response);
   }
@@ -463,7 +482,8 @@ export class SessionDO extends DurableObject<Env> {
     }
     meta.eventLogMaxBytes = admission.eventLogBytes;
     this.ctx.storage.transactionSync(() => {
-      migrate(this.ctx.storage, SESSION_MIGRATIONS);
+      // Nothing was stored before admission: the session gets the final schema directly.
+      createSchema(this.ctx.storage, SESSION_MIGRATIONS);
       this.ctx.storage.kv.put(META_KEY, meta);
     });
     this.#meta = meta;
@@ -473,7 +493,7 @@ export class SessionDO extends DurableObject<Env> {
     this.#pendingLive = undefined;
     if (pending) {
       // From here on, requests of the session find these SDK objects (no second build).
-      pending.log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
+      pending.log = this.#eventLog();
       this.#live = pending;
     }
     await this.#setAlarm(meta.lastActivity + this.#ttlMs());
@@ -550,14 +570,15 @@ export class SessionDO extends DurableObject<Env> {
             server: meta.server,
             store: new TenantToolStore(tenantStub(this.env, meta.tenant), meta.server, incarnationOf(meta)),
           }),
+          { replay: { state: meta.replay ?? {}, save: (state) => this.#saveReplay(meta, state) }, droppable: builtInServers.has(meta.server) },
         );
     await live.backend.connect(transport);
     governTransport(transport as unknown as GovernedTransport, () => this.#policy ?? meta.policy ?? null);
     if (admit) {
       this.#pendingLive = live;
     } else {
-      live.log = new SqliteEventLog(this.ctx.storage.sql, this.#limits());
-      interruptUnanswered(live.log);
+      live.log = this.#eventLog();
+      if (!this.#droppedClean) interruptUnanswered(live.log);
       await live.backend.restore(transport, meta.sessionId, meta.initParams);
     }
     const requests = new RequestLog(this.ctx.storage.sql, this.ctx.storage.kv, () => this.#counted());
@@ -644,6 +665,8 @@ export class SessionDO extends DurableObject<Env> {
   #counted(): void {
     const meta = this.#meta;
     if (!meta || this.#ended) return;
+    // An answer that came after its stream was gone leaves the session idle too.
+    this.#scheduleIdleDrop();
     const due = this.#reportedAt + REPORT_INTERVAL_MS;
     if (Date.now() >= due) {
       this.ctx.waitUntil(this.#report(meta));
@@ -716,6 +739,46 @@ export class SessionDO extends DurableObject<Env> {
     };
   }
 
+  /**
+   * Arms the idle check: after `IDLE_DROP_MS` without a request, with no stream open,
+   * no request in flight and no build under way, the SDK objects (backend, transport,
+   * server) go; the next request rebuilds them through the restore path (#ensureLive),
+   * with the client's protocol state replayed from `meta.replay`. A timer, not the
+   * alarm: dropping writes nothing, and an object evicted first loses them anyway.
+   * Only backends in this isolate are dropped (SessionBackend.droppable): a relay's
+   * sandbox instance or upstream session costs a start to rebuild, so it stays until
+   * the session ends or the object is evicted.
+   */
+  #scheduleIdleDrop(): void {
+    if (this.#idleTimer !== undefined || !this.#live?.backend.droppable || this.#ended) return;
+    const meta = this.#meta;
+    if (!meta) return;
+    const wait = Math.max(0, meta.lastActivity + IDLE_DROP_MS - Date.now());
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      this.#dropIfIdle();
+    }, wait);
+  }
+
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  #dropIfIdle(): void {
+    const live = this.#live;
+    const meta = this.#meta;
+    if (!live || !meta || this.#ended) return;
+    // Busy: the request's end, the stream's end or the last answer arms the check again.
+    if (this.#building || this.#inFlight > 0 || live.requests.pending.count > 0) return;
+    if (Date.now() < meta.lastActivity + IDLE_DROP_MS) return this.#scheduleIdleDrop();
+    if (this.#streams.open > 0) {
+      // A GET stream whose client left is noticed only at a write: one comment, and each such stream ends.
+      this.#streams.probe();
+      return;
+    }
+    this.#live = undefined;
+    this.#droppedClean = true;
+    this.ctx.waitUntil(live.backend.close().then(() => live.transport.close()).catch(() => {}));
+  }
+
   async #setAlarm(at: number): Promise<void> {
     this.#alarmAt = at;
     this.ctx.storage.kv.put(ALARM_AT_KEY, at);
@@ -750,6 +813,7 @@ export class SessionDO extends DurableObject<Env> {
     const live = this.#live;
     this.#live = undefined;
     this.#meta = undefined;
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     await live?.backend.close();
     await live?.transport.close().catch(() => {});
     if (!meta) return; // already finished by an earlier run
@@ -791,6 +855,15 @@ export class SessionDO extends DurableObject<Env> {
 
   #ttlMs(): number {
     return this.#config.SMCP_SESSION_TTL_SECONDS * 1000;
+  }
+
+  /** The session's event log, its pruned mark in KV (written only when pruning). */
+  #eventLog(): SqliteEventLog {
+    const kv = this.ctx.storage.kv;
+    return new SqliteEventLog(this.ctx.storage.sql, this.#limits(), {
+      get: () => kv.get<number>(EVENT_LOG_PRUNED_KEY) ?? 0,
+      set: (seq) => kv.put(EVENT_LOG_PRUNED_KEY, seq),
+    });
   }
 
   #limits() {

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { DirectoryDO, DIRECTORY_MIGRATIONS } from "../src/directory-do";
 import { SessionDO } from "../src/session-do";
 import { SESSION_MIGRATIONS } from "../src/session-schema";
+import { createSchema, migrate } from "../src/storage/migrations";
 import { TenantDO } from "../src/tenant-do";
 import { TENANT_MIGRATIONS } from "../src/tenant-schema";
 import tenantFixture from "./fixtures/tenant-e28d9c2.sql?raw";
@@ -134,11 +135,13 @@ describe("migrations", () => {
     });
   });
 
-  it("platform:migrations — the oldest session upgrades (request log added, last_seq gone) and its event log and request log work", async () => {
+  it("platform:migrations — the oldest session upgrades (request log added, event_log_state and its pruned mark moved to KV, stream index gone) and its event log and request log work", async () => {
     const tenant = uniqueName("old");
     const id = env.SESSION.idFromName(`session:${tenant}/notes/old-session`);
     await runInDurableObject(env.SESSION.get(id), async (_unused: SessionDO, state) => {
       state.storage.sql.exec(sessionFixture);
+      // As if its log had been pruned once: the mark must survive the move to KV.
+      state.storage.sql.exec("DELETE FROM events WHERE seq = 1; UPDATE event_log_state SET pruned_through = 1 WHERE id = 1");
       state.storage.kv.put("meta", {
         tenant,
         server: "notes",
@@ -153,14 +156,29 @@ describe("migrations", () => {
 
       const upgraded = new SessionDO(state, env);
       expect(versionOf(state)).toBe(SESSION_MIGRATIONS.steps.length);
-      const columns = state.storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('event_log_state')").toArray().map((c) => c.name);
-      expect(columns.sort()).toEqual(["id", "pruned_through"]);
+      expect(schemaOf(state.storage.sql).objects.map((o) => o.name)).toEqual(["events", "requests"]);
+      expect(state.storage.kv.get("eventLogPrunedThrough")).toBe(1);
 
-      expect((await upgraded.events(0, 10))!.map((e) => e.seq)).toEqual([1, 2, 3]);
+      expect((await upgraded.events(0, 10))!.map((e) => e.seq)).toEqual([2, 3]);
       expect(await upgraded.requestLog(0, 10)).toEqual([]);
       const view = await upgraded.inspect();
-      expect(view).toMatchObject({ id: "old-session", eventLog: { events: 3, lastSeq: 3 } });
+      expect(view).toMatchObject({ id: "old-session", eventLog: { events: 2, lastSeq: 3, prunedThrough: 1 } });
     });
+  });
+
+  it("platform:migrations — a new session gets the schema the steps produce, in fewer pages", async () => {
+    const build = (name: string, run: (storage: DurableObjectStorage) => void) =>
+      runInDurableObject(env.SESSION.get(env.SESSION.idFromName(uniqueName(name))), (_unused: SessionDO, state) => {
+        run(state.storage);
+        return { schema: schemaOf(state.storage.sql), version: versionOf(state), bytes: state.storage.sql.databaseSize };
+      });
+    const fresh = await build("fresh-session", (storage) => createSchema(storage, SESSION_MIGRATIONS));
+    const stepped = await build("stepped-session", (storage) => migrate(storage, SESSION_MIGRATIONS));
+    expect(fresh.schema).toEqual(stepped.schema);
+    expect(fresh.version).toBe(SESSION_MIGRATIONS.steps.length);
+    expect(stepped.version).toBe(SESSION_MIGRATIONS.steps.length);
+    // The steps leave the pages of what they dropped (and AUTOINCREMENT's sqlite_sequence) behind.
+    expect(fresh.bytes).toBeLessThan(stepped.bytes);
   });
 
   it("platform:migrations — the oldest directory upgrades and lists its tenants", async () => {

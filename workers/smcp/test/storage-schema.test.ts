@@ -180,6 +180,11 @@ beforeAll(async () => {
   await callTool(everything, "test_simple_text");
   expect((await callTool(everything, "test_error_handling")).isError).toBe(true);
   expect((await request(everything, "no/such/method")).error.code).toBe(-32601);
+  // More events than the log keeps (SMCP_EVENT_LOG_MAX_EVENTS is 20 here; five each): the oldest go, the pruned mark stays in KV.
+  for (let i = 0; i < 5; i++) await callTool(everything, "test_tool_with_logging");
+  // A client's log level and subscription, kept in `meta.replay` for a rebuilt server.
+  expect((await request(everything, "logging/setLevel", { level: "warning" })).error).toBeUndefined();
+  expect((await request(everything, "resources/subscribe", { uri: "test://static-text" })).error).toBeUndefined();
 
   // --- the stateless lane ----------------------------------------------------------------------------
   await statelessTool(notesUrl, key, "add_note", { title: "second", body: "from the stateless lane" });

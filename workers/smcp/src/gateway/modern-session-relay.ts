@@ -30,7 +30,7 @@ import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/server";
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResponse, SERVER_INFO_META_KEY } from "@modelcontextprotocol/server";
 import { ClientSideRelay } from "../mcp/client-side-relay";
 import type { InitializeParams } from "../mcp/restore-session";
-import type { ReplayState } from "../sandbox/sdk/relay";
+import { MAX_SUBSCRIPTIONS, type ReplayState } from "../mcp/replay-state";
 import { exchangeModern, MODERN, notifyModern, type ModernUpstream } from "./modern-upstream";
 import { legacyParams, MAX_INPUT_ROUNDS, missingCapability, readInputRequired, type InputRequest } from "./session-input";
 
@@ -47,7 +47,6 @@ const SESSION_REVISION = "2025-11-25";
 const SESSION_REVISIONS = new Set(["2025-03-26", "2025-06-18", "2025-11-25"]);
 const LISTENED = new Set(["notifications/tools/list_changed", "notifications/prompts/list_changed", "notifications/resources/list_changed", "notifications/resources/updated"]);
 /** As the 2025 relay bounds what a session keeps (relay.ts). */
-const MAX_SUBSCRIPTIONS = 100;
 const MAX_URI_CHARS = 2_048;
 const LISTEN_RETRIES = 5;
 const LISTEN_PAUSE_MS = 1_000;

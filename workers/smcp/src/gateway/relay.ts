@@ -29,7 +29,7 @@ import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/server";
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResponse } from "@modelcontextprotocol/server";
 import type { InitializeParams } from "../mcp/restore-session";
 import { ClientSideRelay } from "../mcp/client-side-relay";
-import type { ReplayState } from "../sandbox/sdk/relay";
+import { keepReplayState, replayRequests, type ReplayState } from "../mcp/replay-state";
 import { wordFailure } from "./failure-text";
 import { deleteSession, openListenStream, postMessage, type UpstreamEndpoint, type UpstreamFailure, type UpstreamSessionHeaders } from "./upstream-client";
 
@@ -65,7 +65,6 @@ class UpstreamCallError extends Error {
 }
 
 const INIT_PREFIX = "smcp-upstream-init-";
-const MAX_SUBSCRIPTIONS = 100;
 /** A standalone stream that fails this many times in a row is given up until the next upstream session. */
 const LISTEN_RETRIES = 5;
 const LISTEN_PAUSE_MS = 1_000;
@@ -176,13 +175,11 @@ export class UpstreamRelay extends ClientSideRelay {
       if (isJSONRPCErrorResponse(answer)) throw new UpstreamCallError(`Upstream ${this.#opts.server} refused to initialize again: ${String(answer.error.message).slice(0, 300)}`, { upstream: this.#opts.server });
       const done = await this.#post({ jsonrpc: "2.0", method: "notifications/initialized" }, AbortSignal.timeout(this.#opts.callTimeoutMs));
       if (done.kind === "messages") for await (const _ of done.items);
-      const { logLevel, subscriptions } = this.#opts.state;
       const replay = async (method: string, params: Record<string, unknown>) => {
         const answer = await this.#exchange({ jsonrpc: "2.0", id: `${INIT_PREFIX}${++this.#initSeq}`, method, params }, method, () => {}).catch((e: Error) => e);
         if (answer instanceof Error || isJSONRPCErrorResponse(answer)) this.#opts.console("warning", `SMCP could not replay ${method} into the new session of upstream ${this.#opts.server}`);
       };
-      if (logLevel) await replay("logging/setLevel", { level: logLevel });
-      for (const uri of subscriptions ?? []) await replay("resources/subscribe", { uri });
+      for (const { method, params } of replayRequests(this.#opts.state)) await replay(method, params);
       this.#listen();
       this.#opts.console("info", `SMCP opened a new session with upstream ${this.#opts.server}`);
     })().finally(() => (this.#opening = undefined));
@@ -328,18 +325,7 @@ export class UpstreamRelay extends ClientSideRelay {
 
   /** The client's protocol state, as a successful answer confirmed it. */
   #keepState(method: string, params: unknown): void {
-    const state = this.#opts.state;
-    const p = params as { level?: unknown; uri?: unknown } | undefined;
-    if (method === "logging/setLevel" && typeof p?.level === "string") state.logLevel = p.level.slice(0, 32);
-    else if (method === "resources/subscribe" && typeof p?.uri === "string") {
-      const subs = new Set(state.subscriptions ?? []);
-      if (subs.size >= MAX_SUBSCRIPTIONS) return;
-      subs.add(p.uri.slice(0, 2_048));
-      state.subscriptions = [...subs];
-    } else if (method === "resources/unsubscribe" && typeof p?.uri === "string") {
-      state.subscriptions = (state.subscriptions ?? []).filter((u) => u !== p.uri);
-    } else return;
-    this.#opts.saveState(state);
+    if (keepReplayState(this.#opts.state, method, params)) this.#opts.saveState(this.#opts.state);
   }
 
   #failure(f: UpstreamFailure, method: string, timedOut: boolean): Error {

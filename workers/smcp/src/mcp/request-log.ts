@@ -24,9 +24,28 @@ import { kindOfHttpStatus, kindOfRpcError, type ErrorKind, type ServerKind } fro
 import { isEmpty, record, type MetricsDelta } from "../metrics/delta";
 import { metricsEnabled } from "../metrics/switch";
 
+/** The request log's first schema (the session's migration step 2, as it shipped); new sessions get `REQUEST_LOG_TABLE`. */
 export const REQUEST_LOG_SCHEMA = `
 CREATE TABLE IF NOT EXISTS requests (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  rpc_id TEXT,
+  method TEXT NOT NULL,
+  tool TEXT,
+  status TEXT NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  error TEXT
+);
+`;
+
+/**
+ * The request log's table. `seq` is a plain INTEGER PRIMARY KEY: pruning drops the
+ * oldest rows and keeps the newest, so a seq is never handed out twice without
+ * AUTOINCREMENT and its `sqlite_sequence` page.
+ */
+export const REQUEST_LOG_TABLE = `
+CREATE TABLE requests (
+  seq INTEGER PRIMARY KEY,
   at INTEGER NOT NULL,
   rpc_id TEXT,
   method TEXT NOT NULL,

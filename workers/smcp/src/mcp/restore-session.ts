@@ -49,3 +49,46 @@ export function restoreInitializedTransport(transport: WebStandardStreamableHTTP
   t.sessionId = sessionId;
   t._initialized = true;
 }
+
+type RequestHandler = (request: { jsonrpc: "2.0"; id: string; method: string; params: Record<string, unknown> }, ctx: unknown) => Promise<unknown>;
+
+function requestHandlers(mcp: McpServer): Map<string, RequestHandler> {
+  return (mcp.server as unknown as { _requestHandlers: Map<string, RequestHandler> })._requestHandlers;
+}
+
+/**
+ * Wraps the server's handlers of `methods` so that each request they answer with
+ * success is reported to `succeeded`, after the handler ran (what it refused is not).
+ */
+export function observeHandlers(mcp: McpServer, methods: readonly string[], succeeded: (method: string, params: unknown) => void): void {
+  const handlers = requestHandlers(mcp);
+  for (const method of methods) {
+    const handler = handlers.get(method);
+    if (!handler) continue;
+    handlers.set(method, async (request, ctx) => {
+      const result = await handler(request, ctx);
+      succeeded(method, request.params);
+      return result;
+    });
+  }
+}
+
+/**
+ * Requests the client sent to an earlier instance (its log level, its subscriptions),
+ * handed straight to a rebuilt server's handlers: the server's state is as the client
+ * left it, and nothing goes on the wire (no answer, no notification).
+ */
+export async function replayIntoServer(mcp: McpServer, sessionId: string, requests: { method: string; params: Record<string, unknown> }[]): Promise<void> {
+  const handlers = requestHandlers(mcp);
+  let seq = 0;
+  for (const { method, params } of requests) {
+    const handler = handlers.get(method);
+    if (!handler) continue;
+    const id = `smcp-replay-${++seq}`;
+    const ctx = {
+      sessionId,
+      mcpReq: { id, method, signal: new AbortController().signal, notify: async () => {}, send: async () => ({}) },
+    };
+    await handler({ jsonrpc: "2.0", id, method, params }, ctx).catch(() => {});
+  }
+}

@@ -23,13 +23,20 @@
  * hold a schema at all (an unknown tenant or session must stay without storage).
  */
 
-/** One step: SQL text (may hold several statements) or a function for conditional DDL. */
-export type MigrationStep = string | ((sql: SqlStorage) => void);
+/** One step: SQL text (may hold several statements) or a function for conditional DDL (or a move of data into KV). */
+export type MigrationStep = string | ((sql: SqlStorage, storage: DurableObjectStorage) => void);
 
 export interface MigrationList {
   /** For messages only. */
   name: string;
   steps: readonly MigrationStep[];
+  /**
+   * The schema all the steps produce, for an object that holds nothing yet
+   * (`createSchema`): pages that a step frees (a dropped table or index) stay in the
+   * database file of an object that ran it, so a new object gets the final shape
+   * directly instead of every step. A test keeps the two equal.
+   */
+  fresh?: string;
 }
 
 export interface MigrationOutcome {
@@ -58,7 +65,7 @@ export function migrate(storage: DurableObjectStorage, list: MigrationList): Mig
     for (let i = from; i < to; i++) {
       const step = list.steps[i]!;
       if (typeof step === "string") storage.sql.exec(step);
-      else step(storage.sql);
+      else step(storage.sql, storage);
     }
     storage.kv.put(SCHEMA_VERSION_KEY, to);
   });
@@ -75,4 +82,19 @@ export function addColumn(sql: SqlStorage, table: string, column: string, declar
 export function dropColumn(sql: SqlStorage, table: string, column: string): void {
   const exists = sql.exec("SELECT 1 FROM pragma_table_info(?) WHERE name = ?", table, column).toArray().length > 0;
   if (exists) sql.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
+}
+
+/**
+ * The schema of an object the caller knows holds nothing yet (a session being
+ * admitted): `list.fresh` and the list's full version in one transaction. An object
+ * that has a version already is migrated as usual.
+ */
+export function createSchema(storage: DurableObjectStorage, list: MigrationList): MigrationOutcome {
+  if (!list.fresh || schemaVersion(storage) > 0) return migrate(storage, list);
+  const to = list.steps.length;
+  storage.transactionSync(() => {
+    storage.sql.exec(list.fresh!);
+    storage.kv.put(SCHEMA_VERSION_KEY, to);
+  });
+  return { from: 0, to };
 }

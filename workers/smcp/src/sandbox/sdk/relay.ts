@@ -26,14 +26,11 @@ import {
 } from "@modelcontextprotocol/server";
 import type { InitializeParams } from "../../mcp/restore-session";
 import { ClientSideRelay } from "../../mcp/client-side-relay";
+import { keepReplayState, replayRequests, type ReplayState } from "../../mcp/replay-state";
 import type { SandboxInstance, InstanceEvents } from "./instance";
 import { sandboxCall, type ClientCall } from "../../tracing/client-span";
 
-/** What the client set that a new instance must be told again. */
-export interface ReplayState {
-  logLevel?: string;
-  subscriptions?: string[];
-}
+export type { ReplayState };
 
 export interface RelayOptions {
   server: string;
@@ -60,7 +57,6 @@ interface Pending {
   call?: ClientCall;
 }
 
-const MAX_SUBSCRIPTIONS = 100;
 const REPLAY_PREFIX = "smcp-replay-";
 
 /** Which MCP result each method must answer with. */
@@ -147,9 +143,7 @@ export class SandboxRelay extends ClientSideRelay {
     };
     request("initialize", params);
     instance.send({ jsonrpc: "2.0", method: "notifications/initialized" });
-    const { logLevel, subscriptions } = this.#opts.state;
-    if (logLevel) request("logging/setLevel", { level: logLevel });
-    for (const uri of subscriptions ?? []) request("resources/subscribe", { uri });
+    for (const { method, params: p } of replayRequests(this.#opts.state)) request(method, p);
   }
 
   #fromServer(message: JSONRPCMessage, related: RequestId | null): void {
@@ -189,19 +183,7 @@ export class SandboxRelay extends ClientSideRelay {
 
   /** A successful setLevel, subscribe or unsubscribe: the state a rebuilt instance must be told again. */
   #keepState(pending: Pending): void {
-    const state = this.#opts.state;
-    const params = pending.params as { level?: unknown; uri?: unknown } | undefined;
-    if (pending.method === "logging/setLevel" && typeof params?.level === "string") {
-      state.logLevel = params.level;
-    } else if (pending.method === "resources/subscribe" && typeof params?.uri === "string") {
-      const subs = new Set(state.subscriptions ?? []);
-      if (subs.size >= MAX_SUBSCRIPTIONS) return;
-      subs.add(params.uri.slice(0, 2_048));
-      state.subscriptions = [...subs];
-    } else if (pending.method === "resources/unsubscribe" && typeof params?.uri === "string") {
-      state.subscriptions = (state.subscriptions ?? []).filter((u) => u !== params.uri);
-    } else return;
-    this.#opts.saveState(state);
+    if (keepReplayState(this.#opts.state, pending.method, pending.params)) this.#opts.saveState(this.#opts.state);
   }
 
   #track(id: RequestId, method: string, params: unknown, call?: ClientCall): void {
