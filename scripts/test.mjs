@@ -11,10 +11,10 @@
 // (vitest's JSON report; the conformance runner's per-revision line).
 // A step fails too when its log holds an uncaught-exception line that
 // scripts/lib/uncaught-log.mjs does not explain. The tests' wrangler dev instances pass
-// such lines on, but wrangler shows them only at its debug level: run with
-// SMCP_WRANGLER_LOG_LEVEL=debug to check the e2e and conformance tiers too (not the
-// default yet: the conformance tier's platform logs 600+ "Cannot perform I/O on behalf of
-// a different request" lines there, a leak still to find).
+// such lines on, but wrangler shows them only at its debug level: the conformance steps
+// start theirs at debug (the platform under the most concurrent traffic, and where a
+// cross-request I/O leak once hid); run with SMCP_WRANGLER_LOG_LEVEL=debug to check the
+// e2e tiers too.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +23,9 @@ import { ROOT, startWrangler, stopWrangler } from "./lib/wrangler.mjs";
 import { adminClient, provisionTenant } from "./lib/admin-client.mjs";
 import { makeLoopbackCertificates } from "./lib/loopback-tls.mjs";
 import { EXPLAINED, UncaughtLines } from "./lib/uncaught-log.mjs";
+
+/** The conformance platforms' wrangler log level: debug, where workerd's uncaught-exception reports show. */
+const CONFORMANCE_LOG_LEVEL = process.env.SMCP_WRANGLER_LOG_LEVEL ?? "debug";
 
 const bin = (name) => path.join(ROOT, "node_modules/.bin", name);
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
@@ -76,6 +79,7 @@ async function conformance(counts) {
   const token = "conformance-admin-token";
   const { child, url } = await startWrangler({
     persistTo: state,
+    logLevel: CONFORMANCE_LOG_LEVEL,
     vars: { SMCP_ADMIN_TOKEN: token, SMCP_ALLOW_PUBLIC_TENANTS: "true", SMCP_SSE_RETRY_MS: "500" },
   });
   try {
@@ -112,6 +116,7 @@ async function conformanceAuthorization(counts) {
   const tls = makeLoopbackCertificates(state);
   const { child, url } = await startWrangler({
     persistTo: path.join(state, "state"),
+    logLevel: CONFORMANCE_LOG_LEVEL,
     env: { NODE_EXTRA_CA_CERTS: tls.ca },
     vars: { SMCP_ADMIN_TOKEN: token, SMCP_ALLOW_LOOPBACK_EGRESS: "true" },
   });
