@@ -15,7 +15,10 @@ import { freePort } from "../../scripts/lib/wrangler.mjs";
 
 const SMCP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../packages/cli/bin/smcp.mjs");
 
-const platform = new Platform();
+// These tests read answers back from sessions' event logs; by default a call answered within
+// SMCP_SESSION_JSON_BUDGET_MS goes out as one JSON body and is not logged (only its
+// request-log row is), so this platform streams every answer.
+const platform = new Platform({ vars: { SMCP_SESSION_RESPONSE_MODE: "sse" } });
 let tenant: string;
 let client: Client;
 let sessionId: string;

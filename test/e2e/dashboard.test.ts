@@ -24,7 +24,10 @@ const HOSTILE_NAME = `<img src=x onerror="window.__pwned=1"><script>window.__pwn
 /** An OAuth client name an attacker could register: shown as text in the grants table. */
 const HOSTILE_CLIENT = `<img src=x onerror="window.__pwned=3">Evil & "Client"`;
 
-const platform = new Platform();
+// These tests read answers back from sessions' event logs; by default a call answered within
+// SMCP_SESSION_JSON_BUDGET_MS goes out as one JSON body and is not logged (only its
+// request-log row is), so this platform streams every answer.
+const platform = new Platform({ vars: { SMCP_SESSION_RESPONSE_MODE: "sse" } });
 const profile = mkdtempSync(path.join(tmpdir(), "smcp-dashboard-chromium-"));
 let browser: BrowserContext;
 let keyId: string;
