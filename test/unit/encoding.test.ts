@@ -1,8 +1,8 @@
 // The one base64 / base64url encoder (packages/runtime/src/encoding.ts) behind session
 // ids, tokens, PKCE challenges and CSP hash sources.
 import { describe, expect, it } from "vitest";
-import { base64, base64url } from "../../packages/runtime/src/encoding";
-import { sha256 } from "../../packages/runtime/src/secrets";
+import { base64, base64url, hex } from "../../packages/runtime/src/encoding";
+import { sha256, sha256Hex } from "../../packages/runtime/src/secrets";
 import { s256 } from "../../workers/smcp/src/oauth/tokens";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
@@ -27,5 +27,13 @@ describe("base64 and base64url", () => {
     const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     expect(await s256(verifier)).toBe("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     expect(base64url(await sha256(verifier))).toBe("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+  });
+});
+
+describe("hex", () => {
+  it("platform:observability — two lowercase digits a byte, and SHA-256 of \"abc\" is FIPS 180-2's digest", async () => {
+    expect(hex(new Uint8Array([0x00, 0x0f, 0xa0, 0xff]))).toBe("000fa0ff");
+    expect(hex(new Uint8Array(0))).toBe("");
+    expect(await sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   });
 });

@@ -2,6 +2,7 @@
  * Hashing and comparing secrets. Keys and tokens are stored only as SHA-256 digests;
  * comparisons of secrets run in constant time over equal-length digests.
  */
+import { hex } from "./encoding";
 
 /** The SHA-256 digest of `text` as UTF-8. */
 export async function sha256(text: string): Promise<Uint8Array> {
@@ -9,7 +10,7 @@ export async function sha256(text: string): Promise<Uint8Array> {
 }
 
 export async function sha256Hex(text: string): Promise<string> {
-  return [...(await sha256(text))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(await sha256(text));
 }
 
 /** Constant-time equality of two strings of possibly different length, by comparing their digests. */

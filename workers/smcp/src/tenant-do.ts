@@ -95,6 +95,15 @@ const CONFIG_KEY = "config";
  */
 const DELETING_KEY = "deleting";
 
+/** Freezes `value` and everything it holds: the memoised config is shared by every call of the object. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
 export class TenantDO extends DurableObject<Env> {
   #auditLog: AuditLog | undefined;
   /** Rate state lives in memory: losing it on eviction only forgives one second of traffic. */
@@ -103,6 +112,8 @@ export class TenantDO extends DurableObject<Env> {
   #limitAudit = new LimitAudit((...entry) => this.#audit(...entry));
   /** Failed authentications of the open window (tenant/auth-failures.ts). */
   #authFailures: AuthFailureTally | undefined;
+  /** What `#configState` read; undefined until read and after every write of it. */
+  #configMemo: { stored: TenantConfig | undefined; deleting: boolean } | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -158,12 +169,28 @@ export class TenantDO extends DurableObject<Env> {
 
   /** The live tenant's config; undefined when there is none or it is being deleted. */
   #config(): TenantConfig | undefined {
-    return this.ctx.storage.kv.get(DELETING_KEY) ? undefined : this.#storedConfig();
+    return this.#configState().deleting ? undefined : this.#configState().stored;
   }
 
   #storedConfig(): TenantConfig | undefined {
+    return this.#configState().stored;
+  }
+
+  /**
+   * The config and the deleting mark as storage holds them, read once per object: every
+   * call (each tool-data write, each key check) asks, and only this object writes them,
+   * through `#forgetConfig`. Frozen, since callers share it.
+   */
+  #configState(): { stored: TenantConfig | undefined; deleting: boolean } {
+    if (this.#configMemo) return this.#configMemo;
     const stored = this.ctx.storage.kv.get<TenantConfig>(CONFIG_KEY);
-    return stored && { ...stored, incarnation: stored.incarnation ?? LEGACY_INCARNATION };
+    const config = stored && deepFreeze({ ...stored, incarnation: stored.incarnation ?? LEGACY_INCARNATION });
+    return (this.#configMemo = { stored: config, deleting: this.ctx.storage.kv.get(DELETING_KEY) !== undefined });
+  }
+
+  /** After a write of the config or the deleting mark (or a rolled-back one): the next read goes to storage. */
+  #forgetConfig(): void {
+    this.#configMemo = undefined;
   }
 
   /** Whether a call made for `incarnation` may act on this tenant: not one for an earlier tenant of the same id. */
@@ -190,10 +217,14 @@ export class TenantDO extends DurableObject<Env> {
     const existing = this.#config();
     if (existing) return { ok: false, reason: "exists", tenant: existing };
     const tenant: TenantConfig = { ...init, createdAt: Date.now(), incarnation: newIncarnation() };
-    this.ctx.storage.transactionSync(() => {
-      migrate(this.ctx.storage, TENANT_MIGRATIONS);
-      this.ctx.storage.kv.put(CONFIG_KEY, tenant);
-    });
+    try {
+      this.ctx.storage.transactionSync(() => {
+        migrate(this.ctx.storage, TENANT_MIGRATIONS);
+        this.ctx.storage.kv.put(CONFIG_KEY, tenant);
+      });
+    } finally {
+      this.#forgetConfig();
+    }
     await this.#audit("admin", "tenant.created", tenant.id, { auth: tenant.auth, limits: tenant.limits });
     return { ok: true, tenant };
   }
@@ -215,6 +246,7 @@ export class TenantDO extends DurableObject<Env> {
     if (!config) return MISSING;
     if (!this.ctx.storage.kv.get(DELETING_KEY)) {
       this.ctx.storage.kv.put(DELETING_KEY, Date.now());
+      this.#forgetConfig();
       await this.#audit("admin", "tenant.deleting", config.id, {});
     }
     return { ok: true, ...(await this.#endSessions(this.#sessions.all(), config, { actor: "admin", cause: "tenant deleted" })) };
@@ -224,7 +256,11 @@ export class TenantDO extends DurableObject<Env> {
   async finishDestroy(): Promise<{ ok: true } | Missing | { ok: false; reason: "not-deleting" }> {
     if (!this.#storedConfig()) return MISSING;
     if (!this.ctx.storage.kv.get(DELETING_KEY)) return { ok: false, reason: "not-deleting" };
-    await this.ctx.storage.deleteAll();
+    try {
+      await this.ctx.storage.deleteAll();
+    } finally {
+      this.#forgetConfig();
+    }
     this.#auditLog = undefined;
     this.#authFailures = undefined;
     return { ok: true };
@@ -984,6 +1020,7 @@ export class TenantDO extends DurableObject<Env> {
     if (!config) return MISSING;
     const tenant = { ...config, limits: { ...config.limits, ...limits } };
     this.ctx.storage.kv.put(CONFIG_KEY, tenant);
+    this.#forgetConfig();
     await this.#audit("admin", "tenant.limits", tenant.id, { limits: tenant.limits });
     return { ok: true, tenant };
   }
