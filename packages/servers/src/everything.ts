@@ -61,6 +61,24 @@ type EverythingContext = ServerContext;
 // ---- small helpers ----
 
 const noArgs = z.object({});
+/**
+ * Built once per isolate, not per `create()`: the stateless lane builds a server for every
+ * request, and building zod schemas was most of that cost. Schemas are immutable, so every
+ * server can share them.
+ */
+const SCHEMAS = {
+  prompt: z.object({ prompt: z.string().describe("The prompt to send to the LLM") }),
+  message: z.object({ message: z.string().describe("The message to show the user") }),
+  name: z.object({ name: z.string() }),
+  job: z.object({ seconds: z.number().min(0).max(300), label: z.string().optional() }),
+  filename: z.object({ filename: z.string() }),
+  uri: z.object({ uri: z.string().max(2_048) }),
+  promptArgs: z.object({
+    arg1: completable(z.string().describe("First test argument"), complete),
+    arg2: completable(z.string().describe("Second test argument"), complete),
+  }),
+  resourceUri: z.object({ resourceUri: z.string().describe("URI of the resource to embed") }),
+};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 
@@ -289,7 +307,7 @@ function registerInputTools(server: McpServer, mint: Mint): void {
   askOnce(
     "test_sampling",
     "Tests server-initiated sampling (LLM completion request)",
-    z.object({ prompt: z.string().describe("The prompt to send to the LLM") }),
+    SCHEMAS.prompt,
     "llm",
     ({ prompt }) => sample(prompt, 100),
     (response) => `LLM response: ${samplingText(response) ?? "No response"}`,
@@ -297,7 +315,7 @@ function registerInputTools(server: McpServer, mint: Mint): void {
   askOnce(
     "test_elicitation",
     "Tests server-initiated elicitation (user input request)",
-    z.object({ message: z.string().describe("The message to show the user") }),
+    SCHEMAS.message,
     "user",
     ({ message }) => elicit(message, FORMS.response),
     (response) => `User response: ${summarize(response)}`,
@@ -451,14 +469,14 @@ function registerInputTools(server: McpServer, mint: Mint): void {
 function registerTaskTools(server: McpServer): void {
   server.registerTool(
     "greet",
-    { description: "Sync-only: greets by name", inputSchema: z.object({ name: z.string() }) },
+    { description: "Sync-only: greets by name", inputSchema: SCHEMAS.name },
     async ({ name }) => result(`Hello, ${name}!`),
   );
   server.registerTool(
     "slow_compute",
     {
       description: "Task-supporting: sleeps `seconds` seconds, then answers",
-      inputSchema: z.object({ seconds: z.number().min(0).max(300), label: z.string().optional() }),
+      inputSchema: SCHEMAS.job,
     },
     async ({ seconds, label }, mcpCtx) => {
       await abortableSleep(seconds * 1000, mcpCtx.mcpReq.signal);
@@ -480,7 +498,7 @@ function registerTaskTools(server: McpServer): void {
   });
   server.registerTool(
     "confirm_delete",
-    { description: "Task-supporting: asks for confirmation, then deletes (nothing)", inputSchema: z.object({ filename: z.string() }) },
+    { description: "Task-supporting: asks for confirmation, then deletes (nothing)", inputSchema: SCHEMAS.filename },
     async ({ filename }, mcpCtx) => {
       const answer = mcpCtx.mcpReq.inputResponses?.confirm;
       if (answer === undefined) return inputRequired({ inputRequests: { confirm: elicit(`Delete ${filename}?`, FORMS.confirm) } });
@@ -550,7 +568,7 @@ function registerResources(server: McpServer): void {
   // The fixture's resources never change on their own: this tool says one did, and only a subscribed session hears of it.
   server.registerTool(
     "test_touch_resource",
-    { description: "Announces an update of a resource to this session if it subscribed to it", inputSchema: z.object({ uri: z.string().max(2_048) }) },
+    { description: "Announces an update of a resource to this session if it subscribed to it", inputSchema: SCHEMAS.uri },
     async ({ uri }) => {
       if (!subscribed.has(uri)) return result(`not subscribed to ${uri}`);
       await server.server.sendResourceUpdated({ uri });
@@ -573,10 +591,7 @@ function registerPrompts(server: McpServer): void {
     {
       title: "Prompt With Arguments",
       description: "A prompt with required arguments",
-      argsSchema: z.object({
-        arg1: completable(z.string().describe("First test argument"), complete),
-        arg2: completable(z.string().describe("Second test argument"), complete),
-      }),
+      argsSchema: SCHEMAS.promptArgs,
     },
     async ({ arg1, arg2 }) => ({
       messages: [user(textBlock(`Prompt with arguments: arg1='${arg1}', arg2='${arg2}'`))],
@@ -588,7 +603,7 @@ function registerPrompts(server: McpServer): void {
     {
       title: "Prompt With Embedded Resource",
       description: "A prompt that includes an embedded resource",
-      argsSchema: z.object({ resourceUri: z.string().describe("URI of the resource to embed") }),
+      argsSchema: SCHEMAS.resourceUri,
     },
     async ({ resourceUri }) => ({
       messages: [

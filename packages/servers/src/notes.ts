@@ -22,6 +22,17 @@ interface Note {
 
 const text = (value: string) => ({ content: [{ type: "text" as const, text: value }] });
 
+/**
+ * Built once per isolate, not per `create()`: the stateless lane builds a server for every
+ * request, and building zod schemas was most of that cost. Schemas are immutable, so every
+ * server can share them.
+ */
+const ADD_INPUT = z.object({ title: z.string().min(1).max(200), body: z.string().max(100_000) });
+const ADD_OUTPUT = z.object({ id: z.string() });
+const LIST_INPUT = z.object({ limit: z.number().int().min(1).max(500).optional(), cursor: z.string().min(1).max(100).optional() });
+const SEARCH_INPUT = z.object({ query: z.string().min(1).max(200), limit: z.number().int().min(1).max(500).optional() });
+const DELETE_INPUT = z.object({ id: z.string().min(1).max(100) });
+
 const asNote = (record: StoredRecord) => ({ id: record.id, ...(record.value as Note), updatedAt: record.updatedAt });
 
 export const notes: ServerModule = {
@@ -39,8 +50,8 @@ export const notes: ServerModule = {
       {
         title: "Add note",
         description: "Store a note for this tenant and return its id.",
-        inputSchema: z.object({ title: z.string().min(1).max(200), body: z.string().max(100_000) }),
-        outputSchema: z.object({ id: z.string() }),
+        inputSchema: ADD_INPUT,
+        outputSchema: ADD_OUTPUT,
       },
       async ({ title, body }) => {
         const id = timeOrderedId();
@@ -55,7 +66,7 @@ export const notes: ServerModule = {
         title: "List notes",
         description:
           "List this tenant's notes, oldest first, a page at a time. Pass the nextCursor of a page as cursor to get the next; no nextCursor means the last page.",
-        inputSchema: z.object({ limit: z.number().int().min(1).max(500).optional(), cursor: z.string().min(1).max(100).optional() }),
+        inputSchema: LIST_INPUT,
       },
       async ({ limit, cursor }) => {
         const pageSize = limit ?? 100;
@@ -73,7 +84,7 @@ export const notes: ServerModule = {
       {
         title: "Search notes",
         description: "Find notes whose title or body contains the query (case-insensitive).",
-        inputSchema: z.object({ query: z.string().min(1).max(200), limit: z.number().int().min(1).max(500).optional() }),
+        inputSchema: SEARCH_INPUT,
       },
       async ({ query, limit }) => {
         const found = (await store.search(COLLECTION, query, { limit: limit ?? 50 })).map(asNote);
@@ -86,7 +97,7 @@ export const notes: ServerModule = {
       {
         title: "Delete note",
         description: "Delete one note by id.",
-        inputSchema: z.object({ id: z.string().min(1).max(100) }),
+        inputSchema: DELETE_INPUT,
       },
       async ({ id }) => {
         const deleted = await store.delete(COLLECTION, id);
