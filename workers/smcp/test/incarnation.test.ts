@@ -29,6 +29,7 @@ import {
   provisionTenant,
   rememberIncarnation,
   responseMessage,
+  restartObject,
   rpc,
   send,
   sessionStorageExists,
@@ -158,6 +159,8 @@ describe("a tenant created before incarnations existed", () => {
       const { incarnation: _, ...legacy } = state.storage.kv.get<Record<string, unknown>>("config")!;
       state.storage.kv.put("config", legacy);
     });
+    // As the upgrade that finds such a config does: the object starts again on the stored data (it keeps the config it read in memory).
+    await restartObject(() => tenantObject(tenant));
     expect((await tenantConfig(tenant))!.incarnation).toBe(LEGACY_INCARNATION);
     const session = await openSession(mcpUrl(tenant, "notes"), key);
     // Its object has the name the previous version gave it, and its stored principal has no incarnation either.
