@@ -4,9 +4,11 @@
  */
 import { hex } from "./encoding";
 
+const utf8 = new TextEncoder();
+
 /** The SHA-256 digest of `text` as UTF-8. */
 export async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(text)));
 }
 
 export async function sha256Hex(text: string): Promise<string> {
