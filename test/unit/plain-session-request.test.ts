@@ -1,8 +1,8 @@
-// The session lane's shortcut past the SDK's era classification (mcp/session-lane.ts):
-// whatever it routes to the session lane, the SDK's own `isLegacyRequest` routes there too.
+// The shortcuts past the SDK's era classification (mcp/session-lane.ts): whatever they
+// route to the session lane or to the stateless lane, the SDK's own `isLegacyRequest` routes there too.
 import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
-import { isPlainSessionRequest } from "../../workers/smcp/src/mcp/session-lane";
+import { isPlainModernRequest, isPlainSessionRequest } from "../../workers/smcp/src/mcp/session-lane";
 
 const CLAIM = "io.modelcontextprotocol/protocolVersion";
 const envelope = { [CLAIM]: "2026-07-28", "io.modelcontextprotocol/clientInfo": { name: "c", version: "1" }, "io.modelcontextprotocol/clientCapabilities": {} };
@@ -70,5 +70,45 @@ describe("isPlainSessionRequest", () => {
     expect(isPlainSessionRequest(post({ "mcp-session-id": "s1" }, bodies[9]), bodies[9])).toBe(false);
     expect(isPlainSessionRequest(post({ "mcp-protocol-version": "2025-11-25" }, call), call)).toBe(false);
     expect(isPlainSessionRequest(new Request("https://smcp.test/mcp/t/s", { headers: { "mcp-session-id": "s1" } }), undefined)).toBe(false);
+  });
+});
+
+/** Bodies with the revision claim, well formed or not: the SDK answers each on its modern path but `initialize` and responses. */
+const claimed: unknown[] = [
+  { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo", arguments: {}, _meta: envelope } },
+  { jsonrpc: "2.0", id: "x", method: "server/discover", params: { _meta: envelope } },
+  { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1, _meta: envelope } },
+  { jsonrpc: "2.0", id: 6, method: "tools/list", params: { _meta: { [CLAIM]: 7 } } },
+  { jsonrpc: "2.0", id: 6, method: "tools/list", params: { _meta: { [CLAIM]: "2025-11-25" } } },
+  { jsonrpc: "2.0", id: 6, method: "tools/list", params: { _meta: { [CLAIM]: "2026-07-28" } } },
+  { jsonrpc: "2.0", id: 1.5, method: "ping", params: { _meta: envelope } },
+  { jsonrpc: "2.0", id: null, method: "ping", params: { _meta: envelope } },
+  { jsonrpc: "2.0", id: 1, method: "ping", extra: true, params: { _meta: envelope } },
+  // Left to the SDK: an initialize, a response, a batch, no claim.
+  { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "c", version: "1" }, _meta: envelope } },
+  { jsonrpc: "2.0", id: 1, method: "initialize", params: { _meta: { [CLAIM]: 1 } } },
+  { jsonrpc: "2.0", id: 1, result: {}, method: "ping", params: { _meta: envelope } },
+  [{ jsonrpc: "2.0", id: 7, method: "ping", params: { _meta: envelope } }],
+  ...bodies,
+];
+
+describe("isPlainModernRequest", () => {
+  it("lanes:by-era — routes to the stateless lane only what the SDK's era check routes there", async () => {
+    let shortcut = 0;
+    for (const headers of [...headerSets, {}, { "mcp-protocol-version": "2026-07-28" }, { "mcp-protocol-version": "2026-07-28", "mcp-method": "other" }]) {
+      for (const body of claimed) {
+        if (!isPlainModernRequest(post(headers, body), body)) continue;
+        shortcut++;
+        expect(await isLegacyRequest(post(headers, body), body), JSON.stringify({ headers, body })).toBe(false);
+      }
+    }
+    // Every claimed request and notification but initialize, under each of the 8 header sets.
+    expect(shortcut).toBe(9 * 8 + 3 * 8);
+  });
+
+  it("lanes:by-era — leaves a GET, an initialize and a response to the SDK", () => {
+    const get = new Request("https://smcp.test/mcp/t/s", { headers: { "mcp-protocol-version": "2026-07-28" } });
+    expect(isPlainModernRequest(get, undefined)).toBe(false);
+    for (const body of claimed.slice(9, 13)) expect(isPlainModernRequest(post({}, body), body), JSON.stringify(body)).toBe(false);
   });
 });

@@ -18,7 +18,7 @@ import { authenticate } from "./authenticate";
 import { incarnationOf } from "./principal";
 import { MAX_FIELD_CHARS } from "./request-log";
 import { admitRequest } from "./rate-limit";
-import { isPlainSessionRequest, serveSession } from "./session-lane";
+import { isPlainModernRequest, isPlainSessionRequest, serveSession } from "./session-lane";
 import { traceMessage } from "../tracing/request-span";
 import { endListenWhenRevoked, serveStateless } from "./stateless-lane";
 import { recordIsolate } from "../metrics/isolate-sink";
@@ -86,7 +86,7 @@ async function serveMcp(request: Request, env: Env, tenant: string, server: stri
   const unsupported = unsupportedRevision(request, body?.json);
   if (unsupported) return unsupported;
 
-  if (isPlainSessionRequest(request, body?.json) || (await isLegacyRequest(request, body?.json))) {
+  if (isPlainSessionRequest(request, body?.json) || (!isPlainModernRequest(request, body?.json) && (await isLegacyRequest(request, body?.json)))) {
     rc.lane = "session";
     return serveSession(request, body, principal, resolved.ref, resolved.policy, env, rc.trace);
   }

@@ -84,6 +84,19 @@ export function isPlainSessionRequest(request: Request, json: unknown): boolean 
   return wellFormed(json);
 }
 
+/**
+ * A POST the SDK's era classification routes to the 2026-07-28 lane, told without it: one
+ * request or notification (no response, not `initialize`) whose `params._meta` carries the
+ * revision claim. The SDK answers such a body on its modern path whatever the rest holds
+ * (a bad envelope or a header mismatch is the modern path's error), so `isLegacyRequest`
+ * says false; the stateless lane's handler classifies it once more, the one check it needs.
+ */
+export function isPlainModernRequest(request: Request, json: unknown): boolean {
+  if (request.method !== "POST" || !isObject(json) || typeof json.method !== "string" || json.method === "initialize") return false;
+  if ("result" in json || "error" in json) return false;
+  return isObject(json.params) && isObject(json.params._meta) && ENVELOPE_CLAIM in json.params._meta;
+}
+
 /** The `_meta` key a 2026-07-28 message claims its revision with, and the SDK's related-task key. */
 const ENVELOPE_CLAIM = "io.modelcontextprotocol/protocolVersion";
 const RELATED_TASK = "io.modelcontextprotocol/related-task";
