@@ -12,7 +12,9 @@
  * that runs the worker and its Durable Objects). SQLite bytes are read from each new per-object database file the
  * way SQLite counts them (page_count x page_size, WAL included), plus the
  * event-log bytes the SMCP admin API reports. RSS moves in pages and with garbage
- * collection: it is an estimate, the same estimate for every target.
+ * collection: it is an estimate, the same estimate for every target. The JavaScript
+ * heap after a full collection (bench/lib/js-heap.mjs) is what the worker's own objects
+ * keep per idle unit, apart from workerd's native per-object memory.
  */
 import { readdirSync } from "node:fs";
 import path from "node:path";
@@ -69,9 +71,14 @@ export async function idleFootprint(target, open, plan) {
   await settle(REPORT_INTERVAL_MS + 2 * plan.settleMs);
   const filesBefore = sqliteFiles(target.sessionStoreDir);
   const rssBefore = target.rss();
+  const heapBefore = await target.jsHeap?.();
   const sessions = await pool(plan.idleSessions, 4, open);
   await settle(REPORT_INTERVAL_MS + 2 * plan.settleMs);
+  // Each RSS reading comes before its heap reading (a full collection and a snapshot):
+  // what the first snapshot leaves behind can only add to the second RSS reading, so the
+  // collection never makes the RSS figure look smaller than it is.
   const rssAfter = target.rss();
+  const heapAfter = await target.jsHeap?.();
 
   const fresh = [...sqliteFiles(target.sessionStoreDir)].filter((f) => !filesBefore.has(f));
   const perFile = fresh.map((f) => sqliteBytes(path.join(target.sessionStoreDir, f))).filter((b) => b !== null);
@@ -79,6 +86,7 @@ export async function idleFootprint(target, open, plan) {
   return {
     sessions: sessions.length,
     rssBytesPerSession: (rssAfter - rssBefore) / sessions.length,
+    jsHeapBytesPerSession: heapBefore != null && heapAfter != null ? (heapAfter - heapBefore) / sessions.length : null,
     sqliteBytesPerSession: target.sessionStoreDir ? mean(perFile) : null,
     sqliteFiles: fresh.length,
     eventLogBytesPerSession: mean(eventLog),
