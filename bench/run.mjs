@@ -34,7 +34,7 @@ const curve = process.argv.includes("--curve");
 const PLANS = {
   quick: {
     connections: 8, duration: 2, warmup: 0.5, rttSamples: 100, kinds: ["add", "echo"], corpus: 50,
-    resumeEvents: 100, resumeRounds: 1, idleSessions: 20, settleMs: 500, concurrentSessions: 50, quietMs: 0,
+    resumeEvents: 100, resumeRounds: 1, idleSessions: 100, settleMs: 500, concurrentSessions: 50, quietMs: 0,
     liveInstances: 20, steadyCalls: 30, freshSessions: 5, tasks: 20, listeners: 100, listenRounds: 3,
   },
   full: {

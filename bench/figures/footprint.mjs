@@ -7,11 +7,14 @@
  * with a progress token), one GET stream opened and closed, then idle past the
  * report interval (SMCP's REPORT_INTERVAL_MS, 5 s) plus settling. For the floor, a
  * Durable Object holding one row. The figure compares the server's resident memory
- * before and after `idleSessions` of them (for wrangler targets, the workerd process
+ * before and after `idleSessions` of them, measured after a warm-up batch of the same
+ * size (for wrangler targets, the workerd process
  * that runs the worker and its Durable Objects). SQLite bytes are read from each new per-object database file the
  * way SQLite counts them (page_count x page_size, WAL included), plus the
  * event-log bytes the SMCP admin API reports. RSS moves in pages and with garbage
- * collection: it is an estimate, the same estimate for every target.
+ * collection: it is an estimate, the same estimate for every target. The JavaScript
+ * heap after a full collection (bench/lib/js-heap.mjs) is what the worker's own objects
+ * keep per idle unit, apart from workerd's native per-object memory.
  */
 import { readdirSync } from "node:fs";
 import path from "node:path";
@@ -22,6 +25,8 @@ import { pool } from "../lib/pool.mjs";
 /** SMCP's REPORT_INTERVAL_MS (workers/smcp/src/session-do.ts): an idle session is one left alone longer. */
 const REPORT_INTERVAL_MS = 5_000;
 const CALLS = 10;
+/** The warm-up batch's ceiling: the 10 000-session cost curve warms up with this many. */
+const WARMUP_MAX = 200;
 
 const settle = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,13 +64,21 @@ const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : nu
  * @param {(i: number) => Promise<string>} open  creates one idle session; resolves to its id
  */
 export async function idleFootprint(target, open, plan) {
-  await pool(4, 4, (i) => open(-1 - i)); // the first ones pay for code loading, not per session
-  await settle(plan.settleMs);
+  // A warm-up batch as large as the measured one (at most WARMUP_MAX), left idle the same
+  // way: the isolate's code, JIT and heap reach their working size before the baseline,
+  // so the difference counts what each further idle unit keeps, not one-time growth.
+  await pool(Math.min(plan.idleSessions, WARMUP_MAX), 4, (i) => open(-1 - i));
+  await settle(REPORT_INTERVAL_MS + 2 * plan.settleMs);
   const filesBefore = sqliteFiles(target.sessionStoreDir);
   const rssBefore = target.rss();
+  const heapBefore = await target.jsHeap?.();
   const sessions = await pool(plan.idleSessions, 4, open);
   await settle(REPORT_INTERVAL_MS + 2 * plan.settleMs);
+  // Each RSS reading comes before its heap reading (a full collection and a snapshot):
+  // what the first snapshot leaves behind can only add to the second RSS reading, so the
+  // collection never makes the RSS figure look smaller than it is.
   const rssAfter = target.rss();
+  const heapAfter = await target.jsHeap?.();
 
   const fresh = [...sqliteFiles(target.sessionStoreDir)].filter((f) => !filesBefore.has(f));
   const perFile = fresh.map((f) => sqliteBytes(path.join(target.sessionStoreDir, f))).filter((b) => b !== null);
@@ -73,6 +86,7 @@ export async function idleFootprint(target, open, plan) {
   return {
     sessions: sessions.length,
     rssBytesPerSession: (rssAfter - rssBefore) / sessions.length,
+    jsHeapBytesPerSession: heapBefore != null && heapAfter != null ? (heapAfter - heapBefore) / sessions.length : null,
     sqliteBytesPerSession: target.sessionStoreDir ? mean(perFile) : null,
     sqliteFiles: fresh.length,
     eventLogBytesPerSession: mean(eventLog),

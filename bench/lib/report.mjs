@@ -92,6 +92,13 @@ export function figureRows(results, plan) {
     servers: perServer((r) => numberCell(r.footprint, (v) => v.rssBytesPerSession, (n) => fixed(n / 1024, 1))),
   });
   rows.push({
+    id: "jsheap",
+    // No ratio: the floor's figure is about zero (a bare object keeps no JS state).
+    label: "  JS heap per idle session after a full GC, KB",
+    floor: numberCell(floor.footprint, (v) => v.jsHeapBytesPerSession, (n) => fixed(n / 1024, 1)),
+    servers: perServer((r) => numberCell(r.footprint, (v) => v.jsHeapBytesPerSession, (n) => fixed(n / 1024, 1))),
+  });
+  rows.push({
     id: "concurrency",
     label: `sessions held open at once (of ${plan.concurrentSessions}), with stream + call`,
     better: "higher",
@@ -288,7 +295,7 @@ export function verdicts(rows) {
       met: resumeRtts !== undefined && resumeRtts < 3,
       detail: resumeRtts === undefined ? "n/a" : `${fixed(resumeRtts, 1)} round trips`,
     },
-    ...idleVerdicts(byId.memory, byId.sqlite),
+    ...idleVerdicts(byId.memory, byId.sqlite, byId.jsheap),
     ...deployedVerdict(byId["deployed/session"]),
     ...gatewayVerdict(byId["gateway/added"]),
     ...metricsVerdict(byId["metrics/session"], byId["metrics/stateless"]),
@@ -308,11 +315,23 @@ function metricsVerdict(...rows) {
   ];
 }
 
-/** Issue 18 item 4: an idle session (used, then left alone past the report interval) costs at most 1.3× a bare object's RSS and 24 KB of SQLite. */
-function idleVerdicts(memory, sqlite) {
+/**
+ * Issue 18 item 4: an idle session (used, then left alone past the report interval) costs
+ * at most 1.3× a bare object's RSS and 24 KB of SQLite, and holds no SDK objects: its JS
+ * heap after a full collection stays under IDLE_HEAP_MAX (a session of the everything
+ * server that still holds them keeps about 90 KB).
+ */
+const IDLE_HEAP_MAX = 16 * 1024;
+function idleVerdicts(memory, sqlite, jsheap) {
   const rss = memory?.ratios.floor?.value;
   const bytes = sqlite?.servers.smcp?.num;
+  const heap = jsheap?.servers.smcp?.num;
   return [
+    {
+      target: `idle session holds no SDK objects: JS heap after a full GC at most ${IDLE_HEAP_MAX / 1024} KB per session`,
+      met: heap != null && heap <= IDLE_HEAP_MAX,
+      detail: heap == null ? "n/a" : `${fixed(heap / 1024, 1)} KB`,
+    },
     {
       target: "idle session RSS within 1.3× a bare Durable Object's (the floor's idle object)",
       met: rss !== undefined && rss <= 1.3,

@@ -26,6 +26,7 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import { ROOT, freePort, startWrangler, stopWrangler } from "../../scripts/lib/wrangler.mjs";
 import { adminClient, provisionTenant } from "../../scripts/lib/admin-client.mjs";
 import { cpuSeconds, descendants, rssBytes, runtimePids } from "./processes.mjs";
+import { jsHeapBytes } from "./js-heap.mjs";
 
 const ADMIN_TOKEN = "bench-admin-token";
 /**
@@ -63,7 +64,7 @@ export const TOOL_ARGS = {
  * @typedef {{
  *   id: string, label: string, url: string, headers: Record<string, string>,
  *   lanes: string[], tools: Record<"add" | "search" | "echo" | "trigger" | "streamed", ToolRef> | null,
- *   pid: number, rss: () => number, generation: () => string, cpu: () => { runtime: number, total: number }, sessionStoreDir: string | null,
+ *   pid: number, rss: () => number, jsHeap?: () => Promise<number | null>, generation: () => string, cpu: () => { runtime: number, total: number }, sessionStoreDir: string | null,
  *   eventLogBytes: ((sessionId: string) => Promise<number>) | null, output?: () => string,
  *   sdkServer?: SdkServerRef, taskTool?: ToolRef,
  *   gateway?: { start: () => Promise<{ mcpUrl: string, stop: () => Promise<void> }>, front: (url: string) => Promise<string> },
@@ -77,7 +78,8 @@ function stateDir(id) {
 
 async function wranglerTarget(id, config, vars = {}) {
   const state = stateDir(id);
-  const started = await startWrangler({ persistTo: state, config, vars });
+  const inspectorPort = await freePort();
+  const started = await startWrangler({ persistTo: state, config, vars, inspectorPort });
   const { port } = started;
   return {
     state,
@@ -85,6 +87,7 @@ async function wranglerTarget(id, config, vars = {}) {
     pid: started.child.pid,
     output: started.output,
     rss: () => rssBytes(runtimePids(started.child.pid, port)),
+    jsHeap: () => jsHeapBytes(inspectorPort),
     generation: () => runtimePids(started.child.pid, port).join(","),
     cpu: () => ({
       runtime: cpuSeconds(runtimePids(started.child.pid, port)),

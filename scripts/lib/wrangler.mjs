@@ -47,10 +47,11 @@ export async function startWrangler(options) {
  * receives each line wrangler prints (stdout and stderr) instead of the terminal; without it,
  * the output is kept (for an error) but workerd's uncaught-exception lines are passed on
  * to stderr. The log level is `logLevel`, else SMCP_WRANGLER_LOG_LEVEL (debug is the only
- * level at which wrangler shows those lines), else warn.
+ * level at which wrangler shows those lines), else warn. `inspectorPort` opens wrangler's DevTools
+ * proxy on that port (the bench reads the JavaScript heap through it).
  * Resolves once /healthz answers.
  */
-async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit = false, onLine, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1" }) {
+async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit = false, onLine, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1", inspectorPort }) {
   const args = [
     path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
     "dev",
@@ -61,6 +62,7 @@ async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit =
     "--log-level", logLevel ?? process.env.SMCP_WRANGLER_LOG_LEVEL ?? (inherit ? "info" : "warn"),
   ];
   if (persistTo) args.push("--persist-to", persistTo);
+  if (inspectorPort) args.push("--inspector-port", String(inspectorPort));
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
