@@ -193,15 +193,24 @@ export class ReportShardDO extends DurableObject<Env> {
     return this.#flushing;
   }
 
+  /**
+   * The batch to send: the outbox, or the pending reports frozen into it under the next
+   * batch seq when it is empty; null when nothing is pending. A step of `flush`, public
+   * so a test can stand between freezing and sending (an answer lost on the way back).
+   */
+  outboxBatch(): ReportBatch | null {
+    const owner = this.ctx.storage.kv.get<Owner>(OWNER_KEY);
+    if (!owner) return null;
+    const batch = this.#outbox(owner);
+    if (batch) return batch;
+    this.#freeze();
+    return this.#outbox(owner);
+  }
+
   async #flushOnce(): Promise<void> {
     const owner = this.ctx.storage.kv.get<Owner>(OWNER_KEY);
-    if (!owner) return;
-    let batch = this.#outbox(owner);
-    if (!batch) {
-      this.#freeze();
-      batch = this.#outbox(owner);
-      if (!batch) return;
-    }
+    const batch = this.outboxBatch();
+    if (!owner || !batch) return;
     const ack = await tenantStub(this.env, owner.tenant).applyReportBatch(batch);
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("DELETE FROM outbox");
