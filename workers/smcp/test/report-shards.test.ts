@@ -7,7 +7,7 @@
  */
 import { SELF, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ReportShardDO } from "../src/tenant/report-shard-do";
+import { FLUSH_INTERVAL_MS, type ReportShardDO } from "../src/tenant/report-shard-do";
 import type { TenantDO } from "../src/tenant-do";
 import {
   ADMIN_TOKEN,
@@ -72,6 +72,18 @@ describe("report shards", () => {
     await flushReports(tenant);
     expect((await stats(tenant)).requests).toBe(24);
     expect(await scrapeAddNotes(tenant)).toBe(12);
+    // A shard that flushed keeps its rows and a late alarm (their expiry); a new report brings the flush back within the interval.
+    const [first] = sessions;
+    await callTool(first!, "add_note", { title: "again", body: "b" });
+    const reportedAt = Date.now();
+    await runDurableObjectAlarm(sessionStub(tenant, "notes", first!.sessionId));
+    const alarms = await Promise.all(reportShards(tenant).map((shard) => runInDurableObject(shard, (_i: ReportShardDO, state) => state.storage.getAlarm())));
+    const soonest = Math.min(...alarms.filter((a): a is number => a !== null));
+    expect(soonest).toBeLessThanOrEqual(Date.now() + FLUSH_INTERVAL_MS);
+    expect(soonest).toBeGreaterThanOrEqual(reportedAt);
+    await flushReports(tenant);
+    expect((await stats(tenant)).requests).toBe(25);
+    expect(await scrapeAddNotes(tenant)).toBe(13);
   });
 
   it("platform:report-shards — a flush re-driven after the tenant applied it (its answer lost) counts nothing twice", async () => {

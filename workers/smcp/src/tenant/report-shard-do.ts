@@ -99,7 +99,7 @@ interface Row extends Record<string, SqlStorageValue> {
 type Totals = Omit<SessionUpdate, "metrics">;
 
 export class ReportShardDO extends DurableObject<Env> {
-  #flushing: Promise<void> | undefined;
+  #flushing: Promise<number> | undefined;
 
   get #sql() {
     return this.ctx.storage.sql;
@@ -161,15 +161,19 @@ export class ReportShardDO extends DurableObject<Env> {
     return { ok: true };
   }
 
+  /** A flush within the interval: an alarm armed later (the expiry check of a quiet shard) is brought forward. */
   async #armFlush(): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + FLUSH_INTERVAL_MS);
+    const due = Date.now() + FLUSH_INTERVAL_MS;
+    const armed = await this.ctx.storage.getAlarm();
+    if (armed === null || armed > due) await this.ctx.storage.setAlarm(due);
   }
 
   async alarm(): Promise<void> {
     const owner = this.ctx.storage.kv.get<Owner>(OWNER_KEY);
     if (!owner) return;
+    let sent = 0;
     try {
-      await this.flush();
+      sent = await this.flush();
     } catch (err) {
       logEvent("warn", "report flush failed", { tenant: owner.tenant, shard: owner.shard, error: String(err) });
       await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
@@ -178,7 +182,8 @@ export class ReportShardDO extends DurableObject<Env> {
     this.#sql.exec("DELETE FROM reports WHERE dirty = 0 AND expires_at < ?", Date.now() - EXPIRY_GRACE_MS);
     const dirty = this.#sql.exec("SELECT 1 FROM reports WHERE dirty = 1 LIMIT 1").toArray().length > 0;
     const left = this.#sql.exec<{ t: number | null }>("SELECT min(expires_at) AS t FROM reports").one().t;
-    if (dirty) await this.ctx.storage.setAlarm(Date.now());
+    // Reports that came during the flush wait for the next interval; a backlog past one batch goes at once.
+    if (dirty) await this.ctx.storage.setAlarm(sent >= MAX_BATCH ? Date.now() : Date.now() + FLUSH_INTERVAL_MS);
     else if (left !== null) await this.ctx.storage.setAlarm(Math.max(Date.now() + FLUSH_INTERVAL_MS, left + EXPIRY_GRACE_MS));
     else {
       // Nothing held: the shard leaves no storage behind (the next report makes it again).
@@ -187,8 +192,8 @@ export class ReportShardDO extends DurableObject<Env> {
     }
   }
 
-  /** Sends the outbox batch, freezing the pending reports into one first if it is empty; one flush at a time. */
-  flush(): Promise<void> {
+  /** Sends the outbox batch, freezing the pending reports into one first if it is empty; one flush at a time. Resolves to the reports sent. */
+  flush(): Promise<number> {
     this.#flushing ??= this.#flushOnce().finally(() => (this.#flushing = undefined));
     return this.#flushing;
   }
@@ -207,16 +212,17 @@ export class ReportShardDO extends DurableObject<Env> {
     return this.#outbox(owner);
   }
 
-  async #flushOnce(): Promise<void> {
+  async #flushOnce(): Promise<number> {
     const owner = this.ctx.storage.kv.get<Owner>(OWNER_KEY);
     const batch = this.outboxBatch();
-    if (!owner || !batch) return;
+    if (!owner || !batch) return 0;
     const ack = await tenantStub(this.env, owner.tenant).applyReportBatch(batch);
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("DELETE FROM outbox");
       // A session the tenant does not index (ended, swept, or its tenant gone): nothing to keep for it.
       for (const id of ack.unknown) this.#sql.exec("DELETE FROM reports WHERE id = ? AND dirty = 0", id);
     });
+    return batch.reports.length;
   }
 
   #outbox(owner: Owner): ReportBatch | null {
