@@ -48,7 +48,7 @@ async function busySessions(tenant: string, key: string, n: number): Promise<Ses
 describe("report shards", () => {
   it("platform:report-shards — many sessions' reports reach the tenant as one batch per shard, their totals and metrics exact", async () => {
     const { tenant, key } = await provisionTenant({ prefix: "shard", servers: ["notes"] });
-    const sessions = await busySessions(tenant, key, 12);
+    const sessions = await busySessions(tenant, key!, 12);
     const before = (await stats(tenant)).reportCalls;
     for (const s of sessions) await runDurableObjectAlarm(sessionStub(tenant, "notes", s.sessionId));
     const flushed = await flushReports(tenant);
@@ -88,7 +88,7 @@ describe("report shards", () => {
 
   it("platform:report-shards — a flush re-driven after the tenant applied it (its answer lost) counts nothing twice", async () => {
     const { tenant, key } = await provisionTenant({ prefix: "shardre", servers: ["notes"] });
-    const sessions = await busySessions(tenant, key, 6);
+    const sessions = await busySessions(tenant, key!, 6);
     for (const s of sessions) await runDurableObjectAlarm(sessionStub(tenant, "notes", s.sessionId));
     for (const shard of reportShards(tenant)) {
       const batch = await runInDurableObject(shard, (instance: ReportShardDO) => instance.outboxBatch());
@@ -110,7 +110,7 @@ describe("report shards", () => {
 
   it("platform:report-shards — a session that ends while its shard holds its report (pending or in flight) leaves exact totals, and its row goes", async () => {
     const { tenant, key } = await provisionTenant({ prefix: "shardend", servers: ["notes"] });
-    const [a, b] = await busySessions(tenant, key, 2);
+    const [a, b] = await busySessions(tenant, key!, 2);
     for (const s of [a!, b!]) await runDurableObjectAlarm(sessionStub(tenant, "notes", s.sessionId));
     // a's report frozen into an outbox batch that has not reached the tenant; b's still pending.
     for (const shard of reportShards(tenant)) await runInDurableObject(shard, (instance: ReportShardDO) => instance.outboxBatch());
