@@ -11,6 +11,9 @@
  * - the tool-data throughput the tenant reached meanwhile (add_note calls/s), with p50/p99.
  * The window is read again after a settle of two report intervals, so reports of the
  * window that arrive late are counted too (they are the window's calls).
+ * The plan's session count is what 8 clients on the bench machine keep active in every
+ * 5 s interval (a session called less often than that reports less often, and one idle
+ * past 5 s is rebuilt at its next call, which then measures the rebuild, not the tenant).
  */
 import { percentile } from "../lib/load.mjs";
 import { callTool, openSession } from "../lib/mcp-wire.mjs";
