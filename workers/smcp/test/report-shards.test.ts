@@ -129,5 +129,11 @@ describe("report shards", () => {
       await runDurableObjectAlarm(shard);
       expect((await storageOf(shard)).kvKeys).toEqual([]);
     }
+    // A shard that started over still gets its batches applied (its batch seqs stay above the ones the tenant saw).
+    const later = await busySessions(tenant, key!, 8);
+    for (const s of later) await runDurableObjectAlarm(sessionStub(tenant, "notes", s.sessionId));
+    await flushReports(tenant);
+    expect((await stats(tenant)).requests).toBe(5 + 16);
+    expect(await scrapeAddNotes(tenant)).toBe(3 + 8);
   });
 });

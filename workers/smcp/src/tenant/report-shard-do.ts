@@ -237,7 +237,9 @@ export class ReportShardDO extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       const rows = this.#sql.exec<Row>("SELECT * FROM reports WHERE dirty = 1 ORDER BY id LIMIT ?", MAX_BATCH).toArray();
       if (rows.length === 0) return;
-      this.ctx.storage.kv.put(BATCH_SEQ_KEY, (this.ctx.storage.kv.get<number>(BATCH_SEQ_KEY) ?? 0) + 1);
+      // Never below the clock: a shard that emptied and deleted its storage starts again above
+      // every seq it sent before, which the tenant's `report_batches` still holds.
+      this.ctx.storage.kv.put(BATCH_SEQ_KEY, Math.max((this.ctx.storage.kv.get<number>(BATCH_SEQ_KEY) ?? 0) + 1, Date.now()));
       for (const r of rows) {
         const update: SessionUpdate = { ...(JSON.parse(r.report) as Totals), metrics: JSON.parse(r.deltas) as SentDelta[] };
         this.#sql.exec("INSERT INTO outbox (id, report) VALUES (?, ?)", r.id, JSON.stringify(update));
