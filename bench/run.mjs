@@ -36,11 +36,13 @@ const PLANS = {
     connections: 8, duration: 2, warmup: 0.5, rttSamples: 100, kinds: ["add", "echo"], corpus: 50,
     resumeEvents: 100, resumeRounds: 1, idleSessions: 100, settleMs: 500, concurrentSessions: 50, quietMs: 0,
     liveInstances: 20, steadyCalls: 30, freshSessions: 5, tasks: 20, listeners: 100, listenRounds: 3,
+    ceilingSessions: 64, ceilingSeconds: 12,
   },
   full: {
     connections: 8, duration: 10, warmup: 3, rttSamples: 1000, kinds: ["search", "add", "echo"], corpus: 200,
     resumeEvents: 100, resumeRounds: 10, idleSessions: 200, settleMs: 1500, concurrentSessions: 1000, quietMs: 30_000,
     liveInstances: 100, steadyCalls: 500, freshSessions: 20, tasks: 200, listeners: 100, listenRounds: 10,
+    ceilingSessions: 300, ceilingSeconds: 30,
   },
 };
 /** `--curve`: how cost grows with connections and held sessions (SMCP only; absolute figures). */

@@ -108,6 +108,7 @@ export function figureRows(results, plan) {
   rows.push(...deployedRows(results.smcp?.deployed, floor));
   rows.push(...gatewayRows(results.smcp?.gateway, floor));
   rows.push(...metricsCostRows(results.smcp?.metricsCost));
+  rows.push(...ceilingRows(results.smcp?.ceiling));
   for (const row of rows) row.ratios ??= ratiosOf(row);
   return rows;
 }
@@ -250,6 +251,30 @@ function metricsCostRows(cost) {
   });
 }
 
+/**
+ * The per-tenant ceiling (issue 18 item 8): report calls the tenant object got per active
+ * session per second (0.2 if every session reported to it directly), and the add_note
+ * throughput one tenant reached with that many sessions.
+ */
+function ceilingRows(c) {
+  if (!c || missing(c)) return [];
+  return [
+    {
+      id: "ceiling/report-calls",
+      sessions: c.sessions,
+      label: `tenant-object report calls per active session per second (${c.sessions} active sessions, one tenant; 0.2 if direct)`,
+      better: "lower",
+      servers: { smcp: cell(c.callsPerSessionPerSecond, `${fixed(c.callsPerSessionPerSecond, 4)} (${c.tenantCalls} calls in ${fixed(c.seconds, 0)} s + 10 s settle = ${fixed(c.callsPerSecond, 2)}/s for the tenant)`) },
+    },
+    {
+      id: "ceiling/tool-data",
+      label: `  tool-data throughput of one tenant: add_note over ${c.sessions} sessions · session, req/s (p50/p99 ms)`,
+      better: "higher",
+      servers: { smcp: cell(c.rps, `${fixed(c.rps, 0)} (${ms(c.p50)}/${ms(c.p99)}${c.failures ? `, ${c.failures} failed` : ""})`) },
+    },
+  ];
+}
+
 function ratiosOf(row) {
   const smcp = row.servers.smcp?.num;
   const ratios = {};
@@ -299,6 +324,20 @@ export function verdicts(rows) {
     ...deployedVerdict(byId["deployed/session"]),
     ...gatewayVerdict(byId["gateway/added"]),
     ...metricsVerdict(byId["metrics/session"], byId["metrics/stateless"]),
+    ...ceilingVerdict(byId["ceiling/report-calls"]),
+  ];
+}
+
+/** Issue 18 item 8: tenant-object report calls per active session at most 0.02/s (50,000 sessions under 1,000 calls/s). */
+function ceilingVerdict(row) {
+  const v = row?.servers.smcp?.num;
+  if (row === undefined) return [];
+  return [
+    {
+      target: "tenant-object report calls per active session ≤ 0.02/s (50,000 active sessions under 1,000 calls/s)",
+      met: v != null && v <= 0.02,
+      detail: v == null ? "n/a" : `${fixed(v, 4)}/s per session at ${row.sessions} active sessions (${fixed(v * row.sessions, 2)} calls/s for the tenant)`,
+    },
   ];
 }
 

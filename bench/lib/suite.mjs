@@ -18,6 +18,7 @@ import { listChangeFanOut } from "../figures/listen.mjs";
 import { metricsCost } from "../figures/metrics-cost.mjs";
 import { resumeLatency } from "../figures/resume.mjs";
 import { taskRoundTrip } from "../figures/tasks.mjs";
+import { tenantCeiling } from "../figures/tenant-ceiling.mjs";
 import { seedNotes, toolsCallLoad } from "../figures/tools-call.mjs";
 import { captureTemplates } from "./mcp-wire.mjs";
 import { measured } from "./progress.mjs";
@@ -33,7 +34,7 @@ export async function runFloorSuite(target, plan) {
 }
 
 /** The figure groups `--only` names (all when it names none). */
-export const FIGURE_GROUPS = ["footprint", "resume", "concurrency", "task", "listen", "calls", "deployed", "gateway", "metrics", "initialize"];
+export const FIGURE_GROUPS = ["footprint", "resume", "concurrency", "task", "listen", "calls", "deployed", "gateway", "metrics", "ceiling", "initialize"];
 
 /** Whether the run measures figure group `name` (`pnpm bench --only calls,gateway`). */
 const wanted = (plan, name) => !plan.only || plan.only.includes(name);
@@ -91,6 +92,11 @@ export async function runMcpSuite(target, plan) {
   if (target.sdkServer && want("deployed")) results.deployed = await runDeployedSuite(target, plan, step, await templates(target.sdkServer.builtIn, "session"));
   if (target.gateway && want("gateway")) {
     results.gateway = await step(`tools/call test_simple_text through the gateway and direct, ${plan.steadyCalls} each, one at a time`, () => gatewayOverhead(target, plan));
+  }
+  if (target.tenantCalls && want("ceiling")) {
+    results.ceiling = await step(`per-tenant ceiling: ${plan.ceilingSessions} active sessions calling ${add.name} for ${plan.ceilingSeconds} s`, async () =>
+      tenantCeiling(target, add, await templates(add, "session"), plan),
+    );
   }
   if (want("initialize")) results.initialize = await step("initialize rate", async () => initializeRate(await templates(add, "session"), plan, target.cpu));
   return results;

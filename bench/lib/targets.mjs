@@ -43,6 +43,8 @@ const SMCP_VARS = {
   SMCP_MAX_LISTEN_STREAMS_PER_TENANT: "1000",
   // The gateway figure's upstream runs on this machine (bench/peers/upstream).
   SMCP_ALLOW_LOOPBACK_EGRESS: "true",
+  // `BENCH_REPORT_SHARDS=0 pnpm bench --only ceiling` measures the per-tenant ceiling without report shards, for comparison.
+  ...(process.env.BENCH_REPORT_SHARDS ? { SMCP_REPORT_SHARDS: process.env.BENCH_REPORT_SHARDS } : {}),
 };
 const TENANT = "bench";
 
@@ -154,6 +156,8 @@ export async function startSmcp({ config = "wrangler.jsonc", id = "smcp", vars =
     sessionStoreDir: path.join(w.state, "v3/do/smcp-SessionDO"),
     ...(id === "smcp" ? { metricsOff: () => startSmcp({ config, id: "smcp-metrics-off", vars: { ...vars, SMCP_METRICS_RECORDING: "off" } }) } : {}),
     eventLogBytes: async (sessionId) => (await admin.call("GET", `/tenants/${TENANT}/sessions/${sessionId}`)).eventLog.bytes,
+    // Report calls the tenant objects received so far (sessions' reports, report shards' batches): the per-tenant ceiling figure.
+    tenantCalls: async () => (await admin.call("GET", "/health")).reports.tenantCalls,
     gateway: {
       start: startUpstreamPeer,
       front: async (url) => {

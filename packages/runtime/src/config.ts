@@ -57,6 +57,8 @@ export const PlatformConfigSchema = z.object({
   SMCP_UPSTREAM_CALL_TIMEOUT_SECONDS: intFrom(120, 1),
   /** How long the stateless lane keeps a principal's idle upstream session (a 2026 client of a 2025 upstream) before it is deleted upstream. */
   SMCP_UPSTREAM_IDLE_SECONDS: intFrom(600, 1),
+  /** Report shards per tenant (workers/smcp/src/tenant/report-shard-do.ts): sessions report to one of them, each flushes one batch to the tenant every 5 s; 0 sends reports straight to the tenant. */
+  SMCP_REPORT_SHARDS: intFrom(4, 0),
   /** Live instances of deployed SDK servers (sessions running one) per tenant; one more `initialize` gets 429. */
   SMCP_MAX_INSTANCES_PER_TENANT: intFrom(50, 1),
   /** How long a revocation or tenant delete waits for one session to end before reporting it as not ended. */

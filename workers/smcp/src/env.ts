@@ -13,6 +13,7 @@ import type { ListenBusDO } from "./mcp/listen-bus-do";
 import { listenBusObjectName } from "@smcp/runtime";
 import type { TaskDO } from "./tasks/task-do";
 import type { UpstreamPrincipalDO } from "./gateway/principal-upstream-do";
+import type { ReportShardDO } from "./tenant/report-shard-do";
 import { asAdminCaller } from "./admin/acting-caller";
 
 export interface Env extends PlatformVariables {
@@ -29,6 +30,8 @@ export interface Env extends PlatformVariables {
   TASKS: DurableObjectNamespace<TaskDO>;
   /** The stateless lane's upstream sessions: one object per principal of an upstream server, one more per server for its list changes (gateway/principal-upstream-do.ts). */
   UPSTREAMS: DurableObjectNamespace<UpstreamPrincipalDO>;
+  /** Sessions' counter reports, batched to the tenant: `SMCP_REPORT_SHARDS` objects per tenant (tenant/report-shard-do.ts). */
+  REPORT_SHARDS: DurableObjectNamespace<ReportShardDO>;
   /** Loads deployed (tenant-written) servers into isolates of their own (sandbox/client.ts). */
   LOADER: WorkerLoader;
 }

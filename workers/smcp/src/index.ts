@@ -24,6 +24,7 @@ export { TenantDO } from "./tenant-do";
 export { OAuthLimiterDO } from "./oauth/limiter-do";
 export { ListenBusDO } from "./mcp/listen-bus-do";
 export { UpstreamPrincipalDO } from "./gateway/principal-upstream-do";
+export { ReportShardDO } from "./tenant/report-shard-do";
 export { TaskDO } from "./tasks/task-do";
 export { SandboxEgress, SandboxStore } from "./sandbox/entrypoints";
 export { SandboxFiles } from "./sandbox/files/entrypoint";

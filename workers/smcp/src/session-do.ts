@@ -19,10 +19,11 @@
  * then deletes its storage; if the tenant cannot be reached, the data and the alarm
  * stay and the alarm re-drives the end. Concurrent ends share one run.
  *
- * Counters (requests, errors) are running totals in the session's KV, reported to the
- * tenant with a sequence number at most every `REPORT_INTERVAL_MS`; a report that
+ * Counters (requests, errors) are running totals in the session's KV, reported with a
+ * sequence number at most every `REPORT_INTERVAL_MS` to the session's report shard,
+ * which batches them to the tenant every 5 s (tenant/report-shard-do.ts); a report that
  * could not be sent right away is due by an alarm, so the tenant's figures lag by at
- * most that interval plus alarm delay, and an eviction loses none.
+ * most two intervals plus alarm delay, and an eviction loses none.
  */
 import { DurableObject } from "cloudflare:workers";
 import { WebStandardStreamableHTTPServerTransport, type JSONRPCMessage } from "@modelcontextprotocol/server";
@@ -43,6 +44,7 @@ import {
 } from "@smcp/runtime";
 import { builtInServers } from "@smcp/servers";
 import { tenantStub, type Env } from "./env";
+import { reportTarget } from "./tenant/report-shard-do";
 import { authInfoOf, incarnationOf, samePrincipal, type Principal } from "./mcp/principal";
 import { requestsOnStream, type InitializeParams } from "./mcp/restore-session";
 import { inProcessBackend, type SessionBackend } from "./mcp/session-backend";
@@ -680,7 +682,11 @@ export class SessionDO extends DurableObject<Env> {
     this.#reporting ??= (async () => {
       this.#reportedAt = Date.now();
       const update = this.#nextUpdate(meta);
-      const ack = await tenantStub(this.env, meta.tenant).sessionTouched(meta.sessionId, update);
+      // Through the session's report shard (tenant/report-shard-do.ts), which batches it to the tenant.
+      const target = reportTarget(this.env, meta.tenant, meta.sessionId);
+      const ack = target
+        ? await target.stub.report(meta.tenant, target.shard, meta.sessionId, update)
+        : await tenantStub(this.env, meta.tenant).sessionTouched(meta.sessionId, update);
       if (ack.ok && !this.#ended) {
         const state = this.#reportState();
         if (ack.seq === state.seq) this.#putReportState({ seq: state.seq, acked: { requests: update.requests, errors: update.errors } });
@@ -819,7 +825,11 @@ export class SessionDO extends DurableObject<Env> {
     if (!meta) return; // already finished by an earlier run
     try {
       await this.#reporting;
-      await tenantStub(this.env, meta.tenant).sessionClosed(meta.sessionId, ended.reason, this.#nextUpdate(meta), ended.cause);
+      // The shard adds the deltas it still holds for this session, so the tenant's totals are complete at the end.
+      const target = reportTarget(this.env, meta.tenant, meta.sessionId);
+      const final = this.#nextUpdate(meta);
+      if (target) await target.stub.sessionClosed(meta.tenant, target.shard, meta.sessionId, ended.reason, final, ended.cause);
+      else await tenantStub(this.env, meta.tenant).sessionClosed(meta.sessionId, ended.reason, final, ended.cause);
     } catch (err) {
       logEvent("warn", "session end not yet reported", { tenant: meta.tenant, session: meta.sessionId, error: String(err) });
       // The committed end and its data stay; the alarm re-drives it.

@@ -61,6 +61,7 @@ import { UpstreamHealth, probeSchedule, type UpstreamHealthSummary, type Upstrea
 import { policySummary, type ToolPolicy } from "./policy/tool-policy";
 import { identitySummary, type StoredIdentity } from "./tenant/identity";
 import { MetricsRollup } from "./tenant/metrics-rollup";
+import { MAX_BATCH, type ReportBatch, type ReportBatchAck } from "./tenant/report-batch";
 import { MetricsRecorder, type IsolateFlush, type MetricsSnapshot } from "./tenant/metrics";
 import type { SeriesRange } from "./metrics/series";
 
@@ -1036,6 +1037,7 @@ export class TenantDO extends DurableObject<Env> {
     // The report and its metrics deltas are one write: the index row and the minute rows together.
     const known = this.ctx.storage.transactionSync(() => {
       const before = this.#sessions.reportOf(id);
+      this.#sessions.countReportCall();
       if (!before) return false;
       this.#sessions.touch(id, update);
       metrics.foldReport(before.server, before.seq, update);
@@ -1045,6 +1047,40 @@ export class TenantDO extends DurableObject<Env> {
     if (!known) return { ok: false, reason: "unknown-session" };
     await metrics.armPrune();
     return { ok: true, seq: update.seq };
+  }
+
+  /**
+   * One flush of a report shard (tenant/report-shard-do.ts): each session's report applied
+   * as `sessionTouched` applies it (once per session seq), the whole batch once per
+   * (shard, batch seq), all in one transaction, and the gauges sampled once per server.
+   * Answers the sessions it does not index, so the shard can forget them.
+   */
+  async applyReportBatch(batch: ReportBatch): Promise<ReportBatchAck> {
+    const reports = Array.isArray(batch?.reports) ? batch.reports.slice(0, MAX_BATCH) : [];
+    if (!this.#config()) return { ok: true, duplicate: false, unknown: reports.map((r) => r.id) };
+    const metrics = this.#metrics;
+    const ack = this.ctx.storage.transactionSync((): ReportBatchAck => {
+      const applied = this.#sql.exec<{ seq: number }>("SELECT seq FROM report_batches WHERE shard = ?", batch.shard).toArray()[0];
+      if (applied && batch.seq <= applied.seq) return { ok: true, duplicate: true, unknown: [] };
+      const unknown: string[] = [];
+      const servers = new Set<string>();
+      for (const { id, update } of reports) {
+        const before = this.#sessions.reportOf(id);
+        if (!before) {
+          unknown.push(id);
+          continue;
+        }
+        this.#sessions.touch(id, update);
+        metrics.foldReport(before.server, before.seq, update);
+        servers.add(before.server);
+      }
+      for (const server of servers) metrics.sampleServer(server);
+      this.#sql.exec("INSERT OR REPLACE INTO report_batches (shard, seq, applied_at) VALUES (?, ?, ?)", batch.shard, batch.seq, Date.now());
+      this.#sessions.countReportCall();
+      return { ok: true, duplicate: false, unknown };
+    });
+    await metrics.armPrune();
+    return ack;
   }
 
   /**

@@ -215,6 +215,15 @@ CREATE INDEX sso_nonces_by_expiry ON sso_nonces (expires_at);
     // 17: metrics rollups (tenant/metrics-rollup.ts): requests, errors by kind and latency
     // buckets per minute and series (server, method, tool), and the same as running totals.
     METRICS_SCHEMA,
+    // 18: report batches of the sessions' report shards (tenant/report-shard-do.ts): the seq of
+    // the last batch applied per shard, so a flush re-driven after a lost answer is applied once.
+    `
+CREATE TABLE report_batches (
+  shard INTEGER PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  applied_at INTEGER NOT NULL
+);
+`,
     // Append new steps here (see HOW TO ADD A STEP above).
   ],
 };

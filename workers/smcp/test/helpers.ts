@@ -4,7 +4,9 @@
  * reader. Raw requests on purpose: these tests check status codes, headers and event
  * ids, which an SDK client would hide.
  */
-import { SELF, env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
+import { SELF, env, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { platformConfig } from "@smcp/runtime";
+import { reportShardName } from "../src/tenant/report-batch";
 import { sessionObjectName } from "@smcp/runtime";
 import { listenBusStub, tenantStub } from "../src/env";
 import type { TenantConfig } from "../src/tenant/types";
@@ -368,6 +370,26 @@ export function sessionStub(tenant: string, server: string, sessionId: string, i
 export function busStub(tenant: string, server: string, incarnation = incarnations.get(tenant)) {
   if (incarnation === undefined) throw new Error(`incarnation of tenant ${tenant} unknown: create it with provisionTenant or open a session with openSession first`);
   return listenBusStub(env, tenant, incarnation, server);
+}
+
+/** The report shards of a tenant (src/tenant/report-shard-do.ts), named as the sessions name them. */
+export function reportShards(tenant: string) {
+  const shards = platformConfig(env).SMCP_REPORT_SHARDS;
+  return Array.from({ length: shards }, (_, i) => env.REPORT_SHARDS.get(env.REPORT_SHARDS.idFromName(reportShardName(tenant, i))));
+}
+
+/** Runs the flush alarm of every report shard of a tenant that has one armed: what the tenant would see 5 s later. */
+export async function flushReports(tenant: string): Promise<number> {
+  let flushed = 0;
+  for (const shard of reportShards(tenant)) if (await runDurableObjectAlarm(shard)) flushed++;
+  return flushed;
+}
+
+/** A session's due report, sent by its alarm and flushed by its shard to the tenant. */
+export async function reportNow(tenant: string, server: string, sessionId: string): Promise<boolean> {
+  const ran = await runDurableObjectAlarm(sessionStub(tenant, server, sessionId));
+  await flushReports(tenant);
+  return ran;
 }
 
 /** Whether workerd has a storage file for this session object. */

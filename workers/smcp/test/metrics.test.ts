@@ -30,6 +30,7 @@ import {
   statelessTool,
   storageOf,
   tenantObject,
+  flushReports,
 } from "./helpers";
 
 const MINUTE = 60_000;
@@ -65,6 +66,8 @@ describe("metrics", () => {
     expect((await storageOf(sessionStub(tenant, "notes", session.sessionId))).kvKeys).toEqual(keysBefore);
 
     expect(await runDurableObjectAlarm(sessionStub(tenant, "notes", session.sessionId))).toBe(true);
+    // The report went to the session's report shard; its flush (5 s later) brings it to the tenant.
+    await flushReports(tenant);
 
     const hour = await series(tenant, "notes", "1h");
     const total = hour.points.reduce((t: number, p: { requests: number }) => t + p.requests, 0);
@@ -93,6 +96,8 @@ describe("metrics", () => {
 
     // A report applied again (its acknowledgement lost) adds nothing: the session resends nothing it was told is in.
     expect(await runDurableObjectAlarm(sessionStub(tenant, "notes", session.sessionId))).toBe(true);
+    // The report went to the session's report shard; its flush (5 s later) brings it to the tenant.
+    await flushReports(tenant);
     expect(valueOf(await scrape(`/tenants/${tenant}/metrics`), `smcp_requests_total${labels("tools/call", "add_note")}`)).toBe(2);
   });
 
@@ -146,6 +151,8 @@ describe("metrics", () => {
     const weird = 'we"ird\\name\nx';
     await request(session, "tools/call", { name: weird, arguments: {} });
     expect(await runDurableObjectAlarm(sessionStub(a.tenant, "notes", session.sessionId))).toBe(true);
+    // The report went to the session's report shard; its flush (5 s later) brings it to the tenant.
+    await flushReports(a.tenant);
     const text = await scrape(`/tenants/${a.tenant}/metrics`);
     expect(text).toContain(`tool="we\\"ird\\\\name\\nx"`);
     expect(text.split("\n").some((l) => l.startsWith("x") || l.includes('ird\\name\n'))).toBe(false);

@@ -33,6 +33,7 @@ import {
   textOf,
   type Session,
   type Tenant,
+  flushReports,
 } from "./helpers";
 
 // --- helpers ------------------------------------------------------------------------
@@ -219,6 +220,8 @@ describe("deploy", () => {
     expect(await toolError(session, "run", { fail: true })).toBe("upstream said no");
     // The figures come from the metrics rollups, which the session's next report feeds (its alarm, run now).
     expect(await runDurableObjectAlarm(sessionStub(t.tenant, "flaky", session.sessionId))).toBe(true);
+    // The report went to the session's report shard; its flush (5 s later) brings it to the tenant.
+    await flushReports(t.tenant);
 
     const view = await adminOk("GET", `/tenants/${t.tenant}/servers/flaky`);
     expect(view).toMatchObject({ server: "flaky", kind: "deployed", enabled: true, version: 1, status: "serving", calls: 2, errors: 1, errorRate: 0.5, latencyMs: { p50: expect.any(Number), p95: expect.any(Number) } });

@@ -25,6 +25,7 @@ import {
   sessionStub,
   storageOf,
   type Session,
+  flushReports,
 } from "./helpers";
 
 const TTL_MS = 1800 * 1000; // SMCP_SESSION_TTL_SECONDS in wrangler.jsonc
@@ -323,6 +324,8 @@ describe("item 7: the session index holds no ghosts; counters survive evictions"
     await send(session, rpc("no/such/method")).then((r) => r.body?.cancel());
     // initialize + 5 calls + 1 error; a due report is sent by the alarm.
     expect(await runDurableObjectAlarm(stub)).toBe(true);
+    // The report went to the session's report shard; its flush (5 s later) brings it to the tenant.
+    await flushReports(tenant);
     const live = await tenantStub(env, tenant).stats();
     expect({ requests: live?.requests, errors: live?.errors }).toEqual({ requests: 7, errors: 1 });
 

@@ -47,6 +47,8 @@ import {
   statelessTool,
   storageOf,
   type Session,
+  flushReports,
+  reportShards,
 } from "./helpers";
 import { authorizeUrl, getPage, pkcePair, randomAddress, register, tokenRequest, tokensFor, tokensOk } from "./oauth-helpers";
 import { parseStorageDoc, storageProblems, type DocStore, type Snapshot } from "./storage-doc";
@@ -143,7 +145,8 @@ const randomKey = () => {
 };
 
 /** The snapshots of each store, filled by the drive below. */
-const seen: Record<"SessionDO" | "TenantDO" | "DirectoryDO" | "OAuthLimiterDO" | "ListenBusDO" | "TaskDO" | "UpstreamPrincipalDO" | "OAUTH_KV", Snapshot[]> = {
+const seen: Record<"SessionDO" | "TenantDO" | "DirectoryDO" | "OAuthLimiterDO" | "ListenBusDO" | "TaskDO" | "UpstreamPrincipalDO" | "ReportShardDO" | "OAUTH_KV", Snapshot[]> = {
+  ReportShardDO: [],
   ListenBusDO: [],
   UpstreamPrincipalDO: [],
   SessionDO: [],
@@ -268,6 +271,13 @@ beforeAll(async () => {
     ["units", units],
   ];
   for (const [server, s] of live) expect(await runDurableObjectAlarm(sessionStub(t.tenant, server, s.sessionId))).toBe(true);
+  // --- the report shards: the reports held, then flushed to the tenant (the shards keep each session's last seq) ---
+  const holding = [];
+  for (const shard of reportShards(t.tenant)) if ((await storageOf(shard)).kvKeys.length > 0) holding.push(shard);
+  expect(holding.length).toBeGreaterThan(0);
+  for (const shard of holding) seen.ReportShardDO.push(await snapshot(shard, "a report shard holding reports"));
+  expect(await flushReports(t.tenant)).toBe(holding.length);
+  for (const shard of holding) seen.ReportShardDO.push(await snapshot(shard, "a report shard after its flush"));
 
   // --- transient: a failed-auth window, open, then closed by the tenant's alarm ------------------------
   const refused = await mcpFetch(notesUrl, { key: randomKey(), body: rpc("ping") });
@@ -354,6 +364,10 @@ describe("docs/storage-schema.md", () => {
     expect(storageProblems(section("OAuthLimiterDO"), seen.OAuthLimiterDO)).toEqual([]);
     expect(storageProblems(section("ListenBusDO"), seen.ListenBusDO)).toEqual([]);
     expect(storageProblems(section("TaskDO"), seen.TaskDO)).toEqual([]);
+  });
+
+  it("platform:migrations platform:report-shards — ReportShardDO matches the doc", () => {
+    expect(storageProblems(section("ReportShardDO"), seen.ReportShardDO)).toEqual([]);
   });
 
   it("platform:migrations upstream:stateless-idle — UpstreamPrincipalDO: a caller's object stores no key and no table, only the alarm of its idle timeout, as the doc says", () => {

@@ -35,6 +35,8 @@ export async function getHealth(env: Env): Promise<Response> {
       lagMsAvg: alarms ? Math.round(total((s) => s.alarmLagMsAvg * s.alarms) / alarms) : 0,
     },
     eventLog: { bytes: total((s) => s.eventLogBytes) },
+    // Report calls the tenant objects received (sessions' reports, report shards' batches): what sharding keeps low.
+    reports: { tenantCalls: total((s) => s.reportCalls) },
     upstreams: {
       total: total((s) => s.upstreams.total),
       reachable: total((s) => s.upstreams.reachable),

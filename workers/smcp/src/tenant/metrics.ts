@@ -11,7 +11,7 @@
  * probe (tenant/upstream-health.ts); a sample per minute is kept beside the rollups,
  * written in the same transaction as the report or probe that changed it.
  */
-import { MAX_UNACKED_DELTAS } from "../mcp/request-log";
+import { MAX_DELTAS } from "./report-batch";
 import { isDelta, OTHER_TOOL, type MetricsDelta } from "../metrics/delta";
 import { quantileMs } from "../metrics/histogram";
 import { pointOf, seriesWindow, type SeriesRange, type SeriesPoint } from "../metrics/series";
@@ -64,7 +64,7 @@ export class MetricsRecorder {
 
   /** The deltas of a session's report that the tenant has not applied yet (seq after `appliedSeq`), for the session's own server. */
   foldReport(server: string, appliedSeq: number, update: SessionUpdate): void {
-    const deltas = Array.isArray(update.metrics) ? update.metrics.slice(-MAX_UNACKED_DELTAS) : [];
+    const deltas = Array.isArray(update.metrics) ? update.metrics.slice(-MAX_DELTAS) : [];
     for (const d of deltas) {
       if (typeof d?.seq === "number" && d.seq > appliedSeq && d.seq <= update.seq && isDelta(d.delta)) this.#rollup.fold(server, d.delta);
     }

@@ -76,6 +76,8 @@ export interface TenantStats {
   alarmFailures: number;
   alarmLagMsMax: number;
   alarmLagMsAvg: number;
+  /** Report calls the tenant object received: sessions' own reports and report shards' batches. */
+  reportCalls: number;
 }
 
 export type SessionAdmission =
