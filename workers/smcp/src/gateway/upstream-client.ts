@@ -81,8 +81,9 @@ export interface UpstreamSessionHeaders {
   protocolVersion: string | null;
 }
 
+/** The same four schemas in the order an upstream's messages most often match them (each miss is a schema parse). */
 const isMessage = (m: unknown): m is JSONRPCMessage =>
-  isJSONRPCRequest(m) || isJSONRPCNotification(m) || isJSONRPCResponse(m) || isJSONRPCErrorResponse(m);
+  isJSONRPCResponse(m) || isJSONRPCNotification(m) || isJSONRPCErrorResponse(m) || isJSONRPCRequest(m);
 
 function requestHeaders(endpoint: UpstreamEndpoint, session: UpstreamSessionHeaders): Headers {
   const headers = new Headers(endpoint.headers);
