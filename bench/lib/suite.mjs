@@ -90,7 +90,7 @@ export async function runMcpSuite(target, plan) {
   }
   if (target.sdkServer && want("deployed")) results.deployed = await runDeployedSuite(target, plan, step, await templates(target.sdkServer.builtIn, "session"));
   if (target.gateway && want("gateway")) {
-    results.gateway = await step(`tools/call test_simple_text through the gateway and direct, ${plan.steadyCalls} each, one at a time`, () => gatewayOverhead(target, plan));
+    results.gateway = await step(`tools/call test_simple_text through the gateway and direct, ${plan.gatewayCalls ?? plan.steadyCalls} each, interleaved one at a time`, () => gatewayOverhead(target, plan));
   }
   if (want("initialize")) results.initialize = await step("initialize rate", async () => initializeRate(await templates(add, "session"), plan, target.cpu));
   return results;
