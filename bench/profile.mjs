@@ -1,11 +1,13 @@
 /**
- * `node bench/profile.mjs [--lane session|stateless] [--tool add|echo|search] [--seconds 10] [--config wrangler.jsonc]`
+ * `node bench/profile.mjs [--lane session|stateless] [--tool add|echo|search|gateway] [--seconds 10] [--config wrangler.jsonc]`
  *
  * Where SMCP's CPU goes on one `tools/call` path: starts SMCP on `wrangler dev`,
  * drives the SDK client's request with autocannon (as `pnpm bench` does) while
  * workerd's V8 profiler samples the worker and its Durable Objects, then prints the
  * functions with the most self and inclusive time and writes the profile to
  * bench/results/profile-<lane>-<tool>.cpuprofile.json (open it in Chrome DevTools).
+ * `--tool gateway` is the gateway figure's call: test_simple_text of bench/peers/upstream
+ * (started here) through SMCP as an upstream server.
  * A diagnostic, not a figure: sampling slows the server down.
  */
 import { writeFileSync } from "node:fs";
@@ -31,10 +33,14 @@ const { values } = parseArgs({
 const plan = { connections: 8, duration: Number(values.seconds), warmup: 0 };
 
 const target = await startSmcp({ config: values.config });
-const stop = () => target.stop();
+const upstream = values.tool === "gateway" ? await target.gateway.start() : null;
+const stop = async () => {
+  await upstream?.stop();
+  await target.stop();
+};
 process.on("SIGINT", () => void stop().finally(() => process.exit(130)));
 try {
-  const tool = target.tools[values.tool];
+  const tool = upstream ? { url: await target.gateway.front(upstream.mcpUrl), name: "test_simple_text", args: {} } : target.tools[values.tool];
   const templates = await captureTemplates(tool.url, target.headers, values.lane, tool);
   progress("profile", `warm-up: tools/call ${tool.name} · ${values.lane}`);
   await toolsCallLoad(tool, templates, { ...plan, duration: 2 });

@@ -35,13 +35,13 @@ const PLANS = {
   quick: {
     connections: 8, duration: 2, warmup: 0.5, rttSamples: 100, kinds: ["add", "echo"], corpus: 50,
     resumeEvents: 100, resumeRounds: 1, idleSessions: 100, settleMs: 500, concurrentSessions: 50, quietMs: 0,
-    liveInstances: 20, steadyCalls: 30, freshSessions: 5, tasks: 20, listeners: 100, listenRounds: 3,
+    liveInstances: 20, steadyCalls: 30, gatewayCalls: 300, freshSessions: 5, tasks: 20, listeners: 100, listenRounds: 3,
     ceilingSessions: 64, ceilingSeconds: 12,
   },
   full: {
     connections: 8, duration: 10, warmup: 3, rttSamples: 1000, kinds: ["search", "add", "echo"], corpus: 200,
     resumeEvents: 100, resumeRounds: 10, idleSessions: 200, settleMs: 1500, concurrentSessions: 1000, quietMs: 30_000,
-    liveInstances: 100, steadyCalls: 500, freshSessions: 20, tasks: 200, listeners: 100, listenRounds: 10,
+    liveInstances: 100, steadyCalls: 500, gatewayCalls: 1000, freshSessions: 20, tasks: 200, listeners: 100, listenRounds: 10,
     ceilingSessions: 300, ceilingSeconds: 30,
   },
 };
@@ -168,7 +168,7 @@ async function main() {
   }
   if (results.smcp?.gateway) {
     notes.push(
-      "gateway row: bench/peers/upstream (the SDK v2 on Node, no event store, the static test_simple_text) called one call at a time directly and through SMCP (an upstream server of the bench tenant), interleaved; the difference of the p50s, over the floor round trip under SMCP/floor.",
+      `gateway row: bench/peers/upstream (the SDK v2 on Node, no event store, the static test_simple_text) called one call at a time directly and through SMCP (an upstream server of the bench tenant), interleaved call by call with the first side alternating, after a warm-up; the difference of the p50s (of ${plan.gatewayCalls} calls each), over the floor round trip under SMCP/floor.`,
     );
   }
   const table = renderTable(rows, targets, notes);

@@ -2,20 +2,26 @@
  * The gateway's added latency: `tools/call` of a static tool (`test_simple_text`) on
  * a loopback SDK v2 server (bench/peers/upstream, no event store), called directly
  * and through SMCP as an upstream server of the bench tenant, one call at a time on
- * one session each, the two interleaved so a machine that gets busier weighs on both.
- * The figure is the difference of the p50s, reported in floor round trips (issue 14:
- * at most 2). Through SMCP a call is the client's leg (Worker, session object, its
- * event log) plus the upstream's own POST from the session object.
+ * one session each. The two sides are interleaved call by call, and which of them goes
+ * first alternates, so a machine that gets busier (other processes on these 2 cores)
+ * weighs on both alike. The figure is the difference of the p50s over all
+ * `plan.gatewayCalls` calls of each side, reported in floor round trips (issue 14: at
+ * most 2); the calls are counted in ROUNDS blocks whose own differences are reported
+ * too (`blocks`), so the noise of a run is visible beside its figure. Through SMCP a
+ * call is the client's leg (Worker, session object) plus the upstream's own POST from
+ * the session object.
  */
 import { percentile } from "../lib/load.mjs";
 import { callTool, captureTemplates, openSession } from "../lib/mcp-wire.mjs";
 
 const TOOL = { name: "test_simple_text", args: {} };
-/** Calls before the measured ones, on each side: connections and code paths warm. */
-const WARMUP = 10;
+/** Calls before the measured ones, on each side: connections, caches and JIT warm. */
+const WARMUP = 30;
+const ROUNDS = 5;
 
 /** @param {import("../lib/targets.mjs").Target} target */
 export async function gatewayOverhead(target, plan) {
+  const calls = plan.gatewayCalls ?? plan.steadyCalls;
   const upstream = await target.gateway.start();
   try {
     const direct = { ...TOOL, url: upstream.mcpUrl };
@@ -26,15 +32,20 @@ export async function gatewayOverhead(target, plan) {
     ];
     for (const side of sides) side.session = await openSession(side.templates);
     let id = 1;
-    for (let i = 0; i < WARMUP + plan.steadyCalls; i++) {
-      for (const side of sides) {
+    for (let i = 0; i < WARMUP + calls; i++) {
+      for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
         const t0 = performance.now();
         await callTool(side.templates, side.session, id++, side.tool);
         if (i >= WARMUP) side.took.push(performance.now() - t0);
       }
     }
     const [d, g] = sides.map((s) => ({ p50: percentile(s.took, 0.5), p99: percentile(s.took, 0.99) }));
-    return { direct: d, gateway: g, addedP50: g.p50 - d.p50, calls: plan.steadyCalls };
+    const per = Math.floor(calls / ROUNDS);
+    const blocks = Array.from({ length: ROUNDS }, (_, r) => {
+      const block = (s) => s.took.slice(r * per, (r + 1) * per);
+      return percentile(block(sides[1]), 0.5) - percentile(block(sides[0]), 0.5);
+    });
+    return { direct: d, gateway: g, addedP50: g.p50 - d.p50, calls, blocks };
   } finally {
     await upstream.stop();
   }

@@ -433,7 +433,7 @@ export function describeFigure(value) {
   }
   if ("rounds" in value) return `p50 ${ms(value.p50)} ms over ${value.rounds} rounds`;
   if ("p50" in value) return `p50 ${ms(value.p50)} ms, p99 ${ms(value.p99)} ms`;
-  if ("addedP50" in value) return `through the gateway p50 ${ms(value.gateway.p50)} ms (p99 ${ms(value.gateway.p99)}), direct p50 ${ms(value.direct.p50)} ms (p99 ${ms(value.direct.p99)}): +${ms(value.addedP50)} ms over ${value.calls} calls each`;
+  if ("addedP50" in value) return `through the gateway p50 ${ms(value.gateway.p50)} ms (p99 ${ms(value.gateway.p99)}), direct p50 ${ms(value.direct.p50)} ms (p99 ${ms(value.direct.p99)}): +${ms(value.addedP50)} ms over ${value.calls} calls each${value.blocks ? ` (blocks of ${Math.floor(value.calls / value.blocks.length)}: ${value.blocks.map((b) => `+${ms(b)}`).join(", ")})` : ""}`;
   if ("deployMs" in value) return `version ${value.version} deployed in ${fixed(value.deployMs / 1000, 1)} s (bundle, upload, health check)`;
   if ("firstUseMs" in value) {
     return `initialize ${ms(value.initializeMs)} ms + first call ${ms(value.firstCallMs)} ms; steady p50 ${ms(value.steady.p50)} ms (built in ${ms(value.builtInSteady.p50)} ms); a later fresh session ${ms(value.freshSession.p50)} ms (p50)`;

@@ -91,7 +91,7 @@ export async function runMcpSuite(target, plan) {
   }
   if (target.sdkServer && want("deployed")) results.deployed = await runDeployedSuite(target, plan, step, await templates(target.sdkServer.builtIn, "session"));
   if (target.gateway && want("gateway")) {
-    results.gateway = await step(`tools/call test_simple_text through the gateway and direct, ${plan.steadyCalls} each, one at a time`, () => gatewayOverhead(target, plan));
+    results.gateway = await step(`tools/call test_simple_text through the gateway and direct, ${plan.gatewayCalls ?? plan.steadyCalls} each, interleaved one at a time`, () => gatewayOverhead(target, plan));
   }
   if (target.tenantCalls && want("ceiling")) {
     results.ceiling = await step(`per-tenant ceiling: ${plan.ceilingSessions} active sessions calling ${add.name} for ${plan.ceilingSeconds} s`, async () =>

@@ -30,6 +30,19 @@ describe("gateway SSE reader", () => {
     // An event the stream ends in the middle of is dropped, as the SSE standard says.
   });
 
+  it("untrusted:messages — a character whose UTF-8 bytes are split across chunks, and a line that arrives over many chunks, read whole", async () => {
+    const bytes = new TextEncoder().encode(`data: {"t":"é€😀${"z".repeat(300)}"}\n\n`);
+    const chunks = [];
+    for (let at = 0; at < bytes.length; at += 7) chunks.push(bytes.slice(at, at + 7));
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const chunk of chunks) c.enqueue(chunk);
+        c.close();
+      },
+    });
+    expect(await events(stream)).toEqual([{ event: "message", data: `{"t":"é€😀${"z".repeat(300)}"}`, id: null }]);
+  });
+
   it("untrusted:messages — a line or an event past its cap ends the stream with SseLimitError", async () => {
     await expect(events(streamOf("data: " + "x".repeat(2000)), { maxLineChars: 100, maxEventChars: 10_000 })).rejects.toBeInstanceOf(SseLimitError);
     await expect(events(streamOf("data: aaaa\n".repeat(50) + "\n"), { maxLineChars: 100, maxEventChars: 100 })).rejects.toBeInstanceOf(SseLimitError);

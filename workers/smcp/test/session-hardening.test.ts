@@ -3,6 +3,7 @@
  * session ends once, at one commit point; the tenant's session index holds no ghosts and
  * its counters survive evictions; creating a session re-checks the credential.
  */
+import { fromSessionAnswer } from "../src/mcp/session-answer";
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { tenantStub } from "../src/env";
@@ -111,14 +112,14 @@ describe("item 5: what a client sends is bounded before anything stores it", () 
     const { tenant, keyId } = await provisionTenant({ servers: ["notes"] });
     const sessionId = "A".repeat(32);
     const stub = sessionStub(tenant, "notes", sessionId);
-    const res = await stub.serve(
+    const res = fromSessionAnswer(await stub.serve(
       new Request(`https://smcp.test/mcp/${tenant}/notes`, {
         method: "POST",
         headers: { Accept: "application/json, text/event-stream", "Content-Type": "application/json" },
         body: JSON.stringify(rpc("initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "n".repeat(20_000), version: "1" } })),
       }),
       { principal: { tenant, server: "notes", keyId }, newSessionId: sessionId },
-    );
+    ));
     await expectRpcError(res, 400, -32602);
     expect(await storageOf(stub)).toEqual(EMPTY_STORAGE);
     expect(await listSessions(tenant)).toEqual([]);
@@ -296,14 +297,14 @@ describe("item 7: the session index holds no ghosts; counters survive evictions"
     // The session object of a refused initialize holds nothing either.
     const sessionId = "R".repeat(32);
     const stub = sessionStub(tenant, "notes", sessionId);
-    const direct = await stub.serve(
+    const direct = fromSessionAnswer(await stub.serve(
       new Request(`https://smcp.test/mcp/${tenant}/notes`, {
         method: "POST",
         headers: { Accept: "application/json", "Content-Type": "application/json" },
         body: JSON.stringify(rpc("initialize", initializeParams("2025-11-25"))),
       }),
       { principal: { tenant, server: "notes", keyId }, newSessionId: sessionId },
-    );
+    ));
     expect(direct.status).toBe(406);
     await direct.body?.cancel();
     expect(await storageOf(stub)).toEqual(EMPTY_STORAGE);

@@ -21,28 +21,43 @@ export interface SseLimits {
   maxEventChars: number;
 }
 
-/** The events of `stream`, in order; throws `SseLimitError` past a cap. */
+/**
+ * The events of `stream`, in order; throws `SseLimitError` past a cap. The bytes are
+ * decoded here (a streaming TextDecoder) rather than through a TextDecoderStream pipe:
+ * a pipe costs every answer of an upstream a stream hop and its CPU. Lines are found
+ * with one scan of what is new, so a long line costs no rescans.
+ */
 export async function* readSse(stream: ReadableStream<Uint8Array>, limits: SseLimits): AsyncGenerator<SseEvent> {
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
   let buffer = "";
+  /** Where the scan for the next line end resumes (everything before it has none). */
+  let scanned = 0;
   let data: string[] = [];
   let dataChars = 0;
   let event = "";
   let id: string | null = null;
   try {
-    for (;;) {
+    for (let ended = false; !ended; ) {
       const { done, value } = await reader.read();
-      if (done) break;
-      buffer += value;
+      ended = done;
+      buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
       let start = 0;
       for (;;) {
-        const nl = buffer.slice(start).search(/\r\n|\r|\n/);
-        if (nl < 0) break;
-        const line = buffer.slice(start, start + nl);
-        const sepLen = buffer.startsWith("\r\n", start + nl) ? 2 : 1;
+        let nl = scanned;
+        while (nl < buffer.length && buffer.charCodeAt(nl) !== 10 && buffer.charCodeAt(nl) !== 13) nl++;
+        if (nl === buffer.length) {
+          scanned = nl;
+          break;
+        }
         // A lone \r at the chunk's end may be the first half of \r\n: wait for more.
-        if (buffer[start + nl] === "\r" && start + nl + 1 === buffer.length) break;
-        start += nl + sepLen;
+        if (buffer.charCodeAt(nl) === 13 && nl + 1 === buffer.length && !ended) {
+          scanned = nl;
+          break;
+        }
+        const line = buffer.slice(start, nl);
+        start = nl + (buffer.charCodeAt(nl) === 13 && buffer.charCodeAt(nl + 1) === 10 ? 2 : 1);
+        scanned = start;
         if (line === "") {
           if (data.length > 0) yield { event: event || "message", data: data.join("\n"), id };
           data = [];
@@ -63,6 +78,7 @@ export async function* readSse(stream: ReadableStream<Uint8Array>, limits: SseLi
         else if (field === "id") id = val.slice(0, 256);
       }
       buffer = buffer.slice(start);
+      scanned -= start;
       if (buffer.length > limits.maxLineChars) throw new SseLimitError(`a line longer than ${limits.maxLineChars} characters`);
     }
     // An event the stream ended in the middle of is dropped (the SSE standard's rule).

@@ -21,6 +21,7 @@
  */
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { formatEventId, type SqliteEventLog } from "@smcp/runtime";
+import { inlineableResponse } from "./session-answer";
 
 export type HeldOutcome = { json: JSONRPCMessage } | { sse: true };
 
@@ -143,5 +144,5 @@ export async function jsonAnswer(held: Response, message: JSONRPCMessage): Promi
   const headers: Record<string, string> = { "content-type": "application/json" };
   const session = held.headers.get("mcp-session-id");
   if (session !== null) headers["mcp-session-id"] = session;
-  return new Response(JSON.stringify(message), { status: 200, headers });
+  return inlineableResponse(JSON.stringify(message), { status: 200, headers });
 }

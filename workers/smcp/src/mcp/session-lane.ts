@@ -14,6 +14,7 @@ import type { Trace } from "../trace";
 import { initializeParamsProblem } from "./initialize-bounds";
 import type { ServerRef } from "../sandbox/resolve-server";
 import type { ToolPolicy } from "../policy/tool-policy";
+import { fromSessionAnswer } from "./session-answer";
 import { answeredDespiteInterruption, requestIdsOf } from "./interrupted";
 import { incarnationOf, type Principal } from "./principal";
 
@@ -55,7 +56,7 @@ export async function serveSession(
   // The body travels as an argument, already read: a streamed body would cost the object a read across the call, an I/O wait on every request.
   const forwarded = new Request(request.url, { method: request.method, headers });
   return answeredDespiteInterruption(
-    () => stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, policy, traceparent: trace.traceparent, ...(body ? { body: body.text } : {}) }),
+    async () => fromSessionAnswer(await stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, policy, traceparent: trace.traceparent, ...(body ? { body: body.text } : {}) })),
     requestIdsOf(body?.json),
   );
 }

@@ -22,6 +22,8 @@ export interface ClientCall {
   message: JSONRPCMessage;
   /** The `traceparent` header to send, or null. */
   traceparent: string | null;
+  /** Whether a span is recorded: without one, `end` does nothing and need not be called. */
+  recording: boolean;
   /** Ends the span (once): with the answer to the message, or a failure's kind. */
   end(outcome: Outcome): void;
   /** The outcome when `message` answers the call, else null. */
@@ -46,8 +48,8 @@ function clientCall(message: JSONRPCMessage, peer: Record<string, AttributeValue
   const id = (message as { id?: unknown }).id;
   const rpcId = typeof id === "string" || typeof id === "number" ? id : null;
   const answered = (m: unknown) => (rpcId === null ? null : answerOutcome(m, rpcId));
-  if (!parent) return { message, traceparent: null, end: () => {}, answered };
-  if (!tracingOn() || !isSampled(parent.flags)) return { message, traceparent: formatTraceparent(parent), end: () => {}, answered };
+  if (!parent) return { message, traceparent: null, recording: false, end: () => {}, answered };
+  if (!tracingOn() || !isSampled(parent.flags)) return { message, traceparent: formatTraceparent(parent), recording: false, end: () => {}, answered };
   const context = { traceId: parent.traceId, spanId: newSpanId(), flags: parent.flags };
   const traceparent = formatTraceparent(context);
   const startMs = Date.now();
@@ -55,6 +57,7 @@ function clientCall(message: JSONRPCMessage, peer: Record<string, AttributeValue
   return {
     message: withTraceparent(message, traceparent) ?? message,
     traceparent,
+    recording: true,
     answered,
     end(outcome) {
       if (ended) return;
