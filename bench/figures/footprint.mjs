@@ -62,8 +62,11 @@ const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : nu
 /**
  * @param {import("../lib/targets.mjs").Target} target
  * @param {(i: number) => Promise<string>} open  creates one idle session; resolves to its id
+ * @param {{ jsHeap?: boolean }} [options]  also read the JS heap per unit (the idle-footprint figure only)
  */
-export async function idleFootprint(target, open, plan) {
+export async function idleFootprint(target, open, plan, { jsHeap = false } = {}) {
+  // Opt-in: a heap snapshot while Worker Loader isolates are live has hung workerd.
+  const readHeap = jsHeap ? () => target.jsHeap?.() : async () => undefined;
   // A warm-up batch as large as the measured one (at most WARMUP_MAX), left idle the same
   // way: the isolate's code, JIT and heap reach their working size before the baseline,
   // so the difference counts what each further idle unit keeps, not one-time growth.
@@ -71,14 +74,14 @@ export async function idleFootprint(target, open, plan) {
   await settle(REPORT_INTERVAL_MS + 2 * plan.settleMs);
   const filesBefore = sqliteFiles(target.sessionStoreDir);
   const rssBefore = target.rss();
-  const heapBefore = await target.jsHeap?.();
+  const heapBefore = await readHeap();
   const sessions = await pool(plan.idleSessions, 4, open);
   await settle(REPORT_INTERVAL_MS + 2 * plan.settleMs);
   // Each RSS reading comes before its heap reading (a full collection and a snapshot):
   // what the first snapshot leaves behind can only add to the second RSS reading, so the
   // collection never makes the RSS figure look smaller than it is.
   const rssAfter = target.rss();
-  const heapAfter = await target.jsHeap?.();
+  const heapAfter = await readHeap();
 
   const fresh = [...sqliteFiles(target.sessionStoreDir)].filter((f) => !filesBefore.has(f));
   const perFile = fresh.map((f) => sqliteBytes(path.join(target.sessionStoreDir, f))).filter((b) => b !== null);

@@ -29,7 +29,7 @@ export async function runFloorSuite(target, plan) {
   return {
     rtt: await step("round trip", () => floorRoundTrip(target, plan)),
     load: await step("throughput", () => floorThroughput(target, plan)),
-    footprint: wanted(plan, "footprint") ? await step(`idle footprint, ${plan.idleSessions} objects`, () => idleFootprint(target, floorObject(target), plan)) : undefined,
+    footprint: wanted(plan, "footprint") ? await step(`idle footprint, ${plan.idleSessions} objects`, () => idleFootprint(target, floorObject(target), plan, { jsHeap: true })) : undefined,
   };
 }
 
@@ -54,7 +54,7 @@ export async function runMcpSuite(target, plan) {
   const want = (name) => wanted(plan, name);
   if (want("footprint")) results.footprint = await step(`idle footprint, ${plan.idleSessions} sessions used, then idle past the report interval`, async () => {
     const session = await templates(target.tools.streamed, "session");
-    return idleFootprint(target, usedSession(target, session), plan);
+    return idleFootprint(target, usedSession(target, session), plan, { jsHeap: true });
   });
   if (want("resume")) results.resume = await step(`resume ${plan.resumeEvents} events`, async () =>
     resumeLatency(trigger, await templates(trigger, "session"), plan),
