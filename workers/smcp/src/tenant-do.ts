@@ -1036,17 +1036,28 @@ export class TenantDO extends DurableObject<Env> {
     const metrics = this.#metrics;
     // The report and its metrics deltas are one write: the index row and the minute rows together.
     const known = this.ctx.storage.transactionSync(() => {
-      const before = this.#sessions.reportOf(id);
+      const server = this.#applyReport(id, update);
       this.#sessions.countReportCall();
-      if (!before) return false;
-      this.#sessions.touch(id, update);
-      metrics.foldReport(before.server, before.seq, update);
-      metrics.sampleServer(before.server);
+      if (server === undefined) return false;
+      metrics.sampleServer(server);
       return true;
     });
     if (!known) return { ok: false, reason: "unknown-session" };
     await metrics.armPrune();
     return { ok: true, seq: update.seq };
+  }
+
+  /**
+   * One session's report into its index row and the metrics, inside the caller's
+   * transaction (a direct report or a shard's batch); the session's server, or undefined
+   * when the index does not hold the session.
+   */
+  #applyReport(id: string, update: SessionUpdate): string | undefined {
+    const before = this.#sessions.reportOf(id);
+    if (!before) return undefined;
+    this.#sessions.touch(id, update);
+    this.#metrics.foldReport(before.server, before.seq, update);
+    return before.server;
   }
 
   /**
@@ -1065,14 +1076,9 @@ export class TenantDO extends DurableObject<Env> {
       const unknown: string[] = [];
       const servers = new Set<string>();
       for (const { id, update } of reports) {
-        const before = this.#sessions.reportOf(id);
-        if (!before) {
-          unknown.push(id);
-          continue;
-        }
-        this.#sessions.touch(id, update);
-        metrics.foldReport(before.server, before.seq, update);
-        servers.add(before.server);
+        const server = this.#applyReport(id, update);
+        if (server === undefined) unknown.push(id);
+        else servers.add(server);
       }
       for (const server of servers) metrics.sampleServer(server);
       this.#sql.exec("INSERT OR REPLACE INTO report_batches (shard, seq, applied_at) VALUES (?, ?, ?)", batch.shard, batch.seq, Date.now());
