@@ -16,11 +16,11 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   const read = await readBoundedUtf8(request, maxBytes);
   if (!read.ok) throw read.reason === "too-large" ? wire.tooLarge(maxBytes) : wire.parseError("body is not valid UTF-8");
   const text = read.text;
-  if (text.trim() === "") throw wire.parseError("empty body");
   try {
     return { text, json: JSON.parse(text) };
   } catch {
-    throw wire.parseError();
+    // Told apart only once parsing failed: a blank body never parses, and a good one is not copied by a trim.
+    throw text.trim() === "" ? wire.parseError("empty body") : wire.parseError();
   }
 }
 
@@ -32,10 +32,11 @@ export type BoundedText = { ok: true; text: string } | { ok: false; reason: "too
  * OAuth, admin).
  */
 export async function readBoundedUtf8(request: Request, maxBytes: number): Promise<BoundedText> {
-  if (Number(request.headers.get("content-length") ?? 0) > maxBytes) return { ok: false, reason: "too-large" };
+  const declared = request.headers.get("content-length");
+  if (Number(declared ?? 0) > maxBytes) return { ok: false, reason: "too-large" };
   if (!request.body) return { ok: true, text: "" };
   let bytes: Uint8Array;
-  if (request.headers.get("content-length") !== null) {
+  if (declared !== null) {
     // A declared length bounds the stream: read it in one native call.
     bytes = new Uint8Array(await request.arrayBuffer());
     if (bytes.byteLength > maxBytes) return { ok: false, reason: "too-large" };

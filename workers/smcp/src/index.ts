@@ -59,8 +59,7 @@ const routes: Route<Handler>[] = [
   { method: "GET", pattern: "/admin", handler: serveDashboard },
 ];
 
-async function route(request: Request, env: Env, rc: RequestContext): Promise<Response> {
-  const path = new URL(request.url).pathname;
+async function route(request: Request, env: Env, rc: RequestContext, path: string): Promise<Response> {
   if (path === "/admin/v1" || path.startsWith("/admin/v1/")) return handleAdmin(request, env, path);
   const match = matchRoute(routes, request.method, path);
   switch (match.kind) {
@@ -92,7 +91,7 @@ export default {
     const path = new URL(request.url).pathname;
     let response: Response;
     try {
-      response = await route(request, env, rc);
+      response = await route(request, env, rc, path);
     } catch (err) {
       const error = toWireError(err, (detail) =>
         logEvent("error", "unexpected error", { path, traceId: rc.trace.traceId, error: detail instanceof Error ? detail.stack : String(detail) }),

@@ -47,14 +47,13 @@ export async function serveSession(
     sessionId = presented;
   }
 
-  const headers = new Headers(request.headers);
-  headers.set("traceparent", trace.traceparent);
-  headers.delete("content-length");
-
   // A typed call: who is asking and what serves the URL travel as arguments, not headers.
   const stub = env.SESSION.get(env.SESSION.idFromName(sessionObjectName(principal.tenant, incarnationOf(principal), principal.server, sessionId)));
   // The body travels as an argument, already read: a streamed body would cost the object a read across the call, an I/O wait on every request.
-  const forwarded = new Request(request.url, { method: request.method, headers });
+  // The new request's headers are its own copy: edited in place, they are copied once.
+  const forwarded = new Request(request.url, { method: request.method, headers: request.headers });
+  forwarded.headers.set("traceparent", trace.traceparent);
+  forwarded.headers.delete("content-length");
   return answeredDespiteInterruption(
     async () => fromSessionAnswer(await stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, policy, traceparent: trace.traceparent, ...(body ? { body: body.text } : {}) })),
     requestIdsOf(body?.json),

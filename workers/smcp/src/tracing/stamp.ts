@@ -20,14 +20,28 @@ export function withTraceparent<T>(message: T, traceparent: string): T | null {
   return { ...message, params: { ...params, _meta: { ...meta, traceparent } } } as T;
 }
 
+/**
+ * A stamped body: its text is written when first read. The session lane sends the text to
+ * the session object; the stateless lane hands the SDK the parsed message and never reads it.
+ */
+function stampedBody(json: unknown): ParsedBody {
+  let text: string | undefined;
+  return {
+    json,
+    get text() {
+      return (text ??= JSON.stringify(json));
+    },
+  };
+}
+
 /** The body with every message stamped; the same body when nothing could be. */
 export function stampTraceparent(body: ParsedBody, traceparent: string): ParsedBody {
   const stamp = (m: unknown) => withTraceparent(m, traceparent);
   if (Array.isArray(body.json)) {
     const messages: unknown[] = body.json;
     const stamped = messages.map((m) => stamp(m) ?? m);
-    return stamped.some((m, i) => m !== messages[i]) ? { json: stamped, text: JSON.stringify(stamped) } : body;
+    return stamped.some((m, i) => m !== messages[i]) ? stampedBody(stamped) : body;
   }
   const one = stamp(body.json);
-  return one ? { json: one, text: JSON.stringify(one) } : body;
+  return one ? stampedBody(one) : body;
 }
