@@ -9,8 +9,6 @@
  * and as `_meta.traceparent` of the messages: tracing/stamp.ts), so a tool's own spans
  * join the caller's trace.
  */
-import { hex } from "@smcp/runtime";
-
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 export interface SpanContext {
@@ -33,15 +31,8 @@ export interface Trace {
   traceparent: string;
 }
 
-/**
- * `bytes` random bytes as lowercase hex, never all zero (W3C: an all-zero id is invalid).
- * One native call and a table lookup a byte: every request mints a span id, most a trace id too.
- */
-function randomHex(bytes: number): string {
-  const random = crypto.getRandomValues(new Uint8Array(bytes));
-  if (random.every((b) => b === 0)) random[bytes - 1] = 1;
-  return hex(random);
-}
+/** `bytes` random bytes as lowercase hex (at most 16). */
+const hex = (bytes: number) => crypto.randomUUID().replace(/-/g, "").slice(0, bytes * 2);
 
 /** A valid `traceparent` (version 00, ids not all zero), or null. */
 export function parseTraceparent(value: unknown): SpanContext | null {
@@ -53,14 +44,14 @@ export function parseTraceparent(value: unknown): SpanContext | null {
 
 export const formatTraceparent = (context: SpanContext) => `00-${context.traceId}-${context.spanId}-${context.flags}`;
 
-/** A new span id: 8 random bytes, never all zero. */
-export const newSpanId = () => randomHex(8);
+/** A new span id: 8 random bytes, never all zero (a UUID's hex has version digits). */
+export const newSpanId = () => hex(8);
 
 /** Whether a span of this context is recorded: SMCP follows the caller's sampling decision. */
 export const isSampled = (flags: string) => (Number.parseInt(flags, 16) & 1) === 1;
 
 function traceUnder(parent: SpanContext | null, spanId: string, links: SpanContext[]): Trace {
-  const traceId = parent?.traceId ?? randomHex(16);
+  const traceId = parent?.traceId ?? hex(16);
   const flags = parent?.flags ?? "01";
   return { traceId, spanId, ...(parent ? { parentSpanId: parent.spanId } : {}), flags, links, traceparent: formatTraceparent({ traceId, spanId, flags }) };
 }

@@ -18,14 +18,13 @@
  * which answers repeats of a failed key itself while a tenant is under a flood; the
  * tenant object aggregates the failures into its audit log (tenant/auth-failures.ts).
  */
-import { BoundedCache, bearerToken, stringBytes, wire } from "@smcp/runtime";
+import { BoundedCache, bearerToken, sha256Hex, stringBytes, wire } from "@smcp/runtime";
 import { tenantStub, type Env } from "../env";
 import { accessCheckOf, answerAccess, isAccessTokenOf, unknownServer } from "../oauth/access-token";
 import { invalidTokenError } from "../oauth/errors";
 import { hasOAuthSecretPrefix, isWellFormedTenantKey } from "../oauth/tokens";
 import type { BearerCheck, BearerDecision, TenantAuthMode } from "../tenant/types";
 import { noteFailedAuth, refuseKnownBadKey } from "./failed-auth-limiter";
-import { keyDigest } from "./key-digest";
 import type { Principal } from "./principal";
 
 export const AUTH_CACHE_MS = 5_000;
@@ -77,7 +76,7 @@ export async function authenticate(request: Request, env: Env, tenant: string, s
 async function checkOf(bearer: Bearer, requestUrl: string, tenant: string, server: string, mode: TenantAuthMode | "unknown" | undefined): Promise<BearerCheck> {
   switch (bearer.kind) {
     case "key":
-      return { kind: "key", server, keyHash: keyDigest(bearer.token) };
+      return { kind: "key", server, keyHash: await sha256Hex(bearer.token) };
     case "access":
       return accessCheckOf(requestUrl, tenant, server, bearer.token);
     case "none":
