@@ -6,8 +6,8 @@
 import type { CallToolResult, ContentBlock, ElicitRequestFormParams } from "@modelcontextprotocol/server";
 
 // Frozen: shared by every instance, so nothing may change it. JSON Schemas handed to
-// `fromJsonSchema` are cloned per instance, because the workerd validator
-// (@cfworker/json-schema) annotates a schema in place when it compiles it.
+// `fromJsonSchema` are cloned (once per isolate: everything.ts shares the result), because
+// the workerd validator (@cfworker/json-schema) annotates a schema in place when it compiles it.
 
 /** 1x1 red PNG and a minimal WAV, as the suite expects them. */
 export const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
