@@ -78,4 +78,14 @@ describe("matchRoute", () => {
     expect(matchRoute(routes, "DELETE", "/admin/v1/tenants/ACME/keys/KEY")).toEqual({ kind: "none" });
     expect(matchRoute(routes, "DELETE", "/admin/v1/tenants/acme/keys/KEY")).toMatchObject({ kind: "found", params: { key: "KEY" } });
   });
+
+  it("routes:names routes:mcp — each table is its own: two tables with the same patterns answer with their own handlers, in their own order", () => {
+    const a: Route<string>[] = [{ method: "GET", pattern: "/x/:tenant", handler: "a-named" }, { method: "GET", pattern: "/x/acme", handler: "a-literal" }];
+    const b: Route<string>[] = [{ method: "GET", pattern: "/x/acme", handler: "b-literal" }, { method: "GET", pattern: "/x/:tenant", handler: "b-named" }];
+    for (let i = 0; i < 2; i++) {
+      expect(matchRoute(a, "GET", "/x/acme")).toMatchObject({ handler: "a-named" });
+      expect(matchRoute(b, "GET", "/x/acme")).toMatchObject({ handler: "b-literal" });
+      expect(matchRoute(b, "GET", "/x/other")).toMatchObject({ handler: "b-named", params: { tenant: "other" } });
+    }
+  });
 });

@@ -49,6 +49,15 @@ describe("traceparent", () => {
     const response = { json: { jsonrpc: "2.0", id: 1, result: {} }, text: "{}" };
     expect(stampTraceparent(response, tp)).toBe(response);
   });
+
+  it("traces:propagate — a stamped batch's text, written when first read, is the stamped messages, the same on every read", () => {
+    const tp = `00-${"a".repeat(32)}-${"b".repeat(16)}-01`;
+    const batch = [{ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "t" } }, { jsonrpc: "2.0", id: 2, result: {} }];
+    const stamped = stampTraceparent({ json: batch, text: JSON.stringify(batch) }, tp);
+    expect(JSON.parse(stamped.text)).toEqual([{ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "t", _meta: { traceparent: tp } } }, batch[1]]);
+    expect(stamped.text).toBe(stamped.text);
+    expect({ ...stamped }.text).toBe(stamped.text);
+  });
 });
 
 describe("span attributes and outcome", () => {
