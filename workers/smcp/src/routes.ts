@@ -3,9 +3,9 @@
  * segments (`:tenant`); each named segment must be a valid URL name
  * (`[a-z0-9][a-z0-9-]{0,62}`) except those listed as opaque ids.
  *
- * A table is compiled once (per array, which must not change after its first use): each pattern's segments become a literal to
- * compare or a check to run, grouped by segment count, so a request runs no string
- * work on the patterns, only on its own path.
+ * A table is compiled on its first use (per array, which must not change after that):
+ * each pattern's segments become a literal to compare or a check to run, grouped by
+ * segment count, so a request does no string work on the patterns, only on its path.
  */
 import { isValidSegment } from "@smcp/runtime";
 
