@@ -25,6 +25,8 @@ import { recordIsolate } from "../metrics/isolate-sink";
 import { kindOfHttpStatus } from "../metrics/error-kinds";
 
 const ALLOWED_METHODS = "GET, POST, DELETE";
+/** Exact names: a substring test of ALLOWED_METHODS would let "OST" or "GET, P" through. */
+const ALLOWED_METHOD_SET = new Set(ALLOWED_METHODS.split(", "));
 
 /**
  * The endpoint, with the refusals it answers itself to an authenticated caller counted in
@@ -64,7 +66,7 @@ async function serveMcp(request: Request, env: Env, tenant: string, server: stri
       `Origin ${shownText(origin!)} is not allowed: browsers may call this endpoint only from loopback origins or from one listed in SMCP_ALLOWED_ORIGINS (a platform setting)`,
     );
   }
-  if (!ALLOWED_METHODS.includes(request.method)) throw wire.methodNotAllowed(ALLOWED_METHODS);
+  if (!ALLOWED_METHOD_SET.has(request.method)) throw wire.methodNotAllowed(ALLOWED_METHODS);
   if (headerBytes(request.headers) > config.SMCP_MAX_HEADER_BYTES) throw wire.headersTooLarge(config.SMCP_MAX_HEADER_BYTES);
 
   const principal = await authenticate(request, env, tenant, server);
