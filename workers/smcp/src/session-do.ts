@@ -429,6 +429,7 @@ export class SessionDO extends DurableObject<Env> {
     if (!this.#meta) {
       // Refused by the SDK (406, 415, ...) or by the tenant: nothing was stored; forget the SDK objects.
       this.#pendingLive = undefined;
+      live.requests.discard();
       await live.transport.close().catch(() => {});
       if (!refusal) return response;
       await response.body?.cancel().catch(() => {});
@@ -781,6 +782,8 @@ export class SessionDO extends DurableObject<Env> {
       this.#streams.probe();
       return;
     }
+    // The rebuilt objects read the request log's totals from storage: what waits is written first.
+    live.requests.flush();
     this.#live = undefined;
     this.#droppedClean = true;
     this.ctx.waitUntil(live.backend.close().then(() => live.transport.close()).catch(() => {}));
@@ -818,6 +821,9 @@ export class SessionDO extends DurableObject<Env> {
     const meta = this.#meta ?? this.ctx.storage.kv.get<SessionMeta>(META_KEY);
     const ended = this.#ended!;
     const live = this.#live;
+    // The final report reads the totals from storage once the SDK objects are gone: what waits is written first, then nothing more.
+    live?.requests.flush();
+    live?.requests.discard();
     this.#live = undefined;
     this.#meta = undefined;
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
