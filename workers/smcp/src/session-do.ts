@@ -23,7 +23,8 @@
  * sequence number at most every `REPORT_INTERVAL_MS` to the session's report shard,
  * which batches them to the tenant every 5 s (tenant/report-shard-do.ts); a report that
  * could not be sent right away is due by an alarm, so the tenant's figures lag by at
- * most two intervals plus alarm delay, and an eviction loses none.
+ * most two intervals plus alarm delay. The totals reach storage at most a second after
+ * their requests (mcp/request-log.ts), so an idle eviction loses none.
  */
 import { DurableObject } from "cloudflare:workers";
 import { WebStandardStreamableHTTPServerTransport, type JSONRPCMessage } from "@modelcontextprotocol/server";
