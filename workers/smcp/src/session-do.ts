@@ -58,7 +58,7 @@ import { modernUpstreamOf, servesModern, type ModernUpstream } from "./gateway/m
 import { ConsoleKeeper } from "./sandbox/sdk/console-keeper";
 import { primeStandaloneStream } from "./mcp/priming";
 import { HeldAnswers, jsonAnswer, soleRequestId } from "./mcp/held-answer";
-import { toRequest, toSessionAnswer, type ForwardedRequest, type SessionAnswer } from "./mcp/session-answer";
+import { toSessionAnswer, type SessionAnswer } from "./mcp/session-answer";
 import { StreamCounter } from "./mcp/stream-counter";
 import { REQUEST_COUNTS_KEY, RequestLog, type RequestCounts, type RequestLogEntry } from "./mcp/request-log";
 import { initializeParamsProblem } from "./mcp/initialize-bounds";
@@ -200,10 +200,10 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   /** A request of the session lane, from the routing Worker: who asks, and what it resolved the server to. */
-  async serve(request: ForwardedRequest | Request, call: SessionCall): Promise<SessionAnswer> {
+  async serve(request: Request, call: SessionCall): Promise<SessionAnswer> {
     this.#inFlight++;
     try {
-      return toSessionAnswer(await this.#handle(toRequest(request), call));
+      return toSessionAnswer(await this.#handle(request, call));
     } catch (err) {
       return jsonRpcErrorResponse(toWireError(err, (detail) => console.error("session-do: unexpected error", detail)));
     } finally {

@@ -1,12 +1,4 @@
 /**
- * The request and the answer of the session lane as they cross the RPC boundary between
- * the routing Worker and the session object.
- *
- * A `Request` passed over RPC is rebuilt on the far side with its headers and a body
- * stream of its own; the lane's requests carry their body, already read, as an argument,
- * so the request crosses as plain data (method, URL, header pairs) and the object builds
- * the one `Request` the SDK's transport reads.
- *
  * A session object's answer as it crosses the RPC boundary to the routing Worker.
  *
  * A `Response` returned over RPC carries its body as a stream of its own between the
@@ -24,25 +16,6 @@ export interface InlineAnswer {
 }
 
 export type SessionAnswer = Response | InlineAnswer;
-
-/** A request of the session lane without its body (which travels beside it as text). */
-export interface ForwardedRequest {
-  method: string;
-  url: string;
-  headers: [string, string][];
-}
-
-/** The Worker's side: `request` as plain data, with the trace it belongs to and no stale length. */
-export function forwardedRequest(request: Request, traceparent: string): ForwardedRequest {
-  const headers: [string, string][] = [["traceparent", traceparent]];
-  for (const [name, value] of request.headers) if (name !== "content-length" && name !== "traceparent") headers.push([name, value]);
-  return { method: request.method, url: request.url, headers };
-}
-
-/** The object's side: the `Request` the SDK's transport reads (a `Request` itself, from a test, is taken as it is). */
-export function toRequest(forwarded: ForwardedRequest | Request): Request {
-  return forwarded instanceof Request ? forwarded : new Request(forwarded.url, { method: forwarded.method, headers: forwarded.headers });
-}
 
 /** Responses whose whole body is known text (the session lane's JSON answers), by response. */
 const texts = new WeakMap<Response, string>();

@@ -14,7 +14,7 @@ import type { Trace } from "../trace";
 import { initializeParamsProblem } from "./initialize-bounds";
 import type { ServerRef } from "../sandbox/resolve-server";
 import type { ToolPolicy } from "../policy/tool-policy";
-import { forwardedRequest, fromSessionAnswer } from "./session-answer";
+import { fromSessionAnswer } from "./session-answer";
 import { answeredDespiteInterruption, requestIdsOf } from "./interrupted";
 import { incarnationOf, type Principal } from "./principal";
 
@@ -47,10 +47,14 @@ export async function serveSession(
     sessionId = presented;
   }
 
+  const headers = new Headers(request.headers);
+  headers.set("traceparent", trace.traceparent);
+  headers.delete("content-length");
+
   // A typed call: who is asking and what serves the URL travel as arguments, not headers.
   const stub = env.SESSION.get(env.SESSION.idFromName(sessionObjectName(principal.tenant, incarnationOf(principal), principal.server, sessionId)));
   // The body travels as an argument, already read: a streamed body would cost the object a read across the call, an I/O wait on every request.
-  const forwarded = forwardedRequest(request, trace.traceparent);
+  const forwarded = new Request(request.url, { method: request.method, headers });
   return answeredDespiteInterruption(
     async () => fromSessionAnswer(await stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, policy, traceparent: trace.traceparent, ...(body ? { body: body.text } : {}) })),
     requestIdsOf(body?.json),
