@@ -117,6 +117,10 @@ export interface SessionMetrics {
 /** Reports whose deltas may be waiting for their acknowledgement; an older one is given up. */
 export const MAX_UNACKED_DELTAS = 4;
 
+/** Inserts a JSON array of `Unwritten` rows in their order. */
+const INSERT_BATCH = `INSERT INTO requests (at, rpc_id, method, tool, status, duration_ms, error)
+  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 FROM json_each(?) ORDER BY key`;
+
 /** A row of the log not yet written. */
 type Unwritten = [at: number, rpcId: string | null, method: string, tool: string | null, status: string, durationMs: number, error: string | null];
 
@@ -298,15 +302,12 @@ export class RequestLog {
     if (this.#unwritten.length === 0 || this.#discarded) return;
     const rows = this.#unwritten;
     this.#unwritten = [];
-    let prune = 0;
-    for (const row of rows) {
-      const seq = this.#sql
-        .exec<{ seq: number }>("INSERT INTO requests (at, rpc_id, method, tool, status, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq", ...row)
-        .one().seq;
-      if (seq % 100 === 0) prune = seq;
-    }
+    // One statement for the whole batch (one SQL text, so one prepared statement), in order.
+    this.#sql.exec(INSERT_BATCH, JSON.stringify(rows));
+    const seq = this.#sql.exec<{ seq: number }>("SELECT max(seq) AS seq FROM requests").one().seq;
     this.#kv.put(REQUEST_COUNTS_KEY, this.#counts);
-    if (prune) this.#sql.exec("DELETE FROM requests WHERE seq <= ?", prune - MAX_ROWS);
+    // Each time the log passes a hundred rows, the oldest beyond `MAX_ROWS` go.
+    if (Math.floor(seq / 100) > Math.floor((seq - rows.length) / 100)) this.#sql.exec("DELETE FROM requests WHERE seq <= ?", seq - MAX_ROWS);
   }
 
   /** The session's storage is being deleted: what waits is dropped, and nothing is written from now on. */
