@@ -26,7 +26,7 @@
  * waits first. The pending flush timer keeps the object from idle eviction (Cloudflare,
  * compatibility date 2026-10-01 or later: pending `setTimeout` timers prevent it), so
  * only an abrupt reset (a crash, an `immediate` code update) can lose what waits: at
- * most `FLUSH_AFTER_MS` of rows and counts (docs/architecture.md, "Request log").
+ * most `FLUSH_AFTER_MS` of rows and counts (docs/architecture.md, "Request log: written in batches").
  */
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { kindOfHttpStatus, kindOfRpcError, type ErrorKind, type ServerKind } from "../metrics/error-kinds";
