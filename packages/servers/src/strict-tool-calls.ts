@@ -6,7 +6,9 @@
  * unknown tool as "Tool X not found" with no next step. This puts a check in front of
  * the SDK's own handler: an unknown name, or arguments that fail the tool's input
  * schema, get -32602 with a message that says what to do; everything else goes on to
- * the SDK's handler unchanged (it validates again, which costs one more parse).
+ * the SDK's handler unchanged. The SDK would parse the arguments once more (from its own
+ * parsed copy of the request); the value this check produced is handed to it instead,
+ * so a call's arguments are parsed once (`handOver` below).
  *
  * The SDK exposes neither its registered tools nor its stored handler, so both are
  * read through the narrow view below (the notes tests of bad arguments fail at once if a
@@ -25,9 +27,41 @@ interface Issue {
 
 type Handler = (request: { params: { name: string; arguments?: unknown } }, ctx: unknown) => Promise<unknown>;
 
+interface RegisteredTool {
+  enabled: boolean;
+  inputSchema?: InputSchema;
+}
+
 interface SdkInternals {
-  _registeredTools: Record<string, { enabled: boolean; inputSchema?: InputSchema } | undefined>;
+  _registeredTools: Record<string, RegisteredTool | undefined>;
   server: { _getRequestHandler(method: string): Handler | undefined };
+  _maxToolInputElements?: number;
+  validateToolInput(tool: RegisteredTool, args: unknown, toolName: string): Promise<unknown>;
+}
+
+/**
+ * Teaches `internals.validateToolInput` (the SDK's parse of a call's arguments) to take a
+ * value this check just produced for the same tool. The SDK's `tools/call` chain runs
+ * synchronously from its handler's entry to that parse, so the value is set right before
+ * the SDK's handler is called and cleared right after it returns its promise: a chain that
+ * waits on something first (a `requestState` check) finds nothing and parses as before.
+ */
+function handOver(internals: SdkInternals): (tool: RegisteredTool, value: unknown, call: () => Promise<unknown>) => Promise<unknown> {
+  let handed: { tool: RegisteredTool; value: unknown } | undefined;
+  const validate = internals.validateToolInput;
+  internals.validateToolInput = function (tool, args, toolName) {
+    const value = handed?.tool === tool && this._maxToolInputElements === undefined ? handed : undefined;
+    handed = undefined;
+    return value ? Promise.resolve(value.value) : validate.call(this, tool, args, toolName);
+  };
+  return (tool, value, call) => {
+    handed = { tool, value };
+    try {
+      return call();
+    } finally {
+      handed = undefined;
+    }
+  };
 }
 
 /** The text of an unknown tool: the name and where the real ones are listed. */
@@ -43,6 +77,7 @@ export function strictToolCalls(server: McpServer): McpServer {
   const internals = server as unknown as SdkInternals;
   const sdkHandler = internals.server._getRequestHandler("tools/call");
   if (!sdkHandler) return server;
+  const withValidated = handOver(internals);
   // Stored as the SDK stores its own: the raw request in, the SDK's handler (already
   // wrapped with the server's result checks) does the rest.
   (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers.set("tools/call", async (request, ctx) => {
@@ -51,13 +86,14 @@ export function strictToolCalls(server: McpServer): McpServer {
     const tool = typeof name === "string" && Object.hasOwn(internals._registeredTools, name) ? internals._registeredTools[name] : undefined;
     if (typeof name === "string" && !tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, unknownToolMessage(name));
     if (tool?.enabled && tool.inputSchema) {
-      const checked = await tool.inputSchema["~standard"].validate(request.params.arguments ?? {});
+      const checked = (await tool.inputSchema["~standard"].validate(request.params.arguments ?? {})) as { issues?: readonly Issue[]; value?: unknown };
       if (checked.issues?.length) {
         throw new ProtocolError(
           ProtocolErrorCode.InvalidParams,
           `Input validation error: Invalid arguments for tool ${name}: ${checked.issues.map(issueText).join(", ")}; see the tool's inputSchema in tools/list`,
         );
       }
+      return withValidated(tool, checked.value, () => sdkHandler(request, ctx));
     }
     return sdkHandler(request, ctx);
   });

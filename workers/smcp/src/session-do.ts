@@ -23,7 +23,8 @@
  * sequence number at most every `REPORT_INTERVAL_MS` to the session's report shard,
  * which batches them to the tenant every 5 s (tenant/report-shard-do.ts); a report that
  * could not be sent right away is due by an alarm, so the tenant's figures lag by at
- * most two intervals plus alarm delay, and an eviction loses none.
+ * most two intervals plus alarm delay. The totals reach storage at most a second after
+ * their requests (mcp/request-log.ts), so an idle eviction loses none.
  */
 import { DurableObject } from "cloudflare:workers";
 import { WebStandardStreamableHTTPServerTransport, type JSONRPCMessage } from "@modelcontextprotocol/server";
@@ -429,6 +430,7 @@ export class SessionDO extends DurableObject<Env> {
     if (!this.#meta) {
       // Refused by the SDK (406, 415, ...) or by the tenant: nothing was stored; forget the SDK objects.
       this.#pendingLive = undefined;
+      live.requests.discard();
       await live.transport.close().catch(() => {});
       if (!refusal) return response;
       await response.body?.cancel().catch(() => {});
@@ -781,6 +783,8 @@ export class SessionDO extends DurableObject<Env> {
       this.#streams.probe();
       return;
     }
+    // The rebuilt objects read the request log's totals from storage: what waits is written first.
+    live.requests.flush();
     this.#live = undefined;
     this.#droppedClean = true;
     this.ctx.waitUntil(live.backend.close().then(() => live.transport.close()).catch(() => {}));
@@ -818,6 +822,9 @@ export class SessionDO extends DurableObject<Env> {
     const meta = this.#meta ?? this.ctx.storage.kv.get<SessionMeta>(META_KEY);
     const ended = this.#ended!;
     const live = this.#live;
+    // The final report reads the totals from storage once the SDK objects are gone: what waits is written first, then nothing more.
+    live?.requests.flush();
+    live?.requests.discard();
     this.#live = undefined;
     this.#meta = undefined;
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);

@@ -5,7 +5,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TenantDO } from "../src/tenant-do";
-import { adminOk, callTool, mcpFetch, mcpUrl, openSession, provisionTenant, request, rpc, send, tenantObject } from "./helpers";
+import { RequestLog } from "../src/mcp/request-log";
+import { adminOk, callTool, mcpFetch, mcpUrl, openSession, provisionTenant, request, rpc, send, sessionStub, tenantObject } from "./helpers";
 
 describe("request log", () => {
   it("admin:sessions — lists each call with method, tool, outcome and duration", async () => {
@@ -29,6 +30,40 @@ describe("request log", () => {
     const page = await adminOk("GET", `/tenants/${tenant}/sessions/${session.sessionId}/requests?after=${requests[1].seq}&limit=1`);
     expect(page.requests.map((r: any) => r.method)).toEqual(["no/such/method"]);
     expect(page.next).toBe(requests[2].seq);
+  });
+
+  it("admin:sessions platform:observability — rows and totals wait in memory and are written as one batch, in order, bounded to the newest 1000", async () => {
+    const { tenant, key } = await provisionTenant();
+    const session = await openSession(mcpUrl(tenant, "notes"), key);
+    const stub = sessionStub(tenant, "notes", session.sessionId);
+    const stored = await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      const count = () => sql.exec<{ n: number }>("SELECT count(*) AS n FROM requests").one().n;
+      const log = new RequestLog(sql, state.storage.kv);
+      const before = count();
+      const answer = (i: number) => {
+        log.received({ jsonrpc: "2.0", id: i, method: "tools/call", params: { name: `t'${i}"` } });
+        log.sent(i % 2 ? { jsonrpc: "2.0", id: i, result: {} } : { jsonrpc: "2.0", id: i, error: { code: -32602, message: `bad "${i}"` } });
+      };
+      for (let i = 0; i < 10; i++) answer(i);
+      const waiting = { rows: count() - before, totals: state.storage.kv.get<{ requests: number }>("requestCounts")?.requests ?? 0 };
+      log.flush();
+      const written = { rows: count() - before, totals: state.storage.kv.get<{ requests: number; errors: number }>("requestCounts") };
+      const first = log.page(0, 1000).slice(-10).map((r) => [r.rpcId, r.tool, r.status, r.error]);
+      for (let i = 10; i < 1100; i++) answer(i);
+      log.flush();
+      const rows = log.page(0, 2000);
+      return { waiting, written, first, kept: rows.length, newest: rows.at(-1)?.rpcId, ordered: rows.every((r, i) => i === 0 || r.seq > rows[i - 1]!.seq) };
+    });
+    expect(stored.waiting.rows).toBe(0);
+    expect(stored.written.rows).toBe(10);
+    expect(stored.written.totals).toMatchObject({ requests: stored.waiting.totals + 10, errors: 5 });
+    expect(stored.first[0]).toEqual(["0", `t'0"`, "error", `-32602 bad "0"`]);
+    expect(stored.first[9]).toEqual(["9", `t'9"`, "ok", null]);
+    expect(stored.kept).toBeGreaterThanOrEqual(1000);
+    expect(stored.kept).toBeLessThanOrEqual(1100);
+    expect(stored.newest).toBe("1099");
+    expect(stored.ordered).toBe(true);
   });
 });
 

@@ -70,6 +70,16 @@ describe("tool-data quota", () => {
     expect(audit.entries.some((e: any) => e.action === "limit.hit" && e.target === "tool-data-rows")).toBe(true);
   });
 
+  it("platform:quotas — non-ASCII keys and values count their UTF-8 bytes, for a new id and for a replace", async () => {
+    const t = await storeTenant({ toolDataBytes: 1_000_000 });
+    const usage = () => runInDurableObject(tenantObject(t.tenant), async (_: TenantDO, state) => state.storage.kv.get("toolDataUsage"));
+    const value = "é€😀 \ud800 x"; // two, three and four bytes a character, and a lone surrogate (written as U+FFFD)
+    expect(await put(t, "nötes", "ïd-1", value)).toBe("stored");
+    expect(await usage()).toEqual({ bytes: rowBytes("nötes", "ïd-1", value), rows: 1 });
+    expect(await put(t, "nötes", "ïd-1", "€€")).toBe("stored");
+    expect(await usage()).toEqual({ bytes: rowBytes("nötes", "ïd-1", "€€"), rows: 1 });
+  });
+
   it("platform:quotas — a tenant whose total counted values only is recounted with keys and overhead", async () => {
     const t = await storeTenant({ toolDataBytes: 1_000_000 });
     expect(await put(t, "notes", "first", "x")).toBe("stored");

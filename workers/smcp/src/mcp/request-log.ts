@@ -12,12 +12,21 @@
  * or abandoned (older than `PENDING_TTL_MS`, or pushed out by the bound). Abandoned and
  * cancelled requests are logged too, so nothing a client started goes unaccounted.
  *
- * The counters (requests, errors) are kept in the session's KV as running totals, so
- * an eviction loses none; the session reports them to the tenant (session-do.ts). The
- * metrics delta of the session (metrics/delta.ts: per minute, method and tool, errors by
- * kind and latency buckets) rides in the same KV value, written by the same put: metrics
- * cost no write of their own. A report takes the open delta (`takeMetrics`) and keeps it,
- * with the report's seq, until the tenant acknowledges that seq (`ackMetrics`).
+ * The counters (requests, errors) are kept in the session's KV as running totals; the
+ * session reports them to the tenant (session-do.ts). The metrics delta of the session
+ * (metrics/delta.ts: per minute, method and tool, errors by kind and latency buckets)
+ * rides in the same KV value, written by the same put: metrics cost no write of their own.
+ * A report takes the open delta (`takeMetrics`) and keeps it, with the report's seq, until
+ * the tenant acknowledges that seq (`ackMetrics`).
+ *
+ * Written in batches, not per request: a logged request waits in memory (at most
+ * `FLUSH_AFTER_MS`, `MAX_UNWRITTEN` rows) and goes out with its neighbours in one write
+ * of rows and totals, so a call whose answer stores nothing else writes nothing at all.
+ * Every read (a page, a report's totals) and every drop of the SDK objects writes what
+ * waits first. The pending flush timer keeps the object from idle eviction (Cloudflare,
+ * compatibility date 2026-10-01 or later: pending `setTimeout` timers prevent it), so
+ * only an abrupt reset (a crash, an `immediate` code update) can lose what waits: at
+ * most `FLUSH_AFTER_MS` of rows and counts (docs/architecture.md, "Request log: written in batches").
  */
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { kindOfHttpStatus, kindOfRpcError, type ErrorKind, type ServerKind } from "../metrics/error-kinds";
@@ -60,6 +69,10 @@ CREATE TABLE requests (
 export const REQUEST_COUNTS_KEY = "requestCounts";
 
 const MAX_ROWS = 1000;
+/** How long a logged request may wait in memory before it is written. */
+export const FLUSH_AFTER_MS = 1000;
+/** Rows waiting to be written; one more writes them at once. Each is at most ~1.5 KB (three cut fields, a 500-char error). */
+export const MAX_UNWRITTEN = 64;
 /** Longest id, method or tool name kept, in UTF-16 code units. */
 export const MAX_FIELD_CHARS = 200;
 export const MAX_PENDING = 256;
@@ -104,6 +117,13 @@ export interface SessionMetrics {
 /** Reports whose deltas may be waiting for their acknowledgement; an older one is given up. */
 export const MAX_UNACKED_DELTAS = 4;
 
+/** Inserts a JSON array of `Unwritten` rows in their order. */
+const INSERT_BATCH = `INSERT INTO requests (at, rpc_id, method, tool, status, duration_ms, error)
+  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 FROM json_each(?) ORDER BY key`;
+
+/** A row of the log not yet written. */
+type Unwritten = [at: number, rpcId: string | null, method: string, tool: string | null, status: string, durationMs: number, error: string | null];
+
 interface Pending {
   key: string;
   method: string;
@@ -139,6 +159,10 @@ export class RequestLog {
   readonly #pending = new Map<string, Pending>();
   #pendingBytes = 0;
   #counts: RequestCounts;
+  #unwritten: Unwritten[] = [];
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set once the session's storage is going (its end): nothing is written after. */
+  #discarded = false;
   /** The kind of server the session runs, for error kinds that are the server's (set once the backend is known). */
   serverKind: ServerKind = "built-in";
 
@@ -160,6 +184,8 @@ export class RequestLog {
    * and every delta still unacknowledged goes along (the tenant applies each seq once).
    */
   takeMetrics(seq: number): SentDelta[] {
+    // The report's totals and the stored ones agree: what waits is written first.
+    this.flush();
     const metrics = this.#counts.metrics;
     if (!metrics) return [];
     if (!isEmpty(metrics.open)) {
@@ -236,6 +262,7 @@ export class RequestLog {
   }
 
   page(afterSeq: number, limit: number): RequestLogEntry[] {
+    this.flush();
     return this.#sql
       .exec<{ seq: number; at: number; rpc_id: string | null; method: string; tool: string | null; status: string; duration_ms: number; error: string | null }>(
         "SELECT * FROM requests WHERE seq > ? ORDER BY seq LIMIT ?",
@@ -268,26 +295,47 @@ export class RequestLog {
     this.#pendingBytes -= entry.bytes;
   }
 
+  /** Writes the rows that wait, with the totals, in one step (a no-op when none wait). */
+  flush(): void {
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#unwritten.length === 0 || this.#discarded) return;
+    const rows = this.#unwritten;
+    this.#unwritten = [];
+    // One statement for the whole batch (one SQL text, so one prepared statement), in order.
+    this.#sql.exec(INSERT_BATCH, JSON.stringify(rows));
+    const seq = this.#sql.exec<{ seq: number }>("SELECT max(seq) AS seq FROM requests").one().seq;
+    this.#kv.put(REQUEST_COUNTS_KEY, this.#counts);
+    // Each time the log passes a hundred rows, the oldest beyond `MAX_ROWS` go.
+    if (Math.floor(seq / 100) > Math.floor((seq - rows.length) / 100)) this.#sql.exec("DELETE FROM requests WHERE seq <= ?", seq - MAX_ROWS);
+  }
+
+  /** The session's storage is being deleted: what waits is dropped, and nothing is written from now on. */
+  discard(): void {
+    this.#discarded = true;
+    this.#unwritten = [];
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+  }
+
+  #flushLater(): void {
+    this.#flushTimer = undefined;
+    try {
+      this.flush();
+    } catch (err) {
+      console.error("request-log: rows not written", String(err));
+    }
+  }
+
   #insert(rpcId: string | null, entry: Pending, status: string, error: string | null, kind: ErrorKind | null): void {
     this.#counts.requests++;
     // A cancelled or abandoned request is not the server's failure: it counts, but not as an error.
     if (status === "error" || status.startsWith("http-")) this.#counts.errors++;
     const now = Date.now();
     if (metricsEnabled()) record((this.#counts.metrics ??= { open: {}, sent: [] }).open, now, entry.method, entry.tool, kind, now - entry.at);
-    const seq = this.#sql
-      .exec<{ seq: number }>(
-        "INSERT INTO requests (at, rpc_id, method, tool, status, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-        entry.at,
-        rpcId,
-        entry.method,
-        entry.tool,
-        status,
-        now - entry.at,
-        error,
-      )
-      .one().seq;
-    this.#kv.put(REQUEST_COUNTS_KEY, this.#counts);
-    if (seq % 100 === 0) this.#sql.exec("DELETE FROM requests WHERE seq <= ?", seq - MAX_ROWS);
+    this.#unwritten.push([entry.at, rpcId, entry.method, entry.tool, status, now - entry.at, error]);
+    if (this.#unwritten.length >= MAX_UNWRITTEN) this.flush();
+    else this.#flushTimer ??= setTimeout(() => this.#flushLater(), FLUSH_AFTER_MS);
     this.#onCounted();
   }
 }

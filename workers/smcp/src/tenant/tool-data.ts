@@ -20,8 +20,20 @@ const LEGACY_BYTES_KEY = "toolDataBytes";
 /** Estimated bytes per row beyond its keys and value: SQLite's row header and cell pointer, `updated_at`, the index entry's header, page slack. */
 export const ROW_OVERHEAD_BYTES = 64;
 
-const encoder = new TextEncoder();
-const utf8 = (s: string) => encoder.encode(s).byteLength;
+/** UTF-8 length of `s` without encoding it (every write counts four strings; a lone surrogate counts as U+FFFD, 3 bytes, as TextEncoder writes it). */
+export function utf8(s: string): number {
+  let bytes = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a pair: two code units, four bytes
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
 
 /** The bytes one row costs under the quota. */
 export const rowBytes = (server: string, collection: string, id: string, valueJson: string) =>
@@ -57,13 +69,33 @@ export class ToolData {
   }
 
   put(server: string, collection: string, id: string, valueJson: string, limits: ToolDataLimits): PutOutcome {
+    const added = rowBytes(server, collection, id, valueJson);
+    const usage = this.usage();
+    // A new id within the quota (add_note's every write) takes one statement; a replace, or a write at the limit, reads the old row first.
+    if (usage.rows + 1 <= limits.rows && usage.bytes + added <= limits.bytes) {
+      const inserted = this.#sql.exec(
+        "INSERT INTO tool_data (server, collection, id, value, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (server, collection, id) DO NOTHING",
+        server,
+        collection,
+        id,
+        valueJson,
+        Date.now(),
+      ).rowsWritten;
+      if (inserted > 0) {
+        this.#storage.kv.put(USAGE_KEY, { bytes: usage.bytes + added, rows: usage.rows + 1 } satisfies ToolDataUsage);
+        return { ok: true };
+      }
+    }
+    return this.#replace(server, collection, id, valueJson, added, usage, limits);
+  }
+
+  #replace(server: string, collection: string, id: string, valueJson: string, added: number, usage: ToolDataUsage, limits: ToolDataLimits): PutOutcome {
     const old = this.#sql
       .exec<{ n: number }>(`SELECT ${ROW_BYTES_SQL} AS n FROM tool_data WHERE server = ? AND collection = ? AND id = ?`, server, collection, id)
       .toArray()[0]?.n;
-    const usage = this.usage();
     const rows = usage.rows + (old === undefined ? 1 : 0);
     if (rows > limits.rows) return { ok: false, reason: "rows", limit: limits.rows, used: usage.rows };
-    const bytes = usage.bytes - (old ?? 0) + rowBytes(server, collection, id, valueJson);
+    const bytes = usage.bytes - (old ?? 0) + added;
     if (bytes > limits.bytes) return { ok: false, reason: "quota", limit: limits.bytes, used: usage.bytes };
     this.#storage.kv.put(USAGE_KEY, { bytes, rows } satisfies ToolDataUsage);
     this.#sql.exec(
