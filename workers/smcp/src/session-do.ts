@@ -59,6 +59,7 @@ import { primeStandaloneStream } from "./mcp/priming";
 import { HeldAnswers, jsonAnswer, soleRequestId } from "./mcp/held-answer";
 import { toSessionAnswer, type SessionAnswer } from "./mcp/session-answer";
 import { StreamCounter } from "./mcp/stream-counter";
+import { joinQueuedChunks } from "./mcp/coalesce";
 import { REQUEST_COUNTS_KEY, RequestLog, type RequestCounts, type RequestLogEntry } from "./mcp/request-log";
 import { initializeParamsProblem } from "./mcp/initialize-bounds";
 import { resourceMetadataUrl } from "./mcp/authenticate";
@@ -385,7 +386,8 @@ export class SessionDO extends DurableObject<Env> {
     if (request.method === "GET" && request.headers.get("last-event-id") === null && response.ok) {
       return this.#streams.trackQuiet(primeStandaloneStream(response, live.log, meta.protocolVersion, this.#config.SMCP_SSE_RETRY_MS));
     }
-    return this.#streams.track(response);
+    // A resumption's replay is all queued by now: it crosses to the client in few chunks.
+    return this.#streams.track(request.method === "GET" && response.ok ? joinQueuedChunks(response) : response);
   }
 
   /**
