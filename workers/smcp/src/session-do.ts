@@ -283,7 +283,8 @@ export class SessionDO extends DurableObject<Env> {
     }
     try {
       if (this.#unreported()) await this.#report(meta);
-      if (Date.now() - this.#lastPrune >= this.#ttlMs() / 10) {
+      // A session younger than the TTL has no event older than it: nothing to read or prune.
+      if (Date.now() - this.#ttlMs() > meta.createdAt && Date.now() - this.#lastPrune >= this.#ttlMs() / 10) {
         // History older than the idle TTL goes: no client can still be waiting on it.
         const log = this.#live?.log ?? this.#eventLog();
         log.pruneBefore(Date.now() - this.#ttlMs());
@@ -501,7 +502,8 @@ export class SessionDO extends DurableObject<Env> {
       pending.log = this.#eventLog();
       this.#live = pending;
     }
-    await this.#setAlarm(meta.lastActivity + this.#ttlMs());
+    // The initialize's answer is counted, so its report is due first: one alarm, set once (#counted finds it armed).
+    await this.#setAlarm(Math.min(meta.lastActivity + REPORT_INTERVAL_MS, meta.lastActivity + this.#ttlMs()));
     return meta;
   }
 
@@ -734,7 +736,9 @@ export class SessionDO extends DurableObject<Env> {
     const state = this.#reportState();
     const seq = state.seq + 1;
     this.#putReportState({ ...state, seq });
-    const counts = this.#counts();
+    // One request log for the counts and the metrics (without the SDK objects each would read the stored state).
+    const requests = this.#requestLog();
+    const counts = requests.counts;
     const log = this.#live?.log;
     const eventBytes = log ? log.stats().bytes : this.ctx.storage.sql.exec<{ b: number | null }>("SELECT sum(bytes) AS b FROM events").one().b ?? 0;
     return {
@@ -744,7 +748,7 @@ export class SessionDO extends DurableObject<Env> {
       requests: counts.requests,
       errors: counts.errors,
       eventBytes,
-      metrics: this.#requestLog().takeMetrics(seq),
+      metrics: requests.takeMetrics(seq),
     };
   }
 
