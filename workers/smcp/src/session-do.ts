@@ -283,8 +283,7 @@ export class SessionDO extends DurableObject<Env> {
     }
     try {
       if (this.#unreported()) await this.#report(meta);
-      // A session younger than the TTL has no event older than it: nothing to read or prune.
-      if (Date.now() - this.#ttlMs() > meta.createdAt && Date.now() - this.#lastPrune >= this.#ttlMs() / 10) {
+      if (Date.now() - this.#lastPrune >= this.#ttlMs() / 10) {
         // History older than the idle TTL goes: no client can still be waiting on it.
         const log = this.#live?.log ?? this.#eventLog();
         log.pruneBefore(Date.now() - this.#ttlMs());
