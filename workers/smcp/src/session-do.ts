@@ -486,10 +486,11 @@ export class SessionDO extends DurableObject<Env> {
       }
     }
     meta.eventLogMaxBytes = admission.eventLogBytes;
-    this.ctx.storage.transactionSync(() => {
-      // Nothing was stored before admission: the session gets the final schema directly.
-      createSchema(this.ctx.storage, SESSION_MIGRATIONS);
+    // Nothing was stored before admission: the session gets the final schema directly.
+    const created = this.ctx.storage.transactionSync(() => {
+      const schema = createSchema(this.ctx.storage, SESSION_MIGRATIONS);
       this.ctx.storage.kv.put(META_KEY, meta);
+      return schema.from === 0;
     });
     this.#meta = meta;
     this.#persistedActivity = meta.lastActivity;
@@ -498,7 +499,7 @@ export class SessionDO extends DurableObject<Env> {
     this.#pendingLive = undefined;
     if (pending) {
       // From here on, requests of the session find these SDK objects (no second build).
-      pending.log = this.#eventLog();
+      pending.log = this.#eventLog(created);
       this.#live = pending;
     }
     // The initialize's answer is counted, so its report is due first: one alarm, set once (#counted finds it armed).
@@ -873,13 +874,18 @@ export class SessionDO extends DurableObject<Env> {
     return this.#config.SMCP_SESSION_TTL_SECONDS * 1000;
   }
 
-  /** The session's event log, its pruned mark in KV (written only when pruning). */
-  #eventLog(): SqliteEventLog {
+  /** The session's event log, its pruned mark in KV (written only when pruning); `created`: its table was made just now. */
+  #eventLog(created = false): SqliteEventLog {
     const kv = this.ctx.storage.kv;
-    return new SqliteEventLog(this.ctx.storage.sql, this.#limits(), {
-      get: () => kv.get<number>(EVENT_LOG_PRUNED_KEY) ?? 0,
-      set: (seq) => kv.put(EVENT_LOG_PRUNED_KEY, seq),
-    });
+    return new SqliteEventLog(
+      this.ctx.storage.sql,
+      this.#limits(),
+      {
+        get: () => kv.get<number>(EVENT_LOG_PRUNED_KEY) ?? 0,
+        set: (seq) => kv.put(EVENT_LOG_PRUNED_KEY, seq),
+      },
+      created,
+    );
   }
 
   #limits() {
