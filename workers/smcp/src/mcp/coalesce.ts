@@ -3,8 +3,10 @@
  * chunk of its own, all of them before it returns the response; each chunk would then
  * cross every hop to the client on its own (object → Worker → client: a read, a write
  * and a wake-up per hop and per event), which is most of what a resume of many events
- * costs. This joins the chunks already queued into one, up to `maxBytes`; a chunk not
- * yet written is not waited for, so a live event after the replay goes out when written.
+ * costs. This joins the chunks already queued into one, up to `maxBytes`: whatever can be
+ * read before the next macrotask (a timer of 0 ms; workerd settles a read of a queued chunk
+ * a few microtasks late, so a microtask marker would join nothing). A chunk not yet written
+ * is not waited for beyond that, so a live event after the replay goes out when written.
  * Bytes and their order are unchanged: only where one chunk ends and the next begins.
  */
 
@@ -27,11 +29,13 @@ export function joinQueuedChunks(response: Response, maxBytes = MAX_JOINED_BYTES
       const parts = [first.value];
       let size = first.value.byteLength;
       let done = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const turnOver = new Promise<typeof NOT_QUEUED>((resolve) => (timer = setTimeout(() => resolve(NOT_QUEUED), 0)));
       try {
         while (size < maxBytes) {
           const next = reader.read();
-          // A read of a queued chunk is settled already, so it wins the race against the marker.
-          const read = await Promise.race([next, Promise.resolve(NOT_QUEUED)]);
+          // A read of a queued chunk settles within microtasks, so it wins the race against the timer.
+          const read = await Promise.race([next, turnOver]);
           if (read === NOT_QUEUED) {
             waiting = next;
             break;
@@ -46,6 +50,8 @@ export function joinQueuedChunks(response: Response, maxBytes = MAX_JOINED_BYTES
       } catch (err) {
         controller.enqueue(join(parts, size));
         return controller.error(err);
+      } finally {
+        clearTimeout(timer);
       }
       controller.enqueue(join(parts, size));
       if (done) controller.close();
