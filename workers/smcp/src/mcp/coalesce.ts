@@ -51,7 +51,7 @@ export function joinQueuedChunks(response: Response, maxBytes = MAX_JOINED_BYTES
         controller.enqueue(join(parts, size));
         return controller.error(err);
       } finally {
-        clearTimeout(timer);
+        if (timer !== undefined) clearTimeout(timer);
       }
       controller.enqueue(join(parts, size));
       if (done) controller.close();
