@@ -145,13 +145,18 @@ export class SqliteEventLog implements EventStore {
 
   #pruned: PrunedMark;
 
-  /** Assumes the `events` table exists (`EVENT_LOG_TABLE`). */
-  constructor(sql: SqlLike, limits: EventLogLimits, pruned: PrunedMark) {
+  /**
+   * Assumes the `events` table exists (`EVENT_LOG_TABLE`). `created`: the caller made the
+   * table just now (a new session), so there is nothing to count and no pruned mark.
+   */
+  constructor(sql: SqlLike, limits: EventLogLimits, pruned: PrunedMark, created = false) {
     this.#sql = sql;
     this.#limits = limits;
     this.#pruned = pruned;
-    const totals = sql.exec<{ n: number; b: number | null; max_seq: number | null }>("SELECT count(*) AS n, sum(bytes) AS b, max(seq) AS max_seq FROM events").one();
-    this.#prunedThrough = pruned.get();
+    const totals = created
+      ? { n: 0, b: 0, max_seq: null }
+      : sql.exec<{ n: number; b: number | null; max_seq: number | null }>("SELECT count(*) AS n, sum(bytes) AS b, max(seq) AS max_seq FROM events").one();
+    this.#prunedThrough = created ? 0 : pruned.get();
     // Pruning keeps the newest event, so the counter is the newest seq (or the pruned mark).
     this.#lastSeq = Math.max(totals.max_seq ?? 0, this.#prunedThrough);
     this.#count = totals.n;

@@ -60,6 +60,7 @@ import { primeStandaloneStream } from "./mcp/priming";
 import { HeldAnswers, jsonAnswer, soleRequestId } from "./mcp/held-answer";
 import { toSessionAnswer, type SessionAnswer } from "./mcp/session-answer";
 import { StreamCounter } from "./mcp/stream-counter";
+import { joinQueuedChunks } from "./mcp/coalesce";
 import { REQUEST_COUNTS_KEY, RequestLog, type RequestCounts, type RequestLogEntry } from "./mcp/request-log";
 import { initializeParamsProblem } from "./mcp/initialize-bounds";
 import { resourceMetadataUrl } from "./mcp/authenticate";
@@ -386,7 +387,8 @@ export class SessionDO extends DurableObject<Env> {
     if (request.method === "GET" && request.headers.get("last-event-id") === null && response.ok) {
       return this.#streams.trackQuiet(primeStandaloneStream(response, live.log, meta.protocolVersion, this.#config.SMCP_SSE_RETRY_MS));
     }
-    return this.#streams.track(response);
+    // A resumption's replay is all queued by now: it crosses to the client in few chunks.
+    return this.#streams.track(request.method === "GET" && response.ok ? joinQueuedChunks(response) : response);
   }
 
   /**
@@ -486,10 +488,11 @@ export class SessionDO extends DurableObject<Env> {
       }
     }
     meta.eventLogMaxBytes = admission.eventLogBytes;
-    this.ctx.storage.transactionSync(() => {
-      // Nothing was stored before admission: the session gets the final schema directly.
-      createSchema(this.ctx.storage, SESSION_MIGRATIONS);
+    // Nothing was stored before admission: the session gets the final schema directly.
+    const created = this.ctx.storage.transactionSync(() => {
+      const schema = createSchema(this.ctx.storage, SESSION_MIGRATIONS);
       this.ctx.storage.kv.put(META_KEY, meta);
+      return schema.from === 0;
     });
     this.#meta = meta;
     this.#persistedActivity = meta.lastActivity;
@@ -498,10 +501,11 @@ export class SessionDO extends DurableObject<Env> {
     this.#pendingLive = undefined;
     if (pending) {
       // From here on, requests of the session find these SDK objects (no second build).
-      pending.log = this.#eventLog();
+      pending.log = this.#eventLog(created);
       this.#live = pending;
     }
-    await this.#setAlarm(meta.lastActivity + this.#ttlMs());
+    // The initialize's answer is counted, so its report is due first: one alarm, set once (#counted finds it armed).
+    await this.#setAlarm(Math.min(meta.lastActivity + REPORT_INTERVAL_MS, meta.lastActivity + this.#ttlMs()));
     return meta;
   }
 
@@ -734,7 +738,9 @@ export class SessionDO extends DurableObject<Env> {
     const state = this.#reportState();
     const seq = state.seq + 1;
     this.#putReportState({ ...state, seq });
-    const counts = this.#counts();
+    // One request log for the counts and the metrics (without the SDK objects each would read the stored state).
+    const requests = this.#requestLog();
+    const counts = requests.counts;
     const log = this.#live?.log;
     const eventBytes = log ? log.stats().bytes : this.ctx.storage.sql.exec<{ b: number | null }>("SELECT sum(bytes) AS b FROM events").one().b ?? 0;
     return {
@@ -744,7 +750,7 @@ export class SessionDO extends DurableObject<Env> {
       requests: counts.requests,
       errors: counts.errors,
       eventBytes,
-      metrics: this.#requestLog().takeMetrics(seq),
+      metrics: requests.takeMetrics(seq),
     };
   }
 
@@ -875,13 +881,18 @@ export class SessionDO extends DurableObject<Env> {
     return this.#config.SMCP_SESSION_TTL_SECONDS * 1000;
   }
 
-  /** The session's event log, its pruned mark in KV (written only when pruning). */
-  #eventLog(): SqliteEventLog {
+  /** The session's event log, its pruned mark in KV (written only when pruning); `created`: its table was made just now. */
+  #eventLog(created = false): SqliteEventLog {
     const kv = this.ctx.storage.kv;
-    return new SqliteEventLog(this.ctx.storage.sql, this.#limits(), {
-      get: () => kv.get<number>(EVENT_LOG_PRUNED_KEY) ?? 0,
-      set: (seq) => kv.put(EVENT_LOG_PRUNED_KEY, seq),
-    });
+    return new SqliteEventLog(
+      this.ctx.storage.sql,
+      this.#limits(),
+      {
+        get: () => kv.get<number>(EVENT_LOG_PRUNED_KEY) ?? 0,
+        set: (seq) => kv.put(EVENT_LOG_PRUNED_KEY, seq),
+      },
+      created,
+    );
   }
 
   #limits() {

@@ -129,8 +129,11 @@ export class TenantDO extends DurableObject<Env> {
     return this.ctx.storage.sql;
   }
 
+  /** One index per instance: it keeps the bound that lets most admissions skip the sweep's read. */
+  #sessionIndex: SessionIndex | undefined;
+
   get #sessions() {
-    return new SessionIndex(this.ctx.storage);
+    return (this.#sessionIndex ??= new SessionIndex(this.ctx.storage));
   }
 
   get #toolData() {

@@ -224,6 +224,9 @@ CREATE TABLE report_batches (
   applied_at INTEGER NOT NULL
 );
 `,
+    // 19: the session index by expiry: every admission sweeps the rows past theirs
+    // (tenant/session-objects.ts), which without it read and sorted every session's row.
+    "CREATE INDEX sessions_by_expiry ON sessions (expires_at);",
     // Append new steps here (see HOW TO ADD A STEP above).
   ],
 };

@@ -353,6 +353,8 @@ describe("item 7: the session index holds no ghosts; counters survive evictions"
     await runInDurableObject(tenantStub(env, tenant), (_instance, state) => {
       state.storage.sql.exec("UPDATE sessions SET expires_at = ?", Date.now() - 120_000);
     });
+    // Written under the tenant object, which keeps its earliest expiry in memory (as time passing would not need).
+    await evictDurableObject(tenantStub(env, tenant));
 
     const third = await openSession(mcpUrl(tenant, "notes"), key);
     const ids = (await listSessions(tenant)).map((s) => s.id).sort();
@@ -361,6 +363,26 @@ describe("item 7: the session index holds no ghosts; counters survive evictions"
     const swept = (await auditEntries(tenant)).filter((e) => e.action === "session.ended");
     expect(swept.map((e) => [e.target, e.detail.reason])).toEqual([[ghost.sessionId, "swept"]]);
     await callTool(live, "list_notes");
+  });
+  it("platform:session-end — a report that moves a row's expiry into the past gets it swept by the next admission (the sweep's bound goes down with every expiry written)", async () => {
+    const { tenant, key } = await provisionTenant({ servers: ["notes"] });
+    const ghost = await openSession(mcpUrl(tenant, "notes"), key);
+    // This admission's sweep finds nothing past its expiry and keeps the earliest expiry as its bound.
+    const live = await openSession(mcpUrl(tenant, "notes"), key);
+    const ghostStub = sessionStub(tenant, "notes", ghost.sessionId);
+    await runInDurableObject(ghostStub, async (_instance, state) => {
+      await state.storage.deleteAlarm();
+      await state.storage.deleteAll();
+    });
+    await evictDurableObject(ghostStub);
+    const past = Date.now() - 120_000;
+    const ack = await tenantStub(env, tenant).sessionTouched(ghost.sessionId, { seq: 1000, lastActivity: past, expiresAt: past, requests: 1, errors: 0, eventBytes: 0 });
+    expect(ack.ok).toBe(true);
+
+    const third = await openSession(mcpUrl(tenant, "notes"), key);
+    expect((await listSessions(tenant)).map((s) => s.id).sort()).toEqual([live.sessionId, third.sessionId].sort());
+    const swept = (await auditEntries(tenant)).filter((e) => e.action === "session.ended");
+    expect(swept.map((e) => [e.target, e.detail.reason])).toEqual([[ghost.sessionId, "swept"]]);
   });
 });
 

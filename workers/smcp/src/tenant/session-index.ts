@@ -40,6 +40,13 @@ interface SessionRow extends Record<string, SqlStorageValue> {
 
 export class SessionIndex {
   readonly #storage: DurableObjectStorage;
+  /**
+   * No row expires before this (a lower bound, or undefined: unknown), so the sweep that
+   * every admission runs reads nothing until the earliest expiry has passed. Only a read
+   * that found no row past the cutoff raises it; every write of an expiry lowers it to
+   * that expiry, so it stays a lower bound whatever is written (one instance per object).
+   */
+  #noExpiryBefore: number | undefined;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
@@ -54,6 +61,7 @@ export class SessionIndex {
   }
 
   add(record: SessionRecord): void {
+    this.#expiresAt(record.expiresAt);
     this.#sql.exec(
       `INSERT OR REPLACE INTO sessions (id, server, key_id, grant_id, protocol_version, client_info, created_at, last_activity, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -91,6 +99,7 @@ export class SessionIndex {
 
   /** Applies a report once (by its seq); false when the session is not indexed. */
   touch(id: string, update: SessionUpdate): boolean {
+    this.#expiresAt(update.expiresAt);
     this.#sql.exec(
       `UPDATE sessions SET last_activity = ?, expires_at = ?, requests = ?, errors = ?, event_bytes = ?, report_seq = ?
        WHERE id = ? AND report_seq < ?`,
@@ -145,14 +154,24 @@ export class SessionIndex {
 
   /** Up to `limit` sessions whose recorded expiry has passed: candidates for a sweep. */
   expired(now: number, limit: number): { id: string; server: string }[] {
-    return this.#sql
-      .exec<{ id: string; server: string }>("SELECT id, server FROM sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?", now, limit)
-      .toArray()
-      .map((s) => ({ ...s }));
+    if (this.#noExpiryBefore !== undefined && now <= this.#noExpiryBefore) return [];
+    // The earliest rows, past the cutoff or not: when none is past it, the first one's expiry is the new bound.
+    const rows = this.#sql
+      .exec<{ id: string; server: string; expires_at: number }>("SELECT id, server, expires_at FROM sessions ORDER BY expires_at LIMIT ?", limit)
+      .toArray();
+    const past = rows.filter((r) => r.expires_at < now);
+    this.#noExpiryBefore = past.length ? undefined : (rows[0]?.expires_at ?? Number.POSITIVE_INFINITY);
+    return past.map((r) => ({ id: r.id, server: r.server }));
+  }
+
+  /** A write of an expiry: the bound of `expired` may only go down. */
+  #expiresAt(at: number): void {
+    if (this.#noExpiryBefore !== undefined && !(at >= this.#noExpiryBefore)) this.#noExpiryBefore = at;
   }
 
   /** A session confirmed alive keeps its row until at least `expiresAt`. */
   extend(id: string, expiresAt: number): void {
+    this.#expiresAt(expiresAt);
     this.#sql.exec("UPDATE sessions SET expires_at = max(expires_at, ?) WHERE id = ?", expiresAt, id);
   }
 
