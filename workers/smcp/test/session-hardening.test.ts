@@ -76,6 +76,15 @@ async function expectAliveOrGone(tenant: string, session: Session, answered: num
   return "gone";
 }
 
+/** A session object that lost its storage without telling the tenant (what a failed end used to leave). */
+async function loseStorage(stub: DurableObjectStub): Promise<void> {
+  await runInDurableObject(stub, async (_instance, state) => {
+    await state.storage.deleteAlarm();
+    await state.storage.deleteAll();
+  });
+  await evictDurableObject(stub);
+}
+
 describe("item 5: what a client sends is bounded before anything stores it", () => {
   it("platform:client-bounds — an oversized clientInfo is refused with -32602 and stores nothing in the index or audit log", async () => {
     const { tenant, key } = await provisionTenant({ servers: ["notes"] });
@@ -345,11 +354,7 @@ describe("item 7: the session index holds no ghosts; counters survive evictions"
     const live = await openSession(mcpUrl(tenant, "notes"), key);
     // The ghost's object lost its storage without telling the tenant (what a failed end used to leave).
     const ghostStub = sessionStub(tenant, "notes", ghost.sessionId);
-    await runInDurableObject(ghostStub, async (_instance, state) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-    });
-    await evictDurableObject(ghostStub);
+    await loseStorage(ghostStub);
     await runInDurableObject(tenantStub(env, tenant), (_instance, state) => {
       state.storage.sql.exec("UPDATE sessions SET expires_at = ?", Date.now() - 120_000);
     });
@@ -370,11 +375,7 @@ describe("item 7: the session index holds no ghosts; counters survive evictions"
     // This admission's sweep finds nothing past its expiry and keeps the earliest expiry as its bound.
     const live = await openSession(mcpUrl(tenant, "notes"), key);
     const ghostStub = sessionStub(tenant, "notes", ghost.sessionId);
-    await runInDurableObject(ghostStub, async (_instance, state) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-    });
-    await evictDurableObject(ghostStub);
+    await loseStorage(ghostStub);
     const past = Date.now() - 120_000;
     const ack = await tenantStub(env, tenant).sessionTouched(ghost.sessionId, { seq: 1000, lastActivity: past, expiresAt: past, requests: 1, errors: 0, eventBytes: 0 });
     expect(ack.ok).toBe(true);
