@@ -50,15 +50,28 @@ export async function serveSession(
   // A typed call: who is asking and what serves the URL travel as arguments, not headers.
   const stub = env.SESSION.get(env.SESSION.idFromName(sessionObjectName(principal.tenant, incarnationOf(principal), principal.server, sessionId)));
   // The body travels as an argument, already read: a streamed body would cost the object a read across the call, an I/O wait on every request.
-  // The new request's headers are its own copy: edited in place, they are copied once.
-  const forwarded = new Request(request.url, { method: request.method, headers: request.headers });
-  forwarded.headers.set("traceparent", trace.traceparent);
-  forwarded.headers.delete("content-length");
+  const forwarded = forwardedRequest(request, trace.traceparent);
   return answeredDespiteInterruption(
     async () => fromSessionAnswer(await stub.serve(forwarded, { principal, newSessionId: isNew ? sessionId : null, server, policy, traceparent: trace.traceparent, ...(body ? { body: body.text } : {}) })),
     requestIdsOf(body?.json),
   );
 }
+
+/**
+ * What the session object gets of the client's request: method, URL and headers, with the
+ * trace stamped, without the body's length (the body travels as text) and without the
+ * credential. The caller is authenticated already and the object gets its principal, so the
+ * raw key or token stays in the Worker, out of the object and the SDK's request info.
+ */
+export function forwardedRequest(request: Request, traceparent: string): Request {
+  // The new request's headers are its own copy: edited in place, they are copied once.
+  const forwarded = new Request(request.url, { method: request.method, headers: request.headers });
+  forwarded.headers.set("traceparent", traceparent);
+  for (const name of DROPPED_HEADERS) forwarded.headers.delete(name);
+  return forwarded;
+}
+
+const DROPPED_HEADERS = ["content-length", "authorization", "cookie"];
 
 function isInitializeCall(json: unknown): boolean {
   return (
