@@ -1,7 +1,7 @@
 // The one base64 / base64url encoder (packages/runtime/src/encoding.ts) behind session
 // ids, tokens, PKCE challenges and CSP hash sources.
 import { describe, expect, it } from "vitest";
-import { base64, base64url, hex } from "../../packages/runtime/src/encoding";
+import { base64, base64url, hex, utf8Length } from "../../packages/runtime/src/encoding";
 import { sha256, sha256Hex } from "../../packages/runtime/src/secrets";
 import { s256 } from "../../workers/smcp/src/oauth/tokens";
 
@@ -35,5 +35,12 @@ describe("hex", () => {
     expect(hex(new Uint8Array([0x00, 0x0f, 0xa0, 0xff]))).toBe("000fa0ff");
     expect(hex(new Uint8Array(0))).toBe("");
     expect(await sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  });
+});
+
+describe("utf8Length", () => {
+  it("platform:quotas — counts what TextEncoder writes: ASCII, 2-, 3- and 4-byte characters, and lone surrogates as U+FFFD", () => {
+    const strings = ["", "notes", "é", "Ωmega", "€", "日本語のメモ", "😀", "a😀b", "\ud83d", "\ude00", "x\ud83dy", "\ude00\ud83d", "\ud83d\ud83d\ude00", "\u007f\u0080\u07ff\u0800\uffff"];
+    for (const s of strings) expect(utf8Length(s), JSON.stringify(s)).toBe(new TextEncoder().encode(s).byteLength);
   });
 });

@@ -17,6 +17,24 @@ export function base64url(bytes: Uint8Array): string {
   return base64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/**
+ * The UTF-8 length of `s` without encoding it (quotas and bounds count bytes on every
+ * write). A lone surrogate counts 3 bytes, as TextEncoder writes it (U+FFFD).
+ */
+export function utf8Length(s: string): number {
+  let bytes = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a pair: two code units, four bytes
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
 const HEX_PAIRS = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
 /** `bytes` as lowercase hex, two digits a byte (a table: every authenticated request hashes its key). */

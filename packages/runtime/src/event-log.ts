@@ -15,6 +15,7 @@
  * connection just dropped needs. The host validates ids with `check()` first.
  */
 import type { EventStore, JSONRPCMessage } from "@modelcontextprotocol/server";
+import { utf8Length } from "./encoding";
 
 /** What a client says of itself in `initialize`. */
 export interface ClientInfo {
@@ -120,8 +121,6 @@ export interface UnansweredRequest {
   streamId: string;
   id: string | number;
 }
-
-const encoder = new TextEncoder();
 
 export function formatEventId(streamId: string, seq: number): string {
   return `${streamId}.${seq}`;
@@ -231,7 +230,7 @@ export class SqliteEventLog implements EventStore {
   }
 
   #insert(seq: number, streamId: string, text: string): void {
-    const bytes = encoder.encode(text).byteLength;
+    const bytes = utf8Length(text);
     this.#sql.exec(
       "INSERT INTO events (seq, stream_id, message, bytes, created_at) VALUES (?, ?, ?, ?, ?)",
       seq,

@@ -31,7 +31,7 @@ export { isOriginAllowed } from "./origin";
 export { IPV4, LOOPBACK_HOSTS, isLoopbackHost, reachesLoopback } from "./loopback";
 export { SESSION_REVISIONS, SERVED_REVISIONS, STATELESS_REVISION, LATEST_SESSION_REVISION, batchesAllowed } from "./protocol";
 export { sha256, sha256Hex, secretsEqual, bearerToken } from "./secrets";
-export { base64, base64url, hex } from "./encoding";
+export { base64, base64url, hex, utf8Length } from "./encoding";
 export { AUDIT_GENESIS, auditHash, verifyAuditChain, verifyAuditPage, type AuditEntry, type AuditFields, type ChainCursor, type ChainStep, type ChainVerdict } from "./audit-chain";
 export { TokenBucket } from "./token-bucket";
 export { BoundedCache, CACHE_ENTRY_OVERHEAD_BYTES, stringBytes, type BoundedCacheOptions } from "./bounded-cache";

@@ -23,6 +23,7 @@
  * and its parent index), a chunk row `2 × (server + path) + 8 + bytes + 64`, each one
  * row; the totals are the tenant's `toolDataUsage`, shared with `tool_data`.
  */
+import { utf8Length } from "@smcp/runtime";
 
 export const FILE_LIMITS = {
   /** UTF-8 bytes of a whole path (Linux's PATH_MAX is 4096; paths of real servers are far shorter). */
@@ -65,10 +66,8 @@ const CHUNK_OVERHEAD = 64 + 8;
 const ENTRY_BYTES_SQL = `3 * (length(CAST(server AS BLOB)) + length(CAST(path AS BLOB))) + ${ENTRY_OVERHEAD}`;
 const CHUNK_BYTES_SQL = `2 * (length(CAST(server AS BLOB)) + length(CAST(path AS BLOB))) + length(bytes) + ${CHUNK_OVERHEAD}`;
 
-const encoder = new TextEncoder();
-const utf8 = (s: string) => encoder.encode(s).byteLength;
-const entryBytes = (server: string, path: string) => 3 * (utf8(server) + utf8(path)) + ENTRY_OVERHEAD;
-const chunkBytes = (server: string, path: string, size: number) => 2 * (utf8(server) + utf8(path)) + size + CHUNK_OVERHEAD;
+const entryBytes = (server: string, path: string) => 3 * (utf8Length(server) + utf8Length(path)) + ENTRY_OVERHEAD;
+const chunkBytes = (server: string, path: string, size: number) => 2 * (utf8Length(server) + utf8Length(path)) + size + CHUNK_OVERHEAD;
 
 /** What every file call answers; the codes are Node's, so the shim can throw them as they are. */
 export type FileErrorCode = "ENOENT" | "EEXIST" | "EISDIR" | "ENOTDIR" | "ENOTEMPTY" | "ENOSPC" | "EINVAL" | "EFBIG" | "EACCES" | "EIO";
@@ -138,11 +137,11 @@ export function checkPath(path: unknown, root = false): string {
     if (root) return path;
     throw new FileError("EINVAL", "the root directory cannot be written or removed");
   }
-  if (utf8(path) > FILE_LIMITS.maxPathBytes) throw new FileError("EINVAL", `a path is at most ${FILE_LIMITS.maxPathBytes} bytes`);
+  if (utf8Length(path) > FILE_LIMITS.maxPathBytes) throw new FileError("EINVAL", `a path is at most ${FILE_LIMITS.maxPathBytes} bytes`);
   if (path.includes("\0")) throw new FileError("EINVAL", "a path cannot contain a NUL character");
   for (const name of path.slice(1).split("/")) {
     if (name === "" || name === "." || name === "..") throw new FileError("EINVAL", `a path must be normalised (no empty, "." or ".." component): ${path}`);
-    if (utf8(name) > FILE_LIMITS.maxNameBytes) throw new FileError("EINVAL", `a path component is at most ${FILE_LIMITS.maxNameBytes} bytes`);
+    if (utf8Length(name) > FILE_LIMITS.maxNameBytes) throw new FileError("EINVAL", `a path component is at most ${FILE_LIMITS.maxNameBytes} bytes`);
   }
   return path;
 }
@@ -386,7 +385,7 @@ export class ServerFiles {
     }
     const dirs = this.#missingAncestors(to);
     // Every moved row's path changes by the same number of bytes.
-    const delta = utf8(to) - utf8(from);
+    const delta = utf8Length(to) - utf8Length(from);
     const entries = this.#sql.exec<{ n: number }>(`SELECT count(*) AS n FROM server_files WHERE server = ?2 AND ${TREE}`, from, this.#server).one().n;
     const chunks = this.#sql.exec<{ n: number }>(`SELECT count(*) AS n FROM server_file_chunks WHERE server = ?2 AND ${TREE}`, from, this.#server).one().n;
     if (target) this.#removeTree(to);

@@ -11,6 +11,7 @@
  * when `toolDataUsage` is first computed, so their total is recounted under the rule.
  * Deployed servers' files (tenant/server-files.ts) count toward the same totals.
  */
+import { utf8Length } from "@smcp/runtime";
 import type { StoredRecord } from "@smcp/servers";
 import { storedFileUsage } from "./server-files";
 
@@ -20,24 +21,10 @@ const LEGACY_BYTES_KEY = "toolDataBytes";
 /** Estimated bytes per row beyond its keys and value: SQLite's row header and cell pointer, `updated_at`, the index entry's header, page slack. */
 export const ROW_OVERHEAD_BYTES = 64;
 
-/** UTF-8 length of `s` without encoding it (every write counts four strings; a lone surrogate counts as U+FFFD, 3 bytes, as TextEncoder writes it). */
-export function utf8(s: string): number {
-  let bytes = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 2; // a pair: two code units, four bytes
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
-}
 
 /** The bytes one row costs under the quota. */
 export const rowBytes = (server: string, collection: string, id: string, valueJson: string) =>
-  2 * (utf8(server) + utf8(collection) + utf8(id)) + utf8(valueJson) + ROW_OVERHEAD_BYTES;
+  2 * (utf8Length(server) + utf8Length(collection) + utf8Length(id)) + utf8Length(valueJson) + ROW_OVERHEAD_BYTES;
 
 /** The same in SQL, over the stored columns. */
 const ROW_BYTES_SQL = `2 * (length(CAST(server AS BLOB)) + length(CAST(collection AS BLOB)) + length(CAST(id AS BLOB))) + length(CAST(value AS BLOB)) + ${ROW_OVERHEAD_BYTES}`;
