@@ -2,15 +2,7 @@
 // SSE stream count and the tenant's listen-stream slots.
 import { describe, expect, it } from "vitest";
 import { isEventStream, whenBodyEnds } from "../../packages/runtime/src/body-end";
-
-const SSE = { "content-type": "text/event-stream" };
-
-/** An SSE response whose body the test drives: push chunks, then close or fail it. */
-function liveStream() {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
-  return { response: new Response(body, { status: 200, headers: SSE }), controller };
-}
+import { SSE, liveStream } from "./support/live-stream";
 
 describe("whenBodyEnds", () => {
   it("session:streams — passes every chunk through and calls ended once, when the body ends", async () => {

@@ -1,16 +1,10 @@
 // A resumed stream's replay crosses to the client in few chunks (workers/smcp/src/mcp/coalesce.ts).
 import { describe, expect, it } from "vitest";
 import { joinQueuedChunks } from "../../workers/smcp/src/mcp/coalesce";
+import { liveStream } from "./support/live-stream";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const SSE = { "content-type": "text/event-stream" };
-
-function liveStream() {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
-  return { response: new Response(body, { status: 200, headers: SSE }), controller };
-}
 
 describe("joinQueuedChunks", () => {
   it("resume:replay — chunks already queued arrive as one, in order, then a live chunk arrives when written", async () => {

@@ -28,11 +28,17 @@ export async function readBoundedBytes(stream: ReadableStream<Uint8Array> | null
     }
     chunks.push(value);
   }
-  const bytes = new Uint8Array(total);
+  return joinBytes(chunks, total);
+}
+
+/** `parts` as one array of `size` bytes (their total); a single part is returned as it is. */
+export function joinBytes(parts: readonly Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const bytes = new Uint8Array(size);
   let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.byteLength;
   }
   return bytes;
 }

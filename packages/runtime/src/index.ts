@@ -1,5 +1,5 @@
 export { readJsonBody, readBoundedUtf8, looksLikeJsonRpc, type BoundedText, type ParsedBody } from "./body";
-export { readBoundedBytes } from "./bounded-stream";
+export { joinBytes, readBoundedBytes } from "./bounded-stream";
 export { isEventStream, whenBodyEnds } from "./body-end";
 export { platformConfig, type PlatformConfig, type PlatformVariables } from "./config";
 export { JsonRpcCode, SESSION_NOT_FOUND_MESSAGE, WireError, wire, jsonRpcErrorResponse, jsonErrorResponse, jsonResponse, toWireError } from "./errors";

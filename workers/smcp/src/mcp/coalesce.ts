@@ -9,6 +9,7 @@
  * is not waited for beyond that, so a live event after the replay goes out when written.
  * Bytes and their order are unchanged: only where one chunk ends and the next begins.
  */
+import { joinBytes } from "@smcp/runtime";
 
 /** Most bytes joined into one chunk: a bound on what is copied and held at once. */
 export const MAX_JOINED_BYTES = 64 * 1024;
@@ -48,26 +49,15 @@ export function joinQueuedChunks(response: Response, maxBytes = MAX_JOINED_BYTES
           size += read.value.byteLength;
         }
       } catch (err) {
-        controller.enqueue(join(parts, size));
+        controller.enqueue(joinBytes(parts, size));
         return controller.error(err);
       } finally {
         if (timer !== undefined) clearTimeout(timer);
       }
-      controller.enqueue(join(parts, size));
+      controller.enqueue(joinBytes(parts, size));
       if (done) controller.close();
     },
     cancel: (reason) => reader.cancel(reason),
   });
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-}
-
-function join(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
