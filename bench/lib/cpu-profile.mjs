@@ -1,52 +1,8 @@
 /**
- * CPU profiles of a worker under `wrangler dev`, through the inspector wrangler
- * serves for DevTools (the V8 `Profiler` domain), and a summary of where the time
- * went. workerd runs a worker's Durable Objects in the worker's isolate, so one
- * profile covers the routing Worker and every object it calls. workerd's own
- * inspector takes one client and wrangler is it, hence wrangler's proxy, which
- * wants an `Origin` header as a browser would send.
+ * CPU profiles of a worker under `wrangler dev`, through workerd's inspector (the V8
+ * `Profiler` domain; lib/inspector.mjs), and a summary of where the time went.
  */
-import { descendants, listeningPorts } from "./processes.mjs";
-
-/** The DevTools WebSocket URL wrangler serves for the `wrangler dev` started as `rootPid`. */
-export async function findInspector(rootPid) {
-  for (const port of listeningPorts([rootPid, ...descendants(rootPid)])) {
-    const list = await fetch(`http://127.0.0.1:${port}/json`, { signal: AbortSignal.timeout(1000) })
-      .then((r) => (r.ok ? r.json() : []))
-      .catch(() => []);
-    const found = Array.isArray(list) && list.find((t) => t.webSocketDebuggerUrl?.endsWith("/ws"));
-    if (found) return found.webSocketDebuggerUrl;
-  }
-  throw new Error(`no wrangler inspector found under process ${rootPid}`);
-}
-
-/** Connects to a DevTools endpoint; `send(method, params)` resolves to the result. */
-export async function devtools(url) {
-  const socket = new WebSocket(url, { headers: { origin: "http://localhost" } });
-  await new Promise((resolve, reject) => {
-    socket.addEventListener("open", resolve, { once: true });
-    socket.addEventListener("error", () => reject(new Error(`cannot connect to ${url}`)), { once: true });
-  });
-  let next = 0;
-  const waiting = new Map();
-  socket.addEventListener("message", (event) => {
-    const message = JSON.parse(event.data);
-    const pending = waiting.get(message.id);
-    if (!pending) return;
-    waiting.delete(message.id);
-    if (message.error) pending.reject(new Error(message.error.message));
-    else pending.resolve(message.result);
-  });
-  return {
-    send: (method, params = {}) =>
-      new Promise((resolve, reject) => {
-        const id = ++next;
-        waiting.set(id, { resolve, reject });
-        socket.send(JSON.stringify({ id, method, params }));
-      }),
-    close: () => socket.close(),
-  };
-}
+import { devtools } from "./inspector.mjs";
 
 /** Runs `work()` while the V8 sampling profiler records; resolves to the `.cpuprofile`. */
 export async function profileWhile(wsUrl, work, intervalUs = 200) {

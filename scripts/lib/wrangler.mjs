@@ -47,11 +47,13 @@ export async function startWrangler(options) {
  * receives each line wrangler prints (stdout and stderr) instead of the terminal; without it,
  * the output is kept (for an error) but workerd's uncaught-exception lines are passed on
  * to stderr. The log level is `logLevel`, else SMCP_WRANGLER_LOG_LEVEL (debug is the only
- * level at which wrangler shows those lines), else warn. `inspectorPort` opens wrangler's DevTools
- * proxy on that port (the bench reads the JavaScript heap through it).
+ * level at which wrangler shows those lines), else warn. Only `pnpm dev` (`inherit`) keeps
+ * wrangler's debug log file: every other wrangler (tests, bench) would append each line it
+ * handles to ~/.config/.wrangler/logs with an open, append and close per line (2.2 GB there
+ * after a day of test and bench runs on one machine, and CPU the bench counts against the server).
  * Resolves once /healthz answers.
  */
-async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit = false, onLine, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1", inspectorPort }) {
+async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit = false, onLine, config = "wrangler.jsonc", logLevel, ip = "127.0.0.1" }) {
   const args = [
     path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
     "dev",
@@ -62,11 +64,18 @@ async function startWranglerOn({ port, persistTo, vars = {}, env = {}, inherit =
     "--log-level", logLevel ?? process.env.SMCP_WRANGLER_LOG_LEVEL ?? (inherit ? "info" : "warn"),
   ];
   if (persistTo) args.push("--persist-to", persistTo);
-  if (inspectorPort) args.push("--inspector-port", String(inspectorPort));
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, ...env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: process.env.CI ?? "1", NO_COLOR: "1" },
+    env: {
+      ...process.env,
+      ...env,
+      WRANGLER_SEND_METRICS: "false",
+      ...(inherit ? {} : { WRANGLER_WRITE_LOGS: "false" }),
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      CI: process.env.CI ?? "1",
+      NO_COLOR: "1",
+    },
     stdio: inherit ? ["inherit", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
     detached: !inherit,
   });
