@@ -63,7 +63,14 @@ export function figureRows(results, plan) {
       }
     }
   }
-  rows.push({ id: "initialize", label: "initialize, sessions/s (p50/p99 ms)", better: "higher", servers: perServer((r) => loadCell(r.initialize)) });
+  rows.push({
+    id: "initialize",
+    label: "initialize, sessions/s (p50/p99 ms)",
+    better: "higher",
+    // Issue 18: at least 0.3× the floor's request rate.
+    floor: loadCell(floor.load),
+    servers: perServer((r) => loadCell(r.initialize)),
+  });
   rows.push({
     id: "resume",
     label: `resume ${plan.resumeEvents} missed events, ms (p50)`,
@@ -93,7 +100,8 @@ export function figureRows(results, plan) {
   });
   rows.push({
     id: "jsheap",
-    // No ratio: the floor's figure is about zero (a bare object keeps no JS state).
+    // No ratio: the floor's figure is about zero (a bare object keeps no JS state), either sign.
+    noFloorRatio: true,
     label: "  JS heap per idle session after a full GC, KB",
     floor: numberCell(floor.footprint, (v) => v.jsHeapBytesPerSession, (n) => fixed(n / 1024, 1)),
     servers: perServer((r) => numberCell(r.footprint, (v) => v.jsHeapBytesPerSession, (n) => fixed(n / 1024, 1))),
@@ -278,7 +286,7 @@ function ceilingRows(c) {
 function ratiosOf(row) {
   const smcp = row.servers.smcp?.num;
   const ratios = {};
-  if (row.floor?.num && smcp != null) {
+  if (row.floor?.num && smcp != null && !row.noFloorRatio) {
     ratios.floor = row.floorUnit === "rtt" ? { value: smcp / row.floor.num, text: `${fixed(smcp / row.floor.num, 1)} RTT` } : ratio(smcp, row.floor.num, row.better);
   }
   for (const peer of ["node", "agents"]) {
@@ -299,32 +307,60 @@ function ratio(a, b, better) {
 /** The targets of the benchmark issues, each met or not, with the numbers behind it. */
 export function verdicts(rows) {
   const byId = Object.fromEntries(rows.filter((r) => r.id).map((r) => [r.id, r]));
-  const floorShare = ["add/session", "add/stateless"].map((id) => [id.split("/")[1], byId[id]?.ratios.floor?.value]);
   const compared = rows.filter((r) => r.ratios.agents);
   const behind = compared.filter((r) => !r.ratios.agents.ahead).map((r) => r.label.split(",")[0].trim());
   const even = compared.filter((r) => r.ratios.agents.even).length;
-  const resumeRtts = byId.resume?.ratios.floor?.value;
   return [
-    {
-      target: "SMCP tools/call (add_note) >= 80% of floor throughput",
-      met: floorShare.every(([, v]) => v !== undefined && v >= 0.8),
-      detail: floorShare.map(([lane, v]) => `${lane} ${v === undefined ? "n/a" : `${fixed(v * 100, 0)}%`}`).join(", "),
-    },
+    ...floorShareVerdicts(byId),
     {
       target: "SMCP ahead of McpAgent on every figure",
       met: compared.length > 0 && behind.length === 0,
       detail: `ahead or even on ${compared.length - behind.length}/${compared.length} figures both measured${even ? ` (${even} even)` : ""}${behind.length ? `; behind on: ${behind.join("; ")}` : ""}`,
     },
-    {
-      target: "resume of 100 events in under 3 floor round trips",
-      met: resumeRtts !== undefined && resumeRtts < 3,
-      detail: resumeRtts === undefined ? "n/a" : `${fixed(resumeRtts, 1)} round trips`,
-    },
+    ...agentsThroughputVerdict(compared.filter((r) => r.better === "higher" && r.label.includes("req/s"))),
     ...idleVerdicts(byId.memory, byId.sqlite, byId.jsheap),
     ...deployedVerdict(byId["deployed/session"]),
     ...gatewayVerdict(byId["gateway/added"]),
     ...metricsVerdict(byId["metrics/session"], byId["metrics/stateless"]),
     ...ceilingVerdict(byId["ceiling/report-calls"]),
+  ];
+}
+
+/**
+ * Issue 18 items 1-3: each row's ratio to the floor (throughput, CPU, round trips) against
+ * its bound; `at least` rows are met from the bound up, `at most` rows up to it.
+ */
+const FLOOR_BOUNDS = [
+  ["echo/session", "at least", 0.75, "static tools/call · session throughput"],
+  ["cpu-echo/session", "at most", 1.5, "static tools/call · session runtime CPU"],
+  ["add/session", "at least", 0.6, "add_note · session throughput"],
+  ["echo/stateless", "at least", 0.85, "static tools/call · stateless throughput"],
+  ["add/stateless", "at least", 0.7, "add_note · stateless throughput"],
+  ["initialize", "at least", 0.3, "initialize rate"],
+  ["resume", "at most", 2, "resume of 100 missed events"],
+];
+function floorShareVerdicts(byId) {
+  return FLOOR_BOUNDS.filter(([id]) => byId[id]).map(([id, direction, bound, what]) => {
+    const v = byId[id].ratios.floor?.value;
+    const unit = id === "resume" ? " floor round trips" : "× the floor's";
+    return {
+      target: `${what} ${direction === "at least" ? "≥" : "≤"} ${bound}${unit}`,
+      met: v !== undefined && (direction === "at least" ? v >= bound : v <= bound),
+      detail: v === undefined ? "n/a" : `${fixed(v, 2)}${unit}`,
+    };
+  });
+}
+
+/** Issue 18 item 5: at least 2× McpAgent on every throughput row both measure. */
+function agentsThroughputVerdict(rows) {
+  if (rows.length === 0) return [];
+  const short = rows.filter((r) => r.ratios.agents.value < 2);
+  return [
+    {
+      target: "≥ 2× McpAgent's throughput on every row both measure",
+      met: short.length === 0,
+      detail: rows.map((r) => `${r.label.split(",")[0].replace("tools/call ", "").trim()} ${fixed(r.ratios.agents.value, 2)}×`).join("; "),
+    },
   ];
 }
 
