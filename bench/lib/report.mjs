@@ -346,7 +346,7 @@ function floorShareVerdicts(byId) {
     return {
       target: `${what} ${direction === "at least" ? "≥" : "≤"} ${bound}${unit}`,
       met: v !== undefined && (direction === "at least" ? v >= bound : v <= bound),
-      detail: v === undefined ? "n/a" : `${fixed(v, 2)}${unit}`,
+      detail: v === undefined ? "n/a" : `${fixed(v, 2)}${id === "resume" ? " round trips" : "×"}`,
     };
   });
 }
