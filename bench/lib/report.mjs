@@ -47,6 +47,7 @@ export function figureRows(results, plan) {
         id: `${kind}/${lane}`,
         label: `tools/call ${TOOL_LABELS[kind]}${standIn ? "*" : ""} · ${lane}, req/s (p50/p99 ms)`,
         better: "higher",
+        throughput: true,
         // The floor's insert is the baseline of the static tool too (issue 18: ≥ 0.75× its throughput, ≤ 1.5× its CPU).
         floor: kind === "add" || kind === "echo" ? loadCell(floor.load) : undefined,
         servers: perServer((r) => loadCell(r.calls?.[`${kind}/${lane}`])),
@@ -67,6 +68,7 @@ export function figureRows(results, plan) {
     id: "initialize",
     label: "initialize, sessions/s (p50/p99 ms)",
     better: "higher",
+    throughput: true,
     // Issue 18: at least 0.3× the floor's request rate.
     floor: loadCell(floor.load),
     servers: perServer((r) => loadCell(r.initialize)),
@@ -317,7 +319,7 @@ export function verdicts(rows) {
       met: compared.length > 0 && behind.length === 0,
       detail: `ahead or even on ${compared.length - behind.length}/${compared.length} figures both measured${even ? ` (${even} even)` : ""}${behind.length ? `; behind on: ${behind.join("; ")}` : ""}`,
     },
-    ...agentsThroughputVerdict(compared.filter((r) => r.better === "higher" && r.label.includes("req/s"))),
+    ...agentsThroughputVerdict(compared.filter((r) => r.throughput)),
     ...idleVerdicts(byId.memory, byId.sqlite, byId.jsheap),
     ...deployedVerdict(byId["deployed/session"]),
     ...gatewayVerdict(byId["gateway/added"]),
@@ -342,11 +344,11 @@ const FLOOR_BOUNDS = [
 function floorShareVerdicts(byId) {
   return FLOOR_BOUNDS.filter(([id]) => byId[id]).map(([id, direction, bound, what]) => {
     const v = byId[id].ratios.floor?.value;
-    const unit = id === "resume" ? " floor round trips" : "× the floor's";
+    const rtt = byId[id].floorUnit === "rtt";
     return {
-      target: `${what} ${direction === "at least" ? "≥" : "≤"} ${bound}${unit}`,
+      target: `${what} ${direction === "at least" ? "≥" : "≤"} ${bound}${rtt ? " floor round trips" : "× the floor's"}`,
       met: v !== undefined && (direction === "at least" ? v >= bound : v <= bound),
-      detail: v === undefined ? "n/a" : `${fixed(v, 2)}${id === "resume" ? " round trips" : "×"}`,
+      detail: v === undefined ? "n/a" : `${fixed(v, 2)}${rtt ? " round trips" : "×"}`,
     };
   });
 }
