@@ -2,11 +2,13 @@
  * `pnpm bench [--quick]`: SMCP's figures beside their baselines, measured in one run.
  *
  * Starts one server at a time (the machine has two cores; two servers under load
- * would measure each other), runs its figures, stops it: the floor Worker, SMCP,
+ * would measure each other), runs its figures, stops it: SMCP,
  * the SDK's Node server, the agents McpAgent (SMCP also gets an SDK server deployed
  * with `smcp deploy`, measured against the same tool built in, an upstream it fronts as a gateway
  * against the same upstream called directly, and a task's round trip and
- * a list change reaching many listeners on the 2026-07-28 lane). Then prints one table and writes
+ * a list change reaching many listeners on the 2026-07-28 lane). The floor Worker runs first
+ * and stays up, idle, so each throughput figure is paired with floor runs seconds before and
+ * after it (lib/suite.mjs). Then prints one table and writes
  * bench/results/latest.json. Whatever it started is stopped on every exit path,
  * including Ctrl-C. `--quick` runs the same figures shorter and smaller (about 2 min).
  * `--curve` measures how SMCP's cost grows instead (bench/figures/cost-curve.mjs); its
@@ -23,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import { progress } from "./lib/progress.mjs";
 import { figureRows, meanOfRuns, noisyFigures, verdicts } from "./lib/report.mjs";
 import { recordCostCurve, renderCostTable } from "./lib/cost-table.mjs";
+import { floorThroughput } from "./figures/floor.mjs";
 import { FIGURE_GROUPS, runCurveSuite, runFloorSuite, runMcpSuite } from "./lib/suite.mjs";
 import { renderTable } from "./lib/table.mjs";
 import { startAgentsPeer, startFloor, startNodePeer, startSmcp } from "./lib/targets.mjs";
@@ -93,12 +96,15 @@ for (const event of ["uncaughtException", "unhandledRejection"]) {
   });
 }
 
-/** The floor runs first and last, so a machine that got busier in between shows in its spread. */
+/**
+ * The servers, one at a time. The floor starts first and keeps running, idle, until the end:
+ * its own figures run first and last (a machine that got busier in between shows in their
+ * spread), and each server's throughput figures are paired with floor runs just before and
+ * after them (lib/suite.mjs).
+ */
 const SEQUENCE = [
-  [startFloor, (t) => runFloorSuite(t, plan)],
   [startSmcp, (t) => runMcpSuite(t, plan)],
   ...(withPeers ? [[startNodePeer, (t) => runMcpSuite(t, plan)], [startAgentsPeer, (t) => runMcpSuite(t, plan)]] : []),
-  [startFloor, (t) => runFloorSuite(t, plan)],
 ];
 
 /** `--curve`: SMCP alone; the full run records its figures and the README's table from them. */
@@ -128,20 +134,32 @@ async function main() {
   const startedAt = new Date().toISOString();
   progress("bench", `${quick ? "quick" : "full"} run: ${plan.connections} connections, ${plan.duration} s per load figure${only ? `; only ${only.join(", ")}` : ""}`);
   const results = { floorRuns: [] };
-  for (const [start, suite] of SEQUENCE) {
-    if (interrupted) return;
-    const target = await start();
-    running.add(target);
-    if (interrupted) return;
-    progress(target.id, `started on ${target.url}`);
-    try {
-      const value = await suite(target);
-      if (target.id === "floor") results.floorRuns.push(value);
-      else results[target.id] = value;
-    } finally {
-      running.delete(target);
-      await target.stop();
+  const floor = await startFloor();
+  running.add(floor);
+  if (interrupted) return;
+  progress("floor", `started on ${floor.url}; it keeps running beside every server`);
+  try {
+    results.floorRuns.push(await runFloorSuite(floor, plan));
+    plan.floorLoad = (object) => floorThroughput(floor, { ...plan, warmup: 0 }, object);
+    for (const [start, suite] of SEQUENCE) {
+      if (interrupted) return;
+      const target = await start();
+      running.add(target);
+      if (interrupted) return;
+      progress(target.id, `started on ${target.url}`);
+      try {
+        results[target.id] = await suite(target);
+      } finally {
+        running.delete(target);
+        await target.stop();
+      }
     }
+    if (interrupted) return;
+    results.floorRuns.push(await runFloorSuite(floor, plan, { first: false }));
+  } finally {
+    delete plan.floorLoad;
+    running.delete(floor);
+    await floor.stop();
   }
   results.floor = meanOfRuns(results.floorRuns);
 
@@ -152,6 +170,7 @@ async function main() {
     `Every server ran alone on this ${os.cpus().length}-core machine, autocannon with ${plan.connections} connections; session lane = one session per connection.`,
     "SMCP authenticates every request with a tenant key; the peers have no authentication.",
     `floor = mean of a run before and after the servers: ${results.floorRuns.map((r) => `${r.load?.rps?.toFixed(0)} req/s, RTT ${r.rtt?.p50?.toFixed(2)} ms`).join(" / ")}.`,
+    "tools/call, CPU and initialize rows: the floor column is SMCP's own floor pair (the floor measured just before and just after that figure, the floor running idle beside every server); SMCP/floor divides by it, and SMCP/peer compares each server's share of its own pair, so the machine's drift between servers cancels.",
   ];
   const noisy = noisyFigures(results);
   if (noisy.length) notes.push(`NOISE: other processes kept cores busy during: ${noisy.join(", ")}; rerun those on a quiet machine.`);

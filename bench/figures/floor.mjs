@@ -1,6 +1,8 @@
 /**
  * The floor figures: its sequential round trip (the unit the resume target is
- * counted in) and its throughput under the same load as every tools/call figure.
+ * counted in), its throughput under the same load as every tools/call figure, and
+ * the same insert into a new Durable Object each time: the least a session's
+ * creation can cost where SPEC section 3 gives every session an object of its own.
  * The round trip is timed with plain fetch, as the resume figure is, so client
  * overhead cancels out of that ratio.
  */
@@ -21,8 +23,32 @@ export async function floorRoundTrip(target, plan) {
   return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
 }
 
-/** @param {import("../lib/targets.mjs").Target} target */
-export function floorThroughput(target, plan) {
+/**
+ * @param {import("../lib/targets.mjs").Target} target
+ * @param {string} [object] another object than the floor's own (a paired run gets a fresh one, so
+ *   every pair inserts into a table as small as the first run's)
+ */
+export function floorThroughput(target, plan, object) {
+  return measureLoad({
+    url: object ? `${target.url}/?object=${object}` : target.url,
+    connections: plan.connections,
+    duration: plan.duration,
+    warmup: plan.warmup,
+    headersFor: () => ({ "content-type": "application/json" }),
+    body: (seq) => `{"title":"floor ${seq}","body":"one row"}`,
+    cpu: target.cpu,
+  });
+}
+
+/**
+ * The floor's request with `?object=` naming a new object each time, so every request
+ * creates a Durable Object and its SQLite database before the insert: the baseline of
+ * the initialize figure beside the floor itself. Names carry the run's start time, so a
+ * second run on the same state still creates new objects.
+ * @param {import("../lib/targets.mjs").Target} target
+ */
+export function floorNewObjects(target, plan) {
+  const run = Date.now().toString(36);
   return measureLoad({
     url: target.url,
     connections: plan.connections,
@@ -30,6 +56,7 @@ export function floorThroughput(target, plan) {
     warmup: plan.warmup,
     headersFor: () => ({ "content-type": "application/json" }),
     body: (seq) => `{"title":"floor ${seq}","body":"one row"}`,
+    pathFor: (seq) => `/?object=new-${run}-${seq}`,
     cpu: target.cpu,
   });
 }

@@ -5,7 +5,8 @@
  * `headersFor(i)` gives connection i its own headers, so each connection can drive
  * its own MCP session (autocannon clones its options per connection, and
  * `setupClient` runs once per connection); `body(seq)` builds each request body so
- * every JSON-RPC request gets a fresh id. Each response body is checked for a
+ * every JSON-RPC request gets a fresh id, and `pathFor(seq)`, when given, its own path
+ * (the floor's new-object figure addresses a fresh Durable Object each time). Each response body is checked for a
  * JSON-RPC error or a tool error, because an MCP server answers most failures
  * with HTTP 200; those count as errors beside non-2xx answers and socket errors.
  * Given `cpu()` (the server's CPU seconds so far, `{ runtime, total }`), it also
@@ -17,15 +18,15 @@ import { machineBusySeconds } from "./processes.mjs";
 
 /**
  * @param {{ url: string, connections: number, duration: number, warmup: number,
- *   headersFor: (i: number) => Record<string, string>, body: (seq: number) => string, cpu?: () => { runtime: number, total: number } }} options
+ *   headersFor: (i: number) => Record<string, string>, body: (seq: number) => string, pathFor?: (seq: number) => string, cpu?: () => { runtime: number, total: number } }} options
  * @returns {Promise<{ rps: number, p50: number, p99: number, requests: number, errors: number, cpuMsPerRequest?: number, cpuTotalMsPerRequest?: number }>}
  */
-export async function measureLoad({ url, connections, duration, warmup, headersFor, body, cpu }) {
-  if (warmup > 0) await run({ url, connections, duration: warmup, headersFor, body });
+export async function measureLoad({ url, connections, duration, warmup, headersFor, body, pathFor, cpu }) {
+  if (warmup > 0) await run({ url, connections, duration: warmup, headersFor, body, pathFor });
   const cpuBefore = cpu?.();
   const busyBefore = machineBusySeconds();
   const ownBefore = process.cpuUsage();
-  const result = await run({ url, connections, duration, headersFor, body });
+  const result = await run({ url, connections, duration, headersFor, body, pathFor });
   const own = process.cpuUsage(ownBefore);
   const busy = machineBusySeconds() - busyBefore - (own.user + own.system) / 1e6;
   if (cpu) {
@@ -39,7 +40,7 @@ export async function measureLoad({ url, connections, duration, warmup, headersF
   return result;
 }
 
-async function run({ url, connections, duration, headersFor, body }) {
+async function run({ url, connections, duration, headersFor, body, pathFor }) {
   let seq = 0;
   let client = 0;
   let bad = 0;
@@ -54,7 +55,10 @@ async function run({ url, connections, duration, headersFor, body }) {
     requests: [
       {
         method: "POST",
-        setupRequest: (req) => ({ ...req, body: body(++seq) }),
+        setupRequest: (req) => {
+          const n = ++seq;
+          return { ...req, body: body(n), ...(pathFor ? { path: pathFor(n) } : {}) };
+        },
         onResponse: (status, text) => {
           if (status < 300 && isFailure(text)) bad++;
         },

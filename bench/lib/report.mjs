@@ -31,6 +31,23 @@ const numberCell = (value, pick, format) => {
   return num === null || num === undefined ? cell(null, "—") : cell(num, format(num));
 };
 
+/**
+ * The floor of a throughput or CPU row: SMCP's paired floor run (its `floorPair`, measured
+ * seconds before and after it) in the floor column, and each server's own pair in `pairs`,
+ * so SMCP/floor and SMCP/peer compare shares of floors measured beside each figure. A result
+ * without a pair (an older results file) falls back to the floor of the whole run.
+ */
+function pairedFloor(results, floor, figure, toCell, pick) {
+  const smcp = figure(results.smcp ?? {});
+  const own = smcp && !missing(smcp) && smcp.floorPair;
+  const pairs = {};
+  for (const s of SERVERS) {
+    const value = figure(results[s] ?? {});
+    if (value && !missing(value) && value.floorPair) pairs[s] = pick(value.floorPair);
+  }
+  return { floor: toCell(own || floor.load), ...(own ? { pairs } : {}) };
+}
+
 /** The figure rows, in table order. */
 export function figureRows(results, plan) {
   const floor = results.floor ?? {};
@@ -43,14 +60,15 @@ export function figureRows(results, plan) {
   for (const kind of ["add", "search", "echo"].filter((k) => plan.kinds.includes(k))) {
     for (const lane of ["session", "stateless"]) {
       const standIn = kind === "echo" && results.smcp?.echoStandIn;
+      const figure = (r) => r.calls?.[`${kind}/${lane}`];
       rows.push({
         id: `${kind}/${lane}`,
         label: `tools/call ${TOOL_LABELS[kind]}${standIn ? "*" : ""} · ${lane}, req/s (p50/p99 ms)`,
         better: "higher",
         throughput: true,
         // The floor's insert is the baseline of the static tool too (issue 18: ≥ 0.75× its throughput, ≤ 1.5× its CPU).
-        floor: kind === "add" || kind === "echo" ? loadCell(floor.load) : undefined,
-        servers: perServer((r) => loadCell(r.calls?.[`${kind}/${lane}`])),
+        ...(kind === "add" || kind === "echo" ? pairedFloor(results, floor, figure, loadCell, (v) => v.rps) : {}),
+        servers: perServer((r) => loadCell(figure(r))),
       });
       if (kind === "add" || kind === "echo") {
         const cpu = (v) => numberCell(v, (x) => x.cpuMsPerRequest, ms);
@@ -58,8 +76,8 @@ export function figureRows(results, plan) {
           id: kind === "add" ? `cpu/${lane}` : `cpu-${kind}/${lane}`,
           label: `  runtime CPU per ${TOOL_LABELS[kind]}${standIn ? "*" : ""} · ${lane}, ms`,
           better: "lower",
-          floor: cpu(floor.load),
-          servers: perServer((r) => cpu(r.calls?.[`${kind}/${lane}`])),
+          ...pairedFloor(results, floor, figure, cpu, (v) => v.cpuMsPerRequest),
+          servers: perServer((r) => cpu(figure(r))),
         });
       }
     }
@@ -70,9 +88,21 @@ export function figureRows(results, plan) {
     better: "higher",
     throughput: true,
     // Issue 18: at least 0.3× the floor's request rate.
-    floor: loadCell(floor.load),
+    ...pairedFloor(results, floor, (r) => r.initialize, loadCell, (v) => v.rps),
     servers: perServer((r) => loadCell(r.initialize)),
   });
+  if (floor.newObjects) {
+    // SPEC section 3: every session is an object of its own, so no initialize can beat this floor.
+    rows.push({
+      id: "initialize/new-object",
+      label: "  against the floor's insert into a new object each time, sessions/s (p50/p99 ms)",
+      better: "higher",
+      floor: loadCell(floor.newObjects),
+      // The floor's own throughput in the run that measured the new objects, seconds before them.
+      sameRunFloor: results.floorRuns?.[0]?.load?.rps,
+      servers: { smcp: loadCell(results.smcp?.initialize) },
+    });
+  }
   rows.push({
     id: "resume",
     label: `resume ${plan.resumeEvents} missed events, ms (p50)`,
@@ -291,9 +321,16 @@ function ratiosOf(row) {
   if (row.floor?.num && smcp != null && !row.noFloorRatio) {
     ratios.floor = row.floorUnit === "rtt" ? { value: smcp / row.floor.num, text: `${fixed(smcp / row.floor.num, 1)} RTT` } : ratio(smcp, row.floor.num, row.better);
   }
+  // Paired rows compare each server's share of its own floor pair: the machine's drift between the two servers' runs cancels.
+  const share = (s) => {
+    const value = row.servers[s]?.num;
+    if (value == null || !row.pairs) return value ?? null;
+    return row.pairs[s] ? value / row.pairs[s] : null;
+  };
   for (const peer of ["node", "agents"]) {
-    const other = row.servers[peer]?.num;
-    if (smcp != null && other != null && other > 0 && row.better) ratios[peer] = ratio(smcp, other, row.better);
+    const mine = share("smcp");
+    const other = share(peer);
+    if (smcp != null && mine != null && other != null && other > 0 && row.better) ratios[peer] = ratio(mine, other, row.better);
   }
   return ratios;
 }
@@ -313,7 +350,7 @@ export function verdicts(rows) {
   const behind = compared.filter((r) => !r.ratios.agents.ahead).map((r) => r.label.split(",")[0].trim());
   const even = compared.filter((r) => r.ratios.agents.even).length;
   return [
-    ...floorShareVerdicts(byId),
+    ...withNewObjectFloor(floorShareVerdicts(byId), byId["initialize/new-object"]),
     {
       target: "SMCP ahead of McpAgent on every figure",
       met: compared.length > 0 && behind.length === 0,
@@ -351,6 +388,22 @@ function floorShareVerdicts(byId) {
       detail: v === undefined ? "n/a" : `${fixed(v, 2)}${rtt ? " round trips" : "×"}`,
     };
   });
+}
+
+/**
+ * The initialize bound, beside what creating a bare object costs: when the floor's insert
+ * into a new object each time is itself below the bound, no design that gives each session
+ * its own object (SPEC section 3) can meet it on this runtime, and the verdict says so.
+ */
+function withNewObjectFloor(list, row) {
+  const fresh = row?.floor?.num;
+  const floor = row?.sameRunFloor;
+  if (!fresh || !floor) return list;
+  return list.map((v) =>
+    v.target.startsWith("initialize rate")
+      ? { ...v, detail: `${v.detail}; a bare new object per request is ${fixed(fresh / floor, 2)}× the floor, and initialize ${row.ratios.floor ? `${fixed(row.ratios.floor.value, 2)}×` : "n/a"} of that` }
+      : v,
+  );
 }
 
 /** Issue 18 item 5: at least 2× McpAgent on every throughput row both measure. */

@@ -10,7 +10,7 @@
 import { concurrentSessions } from "../figures/concurrency.mjs";
 import { connectionCurve, idleAtScale, streamsAtScale } from "../figures/cost-curve.mjs";
 import { deploy, firstUse, liveInstances, loadPair, retarget } from "../figures/deployed.mjs";
-import { floorRoundTrip, floorThroughput } from "../figures/floor.mjs";
+import { floorNewObjects, floorRoundTrip, floorThroughput } from "../figures/floor.mjs";
 import { gatewayOverhead } from "../figures/gateway.mjs";
 import { floorObject, idleFootprint, usedSession } from "../figures/footprint.mjs";
 import { initializeRate } from "../figures/initialize.mjs";
@@ -22,14 +22,44 @@ import { tenantCeiling } from "../figures/tenant-ceiling.mjs";
 import { seedNotes, toolsCallLoad } from "../figures/tools-call.mjs";
 import { captureTemplates } from "./mcp-wire.mjs";
 import { measured } from "./progress.mjs";
+import { meanOfRuns } from "./report.mjs";
 
-/** @param {import("./targets.mjs").Target} target */
-export async function runFloorSuite(target, plan) {
+/**
+ * The floor's own figures. The first run (`first`) measures all of them; the last, after
+ * every server, only the round trip and throughput (the objects of the first are still there).
+ * @param {import("./targets.mjs").Target} target
+ */
+export async function runFloorSuite(target, plan, { first = true } = {}) {
   const step = (name, run) => measured("floor", name, run, { quietMs: plan.quietMs, generation: target.generation });
   return {
     rtt: await step("round trip", () => floorRoundTrip(target, plan)),
     load: await step("throughput", () => floorThroughput(target, plan)),
-    footprint: wanted(plan, "footprint") ? await step(`idle footprint, ${plan.idleSessions} objects`, () => idleFootprint(target, floorObject(target), plan, { jsHeap: true })) : undefined,
+    footprint: first && wanted(plan, "footprint") ? await step(`idle footprint, ${plan.idleSessions} objects`, () => idleFootprint(target, floorObject(target), plan, { jsHeap: true })) : undefined,
+    // Last: it leaves thousands of objects behind, as the initialize figure does.
+    newObjects: first && wanted(plan, "initialize") ? await step("throughput, a new object per request", () => floorNewObjects(target, plan)) : undefined,
+  };
+}
+
+/**
+ * Pairs a throughput figure with the floor (which keeps running, idle, beside every server):
+ * a floor run just before the figure and one just after, whose mean is the figure's own
+ * baseline (`floorPair`). This VM's speed drifts by a quarter within one bench run, so a ratio
+ * of two runs minutes apart says more about the machine than the server; seconds apart, the
+ * drift mostly cancels. Back-to-back figures share the run between them. Each floor run inserts
+ * into an object of its own, so no run finds a bigger table than the first.
+ * @param {{ floorLoad?: (object: string) => Promise<object> }} plan
+ */
+function floorPairing(plan) {
+  if (!plan.floorLoad) return (run) => run();
+  let last = null;
+  let n = 0;
+  const floorRun = () => plan.floorLoad(`pair-${Date.now().toString(36)}-${n++}`);
+  return async (run) => {
+    const before = last && Date.now() - last.at < 1000 ? last.load : await floorRun();
+    const result = await run();
+    const after = await floorRun();
+    last = { at: Date.now(), load: after };
+    return { ...result, floorPair: meanOfRuns([before, after]) };
   };
 }
 
@@ -49,6 +79,7 @@ export async function runMcpSuite(target, plan) {
   };
   const step = (name, run) => measured(target.id, name, run, { quietMs: plan.quietMs, generation: target.generation });
   const { add, echo, trigger } = target.tools;
+  const paired = floorPairing(plan);
   const results = { calls: {}, echoStandIn: echo.standIn ?? null };
 
   const want = (name) => wanted(plan, name);
@@ -81,9 +112,10 @@ export async function runMcpSuite(target, plan) {
       });
     }
     for (const lane of target.lanes) {
-      results.calls[`${kind}/${lane}`] = await step(`tools/call ${tool.name} · ${lane}`, async () =>
-        toolsCallLoad(tool, await templates(tool, lane), plan, target.cpu),
-      );
+      results.calls[`${kind}/${lane}`] = await step(`tools/call ${tool.name} · ${lane}`, async () => {
+        const captured = await templates(tool, lane);
+        return paired(() => toolsCallLoad(tool, captured, plan, target.cpu));
+      });
     }
   }
   if (target.metricsOff && want("metrics")) {
@@ -98,7 +130,12 @@ export async function runMcpSuite(target, plan) {
       tenantCeiling(target, add, await templates(add, "session"), plan),
     );
   }
-  if (want("initialize")) results.initialize = await step("initialize rate", async () => initializeRate(await templates(add, "session"), plan, target.cpu));
+  if (want("initialize")) {
+    results.initialize = await step("initialize rate", async () => {
+      const captured = await templates(add, "session");
+      return paired(() => initializeRate(captured, plan, target.cpu));
+    });
+  }
   return results;
 }
 
