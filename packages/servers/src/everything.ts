@@ -53,6 +53,7 @@ import {
   result,
   textBlock,
 } from "./everything-data";
+import { convertedEach, convertedOnce } from "./json-schema-once";
 import type { ServerContext, ServerModule, ToolDataStore } from "./types";
 
 /** Without `ctx.notify`, 2026-07-28 listen streams just get no list-changed events. */
@@ -60,13 +61,13 @@ type EverythingContext = ServerContext;
 
 // ---- small helpers ----
 
-const noArgs = z.object({});
+const noArgs = convertedOnce(z.object({}));
 /**
  * Built once per isolate, not per `create()`: the stateless lane builds a server for every
  * request, and building zod schemas was most of that cost. Schemas are immutable, so every
- * server can share them.
+ * server can share them, and their JSON Schema too (json-schema-once.ts).
  */
-const SCHEMAS = {
+const SCHEMAS = convertedEach({
   prompt: z.object({ prompt: z.string().describe("The prompt to send to the LLM") }),
   message: z.object({ message: z.string().describe("The message to show the user") }),
   name: z.object({ name: z.string() }),
@@ -78,7 +79,7 @@ const SCHEMAS = {
     arg2: completable(z.string().describe("Second test argument"), complete),
   }),
   resourceUri: z.object({ resourceUri: z.string().describe("URI of the resource to embed") }),
-};
+});
 /**
  * The JSON Schema tools' input schemas, built on first use and then shared like the zod ones:
  * each build clones the schema and compiles a validator, a fifth of a stateless `tools/call`'s

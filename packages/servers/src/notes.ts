@@ -10,6 +10,7 @@
  */
 import { McpServer, ResourceNotFoundError, ResourceTemplate } from "@modelcontextprotocol/server";
 import { z } from "zod";
+import { convertedOnce } from "./json-schema-once";
 import { timeOrderedId } from "./time-ordered-id";
 import type { ServerContext, ServerModule, StoredRecord } from "./types";
 
@@ -25,13 +26,13 @@ const text = (value: string) => ({ content: [{ type: "text" as const, text: valu
 /**
  * Built once per isolate, not per `create()`: the stateless lane builds a server for every
  * request, and building zod schemas was most of that cost. Schemas are immutable, so every
- * server can share them.
+ * server can share them, and their JSON Schema too (json-schema-once.ts).
  */
-const ADD_INPUT = z.object({ title: z.string().min(1).max(200), body: z.string().max(100_000) });
-const ADD_OUTPUT = z.object({ id: z.string() });
-const LIST_INPUT = z.object({ limit: z.number().int().min(1).max(500).optional(), cursor: z.string().min(1).max(100).optional() });
-const SEARCH_INPUT = z.object({ query: z.string().min(1).max(200), limit: z.number().int().min(1).max(500).optional() });
-const DELETE_INPUT = z.object({ id: z.string().min(1).max(100) });
+const ADD_INPUT = convertedOnce(z.object({ title: z.string().min(1).max(200), body: z.string().max(100_000) }));
+const ADD_OUTPUT = convertedOnce(z.object({ id: z.string() }));
+const LIST_INPUT = convertedOnce(z.object({ limit: z.number().int().min(1).max(500).optional(), cursor: z.string().min(1).max(100).optional() }));
+const SEARCH_INPUT = convertedOnce(z.object({ query: z.string().min(1).max(200), limit: z.number().int().min(1).max(500).optional() }));
+const DELETE_INPUT = convertedOnce(z.object({ id: z.string().min(1).max(100) }));
 
 const asNote = (record: StoredRecord) => ({ id: record.id, ...(record.value as Note), updatedAt: record.updatedAt });
 
