@@ -29,15 +29,7 @@ export async function floorRoundTrip(target, plan) {
  *   every pair inserts into a table as small as the first run's)
  */
 export function floorThroughput(target, plan, object) {
-  return measureLoad({
-    url: object ? `${target.url}/?object=${object}` : target.url,
-    connections: plan.connections,
-    duration: plan.duration,
-    warmup: plan.warmup,
-    headersFor: () => ({ "content-type": "application/json" }),
-    body: (seq) => `{"title":"floor ${seq}","body":"one row"}`,
-    cpu: target.cpu,
-  });
+  return floorLoad(target, plan, object ? () => `/?object=${object}` : undefined);
 }
 
 /**
@@ -49,6 +41,11 @@ export function floorThroughput(target, plan, object) {
  */
 export function floorNewObjects(target, plan) {
   const run = Date.now().toString(36);
+  return floorLoad(target, plan, (seq) => `/?object=new-${run}-${seq}`);
+}
+
+/** The floor's insert under the plan's load; `pathFor(seq)` picks each request's object. */
+function floorLoad(target, plan, pathFor) {
   return measureLoad({
     url: target.url,
     connections: plan.connections,
@@ -56,7 +53,7 @@ export function floorNewObjects(target, plan) {
     warmup: plan.warmup,
     headersFor: () => ({ "content-type": "application/json" }),
     body: (seq) => `{"title":"floor ${seq}","body":"one row"}`,
-    pathFor: (seq) => `/?object=new-${run}-${seq}`,
+    pathFor,
     cpu: target.cpu,
   });
 }
