@@ -67,7 +67,7 @@ import { resourceMetadataUrl } from "./mcp/authenticate";
 import { EVENT_LOG_PRUNED_KEY, SESSION_MIGRATIONS } from "./session-schema";
 import { createSchema, migrate } from "./storage/migrations";
 import { TenantToolStore } from "./tool-store";
-import type { SessionEndCause, SessionEndReason, SessionRecord, SessionUpdate } from "./tenant/types";
+import type { AlarmTotals, SessionEndCause, SessionEndReason, SessionRecord, SessionUpdate } from "./tenant/types";
 import { logEvent } from "./log";
 import { serverKindOf } from "./metrics/server-kind";
 import { setMetricsSwitch } from "./metrics/switch";
@@ -79,12 +79,14 @@ import { configureTracing } from "./tracing/exporter";
 // --- storage layout (docs/storage-schema.md, checked against the real storage by a test) ---
 // KV: `meta` (SessionMeta), `alarmAt` (when the pending alarm was due, to measure its
 // lag), `ended` (EndedState: the end has committed), `report` (ReportState),
-// `requestCounts` (mcp/request-log.ts), `eventLogPrunedThrough` (session-schema.ts).
+// `requestCounts` (mcp/request-log.ts), `eventLogPrunedThrough` (session-schema.ts),
+// `alarms` (AlarmTotals: the alarm runs its reports carry).
 // SQL: SESSION_MIGRATIONS (session-schema.ts).
 const META_KEY = "meta";
 const ALARM_AT_KEY = "alarmAt";
 const ENDED_KEY = "ended";
 const REPORT_KEY = "report";
+const ALARMS_KEY = "alarms";
 
 const REPORT_INTERVAL_MS = 5_000;
 /**
@@ -273,13 +275,12 @@ export class SessionDO extends DurableObject<Env> {
     const meta = this.#loadMeta();
     if (!meta) return;
     const due = this.ctx.storage.kv.get<number>(ALARM_AT_KEY) ?? Date.now();
-    const lagMs = Math.max(0, Date.now() - due);
-    const tenant = tenantStub(this.env, meta.tenant);
+    // Counted first, so the report this run may send carries it (and an expiry's final report does).
+    this.#countAlarm(Math.max(0, Date.now() - due), false);
     const expiresAt = meta.lastActivity + this.#ttlMs();
     if (Date.now() >= expiresAt) {
       // Decided and committed in one synchronous step: no request can slip in between.
       this.#commitEnd("expired");
-      await tenant.recordAlarm(lagMs, true).catch(() => {});
       return this.#end("expired");
     }
     try {
@@ -292,12 +293,31 @@ export class SessionDO extends DurableObject<Env> {
       }
       if (this.#ended) return;
       await this.#setAlarm(this.#unreported() ? Date.now() + REPORT_INTERVAL_MS : meta.lastActivity + this.#ttlMs());
-      await tenant.recordAlarm(lagMs, true);
     } catch (err) {
       logEvent("error", "session alarm failed", { tenant: meta.tenant, server: meta.server, session: meta.sessionId, retryCount: info?.retryCount ?? 0, error: String(err) });
-      await tenant.recordAlarm(lagMs, false).catch(() => {});
+      if (!this.#ended) this.#countAlarm(0, true);
       throw err;
     }
+  }
+
+  /**
+   * One alarm run (or its failure) in the session's running totals. They reach the tenant
+   * with the session's next report or its end, through its report shard: an alarm makes no
+   * call of its own, so the tenant's load per active session is its reports alone. A run
+   * alone does not make a report due (that would arm the next alarm, forever).
+   */
+  #countAlarm(lagMs: number, failed: boolean): void {
+    const t = this.#alarmTotals();
+    this.ctx.storage.kv.put(ALARMS_KEY, {
+      runs: t.runs + (failed ? 0 : 1),
+      failures: t.failures + (failed ? 1 : 0),
+      lagMsTotal: t.lagMsTotal + lagMs,
+      lagMsMax: Math.max(t.lagMsMax, lagMs),
+    } satisfies AlarmTotals);
+  }
+
+  #alarmTotals(): AlarmTotals {
+    return this.ctx.storage.kv.get<AlarmTotals>(ALARMS_KEY) ?? { runs: 0, failures: 0, lagMsTotal: 0, lagMsMax: 0 };
   }
 
   /** The tenant changed the server's tool policy: the session applies it and announces a list change now. */
@@ -743,6 +763,7 @@ export class SessionDO extends DurableObject<Env> {
     const counts = requests.counts;
     const log = this.#live?.log;
     const eventBytes = log ? log.stats().bytes : this.ctx.storage.sql.exec<{ b: number | null }>("SELECT sum(bytes) AS b FROM events").one().b ?? 0;
+    const alarms = this.ctx.storage.kv.get<AlarmTotals>(ALARMS_KEY);
     return {
       seq,
       lastActivity: meta.lastActivity,
@@ -751,6 +772,7 @@ export class SessionDO extends DurableObject<Env> {
       errors: counts.errors,
       eventBytes,
       metrics: requests.takeMetrics(seq),
+      ...(alarms ? { alarms } : {}),
     };
   }
 

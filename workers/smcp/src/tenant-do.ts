@@ -1120,10 +1120,6 @@ export class TenantDO extends DurableObject<Env> {
     return { ok: true };
   }
 
-  async recordAlarm(lagMs: number, ok: boolean): Promise<void> {
-    if (this.#config()) this.#sessions.recordAlarm(lagMs, ok);
-  }
-
   /** The tenant's health figures: sessions from the index, requests and errors from the metrics totals (every lane). */
   async stats(): Promise<(TenantStats & { upstreams: UpstreamHealthSummary }) | null> {
     return this.#config() ? { ...this.#sessions.stats(), ...new MetricsRollup(this.#sql).grandTotal(), upstreams: this.#upstreamSummary() } : null;

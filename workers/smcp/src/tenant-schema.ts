@@ -227,6 +227,14 @@ CREATE TABLE report_batches (
     // 19: the session index by expiry: every admission sweeps the rows past theirs
     // (tenant/session-objects.ts), which without it read and sorted every session's row.
     "CREATE INDEX sessions_by_expiry ON sessions (expires_at);",
+    // 20: each session row keeps the alarm totals of its last report applied: the sessions'
+    // alarm runs reach the tenant with their reports (through the report shards), and the
+    // tenant adds what each grew by, instead of one call per alarm run.
+    `
+ALTER TABLE sessions ADD COLUMN alarm_runs INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN alarm_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN alarm_lag_ms_total INTEGER NOT NULL DEFAULT 0;
+`,
     // Append new steps here (see HOW TO ADD A STEP above).
   ],
 };

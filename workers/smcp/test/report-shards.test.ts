@@ -51,8 +51,11 @@ describe("report shards", () => {
     const sessions = await busySessions(tenant, key!, 12);
     const before = (await stats(tenant)).reportCalls;
     for (const s of sessions) await runDurableObjectAlarm(sessionStub(tenant, "notes", s.sessionId));
+    // The alarm runs make no tenant call: they reach it with the reports they sent, at the shards' flush.
+    expect((await stats(tenant)).alarms).toBe(0);
     const flushed = await flushReports(tenant);
     const after = await stats(tenant);
+    expect(after.alarms).toBe(12);
     // Twelve reports, at most one tenant call per shard (of the 4 configured) that holds any.
     expect(flushed).toBeGreaterThan(0);
     expect(after.reportCalls - before).toBeLessThanOrEqual(flushed);
@@ -72,6 +75,8 @@ describe("report shards", () => {
     await flushReports(tenant);
     expect((await stats(tenant)).requests).toBe(24);
     expect(await scrapeAddNotes(tenant)).toBe(12);
+    // Those runs wait for each session's next report (an alarm run alone does not make one due).
+    expect((await stats(tenant)).alarms).toBe(12);
     // A shard that flushed keeps its rows and a late alarm (their expiry); a new report brings the flush back within the interval.
     const [first] = sessions;
     await callTool(first!, "add_note", { title: "again", body: "b" });
@@ -84,6 +89,15 @@ describe("report shards", () => {
     await flushReports(tenant);
     expect((await stats(tenant)).requests).toBe(25);
     expect(await scrapeAddNotes(tenant)).toBe(13);
+    // The first session's report carried its three runs; the tenant added the two it had not seen.
+    expect((await stats(tenant)).alarms).toBe(14);
+    // Its end carries the runs the others' rows have not seen yet: one each, counted once.
+    for (const s of sessions.slice(1)) {
+      const deleted = await send(s, undefined, { method: "DELETE" });
+      expect(deleted.status).toBe(200);
+      await deleted.body?.cancel();
+    }
+    expect((await stats(tenant)).alarms).toBe(25);
   });
 
   it("platform:report-shards — a flush re-driven after the tenant applied it (its answer lost) counts nothing twice", async () => {

@@ -10,7 +10,7 @@
  * their expiry are offered to the tenant for a sweep (`expired`), which confirms with
  * the session object before it drops one.
  */
-import type { SessionRecord, SessionUpdate, TenantStats } from "./types";
+import type { AlarmTotals, SessionRecord, SessionUpdate, TenantStats } from "./types";
 
 interface Totals {
   /** No longer advanced (requests and errors are the metrics rollups' since TENANT_MIGRATIONS step 16); kept so every record reads alike. */
@@ -23,6 +23,15 @@ interface Totals {
   /** Report calls this object received (a session's own or a shard's batch): the figure sharding keeps low (bench). */
   reportCalls?: number;
 }
+
+/** A session row's alarm figures: the totals of its last report applied (step 20). */
+interface AlarmRow extends Record<string, SqlStorageValue> {
+  alarm_runs: number;
+  alarm_failures: number;
+  alarm_lag_ms_total: number;
+}
+
+const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
 
 const EMPTY: Totals = { closedRequests: 0, closedErrors: 0, alarms: 0, alarmFailures: 0, alarmLagMsMax: 0, alarmLagMsTotal: 0 };
 const TOTALS_KEY = "stats";
@@ -99,31 +108,62 @@ export class SessionIndex {
 
   /** Applies a report once (by its seq); false when the session is not indexed. */
   touch(id: string, update: SessionUpdate): boolean {
+    const row = this.#sql.exec<AlarmRow & { report_seq: number }>("SELECT report_seq, alarm_runs, alarm_failures, alarm_lag_ms_total FROM sessions WHERE id = ?", id).toArray()[0];
+    if (!row) return false;
+    if (update.seq <= row.report_seq) return true;
     this.#expiresAt(update.expiresAt);
+    const alarms = this.#foldAlarms(row, update.alarms);
     this.#sql.exec(
-      `UPDATE sessions SET last_activity = ?, expires_at = ?, requests = ?, errors = ?, event_bytes = ?, report_seq = ?
-       WHERE id = ? AND report_seq < ?`,
+      `UPDATE sessions SET last_activity = ?, expires_at = ?, requests = ?, errors = ?, event_bytes = ?, report_seq = ?,
+         alarm_runs = ?, alarm_failures = ?, alarm_lag_ms_total = ?
+       WHERE id = ?`,
       update.lastActivity,
       update.expiresAt,
       update.requests,
       update.errors,
       update.eventBytes,
       update.seq,
+      alarms.alarm_runs,
+      alarms.alarm_failures,
+      alarms.alarm_lag_ms_total,
       id,
-      update.seq,
     );
-    return this.#sql.exec("SELECT 1 FROM sessions WHERE id = ?", id).toArray().length > 0;
+    return true;
+  }
+
+  /**
+   * Adds what a session's alarm totals grew by since its row last saw them to the tenant's
+   * totals; the row's new figures. The totals only grow, so a stale or repeated report adds
+   * nothing; a value that is not a count is ignored.
+   */
+  #foldAlarms(row: AlarmRow, alarms: AlarmTotals | undefined): AlarmRow {
+    if (!alarms || ![alarms.runs, alarms.failures, alarms.lagMsTotal, alarms.lagMsMax].every(isCount)) return row;
+    const next: AlarmRow = {
+      alarm_runs: Math.max(row.alarm_runs, alarms.runs),
+      alarm_failures: Math.max(row.alarm_failures, alarms.failures),
+      alarm_lag_ms_total: Math.max(row.alarm_lag_ms_total, alarms.lagMsTotal),
+    };
+    const totals = this.#totals();
+    if (next.alarm_runs === row.alarm_runs && next.alarm_failures === row.alarm_failures && alarms.lagMsMax <= totals.alarmLagMsMax) return row;
+    totals.alarms += next.alarm_runs - row.alarm_runs;
+    totals.alarmFailures += next.alarm_failures - row.alarm_failures;
+    totals.alarmLagMsTotal += next.alarm_lag_ms_total - row.alarm_lag_ms_total;
+    totals.alarmLagMsMax = Math.max(totals.alarmLagMsMax, alarms.lagMsMax);
+    this.#storage.kv.put(TOTALS_KEY, totals);
+    return next;
   }
 
   /** Removes a session, adding its counters to the totals; returns its key and grant ids, or undefined when it was not indexed. */
   remove(id: string, final?: SessionUpdate): { keyId: string | null; grantId: string | null } | undefined {
     const row = this.#sql
-      .exec<{ key_id: string | null; grant_id: string | null; requests: number; errors: number; report_seq: number }>(
-        "SELECT key_id, grant_id, requests, errors, report_seq FROM sessions WHERE id = ?",
+      .exec<AlarmRow & { key_id: string | null; grant_id: string | null }>(
+        "SELECT key_id, grant_id, alarm_runs, alarm_failures, alarm_lag_ms_total FROM sessions WHERE id = ?",
         id,
       )
       .toArray()[0];
     if (!row) return undefined;
+    // The final report's alarm runs (an expiry's own among them) count like any report's.
+    this.#foldAlarms(row, final?.alarms);
     // The session's requests and errors are in the metrics rollups (its final report's deltas, folded by the caller).
     this.#sql.exec("DELETE FROM sessions WHERE id = ?", id);
     return { keyId: row.key_id, grantId: row.grant_id };
@@ -182,15 +222,6 @@ export class SessionIndex {
 
   all(): { id: string; server: string }[] {
     return this.#sql.exec<{ id: string; server: string }>("SELECT id, server FROM sessions").toArray().map((s) => ({ ...s }));
-  }
-
-  recordAlarm(lagMs: number, ok: boolean): void {
-    const totals = this.#totals();
-    totals.alarms++;
-    if (!ok) totals.alarmFailures++;
-    totals.alarmLagMsMax = Math.max(totals.alarmLagMsMax, lagMs);
-    totals.alarmLagMsTotal += lagMs;
-    this.#storage.kv.put(TOTALS_KEY, totals);
   }
 
   /** One more report call; written with the report it came with. */

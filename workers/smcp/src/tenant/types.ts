@@ -64,6 +64,16 @@ export interface SessionUpdate {
   eventBytes: number;
   /** The session's metrics deltas not yet acknowledged, each under the seq of the report that first carried it (mcp/request-log.ts). */
   metrics?: SentDelta[];
+  /** The session's alarm runs so far, as running totals (absent from sessions that have had none, and from older code). */
+  alarms?: AlarmTotals;
+}
+
+/** A session's alarm runs: counted by the session and sent with its reports, never in a call of their own. */
+export interface AlarmTotals {
+  runs: number;
+  failures: number;
+  lagMsTotal: number;
+  lagMsMax: number;
 }
 
 export interface TenantStats {
