@@ -43,11 +43,15 @@ export async function idleAtScale(target, sessionTemplates, plan) {
  * Memory per session with `plan.curveStreamSessions` sessions each holding its GET
  * stream open (the stream of an SSE client waiting for server-initiated messages).
  * A stream the server closed before the end is counted as a failure.
+ * Both readings follow a full collection (the heap snapshot's): this figure runs after
+ * the idle one, whose sessions drop their SDK objects meanwhile, and their garbage
+ * collected between the readings made the difference negative (-6 KB on 2026-12-03).
  */
 export async function streamsAtScale(target, sessionTemplates, plan) {
   const n = plan.curveStreamSessions;
   const controller = new AbortController();
   await settle(plan.settleMs);
+  await target.jsHeap?.();
   const rssBefore = target.rss();
   let closedEarly = 0;
   let failed = 0;
@@ -71,6 +75,7 @@ export async function streamsAtScale(target, sessionTemplates, plan) {
     }
   });
   await settle(2 * plan.settleMs);
+  await target.jsHeap?.();
   const rssAfter = target.rss();
   const open = held.filter(Boolean).length - closedEarly;
   controller.abort();
