@@ -54,6 +54,8 @@ const { child } = await startWrangler({
   port: PORT,
   ip: "localhost",
   logLevel: "log",
+  // Every request gets its access-log line here (deployments log only refusals and errors), unless .dev.vars says otherwise.
+  vars: vars.SMCP_ACCESS_LOG ? {} : { SMCP_ACCESS_LOG: "all" },
   onLine: (line) => {
     const shown = formatDevLine(line);
     if (shown !== null) console.log(shown);

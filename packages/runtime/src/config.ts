@@ -79,6 +79,12 @@ export const PlatformConfigSchema = z.object({
   SMCP_UPSTREAM_PROBE_MAX_BACKOFF_SECONDS: intFrom(3600, 1),
   /** How long one probe of an upstream may take, all its requests together. */
   SMCP_UPSTREAM_PROBE_TIMEOUT_SECONDS: intFrom(10, 1),
+  /**
+   * The Worker's own log line per HTTP request (workers/smcp/src/access-log.ts): `errors`
+   * (default) writes one for a response of status 400 or more, `all` for every request
+   * (`pnpm dev` sets it, for its console).
+   */
+  SMCP_ACCESS_LOG: z.enum(["errors", "all"]).optional().transform((v) => v ?? "errors"),
   /** `off` only in `pnpm bench`'s metrics-overhead row, which measures what recording metrics costs; `on` everywhere else. */
   SMCP_METRICS_RECORDING: z.enum(["on", "off"]).optional().transform((v) => v ?? "on"),
   /** Series one Prometheus scrape shows at most (`/admin/v1/metrics`, `/admin/v1/tenants/{t}/metrics`); the rest are cut, and the scrape says so. */

@@ -13,6 +13,7 @@ import { setMetricsSwitch } from "./metrics/switch";
 import { protectedResourceMetadata } from "./mcp/resource-metadata";
 import { oauthRoutes } from "./oauth/routes";
 import { logEvent } from "./log";
+import { logRequest } from "./access-log";
 import type { RequestContext } from "./request-context";
 import { matchRoute, type Params, type Route } from "./routes";
 import { traceOf } from "./trace";
@@ -98,20 +99,7 @@ export default {
       );
       response = path.startsWith("/mcp/") ? jsonRpcErrorResponse(error) : jsonErrorResponse(error);
     }
-    logEvent("info", "request", {
-      method: request.method,
-      // MCP paths are named by tenant and server; other paths are bounded because a stranger picks them.
-      path: path.startsWith("/mcp/") ? undefined : path.slice(0, 200),
-      tenant: rc.tenant,
-      server: rc.server,
-      session: rc.session ?? response.headers.get("mcp-session-id") ?? undefined,
-      lane: rc.lane,
-      rpcMethod: rc.rpcMethod,
-      tool: rc.tool,
-      status: response.status,
-      durationMs: Date.now() - started,
-      traceId: rc.trace.traceId,
-    });
+    logRequest(env, request, response, rc, path, started);
     const traced = traceResponse(request, response, rc, env, started);
     // After the response, off its path: the span ends with the answer, then the buffer is flushed (tracing/request-span.ts).
     if (traced) ctx?.waitUntil(traced);

@@ -1,12 +1,14 @@
 /**
  * What admins see: the request log of a session, the tenant's hash-chained audit log
- * (append-only, tampering detected), and platform health summed from the tenants.
+ * (append-only, tampering detected), platform health summed from the tenants, and the
+ * Worker's access log (src/access-log.ts).
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { SELF, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import worker from "../src/index";
 import type { TenantDO } from "../src/tenant-do";
 import { RequestLog } from "../src/mcp/request-log";
-import { adminOk, callTool, mcpFetch, mcpUrl, openSession, provisionTenant, request, rpc, send, sessionStub, tenantObject } from "./helpers";
+import { ORIGIN, adminOk, callTool, mcpFetch, mcpUrl, openSession, provisionTenant, request, rpc, send, sessionStub, tenantObject } from "./helpers";
 
 describe("request log", () => {
   it("admin:sessions — lists each call with method, tool, outcome and duration", async () => {
@@ -148,5 +150,47 @@ describe("platform health", () => {
     expect(after.sessions.byServer.notes - health.sessions.byServer.notes).toBe(1);
     expect(after.sessions.byServer.everything - health.sessions.byServer.everything).toBe(0);
     expect(after.sessions.total - health.sessions.total).toBe(1);
+  });
+});
+
+describe("access log", () => {
+  /** The Worker's `"msg":"request"` lines written while a test runs. */
+  let lines: Record<string, unknown>[] = [];
+  beforeEach(() => {
+    lines = [];
+    const original = console.log.bind(console);
+    vi.spyOn(console, "log").mockImplementation((...parts: unknown[]) => {
+      const line = parts.map(String).join(" ");
+      try {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        if (parsed.msg === "request") lines.push(parsed);
+      } catch {
+        // not one of the Worker's JSON lines
+      }
+      original(...parts);
+    });
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it("platform:observability — a refused request gets one JSON line with its trace id; one that succeeded gets a line only with SMCP_ACCESS_LOG=all", async () => {
+    const { tenant } = await provisionTenant();
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const refused = await mcpFetch(mcpUrl(tenant, "notes"), { key: "smcp_wrong", body: rpc("ping"), headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    expect(refused.status).toBe(401);
+    await refused.body?.cancel();
+    expect(lines).toEqual([expect.objectContaining({ level: "info", method: "POST", tenant, server: "notes", status: 401, traceId })]);
+    expect(Number.isInteger(lines[0]!.durationMs)).toBe(true);
+
+    lines = [];
+    const ok = await SELF.fetch(`${ORIGIN}/healthz`);
+    expect(ok.status).toBe(200);
+    await ok.body?.cancel();
+    expect(lines).toEqual([]);
+
+    // The Worker's own fetch with the variable set, as `pnpm dev` runs it.
+    const all = await worker.fetch(new Request(`${ORIGIN}/healthz`), { ...env, SMCP_ACCESS_LOG: "all" } as typeof env);
+    expect(all.status).toBe(200);
+    await all.body?.cancel();
+    expect(lines).toEqual([expect.objectContaining({ method: "GET", path: "/healthz", status: 200 })]);
   });
 });
