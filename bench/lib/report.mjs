@@ -318,7 +318,8 @@ function ceilingRows(c) {
 function ratiosOf(row) {
   const smcp = row.servers.smcp?.num;
   const ratios = {};
-  if (row.floor?.num && smcp != null && !row.noFloorRatio) {
+  // Every figure is a non-negative quantity: a negative one (an RSS difference read while the allocator gave memory back) is a failed reading, and gets no ratio.
+  if (row.floor?.num > 0 && smcp != null && smcp >= 0 && !row.noFloorRatio) {
     ratios.floor = row.floorUnit === "rtt" ? { value: smcp / row.floor.num, text: `${fixed(smcp / row.floor.num, 1)} RTT` } : ratio(smcp, row.floor.num, row.better);
   }
   // Paired rows compare each server's share of its own floor pair: the machine's drift between the two servers' runs cancels.
@@ -330,7 +331,7 @@ function ratiosOf(row) {
   for (const peer of ["node", "agents"]) {
     const mine = share("smcp");
     const other = share(peer);
-    if (smcp != null && mine != null && other != null && other > 0 && row.better) ratios[peer] = ratio(mine, other, row.better);
+    if (smcp != null && mine != null && mine >= 0 && other != null && other > 0 && row.better) ratios[peer] = ratio(mine, other, row.better);
   }
   return ratios;
 }
@@ -465,7 +466,12 @@ function idleVerdicts(memory, sqlite, jsheap) {
     {
       target: "idle session RSS within 1.3× a bare Durable Object's (the floor's idle object)",
       met: rss !== undefined && rss <= 1.3,
-      detail: rss === undefined ? "n/a" : `${fixed(rss, 2)}× (${memory.servers.smcp.text} KB against ${memory.floor.text} KB)`,
+      detail:
+        rss !== undefined
+          ? `${fixed(rss, 2)}× (${memory.servers.smcp.text} KB against ${memory.floor.text} KB)`
+          : memory?.servers.smcp && memory.floor
+            ? `not measured: ${memory.servers.smcp.text} KB against ${memory.floor.text} KB (a difference of 0 or less is a failed reading: the allocator gave memory back during the window); run again`
+            : "n/a",
     },
     {
       target: "idle session SQLite at most 24 KB",
