@@ -10,7 +10,7 @@ import { reportShardName } from "../src/tenant/report-batch";
 import { sessionObjectName } from "@smcp/runtime";
 import { listenBusStub, tenantStub } from "../src/env";
 import type { TenantConfig } from "../src/tenant/types";
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 
 export const ORIGIN = "https://smcp.test";
 export const ADMIN_TOKEN = "test-admin-token";
@@ -524,4 +524,20 @@ export async function settledTask(url: string, key: string | null, taskId: strin
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`task ${taskId} stayed working`);
+}
+
+/**
+ * Every line written to the console from now on (logEvent's JSON lines and anything else),
+ * still passed through; the spies go with `vi.restoreAllMocks()`.
+ */
+export function captureConsole(): string[] {
+  const lines: string[] = [];
+  for (const method of ["log", "warn", "error", "info", "debug"] as const) {
+    const original = console[method].bind(console);
+    vi.spyOn(console, method).mockImplementation((...parts: unknown[]) => {
+      lines.push(parts.map(String).join(" "));
+      original(...parts);
+    });
+  }
+  return lines;
 }

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import type { TenantDO } from "../src/tenant-do";
 import { RequestLog } from "../src/mcp/request-log";
-import { ORIGIN, adminOk, callTool, mcpFetch, mcpUrl, openSession, provisionTenant, request, rpc, send, sessionStub, tenantObject } from "./helpers";
+import { ORIGIN, adminOk, callTool, captureConsole, mcpFetch, mcpUrl, openSession, provisionTenant, request, rpc, send, sessionStub, tenantObject } from "./helpers";
 
 describe("request log", () => {
   it("admin:sessions — lists each call with method, tool, outcome and duration", async () => {
@@ -154,22 +154,20 @@ describe("platform health", () => {
 });
 
 describe("access log", () => {
-  /** The Worker's `"msg":"request"` lines written while a test runs. */
-  let lines: Record<string, unknown>[] = [];
+  /** Every console line written while a test runs; `requestLines()` are the Worker's `"msg":"request"` ones. */
+  let lines: string[] = [];
   beforeEach(() => {
-    lines = [];
-    const original = console.log.bind(console);
-    vi.spyOn(console, "log").mockImplementation((...parts: unknown[]) => {
-      const line = parts.map(String).join(" ");
+    lines = captureConsole();
+  });
+  const requestLines = () =>
+    lines.flatMap((line) => {
       try {
         const parsed = JSON.parse(line) as Record<string, unknown>;
-        if (parsed.msg === "request") lines.push(parsed);
+        return parsed.msg === "request" ? [parsed] : [];
       } catch {
-        // not one of the Worker's JSON lines
+        return []; // not one of the Worker's JSON lines
       }
-      original(...parts);
     });
-  });
   afterEach(() => vi.restoreAllMocks());
 
   it("platform:observability — a refused request gets one JSON line with its trace id; one that succeeded gets a line only with SMCP_ACCESS_LOG=all", async () => {
@@ -178,19 +176,19 @@ describe("access log", () => {
     const refused = await mcpFetch(mcpUrl(tenant, "notes"), { key: "smcp_wrong", body: rpc("ping"), headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
     expect(refused.status).toBe(401);
     await refused.body?.cancel();
-    expect(lines).toEqual([expect.objectContaining({ level: "info", method: "POST", tenant, server: "notes", status: 401, traceId })]);
-    expect(Number.isInteger(lines[0]!.durationMs)).toBe(true);
+    expect(requestLines()).toEqual([expect.objectContaining({ level: "info", method: "POST", tenant, server: "notes", status: 401, traceId })]);
+    expect(Number.isInteger(requestLines()[0]!.durationMs)).toBe(true);
 
-    lines = [];
+    lines.length = 0;
     const ok = await SELF.fetch(`${ORIGIN}/healthz`);
     expect(ok.status).toBe(200);
     await ok.body?.cancel();
-    expect(lines).toEqual([]);
+    expect(requestLines()).toEqual([]);
 
     // The Worker's own fetch with the variable set, as `pnpm dev` runs it.
     const all = await worker.fetch(new Request(`${ORIGIN}/healthz`), { ...env, SMCP_ACCESS_LOG: "all" } as typeof env);
     expect(all.status).toBe(200);
     await all.body?.cancel();
-    expect(lines).toEqual([expect.objectContaining({ method: "GET", path: "/healthz", status: 200 })]);
+    expect(requestLines()).toEqual([expect.objectContaining({ method: "GET", path: "/healthz", status: 200 })]);
   });
 });

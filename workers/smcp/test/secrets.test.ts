@@ -15,7 +15,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { secretKeyId, decodeBase64 } from "@smcp/runtime";
 import worker from "../src/index";
 import type { TenantDO } from "../src/tenant-do";
-import { ADMIN_TOKEN, ORIGIN, adminOk, callTool, eventRows, mcpUrl, openSession, provisionTenant, request, sessionStub, statelessTool, textOf, type Tenant } from "./helpers";
+import { ADMIN_TOKEN, ORIGIN, adminOk, captureConsole, callTool, eventRows, mcpUrl, openSession, provisionTenant, request, sessionStub, statelessTool, textOf, type Tenant } from "./helpers";
 
 /** vitest.config.ts's SMCP_SECRETS_KEY and SMCP_SECRETS_KEY_PREVIOUS. */
 const KEY = "4BKo4/kj6Ro/eqYpqLU19YckvfGb4eCdcL0IE+nqbcg=";
@@ -74,14 +74,7 @@ function rawSecretRows(tenant: string) {
 /** Every line the Worker writes to the console while a test runs (logEvent and anything else). */
 let consoleLines: string[] = [];
 beforeEach(() => {
-  consoleLines = [];
-  for (const method of ["log", "warn", "error", "info", "debug"] as const) {
-    const original = console[method].bind(console);
-    vi.spyOn(console, method).mockImplementation((...parts: unknown[]) => {
-      consoleLines.push(parts.map(String).join(" "));
-      original(...parts);
-    });
-  }
+  consoleLines = captureConsole();
 });
 afterEach(() => vi.restoreAllMocks());
 
