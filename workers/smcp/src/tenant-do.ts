@@ -1058,7 +1058,7 @@ export class TenantDO extends DurableObject<Env> {
   #applyReport(id: string, update: SessionUpdate): string | undefined {
     const before = this.#sessions.reportOf(id);
     if (!before) return undefined;
-    this.#sessions.touch(id, update);
+    this.#sessions.touch(id, update, before);
     this.#metrics.foldReport(before.server, before.seq, update);
     return before.server;
   }

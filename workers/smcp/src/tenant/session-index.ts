@@ -31,6 +31,13 @@ interface AlarmRow extends Record<string, SqlStorageValue> {
   alarm_lag_ms_total: number;
 }
 
+/** What `reportOf` reads of a session's row, for applying its next report. */
+export interface ReportedRow {
+  server: string;
+  seq: number;
+  alarms: AlarmRow;
+}
+
 const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
 
 const EMPTY: Totals = { closedRequests: 0, closedErrors: 0, alarms: 0, alarmFailures: 0, alarmLagMsMax: 0, alarmLagMsTotal: 0 };
@@ -86,10 +93,12 @@ export class SessionIndex {
     );
   }
 
-  /** The server of an indexed session and the seq of its last report applied; null when it is not indexed. */
-  reportOf(id: string): { server: string; seq: number } | null {
-    const row = this.#sql.exec<{ server: string; report_seq: number }>("SELECT server, report_seq FROM sessions WHERE id = ?", id).toArray()[0];
-    return row ? { server: row.server, seq: row.report_seq } : null;
+  /** The server of an indexed session, the seq of its last report applied and the alarm totals it carried; null when it is not indexed. */
+  reportOf(id: string): ReportedRow | null {
+    const row = this.#sql
+      .exec<AlarmRow & { server: string; report_seq: number }>("SELECT server, report_seq, alarm_runs, alarm_failures, alarm_lag_ms_total FROM sessions WHERE id = ?", id)
+      .toArray()[0];
+    return row ? { server: row.server, seq: row.report_seq, alarms: { alarm_runs: row.alarm_runs, alarm_failures: row.alarm_failures, alarm_lag_ms_total: row.alarm_lag_ms_total } } : null;
   }
 
   /** Live sessions and their event-log bytes per server (the metrics gauges). */
@@ -106,13 +115,11 @@ export class SessionIndex {
     return { sessions: row.n, eventBytes: row.bytes ?? 0 };
   }
 
-  /** Applies a report once (by its seq); false when the session is not indexed. */
-  touch(id: string, update: SessionUpdate): boolean {
-    const row = this.#sql.exec<AlarmRow & { report_seq: number }>("SELECT report_seq, alarm_runs, alarm_failures, alarm_lag_ms_total FROM sessions WHERE id = ?", id).toArray()[0];
-    if (!row) return false;
-    if (update.seq <= row.report_seq) return true;
+  /** Applies a report of the indexed session whose row `reportOf` read, once (by its seq). */
+  touch(id: string, update: SessionUpdate, before: ReportedRow): void {
+    if (update.seq <= before.seq) return;
     this.#expiresAt(update.expiresAt);
-    const alarms = this.#foldAlarms(row, update.alarms);
+    const alarms = this.#foldAlarms(before.alarms, update.alarms);
     this.#sql.exec(
       `UPDATE sessions SET last_activity = ?, expires_at = ?, requests = ?, errors = ?, event_bytes = ?, report_seq = ?,
          alarm_runs = ?, alarm_failures = ?, alarm_lag_ms_total = ?
@@ -128,7 +135,6 @@ export class SessionIndex {
       alarms.alarm_lag_ms_total,
       id,
     );
-    return true;
   }
 
   /**
